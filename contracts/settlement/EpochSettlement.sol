@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {GuardianQuorum} from "./GuardianQuorum.sol";
+import {INodeStaking} from "../interfaces/INodeStaking.sol";
+import {EpochHeader, NodeScore, EpochHeaderLib} from "../libraries/EpochHeaderLib.sol";
+
+/// @title EpochSettlement
+/// @notice Settles one epoch per transaction and pays rewards. Keepers submit the header guardians
+///         signed (T of M, EIP-712); after the dispute window the epoch is final, its cumulative reward
+///         root becomes claimable and its fault leaves executable. Holds the node-reward and guardian
+///         allocations in escrow.
+/// @dev O(1) storage per epoch: headers live in a ring of `EPOCH_RING_SIZE` entries whose slots are
+///      reused (no fresh storage in steady state); only fault roots, when an epoch has faults, are kept
+///      forever. Claims read the reward root of the latest finalized epoch: rewards are cumulative, so
+///      the newest finalized root supersedes every older one.
+contract EpochSettlement is GuardianQuorum, EIP712 {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    enum EpochStatus {
+        None,
+        Pending, // submitted, in its dispute window or waiting for an earlier epoch to finalize
+        Disputed // a guardian or the owner objected; only the owner's resolution moves it on
+    }
+
+    struct EpochEntry {
+        bytes32 rewardRoot;
+        bytes32 scoresCursor; // next expected link of the scores hash chain, SCORES_END when done
+        uint32 epoch;
+        uint96 totalCumulative;
+        uint40 finalizeAt;
+        EpochStatus status;
+    }
+
+    /// @dev Everything a claim or a submission reads and writes, in one slot.
+    struct Progress {
+        uint32 lastSubmitted;
+        uint32 lastFinalized;
+        uint96 totalClaimed;
+        uint96 finalizedCumulative;
+    }
+
+    struct Config {
+        address owner;
+        address token;
+        address staking;
+        address[] guardians;
+        uint64 genesisTime;
+        uint64 epochDuration;
+        uint64 disputeWindow;
+        uint96 initialEpochEmission;
+        uint32 halvingIntervalEpochs;
+        uint16 guardianShareBps;
+    }
+
+    /// @notice Epoch entries kept in the ring: the latest finalized epoch plus up to seven pending ones.
+    uint256 public constant EPOCH_RING_SIZE = 8;
+    uint256 private constant BPS = 10_000;
+
+    IERC20 public immutable token;
+    INodeStaking public immutable staking;
+    /// @notice Start of epoch 1; epoch e covers [genesis + (e-1)·duration, genesis + e·duration).
+    uint64 public immutable genesisTime;
+    uint64 public immutable epochDuration;
+    uint64 public immutable disputeWindow;
+    /// @notice Emission cap of epoch 1; halves every `halvingIntervalEpochs` epochs.
+    uint96 public immutable initialEpochEmission;
+    uint32 public immutable halvingIntervalEpochs;
+    /// @notice Share of each epoch's emission paid to guardians (part of the consensus function, which
+    ///         guardians run; published here so every implementation reads the same figure).
+    uint16 public immutable guardianShareBps;
+
+    Progress private _progress;
+    EpochEntry[EPOCH_RING_SIZE] private _ring;
+    /// @notice Fault root of every epoch that had faults.
+    mapping(uint32 epoch => bytes32) public faultRoots;
+    /// @notice Cumulative amount already paid to each account.
+    mapping(address account => uint256) public claimed;
+    mapping(uint32 epoch => mapping(address nodeKey => bool)) public faultExecuted;
+
+    /// @notice The whole signed header is emitted so indexers and auditors never need the calldata.
+    event EpochSubmitted(uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter);
+    event EpochFinalized(uint32 indexed epoch, bytes32 rewardRoot, uint96 totalCumulative);
+    event EpochDisputed(uint32 indexed epoch, address indexed by, string reason);
+    event DisputeResolved(uint32 indexed epoch, bool headerValid);
+    event EpochsVoided(uint32 indexed fromEpoch, uint32 indexed toEpoch);
+    event RewardClaimed(address indexed account, uint256 amount, uint256 cumulative);
+    event FaultExecuted(
+        uint32 indexed epoch, address indexed nodeKey, uint96 requested, uint96 slashed, bool strike, address finder
+    );
+    event NodeScorePublished(
+        uint32 indexed epoch,
+        address indexed nodeKey,
+        uint32 rank,
+        uint32 score,
+        uint32 availability,
+        uint32 latencyP50Ms,
+        uint32 latencyP95Ms,
+        uint64 verifiedUnits,
+        uint96 reward,
+        uint8 faults
+    );
+    event ScoresFullyPublished(uint32 indexed epoch);
+
+    error InvalidParameter(string what);
+    error EpochNotNext(uint32 epoch, uint32 expected);
+    error EpochNotEnded(uint32 epoch, uint64 endsAt);
+    error TooManyPendingEpochs(uint32 epoch, uint32 lastFinalized);
+    error EmissionAboveSchedule(uint96 emission, uint96 cap);
+    error CumulativeDecreased(uint96 totalCumulative, uint96 previous);
+    error CumulativeExceedsEmission(uint96 increase, uint96 emission);
+    error EscrowShortfall(uint256 owed, uint256 available);
+    error EpochNotPending(uint32 epoch);
+    error DisputeWindowClosed(uint32 epoch, uint40 finalizeAt);
+    error EpochNotDisputed(uint32 epoch);
+    error NothingToFinalize();
+    error NoFinalizedEpoch();
+    error InvalidRewardProof(address account, uint256 cumulative);
+    error NothingToClaim(address account, uint256 cumulative, uint256 alreadyClaimed);
+    error ClaimExceedsFinalizedTotal(uint256 totalClaimed, uint256 finalizedCumulative);
+    error EpochNotFinalized(uint32 epoch, uint32 lastFinalized);
+    error NoFaultsInEpoch(uint32 epoch);
+    error InvalidFaultProof(uint32 epoch, address nodeKey);
+    error FaultAlreadyExecuted(uint32 epoch, address nodeKey);
+    error ScoresChunkMismatch(uint32 epoch, bytes32 expected, bytes32 provided);
+    error ScoresAlreadyPublished(uint32 epoch);
+    error EpochNotInRing(uint32 epoch);
+
+    constructor(Config memory config)
+        GuardianQuorum(config.owner, config.guardians, config.disputeWindow)
+        EIP712("SendingNetwork EpochSettlement", "1")
+    {
+        if (config.token == address(0)) revert InvalidParameter("token");
+        if (config.staking == address(0)) revert InvalidParameter("staking");
+        if (config.epochDuration == 0) revert InvalidParameter("epochDuration");
+        if (config.disputeWindow == 0) revert InvalidParameter("disputeWindow");
+        if (config.halvingIntervalEpochs == 0) revert InvalidParameter("halvingIntervalEpochs");
+        if (config.guardianShareBps > BPS) revert InvalidParameter("guardianShareBps");
+        // Unbonding stake must stay slashable for any fault an epoch still in its window may carry.
+        if (INodeStaking(config.staking).unbondingPeriod() <= config.disputeWindow) {
+            revert InvalidParameter("unbondingPeriod must exceed disputeWindow");
+        }
+        token = IERC20(config.token);
+        staking = INodeStaking(config.staking);
+        genesisTime = config.genesisTime;
+        epochDuration = config.epochDuration;
+        disputeWindow = config.disputeWindow;
+        initialEpochEmission = config.initialEpochEmission;
+        halvingIntervalEpochs = config.halvingIntervalEpochs;
+        guardianShareBps = config.guardianShareBps;
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @notice Submits the next epoch's header with at least threshold guardian signatures. Anyone may
+    ///         submit (keepers are permissionless); the signatures are the authority.
+    /// @param guardians the active guardian set's member list (sorted), checked against its hash.
+    /// @param signerBitmap bit i set when member i signed; `signatures` follow in ascending member order.
+    /// @dev Also finalizes the oldest pending epoch when its window has passed, so claims keep flowing
+    ///      without a separate transaction.
+    function submitEpoch(
+        EpochHeader calldata header,
+        address[] calldata guardians,
+        uint256 signerBitmap,
+        Signature[] calldata signatures
+    ) external {
+        Progress memory progress = _progress;
+        uint32 epoch = header.epoch;
+        if (epoch != progress.lastSubmitted + 1) revert EpochNotNext(epoch, progress.lastSubmitted + 1);
+        uint64 endsAt = epochEnd(epoch);
+        if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
+
+        _verifyQuorum(_hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures);
+        _checkEmissionAndEscrow(header, progress.totalClaimed);
+
+        // Finalize the oldest pending epoch first if it is due: this frees its ring slot.
+        _finalizeNextIfDue(progress);
+        if (epoch - progress.lastFinalized >= EPOCH_RING_SIZE) {
+            revert TooManyPendingEpochs(epoch, progress.lastFinalized);
+        }
+
+        uint40 finalizeAt = _storeEntry(header);
+        progress.lastSubmitted = epoch;
+        _progress = progress;
+        emit EpochSubmitted(epoch, header, finalizeAt, msg.sender);
+    }
+
+    /// @notice Finalizes every pending epoch whose dispute window has passed, oldest first, stopping at
+    ///         the first one that is not due or is disputed. Anyone may call.
+    function finalizeEpochs() external {
+        Progress memory progress = _progress;
+        uint32 before = progress.lastFinalized;
+        while (_finalizeNextIfDue(progress)) {}
+        if (progress.lastFinalized == before) revert NothingToFinalize();
+        _progress = progress;
+    }
+
+    /// @notice Objects to a pending epoch before its window ends, which stops it (and every later
+    ///         epoch) from finalizing until the owner resolves the dispute. Active guardians and the
+    ///         owner may call.
+    function dispute(uint32 epoch, string calldata reason) external {
+        if (msg.sender != owner()) _requireGuardian(msg.sender);
+        EpochEntry storage entry = _pendingEntry(epoch);
+        if (block.timestamp >= entry.finalizeAt) revert DisputeWindowClosed(epoch, entry.finalizeAt);
+        entry.status = EpochStatus.Disputed;
+        emit EpochDisputed(epoch, msg.sender, reason);
+    }
+
+    /// @notice Resolves a dispute. Only the owner (governance). A valid header becomes final-able at
+    ///         once; an invalid one is voided with every later epoch, and the keepers resubmit from it.
+    function resolveDispute(uint32 epoch, bool headerValid) external onlyOwner {
+        EpochEntry storage entry = _ringEntry(epoch);
+        if (entry.status != EpochStatus.Disputed || epoch > _progress.lastSubmitted) revert EpochNotDisputed(epoch);
+        emit DisputeResolved(epoch, headerValid);
+        if (headerValid) {
+            entry.status = EpochStatus.Pending;
+            entry.finalizeAt = uint40(block.timestamp);
+        } else {
+            uint32 last = _progress.lastSubmitted;
+            for (uint32 e = epoch; e <= last; ++e) {
+                _ring[e % EPOCH_RING_SIZE].status = EpochStatus.None;
+                delete faultRoots[e];
+            }
+            _progress.lastSubmitted = epoch - 1;
+            emit EpochsVoided(epoch, last);
+        }
+    }
+
+    // ---------------------------------------------------------------- rewards and faults
+
+    /// @notice Pays `account` the difference between `cumulative` (its leaf in the latest finalized
+    ///         reward root) and what it was already paid. Anyone may call; tokens go to `account`.
+    function claim(address account, uint256 cumulative, bytes32[] calldata proof) external {
+        Progress memory progress = _progress;
+        if (progress.lastFinalized == 0) revert NoFinalizedEpoch();
+        bytes32 root = _ring[progress.lastFinalized % EPOCH_RING_SIZE].rewardRoot;
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidRewardProof(account, cumulative);
+        uint256 already = claimed[account];
+        if (cumulative <= already) revert NothingToClaim(account, cumulative, already);
+        uint256 amount = cumulative - already;
+        uint256 totalClaimed = progress.totalClaimed + amount;
+        if (totalClaimed > progress.finalizedCumulative) {
+            revert ClaimExceedsFinalizedTotal(totalClaimed, progress.finalizedCumulative);
+        }
+        claimed[account] = cumulative;
+        _progress.totalClaimed = uint96(totalClaimed); // <= finalizedCumulative, a uint96
+        emit RewardClaimed(account, amount, cumulative);
+        token.safeTransfer(account, amount);
+    }
+
+    /// @notice Applies a fault leaf of a finalized epoch: slashes the node (capped per epoch by staking),
+    ///         records a strike if set, and pays the caller the finder's fee. Anyone may call, once per
+    ///         node and epoch.
+    function executeFault(uint32 epoch, address nodeKey, uint96 amount, bool strike, bytes32[] calldata proof)
+        external
+        returns (uint96 slashed)
+    {
+        uint32 lastFinalized = _progress.lastFinalized;
+        if (epoch > lastFinalized || epoch == 0) revert EpochNotFinalized(epoch, lastFinalized);
+        bytes32 root = faultRoots[epoch];
+        if (root == bytes32(0)) revert NoFaultsInEpoch(epoch);
+        if (faultExecuted[epoch][nodeKey]) revert FaultAlreadyExecuted(epoch, nodeKey);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(epoch, nodeKey, amount, strike))));
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidFaultProof(epoch, nodeKey);
+        faultExecuted[epoch][nodeKey] = true;
+        slashed = staking.applyFault(nodeKey, epoch, amount, strike, msg.sender);
+        emit FaultExecuted(epoch, nodeKey, amount, slashed, strike, msg.sender);
+    }
+
+    /// @notice Publishes one chunk of an epoch's per-node scores as events. The chunk must be the next
+    ///         link of the hash chain committed by the header's `scoresHash`:
+    ///         `cursor == keccak256(abi.encode(keccak256(abi.encode(chunk)), next))`. Anyone may call.
+    /// @param next the rest of the chain (`SCORES_END` after the last chunk).
+    function publishScores(uint32 epoch, NodeScore[] calldata chunk, bytes32 next) external {
+        if (epoch > _progress.lastSubmitted) revert EpochNotInRing(epoch);
+        EpochEntry storage entry = _ringEntry(epoch);
+        bytes32 cursor = entry.scoresCursor;
+        if (cursor == EpochHeaderLib.SCORES_END) revert ScoresAlreadyPublished(epoch);
+        bytes32 link = EpochHeaderLib.chunkLink(chunk, next);
+        if (link != cursor) revert ScoresChunkMismatch(epoch, cursor, link);
+        entry.scoresCursor = next;
+        for (uint256 i; i < chunk.length; ++i) {
+            NodeScore calldata s = chunk[i];
+            emit NodeScorePublished(
+                epoch,
+                s.nodeKey,
+                s.rank,
+                s.score,
+                s.availability,
+                s.latencyP50Ms,
+                s.latencyP95Ms,
+                s.verifiedUnits,
+                s.reward,
+                s.faults
+            );
+        }
+        if (next == EpochHeaderLib.SCORES_END) emit ScoresFullyPublished(epoch);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Settlement progress: last submitted and finalized epochs, totals claimed and finalized.
+    function settlementProgress() external view returns (Progress memory) {
+        return _progress;
+    }
+
+    /// @notice The stored entry of `epoch` (reverts if its ring slot now holds another epoch).
+    function epochEntry(uint32 epoch) external view returns (EpochEntry memory) {
+        return _ringEntry(epoch);
+    }
+
+    /// @notice Reward root that claims are checked against now.
+    function claimableRewardRoot() external view returns (uint32 epoch, bytes32 root) {
+        epoch = _progress.lastFinalized;
+        if (epoch != 0) root = _ring[epoch % EPOCH_RING_SIZE].rewardRoot;
+    }
+
+    /// @notice Timestamp at which `epoch` ends and may be submitted.
+    function epochEnd(uint32 epoch) public view returns (uint64) {
+        return genesisTime + uint64(epoch) * epochDuration;
+    }
+
+    /// @notice The epoch in progress at the current block time (0 before genesis).
+    function currentEpoch() external view returns (uint32) {
+        if (block.timestamp < genesisTime) return 0;
+        return uint32((block.timestamp - genesisTime) / epochDuration + 1);
+    }
+
+    /// @notice Most SEND that `epoch` may emit: the initial emission halved every `halvingIntervalEpochs`.
+    function emissionCap(uint32 epoch) public view returns (uint96) {
+        uint256 halvings = (uint256(epoch) - 1) / halvingIntervalEpochs;
+        return halvings >= 96 ? 0 : initialEpochEmission >> halvings;
+    }
+
+    /// @notice EIP-712 digest guardians sign for `header`.
+    function headerDigest(EpochHeader calldata header) external view returns (bytes32) {
+        return _hashTypedDataV4(EpochHeaderLib.structHash(header));
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Circuit breaker: an epoch adds at most its own emission, which is capped by the schedule,
+    ///      and the escrow must hold everything owed once it is added.
+    function _checkEmissionAndEscrow(EpochHeader calldata header, uint96 totalClaimed) private view {
+        uint32 epoch = header.epoch;
+        uint96 cap = emissionCap(epoch);
+        if (header.epochEmission > cap) revert EmissionAboveSchedule(header.epochEmission, cap);
+        uint96 previous = epoch == 1 ? 0 : _ring[(epoch - 1) % EPOCH_RING_SIZE].totalCumulative;
+        if (header.totalCumulative < previous) revert CumulativeDecreased(header.totalCumulative, previous);
+        if (header.totalCumulative - previous > header.epochEmission) {
+            revert CumulativeExceedsEmission(header.totalCumulative - previous, header.epochEmission);
+        }
+        uint256 owed = header.totalCumulative - totalClaimed;
+        uint256 available = token.balanceOf(address(this));
+        if (available < owed) revert EscrowShortfall(owed, available);
+    }
+
+    function _storeEntry(EpochHeader calldata header) private returns (uint40 finalizeAt) {
+        finalizeAt = (block.timestamp + disputeWindow).toUint40();
+        EpochEntry storage entry = _ring[header.epoch % EPOCH_RING_SIZE];
+        entry.rewardRoot = header.rewardRoot;
+        entry.scoresCursor = header.scoresHash;
+        entry.epoch = header.epoch;
+        entry.totalCumulative = header.totalCumulative;
+        entry.finalizeAt = finalizeAt;
+        entry.status = EpochStatus.Pending;
+        if (header.faultRoot != bytes32(0)) faultRoots[header.epoch] = header.faultRoot;
+    }
+
+    /// @dev Advances `progress.lastFinalized` by one if that epoch is pending and its window passed.
+    ///      Works on the memory copy; the caller writes it back.
+    function _finalizeNextIfDue(Progress memory progress) private returns (bool) {
+        uint32 next = progress.lastFinalized + 1;
+        if (next > progress.lastSubmitted) return false;
+        EpochEntry storage entry = _ring[next % EPOCH_RING_SIZE];
+        if (entry.status != EpochStatus.Pending || block.timestamp < entry.finalizeAt) return false;
+        progress.lastFinalized = next;
+        progress.finalizedCumulative = entry.totalCumulative;
+        emit EpochFinalized(next, entry.rewardRoot, entry.totalCumulative);
+        return true;
+    }
+
+    function _ringEntry(uint32 epoch) private view returns (EpochEntry storage entry) {
+        entry = _ring[epoch % EPOCH_RING_SIZE];
+        if (epoch == 0 || entry.epoch != epoch) revert EpochNotInRing(epoch);
+    }
+
+    function _pendingEntry(uint32 epoch) private view returns (EpochEntry storage entry) {
+        entry = _ringEntry(epoch);
+        if (epoch > _progress.lastSubmitted || entry.status != EpochStatus.Pending) revert EpochNotPending(epoch);
+    }
+}

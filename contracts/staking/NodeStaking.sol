@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {INodeStaking} from "../interfaces/INodeStaking.sol";
+
+/// @title NodeStaking
+/// @notice Edge-node registry and SEND stake. Operators register a node under its signing key (the key
+///         that signs epoch commitments), stake at least `minStake`, top up, unbond with a cooldown
+///         longer than the settlement dispute window, and withdraw. Stake is slashed only by the
+///         settlement contract (finalized fault leaves) or by an objective equivocation proof.
+/// @dev A node key is single-use: once registered it can never be registered again, so the history of
+///      commitments, faults and strikes keyed by it stays unambiguous.
+contract NodeStaking is INodeStaking, EIP712 {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    enum NodeStatus {
+        None, // never registered
+        Active, // staked at or above the minimum, eligible for epochs
+        Exiting, // the operator unbonded all stake
+        Ejected // removed by the protocol (stake below minimum after a slash, or too many strikes)
+    }
+
+    /// @dev Three slots: (operator, stake), (unbonding, release time, status), (slash window, strikes).
+    struct Node {
+        address operator;
+        uint96 stake;
+        uint96 unbonding;
+        uint40 unbondingReleaseAt;
+        NodeStatus status;
+        uint32 lastSlashEpoch;
+        uint96 slashedInLastSlashEpoch;
+        uint128 recentStrikeEpochs; // ring of the last four strike epochs, 32 bits each, 0 = empty
+    }
+
+    /// @notice A node's signed statement of its relay work for one epoch (Merkle-sum root over receipts).
+    struct EpochCommitment {
+        uint32 epoch;
+        bytes32 root;
+        uint128 totalUnits;
+        uint64 leafCount;
+    }
+
+    bytes32 public constant EPOCH_COMMITMENT_TYPEHASH =
+        keccak256("EpochCommitment(uint32 epoch,bytes32 root,uint128 totalUnits,uint64 leafCount)");
+    bytes32 public constant NODE_KEY_CONSENT_TYPEHASH = keccak256("NodeKeyConsent(address operator)");
+    uint256 public constant MAX_STRIKES_LIMIT = 4;
+    uint256 private constant BPS = 10_000;
+
+    IERC20 public immutable token;
+    /// @notice The only address allowed to apply faults (EpochSettlement).
+    address public immutable settlement;
+    /// @notice Receives slashed stake (minus finder fees) through `sweepSlashed`.
+    address public immutable treasury;
+    uint96 public immutable minStake;
+    uint64 public immutable unbondingPeriod;
+    /// @notice Largest share of a node's stake that can be slashed for one epoch, in basis points.
+    uint16 public immutable maxSlashBps;
+    /// @notice Share of each slash paid to whoever executed the fault, in basis points.
+    uint16 public immutable finderFeeBps;
+    /// @notice Slash requested by a proven equivocation (still subject to the per-epoch cap).
+    uint96 public immutable equivocationSlash;
+    /// @notice Strikes within `strikeWindowEpochs` consecutive epochs that eject a node.
+    uint8 public immutable maxStrikes;
+    uint32 public immutable strikeWindowEpochs;
+
+    /// @notice Sum of active stake over all nodes (excludes unbonding stake).
+    uint256 public totalStaked;
+    /// @notice Sum of stake waiting for its unbonding cooldown over all nodes.
+    uint256 public totalUnbonding;
+    /// @notice Slashed stake held here until swept to the treasury.
+    uint256 public slashedPendingSweep;
+
+    mapping(address nodeKey => Node) private _nodes;
+    mapping(address nodeKey => mapping(uint32 epoch => bool)) public equivocationProven;
+
+    struct Config {
+        address token;
+        address settlement;
+        address treasury;
+        uint96 minStake;
+        uint64 unbondingPeriod;
+        uint16 maxSlashBps;
+        uint16 finderFeeBps;
+        uint96 equivocationSlash;
+        uint8 maxStrikes;
+        uint32 strikeWindowEpochs;
+    }
+
+    event NodeRegistered(
+        address indexed nodeKey, address indexed operator, uint96 stake, string endpoint, string metadataURI
+    );
+    event NodeEndpointUpdated(address indexed nodeKey, string endpoint, string metadataURI);
+    event StakeIncreased(address indexed nodeKey, uint96 amount, uint96 newStake);
+    event UnbondRequested(address indexed nodeKey, uint96 amount, uint96 remainingStake, uint40 releaseAt);
+    event StakeWithdrawn(address indexed nodeKey, address indexed operator, uint96 amount);
+    event NodeSlashed(
+        address indexed nodeKey, uint32 indexed epoch, uint96 amount, address indexed finder, uint96 finderFee
+    );
+    event StrikeRecorded(address indexed nodeKey, uint32 indexed epoch, uint8 strikesInWindow);
+    event NodeEjected(address indexed nodeKey, uint32 indexed epoch, EjectReason reason);
+    event EquivocationProven(address indexed nodeKey, uint32 indexed epoch, address indexed finder);
+    event SlashedSwept(address indexed treasury, uint256 amount);
+
+    enum EjectReason {
+        StakeBelowMinimum,
+        TooManyStrikes
+    }
+
+    error ZeroAddress(string what);
+    error InvalidParameter(string what);
+    error NodeKeyAlreadyRegistered(address nodeKey);
+    error NodeNotRegistered(address nodeKey);
+    error NotNodeOperator(address nodeKey, address caller);
+    error NodeNotActive(address nodeKey, NodeStatus status);
+    error StakeBelowMinimum(uint256 stake, uint256 minStake);
+    error ZeroAmount();
+    error UnbondExceedsStake(uint256 amount, uint256 stake);
+    error NothingToWithdraw(address nodeKey);
+    error UnbondingNotReleased(address nodeKey, uint40 releaseAt);
+    error InvalidNodeKeySignature(address nodeKey);
+    error OnlySettlement(address caller);
+    error CommitmentEpochMismatch(uint32 epochA, uint32 epochB);
+    error CommitmentsIdentical();
+    error CommitmentSignerMismatch(address signerA, address signerB);
+    error EquivocationAlreadyProven(address nodeKey, uint32 epoch);
+
+    constructor(Config memory config) EIP712("SendingNetwork NodeStaking", "1") {
+        if (config.token == address(0)) revert ZeroAddress("token");
+        if (config.settlement == address(0)) revert ZeroAddress("settlement");
+        if (config.treasury == address(0)) revert ZeroAddress("treasury");
+        if (config.minStake == 0) revert InvalidParameter("minStake");
+        if (config.unbondingPeriod == 0) revert InvalidParameter("unbondingPeriod");
+        if (config.maxSlashBps == 0 || config.maxSlashBps > BPS) revert InvalidParameter("maxSlashBps");
+        if (config.finderFeeBps > BPS) revert InvalidParameter("finderFeeBps");
+        if (config.maxStrikes == 0 || config.maxStrikes > MAX_STRIKES_LIMIT) revert InvalidParameter("maxStrikes");
+        if (config.strikeWindowEpochs == 0) revert InvalidParameter("strikeWindowEpochs");
+        token = IERC20(config.token);
+        settlement = config.settlement;
+        treasury = config.treasury;
+        minStake = config.minStake;
+        unbondingPeriod = config.unbondingPeriod;
+        maxSlashBps = config.maxSlashBps;
+        finderFeeBps = config.finderFeeBps;
+        equivocationSlash = config.equivocationSlash;
+        maxStrikes = config.maxStrikes;
+        strikeWindowEpochs = config.strikeWindowEpochs;
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    /// @notice Registers a new edge node owned by the caller and stakes `amount` SEND (pulled from the
+    ///         caller, who must have approved this contract).
+    /// @param nodeKey the node's signing key; `keyConsent` is its EIP-712 `NodeKeyConsent(caller)`
+    ///        signature, so nobody can squat another node's key.
+    /// @param endpoint where clients and keepers reach the node (e.g. `wss://…`), emitted only.
+    /// @param metadataURI operator metadata (region, contact), emitted only.
+    function register(
+        address nodeKey,
+        uint96 amount,
+        bytes calldata keyConsent,
+        string calldata endpoint,
+        string calldata metadataURI
+    ) external {
+        if (nodeKey == address(0)) revert ZeroAddress("nodeKey");
+        Node storage node = _nodes[nodeKey];
+        if (node.status != NodeStatus.None) revert NodeKeyAlreadyRegistered(nodeKey);
+        if (amount < minStake) revert StakeBelowMinimum(amount, minStake);
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(NODE_KEY_CONSENT_TYPEHASH, msg.sender)));
+        (address signer,,) = ECDSA.tryRecoverCalldata(digest, keyConsent);
+        if (signer != nodeKey) revert InvalidNodeKeySignature(nodeKey);
+
+        node.operator = msg.sender;
+        node.stake = amount;
+        node.status = NodeStatus.Active;
+        totalStaked += amount;
+        emit NodeRegistered(nodeKey, msg.sender, amount, endpoint, metadataURI);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Updates the endpoint and metadata of an Active node. Only its operator.
+    function updateEndpoint(address nodeKey, string calldata endpoint, string calldata metadataURI) external {
+        _requireOperator(nodeKey);
+        emit NodeEndpointUpdated(nodeKey, endpoint, metadataURI);
+    }
+
+    /// @notice Adds `amount` SEND to an Active node's stake. Only its operator.
+    function increaseStake(address nodeKey, uint96 amount) external {
+        Node storage node = _requireOperator(nodeKey);
+        if (amount == 0) revert ZeroAmount();
+        if (node.status != NodeStatus.Active) revert NodeNotActive(nodeKey, node.status);
+        uint96 newStake = node.stake + amount;
+        node.stake = newStake;
+        totalStaked += amount;
+        emit StakeIncreased(nodeKey, amount, newStake);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Starts the cooldown on `amount` of an Active node's stake. Unbonding all of it exits the
+    ///         node; a partial unbond must leave at least `minStake`. The cooldown restarts for everything
+    ///         already unbonding. Unbonding stake stays slashable until withdrawn. Only its operator.
+    function requestUnbond(address nodeKey, uint96 amount) external {
+        Node storage node = _requireOperator(nodeKey);
+        if (amount == 0) revert ZeroAmount();
+        if (node.status != NodeStatus.Active) revert NodeNotActive(nodeKey, node.status);
+        uint96 stake = node.stake;
+        if (amount > stake) revert UnbondExceedsStake(amount, stake);
+        uint96 remaining = stake - amount;
+        if (remaining == 0) node.status = NodeStatus.Exiting;
+        else if (remaining < minStake) revert StakeBelowMinimum(remaining, minStake);
+        uint40 releaseAt = _moveToUnbonding(node, amount);
+        emit UnbondRequested(nodeKey, amount, remaining, releaseAt);
+    }
+
+    /// @notice Sends all unbonded stake whose cooldown has passed to the node's operator. Only its operator.
+    function withdraw(address nodeKey) external {
+        Node storage node = _requireOperator(nodeKey);
+        uint96 amount = node.unbonding;
+        if (amount == 0) revert NothingToWithdraw(nodeKey);
+        if (block.timestamp < node.unbondingReleaseAt) revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
+        node.unbonding = 0;
+        totalUnbonding -= amount;
+        emit StakeWithdrawn(nodeKey, msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    /// @inheritdoc INodeStaking
+    /// @dev Only the settlement contract, after verifying a finalized fault leaf.
+    function applyFault(address nodeKey, uint32 epoch, uint96 amount, bool strike, address finder)
+        external
+        returns (uint96 slashed)
+    {
+        if (msg.sender != settlement) revert OnlySettlement(msg.sender);
+        Node storage node = _nodes[nodeKey];
+        if (node.status == NodeStatus.None) revert NodeNotRegistered(nodeKey);
+        slashed = _slash(node, nodeKey, epoch, amount, finder);
+        if (strike) _recordStrike(node, nodeKey, epoch);
+    }
+
+    /// @notice Proves that a node signed two different commitments for the same epoch, an objective fault.
+    ///         Anyone may call; the node is slashed `equivocationSlash` (per-epoch cap applies), gets a
+    ///         strike, and the caller receives the finder's fee. Once per node and epoch.
+    function proveEquivocation(
+        EpochCommitment calldata a,
+        bytes calldata signatureA,
+        EpochCommitment calldata b,
+        bytes calldata signatureB
+    ) external returns (uint96 slashed) {
+        if (a.epoch != b.epoch) revert CommitmentEpochMismatch(a.epoch, b.epoch);
+        if (a.epoch == 0) revert InvalidParameter("epoch");
+        bytes32 digestA = commitmentDigest(a);
+        bytes32 digestB = commitmentDigest(b);
+        if (digestA == digestB) revert CommitmentsIdentical();
+        address signerA = ECDSA.recoverCalldata(digestA, signatureA);
+        address signerB = ECDSA.recoverCalldata(digestB, signatureB);
+        if (signerA != signerB) revert CommitmentSignerMismatch(signerA, signerB);
+        Node storage node = _nodes[signerA];
+        if (node.status == NodeStatus.None) revert NodeNotRegistered(signerA);
+        if (equivocationProven[signerA][a.epoch]) revert EquivocationAlreadyProven(signerA, a.epoch);
+        equivocationProven[signerA][a.epoch] = true;
+        emit EquivocationProven(signerA, a.epoch, msg.sender);
+        slashed = _slash(node, signerA, a.epoch, equivocationSlash, msg.sender);
+        _recordStrike(node, signerA, a.epoch);
+    }
+
+    /// @notice Sends slashed stake (net of finder fees) to the treasury. Anyone may call.
+    function sweepSlashed() external {
+        uint256 amount = slashedPendingSweep;
+        if (amount == 0) revert ZeroAmount();
+        slashedPendingSweep = 0;
+        emit SlashedSwept(treasury, amount);
+        token.safeTransfer(treasury, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Everything stored about a node.
+    function getNode(address nodeKey) external view returns (Node memory) {
+        return _nodes[nodeKey];
+    }
+
+    /// @notice True when the node is Active (eligible for epochs).
+    function isActive(address nodeKey) external view returns (bool) {
+        return _nodes[nodeKey].status == NodeStatus.Active;
+    }
+
+    /// @notice EIP-712 digest a node key signs for an epoch commitment.
+    function commitmentDigest(EpochCommitment calldata c) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(EPOCH_COMMITMENT_TYPEHASH, c.epoch, c.root, c.totalUnits, c.leafCount))
+        );
+    }
+
+    /// @notice EIP-712 digest a node key signs to consent to registration by `operator`.
+    function nodeKeyConsentDigest(address operator) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(NODE_KEY_CONSENT_TYPEHASH, operator)));
+    }
+
+    /// @notice Largest amount that can still be slashed from `nodeKey` for `epoch`.
+    function slashCapRemaining(address nodeKey, uint32 epoch) public view returns (uint96) {
+        return _slashCapRemaining(_nodes[nodeKey], epoch);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _requireOperator(address nodeKey) private view returns (Node storage node) {
+        node = _nodes[nodeKey];
+        if (node.status == NodeStatus.None) revert NodeNotRegistered(nodeKey);
+        if (node.operator != msg.sender) revert NotNodeOperator(nodeKey, msg.sender);
+    }
+
+    function _moveToUnbonding(Node storage node, uint96 amount) private returns (uint40 releaseAt) {
+        releaseAt = (block.timestamp + unbondingPeriod).toUint40();
+        node.stake -= amount;
+        node.unbonding += amount;
+        node.unbondingReleaseAt = releaseAt;
+        totalStaked -= amount;
+        totalUnbonding += amount;
+    }
+
+    function _slashCapRemaining(Node storage node, uint32 epoch) private view returns (uint96) {
+        uint256 already = node.lastSlashEpoch == epoch ? node.slashedInLastSlashEpoch : 0;
+        uint256 base = uint256(node.stake) + node.unbonding + already;
+        uint256 cap = base * maxSlashBps / BPS;
+        return cap > already ? uint96(cap - already) : 0;
+    }
+
+    /// @dev Takes up to `requested` (capped per epoch) from active stake first, then from unbonding stake.
+    function _slash(Node storage node, address nodeKey, uint32 epoch, uint96 requested, address finder)
+        private
+        returns (uint96 slashed)
+    {
+        uint96 capLeft = _slashCapRemaining(node, epoch);
+        slashed = requested < capLeft ? requested : capLeft;
+        if (slashed == 0) return 0;
+
+        if (node.lastSlashEpoch == epoch) {
+            node.slashedInLastSlashEpoch += slashed;
+        } else {
+            node.lastSlashEpoch = epoch;
+            node.slashedInLastSlashEpoch = slashed;
+        }
+        uint96 stake = node.stake;
+        uint96 fromStake = slashed < stake ? slashed : stake;
+        uint96 fromUnbonding = slashed - fromStake; // cap guarantees this fits in `unbonding`
+        node.stake = stake - fromStake;
+        totalStaked -= fromStake;
+        if (fromUnbonding != 0) {
+            node.unbonding -= fromUnbonding;
+            totalUnbonding -= fromUnbonding;
+        }
+
+        uint96 finderFee = uint96(uint256(slashed) * finderFeeBps / BPS);
+        slashedPendingSweep += slashed - finderFee;
+        emit NodeSlashed(nodeKey, epoch, slashed, finder, finderFee);
+
+        if (node.status == NodeStatus.Active && node.stake < minStake) {
+            _eject(node, nodeKey, epoch, EjectReason.StakeBelowMinimum);
+        }
+        if (finderFee != 0) token.safeTransfer(finder, finderFee);
+    }
+
+    /// @dev Keeps the last four strike epochs; ejects when `maxStrikes` of them span fewer than
+    ///      `strikeWindowEpochs` epochs (order of execution does not matter).
+    function _recordStrike(Node storage node, address nodeKey, uint32 epoch) private {
+        uint128 ring = (node.recentStrikeEpochs << 32) | epoch;
+        node.recentStrikeEpochs = ring;
+        uint8 inWindow;
+        uint32 newest;
+        uint32 oldest = type(uint32).max;
+        for (uint256 i; i < maxStrikes; ++i) {
+            uint32 e = uint32(ring >> (32 * i));
+            if (e == 0) break;
+            ++inWindow;
+            if (e > newest) newest = e;
+            if (e < oldest) oldest = e;
+        }
+        emit StrikeRecorded(nodeKey, epoch, inWindow);
+        if (inWindow == maxStrikes && newest - oldest < strikeWindowEpochs && node.status == NodeStatus.Active) {
+            _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
+        }
+    }
+
+    /// @dev Ejected stake goes through the normal cooldown, so it stays slashable for later findings.
+    function _eject(Node storage node, address nodeKey, uint32 epoch, EjectReason reason) private {
+        node.status = NodeStatus.Ejected;
+        uint96 stake = node.stake;
+        uint40 releaseAt = _moveToUnbonding(node, stake);
+        emit NodeEjected(nodeKey, epoch, reason);
+        emit UnbondRequested(nodeKey, stake, 0, releaseAt);
+    }
+}
