@@ -23,6 +23,9 @@ contract Deploy is Script {
         uint256 startBlock;
     }
 
+    /// @notice The deployer's nonce moved between prediction and deployment (another transaction?).
+    error AddressPredictionFailed();
+
     function run() external returns (Deployment memory d) {
         string memory path = vm.envOr("DEPLOY_CONFIG", string("config/devnet.json"));
         string memory config = vm.readFile(path);
@@ -49,8 +52,9 @@ contract Deploy is Script {
         d.settlement = new EpochSettlement(_settlementConfig(config, owner, address(d.token), address(d.staking)));
         vm.stopBroadcast();
 
-        require(address(d.staking) == predictedStaking, "Deploy: staking address prediction failed");
-        require(address(d.settlement) == predictedSettlement, "Deploy: settlement address prediction failed");
+        if (address(d.staking) != predictedStaking || address(d.settlement) != predictedSettlement) {
+            revert AddressPredictionFailed();
+        }
         _writeAddressBook(d, deployer, owner, path);
     }
 
@@ -130,7 +134,9 @@ contract Deploy is Script {
             "ADDRESS_BOOK", string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
         );
         vm.writeJson(json, out);
+        // solhint-disable-next-line no-console
         console2.log("address book:", out);
+        // solhint-disable-next-line no-console
         console2.log(json);
     }
 }

@@ -61,7 +61,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     /// @notice Epoch entries kept in the ring: the latest finalized epoch plus up to seven pending ones.
     uint256 public constant EPOCH_RING_SIZE = 8;
-    uint256 private constant BPS = 10_000;
+    uint256 public constant BPS = 10_000;
 
     IERC20 public immutable token;
     INodeStaking public immutable staking;
@@ -195,9 +195,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     ///         the first one that is not due or is disputed. Anyone may call.
     function finalizeEpochs() external {
         Progress memory progress = _progress;
-        uint32 before = progress.lastFinalized;
-        while (_finalizeNextIfDue(progress)) {}
-        if (progress.lastFinalized == before) revert NothingToFinalize();
+        if (!_finalizeNextIfDue(progress)) revert NothingToFinalize();
+        bool more = true;
+        while (more) more = _finalizeNextIfDue(progress);
         _progress = progress;
     }
 

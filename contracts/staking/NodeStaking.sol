@@ -50,7 +50,7 @@ contract NodeStaking is INodeStaking, EIP712 {
         keccak256("EpochCommitment(uint32 epoch,bytes32 root,uint128 totalUnits,uint64 leafCount)");
     bytes32 public constant NODE_KEY_CONSENT_TYPEHASH = keccak256("NodeKeyConsent(address operator)");
     uint256 public constant MAX_STRIKES_LIMIT = 4;
-    uint256 private constant BPS = 10_000;
+    uint256 public constant BPS = 10_000;
 
     IERC20 public immutable token;
     /// @notice The only address allowed to apply faults (EpochSettlement).

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { getAddress, type Address } from 'viem';
+
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+  .transform((value) => getAddress(value) as Address);
+
+/** `deployments/<chainId>.json`, written by script/Deploy.s.sol. */
+export const addressBookSchema = z.object({
+  chainId: z.number().int().positive(),
+  startBlock: z.number().int().nonnegative(),
+  deployer: address,
+  owner: address,
+  config: z.string(),
+  genesisTime: z.number().int().nonnegative(),
+  epochDurationSeconds: z.number().int().positive(),
+  disputeWindowSeconds: z.number().int().positive(),
+  contracts: z.object({
+    SendToken: address,
+    NodeStaking: address,
+    EpochSettlement: address,
+  }),
+});
+
+export type AddressBook = z.infer<typeof addressBookSchema>;
+
+export class AddressBookError extends Error {
+  override name = 'AddressBookError';
+}
+
+/** Reads and validates an address book; the error names the file and the offending field. */
+export function loadAddressBook(path: string): AddressBook {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new AddressBookError(`cannot read address book ${path}: ${(error as Error).message}`);
+  }
+  const parsed = addressBookSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AddressBookError(`address book ${path}: ${issue.path.join('.') || '(root)'} ${issue.message}`);
+  }
+  return parsed.data;
+}

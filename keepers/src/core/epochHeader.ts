@@ -1,0 +1,104 @@
+/**
+ * The epoch header guardians sign (EIP-712) and the hash chain that commits per-node scores.
+ * Pure: the keeper, every guardian and the tests use these very functions.
+ */
+import {
+  encodeAbiParameters,
+  hashTypedData,
+  keccak256,
+  parseSignature,
+  signatureToCompactSignature,
+  type Address,
+  type Hex,
+  type TypedDataDomain,
+} from 'viem';
+
+export interface EpochHeader {
+  epoch: number;
+  consensusVersion: number;
+  totalCumulative: bigint;
+  epochEmission: bigint;
+  rewardRoot: Hex;
+  faultRoot: Hex;
+  scoresHash: Hex;
+  dataHash: Hex;
+  seed: Hex;
+}
+
+export interface NodeScore {
+  nodeKey: Address;
+  rank: number;
+  score: number;
+  availability: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  verifiedUnits: bigint;
+  reward: bigint;
+  faults: number;
+}
+
+export const EPOCH_HEADER_TYPES = {
+  EpochHeader: [
+    { name: 'epoch', type: 'uint32' },
+    { name: 'consensusVersion', type: 'uint32' },
+    { name: 'totalCumulative', type: 'uint96' },
+    { name: 'epochEmission', type: 'uint96' },
+    { name: 'rewardRoot', type: 'bytes32' },
+    { name: 'faultRoot', type: 'bytes32' },
+    { name: 'scoresHash', type: 'bytes32' },
+    { name: 'dataHash', type: 'bytes32' },
+    { name: 'seed', type: 'bytes32' },
+  ],
+} as const;
+
+/** EIP-712 domain of an EpochSettlement deployment. */
+export function settlementDomain(chainId: number, settlement: Address): TypedDataDomain {
+  return { name: 'SendingNetwork EpochSettlement', version: '1', chainId, verifyingContract: settlement };
+}
+
+export function headerDigest(domain: TypedDataDomain, header: EpochHeader): Hex {
+  return hashTypedData({ domain, types: EPOCH_HEADER_TYPES, primaryType: 'EpochHeader', message: header });
+}
+
+/** A 65-byte signature as the contract's compact (ERC-2098) `Signature { r, vs }`. */
+export function toCompactSignature(signature: Hex): { r: Hex; vs: Hex } {
+  const compact = signatureToCompactSignature(parseSignature(signature));
+  return { r: compact.r, vs: compact.yParityAndS };
+}
+
+/** Value after the last link of a scores hash chain (`EpochHeaderLib.SCORES_END`). */
+export const SCORES_END: Hex = '0x0000000000000000000000000000000000000000000000000000000000000001';
+
+const NODE_SCORE_TUPLE = {
+  type: 'tuple[]',
+  components: [
+    { name: 'nodeKey', type: 'address' },
+    { name: 'rank', type: 'uint32' },
+    { name: 'score', type: 'uint32' },
+    { name: 'availability', type: 'uint32' },
+    { name: 'latencyP50Ms', type: 'uint32' },
+    { name: 'latencyP95Ms', type: 'uint32' },
+    { name: 'verifiedUnits', type: 'uint64' },
+    { name: 'reward', type: 'uint96' },
+    { name: 'faults', type: 'uint8' },
+  ],
+} as const;
+
+/**
+ * Splits scores into chunks and links them: `link_i = keccak256(abi.encode(keccak256(abi.encode(chunk_i)), link_{i+1}))`,
+ * ending in SCORES_END. Returns the head (the header's `scoresHash`) and, per chunk, the `next` value
+ * to pass to `publishScores`.
+ */
+export function scoresHashChain(scores: readonly NodeScore[], chunkSize: number) {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size must be >= 1, got ${chunkSize}`);
+  const chunks: NodeScore[][] = [];
+  for (let i = 0; i < scores.length; i += chunkSize) chunks.push(scores.slice(i, i + chunkSize));
+  const nexts: Hex[] = new Array(chunks.length);
+  let next: Hex = SCORES_END;
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    nexts[i] = next;
+    const chunkHash = keccak256(encodeAbiParameters([NODE_SCORE_TUPLE], [chunks[i]]));
+    next = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [chunkHash, next]));
+  }
+  return { head: next, chunks, nexts };
+}

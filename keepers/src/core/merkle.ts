@@ -1,0 +1,111 @@
+/**
+ * Merkle trees exactly as `@openzeppelin/merkle-tree`'s StandardMerkleTree builds them (leaves
+ * double-hashed, sorted; sorted-pair hashing; heap layout), so `MerkleProof.verify` on-chain accepts
+ * the proofs, but with a WebAssembly keccak that is ~15x faster than the pure-JS one: a 2^20-leaf
+ * reward tree builds in seconds instead of minutes. Pure: no I/O. Equality with the library is tested.
+ */
+import { createKeccak, type IHasher } from 'hash-wasm';
+import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
+
+const hasher: IHasher = await createKeccak(256);
+
+export function keccak(data: Uint8Array): Uint8Array {
+  hasher.init();
+  hasher.update(data);
+  return hasher.digest('binary');
+}
+
+const pairBuffer = new Uint8Array(64);
+
+/** keccak256 of the two nodes concatenated in ascending order (OpenZeppelin's commutative hash). */
+export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const aFirst = compareBytes(a, b) <= 0;
+  pairBuffer.set(aFirst ? a : b, 0);
+  pairBuffer.set(aFirst ? b : a, 32);
+  return keccak(pairBuffer);
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/** Writes `value` big-endian into the 32-byte word at `offset`. */
+function writeWord(buffer: Uint8Array, offset: number, value: bigint): void {
+  if (value < 0n || value >= 1n << 256n) throw new RangeError(`value out of uint256 range: ${value}`);
+  for (let i = 31; i >= 0; i--) {
+    buffer[offset + i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+}
+
+function writeAddress(buffer: Uint8Array, offset: number, address: Address): void {
+  const bytes = hexToBytes(address);
+  if (bytes.length !== 20) throw new RangeError(`not a 20-byte address: ${address}`);
+  buffer.fill(0, offset, offset + 12);
+  buffer.set(bytes, offset + 12);
+}
+
+/** keccak256(bytes.concat(keccak256(abi.encode(words)))): the double-hashed standard leaf. */
+function standardLeaf(encoded: Uint8Array): Uint8Array {
+  return keccak(keccak(encoded));
+}
+
+/** Reward leaf: abi.encode(address account, uint256 cumulative), double-hashed. */
+export function rewardLeaf(account: Address, cumulative: bigint): Uint8Array {
+  const buffer = new Uint8Array(64);
+  writeAddress(buffer, 0, account);
+  writeWord(buffer, 32, cumulative);
+  return standardLeaf(buffer);
+}
+
+/** Fault leaf: abi.encode(uint32 epoch, address nodeKey, uint96 amount, bool strike), double-hashed. */
+export function faultLeaf(epoch: number, nodeKey: Address, amount: bigint, strike: boolean): Uint8Array {
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) throw new RangeError(`bad epoch ${epoch}`);
+  if (amount < 0n || amount >= 1n << 96n) throw new RangeError(`fault amount out of uint96 range: ${amount}`);
+  const buffer = new Uint8Array(128);
+  writeWord(buffer, 0, BigInt(epoch));
+  writeAddress(buffer, 32, nodeKey);
+  writeWord(buffer, 64, amount);
+  writeWord(buffer, 96, strike ? 1n : 0n);
+  return standardLeaf(buffer);
+}
+
+export interface MerkleTree {
+  readonly root: Hex;
+  readonly leafCount: number;
+  /** Proof for the leaf that was `leaves[originalIndex]` when the tree was built. */
+  proof(originalIndex: number): Hex[];
+}
+
+/**
+ * Builds a tree over already-hashed leaves, sorted as the OpenZeppelin library sorts them.
+ * Layout: a heap array of 2n-1 nodes, leaves at the end in reverse order, node i = H(2i+1, 2i+2).
+ */
+export function buildTree(leaves: readonly Uint8Array[]): MerkleTree {
+  const n = leaves.length;
+  if (n === 0) throw new RangeError('a Merkle tree needs at least one leaf');
+  const order = leaves.map((_, i) => i).sort((i, j) => compareBytes(leaves[i], leaves[j]));
+  const nodes: Uint8Array[] = new Array(2 * n - 1);
+  const position = new Int32Array(n); // original index -> heap index
+  for (let k = 0; k < n; k++) {
+    const heapIndex = nodes.length - 1 - k;
+    nodes[heapIndex] = leaves[order[k]];
+    position[order[k]] = heapIndex;
+  }
+  for (let i = n - 2; i >= 0; i--) nodes[i] = hashPair(nodes[2 * i + 1], nodes[2 * i + 2]);
+  return {
+    root: bytesToHex(nodes[0]),
+    leafCount: n,
+    proof(originalIndex: number): Hex[] {
+      if (!Number.isInteger(originalIndex) || originalIndex < 0 || originalIndex >= n) {
+        throw new RangeError(`leaf index ${originalIndex} out of range 0..${n - 1}`);
+      }
+      const proof: Hex[] = [];
+      for (let i = position[originalIndex]; i > 0; i = Math.floor((i - 1) / 2)) {
+        proof.push(bytesToHex(nodes[i % 2 === 1 ? i + 1 : i - 1]));
+      }
+      return proof;
+    },
+  };
+}

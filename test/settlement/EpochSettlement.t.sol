@@ -1,0 +1,1508 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {stdError} from "forge-std/Test.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {TestSuite} from "../utils/TestSuite.sol";
+import {Merkle} from "../utils/Merkle.sol";
+import {SendToken} from "../../contracts/token/SendToken.sol";
+import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
+import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
+import {GuardianQuorum} from "../../contracts/settlement/GuardianQuorum.sol";
+import {EpochHeader, NodeScore, EpochHeaderLib} from "../../contracts/libraries/EpochHeaderLib.sol";
+
+contract EpochSettlementTest is TestSuite {
+    uint256 internal constant ESCROW = 430_000_000 ether;
+    bytes32 internal constant SCORES_END = bytes32(uint256(1));
+
+    address internal alice = makeAddr("alice");
+    address internal bob = makeAddr("bob");
+    address internal carol = makeAddr("carol");
+
+    // ------------------------------------------------------------------ helpers
+
+    /// @dev Header of epoch `e` with a dummy reward root and a total growing 100 SEND per epoch.
+    function _h(uint32 e) internal pure returns (EpochHeader memory) {
+        return _header(e, keccak256(abi.encode("root", e)), uint96(e) * 100 ether, 100 ether);
+    }
+
+    function _submitRange(uint32 from, uint32 to) internal {
+        for (uint32 e = from; e <= to; ++e) _submit(_h(e));
+    }
+
+    /// @dev Reward tree paying alice `a` and bob `b`; header total is a + b.
+    function _aliceBob(uint32 e, uint256 a, uint256 b, uint96 emission)
+        internal
+        view
+        returns (EpochHeader memory h, bytes32[] memory leaves)
+    {
+        address[] memory accounts = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (accounts[0], accounts[1]) = (alice, bob);
+        (amounts[0], amounts[1]) = (a, b);
+        bytes32 root;
+        (leaves, root) = _rewardTree(accounts, amounts);
+        h = _header(e, root, uint96(a + b), emission);
+    }
+
+    function _sigsFor(EpochSettlement s, EpochHeader memory h, uint256 bitmap)
+        internal
+        view
+        returns (GuardianQuorum.Signature[] memory sigs)
+    {
+        bytes32 digest = s.headerDigest(h);
+        uint256 count;
+        for (uint256 i; i < guardianKeys.length; ++i) if ((bitmap >> i) & 1 == 1) ++count;
+        sigs = new GuardianQuorum.Signature[](count);
+        uint256 n;
+        for (uint256 i; i < guardianKeys.length; ++i) {
+            if ((bitmap >> i) & 1 == 0) continue;
+            (bytes32 r, bytes32 vs) = vm.signCompact(guardianKeys[i], digest);
+            sigs[n++] = GuardianQuorum.Signature(r, vs);
+        }
+    }
+
+    function _trySubmit(EpochHeader memory h, uint256 bitmap, GuardianQuorum.Signature[] memory sigs) internal {
+        vm.prank(keeper);
+        settlement.submitEpoch(h, guardians, bitmap, sigs);
+    }
+
+    function _status(uint32 e) internal view returns (EpochSettlement.EpochStatus) {
+        return settlement.epochEntry(e).status;
+    }
+
+    function _popCount(uint256 x) internal pure returns (uint256 c) {
+        for (; x != 0; x &= x - 1) ++c;
+    }
+
+    /// @dev Deploys a fresh token + staking + settlement with custom emission parameters and points the
+    ///      suite's `token`, `staking` and `settlement` at it.
+    function _redeploy(uint96 initialEmission, uint32 halving) internal {
+        address predictedSettlement = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 2);
+        token = new SendToken(
+            SendToken.Allocations({
+                nodeRewards: predictedSettlement,
+                licensePool: licensePool,
+                guardianRewards: predictedSettlement,
+                treasury: treasury
+            })
+        );
+        staking = new NodeStaking(_stakingConfig(address(token), predictedSettlement));
+        EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(staking));
+        cfg.initialEpochEmission = initialEmission;
+        cfg.halvingIntervalEpochs = halving;
+        settlement = new EpochSettlement(cfg);
+        assertEq(address(settlement), predictedSettlement);
+    }
+
+    function _faultTree(uint32 e, address[] memory nodes, uint96[] memory amounts, bool[] memory strikes)
+        internal
+        pure
+        returns (bytes32[] memory leaves, bytes32 root)
+    {
+        leaves = new bytes32[](nodes.length);
+        for (uint256 i; i < nodes.length; ++i) leaves[i] = Merkle.faultLeaf(e, nodes[i], amounts[i], strikes[i]);
+        root = Merkle.root(leaves);
+    }
+
+    // ------------------------------------------------------------------ constructor
+
+    function test_constructor_setsParameters() public view {
+        assertEq(address(settlement.token()), address(token));
+        assertEq(address(settlement.staking()), address(staking));
+        assertEq(settlement.genesisTime(), genesis);
+        assertEq(settlement.epochDuration(), EPOCH);
+        assertEq(settlement.disputeWindow(), DISPUTE_WINDOW);
+        assertEq(settlement.initialEpochEmission(), INITIAL_EMISSION);
+        assertEq(settlement.halvingIntervalEpochs(), HALVING);
+        assertEq(settlement.guardianShareBps(), GUARDIAN_SHARE_BPS);
+        assertEq(settlement.rotationDelay(), DISPUTE_WINDOW);
+        assertEq(settlement.owner(), owner);
+        assertEq(settlement.EPOCH_RING_SIZE(), 8);
+        assertEq(token.balanceOf(address(settlement)), ESCROW);
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 0);
+        assertEq(p.lastFinalized, 0);
+        assertEq(p.totalClaimed, 0);
+        assertEq(p.finalizedCumulative, 0);
+    }
+
+    function _expectInvalidParameter(EpochSettlement.Config memory cfg, string memory what) internal {
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidParameter.selector, what));
+        new EpochSettlement(cfg);
+    }
+
+    function test_RevertWhen_constructor_invalidParameters() public {
+        EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(staking));
+        cfg.token = address(0);
+        _expectInvalidParameter(cfg, "token");
+
+        cfg = _settlementConfig(address(token), address(staking));
+        cfg.staking = address(0);
+        _expectInvalidParameter(cfg, "staking");
+
+        cfg = _settlementConfig(address(token), address(staking));
+        cfg.epochDuration = 0;
+        _expectInvalidParameter(cfg, "epochDuration");
+
+        cfg = _settlementConfig(address(token), address(staking));
+        cfg.disputeWindow = 0;
+        _expectInvalidParameter(cfg, "disputeWindow");
+
+        cfg = _settlementConfig(address(token), address(staking));
+        cfg.halvingIntervalEpochs = 0;
+        _expectInvalidParameter(cfg, "halvingIntervalEpochs");
+    }
+
+    function testFuzz_RevertWhen_constructor_guardianShareAboveBps(uint16 bps) public {
+        bps = uint16(bound(bps, 10_001, type(uint16).max));
+        EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(staking));
+        cfg.guardianShareBps = bps;
+        _expectInvalidParameter(cfg, "guardianShareBps");
+        cfg.guardianShareBps = 10_000; // the maximum itself is fine
+        assertEq(new EpochSettlement(cfg).guardianShareBps(), 10_000);
+    }
+
+    function testFuzz_RevertWhen_constructor_unbondingNotAboveDisputeWindow(uint64 unbonding, uint64 window) public {
+        unbonding = uint64(bound(unbonding, 1, 365 days));
+        window = uint64(bound(window, unbonding, type(uint64).max));
+        NodeStaking.Config memory sc = _stakingConfig(address(token), address(1));
+        sc.unbondingPeriod = unbonding;
+        NodeStaking shortStaking = new NodeStaking(sc);
+        EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(shortStaking));
+        cfg.disputeWindow = window;
+        _expectInvalidParameter(cfg, "unbondingPeriod must exceed disputeWindow");
+    }
+
+    function testFuzz_constructor_acceptsUnbondingAboveDisputeWindow(uint64 window) public {
+        window = uint64(bound(window, 1, UNBONDING - 1));
+        EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(staking));
+        cfg.disputeWindow = window;
+        EpochSettlement s = new EpochSettlement(cfg);
+        assertEq(s.disputeWindow(), window);
+        assertEq(s.rotationDelay(), window);
+    }
+
+    function test_RevertWhen_constructor_zeroOwner() public {
+        EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(staking));
+        cfg.owner = address(0);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
+        new EpochSettlement(cfg);
+    }
+
+    // ------------------------------------------------------------------ submitEpoch: happy paths
+
+    function test_submitEpoch_fiveOfSeven() public {
+        EpochHeader memory h = _h(1);
+        h.faultRoot = keccak256("faults");
+        h.scoresHash = keccak256("scores");
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        assertEq(bitmap, 0x1F);
+
+        uint40 finalizeAt = uint40(block.timestamp + DISPUTE_WINDOW);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochSubmitted(1, h, finalizeAt, keeper);
+        _trySubmit(h, bitmap, sigs);
+
+        EpochSettlement.EpochEntry memory entry = settlement.epochEntry(1);
+        assertEq(entry.rewardRoot, h.rewardRoot);
+        assertEq(entry.scoresCursor, h.scoresHash);
+        assertEq(entry.epoch, 1);
+        assertEq(entry.totalCumulative, h.totalCumulative);
+        assertEq(entry.finalizeAt, finalizeAt);
+        assertEq(uint8(entry.status), uint8(EpochSettlement.EpochStatus.Pending));
+        assertEq(settlement.faultRoots(1), h.faultRoot);
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 1);
+        assertEq(p.lastFinalized, 0);
+        assertEq(p.finalizedCumulative, 0);
+        // nothing moves on submission
+        assertEq(token.balanceOf(address(settlement)), ESCROW);
+    }
+
+    function test_submitEpoch_sevenOfSeven() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 7);
+        assertEq(bitmap, 0x7F);
+        _trySubmit(h, bitmap, sigs);
+        assertEq(settlement.settlementProgress().lastSubmitted, 1);
+        assertEq(settlement.faultRoots(1), bytes32(0));
+    }
+
+    function testFuzz_submitEpoch_anyQuorumSubsetAnySubmitter(uint256 bitmap, address submitter, uint256 late)
+        public
+    {
+        bitmap &= 0x7F;
+        for (uint256 i; _popCount(bitmap) < 5; ++i) bitmap |= 1 << i;
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH + bound(late, 0, 365 days));
+        GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, bitmap);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochSubmitted(1, h, uint40(block.timestamp + DISPUTE_WINDOW), submitter);
+        vm.prank(submitter);
+        settlement.submitEpoch(h, guardians, bitmap, sigs);
+        assertEq(settlement.settlementProgress().lastSubmitted, 1);
+    }
+
+    function testFuzz_submitEpoch_sequentialEpochs(uint8 n) public {
+        n = uint8(bound(n, 1, 20));
+        for (uint32 e = 1; e <= n; ++e) {
+            _submit(_h(e));
+            vm.warp(block.timestamp + DISPUTE_WINDOW);
+        }
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, n);
+        // every submission finalized the previous epoch (its window had passed)
+        assertEq(p.lastFinalized, n - 1);
+        assertEq(p.finalizedCumulative, uint96(n - 1) * 100 ether);
+    }
+
+    // ------------------------------------------------------------------ submitEpoch: ordering and timing
+
+    function test_RevertWhen_submitEpoch_replaysSameEpoch() public {
+        EpochHeader memory h = _h(1);
+        _submit(h);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotNext.selector, 1, 2));
+        _trySubmit(h, bitmap, sigs);
+        // even once the epoch is finalized
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotNext.selector, 1, 2));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_notNext(uint32 epoch) public {
+        vm.assume(epoch != 1);
+        EpochHeader memory h = _header(epoch, keccak256("r"), 100 ether, 100 ether);
+        vm.warp(genesis + EPOCH * 1000);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotNext.selector, epoch, 1));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_notEnded(uint256 t) public {
+        t = bound(t, 0, genesis + EPOCH - 1);
+        vm.warp(t);
+        EpochHeader memory h = _h(1);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotEnded.selector, 1, genesis + EPOCH));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_laterEpochNotEnded(uint8 n, uint256 t) public {
+        n = uint8(bound(n, 1, 6));
+        _submitRange(1, n);
+        uint64 endsAt = genesis + EPOCH * (uint64(n) + 1);
+        vm.warp(bound(t, block.timestamp, endsAt - 1));
+        EpochHeader memory h = _h(n + 1);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotEnded.selector, n + 1, endsAt));
+        _trySubmit(h, bitmap, sigs);
+        vm.warp(endsAt);
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    // ------------------------------------------------------------------ submitEpoch: quorum
+
+    function testFuzz_RevertWhen_submitEpoch_wrongGuardianList(uint256 i, address replacement) public {
+        i = bound(i, 0, 6);
+        vm.assume(replacement != guardians[i]);
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        address[] memory list = guardians;
+        list[i] = replacement;
+        bytes32 expected = keccak256(abi.encodePacked(guardians));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                GuardianQuorum.GuardianListMismatch.selector, expected, keccak256(abi.encodePacked(list))
+            )
+        );
+        vm.prank(keeper);
+        settlement.submitEpoch(h, list, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_unsortedOrShortGuardianList(uint256 i) public {
+        i = bound(i, 1, 6);
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        bytes32 expected = keccak256(abi.encodePacked(guardians));
+
+        address[] memory unsorted = new address[](7);
+        for (uint256 k; k < 7; ++k) unsorted[k] = guardians[k];
+        (unsorted[i - 1], unsorted[i]) = (unsorted[i], unsorted[i - 1]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                GuardianQuorum.GuardianListMismatch.selector, expected, keccak256(abi.encodePacked(unsorted))
+            )
+        );
+        vm.prank(keeper);
+        settlement.submitEpoch(h, unsorted, bitmap, sigs);
+
+        address[] memory short = new address[](i);
+        for (uint256 k; k < i; ++k) short[k] = guardians[k];
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                GuardianQuorum.GuardianListMismatch.selector, expected, keccak256(abi.encodePacked(short))
+            )
+        );
+        vm.prank(keeper);
+        settlement.submitEpoch(h, short, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_bitmapOutOfRange(uint256 high) public {
+        high = bound(high, 1, type(uint256).max >> 7);
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        uint256 bitmap = 0x1F | (high << 7);
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignerBitmapOutOfRange.selector, bitmap, 7));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_quorumNotReached(uint256 bitmap) public {
+        bitmap &= 0x7F;
+        // keep at most four signers
+        for (uint256 i = 7; _popCount(bitmap) > 4; --i) bitmap &= ~(uint256(1) << (i - 1));
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, bitmap);
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.QuorumNotReached.selector, sigs.length, 5));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function test_RevertWhen_submitEpoch_fourSignatures() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 4);
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.QuorumNotReached.selector, 4, 5));
+        _trySubmit(h, bitmap, sigs);
+        // a bitmap claiming five signers does not help
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.QuorumNotReached.selector, 4, 5));
+        _trySubmit(h, 0x1F, sigs);
+    }
+
+    function test_RevertWhen_submitEpoch_bitmapHasMoreBitsThanSignatures() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        // bits 0..5 set: the five signatures match members 0..4, member 5's bit is left over
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignatureCountMismatch.selector, 5, 6));
+        _trySubmit(h, 0x3F, sigs);
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignatureCountMismatch.selector, 5, 7));
+        _trySubmit(h, 0x7F, sigs);
+    }
+
+    function test_RevertWhen_submitEpoch_bitmapHasFewerBitsThanSignatures() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignatureCountMismatch.selector, 5, 4));
+        _trySubmit(h, 0x0F, sigs);
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignatureCountMismatch.selector, 5, 0));
+        _trySubmit(h, 0, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_signatureByNonMember(uint256 outsiderKey, uint256 slot) public {
+        outsiderKey = bound(outsiderKey, 1, SECP256K1_ORDER - 1);
+        address outsider = vm.addr(outsiderKey);
+        slot = bound(slot, 0, 4);
+        for (uint256 k; k < 7; ++k) vm.assume(outsider != guardians[k]);
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        (bytes32 r, bytes32 vs) = vm.signCompact(outsiderKey, settlement.headerDigest(h));
+        sigs[slot] = GuardianQuorum.Signature(r, vs);
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, slot, guardians[slot], outsider)
+        );
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_signatureOverAnotherHeader(uint96 otherTotal) public {
+        vm.assume(otherTotal != 100 ether);
+        EpochHeader memory h = _h(1);
+        EpochHeader memory other = _h(1);
+        other.totalCumulative = otherTotal;
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(other, 5);
+        address recovered = ECDSA.recover(settlement.headerDigest(h), sigs[0].r, sigs[0].vs);
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+        );
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_signedForAnotherChain(uint64 chainId) public {
+        vm.assume(chainId != block.chainid && chainId != 0);
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.chainId(chainId);
+        address recovered = ECDSA.recover(settlement.headerDigest(h), sigs[0].r, sigs[0].vs);
+        assertTrue(recovered != guardians[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+        );
+        _trySubmit(h, bitmap, sigs);
+        // signatures made for this chain are accepted
+        _trySubmit(h, bitmap, _sigsFor(settlement, h, bitmap));
+        assertEq(settlement.settlementProgress().lastSubmitted, 1);
+    }
+
+    function test_RevertWhen_submitEpoch_signedForAnotherSettlement() public {
+        EpochSettlement other = new EpochSettlement(_settlementConfig(address(token), address(staking)));
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        assertTrue(other.headerDigest(h) != settlement.headerDigest(h));
+        GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, 0x1F);
+        address recovered = ECDSA.recover(other.headerDigest(h), sigs[0].r, sigs[0].vs);
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+        );
+        vm.prank(keeper);
+        other.submitEpoch(h, guardians, 0x1F, sigs);
+        // and the reverse direction
+        GuardianQuorum.Signature[] memory otherSigs = _sigsFor(other, h, 0x1F);
+        recovered = ECDSA.recover(settlement.headerDigest(h), otherSigs[0].r, otherSigs[0].vs);
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+        );
+        _trySubmit(h, 0x1F, otherSigs);
+    }
+
+    function test_RevertWhen_submitEpoch_sameGuardianTwice() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        // guardian 0's signature in member 1's slot
+        sigs[1] = sigs[0];
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 1, guardians[1], guardians[0])
+        );
+        _trySubmit(h, bitmap, sigs);
+
+        // five copies of one valid signature under a one-bit bitmap
+        GuardianQuorum.Signature[] memory five = new GuardianQuorum.Signature[](5);
+        for (uint256 i; i < 5; ++i) five[i] = sigs[0];
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignatureCountMismatch.selector, 5, 1));
+        _trySubmit(h, 0x01, five);
+    }
+
+    function test_RevertWhen_submitEpoch_signaturesOutOfOrder() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], guardians[1])
+        );
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function test_RevertWhen_submitEpoch_malformedSignature() public {
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        sigs[2].r = bytes32(0);
+        vm.expectRevert(ECDSA.ECDSAInvalidSignature.selector);
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    // ------------------------------------------------------------------ submitEpoch: emission and escrow
+
+    function testFuzz_RevertWhen_submitEpoch_emissionAboveSchedule(uint96 emission) public {
+        emission = uint96(bound(emission, uint256(INITIAL_EMISSION) + 1, type(uint96).max));
+        EpochHeader memory h = _header(1, keccak256("r"), 0, emission);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.EmissionAboveSchedule.selector, emission, INITIAL_EMISSION)
+        );
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_submitEpoch_emissionAndIncreaseWithinSchedule(uint96 first, uint96 emission, uint96 increase)
+        public
+    {
+        first = uint96(bound(first, 0, INITIAL_EMISSION));
+        emission = uint96(bound(emission, 0, INITIAL_EMISSION));
+        increase = uint96(bound(increase, 0, emission));
+        _submit(_header(1, keccak256("r1"), first, INITIAL_EMISSION));
+        _submit(_header(2, keccak256("r2"), first + increase, emission));
+        assertEq(settlement.epochEntry(2).totalCumulative, first + increase);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_cumulativeDecreased(uint96 first, uint96 second) public {
+        first = uint96(bound(first, 1, INITIAL_EMISSION));
+        second = uint96(bound(second, 0, first - 1));
+        _submit(_header(1, keccak256("r1"), first, INITIAL_EMISSION));
+        EpochHeader memory h = _header(2, keccak256("r2"), second, INITIAL_EMISSION);
+        vm.warp(genesis + 2 * EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.CumulativeDecreased.selector, second, first));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_cumulativeExceedsEmission(
+        uint96 first,
+        uint96 emission,
+        uint96 increase
+    ) public {
+        first = uint96(bound(first, 0, INITIAL_EMISSION));
+        emission = uint96(bound(emission, 0, INITIAL_EMISSION - 1));
+        increase = uint96(bound(increase, uint256(emission) + 1, INITIAL_EMISSION));
+        _submit(_header(1, keccak256("r1"), first, INITIAL_EMISSION));
+        EpochHeader memory h = _header(2, keccak256("r2"), first + increase, emission);
+        vm.warp(genesis + 2 * EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.CumulativeExceedsEmission.selector, increase, emission)
+        );
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function test_RevertWhen_submitEpoch_firstEpochCumulativeExceedsEmission() public {
+        EpochHeader memory h = _header(1, keccak256("r"), 101 ether, 100 ether);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.CumulativeExceedsEmission.selector, 101 ether, 100 ether)
+        );
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_escrowShortfall(uint96 excess) public {
+        _redeploy(1_000_000_000 ether, HALVING);
+        excess = uint96(bound(excess, 1, 500_000_000 ether));
+        uint96 total = uint96(ESCROW) + excess;
+        EpochHeader memory h = _header(1, keccak256("r"), total, total);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, uint256(total), ESCROW));
+        _trySubmit(h, bitmap, sigs);
+        // exactly the escrow is fine
+        h.totalCumulative = uint96(ESCROW);
+        _submit(h);
+        assertEq(settlement.settlementProgress().lastSubmitted, 1);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_escrowShortfallAfterClaims(uint96 aliceAmount, uint96 excess) public {
+        _redeploy(1_000_000_000 ether, HALVING);
+        aliceAmount = uint96(bound(aliceAmount, 1, ESCROW - 1));
+        excess = uint96(bound(excess, 1, 100_000_000 ether));
+        (EpochHeader memory h1, bytes32[] memory leaves) = _aliceBob(1, aliceAmount, ESCROW - aliceAmount, 500_000_000 ether);
+        _submitAndFinalize(h1);
+        settlement.claim(alice, aliceAmount, Merkle.proof(leaves, 0));
+        uint256 available = ESCROW - aliceAmount;
+        assertEq(token.balanceOf(address(settlement)), available);
+
+        EpochHeader memory h2 = _header(2, keccak256("r2"), uint96(ESCROW) + excess, 500_000_000 ether);
+        vm.warp(settlement.epochEnd(2));
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h2, 5);
+        // owed = total - claimed = (ESCROW - alice) + excess
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, available + excess, available)
+        );
+        _trySubmit(h2, bitmap, sigs);
+    }
+
+    function test_RevertWhen_submitEpoch_emissionAboveHalvedSchedule() public {
+        _redeploy(INITIAL_EMISSION, 2);
+        _submit(_header(1, keccak256("r1"), INITIAL_EMISSION, INITIAL_EMISSION));
+        _submit(_header(2, keccak256("r2"), 2 * INITIAL_EMISSION, INITIAL_EMISSION));
+        // epoch 3 starts the second halving interval
+        EpochHeader memory h = _header(3, keccak256("r3"), 2 * INITIAL_EMISSION, INITIAL_EMISSION / 2 + 1);
+        vm.warp(settlement.epochEnd(3));
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                EpochSettlement.EmissionAboveSchedule.selector, INITIAL_EMISSION / 2 + 1, INITIAL_EMISSION / 2
+            )
+        );
+        _trySubmit(h, bitmap, sigs);
+        h.epochEmission = INITIAL_EMISSION / 2;
+        _submit(h);
+    }
+
+    // ------------------------------------------------------------------ submitEpoch: pending limit, auto-finalize
+
+    function test_RevertWhen_submitEpoch_tooManyPending() public {
+        vm.warp(settlement.epochEnd(8));
+        _submitRange(1, 7); // all submitted now, none due
+        EpochHeader memory h = _h(8);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.TooManyPendingEpochs.selector, 8, 0));
+        _trySubmit(h, bitmap, sigs);
+
+        // once epoch 1 is due, the submission finalizes it and fits
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochFinalized(1, _h(1).rewardRoot, 100 ether);
+        _trySubmit(h, bitmap, sigs);
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 8);
+        assertEq(p.lastFinalized, 1);
+        // epoch 1 still holds the claim root; epoch 8 reused slot 0
+        assertEq(settlement.epochEntry(8).epoch, 8);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 0));
+        settlement.epochEntry(0);
+    }
+
+    function test_RevertWhen_submitEpoch_tooManyPendingBehindDispute() public {
+        _submit(_h(1));
+        vm.prank(guardians[3]);
+        settlement.dispute(1, "bad");
+        _submitRange(2, 7);
+        EpochHeader memory h = _h(8);
+        vm.warp(settlement.epochEnd(8) + 30 days);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.TooManyPendingEpochs.selector, 8, 0));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function test_submitEpoch_autoFinalizesOneDueEpoch() public {
+        vm.warp(settlement.epochEnd(3));
+        _submitRange(1, 2);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        // both 1 and 2 are due; submitting 3 finalizes exactly one
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochFinalized(1, _h(1).rewardRoot, 100 ether);
+        _submit(_h(3));
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastFinalized, 1);
+        assertEq(p.finalizedCumulative, 100 ether);
+        assertEq(p.lastSubmitted, 3);
+    }
+
+    function testFuzz_submitEpoch_doesNotFinalizeBeforeWindow(uint256 wait) public {
+        vm.warp(settlement.epochEnd(3));
+        _submit(_h(1));
+        vm.warp(block.timestamp + bound(wait, 0, DISPUTE_WINDOW - 1));
+        _submit(_h(2));
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 2);
+        assertEq(p.lastFinalized, 0);
+        assertEq(p.finalizedCumulative, 0);
+    }
+    function test_RevertWhen_finalizeEpochs_nothingSubmitted() public {
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+    }
+
+    function testFuzz_finalizeEpochs_exactlyAtWindowEnd(uint256 early) public {
+        _submit(_h(1));
+        uint256 finalizeAt = settlement.epochEntry(1).finalizeAt;
+        vm.warp(finalizeAt - bound(early, 1, DISPUTE_WINDOW));
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+        vm.warp(finalizeAt);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochFinalized(1, _h(1).rewardRoot, 100 ether);
+        settlement.finalizeEpochs();
+        assertEq(settlement.settlementProgress().lastFinalized, 1);
+        // nothing more to do
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+    }
+
+    function test_finalizeEpochs_severalInOrder() public {
+        vm.warp(settlement.epochEnd(4));
+        _submitRange(1, 4);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        for (uint32 e = 1; e <= 4; ++e) {
+            vm.expectEmit(true, true, true, true, address(settlement));
+            emit EpochSettlement.EpochFinalized(e, _h(e).rewardRoot, uint96(e) * 100 ether);
+        }
+        settlement.finalizeEpochs();
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastFinalized, 4);
+        assertEq(p.finalizedCumulative, 400 ether);
+        (uint32 e_, bytes32 root) = settlement.claimableRewardRoot();
+        assertEq(e_, 4);
+        assertEq(root, _h(4).rewardRoot);
+    }
+
+    function test_finalizeEpochs_stopsAtFirstNotDue() public {
+        vm.warp(settlement.epochEnd(3));
+        uint256 t = block.timestamp;
+        _submit(_h(1));
+        vm.warp(t + 10 hours);
+        _submit(_h(2));
+        vm.warp(t + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        assertEq(settlement.settlementProgress().lastFinalized, 1);
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+        vm.warp(t + 10 hours + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        assertEq(settlement.settlementProgress().lastFinalized, 2);
+        assertEq(settlement.settlementProgress().finalizedCumulative, 200 ether);
+    }
+    function test_finalizeEpochs_stopsAtDisputed() public {
+        vm.warp(settlement.epochEnd(3));
+        _submitRange(1, 3);
+        vm.prank(owner);
+        settlement.dispute(2, "suspicious");
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        assertEq(settlement.settlementProgress().lastFinalized, 1);
+        vm.warp(block.timestamp + 100 days);
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+    }
+
+    // ------------------------------------------------------------------ dispute
+
+    function testFuzz_dispute_byAnyGuardian(uint256 i, string calldata reason) public {
+        address g = guardians[bound(i, 0, 6)];
+        _submit(_h(1));
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochDisputed(1, g, reason);
+        vm.prank(g);
+        settlement.dispute(1, reason);
+        assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Disputed));
+    }
+
+    function test_dispute_byOwner() public {
+        _submit(_h(1));
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochDisputed(1, owner, "gov");
+        vm.prank(owner);
+        settlement.dispute(1, "gov");
+        assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Disputed));
+    }
+
+    function testFuzz_RevertWhen_dispute_notGuardian(address caller) public {
+        vm.assume(caller != owner);
+        for (uint256 k; k < 7; ++k) vm.assume(caller != guardians[k]);
+        _submit(_h(1));
+        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.NotGuardian.selector, caller));
+        vm.prank(caller);
+        settlement.dispute(1, "x");
+    }
+
+    function testFuzz_RevertWhen_dispute_windowClosed(uint256 late) public {
+        _submit(_h(1));
+        uint40 finalizeAt = settlement.epochEntry(1).finalizeAt;
+        vm.warp(finalizeAt + bound(late, 0, 365 days));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.DisputeWindowClosed.selector, 1, finalizeAt));
+        vm.prank(guardians[0]);
+        settlement.dispute(1, "late");
+    }
+
+    function test_RevertWhen_dispute_finalizedEpoch() public {
+        _submitAndFinalize(_h(1));
+        uint40 finalizeAt = settlement.epochEntry(1).finalizeAt;
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.DisputeWindowClosed.selector, 1, finalizeAt));
+        vm.prank(owner);
+        settlement.dispute(1, "late");
+    }
+
+    function test_RevertWhen_dispute_alreadyDisputed() public {
+        _submit(_h(1));
+        vm.prank(guardians[0]);
+        settlement.dispute(1, "a");
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotPending.selector, 1));
+        vm.prank(guardians[1]);
+        settlement.dispute(1, "b");
+    }
+
+    function testFuzz_RevertWhen_dispute_notSubmitted(uint32 epoch) public {
+        vm.assume(epoch != 1);
+        _submit(_h(1));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, epoch));
+        vm.prank(guardians[0]);
+        settlement.dispute(epoch, "x");
+    }
+
+    function test_RevertWhen_dispute_voidedEpoch() public {
+        _submit(_h(1));
+        vm.prank(owner);
+        settlement.dispute(1, "bad");
+        vm.prank(owner);
+        settlement.resolveDispute(1, false);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotPending.selector, 1));
+        vm.prank(owner);
+        settlement.dispute(1, "again");
+    }
+
+    // ------------------------------------------------------------------ resolveDispute
+
+    function testFuzz_RevertWhen_resolveDispute_notOwner(address caller) public {
+        vm.assume(caller != owner);
+        _submit(_h(1));
+        vm.prank(owner);
+        settlement.dispute(1, "x");
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller));
+        vm.prank(caller);
+        settlement.resolveDispute(1, true);
+    }
+
+    function test_RevertWhen_resolveDispute_notDisputed() public {
+        _submit(_h(1));
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotDisputed.selector, 1));
+        settlement.resolveDispute(1, true);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 2));
+        settlement.resolveDispute(2, false);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 0));
+        settlement.resolveDispute(0, false);
+        // resolved once: not disputed any more
+        settlement.dispute(1, "x");
+        settlement.resolveDispute(1, true);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotDisputed.selector, 1));
+        settlement.resolveDispute(1, true);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_resolveDispute_voidedEpoch() public {
+        vm.warp(settlement.epochEnd(2));
+        _submitRange(1, 2);
+        vm.startPrank(owner);
+        settlement.dispute(1, "x");
+        settlement.dispute(2, "y");
+        settlement.resolveDispute(1, false);
+        // epoch 2 was voided with epoch 1, even though it was disputed too
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotDisputed.selector, 2));
+        settlement.resolveDispute(2, false);
+        vm.stopPrank();
+    }
+
+    function testFuzz_resolveDispute_validFinalizesNow(uint256 wait) public {
+        vm.warp(settlement.epochEnd(2));
+        _submitRange(1, 2);
+        vm.prank(guardians[2]);
+        settlement.dispute(1, "x");
+        vm.warp(block.timestamp + bound(wait, 0, 2 * DISPUTE_WINDOW));
+
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.DisputeResolved(1, true);
+        vm.prank(owner);
+        settlement.resolveDispute(1, true);
+        EpochSettlement.EpochEntry memory entry = settlement.epochEntry(1);
+        assertEq(uint8(entry.status), uint8(EpochSettlement.EpochStatus.Pending));
+        assertEq(entry.finalizeAt, block.timestamp);
+
+        settlement.finalizeEpochs();
+        // epoch 2 follows when its own window passed
+        uint32 expected = block.timestamp >= settlement.epochEntry(2).finalizeAt ? 2 : 1;
+        assertEq(settlement.settlementProgress().lastFinalized, expected);
+    }
+
+    function test_resolveDispute_invalidVoidsLaterEpochs() public {
+        vm.warp(settlement.epochEnd(4));
+        for (uint32 e = 1; e <= 4; ++e) {
+            EpochHeader memory h = _h(e);
+            h.faultRoot = keccak256(abi.encode("faults", e));
+            _submit(h);
+        }
+        vm.prank(guardians[6]);
+        settlement.dispute(2, "wrong root");
+
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.DisputeResolved(2, false);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochsVoided(2, 4);
+        vm.prank(owner);
+        settlement.resolveDispute(2, false);
+
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 1);
+        assertEq(p.lastFinalized, 0);
+        assertEq(settlement.faultRoots(1), keccak256(abi.encode("faults", uint32(1))));
+        for (uint32 e = 2; e <= 4; ++e) {
+            assertEq(uint8(_status(e)), uint8(EpochSettlement.EpochStatus.None));
+            assertEq(settlement.faultRoots(e), bytes32(0));
+        }
+        assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Pending));
+
+        // voided epochs can no longer be published or disputed
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 3));
+        settlement.publishScores(3, new NodeScore[](0), SCORES_END);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotPending.selector, 3));
+        vm.prank(owner);
+        settlement.dispute(3, "x");
+
+        // keepers resubmit from epoch 2; cumulative continues from epoch 1, not the voided epoch 4
+        EpochHeader memory again = _header(2, keccak256("fixed root"), 150 ether, 100 ether);
+        _submit(again);
+        p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 2);
+        assertEq(settlement.epochEntry(2).rewardRoot, keccak256("fixed root"));
+        assertEq(settlement.faultRoots(2), bytes32(0));
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        assertEq(settlement.settlementProgress().lastFinalized, 2);
+        assertEq(settlement.settlementProgress().finalizedCumulative, 150 ether);
+    }
+
+    // ------------------------------------------------------------------ claim
+
+    function test_RevertWhen_claim_noFinalizedEpoch() public {
+        (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        bytes32[] memory proof = Merkle.proof(leaves, 0);
+        vm.expectRevert(EpochSettlement.NoFinalizedEpoch.selector);
+        settlement.claim(alice, 60 ether, proof);
+        _submit(h);
+        vm.expectRevert(EpochSettlement.NoFinalizedEpoch.selector);
+        settlement.claim(alice, 60 ether, proof);
+    }
+
+    function testFuzz_claim_paysExactCumulative(uint96 a, uint96 b, address caller) public {
+        a = uint96(bound(a, 1, INITIAL_EMISSION - 1));
+        b = uint96(bound(b, 1, INITIAL_EMISSION - a));
+        vm.assume(caller != address(settlement));
+        (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, a, b, INITIAL_EMISSION);
+        _submitAndFinalize(h);
+
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.RewardClaimed(alice, a, a);
+        vm.prank(caller); // anyone may claim; tokens go to the account
+        settlement.claim(alice, a, Merkle.proof(leaves, 0));
+        settlement.claim(bob, b, Merkle.proof(leaves, 1));
+
+        assertEq(token.balanceOf(alice), a);
+        assertEq(token.balanceOf(bob), b);
+        assertEq(token.balanceOf(address(settlement)), ESCROW - a - b);
+        assertEq(settlement.claimed(alice), a);
+        assertEq(settlement.claimed(bob), b);
+        assertEq(settlement.settlementProgress().totalClaimed, uint256(a) + b);
+    }
+
+    function testFuzz_RevertWhen_claim_invalidProof(uint256 wrongAmount, address wrongAccount) public {
+        vm.assume(wrongAmount != 60 ether);
+        vm.assume(wrongAccount != alice);
+        (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        _submitAndFinalize(h);
+        bytes32[] memory proof = Merkle.proof(leaves, 0);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, wrongAmount));
+        settlement.claim(alice, wrongAmount, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, wrongAccount, 60 ether));
+        settlement.claim(wrongAccount, 60 ether, proof);
+        // bob's proof for alice's leaf
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, 60 ether));
+        settlement.claim(alice, 60 ether, Merkle.proof(leaves, 1));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, 60 ether));
+        settlement.claim(alice, 60 ether, new bytes32[](0));
+    }
+
+    function test_RevertWhen_claim_nothingToClaim() public {
+        (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        _submitAndFinalize(h);
+        settlement.claim(alice, 60 ether, Merkle.proof(leaves, 0));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 60 ether, 60 ether));
+        settlement.claim(alice, 60 ether, Merkle.proof(leaves, 0));
+    }
+
+    function test_RevertWhen_claim_zeroLeaf() public {
+        (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 0, 40 ether, 100 ether);
+        _submitAndFinalize(h);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 0, 0));
+        settlement.claim(alice, 0, Merkle.proof(leaves, 0));
+    }
+
+    function test_RevertWhen_claim_cumulativeBelowAlreadyClaimed() public {
+        (EpochHeader memory h1, bytes32[] memory l1) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        _submitAndFinalize(h1);
+        settlement.claim(alice, 60 ether, Merkle.proof(l1, 0));
+        // a later (malformed) tree gives alice less than she already has
+        (EpochHeader memory h2, bytes32[] memory l2) = _aliceBob(2, 50 ether, 150 ether, 100 ether);
+        _submitAndFinalize(h2);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 50 ether, 60 ether));
+        settlement.claim(alice, 50 ether, Merkle.proof(l2, 0));
+    }
+
+    function testFuzz_claim_repeatPaysDifference(uint96 first, uint96 extra) public {
+        first = uint96(bound(first, 1, INITIAL_EMISSION / 2));
+        extra = uint96(bound(extra, 1, INITIAL_EMISSION / 2));
+        (EpochHeader memory h1, bytes32[] memory l1) = _aliceBob(1, first, 0, INITIAL_EMISSION);
+        _submitAndFinalize(h1);
+        settlement.claim(alice, first, Merkle.proof(l1, 0));
+
+        (EpochHeader memory h2, bytes32[] memory l2) = _aliceBob(2, first + extra, 0, INITIAL_EMISSION);
+        _submitAndFinalize(h2);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.RewardClaimed(alice, extra, first + extra);
+        settlement.claim(alice, first + extra, Merkle.proof(l2, 0));
+        assertEq(token.balanceOf(alice), uint256(first) + extra);
+        assertEq(settlement.claimed(alice), uint256(first) + extra);
+        assertEq(settlement.settlementProgress().totalClaimed, uint256(first) + extra);
+    }
+
+    function test_claim_onlyAgainstLatestFinalizedRoot() public {
+        (EpochHeader memory h1, bytes32[] memory l1) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        _submitAndFinalize(h1);
+        (EpochHeader memory h2, bytes32[] memory l2) = _aliceBob(2, 130 ether, 70 ether, 100 ether);
+        _submit(h2);
+
+        // epoch 2 is pending: its root is not claimable yet
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, 130 ether));
+        settlement.claim(alice, 130 ether, Merkle.proof(l2, 0));
+        (uint32 e, bytes32 root) = settlement.claimableRewardRoot();
+        assertEq(e, 1);
+        assertEq(root, h1.rewardRoot);
+        settlement.claim(bob, 40 ether, Merkle.proof(l1, 1));
+
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        // now only epoch 2's root counts
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, 60 ether));
+        settlement.claim(alice, 60 ether, Merkle.proof(l1, 0));
+        settlement.claim(alice, 130 ether, Merkle.proof(l2, 0));
+        settlement.claim(bob, 70 ether, Merkle.proof(l2, 1));
+        assertEq(token.balanceOf(alice), 130 ether);
+        assertEq(token.balanceOf(bob), 70 ether);
+        assertEq(settlement.settlementProgress().totalClaimed, 200 ether);
+        assertEq(token.balanceOf(address(settlement)), ESCROW - 200 ether);
+    }
+
+    function test_RevertWhen_claim_exceedsFinalizedTotal() public {
+        // malicious tree: leaves sum to 200 but the header says 150
+        address[] memory accounts = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (accounts[0], accounts[1]) = (alice, bob);
+        (amounts[0], amounts[1]) = (100 ether, 100 ether);
+        (bytes32[] memory leaves, bytes32 root) = _rewardTree(accounts, amounts);
+        _submitAndFinalize(_header(1, root, 150 ether, 150 ether));
+
+        settlement.claim(alice, 100 ether, Merkle.proof(leaves, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ClaimExceedsFinalizedTotal.selector, 200 ether, 150 ether)
+        );
+        settlement.claim(bob, 100 ether, Merkle.proof(leaves, 1));
+        assertEq(token.balanceOf(bob), 0);
+        assertEq(settlement.claimed(bob), 0);
+        assertEq(settlement.settlementProgress().totalClaimed, 100 ether);
+    }
+
+    // ------------------------------------------------------------------ executeFault
+
+    function _faultEpoch(uint96 amountA, bool strikeA)
+        internal
+        returns (address nodeA, address nodeB, bytes32[] memory leaves)
+    {
+        (nodeA,) = _registerNode("nodeA", operator, 100_000 ether);
+        (nodeB,) = _registerNode("nodeB", operator, 20_000 ether);
+        address[] memory nodes = new address[](2);
+        uint96[] memory amounts = new uint96[](2);
+        bool[] memory strikes = new bool[](2);
+        (nodes[0], nodes[1]) = (nodeA, nodeB);
+        (amounts[0], amounts[1]) = (amountA, 1_000 ether);
+        (strikes[0], strikes[1]) = (strikeA, true);
+        bytes32 root;
+        (leaves, root) = _faultTree(1, nodes, amounts, strikes);
+        EpochHeader memory h = _h(1);
+        h.faultRoot = root;
+        _submitAndFinalize(h);
+    }
+
+    function testFuzz_executeFault_slashesWithCapAndPaysFinder(uint96 amount, bool strike) public {
+        amount = uint96(bound(amount, 1, 1_000_000 ether));
+        (address nodeA,, bytes32[] memory leaves) = _faultEpoch(amount, strike);
+        uint96 cap = 10_000 ether; // 10% of 100k
+        uint96 expected = amount < cap ? amount : cap;
+        uint96 fee = uint96(uint256(expected) * FINDER_FEE_BPS / 10_000);
+
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.FaultExecuted(1, nodeA, amount, expected, strike, finder);
+        vm.prank(finder);
+        uint96 slashed = settlement.executeFault(1, nodeA, amount, strike, Merkle.proof(leaves, 0));
+
+        assertEq(slashed, expected);
+        assertEq(staking.getNode(nodeA).stake, 100_000 ether - expected);
+        assertEq(token.balanceOf(finder), fee);
+        assertEq(staking.slashedPendingSweep(), expected - fee);
+        assertTrue(settlement.faultExecuted(1, nodeA));
+        assertEq(staking.getNode(nodeA).recentStrikeEpochs, strike ? 1 : 0);
+        // settlement escrow is untouched
+        assertEq(token.balanceOf(address(settlement)), ESCROW);
+    }
+
+    function test_executeFault_ejectsBelowMinimum() public {
+        (, address nodeB, bytes32[] memory leaves) = _faultEpoch(1, false);
+        // nodeB has 20k stake, cap 2k, requested 1k: 19k left, still above 10k minimum
+        vm.prank(finder);
+        uint96 slashed = settlement.executeFault(1, nodeB, 1_000 ether, true, Merkle.proof(leaves, 1));
+        assertEq(slashed, 1_000 ether);
+        assertEq(staking.getNode(nodeB).stake, 19_000 ether);
+        assertEq(token.balanceOf(finder), 50 ether);
+        assertTrue(staking.isActive(nodeB));
+    }
+
+    function test_RevertWhen_executeFault_alreadyExecuted() public {
+        (address nodeA,, bytes32[] memory leaves) = _faultEpoch(500 ether, false);
+        bytes32[] memory proof = Merkle.proof(leaves, 0);
+        settlement.executeFault(1, nodeA, 500 ether, false, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultAlreadyExecuted.selector, 1, nodeA));
+        settlement.executeFault(1, nodeA, 500 ether, false, proof);
+    }
+
+    function testFuzz_RevertWhen_executeFault_invalidProof(uint96 wrongAmount) public {
+        vm.assume(wrongAmount != 500 ether);
+        (address nodeA, address nodeB, bytes32[] memory leaves) = _faultEpoch(500 ether, false);
+        bytes32[] memory proof = Merkle.proof(leaves, 0);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, nodeA));
+        settlement.executeFault(1, nodeA, wrongAmount, false, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, nodeA));
+        settlement.executeFault(1, nodeA, 500 ether, true, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, nodeB));
+        settlement.executeFault(1, nodeB, 500 ether, false, proof);
+        assertFalse(settlement.faultExecuted(1, nodeA));
+    }
+
+    function test_RevertWhen_executeFault_epochZeroOrNotFinalized() public {
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 0, 0));
+        settlement.executeFault(0, address(1), 1, false, new bytes32[](0));
+
+        EpochHeader memory h = _h(1);
+        h.faultRoot = Merkle.faultLeaf(1, address(1), 1, false);
+        _submit(h);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 1, 0));
+        settlement.executeFault(1, address(1), 1, false, new bytes32[](0));
+
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 0, 1));
+        settlement.executeFault(0, address(1), 1, false, new bytes32[](0));
+    }
+
+    function testFuzz_RevertWhen_executeFault_futureEpoch(uint32 epoch) public {
+        epoch = uint32(bound(epoch, 2, type(uint32).max));
+        _submitAndFinalize(_h(1));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, epoch, 1));
+        settlement.executeFault(epoch, address(1), 1, false, new bytes32[](0));
+    }
+
+    function test_RevertWhen_executeFault_noFaultsInEpoch() public {
+        _submitAndFinalize(_h(1));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NoFaultsInEpoch.selector, 1));
+        settlement.executeFault(1, address(1), 1, false, new bytes32[](0));
+    }
+
+    function test_RevertWhen_executeFault_unregisteredNode() public {
+        address ghost = makeAddr("ghost");
+        EpochHeader memory h = _h(1);
+        h.faultRoot = Merkle.faultLeaf(1, ghost, 1 ether, false);
+        _submitAndFinalize(h);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeNotRegistered.selector, ghost));
+        settlement.executeFault(1, ghost, 1 ether, false, new bytes32[](0));
+        assertFalse(settlement.faultExecuted(1, ghost));
+    }
+
+    function test_executeFault_oldEpochAfterRingWrapped() public {
+        (address nodeA,, bytes32[] memory leaves) = _faultEpoch(500 ether, true);
+        for (uint32 e = 2; e <= 12; ++e) _submitAndFinalize(_h(e));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
+        settlement.epochEntry(1);
+        uint96 slashed = settlement.executeFault(1, nodeA, 500 ether, true, Merkle.proof(leaves, 0));
+        assertEq(slashed, 500 ether);
+    }
+
+    function test_RevertWhen_executeFault_voidedFaultRootResubmittedWithout() public {
+        (address nodeA,) = _registerNode("nodeA", operator, 100_000 ether);
+        _submitAndFinalize(_h(1));
+        EpochHeader memory h = _h(2);
+        h.faultRoot = Merkle.faultLeaf(2, nodeA, 500 ether, false);
+        _submit(h);
+        vm.startPrank(owner);
+        settlement.dispute(2, "fabricated fault");
+        settlement.resolveDispute(2, false);
+        vm.stopPrank();
+        _submitAndFinalize(_h(2));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NoFaultsInEpoch.selector, 2));
+        settlement.executeFault(2, nodeA, 500 ether, false, new bytes32[](0));
+        assertEq(staking.getNode(nodeA).stake, 100_000 ether);
+    }
+
+    // ------------------------------------------------------------------ publishScores
+
+    function _score(uint256 seed) internal pure returns (NodeScore memory s) {
+        s.nodeKey = address(uint160(uint256(keccak256(abi.encode("node", seed)))));
+        s.rank = uint32(seed + 1);
+        s.score = uint32(uint256(keccak256(abi.encode("score", seed))) % 1_000_000);
+        s.availability = uint32(990_000 + seed);
+        s.latencyP50Ms = uint32(20 + seed);
+        s.latencyP95Ms = uint32(80 + seed);
+        s.verifiedUnits = uint64(1_000 * (seed + 1));
+        s.reward = uint96(seed * 1 ether);
+        s.faults = uint8(seed % 4);
+    }
+
+    /// @dev Splits `total` scores into `chunks` chunks and returns them with the chain links
+    ///      (`links[i]` is the cursor before chunk i, `links[chunks] == SCORES_END`).
+    function _chain(uint256 total, uint256 chunks)
+        internal
+        pure
+        returns (NodeScore[][] memory parts, bytes32[] memory links)
+    {
+        parts = new NodeScore[][](chunks);
+        uint256 idx;
+        for (uint256 c; c < chunks; ++c) {
+            uint256 len = total / chunks + (c < total % chunks ? 1 : 0);
+            parts[c] = new NodeScore[](len);
+            for (uint256 k; k < len; ++k) parts[c][k] = _score(idx++);
+        }
+        links = new bytes32[](chunks + 1);
+        links[chunks] = SCORES_END;
+        for (uint256 c = chunks; c > 0; --c) {
+            links[c - 1] = keccak256(abi.encode(keccak256(abi.encode(parts[c - 1])), links[c]));
+        }
+    }
+
+    function _expectScores(uint32 e, NodeScore[] memory chunk) internal {
+        for (uint256 k; k < chunk.length; ++k) {
+            NodeScore memory s = chunk[k];
+            vm.expectEmit(true, true, true, true, address(settlement));
+            emit EpochSettlement.NodeScorePublished(
+                e,
+                s.nodeKey,
+                s.rank,
+                s.score,
+                s.availability,
+                s.latencyP50Ms,
+                s.latencyP95Ms,
+                s.verifiedUnits,
+                s.reward,
+                s.faults
+            );
+        }
+    }
+
+    function testFuzz_publishScores_hashChainInOrder(uint8 total, uint8 chunks) public {
+        chunks = uint8(bound(chunks, 1, 3));
+        total = uint8(bound(total, chunks, 12));
+        (NodeScore[][] memory parts, bytes32[] memory links) = _chain(total, chunks);
+        EpochHeader memory h = _h(1);
+        h.scoresHash = links[0];
+        _submit(h);
+
+        for (uint256 c; c < chunks; ++c) {
+            _expectScores(1, parts[c]);
+            if (c + 1 == chunks) {
+                vm.expectEmit(true, true, true, true, address(settlement));
+                emit EpochSettlement.ScoresFullyPublished(1);
+            }
+            settlement.publishScores(1, parts[c], links[c + 1]);
+            assertEq(settlement.epochEntry(1).scoresCursor, links[c + 1]);
+        }
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresAlreadyPublished.selector, 1));
+        settlement.publishScores(1, parts[0], links[1]);
+    }
+
+    function test_publishScores_partialDoesNotEmitFullyPublished() public {
+        (NodeScore[][] memory parts, bytes32[] memory links) = _chain(6, 3);
+        EpochHeader memory h = _h(1);
+        h.scoresHash = links[0];
+        _submit(h);
+        vm.recordLogs();
+        settlement.publishScores(1, parts[0], links[1]);
+        assertEq(vm.getRecordedLogs().length, 2); // two NodeScorePublished, no ScoresFullyPublished
+    }
+
+    function test_RevertWhen_publishScores_wrongOrder() public {
+        (NodeScore[][] memory parts, bytes32[] memory links) = _chain(6, 3);
+        EpochHeader memory h = _h(1);
+        h.scoresHash = links[0];
+        _submit(h);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[0], links[1]));
+        settlement.publishScores(1, parts[1], links[2]);
+
+        settlement.publishScores(1, parts[0], links[1]);
+        // chunk 2 before chunk 1
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], links[2]));
+        settlement.publishScores(1, parts[2], SCORES_END);
+        // the right chunk with a wrong `next`
+        bytes32 bad = keccak256(abi.encode(keccak256(abi.encode(parts[1])), SCORES_END));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], bad));
+        settlement.publishScores(1, parts[1], SCORES_END);
+        // a tampered chunk
+        parts[1][0].reward += 1;
+        bytes32 tampered = keccak256(abi.encode(keccak256(abi.encode(parts[1])), links[2]));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], tampered)
+        );
+        settlement.publishScores(1, parts[1], links[2]);
+    }
+
+    function test_RevertWhen_publishScores_headerWithoutScores() public {
+        _submit(_h(1)); // scoresHash == SCORES_END
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresAlreadyPublished.selector, 1));
+        settlement.publishScores(1, new NodeScore[](0), SCORES_END);
+    }
+
+    function testFuzz_RevertWhen_publishScores_futureEpoch(uint32 epoch) public {
+        epoch = uint32(bound(epoch, 2, type(uint32).max));
+        _submit(_h(1));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, epoch));
+        settlement.publishScores(epoch, new NodeScore[](0), SCORES_END);
+    }
+
+    function test_RevertWhen_publishScores_epochZero() public {
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 0));
+        settlement.publishScores(0, new NodeScore[](0), SCORES_END);
+    }
+
+    function test_RevertWhen_publishScores_epochPushedOutOfRing() public {
+        (NodeScore[][] memory parts, bytes32[] memory links) = _chain(2, 1);
+        EpochHeader memory h = _h(1);
+        h.scoresHash = links[0];
+        _submitAndFinalize(h);
+        for (uint32 e = 2; e <= 8; ++e) _submitAndFinalize(_h(e));
+        // epoch 8 still leaves slot 1 alone; epoch 9 takes it
+        settlement.epochEntry(1);
+        _submit(_h(9));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
+        settlement.publishScores(1, parts[0], links[1]);
+    }
+
+    function test_publishScores_pendingAndDisputedEpochs() public {
+        (NodeScore[][] memory parts, bytes32[] memory links) = _chain(3, 1);
+        EpochHeader memory h = _h(1);
+        h.scoresHash = links[0];
+        _submit(h);
+        vm.prank(owner);
+        settlement.dispute(1, "x");
+        _expectScores(1, parts[0]);
+        settlement.publishScores(1, parts[0], SCORES_END);
+        assertEq(settlement.epochEntry(1).scoresCursor, SCORES_END);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function test_currentEpoch() public {
+        assertEq(settlement.currentEpoch(), 1);
+        vm.warp(genesis - 1);
+        assertEq(settlement.currentEpoch(), 0);
+        vm.warp(genesis + EPOCH - 1);
+        assertEq(settlement.currentEpoch(), 1);
+        vm.warp(genesis + EPOCH);
+        assertEq(settlement.currentEpoch(), 2);
+    }
+
+    function testFuzz_currentEpoch(uint256 t) public {
+        t = bound(t, genesis, genesis + uint256(EPOCH) * 1_000_000);
+        vm.warp(t);
+        uint32 e = settlement.currentEpoch();
+        // the current epoch has started and not ended
+        assertLe(settlement.epochEnd(e - 1), t);
+        assertGt(settlement.epochEnd(e), t);
+    }
+
+    function testFuzz_epochEnd(uint32 e) public view {
+        assertEq(settlement.epochEnd(e), genesis + uint256(e) * EPOCH);
+    }
+
+    function test_emissionCap_halvingBoundaries() public view {
+        assertEq(settlement.emissionCap(1), INITIAL_EMISSION);
+        assertEq(settlement.emissionCap(HALVING), INITIAL_EMISSION);
+        assertEq(settlement.emissionCap(HALVING + 1), INITIAL_EMISSION / 2);
+        assertEq(settlement.emissionCap(2 * HALVING), INITIAL_EMISSION / 2);
+        assertEq(settlement.emissionCap(2 * HALVING + 1), INITIAL_EMISSION / 4);
+        assertEq(settlement.emissionCap(type(uint32).max), 0);
+    }
+
+    function testFuzz_emissionCap_halvesEveryInterval(uint32 e) public view {
+        e = uint32(bound(e, 1, type(uint32).max - HALVING));
+        assertEq(settlement.emissionCap(e + HALVING), settlement.emissionCap(e) / 2);
+        // constant within an interval
+        uint32 start = (e - 1) / HALVING * HALVING + 1;
+        assertEq(settlement.emissionCap(e), settlement.emissionCap(start));
+        assertLe(settlement.emissionCap(e), INITIAL_EMISSION);
+    }
+
+    function test_emissionCap_reachesZeroAfter96Halvings() public {
+        _redeploy(type(uint96).max, 1);
+        assertEq(settlement.emissionCap(1), type(uint96).max);
+        assertEq(settlement.emissionCap(96), 1); // 95 halvings
+        assertEq(settlement.emissionCap(97), 0); // 96 halvings
+        assertEq(settlement.emissionCap(type(uint32).max), 0);
+    }
+
+    /// @dev Documents current behaviour: epoch 0 does not exist and the view underflows.
+    function test_RevertWhen_emissionCap_epochZero() public {
+        vm.expectRevert(stdError.arithmeticError);
+        settlement.emissionCap(0);
+    }
+
+    function test_claimableRewardRoot() public {
+        (uint32 e, bytes32 root) = settlement.claimableRewardRoot();
+        assertEq(e, 0);
+        assertEq(root, bytes32(0));
+        _submit(_h(1));
+        (e, root) = settlement.claimableRewardRoot();
+        assertEq(e, 0);
+        assertEq(root, bytes32(0));
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        (e, root) = settlement.claimableRewardRoot();
+        assertEq(e, 1);
+        assertEq(root, _h(1).rewardRoot);
+    }
+
+    function test_RevertWhen_epochEntry_notInRing() public {
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 0));
+        settlement.epochEntry(0);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
+        settlement.epochEntry(1);
+        for (uint32 e = 1; e <= 9; ++e) _submitAndFinalize(_h(e));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
+        settlement.epochEntry(1);
+        for (uint32 e = 2; e <= 9; ++e) assertEq(settlement.epochEntry(e).epoch, e);
+    }
+
+    function test_settlementProgress() public {
+        (EpochHeader memory h1, bytes32[] memory l1) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        _submitAndFinalize(h1);
+        _submit(_h(2));
+        settlement.claim(alice, 60 ether, Merkle.proof(l1, 0));
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastSubmitted, 2);
+        assertEq(p.lastFinalized, 1);
+        assertEq(p.totalClaimed, 60 ether);
+        assertEq(p.finalizedCumulative, 100 ether);
+    }
+
+    function testFuzz_headerDigest_isEip712(EpochHeader memory h) public view {
+        bytes32 typeHash = keccak256(
+            "EpochHeader(uint32 epoch,uint32 consensusVersion,uint96 totalCumulative,uint96 epochEmission,"
+            "bytes32 rewardRoot,bytes32 faultRoot,bytes32 scoresHash,bytes32 dataHash,bytes32 seed)"
+        );
+        bytes32 structHash = keccak256(
+            bytes.concat(
+                abi.encode(typeHash, h.epoch, h.consensusVersion, h.totalCumulative, h.epochEmission),
+                abi.encode(h.rewardRoot, h.faultRoot, h.scoresHash, h.dataHash, h.seed)
+            )
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("SendingNetwork EpochSettlement"),
+                keccak256("1"),
+                block.chainid,
+                address(settlement)
+            )
+        );
+        assertEq(settlement.headerDigest(h), keccak256(abi.encodePacked(hex"1901", domain, structHash)));
+    }
+
+    function testFuzz_headerDigest_everyFieldIsSigned(EpochHeader memory h, uint8 field) public view {
+        bytes32 before = settlement.headerDigest(h);
+        field = uint8(bound(field, 0, 8));
+        if (field == 0) h.epoch ^= 1;
+        else if (field == 1) h.consensusVersion ^= 1;
+        else if (field == 2) h.totalCumulative ^= 1;
+        else if (field == 3) h.epochEmission ^= 1;
+        else if (field == 4) h.rewardRoot ^= bytes32(uint256(1));
+        else if (field == 5) h.faultRoot ^= bytes32(uint256(1));
+        else if (field == 6) h.scoresHash ^= bytes32(uint256(1));
+        else if (field == 7) h.dataHash ^= bytes32(uint256(1));
+        else h.seed ^= bytes32(uint256(1));
+        assertTrue(settlement.headerDigest(h) != before);
+    }
+}
