@@ -34,13 +34,17 @@ contract NodeStakingInvariantTest is TestSuite {
 
     function invariant_TotalStakedIsSumOfStakes() public view {
         uint256 sum;
-        for (uint256 i; i < handler.nodeCount(); ++i) sum += _node(i).stake;
+        for (uint256 i; i < handler.nodeCount(); ++i) {
+            sum += _node(i).stake;
+        }
         assertEq(staking.totalStaked(), sum);
     }
 
     function invariant_TotalUnbondingIsSumOfUnbonding() public view {
         uint256 sum;
-        for (uint256 i; i < handler.nodeCount(); ++i) sum += _node(i).unbonding;
+        for (uint256 i; i < handler.nodeCount(); ++i) {
+            sum += _node(i).unbonding;
+        }
         assertEq(staking.totalUnbonding(), sum);
     }
 
@@ -55,7 +59,8 @@ contract NodeStakingInvariantTest is TestSuite {
     function invariant_TokenConservation() public view {
         assertEq(
             token.balanceOf(address(staking)),
-            handler.ghost_deposited() - handler.ghost_withdrawn() - handler.ghost_finderFees() - handler.ghost_swept()
+            handler.ghost_deposited() - handler.ghost_withdrawn() - handler.ghost_finderFees()
+                - handler.ghost_swept()
         );
         assertEq(
             handler.ghost_slashed(),

@@ -31,7 +31,11 @@ contract NodeStakingTest is TestSuite {
         _fault(nodeKey, epoch, 0, true);
     }
 
-    function _commit(uint32 epoch, bytes32 root) internal pure returns (NodeStaking.EpochCommitment memory c) {
+    function _commit(uint32 epoch, bytes32 root)
+        internal
+        pure
+        returns (NodeStaking.EpochCommitment memory c)
+    {
         c = NodeStaking.EpochCommitment({epoch: epoch, root: root, totalUnits: 1_000, leafCount: 10});
     }
 
@@ -56,7 +60,10 @@ contract NodeStakingTest is TestSuite {
     }
 
     /// @notice Registers `vm.addr(pk)` on an arbitrary staking deployment.
-    function _registerOn(NodeStaking s, uint256 pk, address op, uint96 amount) internal returns (address nodeKey) {
+    function _registerOn(NodeStaking s, uint256 pk, address op, uint96 amount)
+        internal
+        returns (address nodeKey)
+    {
         nodeKey = vm.addr(pk);
         _fund(op, amount);
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(pk, s.nodeKeyConsentDigest(op));
@@ -83,7 +90,11 @@ contract NodeStakingTest is TestSuite {
         assertEq(uint8(_status(nodeKey)), uint8(expected), "status");
     }
 
-    function _countLogs(Vm.Log[] memory logs, address emitter, bytes32 topic0) internal pure returns (uint256 n) {
+    function _countLogs(Vm.Log[] memory logs, address emitter, bytes32 topic0)
+        internal
+        pure
+        returns (uint256 n)
+    {
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter == emitter && logs[i].topics[0] == topic0) ++n;
         }
@@ -119,6 +130,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(staking.maxStrikes(), MAX_STRIKES);
         assertEq(staking.strikeWindowEpochs(), STRIKE_WINDOW);
         assertEq(staking.MAX_STRIKES_LIMIT(), 4);
+        assertEq(staking.BPS(), BPS);
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), 0);
         assertEq(staking.slashedPendingSweep(), 0);
@@ -182,7 +194,9 @@ contract NodeStakingTest is TestSuite {
     function test_RevertWhen_Constructor_ZeroUnbondingPeriod() public {
         NodeStaking.Config memory c = _config();
         c.unbondingPeriod = 0;
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.InvalidParameter.selector, string("unbondingPeriod")));
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.InvalidParameter.selector, string("unbondingPeriod"))
+        );
         new NodeStaking(c);
     }
 
@@ -224,15 +238,20 @@ contract NodeStakingTest is TestSuite {
     function test_RevertWhen_Constructor_ZeroStrikeWindow() public {
         NodeStaking.Config memory c = _config();
         c.strikeWindowEpochs = 0;
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.InvalidParameter.selector, string("strikeWindowEpochs")));
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.InvalidParameter.selector, string("strikeWindowEpochs"))
+        );
         new NodeStaking(c);
     }
 
     // ================================================================ register
 
-    function testFuzz_Register(uint256 pk, uint96 amount, string calldata endpoint, string calldata metadataURI)
-        public
-    {
+    function testFuzz_Register(
+        uint256 pk,
+        uint96 amount,
+        string calldata endpoint,
+        string calldata metadataURI
+    ) public {
         pk = bound(pk, 1, SECP256K1_N - 1);
         address nodeKey = vm.addr(pk);
         amount = _boundStake(amount);
@@ -450,7 +469,9 @@ contract NodeStakingTest is TestSuite {
         staking.requestUnbond(nodeKey, MIN_STAKE);
         vm.prank(operator);
         vm.expectRevert(
-            abi.encodeWithSelector(NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting)
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting
+            )
         );
         staking.updateEndpoint(nodeKey, "wss://gone", "");
     }
@@ -506,7 +527,9 @@ contract NodeStakingTest is TestSuite {
         _fundAndApprove(operator, MIN_STAKE);
         vm.prank(operator);
         vm.expectRevert(
-            abi.encodeWithSelector(NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting)
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting
+            )
         );
         staking.increaseStake(nodeKey, MIN_STAKE);
     }
@@ -517,7 +540,9 @@ contract NodeStakingTest is TestSuite {
         _fundAndApprove(operator, MIN_STAKE);
         vm.prank(operator);
         vm.expectRevert(
-            abi.encodeWithSelector(NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Ejected)
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Ejected
+            )
         );
         staking.increaseStake(nodeKey, MIN_STAKE);
     }
@@ -591,7 +616,9 @@ contract NodeStakingTest is TestSuite {
         // the first tranche is not released at its original time any more
         vm.warp(firstRelease);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.UnbondingNotReleased.selector, nodeKey, newRelease));
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.UnbondingNotReleased.selector, nodeKey, newRelease)
+        );
         staking.withdraw(nodeKey);
 
         vm.warp(newRelease);
@@ -622,7 +649,9 @@ contract NodeStakingTest is TestSuite {
         amount = uint96(bound(amount, uint256(stake) - MIN_STAKE + 1, uint256(stake) - 1));
         (address nodeKey,) = _registerNode("node", operator, stake);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.StakeBelowMinimum.selector, stake - amount, MIN_STAKE));
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.StakeBelowMinimum.selector, stake - amount, MIN_STAKE)
+        );
         staking.requestUnbond(nodeKey, amount);
     }
 
@@ -647,7 +676,9 @@ contract NodeStakingTest is TestSuite {
         staking.requestUnbond(nodeKey, MIN_STAKE);
         vm.prank(operator);
         vm.expectRevert(
-            abi.encodeWithSelector(NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting)
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting
+            )
         );
         staking.requestUnbond(nodeKey, 1);
     }
@@ -657,7 +688,9 @@ contract NodeStakingTest is TestSuite {
         _fault(nodeKey, 1, 1, false);
         vm.prank(operator);
         vm.expectRevert(
-            abi.encodeWithSelector(NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Ejected)
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Ejected
+            )
         );
         staking.requestUnbond(nodeKey, 1);
     }
@@ -814,7 +847,9 @@ contract NodeStakingTest is TestSuite {
             vm.expectEmit(true, true, true, true, address(staking));
             emit NodeStaking.NodeEjected(nodeKey, epoch, NodeStaking.EjectReason.StakeBelowMinimum);
             vm.expectEmit(true, true, true, true, address(staking));
-            emit NodeStaking.UnbondRequested(nodeKey, stake - expected, 0, uint40(block.timestamp + UNBONDING));
+            emit NodeStaking.UnbondRequested(
+                nodeKey, stake - expected, 0, uint40(block.timestamp + UNBONDING)
+            );
         }
         if (fee != 0) {
             vm.expectEmit(true, true, true, true, address(token));
@@ -846,9 +881,11 @@ contract NodeStakingTest is TestSuite {
         _assertAccounting();
     }
 
-    function testFuzz_ApplyFault_RepeatedSlashesShareEpochCap(uint96 stake, uint96[4] memory amounts, uint32 epoch)
-        public
-    {
+    function testFuzz_ApplyFault_RepeatedSlashesShareEpochCap(
+        uint96 stake,
+        uint96[4] memory amounts,
+        uint32 epoch
+    ) public {
         stake = _boundStake(stake);
         epoch = uint32(bound(epoch, 1, type(uint32).max));
         (address nodeKey,) = _registerNode("node", operator, stake);
@@ -955,7 +992,9 @@ contract NodeStakingTest is TestSuite {
         _assertAccounting();
     }
 
-    function testFuzz_ApplyFault_SplitBetweenStakeAndUnbonding(uint96 stake, uint96 unbond, uint96 amount) public {
+    function testFuzz_ApplyFault_SplitBetweenStakeAndUnbonding(uint96 stake, uint96 unbond, uint96 amount)
+        public
+    {
         stake = uint96(bound(stake, MIN_STAKE, 10_000_000 ether));
         unbond = uint96(bound(unbond, 1, 90_000_000 ether));
         amount = uint96(bound(amount, 1, type(uint96).max));
@@ -1139,7 +1178,9 @@ contract NodeStakingTest is TestSuite {
         assertEq(token.balanceOf(address(staking)), 50_000 ether, "strikes alone move no tokens");
     }
 
-    function testFuzz_Strikes_WithinWindowEjectInAnyOrder(uint32 start, uint8 d1, uint8 d2, uint8 order) public {
+    function testFuzz_Strikes_WithinWindowEjectInAnyOrder(uint32 start, uint8 d1, uint8 d2, uint8 order)
+        public
+    {
         d1 = uint8(bound(d1, 0, STRIKE_WINDOW - 1));
         d2 = uint8(bound(d2, 0, STRIKE_WINDOW - 1 - d1)); // span d1 + d2 < window
         start = uint32(bound(start, 1, type(uint32).max - STRIKE_WINDOW));
@@ -1150,7 +1191,9 @@ contract NodeStakingTest is TestSuite {
             ? [e[0], e[1], e[2]]
             : p == 1
                 ? [e[0], e[2], e[1]]
-                : p == 2 ? [e[1], e[0], e[2]] : p == 3 ? [e[1], e[2], e[0]] : p == 4 ? [e[2], e[0], e[1]] : [e[2], e[1], e[0]];
+                : p == 2
+                    ? [e[1], e[0], e[2]]
+                    : p == 3 ? [e[1], e[2], e[0]] : p == 4 ? [e[2], e[0], e[1]] : [e[2], e[1], e[0]];
 
         (address nodeKey,) = _registerNode("node", operator, 50_000 ether);
         _strike(nodeKey, seq[0]);
@@ -1317,16 +1360,24 @@ contract NodeStakingTest is TestSuite {
         bytes sigB;
     }
 
-    function _proof(uint256 pk, uint32 epoch, bytes32 rootA, bytes32 rootB) internal view returns (Proof memory p) {
+    function _proof(uint256 pk, uint32 epoch, bytes32 rootA, bytes32 rootB)
+        internal
+        view
+        returns (Proof memory p)
+    {
         p.a = _commit(epoch, rootA);
         p.b = _commit(epoch, rootB);
         p.sigA = _signCommitment(pk, p.a);
         p.sigB = _signCommitment(pk, p.b);
     }
 
-    function testFuzz_ProveEquivocation(uint96 stake, uint32 epoch, bytes32 rootA, bytes32 rootB, address caller)
-        public
-    {
+    function testFuzz_ProveEquivocation(
+        uint96 stake,
+        uint32 epoch,
+        bytes32 rootA,
+        bytes32 rootB,
+        address caller
+    ) public {
         vm.assume(rootA != rootB);
         assumeNotForgeAddress(caller);
         vm.assume(caller != address(0) && caller != address(staking));
@@ -1503,12 +1554,16 @@ contract NodeStakingTest is TestSuite {
         NodeStaking.EpochCommitment memory b = _commit(1, keccak256("root-b"));
         bytes memory sigA = _signCommitment(pk, a);
         bytes memory sigB = _signCommitment(pk, b);
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.EquivocationAlreadyProven.selector, nodeKey, uint32(1)));
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.EquivocationAlreadyProven.selector, nodeKey, uint32(1))
+        );
         staking.proveEquivocation(a, sigA, b, sigB);
         // and a different pair for the same epoch
         NodeStaking.EpochCommitment memory c = _commit(1, keccak256("root-c"));
         bytes memory sigC = _signCommitment(pk, c);
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.EquivocationAlreadyProven.selector, nodeKey, uint32(1)));
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.EquivocationAlreadyProven.selector, nodeKey, uint32(1))
+        );
         staking.proveEquivocation(a, sigA, c, sigC);
     }
 
@@ -1625,7 +1680,8 @@ contract NodeStakingTest is TestSuite {
             keccak256("EpochCommitment(uint32 epoch,bytes32 root,uint128 totalUnits,uint64 leafCount)")
         );
         assertEq(staking.NODE_KEY_CONSENT_TYPEHASH(), keccak256("NodeKeyConsent(address operator)"));
-        (, string memory name, string memory version, uint256 chainId, address verifying,,) = staking.eip712Domain();
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) =
+            staking.eip712Domain();
         assertEq(name, "SendingNetwork NodeStaking");
         assertEq(version, "1");
         assertEq(chainId, block.chainid);
@@ -1647,7 +1703,9 @@ contract NodeStakingTest is TestSuite {
     function testFuzz_NodeKeyConsentDigest(address op) public view {
         bytes32 expected = keccak256(
             abi.encodePacked(
-                "\x19\x01", _domainSeparator(), keccak256(abi.encode(keccak256("NodeKeyConsent(address operator)"), op))
+                "\x19\x01",
+                _domainSeparator(),
+                keccak256(abi.encode(keccak256("NodeKeyConsent(address operator)"), op))
             )
         );
         assertEq(staking.nodeKeyConsentDigest(op), expected);
@@ -1666,7 +1724,8 @@ contract NodeStakingTest is TestSuite {
             )
         );
         assertEq(
-            staking.commitmentDigest(c), keccak256(abi.encodePacked("\x19\x01", _domainSeparator(), structHash))
+            staking.commitmentDigest(c),
+            keccak256(abi.encodePacked("\x19\x01", _domainSeparator(), structHash))
         );
     }
 

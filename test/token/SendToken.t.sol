@@ -101,13 +101,16 @@ contract SendTokenTest is TestSuite {
     }
 
     /// @dev Recipients may coincide: each address receives the sum of its allocations.
-    function testFuzz_Constructor_AllocationsToAnyRecipients(address a, address b, address c, address d) public {
+    function testFuzz_Constructor_AllocationsToAnyRecipients(address a, address b, address c, address d)
+        public
+    {
         vm.assume(a != address(0) && b != address(0) && c != address(0) && d != address(0));
         SendToken t = new SendToken(
             SendToken.Allocations({nodeRewards: a, licensePool: b, guardianRewards: c, treasury: d})
         );
         address[4] memory who = [a, b, c, d];
-        uint256[4] memory amt = [uint256(400_000_000 ether), 120_000_000 ether, 30_000_000 ether, 450_000_000 ether];
+        uint256[4] memory amt =
+            [uint256(400_000_000 ether), 120_000_000 ether, 30_000_000 ether, 450_000_000 ether];
         for (uint256 i; i < 4; ++i) {
             uint256 expected;
             for (uint256 j; j < 4; ++j) {
@@ -121,14 +124,18 @@ contract SendTokenTest is TestSuite {
     function test_RevertWhen_Constructor_ZeroNodeRewards() public {
         SendToken.Allocations memory a = _allocations();
         a.nodeRewards = address(0);
-        vm.expectRevert(abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("NODE_REWARDS")));
+        vm.expectRevert(
+            abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("NODE_REWARDS"))
+        );
         new SendToken(a);
     }
 
     function test_RevertWhen_Constructor_ZeroLicensePool() public {
         SendToken.Allocations memory a = _allocations();
         a.licensePool = address(0);
-        vm.expectRevert(abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("LICENSE_POOL")));
+        vm.expectRevert(
+            abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("LICENSE_POOL"))
+        );
         new SendToken(a);
     }
 
@@ -144,12 +151,16 @@ contract SendTokenTest is TestSuite {
     function test_RevertWhen_Constructor_ZeroTreasury() public {
         SendToken.Allocations memory a = _allocations();
         a.treasury = address(0);
-        vm.expectRevert(abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("TREASURY")));
+        vm.expectRevert(
+            abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("TREASURY"))
+        );
         new SendToken(a);
     }
 
     function test_RevertWhen_Constructor_AllZero_ReportsFirstAllocation() public {
-        vm.expectRevert(abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("NODE_REWARDS")));
+        vm.expectRevert(
+            abi.encodeWithSelector(SendToken.ZeroAllocationRecipient.selector, bytes32("NODE_REWARDS"))
+        );
         new SendToken(SendToken.Allocations(address(0), address(0), address(0), address(0)));
     }
 
@@ -192,9 +203,10 @@ contract SendTokenTest is TestSuite {
     // ---------------------------------------------------------------- permit (EIP-2612)
 
     function _domainSeparator(address t) internal view returns (bytes32) {
-        return keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("SendingNetwork"), keccak256("1"), block.chainid, t)
-        );
+        return
+            keccak256(
+                abi.encode(DOMAIN_TYPEHASH, keccak256("SendingNetwork"), keccak256("1"), block.chainid, t)
+            );
     }
 
     function _permitDigest(address owner_, address spender, uint256 value, uint256 nonce, uint256 deadline)
@@ -213,7 +225,8 @@ contract SendTokenTest is TestSuite {
 
     function test_DomainSeparator() public view {
         assertEq(token.DOMAIN_SEPARATOR(), _domainSeparator(address(token)));
-        (, string memory name, string memory version, uint256 chainId, address verifying,,) = token.eip712Domain();
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) =
+            token.eip712Domain();
         assertEq(name, "SendingNetwork");
         assertEq(version, "1");
         assertEq(chainId, block.chainid);
@@ -244,7 +257,8 @@ contract SendTokenTest is TestSuite {
         amount = bound(amount, 1, 1_000_000 ether);
         _fund(holder, amount);
         uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(holderPk, _permitDigest(holder, spender, amount, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(holderPk, _permitDigest(holder, spender, amount, 0, deadline));
 
         vm.startPrank(spender);
         token.permit(holder, spender, amount, deadline, v, r, s);
@@ -260,7 +274,8 @@ contract SendTokenTest is TestSuite {
         (address holder, uint256 holderPk) = makeAddrAndKey("holder");
         address spender = makeAddr("spender");
         deadline = bound(deadline, 0, block.timestamp - 1);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(holderPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(holderPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612ExpiredSignature.selector, deadline));
         token.permit(holder, spender, 1 ether, deadline, v, r, s);
     }
@@ -270,7 +285,8 @@ contract SendTokenTest is TestSuite {
         (address mallory, uint256 malloryPk) = makeAddrAndKey("mallory");
         address spender = makeAddr("spender");
         uint256 deadline = block.timestamp + 1;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(malloryPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(malloryPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, mallory, holder));
         token.permit(holder, spender, 1 ether, deadline, v, r, s);
         assertEq(token.allowance(holder, spender), 0);
@@ -281,7 +297,8 @@ contract SendTokenTest is TestSuite {
         (address holder, uint256 holderPk) = makeAddrAndKey("holder");
         address spender = makeAddr("spender");
         uint256 deadline = block.timestamp + 1;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(holderPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(holderPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
         token.permit(holder, spender, 1 ether, deadline, v, r, s);
 
         // The nonce moved to 1, so the same signature now recovers some other address.
@@ -294,7 +311,8 @@ contract SendTokenTest is TestSuite {
         (address holder, uint256 holderPk) = makeAddrAndKey("holder");
         address spender = makeAddr("spender");
         uint256 deadline = block.timestamp + 1;
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(holderPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(holderPk, _permitDigest(holder, spender, 1 ether, 0, deadline));
         vm.expectPartialRevert(ERC20Permit.ERC2612InvalidSigner.selector);
         token.permit(holder, spender, 2 ether, deadline, v, r, s);
     }

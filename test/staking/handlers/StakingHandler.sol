@@ -192,14 +192,20 @@ contract StakingHandler is CommonBase, StdUtils {
         return abi.encodePacked(r, s, v);
     }
 
-    function _preSlash(address nodeKey) internal view returns (uint256 base, uint256 already, bool wasActive) {
+    function _preSlash(address nodeKey)
+        internal
+        view
+        returns (uint256 base, uint256 already, bool wasActive)
+    {
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         already = ghost_slashedInEpoch[nodeKey][currentEpoch];
         base = uint256(n.stake) + n.unbonding + already;
         wasActive = n.status == NodeStaking.NodeStatus.Active;
     }
 
-    function _recordSlash(address nodeKey, uint96 slashed, uint256 base, uint256 already, bool wasActive) internal {
+    function _recordSlash(address nodeKey, uint96 slashed, uint256 base, uint256 already, bool wasActive)
+        internal
+    {
         // A slash may only take what the cap allows at the time it happens (a withdrawal can shrink the base
         // later, after which nothing more can be taken for that epoch).
         if (slashed != 0 && already + slashed > base * staking.maxSlashBps() / BPS) ++ghost_capViolations;
