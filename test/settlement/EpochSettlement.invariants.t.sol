@@ -17,7 +17,8 @@ contract EpochSettlementInvariantTest is TestSuite {
         for (uint256 i; i < 3; ++i) {
             (nodes[i],) = _registerNode(string.concat("node", vm.toString(i)), operator, 50_000 ether);
         }
-        handler = new SettlementHandler(settlement, staking, token, owner, finder, guardians, guardianKeys, nodes);
+        handler =
+            new SettlementHandler(settlement, staking, token, owner, finder, guardians, guardianKeys, nodes);
 
         bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = SettlementHandler.submitEpoch.selector;
@@ -33,6 +34,7 @@ contract EpochSettlementInvariantTest is TestSuite {
     }
 
     /// Claims never exceed the finalized total, by the contract's books and by tokens actually received.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_claimedWithinFinalizedCumulative() public view {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertLe(p.totalClaimed, p.finalizedCumulative, "totalClaimed > finalizedCumulative");
@@ -41,6 +43,7 @@ contract EpochSettlementInvariantTest is TestSuite {
     }
 
     /// Nothing leaves the escrow except claims.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_escrowConservation() public view {
         assertEq(
             token.balanceOf(address(settlement)) + settlement.settlementProgress().totalClaimed,
@@ -50,12 +53,14 @@ contract EpochSettlementInvariantTest is TestSuite {
     }
 
     /// What is finalized and unclaimed is always covered.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_escrowCoversFinalizedUnclaimed() public view {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertGe(token.balanceOf(address(settlement)), p.finalizedCumulative - p.totalClaimed);
     }
 
     /// Epochs advance one by one, never replayed or skipped; at most seven are pending.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_epochsSequential() public view {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertLe(p.lastFinalized, p.lastSubmitted, "lastFinalized > lastSubmitted");
@@ -66,6 +71,7 @@ contract EpochSettlementInvariantTest is TestSuite {
     }
 
     /// The finalized cumulative is exactly the reward tree total of the last finalized epoch.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_finalizedCumulativeMatchesTree() public view {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertEq(p.finalizedCumulative, handler.totalOf(p.lastFinalized));
@@ -74,6 +80,7 @@ contract EpochSettlementInvariantTest is TestSuite {
     }
 
     /// Each account was paid exactly what it claimed, never more than its finalized cumulative.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_perAccountClaims() public view {
         uint32 lf = settlement.settlementProgress().lastFinalized;
         uint256 sum;
@@ -89,6 +96,7 @@ contract EpochSettlementInvariantTest is TestSuite {
     }
 
     /// Slashed stake goes to the finder and the sweep pot, never to or from the settlement escrow.
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_slashAccounting() public view {
         uint256 slashed = handler.ghostTotalSlashed();
         assertEq(token.balanceOf(finder) + staking.slashedPendingSweep(), slashed);
@@ -99,6 +107,11 @@ contract EpochSettlementInvariantTest is TestSuite {
         console.log("submit", handler.calls("submitEpoch"), "finalize", handler.calls("finalize"));
         console.log("claim", handler.calls("claim"), "fault", handler.calls("executeFault"));
         console.log("dispute", handler.calls("dispute"), "resolveInvalid", handler.calls("resolveInvalid"));
-        console.log("lastSubmitted", settlement.settlementProgress().lastSubmitted, "lastFinalized", settlement.settlementProgress().lastFinalized);
+        console.log(
+            "lastSubmitted",
+            settlement.settlementProgress().lastSubmitted,
+            "lastFinalized",
+            settlement.settlementProgress().lastFinalized
+        );
     }
 }

@@ -28,7 +28,9 @@ contract EpochSettlementTest is TestSuite {
     }
 
     function _submitRange(uint32 from, uint32 to) internal {
-        for (uint32 e = from; e <= to; ++e) _submit(_h(e));
+        for (uint32 e = from; e <= to; ++e) {
+            _submit(_h(e));
+        }
     }
 
     /// @dev Reward tree paying alice `a` and bob `b`; header total is a + b.
@@ -53,7 +55,9 @@ contract EpochSettlementTest is TestSuite {
     {
         bytes32 digest = s.headerDigest(h);
         uint256 count;
-        for (uint256 i; i < guardianKeys.length; ++i) if ((bitmap >> i) & 1 == 1) ++count;
+        for (uint256 i; i < guardianKeys.length; ++i) {
+            if ((bitmap >> i) & 1 == 1) ++count;
+        }
         sigs = new GuardianQuorum.Signature[](count);
         uint256 n;
         for (uint256 i; i < guardianKeys.length; ++i) {
@@ -63,7 +67,9 @@ contract EpochSettlementTest is TestSuite {
         }
     }
 
-    function _trySubmit(EpochHeader memory h, uint256 bitmap, GuardianQuorum.Signature[] memory sigs) internal {
+    function _trySubmit(EpochHeader memory h, uint256 bitmap, GuardianQuorum.Signature[] memory sigs)
+        internal
+    {
         vm.prank(keeper);
         settlement.submitEpoch(h, guardians, bitmap, sigs);
     }
@@ -73,7 +79,9 @@ contract EpochSettlementTest is TestSuite {
     }
 
     function _popCount(uint256 x) internal pure returns (uint256 c) {
-        for (; x != 0; x &= x - 1) ++c;
+        for (; x != 0; x &= x - 1) {
+            ++c;
+        }
     }
 
     /// @dev Deploys a fresh token + staking + settlement with custom emission parameters and points the
@@ -102,7 +110,9 @@ contract EpochSettlementTest is TestSuite {
         returns (bytes32[] memory leaves, bytes32 root)
     {
         leaves = new bytes32[](nodes.length);
-        for (uint256 i; i < nodes.length; ++i) leaves[i] = Merkle.faultLeaf(e, nodes[i], amounts[i], strikes[i]);
+        for (uint256 i; i < nodes.length; ++i) {
+            leaves[i] = Merkle.faultLeaf(e, nodes[i], amounts[i], strikes[i]);
+        }
         root = Merkle.root(leaves);
     }
 
@@ -120,6 +130,7 @@ contract EpochSettlementTest is TestSuite {
         assertEq(settlement.rotationDelay(), DISPUTE_WINDOW);
         assertEq(settlement.owner(), owner);
         assertEq(settlement.EPOCH_RING_SIZE(), 8);
+        assertEq(settlement.BPS(), 10_000);
         assertEq(token.balanceOf(address(settlement)), ESCROW);
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertEq(p.lastSubmitted, 0);
@@ -164,7 +175,9 @@ contract EpochSettlementTest is TestSuite {
         assertEq(new EpochSettlement(cfg).guardianShareBps(), 10_000);
     }
 
-    function testFuzz_RevertWhen_constructor_unbondingNotAboveDisputeWindow(uint64 unbonding, uint64 window) public {
+    function testFuzz_RevertWhen_constructor_unbondingNotAboveDisputeWindow(uint64 unbonding, uint64 window)
+        public
+    {
         unbonding = uint64(bound(unbonding, 1, 365 days));
         window = uint64(bound(window, unbonding, type(uint64).max));
         NodeStaking.Config memory sc = _stakingConfig(address(token), address(1));
@@ -236,7 +249,9 @@ contract EpochSettlementTest is TestSuite {
         public
     {
         bitmap &= 0x7F;
-        for (uint256 i; _popCount(bitmap) < 5; ++i) bitmap |= 1 << i;
+        for (uint256 i; _popCount(bitmap) < 5; ++i) {
+            bitmap |= 1 << i;
+        }
         EpochHeader memory h = _h(1);
         vm.warp(genesis + EPOCH + bound(late, 0, 365 days));
         GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, bitmap);
@@ -334,7 +349,9 @@ contract EpochSettlementTest is TestSuite {
         bytes32 expected = keccak256(abi.encodePacked(guardians));
 
         address[] memory unsorted = new address[](7);
-        for (uint256 k; k < 7; ++k) unsorted[k] = guardians[k];
+        for (uint256 k; k < 7; ++k) {
+            unsorted[k] = guardians[k];
+        }
         (unsorted[i - 1], unsorted[i]) = (unsorted[i], unsorted[i - 1]);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -345,7 +362,9 @@ contract EpochSettlementTest is TestSuite {
         settlement.submitEpoch(h, unsorted, bitmap, sigs);
 
         address[] memory short = new address[](i);
-        for (uint256 k; k < i; ++k) short[k] = guardians[k];
+        for (uint256 k; k < i; ++k) {
+            short[k] = guardians[k];
+        }
         vm.expectRevert(
             abi.encodeWithSelector(
                 GuardianQuorum.GuardianListMismatch.selector, expected, keccak256(abi.encodePacked(short))
@@ -368,7 +387,9 @@ contract EpochSettlementTest is TestSuite {
     function testFuzz_RevertWhen_submitEpoch_quorumNotReached(uint256 bitmap) public {
         bitmap &= 0x7F;
         // keep at most four signers
-        for (uint256 i = 7; _popCount(bitmap) > 4; --i) bitmap &= ~(uint256(1) << (i - 1));
+        for (uint256 i = 7; _popCount(bitmap) > 4; --i) {
+            bitmap &= ~(uint256(1) << (i - 1));
+        }
         EpochHeader memory h = _h(1);
         vm.warp(genesis + EPOCH);
         GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, bitmap);
@@ -412,14 +433,18 @@ contract EpochSettlementTest is TestSuite {
         outsiderKey = bound(outsiderKey, 1, SECP256K1_ORDER - 1);
         address outsider = vm.addr(outsiderKey);
         slot = bound(slot, 0, 4);
-        for (uint256 k; k < 7; ++k) vm.assume(outsider != guardians[k]);
+        for (uint256 k; k < 7; ++k) {
+            vm.assume(outsider != guardians[k]);
+        }
         EpochHeader memory h = _h(1);
         vm.warp(genesis + EPOCH);
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
         (bytes32 r, bytes32 vs) = vm.signCompact(outsiderKey, settlement.headerDigest(h));
         sigs[slot] = GuardianQuorum.Signature(r, vs);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, slot, guardians[slot], outsider)
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, slot, guardians[slot], outsider
+            )
         );
         _trySubmit(h, bitmap, sigs);
     }
@@ -433,7 +458,9 @@ contract EpochSettlementTest is TestSuite {
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(other, 5);
         address recovered = ECDSA.recover(settlement.headerDigest(h), sigs[0].r, sigs[0].vs);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered
+            )
         );
         _trySubmit(h, bitmap, sigs);
     }
@@ -447,7 +474,9 @@ contract EpochSettlementTest is TestSuite {
         address recovered = ECDSA.recover(settlement.headerDigest(h), sigs[0].r, sigs[0].vs);
         assertTrue(recovered != guardians[0]);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered
+            )
         );
         _trySubmit(h, bitmap, sigs);
         // signatures made for this chain are accepted
@@ -463,7 +492,9 @@ contract EpochSettlementTest is TestSuite {
         GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, 0x1F);
         address recovered = ECDSA.recover(other.headerDigest(h), sigs[0].r, sigs[0].vs);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered
+            )
         );
         vm.prank(keeper);
         other.submitEpoch(h, guardians, 0x1F, sigs);
@@ -471,7 +502,9 @@ contract EpochSettlementTest is TestSuite {
         GuardianQuorum.Signature[] memory otherSigs = _sigsFor(other, h, 0x1F);
         recovered = ECDSA.recover(settlement.headerDigest(h), otherSigs[0].r, otherSigs[0].vs);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered)
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], recovered
+            )
         );
         _trySubmit(h, 0x1F, otherSigs);
     }
@@ -483,13 +516,17 @@ contract EpochSettlementTest is TestSuite {
         // guardian 0's signature in member 1's slot
         sigs[1] = sigs[0];
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 1, guardians[1], guardians[0])
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 1, guardians[1], guardians[0]
+            )
         );
         _trySubmit(h, bitmap, sigs);
 
         // five copies of one valid signature under a one-bit bitmap
         GuardianQuorum.Signature[] memory five = new GuardianQuorum.Signature[](5);
-        for (uint256 i; i < 5; ++i) five[i] = sigs[0];
+        for (uint256 i; i < 5; ++i) {
+            five[i] = sigs[0];
+        }
         vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.SignatureCountMismatch.selector, 5, 1));
         _trySubmit(h, 0x01, five);
     }
@@ -500,7 +537,9 @@ contract EpochSettlementTest is TestSuite {
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
         (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], guardians[1])
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 0, guardians[0], guardians[1]
+            )
         );
         _trySubmit(h, bitmap, sigs);
     }
@@ -527,9 +566,11 @@ contract EpochSettlementTest is TestSuite {
         _trySubmit(h, bitmap, sigs);
     }
 
-    function testFuzz_submitEpoch_emissionAndIncreaseWithinSchedule(uint96 first, uint96 emission, uint96 increase)
-        public
-    {
+    function testFuzz_submitEpoch_emissionAndIncreaseWithinSchedule(
+        uint96 first,
+        uint96 emission,
+        uint96 increase
+    ) public {
         first = uint96(bound(first, 0, INITIAL_EMISSION));
         emission = uint96(bound(emission, 0, INITIAL_EMISSION));
         increase = uint96(bound(increase, 0, emission));
@@ -584,7 +625,9 @@ contract EpochSettlementTest is TestSuite {
         EpochHeader memory h = _header(1, keccak256("r"), total, total);
         vm.warp(genesis + EPOCH);
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, uint256(total), ESCROW));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, uint256(total), ESCROW)
+        );
         _trySubmit(h, bitmap, sigs);
         // exactly the escrow is fine
         h.totalCumulative = uint96(ESCROW);
@@ -592,11 +635,14 @@ contract EpochSettlementTest is TestSuite {
         assertEq(settlement.settlementProgress().lastSubmitted, 1);
     }
 
-    function testFuzz_RevertWhen_submitEpoch_escrowShortfallAfterClaims(uint96 aliceAmount, uint96 excess) public {
+    function testFuzz_RevertWhen_submitEpoch_escrowShortfallAfterClaims(uint96 aliceAmount, uint96 excess)
+        public
+    {
         _redeploy(1_000_000_000 ether, HALVING);
         aliceAmount = uint96(bound(aliceAmount, 1, ESCROW - 1));
         excess = uint96(bound(excess, 1, 100_000_000 ether));
-        (EpochHeader memory h1, bytes32[] memory leaves) = _aliceBob(1, aliceAmount, ESCROW - aliceAmount, 500_000_000 ether);
+        (EpochHeader memory h1, bytes32[] memory leaves) =
+            _aliceBob(1, aliceAmount, ESCROW - aliceAmount, 500_000_000 ether);
         _submitAndFinalize(h1);
         settlement.claim(alice, aliceAmount, Merkle.proof(leaves, 0));
         uint256 available = ESCROW - aliceAmount;
@@ -690,6 +736,7 @@ contract EpochSettlementTest is TestSuite {
         assertEq(p.lastFinalized, 0);
         assertEq(p.finalizedCumulative, 0);
     }
+
     function test_RevertWhen_finalizeEpochs_nothingSubmitted() public {
         vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
         settlement.finalizeEpochs();
@@ -744,6 +791,7 @@ contract EpochSettlementTest is TestSuite {
         assertEq(settlement.settlementProgress().lastFinalized, 2);
         assertEq(settlement.settlementProgress().finalizedCumulative, 200 ether);
     }
+
     function test_finalizeEpochs_stopsAtDisputed() public {
         vm.warp(settlement.epochEnd(3));
         _submitRange(1, 3);
@@ -780,7 +828,9 @@ contract EpochSettlementTest is TestSuite {
 
     function testFuzz_RevertWhen_dispute_notGuardian(address caller) public {
         vm.assume(caller != owner);
-        for (uint256 k; k < 7; ++k) vm.assume(caller != guardians[k]);
+        for (uint256 k; k < 7; ++k) {
+            vm.assume(caller != guardians[k]);
+        }
         _submit(_h(1));
         vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.NotGuardian.selector, caller));
         vm.prank(caller);
@@ -879,7 +929,8 @@ contract EpochSettlementTest is TestSuite {
         _submitRange(1, 2);
         vm.prank(guardians[2]);
         settlement.dispute(1, "x");
-        vm.warp(block.timestamp + bound(wait, 0, 2 * DISPUTE_WINDOW));
+        wait = bound(wait, 0, 2 * DISPUTE_WINDOW);
+        vm.warp(block.timestamp + wait);
 
         vm.expectEmit(true, true, true, true, address(settlement));
         emit EpochSettlement.DisputeResolved(1, true);
@@ -890,9 +941,8 @@ contract EpochSettlementTest is TestSuite {
         assertEq(entry.finalizeAt, block.timestamp);
 
         settlement.finalizeEpochs();
-        // epoch 2 follows when its own window passed
-        uint32 expected = block.timestamp >= settlement.epochEntry(2).finalizeAt ? 2 : 1;
-        assertEq(settlement.settlementProgress().lastFinalized, expected);
+        // epoch 2 (submitted at the same time) follows once its own window passed
+        assertEq(settlement.settlementProgress().lastFinalized, wait >= DISPUTE_WINDOW ? 2 : 1);
     }
 
     function test_resolveDispute_invalidVoidsLaterEpochs() public {
@@ -981,9 +1031,13 @@ contract EpochSettlementTest is TestSuite {
         (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
         _submitAndFinalize(h);
         bytes32[] memory proof = Merkle.proof(leaves, 0);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, wrongAmount));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, wrongAmount)
+        );
         settlement.claim(alice, wrongAmount, proof);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, wrongAccount, 60 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, wrongAccount, 60 ether)
+        );
         settlement.claim(wrongAccount, 60 ether, proof);
         // bob's proof for alice's leaf
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, alice, 60 ether));
@@ -996,7 +1050,9 @@ contract EpochSettlementTest is TestSuite {
         (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
         _submitAndFinalize(h);
         settlement.claim(alice, 60 ether, Merkle.proof(leaves, 0));
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 60 ether, 60 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 60 ether, 60 ether)
+        );
         settlement.claim(alice, 60 ether, Merkle.proof(leaves, 0));
     }
 
@@ -1014,7 +1070,9 @@ contract EpochSettlementTest is TestSuite {
         // a later (malformed) tree gives alice less than she already has
         (EpochHeader memory h2, bytes32[] memory l2) = _aliceBob(2, 50 ether, 150 ether, 100 ether);
         _submitAndFinalize(h2);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 50 ether, 60 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.NothingToClaim.selector, alice, 50 ether, 60 ether)
+        );
         settlement.claim(alice, 50 ether, Merkle.proof(l2, 0));
     }
 
@@ -1088,7 +1146,7 @@ contract EpochSettlementTest is TestSuite {
         returns (address nodeA, address nodeB, bytes32[] memory leaves)
     {
         (nodeA,) = _registerNode("nodeA", operator, 100_000 ether);
-        (nodeB,) = _registerNode("nodeB", operator, 20_000 ether);
+        (nodeB,) = _registerNode("nodeB", operator, 10_500 ether);
         address[] memory nodes = new address[](2);
         uint96[] memory amounts = new uint96[](2);
         bool[] memory strikes = new bool[](2);
@@ -1126,13 +1184,20 @@ contract EpochSettlementTest is TestSuite {
 
     function test_executeFault_ejectsBelowMinimum() public {
         (, address nodeB, bytes32[] memory leaves) = _faultEpoch(1, false);
-        // nodeB has 20k stake, cap 2k, requested 1k: 19k left, still above 10k minimum
+        // nodeB has 10.5k stake (cap 1,050), requested 1k: 9.5k left, below the 10k minimum
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeEjected(nodeB, 1, NodeStaking.EjectReason.StakeBelowMinimum);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.FaultExecuted(1, nodeB, 1_000 ether, 1_000 ether, true, finder);
         vm.prank(finder);
         uint96 slashed = settlement.executeFault(1, nodeB, 1_000 ether, true, Merkle.proof(leaves, 1));
         assertEq(slashed, 1_000 ether);
-        assertEq(staking.getNode(nodeB).stake, 19_000 ether);
+        NodeStaking.Node memory n = staking.getNode(nodeB);
+        assertEq(n.stake, 0);
+        assertEq(n.unbonding, 9_500 ether);
+        assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Ejected));
         assertEq(token.balanceOf(finder), 50 ether);
-        assertTrue(staking.isActive(nodeB));
+        assertFalse(staking.isActive(nodeB));
     }
 
     function test_RevertWhen_executeFault_alreadyExecuted() public {
@@ -1197,7 +1262,9 @@ contract EpochSettlementTest is TestSuite {
 
     function test_executeFault_oldEpochAfterRingWrapped() public {
         (address nodeA,, bytes32[] memory leaves) = _faultEpoch(500 ether, true);
-        for (uint32 e = 2; e <= 12; ++e) _submitAndFinalize(_h(e));
+        for (uint32 e = 2; e <= 12; ++e) {
+            _submitAndFinalize(_h(e));
+        }
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
         settlement.epochEntry(1);
         uint96 slashed = settlement.executeFault(1, nodeA, 500 ether, true, Merkle.proof(leaves, 0));
@@ -1218,6 +1285,69 @@ contract EpochSettlementTest is TestSuite {
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NoFaultsInEpoch.selector, 2));
         settlement.executeFault(2, nodeA, 500 ether, false, new bytes32[](0));
         assertEq(staking.getNode(nodeA).stake, 100_000 ether);
+    }
+
+    function _equivocate(uint256 nodePk, uint32 e) internal returns (uint96) {
+        NodeStaking.EpochCommitment memory a = NodeStaking.EpochCommitment(e, keccak256("a"), 10, 1);
+        NodeStaking.EpochCommitment memory b = NodeStaking.EpochCommitment(e, keccak256("b"), 10, 1);
+        return staking.proveEquivocation(a, _signCommitment(nodePk, a), b, _signCommitment(nodePk, b));
+    }
+
+    /// @dev Submits and finalizes epochs 1 and 2, each with one fault leaf against `node`.
+    function _twoFaultEpochs(address node, uint96 amount1, uint96 amount2) internal {
+        EpochHeader memory h1 = _h(1);
+        h1.faultRoot = Merkle.faultLeaf(1, node, amount1, false);
+        _submitAndFinalize(h1);
+        EpochHeader memory h2 = _h(2);
+        h2.faultRoot = Merkle.faultLeaf(2, node, amount2, false);
+        _submitAndFinalize(h2);
+    }
+
+    function test_executeFault_perEpochCapSharedWithEquivocation() public {
+        (address node, uint256 pk) = _registerNode("capped", operator, 100_000 ether);
+        _twoFaultEpochs(node, 10_000 ether, 1_000 ether);
+        assertEq(settlement.executeFault(1, node, 10_000 ether, false, new bytes32[](0)), 10_000 ether);
+        // the 10% cap of epoch 1 is used up: an equivocation in the same epoch slashes nothing more
+        assertEq(_equivocate(pk, 1), 0);
+        assertEq(staking.getNode(node).stake, 90_000 ether);
+    }
+
+    /// @dev BUG (contracts/staking/NodeStaking.sol, _slashCapRemaining / _slash): the per-epoch slash cap
+    ///      only remembers the most recent slash epoch (`lastSlashEpoch`). Executing a fault of a later
+    ///      epoch in between resets it, so a second slash for epoch 1 (here an equivocation) gets a fresh
+    ///      10% cap: epoch 1 ends up slashed 15% of the stake. Faults are permissionless and can be
+    ///      executed in any order, so whoever executes them chooses. Fix: keep the amount slashed per
+    ///      (node, epoch) (e.g. mapping(address => mapping(uint32 => uint96))) instead of only the last.
+    function test_executeFault_perEpochCapHoldsAcrossInterleavedEpochs() public {
+        vm.skip(true); // confirmed NodeStaking bug, see above: `_equivocate` slashes 5,000 SEND instead of 0
+        (address node, uint256 pk) = _registerNode("capped", operator, 100_000 ether);
+        _twoFaultEpochs(node, 10_000 ether, 1_000 ether);
+        assertEq(settlement.executeFault(1, node, 10_000 ether, false, new bytes32[](0)), 10_000 ether);
+        assertEq(settlement.executeFault(2, node, 1_000 ether, false, new bytes32[](0)), 1_000 ether);
+        assertEq(_equivocate(pk, 1), 0, "epoch 1 slashed above its 10% cap");
+        assertEq(staking.getNode(node).stake, 89_000 ether);
+    }
+
+    /// @dev Documents a design limit: the `unbondingPeriod > disputeWindow` check at deployment does not
+    ///      cover finalization delayed by a dispute (or a late submission). A node that unbonds can
+    ///      withdraw before the owner resolves, and its finalized fault then slashes nothing.
+    function test_executeFault_stakeWithdrawnWhileFinalizationStalled() public {
+        (address node,) = _registerNode("runner", operator, 100_000 ether);
+        vm.prank(operator);
+        staking.requestUnbond(node, 100_000 ether);
+        EpochHeader memory h = _h(1);
+        h.faultRoot = Merkle.faultLeaf(1, node, 10_000 ether, true);
+        _submit(h);
+        vm.prank(owner);
+        settlement.dispute(1, "needs review");
+        vm.warp(block.timestamp + UNBONDING);
+        vm.prank(operator);
+        staking.withdraw(node);
+        vm.prank(owner);
+        settlement.resolveDispute(1, true);
+        settlement.finalizeEpochs();
+        assertEq(settlement.executeFault(1, node, 10_000 ether, true, new bytes32[](0)), 0);
+        assertEq(token.balanceOf(operator), 100_000 ether);
     }
 
     // ------------------------------------------------------------------ publishScores
@@ -1246,7 +1376,9 @@ contract EpochSettlementTest is TestSuite {
         for (uint256 c; c < chunks; ++c) {
             uint256 len = total / chunks + (c < total % chunks ? 1 : 0);
             parts[c] = new NodeScore[](len);
-            for (uint256 k; k < len; ++k) parts[c][k] = _score(idx++);
+            for (uint256 k; k < len; ++k) {
+                parts[c][k] = _score(idx++);
+            }
         }
         links = new bytes32[](chunks + 1);
         links[chunks] = SCORES_END;
@@ -1310,16 +1442,22 @@ contract EpochSettlementTest is TestSuite {
         EpochHeader memory h = _h(1);
         h.scoresHash = links[0];
         _submit(h);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[0], links[1]));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[0], links[1])
+        );
         settlement.publishScores(1, parts[1], links[2]);
 
         settlement.publishScores(1, parts[0], links[1]);
         // chunk 2 before chunk 1
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], links[2]));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], links[2])
+        );
         settlement.publishScores(1, parts[2], SCORES_END);
         // the right chunk with a wrong `next`
         bytes32 bad = keccak256(abi.encode(keccak256(abi.encode(parts[1])), SCORES_END));
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], bad));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ScoresChunkMismatch.selector, 1, links[1], bad)
+        );
         settlement.publishScores(1, parts[1], SCORES_END);
         // a tampered chunk
         parts[1][0].reward += 1;
@@ -1353,7 +1491,9 @@ contract EpochSettlementTest is TestSuite {
         EpochHeader memory h = _h(1);
         h.scoresHash = links[0];
         _submitAndFinalize(h);
-        for (uint32 e = 2; e <= 8; ++e) _submitAndFinalize(_h(e));
+        for (uint32 e = 2; e <= 8; ++e) {
+            _submitAndFinalize(_h(e));
+        }
         // epoch 8 still leaves slot 1 alone; epoch 9 takes it
         settlement.epochEntry(1);
         _submit(_h(9));
@@ -1450,10 +1590,14 @@ contract EpochSettlementTest is TestSuite {
         settlement.epochEntry(0);
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
         settlement.epochEntry(1);
-        for (uint32 e = 1; e <= 9; ++e) _submitAndFinalize(_h(e));
+        for (uint32 e = 1; e <= 9; ++e) {
+            _submitAndFinalize(_h(e));
+        }
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
         settlement.epochEntry(1);
-        for (uint32 e = 2; e <= 9; ++e) assertEq(settlement.epochEntry(e).epoch, e);
+        for (uint32 e = 2; e <= 9; ++e) {
+            assertEq(settlement.epochEntry(e).epoch, e);
+        }
     }
 
     function test_settlementProgress() public {
@@ -1481,7 +1625,9 @@ contract EpochSettlementTest is TestSuite {
         );
         bytes32 domain = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak256("SendingNetwork EpochSettlement"),
                 keccak256("1"),
                 block.chainid,

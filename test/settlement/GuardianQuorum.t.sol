@@ -10,11 +10,16 @@ import {EpochHeader} from "../../contracts/libraries/EpochHeaderLib.sol";
 
 /// @notice Exposes the internal quorum check of GuardianQuorum so sets of any size can be fuzzed.
 contract GuardianQuorumHarness is GuardianQuorum {
-    constructor(address owner_, address[] memory members, uint64 delay) GuardianQuorum(owner_, members, delay) {}
+    constructor(address owner_, address[] memory members, uint64 delay)
+        GuardianQuorum(owner_, members, delay)
+    {}
 
-    function verifyQuorum(bytes32 digest, address[] calldata members, uint256 bitmap, Signature[] calldata sigs)
-        external
-    {
+    function verifyQuorum(
+        bytes32 digest,
+        address[] calldata members,
+        uint256 bitmap,
+        Signature[] calldata sigs
+    ) external {
         _verifyQuorum(digest, members, bitmap, sigs);
     }
 
@@ -29,7 +34,11 @@ contract GuardianQuorumTest is TestSuite {
     // ------------------------------------------------------------------ helpers
 
     /// @dev `n` fresh guardian keys (derived from `salt`), sorted by address.
-    function _keys(uint256 n, uint256 salt) internal pure returns (address[] memory members, uint256[] memory keys) {
+    function _keys(uint256 n, uint256 salt)
+        internal
+        pure
+        returns (address[] memory members, uint256[] memory keys)
+    {
         members = new address[](n);
         keys = new uint256[](n);
         for (uint256 i; i < n; ++i) {
@@ -50,7 +59,9 @@ contract GuardianQuorumTest is TestSuite {
         returns (GuardianQuorum.Signature[] memory sigs)
     {
         uint256 count;
-        for (uint256 i; i < keys.length; ++i) if ((bitmap >> i) & 1 == 1) ++count;
+        for (uint256 i; i < keys.length; ++i) {
+            if ((bitmap >> i) & 1 == 1) ++count;
+        }
         sigs = new GuardianQuorum.Signature[](count);
         uint256 n;
         for (uint256 i; i < keys.length; ++i) {
@@ -61,7 +72,9 @@ contract GuardianQuorumTest is TestSuite {
     }
 
     function _popCount(uint256 x) internal pure returns (uint256 c) {
-        for (; x != 0; x &= x - 1) ++c;
+        for (; x != 0; x &= x - 1) {
+            ++c;
+        }
     }
 
     function _hash(address[] memory members) internal pure returns (bytes32) {
@@ -72,9 +85,12 @@ contract GuardianQuorumTest is TestSuite {
         return new GuardianQuorumHarness(owner, members, DISPUTE_WINDOW);
     }
 
-    function _submitSignedBy(EpochHeader memory h, address[] memory members, uint256[] memory keys, uint256 bitmap)
-        internal
-    {
+    function _submitSignedBy(
+        EpochHeader memory h,
+        address[] memory members,
+        uint256[] memory keys,
+        uint256 bitmap
+    ) internal {
         GuardianQuorum.Signature[] memory sigs = _signDigest(settlement.headerDigest(h), keys, bitmap);
         vm.prank(keeper);
         settlement.submitEpoch(h, members, bitmap, sigs);
@@ -154,13 +170,17 @@ contract GuardianQuorumTest is TestSuite {
     }
 
     function test_RevertWhen_constructor_emptySet() public {
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64")
+        );
         _harness(new address[](0));
     }
 
     function test_RevertWhen_constructor_moreThan64() public {
         (address[] memory members,) = _keys(65, 3);
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64")
+        );
         _harness(members);
     }
 
@@ -181,7 +201,9 @@ contract GuardianQuorumTest is TestSuite {
         i = bound(i, 1, 6);
         (members[i - 1], members[i]) = (members[i], members[i - 1]);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique")
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique"
+            )
         );
         _harness(members);
     }
@@ -191,7 +213,9 @@ contract GuardianQuorumTest is TestSuite {
         i = bound(i, 1, 6);
         members[i] = members[i - 1];
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique")
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique"
+            )
         );
         _harness(members);
     }
@@ -199,13 +223,17 @@ contract GuardianQuorumTest is TestSuite {
     function test_RevertWhen_settlementConstructor_invalidGuardians() public {
         EpochSettlement.Config memory cfg = _settlementConfig(address(token), address(staking));
         cfg.guardians = new address[](0);
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64")
+        );
         new EpochSettlement(cfg);
 
         cfg = _settlementConfig(address(token), address(staking));
         (cfg.guardians[0], cfg.guardians[1]) = (cfg.guardians[1], cfg.guardians[0]);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique")
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique"
+            )
         );
         new EpochSettlement(cfg);
     }
@@ -219,7 +247,9 @@ contract GuardianQuorumTest is TestSuite {
         uint256 t = h.thresholdFor(n);
         bitmap &= _lowBits(n);
         // top up the subset to at least the threshold with the lowest unset members
-        for (uint256 i; _popCount(bitmap) < t; ++i) bitmap |= 1 << i;
+        for (uint256 i; _popCount(bitmap) < t; ++i) {
+            bitmap |= 1 << i;
+        }
         h.verifyQuorum(DIGEST, members, bitmap, _signDigest(DIGEST, keys, bitmap));
     }
 
@@ -230,7 +260,9 @@ contract GuardianQuorumTest is TestSuite {
         uint256 t = h.thresholdFor(n);
         bitmap &= _lowBits(n);
         // drop the highest set members until below the threshold
-        for (uint256 i = n; _popCount(bitmap) >= t; --i) bitmap &= ~(uint256(1) << (i - 1));
+        for (uint256 i = n; _popCount(bitmap) >= t; --i) {
+            bitmap &= ~(uint256(1) << (i - 1));
+        }
         GuardianQuorum.Signature[] memory sigs = _signDigest(DIGEST, keys, bitmap);
         vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.QuorumNotReached.selector, sigs.length, t));
         h.verifyQuorum(DIGEST, members, bitmap, sigs);
@@ -260,7 +292,9 @@ contract GuardianQuorumTest is TestSuite {
         (address[] memory members,) = _keys(7, 11);
         GuardianQuorumHarness h = _harness(members);
         h.requireGuardian(members[bound(i, 0, 6)]);
-        for (uint256 k; k < 7; ++k) vm.assume(outsider != members[k]);
+        for (uint256 k; k < 7; ++k) {
+            vm.assume(outsider != members[k]);
+        }
         vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.NotGuardian.selector, outsider));
         h.requireGuardian(outsider);
     }
@@ -277,11 +311,15 @@ contract GuardianQuorumTest is TestSuite {
 
     function test_RevertWhen_proposeGuardianSet_invalid() public {
         vm.startPrank(owner);
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64")
+        );
         settlement.proposeGuardianSet(new address[](0));
 
         (address[] memory big,) = _keys(65, 13);
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "size must be 1..64")
+        );
         settlement.proposeGuardianSet(big);
 
         (address[] memory members,) = _keys(4, 14);
@@ -292,14 +330,18 @@ contract GuardianQuorumTest is TestSuite {
         (members,) = _keys(4, 14);
         (members[2], members[3]) = (members[3], members[2]);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique")
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique"
+            )
         );
         settlement.proposeGuardianSet(members);
 
         (members,) = _keys(4, 14);
         members[3] = members[2];
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique")
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSet.selector, "members must be sorted ascending, unique"
+            )
         );
         settlement.proposeGuardianSet(members);
         vm.stopPrank();
@@ -319,7 +361,8 @@ contract GuardianQuorumTest is TestSuite {
         vm.prank(owner);
         settlement.proposeGuardianSet(members);
 
-        (GuardianQuorum.GuardianSet memory pending, address[] memory pendingMembers) = settlement.pendingGuardianSet();
+        (GuardianQuorum.GuardianSet memory pending, address[] memory pendingMembers) =
+            settlement.pendingGuardianSet();
         assertEq(pending.membersHash, _hash(members));
         assertEq(pending.id, 2);
         assertEq(pending.size, n);
@@ -327,13 +370,16 @@ contract GuardianQuorumTest is TestSuite {
         assertEq(pending.activatesAt, activatesAt);
         assertEq(pendingMembers, members);
         // still the old set until the delay passes
-        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) = settlement.activeGuardianSet();
+        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) =
+            settlement.activeGuardianSet();
         assertEq(active.id, 1);
         assertEq(activeMembers, guardians);
     }
 
     function test_RevertWhen_activatePendingGuardianSet_nonePending() public {
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due")
+        );
         settlement.activatePendingGuardianSet();
     }
 
@@ -342,7 +388,9 @@ contract GuardianQuorumTest is TestSuite {
         vm.prank(owner);
         settlement.proposeGuardianSet(members);
         vm.warp(block.timestamp + bound(wait, 0, DISPUTE_WINDOW - 1));
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due")
+        );
         settlement.activatePendingGuardianSet();
         (GuardianQuorum.GuardianSet memory active,) = settlement.activeGuardianSet();
         assertEq(active.id, 1);
@@ -355,7 +403,8 @@ contract GuardianQuorumTest is TestSuite {
         vm.warp(block.timestamp + bound(wait, DISPUTE_WINDOW, 1000 days));
 
         // the view already reports the due set as active
-        (GuardianQuorum.GuardianSet memory viewSet, address[] memory viewMembers) = settlement.activeGuardianSet();
+        (GuardianQuorum.GuardianSet memory viewSet, address[] memory viewMembers) =
+            settlement.activeGuardianSet();
         assertEq(viewSet.id, 2);
         assertEq(viewSet.activatesAt, 0);
         assertEq(viewMembers, members);
@@ -365,20 +414,24 @@ contract GuardianQuorumTest is TestSuite {
         vm.prank(caller);
         settlement.activatePendingGuardianSet();
 
-        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) = settlement.activeGuardianSet();
+        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) =
+            settlement.activeGuardianSet();
         assertEq(active.id, 2);
         assertEq(active.size, 4);
         assertEq(active.threshold, 3);
         assertEq(active.membersHash, _hash(members));
         assertEq(active.activatesAt, 0);
         assertEq(activeMembers, members);
-        (GuardianQuorum.GuardianSet memory pending, address[] memory pendingMembers) = settlement.pendingGuardianSet();
+        (GuardianQuorum.GuardianSet memory pending, address[] memory pendingMembers) =
+            settlement.pendingGuardianSet();
         assertEq(pending.activatesAt, 0);
         assertEq(pending.membersHash, bytes32(0));
         assertEq(pendingMembers.length, 0);
 
         // nothing left to activate
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due")
+        );
         settlement.activatePendingGuardianSet();
     }
 
@@ -393,7 +446,9 @@ contract GuardianQuorumTest is TestSuite {
         EpochHeader memory h1 = _header(1, keccak256("r1"), 0, 0);
         GuardianQuorum.Signature[] memory newSigs = _signDigest(settlement.headerDigest(h1), keys, 0x7);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.GuardianListMismatch.selector, _hash(guardians), _hash(members))
+            abi.encodeWithSelector(
+                GuardianQuorum.GuardianListMismatch.selector, _hash(guardians), _hash(members)
+            )
         );
         vm.prank(keeper);
         settlement.submitEpoch(h1, members, 0x7, newSigs);
@@ -404,7 +459,9 @@ contract GuardianQuorumTest is TestSuite {
         EpochHeader memory h2 = _header(2, keccak256("r2"), 0, 0);
         (uint256 oldBitmap, GuardianQuorum.Signature[] memory oldSigs) = _sign(h2, 7);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.GuardianListMismatch.selector, _hash(members), _hash(guardians))
+            abi.encodeWithSelector(
+                GuardianQuorum.GuardianListMismatch.selector, _hash(members), _hash(guardians)
+            )
         );
         vm.prank(keeper);
         settlement.submitEpoch(h2, guardians, oldBitmap, oldSigs);
@@ -412,7 +469,9 @@ contract GuardianQuorumTest is TestSuite {
         // old signatures passed with the new list fail the signature check
         address recovered0 = ECDSA.recover(settlement.headerDigest(h2), oldSigs[0].r, oldSigs[0].vs);
         vm.expectRevert(
-            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSignature.selector, 0, members[0], recovered0)
+            abi.encodeWithSelector(
+                GuardianQuorum.InvalidGuardianSignature.selector, 0, members[0], recovered0
+            )
         );
         vm.prank(keeper);
         settlement.submitEpoch(h2, members, 0xF, _trim(oldSigs, 4));
@@ -434,7 +493,9 @@ contract GuardianQuorumTest is TestSuite {
         returns (GuardianQuorum.Signature[] memory out)
     {
         out = new GuardianQuorum.Signature[](n);
-        for (uint256 i; i < n; ++i) out[i] = sigs[i];
+        for (uint256 i; i < n; ++i) {
+            out[i] = sigs[i];
+        }
     }
 
     function test_rotation_oldGuardiansLoseDisputeRight() public {
@@ -473,19 +534,23 @@ contract GuardianQuorumTest is TestSuite {
         vm.prank(owner);
         settlement.proposeGuardianSet(b);
 
-        (GuardianQuorum.GuardianSet memory pending, address[] memory pendingMembers) = settlement.pendingGuardianSet();
+        (GuardianQuorum.GuardianSet memory pending, address[] memory pendingMembers) =
+            settlement.pendingGuardianSet();
         assertEq(pending.id, 2);
         assertEq(pending.activatesAt, bDue);
         assertEq(pendingMembers, b);
 
         // at A's original due time nothing activates
         vm.warp(aDue);
-        vm.expectRevert(abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due"));
+        vm.expectRevert(
+            abi.encodeWithSelector(GuardianQuorum.InvalidGuardianSet.selector, "no pending set is due")
+        );
         settlement.activatePendingGuardianSet();
 
         vm.warp(bDue);
         settlement.activatePendingGuardianSet();
-        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) = settlement.activeGuardianSet();
+        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) =
+            settlement.activeGuardianSet();
         assertEq(active.id, 2);
         assertEq(activeMembers, b);
 
@@ -509,7 +574,8 @@ contract GuardianQuorumTest is TestSuite {
         vm.prank(owner);
         settlement.proposeGuardianSet(b);
 
-        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) = settlement.activeGuardianSet();
+        (GuardianQuorum.GuardianSet memory active, address[] memory activeMembers) =
+            settlement.activeGuardianSet();
         assertEq(active.id, 2);
         assertEq(activeMembers, a);
         (GuardianQuorum.GuardianSet memory pending,) = settlement.pendingGuardianSet();

@@ -68,7 +68,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         _guardians = guardians_;
         _guardianKeys = guardianKeys_;
         nodes = nodes_;
-        for (uint256 i; i < ACCOUNTS; ++i) accounts[i] = makeAddr(string.concat("account", vm.toString(i)));
+        for (uint256 i; i < ACCOUNTS; ++i) {
+            accounts[i] = makeAddr(string.concat("account", vm.toString(i)));
+        }
     }
 
     // ---------------------------------------------------------------- views for invariants
@@ -78,7 +80,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     }
 
     function totalOf(uint32 epoch) public view returns (uint256 total) {
-        for (uint256 i; i < ACCOUNTS; ++i) total += _cumulative[epoch][i];
+        for (uint256 i; i < ACCOUNTS; ++i) {
+            total += _cumulative[epoch][i];
+        }
     }
 
     // ---------------------------------------------------------------- actions
@@ -143,7 +147,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         seed /= 3;
         uint32 e = uint32(_bound(seed, p.lastFinalized + 1, p.lastSubmitted));
         EpochSettlement.EpochEntry memory entry = settlement.epochEntry(e);
-        if (entry.status != EpochSettlement.EpochStatus.Pending || block.timestamp >= entry.finalizeAt) return;
+        if (entry.status != EpochSettlement.EpochStatus.Pending || block.timestamp >= entry.finalizeAt) {
+            return;
+        }
         address by = seed % 8 == 7 ? owner : _guardians[seed % 7];
         calls["dispute"]++;
         vm.prank(by);
@@ -154,7 +160,7 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         // the oldest disputed epoch, starting from a random pending one
         for (uint32 k; k < p.lastSubmitted - p.lastFinalized; ++k) {
-            uint32 e = p.lastFinalized + 1 + uint32((seed + k) % (p.lastSubmitted - p.lastFinalized));
+            uint32 e = p.lastFinalized + 1 + uint32((seed % 8 + k) % (p.lastSubmitted - p.lastFinalized));
             if (settlement.epochEntry(e).status != EpochSettlement.EpochStatus.Disputed) continue;
             calls[valid ? bytes32("resolveValid") : bytes32("resolveInvalid")]++;
             vm.prank(owner);
@@ -169,7 +175,7 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         uint32 lf = settlement.settlementProgress().lastFinalized;
         if (lf == 0) return;
         for (uint256 k; k < ACCOUNTS; ++k) {
-            uint256 i = (accountSeed + k) % ACCOUNTS;
+            uint256 i = (accountSeed % ACCOUNTS + k) % ACCOUNTS;
             address account = accounts[i];
             uint256 cumulative = _cumulative[lf][i];
             if (cumulative <= settlement.claimed(account)) continue;
@@ -189,7 +195,7 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     function executeFault(uint256 seed) external {
         uint32 lf = settlement.settlementProgress().lastFinalized;
         for (uint256 k; k < lf * NODES; ++k) {
-            uint256 slot = (seed + k) % (lf * NODES);
+            uint256 slot = (seed % (lf * NODES) + k) % (lf * NODES);
             uint32 e = uint32(slot / NODES) + 1;
             uint256 j = slot % NODES;
             if (!_hasFaults[e] || _faultAmount[e][j] == 0 || settlement.faultExecuted(e, nodes[j])) continue;
@@ -253,7 +259,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
 
     function _leaves(uint32 e) internal view returns (bytes32[] memory leaves) {
         leaves = new bytes32[](ACCOUNTS);
-        for (uint256 i; i < ACCOUNTS; ++i) leaves[i] = Merkle.rewardLeaf(accounts[i], _cumulative[e][i]);
+        for (uint256 i; i < ACCOUNTS; ++i) {
+            leaves[i] = Merkle.rewardLeaf(accounts[i], _cumulative[e][i]);
+        }
     }
 
     function _allFaultLeaves(uint32 e) internal view returns (bytes32[] memory leaves) {
@@ -261,9 +269,15 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     }
 
     /// @dev Leaves of the nodes with a fault in `e`, and the index of node `j` among them.
-    function _faultLeaves(uint32 e, uint256 j) internal view returns (bytes32[] memory leaves, uint256 index) {
+    function _faultLeaves(uint32 e, uint256 j)
+        internal
+        view
+        returns (bytes32[] memory leaves, uint256 index)
+    {
         uint256 n;
-        for (uint256 k; k < NODES; ++k) if (_faultAmount[e][k] != 0) ++n;
+        for (uint256 k; k < NODES; ++k) {
+            if (_faultAmount[e][k] != 0) ++n;
+        }
         leaves = new bytes32[](n);
         n = 0;
         for (uint256 k; k < NODES; ++k) {
@@ -281,7 +295,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     {
         bitmap = uint256(keccak256(abi.encode(seed, "signers"))) & 0x7F;
         uint256 count;
-        for (uint256 i; i < 7; ++i) if ((bitmap >> i) & 1 == 1) ++count;
+        for (uint256 i; i < 7; ++i) {
+            if ((bitmap >> i) & 1 == 1) ++count;
+        }
         for (uint256 i; count < 5; ++i) {
             if ((bitmap >> i) & 1 == 0) {
                 bitmap |= 1 << i;
