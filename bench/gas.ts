@@ -89,40 +89,51 @@ async function main() {
       return account;
     };
 
-    // ---- register + stake (operator's first stake; approve is a separate, earlier transaction)
+    // ---- register + stake (approve is a separate, earlier transaction)
     const minStake = await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'minStake' });
-    const operator = await fundedAccount(minStake * 2n);
-    const nodeKey = privateKeyToAccount(generatePrivateKey());
-    const approveGas = await gasOf(
-      await wallet(operator).writeContract({
-        address: token,
-        abi: sendTokenAbi,
-        functionName: 'approve',
-        args: [staking, minStake],
-      }),
-    );
-    const consent = await nodeKey.signTypedData({
-      domain: { name: 'SendingNetwork NodeStaking', version: '1', chainId: book.chainId, verifyingContract: staking },
-      types: { NodeKeyConsent: [{ name: 'operator', type: 'address' }] },
-      primaryType: 'NodeKeyConsent',
-      message: { operator: operator.address },
-    });
-    results.registerAndStake = {
-      gas: await gasOf(
+    const registerNode = async (stake: bigint) => {
+      const operator = await fundedAccount(stake);
+      const nodeKey = privateKeyToAccount(generatePrivateKey());
+      const approveGas = await gasOf(
+        await wallet(operator).writeContract({
+          address: token,
+          abi: sendTokenAbi,
+          functionName: 'approve',
+          args: [staking, stake],
+        }),
+      );
+      const consent = await nodeKey.signTypedData({
+        domain: { name: 'SendingNetwork NodeStaking', version: '1', chainId: book.chainId, verifyingContract: staking },
+        types: { NodeKeyConsent: [{ name: 'operator', type: 'address' }] },
+        primaryType: 'NodeKeyConsent',
+        message: { operator: operator.address },
+      });
+      const gas = await gasOf(
         await wallet(operator).writeContract({
           address: staking,
           abi: nodeStakingAbi,
           functionName: 'register',
-          args: [nodeKey.address, minStake, consent, 'wss://edge-1.sendnet.local:7443', 'ipfs://bafy-node-metadata'],
+          args: [nodeKey.address, stake, consent, 'wss://edge-1.sendnet.local:7443', 'ipfs://bafy-node-metadata'],
         }),
-      ),
-      note: `first stake of a new operator, ${minStake / 10n ** 18n} SEND, endpoint+metadata strings; approve beforehand cost ${approveGas}`,
+      );
+      return { gas, approveGas, nodeKey };
+    };
+    const firstEver = await registerNode(minStake);
+    results.registerAndStake_firstNodeEver = {
+      gas: firstEver.gas,
+      note: 'the very first registration also pays fresh storage for the staking contract balance and totalStaked',
+    };
+    const typical = await registerNode(minStake * 2n);
+    const nodeKey = typical.nodeKey;
+    results.registerAndStake = {
+      gas: typical.gas,
+      note: `a new operator's node, ${(minStake * 2n) / 10n ** 18n} SEND, endpoint + metadata strings, key-consent signature; approve beforehand: ${typical.approveGas}`,
     };
     log(`register + stake: ${results.registerAndStake.gas}`);
 
     // ---- epochs
     let cumulativeTotal = 0n;
-    const submit = async (epoch: number, rewardRoot: Hex, totalCumulative: bigint, faultRoot: Hex = ZERO32) => {
+    const submit = async (epoch: number, rewardRoot: Hex, totalCumulative: bigint, faults?: MerkleTree) => {
       const endsAt = await publicClient.readContract({
         address: settlement,
         abi: epochSettlementAbi,
@@ -138,7 +149,8 @@ async function main() {
         totalCumulative,
         epochEmission: emission,
         rewardRoot,
-        faultRoot,
+        faultCount: faults?.leafCount ?? 0,
+        faultRoot: faults?.root ?? ZERO32,
         scoresHash: SCORES_END,
         dataHash: ZERO32.replace(/0$/, '1') as Hex,
         seed: ZERO32.replace(/0$/, '2') as Hex,
@@ -219,48 +231,42 @@ async function main() {
       note: `max of epochs 9-12 (ring slots reused, previous epoch auto-finalized), ${SIGNERS} of ${guardians.length} signatures, no fault root; all epochs: ${submitGas.join(', ')}`,
     };
 
-    // ---- faults: a fault tree of 1024 leaves, the operator's node among them
+    // ---- faults: a fault tree of 1024 leaves, the staked node's leaf at index 0
     const slash = parseEther('100');
-    const faultLeaves = [faultLeaf(13, nodeKey.address, slash, true)];
-    for (let i = 1; i < FAULT_TREE_LEAVES; i++) {
-      faultLeaves.push(faultLeaf(13, `0x${(i + 0x9000).toString(16).padStart(40, '0')}` as Address, slash, true));
-    }
-    const faultTree = buildTree(faultLeaves);
-    const withFaultsGas = await submit(13, smallTree.root, cumulativeTotal, faultTree.root);
-    results.submitEpoch_5of7_withFaultRoot = {
-      gas: withFaultsGas,
-      note: 'same as steady state plus the fault root stored for good (fresh slot)',
+    const faultTreeFor = (epoch: number, strike: boolean) => {
+      const leaves = [faultLeaf(epoch, 0, nodeKey.address, slash, strike)];
+      for (let i = 1; i < FAULT_TREE_LEAVES; i++) {
+        leaves.push(faultLeaf(epoch, i, `0x${(i + 0x9000).toString(16).padStart(40, '0')}` as Address, slash, true));
+      }
+      return buildTree(leaves);
+    };
+    const faultTree13 = faultTreeFor(13, true);
+    results.submitEpoch_5of7_withFaults = {
+      gas: await submit(13, smallTree.root, cumulativeTotal, faultTree13),
+      note: `steady state plus the fault root and ${FAULT_TREE_LEAVES / 256} words of pending-fault bits stored (fresh slots)`,
     };
     await passDisputeWindow();
     await submit(14, smallTree.root, cumulativeTotal); // finalizes 13
     const finder = await fundedAccount(parseEther('1'));
+    const executeFault = (from: PrivateKeyAccount, epoch: number, tree: MerkleTree, strike: boolean) =>
+      wallet(from).writeContract({
+        address: settlement,
+        abi: epochSettlementAbi,
+        functionName: 'executeFault',
+        args: [epoch, 0, nodeKey.address, slash, strike, tree.proof(0)],
+      });
     results.executeFault = {
-      gas: await gasOf(
-        await wallet(finder).writeContract({
-          address: settlement,
-          abi: epochSettlementAbi,
-          functionName: 'executeFault',
-          args: [13, nodeKey.address, slash, true, faultTree.proof(0)],
-        }),
-      ),
-      note: `${Math.ceil(Math.log2(FAULT_TREE_LEAVES))}-deep proof, slash + strike, finder fee to a finder already holding SEND`,
+      gas: await gasOf(await executeFault(finder, 13, faultTree13, true)),
+      note: `${Math.log2(FAULT_TREE_LEAVES)}-deep proof, the node's first slash + a strike, finder already holds SEND`,
     };
-    const newFinder = await fundedAccount(0n);
-    const faultTree15 = buildTree([faultLeaf(15, nodeKey.address, slash, false), ...faultLeaves.slice(1)]);
+    const faultTree15 = faultTreeFor(15, false);
     await passDisputeWindow();
-    await submit(15, smallTree.root, cumulativeTotal, faultTree15.root);
+    await submit(15, smallTree.root, cumulativeTotal, faultTree15);
     await passDisputeWindow();
     await submit(16, smallTree.root, cumulativeTotal); // finalizes 15
     results.executeFault_firstFeeToNewFinder = {
-      gas: await gasOf(
-        await wallet(newFinder).writeContract({
-          address: settlement,
-          abi: epochSettlementAbi,
-          functionName: 'executeFault',
-          args: [15, nodeKey.address, slash, false, faultTree15.proof(0)],
-        }),
-      ),
-      note: 'as executeFault, but the finder holds no SEND yet (fresh balance slot)',
+      gas: await gasOf(await executeFault(await fundedAccount(0n), 15, faultTree15, false)),
+      note: 'as executeFault (no strike), but the finder holds no SEND yet (fresh balance slot)',
     };
 
     const report = {

@@ -4,13 +4,29 @@ pragma solidity 0.8.30;
 /// @title INodeStaking
 /// @notice What EpochSettlement needs from node staking: applying finalized faults.
 interface INodeStaking {
-    /// @notice Applies one finalized fault of `nodeKey` in `epoch`: slashes up to `amount` (capped per
-    ///         epoch), records a strike when `strike` is set, pays `finder` its fee, ejects when due.
+    /// @notice Applies one finalized fault of `nodeKey` committed in `faultEpoch`: slashes up to `amount`
+    ///         (at most `maxSlashBps` of the node's stake per epoch of the settlement clock, `currentEpoch`),
+    ///         records a strike when `strike` is set, pays `finder` its fee, ejects when due.
     /// @return slashed the amount actually slashed after the per-epoch cap.
-    function applyFault(address nodeKey, uint32 epoch, uint96 amount, bool strike, address finder)
-        external
-        returns (uint96 slashed);
+    function applyFault(
+        address nodeKey,
+        uint32 faultEpoch,
+        uint32 currentEpoch,
+        uint96 amount,
+        bool strike,
+        address finder
+    ) external returns (uint96 slashed);
 
     /// @notice Length of the unbonding cooldown in seconds (must exceed the dispute window).
     function unbondingPeriod() external view returns (uint64);
+}
+
+/// @title IEpochClock
+/// @notice The settlement's epoch clock, read by staking to rate-limit slashing per epoch.
+interface IEpochClock {
+    /// @notice The epoch in progress at the current block time (0 before genesis).
+    function currentEpoch() external view returns (uint32);
+
+    /// @notice The newest finalized epoch (0 before the first).
+    function lastFinalizedEpoch() external view returns (uint32);
 }

@@ -6,10 +6,11 @@ pragma solidity 0.8.30;
 struct EpochHeader {
     uint32 epoch; // strictly the next epoch after the last submitted one
     uint32 consensusVersion; // version of the scoring function that produced the roots
+    uint32 faultCount; // number of leaves in the fault tree (0 when no faults)
     uint96 totalCumulative; // sum over all reward leaves (cumulative since genesis)
     uint96 epochEmission; // SEND emitted by this epoch (<= the emission schedule)
     bytes32 rewardRoot; // Merkle root of (account, cumulative amount) leaves
-    bytes32 faultRoot; // Merkle root of (epoch, nodeKey, slash amount, strike) leaves; 0 when no faults
+    bytes32 faultRoot; // Merkle root of (epoch, index, nodeKey, slash amount, strike) leaves; 0 when none
     bytes32 scoresHash; // head of the hash chain over the per-node score chunks
     bytes32 dataHash; // hash of the published epoch dataset (commitments, openings, transcripts)
     bytes32 seed; // sampling seed (see docs/protocol.md, "Randomness")
@@ -32,7 +33,7 @@ struct NodeScore {
 /// @notice EIP-712 struct hash of an epoch header, and the score-chunk hash chain.
 library EpochHeaderLib {
     bytes32 internal constant TYPEHASH = keccak256(
-        "EpochHeader(uint32 epoch,uint32 consensusVersion,uint96 totalCumulative,uint96 epochEmission,"
+        "EpochHeader(uint32 epoch,uint32 consensusVersion,uint32 faultCount,uint96 totalCumulative,uint96 epochEmission,"
         "bytes32 rewardRoot,bytes32 faultRoot,bytes32 scoresHash,bytes32 dataHash,bytes32 seed)"
     );
 

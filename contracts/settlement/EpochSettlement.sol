@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {MerkleProofLib} from "solady/utils/MerkleProofLib.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {GuardianQuorum} from "./GuardianQuorum.sol";
 import {INodeStaking} from "../interfaces/INodeStaking.sol";
@@ -29,6 +29,14 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         Disputed // a guardian or the owner objected; only the owner's resolution moves it on
     }
 
+    /// @notice Lifecycle of an epoch as seen from outside (`epochStatus`).
+    enum EpochLifecycle {
+        None,
+        Pending,
+        Disputed,
+        Finalized
+    }
+
     struct EpochEntry {
         bytes32 rewardRoot;
         bytes32 scoresCursor; // next expected link of the scores hash chain, SCORES_END when done
@@ -38,11 +46,13 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         EpochStatus status;
     }
 
-    /// @dev Everything a claim or a submission reads and writes, in one slot.
+    /// @dev Everything a claim or a submission reads, in one slot. What has been claimed is derived, not
+    ///      stored: claims are the only way tokens leave this contract, so
+    ///      claimed = totalFunded - balance (donations outside `fundEscrow` only make it look smaller).
     struct Progress {
         uint32 lastSubmitted;
         uint32 lastFinalized;
-        uint96 totalClaimed;
+        uint96 totalFunded;
         uint96 finalizedCumulative;
     }
 
@@ -82,7 +92,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     mapping(uint32 epoch => bytes32) public faultRoots;
     /// @notice Cumulative amount already paid to each account.
     mapping(address account => uint256) public claimed;
-    mapping(uint32 epoch => mapping(address nodeKey => bool)) public faultExecuted;
+    /// @dev Bit i of word (epoch << 32 | i / 256) is set while fault leaf i of `epoch` is unexecuted. Set at
+    ///      submission (the submitter pays for fresh storage), cleared on execution.
+    mapping(uint256 wordKey => uint256) private _faultPendingBits;
 
     /// @notice The whole signed header is emitted so indexers and auditors never need the calldata.
     event EpochSubmitted(uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter);
@@ -90,10 +102,8 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     event EpochDisputed(uint32 indexed epoch, address indexed by, string reason);
     event DisputeResolved(uint32 indexed epoch, bool headerValid);
     event EpochsVoided(uint32 indexed fromEpoch, uint32 indexed toEpoch);
-    event RewardClaimed(address indexed account, uint256 amount, uint256 cumulative);
-    event FaultExecuted(
-        uint32 indexed epoch, address indexed nodeKey, uint96 requested, uint96 slashed, bool strike, address finder
-    );
+    event EscrowFunded(address indexed from, uint256 amount, uint256 totalFunded);
+    event FaultExecuted(uint32 indexed epoch, uint32 index, address indexed nodeKey, uint96 requested, bool strike);
     event NodeScorePublished(
         uint32 indexed epoch,
         address indexed nodeKey,
@@ -115,7 +125,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     error EmissionAboveSchedule(uint96 emission, uint96 cap);
     error CumulativeDecreased(uint96 totalCumulative, uint96 previous);
     error CumulativeExceedsEmission(uint96 increase, uint96 emission);
-    error EscrowShortfall(uint256 owed, uint256 available);
+    error EscrowShortfall(uint256 totalCumulative, uint256 totalFunded);
     error EpochNotPending(uint32 epoch);
     error DisputeWindowClosed(uint32 epoch, uint40 finalizeAt);
     error EpochNotDisputed(uint32 epoch);
@@ -124,10 +134,12 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     error InvalidRewardProof(address account, uint256 cumulative);
     error NothingToClaim(address account, uint256 cumulative, uint256 alreadyClaimed);
     error ClaimExceedsFinalizedTotal(uint256 totalClaimed, uint256 finalizedCumulative);
+    error ZeroAmount();
     error EpochNotFinalized(uint32 epoch, uint32 lastFinalized);
     error NoFaultsInEpoch(uint32 epoch);
-    error InvalidFaultProof(uint32 epoch, address nodeKey);
-    error FaultAlreadyExecuted(uint32 epoch, address nodeKey);
+    error InvalidFaultProof(uint32 epoch, uint32 index);
+    error FaultAlreadyExecuted(uint32 epoch, uint32 index);
+    error FaultCountMismatch(bytes32 faultRoot, uint32 faultCount);
     error ScoresChunkMismatch(uint32 epoch, bytes32 expected, bytes32 provided);
     error ScoresAlreadyPublished(uint32 epoch);
     error EpochNotInRing(uint32 epoch);
@@ -154,6 +166,10 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         initialEpochEmission = config.initialEpochEmission;
         halvingIntervalEpochs = config.halvingIntervalEpochs;
         guardianShareBps = config.guardianShareBps;
+        // The token mints the node-reward and guardian allocations here before this contract exists.
+        uint256 funded = IERC20(config.token).balanceOf(address(this));
+        _progress.totalFunded = funded.toUint96();
+        emit EscrowFunded(address(0), funded, funded);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -177,7 +193,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
 
         _verifyQuorum(_hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures);
-        _checkEmissionAndEscrow(header, progress.totalClaimed);
+        _checkEmissionAndEscrow(header, progress.totalFunded);
 
         // Finalize the oldest pending epoch first if it is due: this frees its ring slot.
         _finalizeNextIfDue(progress);
@@ -216,7 +232,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     ///         once; an invalid one is voided with every later epoch, and the keepers resubmit from it.
     function resolveDispute(uint32 epoch, bool headerValid) external onlyOwner {
         EpochEntry storage entry = _ringEntry(epoch);
-        if (entry.status != EpochStatus.Disputed || epoch > _progress.lastSubmitted) revert EpochNotDisputed(epoch);
+        if (entry.status != EpochStatus.Disputed) revert EpochNotDisputed(epoch); // voided epochs are None
         emit DisputeResolved(epoch, headerValid);
         if (headerValid) {
             entry.status = EpochStatus.Pending;
@@ -236,42 +252,58 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     /// @notice Pays `account` the difference between `cumulative` (its leaf in the latest finalized
     ///         reward root) and what it was already paid. Anyone may call; tokens go to `account`.
+    /// @dev The payout is the SEND `Transfer` from this contract (the only way tokens leave it); no
+    ///      separate event. Reverts if total payouts would exceed the finalized cumulative total, so even a
+    ///      wrong reward tree cannot pay out more than was emitted.
     function claim(address account, uint256 cumulative, bytes32[] calldata proof) external {
         Progress memory progress = _progress;
         if (progress.lastFinalized == 0) revert NoFinalizedEpoch();
         bytes32 root = _ring[progress.lastFinalized % EPOCH_RING_SIZE].rewardRoot;
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidRewardProof(account, cumulative);
+        if (!MerkleProofLib.verifyCalldata(proof, root, leaf)) revert InvalidRewardProof(account, cumulative);
         uint256 already = claimed[account];
         if (cumulative <= already) revert NothingToClaim(account, cumulative, already);
-        uint256 amount = cumulative - already;
-        uint256 totalClaimed = progress.totalClaimed + amount;
-        if (totalClaimed > progress.finalizedCumulative) {
-            revert ClaimExceedsFinalizedTotal(totalClaimed, progress.finalizedCumulative);
-        }
         claimed[account] = cumulative;
-        _progress.totalClaimed = uint96(totalClaimed); // <= finalizedCumulative, a uint96
-        emit RewardClaimed(account, amount, cumulative);
-        token.safeTransfer(account, amount);
+        token.safeTransfer(account, cumulative - already);
+        uint256 paid = _paidOut(progress.totalFunded);
+        if (paid > progress.finalizedCumulative) revert ClaimExceedsFinalizedTotal(paid, progress.finalizedCumulative);
     }
 
-    /// @notice Applies a fault leaf of a finalized epoch: slashes the node (capped per epoch by staking),
-    ///         records a strike if set, and pays the caller the finder's fee. Anyone may call, once per
-    ///         node and epoch.
-    function executeFault(uint32 epoch, address nodeKey, uint96 amount, bool strike, bytes32[] calldata proof)
-        external
-        returns (uint96 slashed)
-    {
-        uint32 lastFinalized = _progress.lastFinalized;
-        if (epoch > lastFinalized || epoch == 0) revert EpochNotFinalized(epoch, lastFinalized);
-        bytes32 root = faultRoots[epoch];
-        if (root == bytes32(0)) revert NoFaultsInEpoch(epoch);
-        if (faultExecuted[epoch][nodeKey]) revert FaultAlreadyExecuted(epoch, nodeKey);
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(epoch, nodeKey, amount, strike))));
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidFaultProof(epoch, nodeKey);
-        faultExecuted[epoch][nodeKey] = true;
-        slashed = staking.applyFault(nodeKey, epoch, amount, strike, msg.sender);
-        emit FaultExecuted(epoch, nodeKey, amount, slashed, strike, msg.sender);
+    /// @notice Adds `amount` SEND (pulled from the caller) to the reward escrow. Anyone may call.
+    function fundEscrow(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 totalFunded = _progress.totalFunded + amount;
+        _progress.totalFunded = totalFunded.toUint96();
+        emit EscrowFunded(msg.sender, amount, totalFunded);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Total SEND paid out by claims so far.
+    function totalClaimed() external view returns (uint256) {
+        return _paidOut(_progress.totalFunded);
+    }
+
+    /// @notice Applies fault leaf `index` of a finalized epoch: slashes the node (capped per epoch by
+    ///         staking), records a strike if set, and pays the caller the finder's fee. Anyone may call,
+    ///         once per leaf.
+    /// @dev Leaf: keccak256(bytes.concat(keccak256(abi.encode(epoch, index, nodeKey, amount, strike)))).
+    function executeFault(
+        uint32 epoch,
+        uint32 index,
+        address nodeKey,
+        uint96 amount,
+        bool strike,
+        bytes32[] calldata proof
+    ) external returns (uint96 slashed) {
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(epoch, index, nodeKey, amount, strike))));
+        _consumeFaultLeaf(epoch, index, leaf, proof);
+        emit FaultExecuted(epoch, index, nodeKey, amount, strike);
+        slashed = staking.applyFault(nodeKey, epoch, _currentEpoch(), amount, strike, msg.sender);
+    }
+
+    /// @notice True while fault leaf `index` of `epoch` has not been executed (and exists).
+    function faultPending(uint32 epoch, uint32 index) external view returns (bool) {
+        return _faultPendingBits[(uint256(epoch) << 32) | (index >> 8)] & (uint256(1) << (index & 0xff)) != 0;
     }
 
     /// @notice Publishes one chunk of an epoch's per-node scores as events. The chunk must be the next
@@ -316,6 +348,21 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         return _ringEntry(epoch);
     }
 
+    /// @notice The newest finalized epoch (0 before the first).
+    function lastFinalizedEpoch() external view returns (uint32) {
+        return _progress.lastFinalized;
+    }
+
+    /// @notice Where `epoch` stands: None (not submitted, or voided), Pending, Disputed or Finalized.
+    function epochStatus(uint32 epoch) external view returns (EpochLifecycle) {
+        Progress memory progress = _progress;
+        if (epoch == 0 || epoch > progress.lastSubmitted) return EpochLifecycle.None;
+        if (epoch <= progress.lastFinalized) return EpochLifecycle.Finalized;
+        return _ring[epoch % EPOCH_RING_SIZE].status == EpochStatus.Disputed
+            ? EpochLifecycle.Disputed
+            : EpochLifecycle.Pending;
+    }
+
     /// @notice Reward root that claims are checked against now.
     function claimableRewardRoot() external view returns (uint32 epoch, bytes32 root) {
         epoch = _progress.lastFinalized;
@@ -329,12 +376,12 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     /// @notice The epoch in progress at the current block time (0 before genesis).
     function currentEpoch() external view returns (uint32) {
-        if (block.timestamp < genesisTime) return 0;
-        return uint32((block.timestamp - genesisTime) / epochDuration + 1);
+        return _currentEpoch();
     }
 
     /// @notice Most SEND that `epoch` may emit: the initial emission halved every `halvingIntervalEpochs`.
     function emissionCap(uint32 epoch) public view returns (uint96) {
+        if (epoch == 0) return 0;
         uint256 halvings = (uint256(epoch) - 1) / halvingIntervalEpochs;
         return halvings >= 96 ? 0 : initialEpochEmission >> halvings;
     }
@@ -348,7 +395,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     /// @dev Circuit breaker: an epoch adds at most its own emission, which is capped by the schedule,
     ///      and the escrow must hold everything owed once it is added.
-    function _checkEmissionAndEscrow(EpochHeader calldata header, uint96 totalClaimed) private view {
+    function _checkEmissionAndEscrow(EpochHeader calldata header, uint96 totalFunded) private view {
         uint32 epoch = header.epoch;
         uint96 cap = emissionCap(epoch);
         if (header.epochEmission > cap) revert EmissionAboveSchedule(header.epochEmission, cap);
@@ -357,9 +404,12 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (header.totalCumulative - previous > header.epochEmission) {
             revert CumulativeExceedsEmission(header.totalCumulative - previous, header.epochEmission);
         }
-        uint256 owed = header.totalCumulative - totalClaimed;
-        uint256 available = token.balanceOf(address(this));
-        if (available < owed) revert EscrowShortfall(owed, available);
+        if ((header.faultRoot == bytes32(0)) != (header.faultCount == 0)) {
+            revert FaultCountMismatch(header.faultRoot, header.faultCount);
+        }
+        // balance = funded - claimed, owed = cumulative - claimed: the escrow covers what is owed
+        // exactly when everything ever owed is at most everything ever funded.
+        if (header.totalCumulative > totalFunded) revert EscrowShortfall(header.totalCumulative, totalFunded);
     }
 
     function _storeEntry(EpochHeader calldata header) private returns (uint40 finalizeAt) {
@@ -371,7 +421,33 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         entry.totalCumulative = header.totalCumulative;
         entry.finalizeAt = finalizeAt;
         entry.status = EpochStatus.Pending;
-        if (header.faultRoot != bytes32(0)) faultRoots[header.epoch] = header.faultRoot;
+        if (header.faultCount != 0) _recordFaults(header.epoch, header.faultRoot, header.faultCount);
+    }
+
+    /// @dev Reverts unless `leaf` is leaf `index` of finalized `epoch`'s fault tree and still pending;
+    ///      then marks it executed.
+    function _consumeFaultLeaf(uint32 epoch, uint32 index, bytes32 leaf, bytes32[] calldata proof) private {
+        uint32 lastFinalized = _progress.lastFinalized;
+        if (epoch > lastFinalized || epoch == 0) revert EpochNotFinalized(epoch, lastFinalized);
+        bytes32 root = faultRoots[epoch];
+        if (root == bytes32(0)) revert NoFaultsInEpoch(epoch);
+        uint256 wordKey = (uint256(epoch) << 32) | (index >> 8);
+        uint256 bit = uint256(1) << (index & 0xff);
+        uint256 word = _faultPendingBits[wordKey];
+        if (word & bit == 0) revert FaultAlreadyExecuted(epoch, index);
+        if (!MerkleProofLib.verifyCalldata(proof, root, leaf)) revert InvalidFaultProof(epoch, index);
+        _faultPendingBits[wordKey] = word & ~bit;
+    }
+
+    function _recordFaults(uint32 epoch, bytes32 faultRoot, uint32 faultCount) private {
+        faultRoots[epoch] = faultRoot;
+        uint256 fullWords = faultCount / 256;
+        uint256 base = uint256(epoch) << 32;
+        for (uint256 i; i < fullWords; ++i) {
+            _faultPendingBits[base | i] = type(uint256).max;
+        }
+        uint256 rest = faultCount % 256;
+        if (rest != 0) _faultPendingBits[base | fullWords] = (uint256(1) << rest) - 1;
     }
 
     /// @dev Advances `progress.lastFinalized` by one if that epoch is pending and its window passed.
@@ -385,6 +461,17 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         progress.finalizedCumulative = entry.totalCumulative;
         emit EpochFinalized(next, entry.rewardRoot, entry.totalCumulative);
         return true;
+    }
+
+    function _currentEpoch() private view returns (uint32) {
+        if (block.timestamp < genesisTime) return 0;
+        return uint32((block.timestamp - genesisTime) / epochDuration + 1);
+    }
+
+    /// @dev Tokens that left through claims; a donation outside `fundEscrow` can only lower it.
+    function _paidOut(uint256 totalFunded) private view returns (uint256) {
+        uint256 balance = token.balanceOf(address(this));
+        return balance >= totalFunded ? 0 : totalFunded - balance;
     }
 
     function _ringEntry(uint32 epoch) private view returns (EpochEntry storage entry) {

@@ -6,7 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {INodeStaking} from "../interfaces/INodeStaking.sol";
+import {INodeStaking, IEpochClock} from "../interfaces/INodeStaking.sol";
 
 /// @title NodeStaking
 /// @notice Edge-node registry and SEND stake. Operators register a node under its signing key (the key
@@ -26,16 +26,19 @@ contract NodeStaking is INodeStaking, EIP712 {
         Ejected // removed by the protocol (stake below minimum after a slash, or too many strikes)
     }
 
-    /// @dev Three slots: (operator, stake), (unbonding, release time, status), (slash window, strikes).
+    /// @dev Three slots, laid out so that registration writes every slot a slash touches (a node's first
+    ///      slash then updates warm, non-zero slots instead of paying for fresh storage):
+    ///      (operator, stake) | (status, slash window, strikes) | (unbonding, release time).
     struct Node {
         address operator;
         uint96 stake;
+        NodeStatus status;
+        uint32 lastSlashEpoch; // settlement-clock epoch of the latest slash (the cap is per clock epoch)
+        uint88 slashedInLastSlashEpoch; // clamped: at most 2^88-1 wei (about 309M SEND) per node and epoch
+        uint128 recentStrikeEpochs; // ring of the last four strike epochs, 32 bits each, 0 = empty
         uint96 unbonding;
         uint40 unbondingReleaseAt;
-        NodeStatus status;
-        uint32 lastSlashEpoch;
-        uint96 slashedInLastSlashEpoch;
-        uint128 recentStrikeEpochs; // ring of the last four strike epochs, 32 bits each, 0 = empty
+        uint32 unbondingEpoch; // settlement-clock epoch of the latest unbond or ejection
     }
 
     /// @notice A node's signed statement of its relay work for one epoch (Merkle-sum root over receipts).
@@ -73,8 +76,6 @@ contract NodeStaking is INodeStaking, EIP712 {
     uint256 public totalStaked;
     /// @notice Sum of stake waiting for its unbonding cooldown over all nodes.
     uint256 public totalUnbonding;
-    /// @notice Slashed stake held here until swept to the treasury.
-    uint256 public slashedPendingSweep;
 
     mapping(address nodeKey => Node) private _nodes;
     mapping(address nodeKey => mapping(uint32 epoch => bool)) public equivocationProven;
@@ -123,12 +124,14 @@ contract NodeStaking is INodeStaking, EIP712 {
     error UnbondExceedsStake(uint256 amount, uint256 stake);
     error NothingToWithdraw(address nodeKey);
     error UnbondingNotReleased(address nodeKey, uint40 releaseAt);
+    error UnbondingEpochNotFinalized(address nodeKey, uint32 unbondingEpoch, uint32 lastFinalizedEpoch);
     error InvalidNodeKeySignature(address nodeKey);
     error OnlySettlement(address caller);
     error CommitmentEpochMismatch(uint32 epochA, uint32 epochB);
     error CommitmentsIdentical();
     error CommitmentSignerMismatch(address signerA, address signerB);
     error EquivocationAlreadyProven(address nodeKey, uint32 epoch);
+    error SlashCapReached(address nodeKey, uint32 currentEpoch);
 
     constructor(Config memory config) EIP712("SendingNetwork NodeStaking", "1") {
         if (config.token == address(0)) revert ZeroAddress("token");
@@ -185,7 +188,8 @@ contract NodeStaking is INodeStaking, EIP712 {
 
     /// @notice Updates the endpoint and metadata of an Active node. Only its operator.
     function updateEndpoint(address nodeKey, string calldata endpoint, string calldata metadataURI) external {
-        _requireOperator(nodeKey);
+        Node storage node = _requireOperator(nodeKey);
+        if (node.status != NodeStatus.Active) revert NodeNotActive(nodeKey, node.status);
         emit NodeEndpointUpdated(nodeKey, endpoint, metadataURI);
     }
 
@@ -217,12 +221,18 @@ contract NodeStaking is INodeStaking, EIP712 {
         emit UnbondRequested(nodeKey, amount, remaining, releaseAt);
     }
 
-    /// @notice Sends all unbonded stake whose cooldown has passed to the node's operator. Only its operator.
+    /// @notice Sends all unbonded stake to the node's operator once its cooldown has passed and every epoch
+    ///         the node took part in is finalized (so a fault it committed can still be executed even if
+    ///         settlement stalls for longer than the cooldown). Only its operator.
     function withdraw(address nodeKey) external {
         Node storage node = _requireOperator(nodeKey);
         uint96 amount = node.unbonding;
         if (amount == 0) revert NothingToWithdraw(nodeKey);
         if (block.timestamp < node.unbondingReleaseAt) revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
+        uint32 lastFinalized = IEpochClock(settlement).lastFinalizedEpoch();
+        if (lastFinalized < node.unbondingEpoch) {
+            revert UnbondingEpochNotFinalized(nodeKey, node.unbondingEpoch, lastFinalized);
+        }
         node.unbonding = 0;
         totalUnbonding -= amount;
         emit StakeWithdrawn(nodeKey, msg.sender, amount);
@@ -233,15 +243,19 @@ contract NodeStaking is INodeStaking, EIP712 {
 
     /// @inheritdoc INodeStaking
     /// @dev Only the settlement contract, after verifying a finalized fault leaf.
-    function applyFault(address nodeKey, uint32 epoch, uint96 amount, bool strike, address finder)
-        external
-        returns (uint96 slashed)
-    {
+    function applyFault(
+        address nodeKey,
+        uint32 faultEpoch,
+        uint32 currentEpoch,
+        uint96 amount,
+        bool strike,
+        address finder
+    ) external returns (uint96 slashed) {
         if (msg.sender != settlement) revert OnlySettlement(msg.sender);
         Node storage node = _nodes[nodeKey];
         if (node.status == NodeStatus.None) revert NodeNotRegistered(nodeKey);
-        slashed = _slash(node, nodeKey, epoch, amount, finder);
-        if (strike) _recordStrike(node, nodeKey, epoch);
+        slashed = _slash(node, nodeKey, faultEpoch, currentEpoch, amount, finder);
+        if (strike) _recordStrike(node, nodeKey, faultEpoch);
     }
 
     /// @notice Proves that a node signed two different commitments for the same epoch, an objective fault.
@@ -266,20 +280,26 @@ contract NodeStaking is INodeStaking, EIP712 {
         if (equivocationProven[signerA][a.epoch]) revert EquivocationAlreadyProven(signerA, a.epoch);
         equivocationProven[signerA][a.epoch] = true;
         emit EquivocationProven(signerA, a.epoch, msg.sender);
-        slashed = _slash(node, signerA, a.epoch, equivocationSlash, msg.sender);
+        uint32 currentEpoch = IEpochClock(settlement).currentEpoch();
+        slashed = _slash(node, signerA, a.epoch, currentEpoch, equivocationSlash, msg.sender);
         _recordStrike(node, signerA, a.epoch);
     }
 
     /// @notice Sends slashed stake (net of finder fees) to the treasury. Anyone may call.
     function sweepSlashed() external {
-        uint256 amount = slashedPendingSweep;
+        uint256 amount = sweepableSlashed();
         if (amount == 0) revert ZeroAmount();
-        slashedPendingSweep = 0;
         emit SlashedSwept(treasury, amount);
         token.safeTransfer(treasury, amount);
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice Slashed stake (net of finder fees) waiting to be swept: whatever this contract holds beyond
+    ///         active and unbonding stake. Derived, so slashing pays no storage write for it.
+    function sweepableSlashed() public view returns (uint256) {
+        return token.balanceOf(address(this)) - totalStaked - totalUnbonding;
+    }
 
     /// @notice Everything stored about a node.
     function getNode(address nodeKey) external view returns (Node memory) {
@@ -303,9 +323,10 @@ contract NodeStaking is INodeStaking, EIP712 {
         return _hashTypedDataV4(keccak256(abi.encode(NODE_KEY_CONSENT_TYPEHASH, operator)));
     }
 
-    /// @notice Largest amount that can still be slashed from `nodeKey` for `epoch`.
-    function slashCapRemaining(address nodeKey, uint32 epoch) public view returns (uint96) {
-        return _slashCapRemaining(_nodes[nodeKey], epoch);
+    /// @notice Largest amount that can still be slashed from `nodeKey` during settlement-clock epoch
+    ///         `currentEpoch`.
+    function slashCapRemaining(address nodeKey, uint32 currentEpoch) external view returns (uint96) {
+        return _slashCapRemaining(_nodes[nodeKey], currentEpoch);
     }
 
     // ---------------------------------------------------------------- internals
@@ -321,6 +342,7 @@ contract NodeStaking is INodeStaking, EIP712 {
         node.stake -= amount;
         node.unbonding += amount;
         node.unbondingReleaseAt = releaseAt;
+        node.unbondingEpoch = IEpochClock(settlement).currentEpoch();
         totalStaked -= amount;
         totalUnbonding += amount;
     }
@@ -329,23 +351,33 @@ contract NodeStaking is INodeStaking, EIP712 {
         uint256 already = node.lastSlashEpoch == epoch ? node.slashedInLastSlashEpoch : 0;
         uint256 base = uint256(node.stake) + node.unbonding + already;
         uint256 cap = base * maxSlashBps / BPS;
+        uint256 storable = type(uint88).max - already; // keeps slashedInLastSlashEpoch within uint88
+        if (cap > already + storable) cap = already + storable;
         return cap > already ? uint96(cap - already) : 0;
     }
 
-    /// @dev Takes up to `requested` (capped per epoch) from active stake first, then from unbonding stake.
-    function _slash(Node storage node, address nodeKey, uint32 epoch, uint96 requested, address finder)
-        private
-        returns (uint96 slashed)
-    {
-        uint96 capLeft = _slashCapRemaining(node, epoch);
+    /// @dev Takes up to `requested` from active stake first, then from unbonding stake. The cap is per
+    ///      epoch of the settlement clock (time only moves forward, so the order in which faults of
+    ///      different epochs are executed cannot stretch it); what exceeds it is forgiven. Reverts when
+    ///      the cap is already used up, so the fault stays executable in a later epoch.
+    function _slash(
+        Node storage node,
+        address nodeKey,
+        uint32 faultEpoch,
+        uint32 currentEpoch,
+        uint96 requested,
+        address finder
+    ) private returns (uint96 slashed) {
+        if (requested == 0) return 0;
+        uint96 capLeft = _slashCapRemaining(node, currentEpoch);
+        if (capLeft == 0) revert SlashCapReached(nodeKey, currentEpoch);
         slashed = requested < capLeft ? requested : capLeft;
-        if (slashed == 0) return 0;
 
-        if (node.lastSlashEpoch == epoch) {
-            node.slashedInLastSlashEpoch += slashed;
+        if (node.lastSlashEpoch == currentEpoch) {
+            node.slashedInLastSlashEpoch += uint88(slashed); // fits: the cap is clamped to uint88
         } else {
-            node.lastSlashEpoch = epoch;
-            node.slashedInLastSlashEpoch = slashed;
+            node.lastSlashEpoch = currentEpoch;
+            node.slashedInLastSlashEpoch = uint88(slashed);
         }
         uint96 stake = node.stake;
         uint96 fromStake = slashed < stake ? slashed : stake;
@@ -358,34 +390,52 @@ contract NodeStaking is INodeStaking, EIP712 {
         }
 
         uint96 finderFee = uint96(uint256(slashed) * finderFeeBps / BPS);
-        slashedPendingSweep += slashed - finderFee;
-        emit NodeSlashed(nodeKey, epoch, slashed, finder, finderFee);
+        emit NodeSlashed(nodeKey, faultEpoch, slashed, finder, finderFee);
 
         if (node.status == NodeStatus.Active && node.stake < minStake) {
-            _eject(node, nodeKey, epoch, EjectReason.StakeBelowMinimum);
+            _eject(node, nodeKey, faultEpoch, EjectReason.StakeBelowMinimum);
         }
         if (finderFee != 0) token.safeTransfer(finder, finderFee);
     }
 
-    /// @dev Keeps the last four strike epochs; ejects when `maxStrikes` of them span fewer than
-    ///      `strikeWindowEpochs` epochs (order of execution does not matter).
+    /// @dev Keeps the last four distinct strike epochs (a second strike for the same epoch is ignored)
+    ///      and ejects when any `maxStrikes` of them lie within `strikeWindowEpochs` consecutive epochs,
+    ///      whatever the order in which the faults were executed.
     function _recordStrike(Node storage node, address nodeKey, uint32 epoch) private {
-        uint128 ring = (node.recentStrikeEpochs << 32) | epoch;
+        uint128 ring = node.recentStrikeEpochs;
+        uint32[4] memory epochs;
+        uint256 count;
+        for (uint256 i; i < MAX_STRIKES_LIMIT; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint32 e = uint32(ring >> (32 * i)); // one 32-bit lane of the ring
+            if (e == epoch) return; // already counted
+            if (e != 0) epochs[count++] = e;
+        }
+        ring = (ring << 32) | epoch;
         node.recentStrikeEpochs = ring;
-        uint8 inWindow;
-        uint32 newest;
-        uint32 oldest = type(uint32).max;
-        for (uint256 i; i < maxStrikes; ++i) {
-            uint32 e = uint32(ring >> (32 * i));
-            if (e == 0) break;
-            ++inWindow;
-            if (e > newest) newest = e;
-            if (e < oldest) oldest = e;
+        // the newest four, the new one included, sorted ascending (insertion sort of at most four)
+        if (count == MAX_STRIKES_LIMIT) --count; // the oldest lane was shifted out
+        epochs[count++] = epoch;
+        for (uint256 i = 1; i < count; ++i) {
+            uint32 key = epochs[i];
+            uint256 j = i;
+            for (; j > 0 && epochs[j - 1] > key; --j) epochs[j] = epochs[j - 1];
+            epochs[j] = key;
+        }
+        uint8 inWindow = 1;
+        bool eject;
+        for (uint256 i; i + maxStrikes <= count; ++i) {
+            if (epochs[i + maxStrikes - 1] - epochs[i] < strikeWindowEpochs) eject = true;
+        }
+        for (uint256 i; i < count; ++i) {
+            if (epochs[i] != epoch && _distance(epochs[i], epoch) < strikeWindowEpochs) ++inWindow;
         }
         emit StrikeRecorded(nodeKey, epoch, inWindow);
-        if (inWindow == maxStrikes && newest - oldest < strikeWindowEpochs && node.status == NodeStatus.Active) {
-            _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
-        }
+        if (eject && node.status == NodeStatus.Active) _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
+    }
+
+    function _distance(uint32 a, uint32 b) private pure returns (uint32) {
+        return a > b ? a - b : b - a;
     }
 
     /// @dev Ejected stake goes through the normal cooldown, so it stays slashable for later findings.

@@ -21,22 +21,23 @@ test('reward trees match @openzeppelin/merkle-tree for every size 1..70', () => 
 
 test('fault leaves match the standard leaf encoding', () => {
   const nodeKey = randomAccount(42);
-  const values: [number, Address, bigint, boolean][] = [
-    [7, nodeKey, 1000n, true],
-    [7, randomAccount(43), 0n, false],
-    [7, randomAccount(44), (1n << 96n) - 1n, true],
+  const values: [number, number, Address, bigint, boolean][] = [
+    [7, 0, nodeKey, 1000n, true],
+    [7, 1, randomAccount(43), 0n, false],
+    [7, 2, randomAccount(44), (1n << 96n) - 1n, true],
   ];
-  const reference = StandardMerkleTree.of(values, ['uint32', 'address', 'uint96', 'bool']);
-  const tree = buildTree(values.map(([e, k, a, s]) => faultLeaf(e, k, a, s)));
+  const reference = StandardMerkleTree.of(values, ['uint32', 'uint32', 'address', 'uint96', 'bool']);
+  const tree = buildTree(values.map(([e, i, k, a, s]) => faultLeaf(e, i, k, a, s)));
   assert.equal(tree.root, reference.root);
-  assert.equal(bytesToHex(faultLeaf(7, nodeKey, 1000n, true)), reference.leafHash(values[0]));
+  assert.equal(bytesToHex(faultLeaf(7, 0, nodeKey, 1000n, true)), reference.leafHash(values[0]));
 });
 
 test('bad inputs are rejected with a message naming them', () => {
   assert.throws(() => buildTree([]), /at least one leaf/);
   assert.throws(() => rewardLeaf(randomAccount(1), -1n), /uint256 range/);
-  assert.throws(() => faultLeaf(1, randomAccount(1), 1n << 96n, false), /uint96 range/);
-  assert.throws(() => faultLeaf(-1, randomAccount(1), 1n, false), /bad epoch/);
+  assert.throws(() => faultLeaf(1, 0, randomAccount(1), 1n << 96n, false), /uint96 range/);
+  assert.throws(() => faultLeaf(-1, 0, randomAccount(1), 1n, false), /bad epoch/);
+  assert.throws(() => faultLeaf(1, 2 ** 32, randomAccount(1), 1n, false), /bad index/);
   const tree = buildTree([rewardLeaf(randomAccount(1), 1n)]);
   assert.throws(() => tree.proof(1), /out of range/);
   assert.deepEqual(tree.proof(0), []);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadAddressBook, type AddressBook } from '../config/addressBook.js';
 import { foundryBinary, repoRoot } from './foundry.js';
 
@@ -16,6 +17,7 @@ export interface DeployOptions {
 export async function deployProtocol(options: DeployOptions): Promise<{ book: AddressBook; path: string }> {
   const rpcPort = new URL(options.rpcUrl).port || 'default';
   const path = options.addressBookPath ?? join(repoRoot, 'deployments', `local-${rpcPort}.json`);
+  mkdirSync(dirname(path), { recursive: true });
   const args = [
     'script',
     'script/Deploy.s.sol',

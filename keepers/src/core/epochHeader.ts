@@ -16,6 +16,7 @@ import {
 export interface EpochHeader {
   epoch: number;
   consensusVersion: number;
+  faultCount: number;
   totalCumulative: bigint;
   epochEmission: bigint;
   rewardRoot: Hex;
@@ -41,6 +42,7 @@ export const EPOCH_HEADER_TYPES = {
   EpochHeader: [
     { name: 'epoch', type: 'uint32' },
     { name: 'consensusVersion', type: 'uint32' },
+    { name: 'faultCount', type: 'uint32' },
     { name: 'totalCumulative', type: 'uint96' },
     { name: 'epochEmission', type: 'uint96' },
     { name: 'rewardRoot', type: 'bytes32' },

@@ -30,12 +30,15 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+const MASK_64 = (1n << 64n) - 1n;
+
 /** Writes `value` big-endian into the 32-byte word at `offset`. */
 function writeWord(buffer: Uint8Array, offset: number, value: bigint): void {
   if (value < 0n || value >= 1n << 256n) throw new RangeError(`value out of uint256 range: ${value}`);
-  for (let i = 31; i >= 0; i--) {
-    buffer[offset + i] = Number(value & 0xffn);
-    value >>= 8n;
+  const view = new DataView(buffer.buffer, buffer.byteOffset + offset, 32);
+  for (let i = 3; i >= 0; i--) {
+    view.setBigUint64(i * 8, value & MASK_64);
+    value >>= 64n;
   }
 }
 
@@ -59,15 +62,24 @@ export function rewardLeaf(account: Address, cumulative: bigint): Uint8Array {
   return standardLeaf(buffer);
 }
 
-/** Fault leaf: abi.encode(uint32 epoch, address nodeKey, uint96 amount, bool strike), double-hashed. */
-export function faultLeaf(epoch: number, nodeKey: Address, amount: bigint, strike: boolean): Uint8Array {
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) throw new RangeError(`bad epoch ${epoch}`);
+function checkUint32(what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`bad ${what} ${value}`);
+}
+
+/**
+ * Fault leaf `index` of an epoch's fault tree:
+ * abi.encode(uint32 epoch, uint32 index, address nodeKey, uint96 amount, bool strike), double-hashed.
+ */
+export function faultLeaf(epoch: number, index: number, nodeKey: Address, amount: bigint, strike: boolean): Uint8Array {
+  checkUint32('epoch', epoch);
+  checkUint32('index', index);
   if (amount < 0n || amount >= 1n << 96n) throw new RangeError(`fault amount out of uint96 range: ${amount}`);
-  const buffer = new Uint8Array(128);
+  const buffer = new Uint8Array(160);
   writeWord(buffer, 0, BigInt(epoch));
-  writeAddress(buffer, 32, nodeKey);
-  writeWord(buffer, 64, amount);
-  writeWord(buffer, 96, strike ? 1n : 0n);
+  writeWord(buffer, 32, BigInt(index));
+  writeAddress(buffer, 64, nodeKey);
+  writeWord(buffer, 96, amount);
+  writeWord(buffer, 128, strike ? 1n : 0n);
   return standardLeaf(buffer);
 }
 
