@@ -2,8 +2,9 @@
 pragma solidity 0.8.30;
 
 /// @title Merkle
-/// @notice Builds the same trees as `@openzeppelin/merkle-tree` (sorted-pair hashing over double-hashed
-///         leaves) so tests produce real roots and proofs. Leaves are given already hashed.
+/// @notice Builds Merkle trees with the hashing of `@openzeppelin/merkle-tree` (sorted pairs, double-hashed
+///         leaves; an odd node is carried up, so roots differ from the library's heap layout but every
+///         proof verifies the same way) so tests produce real roots and proofs. Leaves come pre-hashed.
 library Merkle {
     function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
         return a < b ? keccak256(abi.encodePacked(a, b)) : keccak256(abi.encodePacked(b, a));
@@ -36,8 +37,12 @@ library Merkle {
         return keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
     }
 
-    function faultLeaf(uint32 epoch, address nodeKey, uint96 amount, bool strike) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(epoch, nodeKey, amount, strike))));
+    function faultLeaf(uint32 epoch, uint32 index, address nodeKey, uint96 amount, bool strike)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(epoch, index, nodeKey, amount, strike))));
     }
 
     function _up(bytes32[] memory level) private pure returns (bytes32[] memory next) {
