@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createPublicClient, http } from 'viem';
+import { startAnvil } from '../src/chain/anvil.js';
+import { deployProtocol } from '../src/chain/deploy.js';
+import { devPrivateKey } from '../src/chain/devAccounts.js';
+import { repoRoot } from '../src/chain/foundry.js';
+import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../src/generated/contracts.js';
+import { loadAddressBook } from '../src/config/addressBook.js';
+
+test('the deploy script deploys and wires every contract on a fresh anvil', async () => {
+  const anvil = await startAnvil();
+  try {
+    const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) });
+    const { SendToken, NodeStaking, EpochSettlement } = book.contracts;
+    for (const address of [SendToken, NodeStaking, EpochSettlement]) {
+      assert.ok(((await client.getCode({ address })) ?? '0x').length > 2, `no code at ${address}`);
+    }
+    // wiring: staking and settlement point at each other and at the token
+    assert.equal(await client.readContract({ address: NodeStaking, abi: nodeStakingAbi, functionName: 'settlement' }), EpochSettlement);
+    assert.equal(await client.readContract({ address: NodeStaking, abi: nodeStakingAbi, functionName: 'token' }), SendToken);
+    assert.equal(await client.readContract({ address: EpochSettlement, abi: epochSettlementAbi, functionName: 'staking' }), NodeStaking);
+    // the escrow holds the node-reward and guardian allocations (40% + 3%)
+    const escrow = await client.readContract({ address: SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [EpochSettlement] });
+    assert.equal(escrow, 430_000_000n * 10n ** 18n);
+    const [set] = await client.readContract({ address: EpochSettlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' });
+    assert.equal(set.size, 7);
+    assert.equal(set.threshold, 5);
+  } finally {
+    await anvil.stop();
+  }
+});
+
+test('`npm run devnet -- --exit` deploys, prints the address book and stops', () => {
+  const port = String(20000 + Math.floor(Math.random() * 20000));
+  const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', port, '--exit'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /"EpochSettlement": "0x[0-9a-fA-F]{40}"/);
+  const book = loadAddressBook(`${repoRoot}/deployments/31337.json`);
+  assert.equal(book.chainId, 31337);
+});
+
+test('devnet rejects bad arguments with a clear message', () => {
+  const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', 'abc'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /--port must be 1-65535, got "abc"/);
+  const unknown = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--bogus'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /Unknown option '--bogus'/);
+});
+
+test('a malformed address book is rejected naming the field', async () => {
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(`${tmpdir()}/book-`);
+  writeFileSync(`${dir}/bad.json`, JSON.stringify({ chainId: 1, contracts: { SendToken: '0x12' } }));
+  assert.throws(() => loadAddressBook(`${dir}/bad.json`), /address book .*bad\.json: /);
+  writeFileSync(`${dir}/garbage.json`, '{not json');
+  assert.throws(() => loadAddressBook(`${dir}/garbage.json`), /cannot read address book/);
+});
