@@ -4,10 +4,12 @@ pragma solidity 0.8.30;
 import {console} from "forge-std/console.sol";
 import {TestSuite} from "../utils/TestSuite.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
+import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
 import {SettlementHandler} from "./handlers/SettlementHandler.sol";
 
 contract EpochSettlementInvariantTest is TestSuite {
     uint256 internal constant ESCROW = 430_000_000 ether;
+    uint256 internal constant HANDLER_FLOAT = 10_000_000 ether;
 
     SettlementHandler internal handler;
 
@@ -19,8 +21,9 @@ contract EpochSettlementInvariantTest is TestSuite {
         }
         handler =
             new SettlementHandler(settlement, staking, token, owner, finder, guardians, guardianKeys, nodes);
+        _fund(address(handler), HANDLER_FLOAT); // for fundEscrow
 
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](9);
         selectors[0] = SettlementHandler.submitEpoch.selector;
         selectors[1] = SettlementHandler.submitOutOfOrder.selector;
         selectors[2] = SettlementHandler.warp.selector;
@@ -29,6 +32,7 @@ contract EpochSettlementInvariantTest is TestSuite {
         selectors[5] = SettlementHandler.resolveDispute.selector;
         selectors[6] = SettlementHandler.claim.selector;
         selectors[7] = SettlementHandler.executeFault.selector;
+        selectors[8] = SettlementHandler.fundEscrow.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -37,26 +41,40 @@ contract EpochSettlementInvariantTest is TestSuite {
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_claimedWithinFinalizedCumulative() public view {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
-        assertLe(p.totalClaimed, p.finalizedCumulative, "totalClaimed > finalizedCumulative");
+        uint256 totalClaimed = settlement.totalClaimed();
+        assertLe(totalClaimed, p.finalizedCumulative, "totalClaimed > finalizedCumulative");
         assertLe(handler.ghostTotalReceived(), p.finalizedCumulative, "received > finalizedCumulative");
-        assertEq(handler.ghostTotalReceived(), p.totalClaimed, "received != totalClaimed");
+        assertEq(handler.ghostTotalReceived(), totalClaimed, "received != totalClaimed");
     }
 
-    /// Nothing leaves the escrow except claims.
+    /// Nothing leaves the escrow except claims; nothing enters it except the premint and fundEscrow
+    /// (the handler never donates), so the derived books balance exactly.
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_escrowConservation() public view {
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.totalFunded, handler.ghostTotalFunded(), "totalFunded != premint + fundEscrow");
         assertEq(
-            token.balanceOf(address(settlement)) + settlement.settlementProgress().totalClaimed,
-            ESCROW,
-            "escrow + claimed != initial escrow"
+            token.balanceOf(address(settlement)) + settlement.totalClaimed(),
+            p.totalFunded,
+            "escrow + claimed != totalFunded"
+        );
+        assertEq(
+            token.balanceOf(address(settlement)) + handler.ghostTotalReceived(),
+            ESCROW + (HANDLER_FLOAT - token.balanceOf(address(handler))),
+            "escrow + received != premint + funded by the handler"
         );
     }
 
-    /// What is finalized and unclaimed is always covered.
+    /// What is finalized and unclaimed is always covered, and so is every submitted total.
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_escrowCoversFinalizedUnclaimed() public view {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
-        assertGe(token.balanceOf(address(settlement)), p.finalizedCumulative - p.totalClaimed);
+        assertGe(
+            token.balanceOf(address(settlement)),
+            p.finalizedCumulative - settlement.totalClaimed(),
+            "escrow < finalized - claimed"
+        );
+        assertLe(handler.totalOf(p.lastSubmitted), p.totalFunded, "submitted total above funded");
     }
 
     /// Epochs advance one by one, never replayed or skipped; at most seven are pending.
@@ -77,6 +95,51 @@ contract EpochSettlementInvariantTest is TestSuite {
         assertEq(p.finalizedCumulative, handler.totalOf(p.lastFinalized));
         (uint32 e,) = settlement.claimableRewardRoot();
         assertEq(e, p.lastFinalized);
+        assertEq(settlement.lastFinalizedEpoch(), p.lastFinalized);
+    }
+
+    /// `epochStatus` agrees with the progress counters and the ring.
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_epochStatusConsistent() public view {
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(uint8(settlement.epochStatus(0)), uint8(EpochSettlement.EpochLifecycle.None));
+        assertEq(
+            uint8(settlement.epochStatus(p.lastSubmitted + 1)), uint8(EpochSettlement.EpochLifecycle.None)
+        );
+        if (p.lastFinalized != 0) {
+            assertEq(
+                uint8(settlement.epochStatus(p.lastFinalized)), uint8(EpochSettlement.EpochLifecycle.Finalized)
+            );
+            assertEq(uint8(settlement.epochStatus(1)), uint8(EpochSettlement.EpochLifecycle.Finalized));
+        }
+        for (uint32 e = p.lastFinalized + 1; e <= p.lastSubmitted; ++e) {
+            EpochSettlement.EpochStatus ring = settlement.epochEntry(e).status;
+            EpochSettlement.EpochLifecycle expected = ring == EpochSettlement.EpochStatus.Disputed
+                ? EpochSettlement.EpochLifecycle.Disputed
+                : EpochSettlement.EpochLifecycle.Pending;
+            assertTrue(ring != EpochSettlement.EpochStatus.None, "live epoch marked None");
+            assertEq(uint8(settlement.epochStatus(e)), uint8(expected), "epochStatus != ring status");
+        }
+    }
+
+    /// Fault leaves of every live submission are pending exactly until executed; indices past the
+    /// count never are. (Epochs without faults are not checked: a voided submission's pending bits
+    /// survive, see test_resolveDispute_voidClearsFaultPendingBits.)
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_faultPendingBits() public view {
+        uint32 last = settlement.settlementProgress().lastSubmitted;
+        for (uint32 e = 1; e <= last; ++e) {
+            if (!handler.hasFaults(e)) {
+                assertEq(settlement.faultRoots(e), bytes32(0), "fault root without faults");
+                continue;
+            }
+            assertTrue(settlement.faultRoots(e) != bytes32(0), "faults without root");
+            uint32 count = handler.faultCountOf(e);
+            for (uint32 i; i < count; ++i) {
+                assertEq(settlement.faultPending(e, i), !handler.faultDone(e, i), "pending bit != ghost");
+            }
+            assertFalse(settlement.faultPending(e, count), "leaf past faultCount pending");
+        }
     }
 
     /// Each account was paid exactly what it claimed, never more than its finalized cumulative.
@@ -92,21 +155,37 @@ contract EpochSettlementInvariantTest is TestSuite {
             assertEq(handler.ghostReceived(account), claimed, "received != claimed");
             sum += claimed;
         }
-        assertEq(sum, settlement.settlementProgress().totalClaimed, "sum of claims != totalClaimed");
+        assertEq(sum, settlement.totalClaimed(), "sum of claims != totalClaimed");
     }
 
     /// Slashed stake goes to the finder and the sweep pot, never to or from the settlement escrow.
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_slashAccounting() public view {
         uint256 slashed = handler.ghostTotalSlashed();
-        assertEq(token.balanceOf(finder) + staking.slashedPendingSweep(), slashed);
+        assertEq(token.balanceOf(finder) + staking.sweepableSlashed(), slashed);
         assertEq(staking.totalStaked() + staking.totalUnbonding() + slashed, 150_000 ether);
+        assertEq(token.balanceOf(address(staking)) + token.balanceOf(finder), 150_000 ether);
+    }
+
+    /// However faults of different epochs interleave, one settlement-clock epoch never slashes a node
+    /// more than maxSlashBps of what it held when that clock epoch's first slash hit.
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_slashCapPerClockEpoch() public view {
+        for (uint256 j; j < handler.NODES(); ++j) {
+            address node = handler.nodes(j);
+            uint256 inClock = handler.ghostSlashedInClock(node);
+            assertLe(inClock * 10_000, handler.ghostSlashBase(node) * MAX_SLASH_BPS, "clock epoch above cap");
+            NodeStaking.Node memory n = staking.getNode(node);
+            assertEq(n.lastSlashEpoch, handler.ghostSlashClock(node), "lastSlashEpoch != ghost clock");
+            assertEq(n.slashedInLastSlashEpoch, inClock, "slashedInLastSlashEpoch != ghost");
+        }
     }
 
     function afterInvariant() external view {
         console.log("submit", handler.calls("submitEpoch"), "finalize", handler.calls("finalize"));
         console.log("claim", handler.calls("claim"), "fault", handler.calls("executeFault"));
         console.log("dispute", handler.calls("dispute"), "resolveInvalid", handler.calls("resolveInvalid"));
+        console.log("fundEscrow", handler.calls("fundEscrow"), "capDeferred", handler.ghostCapDeferred());
         console.log(
             "lastSubmitted",
             settlement.settlementProgress().lastSubmitted,

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {stdError} from "forge-std/Test.sol";
+import {Vm} from "forge-std/Vm.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {TestSuite} from "../utils/TestSuite.sol";
 import {Merkle} from "../utils/Merkle.sol";
 import {SendToken} from "../../contracts/token/SendToken.sol";
@@ -111,9 +114,33 @@ contract EpochSettlementTest is TestSuite {
     {
         leaves = new bytes32[](nodes.length);
         for (uint256 i; i < nodes.length; ++i) {
-            leaves[i] = Merkle.faultLeaf(e, nodes[i], amounts[i], strikes[i]);
+            leaves[i] = Merkle.faultLeaf(e, uint32(i), nodes[i], amounts[i], strikes[i]);
         }
         root = Merkle.root(leaves);
+    }
+
+    /// @dev `h` with a fault tree of `count` leaves under `root`.
+    function _withFaults(EpochHeader memory h, bytes32 root, uint32 count)
+        internal
+        pure
+        returns (EpochHeader memory)
+    {
+        h.faultRoot = root;
+        h.faultCount = count;
+        return h;
+    }
+
+    /// @dev `h` with a single fault leaf (index 0) against `node`; the root is the leaf itself.
+    function _withOneFault(EpochHeader memory h, address node, uint96 amount, bool strike)
+        internal
+        pure
+        returns (EpochHeader memory)
+    {
+        return _withFaults(h, Merkle.faultLeaf(h.epoch, 0, node, amount, strike), 1);
+    }
+
+    function _assertLifecycle(uint32 e, EpochSettlement.EpochLifecycle expected) internal view {
+        assertEq(uint8(settlement.epochStatus(e)), uint8(expected), "epochStatus");
     }
 
     // ------------------------------------------------------------------ constructor
@@ -135,8 +162,54 @@ contract EpochSettlementTest is TestSuite {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertEq(p.lastSubmitted, 0);
         assertEq(p.lastFinalized, 0);
-        assertEq(p.totalClaimed, 0);
+        assertEq(p.totalFunded, ESCROW);
         assertEq(p.finalizedCumulative, 0);
+        assertEq(settlement.totalClaimed(), 0);
+        assertEq(settlement.lastFinalizedEpoch(), 0);
+    }
+
+    function test_constructor_recordsPremintedBalanceAsFunded() public {
+        // the token mints both escrow allocations to the settlement's address before it exists
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        SendToken t = new SendToken(
+            SendToken.Allocations({
+                nodeRewards: predicted,
+                licensePool: licensePool,
+                guardianRewards: predicted,
+                treasury: treasury
+            })
+        );
+        assertEq(t.balanceOf(predicted), ESCROW);
+        vm.expectEmit(true, true, true, true, predicted);
+        emit EpochSettlement.EscrowFunded(address(0), ESCROW, ESCROW);
+        EpochSettlement s = new EpochSettlement(_settlementConfig(address(t), address(staking)));
+        assertEq(address(s), predicted);
+        assertEq(s.settlementProgress().totalFunded, ESCROW);
+        assertEq(s.totalClaimed(), 0);
+    }
+
+    function test_constructor_emptyEscrow() public {
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        vm.expectEmit(true, true, true, true, predicted);
+        emit EpochSettlement.EscrowFunded(address(0), 0, 0);
+        EpochSettlement s = new EpochSettlement(_settlementConfig(address(token), address(staking)));
+        assertEq(s.settlementProgress().totalFunded, 0);
+        assertEq(s.totalClaimed(), 0);
+        // nothing is funded, so no reward total fits
+        EpochHeader memory h = _h(1);
+        vm.warp(genesis + EPOCH);
+        GuardianQuorum.Signature[] memory sigs = _sigsFor(s, h, 0x1F);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, 100 ether, 0));
+        vm.prank(keeper);
+        s.submitEpoch(h, guardians, 0x1F, sigs);
+    }
+
+    function test_RevertWhen_constructor_balanceAboveUint96() public {
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        uint256 huge = uint256(type(uint96).max) + 1;
+        vm.mockCall(address(token), abi.encodeCall(IERC20.balanceOf, (predicted)), abi.encode(huge));
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 96, huge));
+        new EpochSettlement(_settlementConfig(address(token), address(staking)));
     }
 
     function _expectInvalidParameter(EpochSettlement.Config memory cfg, string memory what) internal {
@@ -207,8 +280,7 @@ contract EpochSettlementTest is TestSuite {
     // ------------------------------------------------------------------ submitEpoch: happy paths
 
     function test_submitEpoch_fiveOfSeven() public {
-        EpochHeader memory h = _h(1);
-        h.faultRoot = keccak256("faults");
+        EpochHeader memory h = _withFaults(_h(1), keccak256("faults"), 3);
         h.scoresHash = keccak256("scores");
         vm.warp(genesis + EPOCH);
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
@@ -227,12 +299,76 @@ contract EpochSettlementTest is TestSuite {
         assertEq(entry.finalizeAt, finalizeAt);
         assertEq(uint8(entry.status), uint8(EpochSettlement.EpochStatus.Pending));
         assertEq(settlement.faultRoots(1), h.faultRoot);
+        // leaves 0..faultCount-1 are pending, nothing beyond
+        assertTrue(settlement.faultPending(1, 0));
+        assertTrue(settlement.faultPending(1, 1));
+        assertTrue(settlement.faultPending(1, 2));
+        assertFalse(settlement.faultPending(1, 3));
+        assertFalse(settlement.faultPending(2, 0));
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertEq(p.lastSubmitted, 1);
         assertEq(p.lastFinalized, 0);
+        assertEq(p.totalFunded, ESCROW);
         assertEq(p.finalizedCumulative, 0);
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Pending);
         // nothing moves on submission
         assertEq(token.balanceOf(address(settlement)), ESCROW);
+    }
+
+    function test_submitEpoch_withoutFaultsRecordsNothing() public {
+        _submit(_h(1));
+        assertEq(settlement.faultRoots(1), bytes32(0));
+        assertFalse(settlement.faultPending(1, 0));
+    }
+
+    function testFuzz_submitEpoch_setsExactlyFaultCountPendingBits(uint32 count, uint32 probe) public {
+        count = uint32(bound(count, 1, 1_100)); // up to five 256-bit words
+        EpochHeader memory h = _withFaults(_h(1), keccak256("faults"), count);
+        _submit(h);
+        assertTrue(settlement.faultPending(1, 0));
+        assertTrue(settlement.faultPending(1, count - 1));
+        assertFalse(settlement.faultPending(1, count));
+        assertEq(settlement.faultPending(1, probe), probe < count);
+        // no bleed into the neighbouring epochs' words
+        assertFalse(settlement.faultPending(0, probe));
+        assertFalse(settlement.faultPending(2, probe));
+    }
+
+    function test_submitEpoch_faultCountWordBoundaries() public {
+        uint32[5] memory counts = [uint32(1), 255, 256, 257, 512];
+        for (uint32 k; k < counts.length; ++k) {
+            uint32 e = k + 1;
+            _submit(_withFaults(_h(e), keccak256(abi.encode("faults", e)), counts[k]));
+            vm.warp(block.timestamp + DISPUTE_WINDOW);
+            assertTrue(settlement.faultPending(e, counts[k] - 1));
+            assertFalse(settlement.faultPending(e, counts[k]));
+        }
+        // 256 fills word 0 exactly and leaves word 1 empty; 257 sets one bit of word 1
+        assertTrue(settlement.faultPending(3, 255));
+        assertFalse(settlement.faultPending(3, 256));
+        assertTrue(settlement.faultPending(4, 256));
+        assertFalse(settlement.faultPending(4, 257));
+        assertTrue(settlement.faultPending(5, 511));
+        assertFalse(settlement.faultPending(5, 512));
+        assertFalse(settlement.faultPending(1, 1));
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_faultRootWithoutCount(bytes32 root) public {
+        vm.assume(root != bytes32(0));
+        EpochHeader memory h = _withFaults(_h(1), root, 0);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultCountMismatch.selector, root, 0));
+        _trySubmit(h, bitmap, sigs);
+    }
+
+    function testFuzz_RevertWhen_submitEpoch_faultCountWithoutRoot(uint32 count) public {
+        count = uint32(bound(count, 1, type(uint32).max));
+        EpochHeader memory h = _withFaults(_h(1), bytes32(0), count);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultCountMismatch.selector, bytes32(0), count));
+        _trySubmit(h, bitmap, sigs);
     }
 
     function test_submitEpoch_sevenOfSeven() public {
@@ -635,9 +771,7 @@ contract EpochSettlementTest is TestSuite {
         assertEq(settlement.settlementProgress().lastSubmitted, 1);
     }
 
-    function testFuzz_RevertWhen_submitEpoch_escrowShortfallAfterClaims(uint96 aliceAmount, uint96 excess)
-        public
-    {
+    function testFuzz_submitEpoch_escrowCheckIgnoresClaims(uint96 aliceAmount, uint96 excess) public {
         _redeploy(1_000_000_000 ether, HALVING);
         aliceAmount = uint96(bound(aliceAmount, 1, ESCROW - 1));
         excess = uint96(bound(excess, 1, 100_000_000 ether));
@@ -645,17 +779,54 @@ contract EpochSettlementTest is TestSuite {
             _aliceBob(1, aliceAmount, ESCROW - aliceAmount, 500_000_000 ether);
         _submitAndFinalize(h1);
         settlement.claim(alice, aliceAmount, Merkle.proof(leaves, 0));
-        uint256 available = ESCROW - aliceAmount;
-        assertEq(token.balanceOf(address(settlement)), available);
+        assertEq(token.balanceOf(address(settlement)), ESCROW - aliceAmount);
+        assertEq(settlement.totalClaimed(), aliceAmount);
 
+        // everything ever owed vs everything ever funded: claims change neither side
         EpochHeader memory h2 = _header(2, keccak256("r2"), uint96(ESCROW) + excess, 500_000_000 ether);
         vm.warp(settlement.epochEnd(2));
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h2, 5);
-        // owed = total - claimed = (ESCROW - alice) + excess
         vm.expectRevert(
-            abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, available + excess, available)
+            abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, ESCROW + excess, ESCROW)
         );
         _trySubmit(h2, bitmap, sigs);
+        // the escrow total itself still fits
+        h2.totalCumulative = uint96(ESCROW);
+        _submit(h2);
+        assertEq(settlement.settlementProgress().lastSubmitted, 2);
+    }
+
+    function testFuzz_submitEpoch_fundEscrowCoversShortfall(uint96 excess) public {
+        _redeploy(1_000_000_000 ether, HALVING);
+        excess = uint96(bound(excess, 1, 100_000_000 ether));
+        uint96 total = uint96(ESCROW) + excess;
+        EpochHeader memory h = _header(1, keccak256("r"), total, total);
+        vm.warp(genesis + EPOCH);
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
+
+        // a plain transfer is a donation, not funding: the check still fails
+        _fund(address(settlement), excess);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, total, ESCROW));
+        _trySubmit(h, bitmap, sigs);
+
+        // one wei short after funding
+        _fund(carol, excess);
+        vm.startPrank(carol);
+        token.approve(address(settlement), excess);
+        if (excess > 1) {
+            settlement.fundEscrow(excess - 1);
+            vm.stopPrank();
+            vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, total, total - 1));
+            _trySubmit(h, bitmap, sigs);
+            vm.prank(carol);
+            settlement.fundEscrow(1);
+        } else {
+            settlement.fundEscrow(excess);
+            vm.stopPrank();
+        }
+        assertEq(settlement.settlementProgress().totalFunded, total);
+        _trySubmit(h, bitmap, sigs);
+        assertEq(settlement.settlementProgress().lastSubmitted, 1);
     }
 
     function test_RevertWhen_submitEpoch_emissionAboveHalvedSchedule() public {
@@ -948,12 +1119,11 @@ contract EpochSettlementTest is TestSuite {
     function test_resolveDispute_invalidVoidsLaterEpochs() public {
         vm.warp(settlement.epochEnd(4));
         for (uint32 e = 1; e <= 4; ++e) {
-            EpochHeader memory h = _h(e);
-            h.faultRoot = keccak256(abi.encode("faults", e));
-            _submit(h);
+            _submit(_withFaults(_h(e), keccak256(abi.encode("faults", e)), 2));
         }
         vm.prank(guardians[6]);
         settlement.dispute(2, "wrong root");
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Disputed);
 
         vm.expectEmit(true, true, true, true, address(settlement));
         emit EpochSettlement.DisputeResolved(2, false);
@@ -969,8 +1139,11 @@ contract EpochSettlementTest is TestSuite {
         for (uint32 e = 2; e <= 4; ++e) {
             assertEq(uint8(_status(e)), uint8(EpochSettlement.EpochStatus.None));
             assertEq(settlement.faultRoots(e), bytes32(0));
+            _assertLifecycle(e, EpochSettlement.EpochLifecycle.None);
         }
         assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Pending));
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Pending);
+        assertTrue(settlement.faultPending(1, 1));
 
         // voided epochs can no longer be published or disputed
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 3));
@@ -990,6 +1163,66 @@ contract EpochSettlementTest is TestSuite {
         settlement.finalizeEpochs();
         assertEq(settlement.settlementProgress().lastFinalized, 2);
         assertEq(settlement.settlementProgress().finalizedCumulative, 150 ether);
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Finalized);
+        _assertLifecycle(3, EpochSettlement.EpochLifecycle.None);
+    }
+
+    function test_resolveDispute_voidedFaultTreeReplacedByResubmission() public {
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        _submit(_withOneFault(_h(1), node, 9_000 ether, false));
+        vm.startPrank(owner);
+        settlement.dispute(1, "wrong amount");
+        settlement.resolveDispute(1, false);
+        vm.stopPrank();
+        // resubmitted with a corrected tree of two leaves (the voided one had a single leaf)
+        address[] memory nodes = new address[](2);
+        uint96[] memory amounts = new uint96[](2);
+        bool[] memory strikes = new bool[](2);
+        (nodes[0], nodes[1]) = (node, node);
+        (amounts[0], amounts[1]) = (900 ether, 100 ether);
+        (bytes32[] memory leaves, bytes32 root) = _faultTree(1, nodes, amounts, strikes);
+        _submitAndFinalize(_withFaults(_h(1), root, 2));
+        assertEq(settlement.faultRoots(1), root);
+        assertTrue(settlement.faultPending(1, 0));
+        assertTrue(settlement.faultPending(1, 1));
+        assertFalse(settlement.faultPending(1, 2));
+        // the voided leaf no longer verifies
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 0));
+        settlement.executeFault(1, 0, node, 9_000 ether, false, new bytes32[](0));
+        assertEq(settlement.executeFault(1, 0, node, 900 ether, false, Merkle.proof(leaves, 0)), 900 ether);
+        assertEq(settlement.executeFault(1, 1, node, 100 ether, false, Merkle.proof(leaves, 1)), 100 ether);
+        assertEq(staking.getNode(node).stake, 99_000 ether);
+    }
+
+    /// @dev BUG (contracts/settlement/EpochSettlement.sol, resolveDispute, the voiding loop at lines
+    ///      242-245, `delete faultRoots[e]` at 244): voiding an epoch deletes its fault root but not the pending bits `_recordFaults` set
+    ///      for its `faultCount` leaves. When the epoch is resubmitted with fewer words of faults (here
+    ///      none), the stale bits survive and `faultPending` reports leaves that do not exist, against its
+    ///      own spec ("True while fault leaf `index` of `epoch` has not been executed (and exists)");
+    ///      keepers and indexers polling it see phantom faults. The stale bits would also let a leaf with
+    ///      index >= the new `faultCount` execute if the new tree carried one. Fix: keep the fault count
+    ///      with the root (e.g. `mapping(uint32 => struct {bytes32 root; uint32 count})`), clear the
+    ///      `ceil(count / 256)` words when voiding (or check `index < count` in `faultPending` and
+    ///      `_consumeFaultLeaf`).
+    function test_resolveDispute_voidClearsFaultPendingBits() public {
+        vm.skip(true); // confirmed EpochSettlement bug, see above: faultPending(1, 0) stays true
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        EpochHeader memory h = _withFaults(_h(1), keccak256("fabricated faults"), 300);
+        _submit(h);
+        assertTrue(settlement.faultPending(1, 0));
+        assertTrue(settlement.faultPending(1, 299));
+        vm.startPrank(owner);
+        settlement.dispute(1, "fabricated faults");
+        settlement.resolveDispute(1, false);
+        vm.stopPrank();
+        assertFalse(settlement.faultPending(1, 0), "voided leaf 0 still pending");
+        assertFalse(settlement.faultPending(1, 299), "voided leaf 299 still pending");
+
+        // resubmitted with one real fault: only leaf 0 exists
+        _submitAndFinalize(_withOneFault(_h(1), node, 1 ether, false));
+        assertTrue(settlement.faultPending(1, 0));
+        assertFalse(settlement.faultPending(1, 1), "leaf 1 of the voided tree still pending");
+        assertFalse(settlement.faultPending(1, 299), "leaf 299 of the voided tree still pending");
     }
 
     // ------------------------------------------------------------------ claim
@@ -1011,10 +1244,20 @@ contract EpochSettlementTest is TestSuite {
         (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, a, b, INITIAL_EMISSION);
         _submitAndFinalize(h);
 
-        vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.RewardClaimed(alice, a, a);
+        // the SEND transfer is the only record of the payout
+        vm.recordLogs();
         vm.prank(caller); // anyone may claim; tokens go to the account
         settlement.claim(alice, a, Merkle.proof(leaves, 0));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1, "claim emits exactly one event");
+        assertEq(logs[0].emitter, address(token));
+        assertEq(logs[0].topics[0], IERC20.Transfer.selector);
+        assertEq(logs[0].topics[1], bytes32(uint256(uint160(address(settlement)))));
+        assertEq(logs[0].topics[2], bytes32(uint256(uint160(alice))));
+        assertEq(abi.decode(logs[0].data, (uint256)), a);
+
+        vm.expectEmit(true, true, true, true, address(token));
+        emit IERC20.Transfer(address(settlement), bob, b);
         settlement.claim(bob, b, Merkle.proof(leaves, 1));
 
         assertEq(token.balanceOf(alice), a);
@@ -1022,7 +1265,9 @@ contract EpochSettlementTest is TestSuite {
         assertEq(token.balanceOf(address(settlement)), ESCROW - a - b);
         assertEq(settlement.claimed(alice), a);
         assertEq(settlement.claimed(bob), b);
-        assertEq(settlement.settlementProgress().totalClaimed, uint256(a) + b);
+        assertEq(settlement.totalClaimed(), uint256(a) + b);
+        // claims do not touch the funded total
+        assertEq(settlement.settlementProgress().totalFunded, ESCROW);
     }
 
     function testFuzz_RevertWhen_claim_invalidProof(uint256 wrongAmount, address wrongAccount) public {
@@ -1085,12 +1330,12 @@ contract EpochSettlementTest is TestSuite {
 
         (EpochHeader memory h2, bytes32[] memory l2) = _aliceBob(2, first + extra, 0, INITIAL_EMISSION);
         _submitAndFinalize(h2);
-        vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.RewardClaimed(alice, extra, first + extra);
+        vm.expectEmit(true, true, true, true, address(token));
+        emit IERC20.Transfer(address(settlement), alice, extra);
         settlement.claim(alice, first + extra, Merkle.proof(l2, 0));
         assertEq(token.balanceOf(alice), uint256(first) + extra);
         assertEq(settlement.claimed(alice), uint256(first) + extra);
-        assertEq(settlement.settlementProgress().totalClaimed, uint256(first) + extra);
+        assertEq(settlement.totalClaimed(), uint256(first) + extra);
     }
 
     function test_claim_onlyAgainstLatestFinalizedRoot() public {
@@ -1116,7 +1361,7 @@ contract EpochSettlementTest is TestSuite {
         settlement.claim(bob, 70 ether, Merkle.proof(l2, 1));
         assertEq(token.balanceOf(alice), 130 ether);
         assertEq(token.balanceOf(bob), 70 ether);
-        assertEq(settlement.settlementProgress().totalClaimed, 200 ether);
+        assertEq(settlement.totalClaimed(), 200 ether);
         assertEq(token.balanceOf(address(settlement)), ESCROW - 200 ether);
     }
 
@@ -1136,11 +1381,137 @@ contract EpochSettlementTest is TestSuite {
         settlement.claim(bob, 100 ether, Merkle.proof(leaves, 1));
         assertEq(token.balanceOf(bob), 0);
         assertEq(settlement.claimed(bob), 0);
-        assertEq(settlement.settlementProgress().totalClaimed, 100 ether);
+        assertEq(settlement.totalClaimed(), 100 ether);
+        // the reverted claim moved nothing
+        assertEq(token.balanceOf(address(settlement)), ESCROW - 100 ether);
+    }
+
+    function testFuzz_RevertWhen_claim_exceedsFinalizedTotalByOneWei(uint96 total) public {
+        total = uint96(bound(total, 2, INITIAL_EMISSION));
+        // one leaf worth a wei more than the header's total
+        bytes32 leaf = Merkle.rewardLeaf(alice, uint256(total) + 1);
+        _submitAndFinalize(_header(1, leaf, total, INITIAL_EMISSION));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ClaimExceedsFinalizedTotal.selector, uint256(total) + 1, total)
+        );
+        settlement.claim(alice, uint256(total) + 1, new bytes32[](0));
+        assertEq(settlement.totalClaimed(), 0);
+    }
+
+    /// @dev Documents the trade-off of deriving `totalClaimed` from the balance: SEND sent straight to the
+    ///      settlement (not through `fundEscrow`) is not counted as funding, so `totalClaimed` reads lower
+    ///      by the donation (never below 0) and the payout cap is loosened by exactly the donated amount.
+    ///      The funded escrow still covers everything finalized and unclaimed.
+    function test_claim_donationLowersDerivedTotalClaimed() public {
+        // a wrong tree: leaves sum to 220 SEND + 1 wei, the header says 150
+        address[] memory accounts = new address[](3);
+        uint256[] memory amounts = new uint256[](3);
+        (accounts[0], accounts[1], accounts[2]) = (alice, bob, carol);
+        (amounts[0], amounts[1], amounts[2]) = (100 ether, 120 ether, 1);
+        (bytes32[] memory leaves, bytes32 root) = _rewardTree(accounts, amounts);
+        _submitAndFinalize(_header(1, root, 150 ether, 150 ether));
+
+        _fund(address(settlement), 70 ether); // donation
+        assertEq(settlement.totalClaimed(), 0, "balance above funded reads as nothing claimed");
+        settlement.claim(alice, 100 ether, Merkle.proof(leaves, 0));
+        assertEq(settlement.totalClaimed(), 30 ether);
+        // 220 paid against a finalized 150: allowed because 70 were donated on top of the escrow
+        settlement.claim(bob, 120 ether, Merkle.proof(leaves, 1));
+        assertEq(settlement.totalClaimed(), 150 ether);
+        assertEq(token.balanceOf(address(settlement)), ESCROW + 70 ether - 220 ether);
+        assertEq(settlement.settlementProgress().totalFunded, ESCROW);
+        // but not a wei beyond the donation
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.ClaimExceedsFinalizedTotal.selector, 150 ether + 1, 150 ether)
+        );
+        settlement.claim(carol, 1, Merkle.proof(leaves, 2));
+        // what is finalized and unclaimed (by the derived books) stays covered
+        assertGe(token.balanceOf(address(settlement)), 150 ether - settlement.totalClaimed());
+    }
+
+    // ------------------------------------------------------------------ fundEscrow
+
+    function testFuzz_fundEscrow_pullsTokensAndRaisesFunded(uint96 amount, address funder) public {
+        amount = uint96(bound(amount, 1, 100_000_000 ether));
+        vm.assume(funder != address(0) && funder != address(settlement) && funder != treasury);
+        _fund(funder, amount);
+        vm.prank(funder);
+        token.approve(address(settlement), amount);
+
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EscrowFunded(funder, amount, ESCROW + amount);
+        vm.expectEmit(true, true, true, true, address(token));
+        emit IERC20.Transfer(funder, address(settlement), amount);
+        vm.prank(funder);
+        settlement.fundEscrow(amount);
+
+        assertEq(token.balanceOf(funder), 0);
+        assertEq(token.balanceOf(address(settlement)), ESCROW + amount);
+        assertEq(settlement.settlementProgress().totalFunded, ESCROW + amount);
+        assertEq(settlement.totalClaimed(), 0);
+        assertEq(token.allowance(funder, address(settlement)), 0);
+    }
+
+    function test_fundEscrow_afterClaimsKeepsConservation() public {
+        (EpochHeader memory h, bytes32[] memory leaves) = _aliceBob(1, 60 ether, 40 ether, 100 ether);
+        _submitAndFinalize(h);
+        settlement.claim(alice, 60 ether, Merkle.proof(leaves, 0));
+        _fund(carol, 1_000 ether);
+        vm.startPrank(carol);
+        token.approve(address(settlement), 1_000 ether);
+        settlement.fundEscrow(250 ether);
+        settlement.fundEscrow(750 ether);
+        vm.stopPrank();
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.totalFunded, ESCROW + 1_000 ether);
+        assertEq(settlement.totalClaimed(), 60 ether);
+        assertEq(token.balanceOf(address(settlement)) + settlement.totalClaimed(), p.totalFunded);
+    }
+
+    function test_RevertWhen_fundEscrow_zeroAmount() public {
+        vm.expectRevert(EpochSettlement.ZeroAmount.selector);
+        vm.prank(treasury);
+        settlement.fundEscrow(0);
+    }
+
+    function testFuzz_RevertWhen_fundEscrow_withoutAllowance(uint96 amount, uint96 allowance) public {
+        amount = uint96(bound(amount, 1, 1_000_000 ether));
+        allowance = uint96(bound(allowance, 0, amount - 1));
+        vm.startPrank(treasury);
+        token.approve(address(settlement), allowance);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(settlement), allowance, amount
+            )
+        );
+        settlement.fundEscrow(amount);
+        vm.stopPrank();
+        assertEq(settlement.settlementProgress().totalFunded, ESCROW);
+    }
+
+    function test_RevertWhen_fundEscrow_withoutBalance() public {
+        vm.startPrank(carol);
+        token.approve(address(settlement), 1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, carol, 0, 1 ether)
+        );
+        settlement.fundEscrow(1 ether);
+        vm.stopPrank();
+    }
+
+    function testFuzz_RevertWhen_fundEscrow_totalAboveUint96(uint256 amount) public {
+        amount = bound(amount, uint256(type(uint96).max) - ESCROW + 1, type(uint256).max - ESCROW);
+        vm.expectRevert(
+            abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 96, ESCROW + amount)
+        );
+        vm.prank(treasury);
+        settlement.fundEscrow(amount);
     }
 
     // ------------------------------------------------------------------ executeFault
 
+    /// @dev Registers nodeA (100k stake) and nodeB (10.5k) and finalizes epoch 1 with fault leaves
+    ///      0: (nodeA, amountA, strikeA) and 1: (nodeB, 1,000, strike).
     function _faultEpoch(uint96 amountA, bool strikeA)
         internal
         returns (address nodeA, address nodeB, bytes32[] memory leaves)
@@ -1155,9 +1526,7 @@ contract EpochSettlementTest is TestSuite {
         (strikes[0], strikes[1]) = (strikeA, true);
         bytes32 root;
         (leaves, root) = _faultTree(1, nodes, amounts, strikes);
-        EpochHeader memory h = _h(1);
-        h.faultRoot = root;
-        _submitAndFinalize(h);
+        _submitAndFinalize(_withFaults(_h(1), root, 2));
     }
 
     function testFuzz_executeFault_slashesWithCapAndPaysFinder(uint96 amount, bool strike) public {
@@ -1166,98 +1535,189 @@ contract EpochSettlementTest is TestSuite {
         uint96 cap = 10_000 ether; // 10% of 100k
         uint96 expected = amount < cap ? amount : cap;
         uint96 fee = uint96(uint256(expected) * FINDER_FEE_BPS / 10_000);
+        uint32 clock = settlement.currentEpoch();
+        assertGt(clock, 1);
+        assertTrue(settlement.faultPending(1, 0));
 
         vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.FaultExecuted(1, nodeA, amount, expected, strike, finder);
+        emit EpochSettlement.FaultExecuted(1, 0, nodeA, amount, strike);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeSlashed(nodeA, 1, expected, finder, fee);
+        if (strike) {
+            vm.expectEmit(true, true, true, true, address(staking));
+            emit NodeStaking.StrikeRecorded(nodeA, 1, 1);
+        }
         vm.prank(finder);
-        uint96 slashed = settlement.executeFault(1, nodeA, amount, strike, Merkle.proof(leaves, 0));
+        uint96 slashed = settlement.executeFault(1, 0, nodeA, amount, strike, Merkle.proof(leaves, 0));
 
         assertEq(slashed, expected);
-        assertEq(staking.getNode(nodeA).stake, 100_000 ether - expected);
+        NodeStaking.Node memory n = staking.getNode(nodeA);
+        assertEq(n.stake, 100_000 ether - expected);
+        // the cap is booked against the settlement clock, not the fault's epoch
+        assertEq(n.lastSlashEpoch, clock);
+        assertEq(n.slashedInLastSlashEpoch, expected);
+        assertEq(staking.slashCapRemaining(nodeA, clock), cap - expected);
         assertEq(token.balanceOf(finder), fee);
-        assertEq(staking.slashedPendingSweep(), expected - fee);
-        assertTrue(settlement.faultExecuted(1, nodeA));
-        assertEq(staking.getNode(nodeA).recentStrikeEpochs, strike ? 1 : 0);
+        assertEq(staking.sweepableSlashed(), expected - fee);
+        assertFalse(settlement.faultPending(1, 0));
+        assertTrue(settlement.faultPending(1, 1));
+        assertEq(n.recentStrikeEpochs, strike ? 1 : 0);
         // settlement escrow is untouched
         assertEq(token.balanceOf(address(settlement)), ESCROW);
+        assertEq(settlement.settlementProgress().totalFunded, ESCROW);
     }
 
     function test_executeFault_ejectsBelowMinimum() public {
         (, address nodeB, bytes32[] memory leaves) = _faultEpoch(1, false);
         // nodeB has 10.5k stake (cap 1,050), requested 1k: 9.5k left, below the 10k minimum
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.FaultExecuted(1, 1, nodeB, 1_000 ether, true);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeSlashed(nodeB, 1, 1_000 ether, finder, 50 ether);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeEjected(nodeB, 1, NodeStaking.EjectReason.StakeBelowMinimum);
-        vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.FaultExecuted(1, nodeB, 1_000 ether, 1_000 ether, true, finder);
         vm.prank(finder);
-        uint96 slashed = settlement.executeFault(1, nodeB, 1_000 ether, true, Merkle.proof(leaves, 1));
+        uint96 slashed = settlement.executeFault(1, 1, nodeB, 1_000 ether, true, Merkle.proof(leaves, 1));
         assertEq(slashed, 1_000 ether);
         NodeStaking.Node memory n = staking.getNode(nodeB);
         assertEq(n.stake, 0);
         assertEq(n.unbonding, 9_500 ether);
+        // ejected stake waits for the epoch in progress to be finalized
+        assertEq(n.unbondingEpoch, settlement.currentEpoch());
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Ejected));
         assertEq(token.balanceOf(finder), 50 ether);
         assertFalse(staking.isActive(nodeB));
     }
 
+    function test_executeFault_anyCallerIsTheFinder() public {
+        (address nodeA,, bytes32[] memory leaves) = _faultEpoch(2_000 ether, false);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeSlashed(nodeA, 1, 2_000 ether, carol, 100 ether);
+        vm.prank(carol);
+        settlement.executeFault(1, 0, nodeA, 2_000 ether, false, Merkle.proof(leaves, 0));
+        assertEq(token.balanceOf(carol), 100 ether);
+        assertEq(token.balanceOf(finder), 0);
+    }
+
     function test_RevertWhen_executeFault_alreadyExecuted() public {
-        (address nodeA,, bytes32[] memory leaves) = _faultEpoch(500 ether, false);
+        (address nodeA, address nodeB, bytes32[] memory leaves) = _faultEpoch(500 ether, false);
         bytes32[] memory proof = Merkle.proof(leaves, 0);
-        settlement.executeFault(1, nodeA, 500 ether, false, proof);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultAlreadyExecuted.selector, 1, nodeA));
-        settlement.executeFault(1, nodeA, 500 ether, false, proof);
+        settlement.executeFault(1, 0, nodeA, 500 ether, false, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultAlreadyExecuted.selector, 1, 0));
+        settlement.executeFault(1, 0, nodeA, 500 ether, false, proof);
+        // also in a later clock epoch, with a fresh cap
+        vm.warp(block.timestamp + 10 * EPOCH);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultAlreadyExecuted.selector, 1, 0));
+        settlement.executeFault(1, 0, nodeA, 500 ether, false, proof);
+        // the other leaf is independent
+        settlement.executeFault(1, 1, nodeB, 1_000 ether, true, Merkle.proof(leaves, 1));
+        assertFalse(settlement.faultPending(1, 1));
+        assertEq(staking.getNode(nodeA).stake, 99_500 ether);
+    }
+
+    function testFuzz_RevertWhen_executeFault_indexBeyondFaultCount(uint32 index) public {
+        index = uint32(bound(index, 2, type(uint32).max));
+        (address nodeA,,) = _faultEpoch(500 ether, false);
+        assertFalse(settlement.faultPending(1, index));
+        // an index the header did not count has no pending bit (checked before the proof)
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultAlreadyExecuted.selector, 1, index));
+        settlement.executeFault(1, index, nodeA, 500 ether, false, new bytes32[](0));
+    }
+
+    function test_RevertWhen_executeFault_leafIndexOutsideCountInSignedTree() public {
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        // the tree holds three leaves but the header counts two: leaf 2 is dead
+        address[] memory nodes = new address[](3);
+        uint96[] memory amounts = new uint96[](3);
+        bool[] memory strikes = new bool[](3);
+        (nodes[0], nodes[1], nodes[2]) = (node, node, node);
+        (amounts[0], amounts[1], amounts[2]) = (1 ether, 2 ether, 3 ether);
+        (bytes32[] memory leaves, bytes32 root) = _faultTree(1, nodes, amounts, strikes);
+        _submitAndFinalize(_withFaults(_h(1), root, 2));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultAlreadyExecuted.selector, 1, 2));
+        settlement.executeFault(1, 2, node, 3 ether, false, Merkle.proof(leaves, 2));
+        assertEq(settlement.executeFault(1, 1, node, 2 ether, false, Merkle.proof(leaves, 1)), 2 ether);
     }
 
     function testFuzz_RevertWhen_executeFault_invalidProof(uint96 wrongAmount) public {
         vm.assume(wrongAmount != 500 ether);
         (address nodeA, address nodeB, bytes32[] memory leaves) = _faultEpoch(500 ether, false);
         bytes32[] memory proof = Merkle.proof(leaves, 0);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, nodeA));
-        settlement.executeFault(1, nodeA, wrongAmount, false, proof);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, nodeA));
-        settlement.executeFault(1, nodeA, 500 ether, true, proof);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, nodeB));
-        settlement.executeFault(1, nodeB, 500 ether, false, proof);
-        assertFalse(settlement.faultExecuted(1, nodeA));
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 0));
+        settlement.executeFault(1, 0, nodeA, wrongAmount, false, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 0));
+        settlement.executeFault(1, 0, nodeA, 500 ether, true, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 0));
+        settlement.executeFault(1, 0, nodeB, 500 ether, false, proof);
+        // leaf 0's content under index 1: the index is part of the leaf
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 1));
+        settlement.executeFault(1, 1, nodeA, 500 ether, false, proof);
+        // leaf 1 with leaf 0's proof
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 1));
+        settlement.executeFault(1, 1, nodeB, 1_000 ether, true, proof);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 1, 0));
+        settlement.executeFault(1, 0, nodeA, 500 ether, false, new bytes32[](0));
+        assertTrue(settlement.faultPending(1, 0));
+        assertTrue(settlement.faultPending(1, 1));
+    }
+
+    function test_RevertWhen_executeFault_leafOfAnotherEpoch() public {
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        _submitAndFinalize(_withOneFault(_h(1), node, 1 ether, false));
+        _submitAndFinalize(_withOneFault(_h(2), node, 1 ether, false));
+        // epoch 1's leaf replayed as epoch 2's: the epoch is part of the leaf
+        bytes32[] memory proof = new bytes32[](0);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidFaultProof.selector, 2, 0));
+        settlement.executeFault(2, 0, node, 2 ether, false, proof);
+        assertEq(settlement.executeFault(1, 0, node, 1 ether, false, proof), 1 ether);
+        assertEq(settlement.executeFault(2, 0, node, 1 ether, false, proof), 1 ether);
     }
 
     function test_RevertWhen_executeFault_epochZeroOrNotFinalized() public {
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 0, 0));
-        settlement.executeFault(0, address(1), 1, false, new bytes32[](0));
+        settlement.executeFault(0, 0, address(1), 1, false, new bytes32[](0));
 
-        EpochHeader memory h = _h(1);
-        h.faultRoot = Merkle.faultLeaf(1, address(1), 1, false);
-        _submit(h);
+        _submit(_withOneFault(_h(1), address(1), 1, false));
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 1, 0));
-        settlement.executeFault(1, address(1), 1, false, new bytes32[](0));
+        settlement.executeFault(1, 0, address(1), 1, false, new bytes32[](0));
 
         vm.warp(block.timestamp + DISPUTE_WINDOW);
         settlement.finalizeEpochs();
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 0, 1));
-        settlement.executeFault(0, address(1), 1, false, new bytes32[](0));
+        settlement.executeFault(0, 0, address(1), 1, false, new bytes32[](0));
+    }
+
+    function test_RevertWhen_executeFault_disputedEpoch() public {
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        _submit(_withOneFault(_h(1), node, 1 ether, false));
+        vm.prank(owner);
+        settlement.dispute(1, "check");
+        vm.warp(block.timestamp + 30 days);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, 1, 0));
+        settlement.executeFault(1, 0, node, 1 ether, false, new bytes32[](0));
+        assertTrue(settlement.faultPending(1, 0));
     }
 
     function testFuzz_RevertWhen_executeFault_futureEpoch(uint32 epoch) public {
         epoch = uint32(bound(epoch, 2, type(uint32).max));
         _submitAndFinalize(_h(1));
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotFinalized.selector, epoch, 1));
-        settlement.executeFault(epoch, address(1), 1, false, new bytes32[](0));
+        settlement.executeFault(epoch, 0, address(1), 1, false, new bytes32[](0));
     }
 
     function test_RevertWhen_executeFault_noFaultsInEpoch() public {
         _submitAndFinalize(_h(1));
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NoFaultsInEpoch.selector, 1));
-        settlement.executeFault(1, address(1), 1, false, new bytes32[](0));
+        settlement.executeFault(1, 0, address(1), 1, false, new bytes32[](0));
     }
 
     function test_RevertWhen_executeFault_unregisteredNode() public {
         address ghost = makeAddr("ghost");
-        EpochHeader memory h = _h(1);
-        h.faultRoot = Merkle.faultLeaf(1, ghost, 1 ether, false);
-        _submitAndFinalize(h);
+        _submitAndFinalize(_withOneFault(_h(1), ghost, 1 ether, false));
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeNotRegistered.selector, ghost));
-        settlement.executeFault(1, ghost, 1 ether, false, new bytes32[](0));
-        assertFalse(settlement.faultExecuted(1, ghost));
+        settlement.executeFault(1, 0, ghost, 1 ether, false, new bytes32[](0));
+        // the whole transaction reverted: the leaf is still pending
+        assertTrue(settlement.faultPending(1, 0));
     }
 
     function test_executeFault_oldEpochAfterRingWrapped() public {
@@ -1267,24 +1727,95 @@ contract EpochSettlementTest is TestSuite {
         }
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 1));
         settlement.epochEntry(1);
-        uint96 slashed = settlement.executeFault(1, nodeA, 500 ether, true, Merkle.proof(leaves, 0));
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Finalized);
+        assertTrue(settlement.faultPending(1, 0));
+        uint96 slashed = settlement.executeFault(1, 0, nodeA, 500 ether, true, Merkle.proof(leaves, 0));
         assertEq(slashed, 500 ether);
+        assertFalse(settlement.faultPending(1, 0));
     }
 
     function test_RevertWhen_executeFault_voidedFaultRootResubmittedWithout() public {
         (address nodeA,) = _registerNode("nodeA", operator, 100_000 ether);
         _submitAndFinalize(_h(1));
-        EpochHeader memory h = _h(2);
-        h.faultRoot = Merkle.faultLeaf(2, nodeA, 500 ether, false);
-        _submit(h);
+        _submit(_withOneFault(_h(2), nodeA, 500 ether, false));
         vm.startPrank(owner);
         settlement.dispute(2, "fabricated fault");
         settlement.resolveDispute(2, false);
         vm.stopPrank();
         _submitAndFinalize(_h(2));
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.NoFaultsInEpoch.selector, 2));
-        settlement.executeFault(2, nodeA, 500 ether, false, new bytes32[](0));
+        settlement.executeFault(2, 0, nodeA, 500 ether, false, new bytes32[](0));
         assertEq(staking.getNode(nodeA).stake, 100_000 ether);
+    }
+
+    function test_executeFault_severalLeavesForOneNodeInOneEpoch() public {
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        address[] memory nodes = new address[](3);
+        uint96[] memory amounts = new uint96[](3);
+        bool[] memory strikes = new bool[](3);
+        (nodes[0], nodes[1], nodes[2]) = (node, node, node);
+        (amounts[0], amounts[1], amounts[2]) = (3_000 ether, 4_000 ether, 0);
+        (strikes[0], strikes[1], strikes[2]) = (false, true, true);
+        (bytes32[] memory leaves, bytes32 root) = _faultTree(1, nodes, amounts, strikes);
+        _submitAndFinalize(_withFaults(_h(1), root, 3));
+        // any order; each leaf once
+        assertEq(settlement.executeFault(1, 2, node, 0, true, Merkle.proof(leaves, 2)), 0);
+        assertEq(settlement.executeFault(1, 1, node, 4_000 ether, true, Merkle.proof(leaves, 1)), 4_000 ether);
+        assertEq(settlement.executeFault(1, 0, node, 3_000 ether, false, Merkle.proof(leaves, 0)), 3_000 ether);
+        NodeStaking.Node memory n = staking.getNode(node);
+        assertEq(n.stake, 93_000 ether);
+        assertEq(n.slashedInLastSlashEpoch, 7_000 ether);
+        // two strikes for the same epoch count once
+        assertEq(n.recentStrikeEpochs, 1);
+        for (uint32 i; i < 3; ++i) {
+            assertFalse(settlement.faultPending(1, i));
+        }
+    }
+
+    /// @dev Within one clock epoch the cap is shared by every fault; a leaf arriving after it is used up
+    ///      reverts (staying pending) and goes through in a later clock epoch.
+    function test_executeFault_capReachedLeafStaysPendingForNextClockEpoch() public {
+        (address node,) = _registerNode("node", operator, 100_000 ether);
+        address[] memory nodes = new address[](4);
+        uint96[] memory amounts = new uint96[](4);
+        bool[] memory strikes = new bool[](4);
+        (nodes[0], nodes[1], nodes[2], nodes[3]) = (node, node, node, node);
+        (amounts[0], amounts[1], amounts[2], amounts[3]) = (8_000 ether, 5_000 ether, 500 ether, 0);
+        (strikes[0], strikes[1], strikes[2], strikes[3]) = (false, false, false, true);
+        (bytes32[] memory leaves, bytes32 root) = _faultTree(1, nodes, amounts, strikes);
+        _submitAndFinalize(_withFaults(_h(1), root, 4));
+        uint32 clock = settlement.currentEpoch();
+
+        assertEq(settlement.executeFault(1, 0, node, 8_000 ether, false, Merkle.proof(leaves, 0)), 8_000 ether);
+        // 2,000 of the cap left: the 5,000 leaf is cut to 2,000 and the rest forgiven
+        assertEq(settlement.executeFault(1, 1, node, 5_000 ether, false, Merkle.proof(leaves, 1)), 2_000 ether);
+        assertEq(staking.slashCapRemaining(node, clock), 0);
+        assertFalse(settlement.faultPending(1, 1));
+
+        // cap used up: the next slash reverts and the leaf stays pending
+        bytes32[] memory proof2 = Merkle.proof(leaves, 2);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, node, clock));
+        settlement.executeFault(1, 2, node, 500 ether, false, proof2);
+        assertTrue(settlement.faultPending(1, 2));
+        // a strike-only leaf needs no cap
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(node, 1, 1);
+        assertEq(settlement.executeFault(1, 3, node, 0, true, Merkle.proof(leaves, 3)), 0);
+
+        // still the same clock epoch one second before it ends
+        vm.warp(settlement.epochEnd(clock) - 1);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, node, clock));
+        settlement.executeFault(1, 2, node, 500 ether, false, proof2);
+        // the next clock epoch brings a fresh cap (10% of the 90k left)
+        vm.warp(settlement.epochEnd(clock));
+        assertEq(settlement.currentEpoch(), clock + 1);
+        assertEq(staking.slashCapRemaining(node, clock + 1), 9_000 ether);
+        assertEq(settlement.executeFault(1, 2, node, 500 ether, false, proof2), 500 ether);
+        assertFalse(settlement.faultPending(1, 2));
+        NodeStaking.Node memory n = staking.getNode(node);
+        assertEq(n.stake, 89_500 ether);
+        assertEq(n.lastSlashEpoch, clock + 1);
+        assertEq(n.slashedInLastSlashEpoch, 500 ether);
     }
 
     function _equivocate(uint256 nodePk, uint32 e) internal returns (uint96) {
@@ -1293,61 +1824,118 @@ contract EpochSettlementTest is TestSuite {
         return staking.proveEquivocation(a, _signCommitment(nodePk, a), b, _signCommitment(nodePk, b));
     }
 
-    /// @dev Submits and finalizes epochs 1 and 2, each with one fault leaf against `node`.
+    /// @dev Submits and finalizes epochs 1 and 2, each with one fault leaf (index 0) against `node`.
     function _twoFaultEpochs(address node, uint96 amount1, uint96 amount2) internal {
-        EpochHeader memory h1 = _h(1);
-        h1.faultRoot = Merkle.faultLeaf(1, node, amount1, false);
-        _submitAndFinalize(h1);
-        EpochHeader memory h2 = _h(2);
-        h2.faultRoot = Merkle.faultLeaf(2, node, amount2, false);
-        _submitAndFinalize(h2);
+        _submitAndFinalize(_withOneFault(_h(1), node, amount1, false));
+        _submitAndFinalize(_withOneFault(_h(2), node, amount2, false));
     }
 
     function test_executeFault_perEpochCapSharedWithEquivocation() public {
         (address node, uint256 pk) = _registerNode("capped", operator, 100_000 ether);
         _twoFaultEpochs(node, 10_000 ether, 1_000 ether);
-        assertEq(settlement.executeFault(1, node, 10_000 ether, false, new bytes32[](0)), 10_000 ether);
-        // the 10% cap of epoch 1 is used up: an equivocation in the same epoch slashes nothing more
-        assertEq(_equivocate(pk, 1), 0);
+        uint32 clock = settlement.currentEpoch();
+        assertEq(settlement.executeFault(1, 0, node, 10_000 ether, false, new bytes32[](0)), 10_000 ether);
+        // the 10% cap of this clock epoch is used up: an equivocation proof now reverts
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, node, clock));
+        this.equivocateExternal(pk, 1);
+        assertFalse(staking.equivocationProven(node, 1));
         assertEq(staking.getNode(node).stake, 90_000 ether);
     }
 
-    /// @dev BUG (contracts/staking/NodeStaking.sol, _slashCapRemaining / _slash): the per-epoch slash cap
-    ///      only remembers the most recent slash epoch (`lastSlashEpoch`). Executing a fault of a later
-    ///      epoch in between resets it, so a second slash for epoch 1 (here an equivocation) gets a fresh
-    ///      10% cap: epoch 1 ends up slashed 15% of the stake. Faults are permissionless and can be
-    ///      executed in any order, so whoever executes them chooses. Fix: keep the amount slashed per
-    ///      (node, epoch) (e.g. mapping(address => mapping(uint32 => uint96))) instead of only the last.
-    function test_executeFault_perEpochCapHoldsAcrossInterleavedEpochs() public {
-        vm.skip(true); // confirmed NodeStaking bug, see above: `_equivocate` slashes 5,000 SEND instead of 0
-        (address node, uint256 pk) = _registerNode("capped", operator, 100_000 ether);
-        _twoFaultEpochs(node, 10_000 ether, 1_000 ether);
-        assertEq(settlement.executeFault(1, node, 10_000 ether, false, new bytes32[](0)), 10_000 ether);
-        assertEq(settlement.executeFault(2, node, 1_000 ether, false, new bytes32[](0)), 1_000 ether);
-        assertEq(_equivocate(pk, 1), 0, "epoch 1 slashed above its 10% cap");
-        assertEq(staking.getNode(node).stake, 89_000 ether);
+    /// @dev External wrapper so `vm.expectRevert` applies to the whole proof (signing happens first).
+    function equivocateExternal(uint256 nodePk, uint32 e) external returns (uint96) {
+        return _equivocate(nodePk, e);
     }
 
-    /// @dev Documents a design limit: the `unbondingPeriod > disputeWindow` check at deployment does not
-    ///      cover finalization delayed by a dispute (or a late submission). A node that unbonds can
-    ///      withdraw before the owner resolves, and its finalized fault then slashes nothing.
-    function test_executeFault_stakeWithdrawnWhileFinalizationStalled() public {
+    /// @dev Was skipped: the cap used to be per fault epoch and only remembered the latest one, so
+    ///      executing faults of different epochs in between gave epoch 1 a second 10%. The cap is now per
+    ///      settlement-clock epoch (NodeStaking._slash / _slashCapRemaining take `currentEpoch`): whatever
+    ///      order faults and equivocations of any epochs are applied in, one clock epoch slashes at most
+    ///      10% of the stake.
+    function test_executeFault_perEpochCapHoldsAcrossInterleavedEpochs() public {
+        (address node, uint256 pk) = _registerNode("capped", operator, 100_000 ether);
+        _twoFaultEpochs(node, 10_000 ether, 1_000 ether);
+        uint32 clock = settlement.currentEpoch();
+        assertEq(settlement.executeFault(1, 0, node, 10_000 ether, false, new bytes32[](0)), 10_000 ether);
+        // epoch 2's fault and an equivocation of epoch 1 in the same clock epoch: nothing more
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, node, clock));
+        settlement.executeFault(2, 0, node, 1_000 ether, false, new bytes32[](0));
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, node, clock));
+        this.equivocateExternal(pk, 1);
+        assertEq(staking.getNode(node).stake, 90_000 ether, "clock epoch slashed above its 10% cap");
+        assertTrue(settlement.faultPending(2, 0));
+
+        // next clock epoch: 10% of the 90k left, shared by epoch 2's fault and the equivocation
+        vm.warp(settlement.epochEnd(clock));
+        assertEq(settlement.executeFault(2, 0, node, 1_000 ether, false, new bytes32[](0)), 1_000 ether);
+        assertEq(_equivocate(pk, 1), 5_000 ether);
+        assertEq(staking.slashCapRemaining(node, clock + 1), 3_000 ether);
+        assertEq(staking.getNode(node).stake, 84_000 ether);
+        // and a second equivocation in that clock epoch is cut to what is left
+        assertEq(_equivocate(pk, 2), 3_000 ether);
+        assertEq(staking.getNode(node).stake, 81_000 ether);
+    }
+
+    /// @dev Was a documented design risk: a node could unbond, let its cooldown run out while the epoch
+    ///      carrying its fault sat disputed, and withdraw before the fault could be executed. Withdrawal
+    ///      now also waits until the settlement has finalized the clock epoch of the unbond.
+    function test_executeFault_stakeWithdrawBlockedWhileFinalizationStalled() public {
         (address node,) = _registerNode("runner", operator, 100_000 ether);
         vm.prank(operator);
         staking.requestUnbond(node, 100_000 ether);
-        EpochHeader memory h = _h(1);
-        h.faultRoot = Merkle.faultLeaf(1, node, 10_000 ether, true);
-        _submit(h);
+        uint32 unbondingEpoch = settlement.currentEpoch();
+        assertEq(staking.getNode(node).unbondingEpoch, unbondingEpoch);
+        _submit(_withOneFault(_h(1), node, 10_000 ether, true));
         vm.prank(owner);
         settlement.dispute(1, "needs review");
+
         vm.warp(block.timestamp + UNBONDING);
+        assertGe(block.timestamp, staking.getNode(node).unbondingReleaseAt);
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.UnbondingEpochNotFinalized.selector, node, unbondingEpoch, 0)
+        );
         vm.prank(operator);
         staking.withdraw(node);
+
         vm.prank(owner);
         settlement.resolveDispute(1, true);
         settlement.finalizeEpochs();
-        assertEq(settlement.executeFault(1, node, 10_000 ether, true, new bytes32[](0)), 0);
+        assertEq(settlement.lastFinalizedEpoch(), 1);
+        vm.prank(finder);
+        assertEq(settlement.executeFault(1, 0, node, 10_000 ether, true, new bytes32[](0)), 10_000 ether);
+        assertEq(staking.getNode(node).unbonding, 90_000 ether);
+
+        vm.prank(operator);
+        staking.withdraw(node);
+        assertEq(token.balanceOf(operator), 90_000 ether);
+        assertEq(token.balanceOf(finder), 500 ether);
+    }
+
+    /// @dev Documents a residual race (current behaviour): when the cooldown ran out while finalization
+    ///      stalled, the fault becomes executable and the stake withdrawable at the same moment (the
+    ///      finalization), and both `finalizeEpochs` and `withdraw` are open to the operator. Whoever acts
+    ///      first wins; an operator who bundles finalize + withdraw leaves the fault nothing to slash.
+    function test_executeFault_withdrawRacesFaultAtStalledFinalization() public {
+        (address node,) = _registerNode("runner", operator, 100_000 ether);
+        vm.prank(operator);
+        staking.requestUnbond(node, 100_000 ether);
+        _submit(_withOneFault(_h(1), node, 10_000 ether, true));
+        vm.prank(owner);
+        settlement.dispute(1, "needs review");
+        vm.warp(block.timestamp + UNBONDING);
+        vm.prank(owner);
+        settlement.resolveDispute(1, true);
+
+        vm.startPrank(operator);
+        settlement.finalizeEpochs();
+        staking.withdraw(node);
+        vm.stopPrank();
         assertEq(token.balanceOf(operator), 100_000 ether);
+        // nothing left to slash: the cap is 10% of zero
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, node, settlement.currentEpoch())
+        );
+        settlement.executeFault(1, 0, node, 10_000 ether, true, new bytes32[](0));
     }
 
     // ------------------------------------------------------------------ publishScores
@@ -1564,10 +2152,105 @@ contract EpochSettlementTest is TestSuite {
         assertEq(settlement.emissionCap(type(uint32).max), 0);
     }
 
-    /// @dev Documents current behaviour: epoch 0 does not exist and the view underflows.
-    function test_RevertWhen_emissionCap_epochZero() public {
-        vm.expectRevert(stdError.arithmeticError);
-        settlement.emissionCap(0);
+    /// @dev Epoch 0 does not exist: it may emit nothing (the view used to underflow).
+    function test_emissionCap_epochZeroIsZero() public {
+        assertEq(settlement.emissionCap(0), 0);
+        _redeploy(type(uint96).max, 1);
+        assertEq(settlement.emissionCap(0), 0);
+    }
+
+    function test_lastFinalizedEpoch() public {
+        assertEq(settlement.lastFinalizedEpoch(), 0);
+        _submit(_h(1));
+        assertEq(settlement.lastFinalizedEpoch(), 0);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        assertEq(settlement.lastFinalizedEpoch(), 1);
+        vm.warp(settlement.epochEnd(3));
+        _submitRange(2, 3);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        assertEq(settlement.lastFinalizedEpoch(), 3);
+        assertEq(settlement.lastFinalizedEpoch(), settlement.settlementProgress().lastFinalized);
+    }
+
+    function test_epochStatus_everyState() public {
+        // never submitted (and epoch 0, which never exists)
+        _assertLifecycle(0, EpochSettlement.EpochLifecycle.None);
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.None);
+        vm.warp(settlement.epochEnd(4));
+        _submitRange(1, 4);
+        for (uint32 e = 1; e <= 4; ++e) {
+            _assertLifecycle(e, EpochSettlement.EpochLifecycle.Pending);
+        }
+        _assertLifecycle(5, EpochSettlement.EpochLifecycle.None);
+        _assertLifecycle(type(uint32).max, EpochSettlement.EpochLifecycle.None);
+        _assertLifecycle(0, EpochSettlement.EpochLifecycle.None);
+
+        vm.startPrank(owner);
+        settlement.dispute(2, "x");
+        settlement.dispute(4, "y");
+        vm.stopPrank();
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Disputed);
+        _assertLifecycle(4, EpochSettlement.EpochLifecycle.Disputed);
+
+        // window over: 1 finalizes, 2 holds back 3 (Pending, not Disputed) and 4
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Finalized);
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Disputed);
+        _assertLifecycle(3, EpochSettlement.EpochLifecycle.Pending);
+        _assertLifecycle(4, EpochSettlement.EpochLifecycle.Disputed);
+        _assertLifecycle(0, EpochSettlement.EpochLifecycle.None);
+
+        // valid: 2 and 3 finalize; invalid: 4 is voided
+        vm.startPrank(owner);
+        settlement.resolveDispute(2, true);
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Pending);
+        settlement.resolveDispute(4, false);
+        vm.stopPrank();
+        _assertLifecycle(4, EpochSettlement.EpochLifecycle.None);
+        settlement.finalizeEpochs();
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Finalized);
+        _assertLifecycle(3, EpochSettlement.EpochLifecycle.Finalized);
+        _assertLifecycle(4, EpochSettlement.EpochLifecycle.None);
+
+        // resubmitted: Pending again, then Finalized
+        _submit(_h(4));
+        _assertLifecycle(4, EpochSettlement.EpochLifecycle.Pending);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        _assertLifecycle(4, EpochSettlement.EpochLifecycle.Finalized);
+
+        // finalized epochs stay Finalized after the ring reuses their slots
+        for (uint32 e = 5; e <= 13; ++e) {
+            _submitAndFinalize(_h(e));
+        }
+        for (uint32 e = 1; e <= 13; ++e) {
+            _assertLifecycle(e, EpochSettlement.EpochLifecycle.Finalized);
+        }
+        _assertLifecycle(14, EpochSettlement.EpochLifecycle.None);
+    }
+
+    function testFuzz_epochStatus_matchesProgress(uint8 submitted, uint8 finalized, uint32 probe) public {
+        submitted = uint8(bound(submitted, 0, 7));
+        finalized = uint8(bound(finalized, 0, submitted));
+        vm.warp(settlement.epochEnd(submitted));
+        for (uint32 e = 1; e <= submitted; ++e) {
+            _submit(_h(e));
+            if (e == finalized) {
+                vm.warp(block.timestamp + DISPUTE_WINDOW);
+                settlement.finalizeEpochs();
+            }
+        }
+        // epochs up to `finalized` finalized together; later ones submitted after that are pending
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        assertEq(p.lastFinalized, finalized);
+        probe = uint32(bound(probe, 0, uint256(submitted) + 2));
+        EpochSettlement.EpochLifecycle expected = probe == 0 || probe > submitted
+            ? EpochSettlement.EpochLifecycle.None
+            : probe <= finalized ? EpochSettlement.EpochLifecycle.Finalized : EpochSettlement.EpochLifecycle.Pending;
+        _assertLifecycle(probe, expected);
     }
 
     function test_claimableRewardRoot() public {
@@ -1608,19 +2291,21 @@ contract EpochSettlementTest is TestSuite {
         EpochSettlement.Progress memory p = settlement.settlementProgress();
         assertEq(p.lastSubmitted, 2);
         assertEq(p.lastFinalized, 1);
-        assertEq(p.totalClaimed, 60 ether);
+        assertEq(p.totalFunded, ESCROW);
         assertEq(p.finalizedCumulative, 100 ether);
+        assertEq(settlement.totalClaimed(), 60 ether);
     }
 
     function testFuzz_headerDigest_isEip712(EpochHeader memory h) public view {
         bytes32 typeHash = keccak256(
-            "EpochHeader(uint32 epoch,uint32 consensusVersion,uint96 totalCumulative,uint96 epochEmission,"
-            "bytes32 rewardRoot,bytes32 faultRoot,bytes32 scoresHash,bytes32 dataHash,bytes32 seed)"
+            "EpochHeader(uint32 epoch,uint32 consensusVersion,uint32 faultCount,uint96 totalCumulative,"
+            "uint96 epochEmission,bytes32 rewardRoot,bytes32 faultRoot,bytes32 scoresHash,bytes32 dataHash,"
+            "bytes32 seed)"
         );
         bytes32 structHash = keccak256(
             bytes.concat(
-                abi.encode(typeHash, h.epoch, h.consensusVersion, h.totalCumulative, h.epochEmission),
-                abi.encode(h.rewardRoot, h.faultRoot, h.scoresHash, h.dataHash, h.seed)
+                abi.encode(typeHash, h.epoch, h.consensusVersion, h.faultCount, h.totalCumulative),
+                abi.encode(h.epochEmission, h.rewardRoot, h.faultRoot, h.scoresHash, h.dataHash, h.seed)
             )
         );
         bytes32 domain = keccak256(
@@ -1639,15 +2324,16 @@ contract EpochSettlementTest is TestSuite {
 
     function testFuzz_headerDigest_everyFieldIsSigned(EpochHeader memory h, uint8 field) public view {
         bytes32 before = settlement.headerDigest(h);
-        field = uint8(bound(field, 0, 8));
+        field = uint8(bound(field, 0, 9));
         if (field == 0) h.epoch ^= 1;
         else if (field == 1) h.consensusVersion ^= 1;
-        else if (field == 2) h.totalCumulative ^= 1;
-        else if (field == 3) h.epochEmission ^= 1;
-        else if (field == 4) h.rewardRoot ^= bytes32(uint256(1));
-        else if (field == 5) h.faultRoot ^= bytes32(uint256(1));
-        else if (field == 6) h.scoresHash ^= bytes32(uint256(1));
-        else if (field == 7) h.dataHash ^= bytes32(uint256(1));
+        else if (field == 2) h.faultCount ^= 1;
+        else if (field == 3) h.totalCumulative ^= 1;
+        else if (field == 4) h.epochEmission ^= 1;
+        else if (field == 5) h.rewardRoot ^= bytes32(uint256(1));
+        else if (field == 6) h.faultRoot ^= bytes32(uint256(1));
+        else if (field == 7) h.scoresHash ^= bytes32(uint256(1));
+        else if (field == 8) h.dataHash ^= bytes32(uint256(1));
         else h.seed ^= bytes32(uint256(1));
         assertTrue(settlement.headerDigest(h) != before);
     }

@@ -37,6 +37,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     mapping(uint32 epoch => uint96[NODES]) internal _faultAmount;
     mapping(uint32 epoch => bool[NODES]) internal _faultStrike;
     mapping(uint32 epoch => bool) internal _hasFaults;
+    /// Fault leaves of an epoch already executed, by node (the leaf index is the node's position among
+    /// the nodes with a fault in that epoch).
+    mapping(uint32 epoch => bool[NODES]) internal _faultDone;
 
     uint32 public ghostLastSubmitted;
     /// Successful submissions whose epoch was not the previous one + 1.
@@ -47,6 +50,15 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     mapping(address account => uint256) public ghostReceived;
     uint256 public ghostTotalReceived;
     uint256 public ghostTotalSlashed;
+    /// Everything put into the escrow: the preminted allocations plus `fundEscrow`.
+    uint256 public ghostTotalFunded;
+    /// Per node: the settlement-clock epoch of its latest slash, its stake + unbonding before the first
+    /// slash of that clock epoch, and what was slashed in it (all slashes go through this handler).
+    mapping(address node => uint32) public ghostSlashClock;
+    mapping(address node => uint256) public ghostSlashBase;
+    mapping(address node => uint256) public ghostSlashedInClock;
+    /// Fault leaves skipped because the node's cap for the clock epoch was used up.
+    uint256 public ghostCapDeferred;
 
     mapping(bytes32 action => uint256) public calls;
 
@@ -71,6 +83,7 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         for (uint256 i; i < ACCOUNTS; ++i) {
             accounts[i] = makeAddr(string.concat("account", vm.toString(i)));
         }
+        ghostTotalFunded = token_.balanceOf(address(settlement_));
     }
 
     // ---------------------------------------------------------------- views for invariants
@@ -83,6 +96,29 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         for (uint256 i; i < ACCOUNTS; ++i) {
             total += _cumulative[epoch][i];
         }
+    }
+
+    function hasFaults(uint32 epoch) external view returns (bool) {
+        return _hasFaults[epoch];
+    }
+
+    /// @notice Number of fault leaves of the current submission of `epoch`.
+    function faultCountOf(uint32 epoch) public view returns (uint32 count) {
+        if (!_hasFaults[epoch]) return 0;
+        for (uint256 k; k < NODES; ++k) {
+            if (_faultAmount[epoch][k] != 0) ++count;
+        }
+    }
+
+    /// @notice Whether leaf `index` of `epoch` was executed through this handler.
+    function faultDone(uint32 epoch, uint32 index) external view returns (bool) {
+        uint32 n;
+        for (uint256 k; k < NODES; ++k) {
+            if (_faultAmount[epoch][k] == 0) continue;
+            if (n == index) return _faultDone[epoch][k];
+            ++n;
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- actions
@@ -191,23 +227,50 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         }
     }
 
-    /// @notice Executes the first unexecuted fault leaf of a finalized epoch, from a random start.
+    /// @notice Executes the first unexecuted fault leaf of a finalized epoch, from a random start. A leaf
+    ///         whose node has no cap left in this clock epoch is left for later (it would revert).
     function executeFault(uint256 seed) external {
         uint32 lf = settlement.settlementProgress().lastFinalized;
+        uint32 clock = settlement.currentEpoch();
         for (uint256 k; k < lf * NODES; ++k) {
             uint256 slot = (seed % (lf * NODES) + k) % (lf * NODES);
             uint32 e = uint32(slot / NODES) + 1;
             uint256 j = slot % NODES;
-            if (!_hasFaults[e] || _faultAmount[e][j] == 0 || settlement.faultExecuted(e, nodes[j])) continue;
+            if (!_hasFaults[e] || _faultAmount[e][j] == 0 || _faultDone[e][j]) continue;
+            address node = nodes[j];
+            if (staking.slashCapRemaining(node, clock) == 0) {
+                ghostCapDeferred++;
+                continue;
+            }
             (bytes32[] memory leaves, uint256 index) = _faultLeaves(e, j);
+            if (!settlement.faultPending(e, uint32(index))) revert("handler: leaf not pending");
+            NodeStaking.Node memory before = staking.getNode(node);
+            if (ghostSlashClock[node] != clock) {
+                ghostSlashClock[node] = clock;
+                ghostSlashBase[node] = uint256(before.stake) + before.unbonding;
+                ghostSlashedInClock[node] = 0;
+            }
             calls["executeFault"]++;
             vm.prank(finder);
             uint96 slashed = settlement.executeFault(
-                e, nodes[j], _faultAmount[e][j], _faultStrike[e][j], Merkle.proof(leaves, index)
+                e, uint32(index), node, _faultAmount[e][j], _faultStrike[e][j], Merkle.proof(leaves, index)
             );
+            _faultDone[e][j] = true;
             ghostTotalSlashed += slashed;
+            ghostSlashedInClock[node] += slashed;
             return;
         }
+    }
+
+    /// @notice Adds SEND to the escrow through `fundEscrow` (the handler holds a float for this).
+    function fundEscrow(uint256 amount) external {
+        uint256 available = token.balanceOf(address(this));
+        if (available == 0) return;
+        amount = _bound(amount, 1, available < 1_000_000 ether ? available : 1_000_000 ether);
+        calls["fundEscrow"]++;
+        token.approve(address(settlement), amount);
+        settlement.fundEscrow(amount);
+        ghostTotalFunded += amount;
     }
 
     // ---------------------------------------------------------------- internals
@@ -227,6 +290,7 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         h = _header(e, Merkle.root(_leaves(e)), uint96(_previousTotal(e) + increase), emission);
 
         _hasFaults[e] = false;
+        _faultDone[e] = [false, false, false];
         if (seed % 3 == 0) {
             for (uint256 j; j < NODES; ++j) {
                 uint256 r = uint256(keccak256(abi.encode(seed, "fault", j)));
@@ -234,7 +298,10 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
                 _faultStrike[e][j] = (r >> 1) % 2 == 0;
                 if (_faultAmount[e][j] != 0) _hasFaults[e] = true;
             }
-            if (_hasFaults[e]) h.faultRoot = Merkle.root(_allFaultLeaves(e));
+            if (_hasFaults[e]) {
+                h.faultRoot = Merkle.root(_allFaultLeaves(e));
+                h.faultCount = faultCountOf(e);
+            }
         }
     }
 
@@ -283,7 +350,8 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
         for (uint256 k; k < NODES; ++k) {
             if (_faultAmount[e][k] == 0) continue;
             if (k == j) index = n;
-            leaves[n++] = Merkle.faultLeaf(e, nodes[k], _faultAmount[e][k], _faultStrike[e][k]);
+            leaves[n] = Merkle.faultLeaf(e, uint32(n), nodes[k], _faultAmount[e][k], _faultStrike[e][k]);
+            ++n;
         }
     }
 
