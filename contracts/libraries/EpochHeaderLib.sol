@@ -33,8 +33,8 @@ struct NodeScore {
 /// @notice EIP-712 struct hash of an epoch header, and the score-chunk hash chain.
 library EpochHeaderLib {
     bytes32 internal constant TYPEHASH = keccak256(
-        "EpochHeader(uint32 epoch,uint32 consensusVersion,uint32 faultCount,uint96 totalCumulative,uint96 epochEmission,"
-        "bytes32 rewardRoot,bytes32 faultRoot,bytes32 scoresHash,bytes32 dataHash,bytes32 seed)"
+        "EpochHeader(uint32 epoch,uint32 consensusVersion,uint32 faultCount,uint96 totalCumulative,"
+        "uint96 epochEmission,bytes32 rewardRoot,bytes32 faultRoot,bytes32 scoresHash,bytes32 dataHash,bytes32 seed)"
     );
 
     /// @notice The value after the last link of a scores hash chain (an epoch with no chunks has

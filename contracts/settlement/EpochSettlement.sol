@@ -4,11 +4,11 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {MerkleProofLib} from "solady/utils/MerkleProofLib.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {GuardianQuorum} from "./GuardianQuorum.sol";
 import {INodeStaking} from "../interfaces/INodeStaking.sol";
 import {EpochHeader, NodeScore, EpochHeaderLib} from "../libraries/EpochHeaderLib.sol";
+import {MerkleRootLib} from "../libraries/MerkleRootLib.sol";
 
 /// @title EpochSettlement
 /// @notice Settles one epoch per transaction and pays rewards. Keepers submit the header guardians
@@ -86,7 +86,17 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     ///         guardians run; published here so every implementation reads the same figure).
     uint16 public immutable guardianShareBps;
 
+    /// @dev What a claim reads, in one slot, written at each finalization: the latest finalized reward
+    ///      root (its high 192 bits: second preimages cost 2^192, collisions 2^96, and only the guardians
+    ///      who build the tree could even try the latter) and the payout floor, the balance that must stay
+    ///      in escrow = totalFunded - finalizedCumulative, in units of 1e9 wei rounded down.
+    struct ClaimState {
+        bytes24 rewardRoot;
+        uint64 payoutFloorGwei;
+    }
+
     Progress private _progress;
+    ClaimState private _claimState;
     EpochEntry[EPOCH_RING_SIZE] private _ring;
     /// @notice Fault root of every epoch that had faults.
     mapping(uint32 epoch => bytes32) public faultRoots;
@@ -133,7 +143,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     error NoFinalizedEpoch();
     error InvalidRewardProof(address account, uint256 cumulative);
     error NothingToClaim(address account, uint256 cumulative, uint256 alreadyClaimed);
-    error ClaimExceedsFinalizedTotal(uint256 totalClaimed, uint256 finalizedCumulative);
+    error PayoutExceedsFinalizedTotal(uint256 balanceAfter, uint256 payoutFloor);
     error ZeroAmount();
     error EpochNotFinalized(uint32 epoch, uint32 lastFinalized);
     error NoFaultsInEpoch(uint32 epoch);
@@ -256,24 +266,29 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     ///      separate event. Reverts if total payouts would exceed the finalized cumulative total, so even a
     ///      wrong reward tree cannot pay out more than was emitted.
     function claim(address account, uint256 cumulative, bytes32[] calldata proof) external {
-        Progress memory progress = _progress;
-        if (progress.lastFinalized == 0) revert NoFinalizedEpoch();
-        bytes32 root = _ring[progress.lastFinalized % EPOCH_RING_SIZE].rewardRoot;
+        ClaimState memory state = _claimState;
+        if (state.rewardRoot == bytes24(0)) revert NoFinalizedEpoch();
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulative))));
-        if (!MerkleProofLib.verifyCalldata(proof, root, leaf)) revert InvalidRewardProof(account, cumulative);
+        if (bytes24(MerkleRootLib.processProofCalldata(proof, leaf)) != state.rewardRoot) {
+            revert InvalidRewardProof(account, cumulative);
+        }
         uint256 already = claimed[account];
         if (cumulative <= already) revert NothingToClaim(account, cumulative, already);
         claimed[account] = cumulative;
         token.safeTransfer(account, cumulative - already);
-        uint256 paid = _paidOut(progress.totalFunded);
-        if (paid > progress.finalizedCumulative) revert ClaimExceedsFinalizedTotal(paid, progress.finalizedCumulative);
+        uint256 floor = uint256(state.payoutFloorGwei) * 1e9;
+        uint256 balance = token.balanceOf(address(this));
+        if (balance < floor) revert PayoutExceedsFinalizedTotal(balance, floor);
     }
 
     /// @notice Adds `amount` SEND (pulled from the caller) to the reward escrow. Anyone may call.
     function fundEscrow(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint256 totalFunded = _progress.totalFunded + amount;
-        _progress.totalFunded = totalFunded.toUint96();
+        Progress memory progress = _progress;
+        uint256 totalFunded = progress.totalFunded + amount;
+        progress.totalFunded = totalFunded.toUint96();
+        _progress = progress;
+        if (progress.lastFinalized != 0) _claimState.payoutFloorGwei = _payoutFloorGwei(progress);
         emit EscrowFunded(msg.sender, amount, totalFunded);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -435,7 +450,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         uint256 bit = uint256(1) << (index & 0xff);
         uint256 word = _faultPendingBits[wordKey];
         if (word & bit == 0) revert FaultAlreadyExecuted(epoch, index);
-        if (!MerkleProofLib.verifyCalldata(proof, root, leaf)) revert InvalidFaultProof(epoch, index);
+        if (MerkleRootLib.processProofCalldata(proof, leaf) != root) revert InvalidFaultProof(epoch, index);
         _faultPendingBits[wordKey] = word & ~bit;
     }
 
@@ -459,8 +474,15 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (entry.status != EpochStatus.Pending || block.timestamp < entry.finalizeAt) return false;
         progress.lastFinalized = next;
         progress.finalizedCumulative = entry.totalCumulative;
+        _claimState = ClaimState(bytes24(entry.rewardRoot), _payoutFloorGwei(progress));
         emit EpochFinalized(next, entry.rewardRoot, entry.totalCumulative);
         return true;
+    }
+
+    /// @dev Balance that must stay in escrow once every finalized reward is paid, in 1e9-wei units
+    ///      rounded down (so rounding can never block the last claim; it allows < 1e-9 SEND of slack).
+    function _payoutFloorGwei(Progress memory progress) private pure returns (uint64) {
+        return uint64((uint256(progress.totalFunded) - progress.finalizedCumulative) / 1e9);
     }
 
     function _currentEpoch() private view returns (uint32) {
