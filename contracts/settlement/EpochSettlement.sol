@@ -251,7 +251,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
             uint32 last = _progress.lastSubmitted;
             for (uint32 e = epoch; e <= last; ++e) {
                 _ring[e % EPOCH_RING_SIZE].status = EpochStatus.None;
-                delete faultRoots[e];
+                if (faultRoots[e] != bytes32(0)) _clearFaults(e);
             }
             _progress.lastSubmitted = epoch - 1;
             emit EpochsVoided(epoch, last);
@@ -452,6 +452,16 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (word & bit == 0) revert FaultAlreadyExecuted(epoch, index);
         if (MerkleRootLib.processProofCalldata(proof, leaf) != root) revert InvalidFaultProof(epoch, index);
         _faultPendingBits[wordKey] = word & ~bit;
+    }
+
+    /// @dev Forgets the faults of a voided epoch. It was never finalized, so none of its leaves was
+    ///      executed: its pending words are exactly the non-zero words from index 0 up.
+    function _clearFaults(uint32 epoch) private {
+        delete faultRoots[epoch];
+        uint256 base = uint256(epoch) << 32;
+        for (uint256 i; _faultPendingBits[base | i] != 0; ++i) {
+            delete _faultPendingBits[base | i];
+        }
     }
 
     function _recordFaults(uint32 epoch, bytes32 faultRoot, uint32 faultCount) private {

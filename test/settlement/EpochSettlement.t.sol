@@ -1194,18 +1194,9 @@ contract EpochSettlementTest is TestSuite {
         assertEq(staking.getNode(node).stake, 99_000 ether);
     }
 
-    /// @dev BUG (contracts/settlement/EpochSettlement.sol, resolveDispute, the voiding loop at lines
-    ///      242-245, `delete faultRoots[e]` at 244): voiding an epoch deletes its fault root but not the pending bits `_recordFaults` set
-    ///      for its `faultCount` leaves. When the epoch is resubmitted with fewer words of faults (here
-    ///      none), the stale bits survive and `faultPending` reports leaves that do not exist, against its
-    ///      own spec ("True while fault leaf `index` of `epoch` has not been executed (and exists)");
-    ///      keepers and indexers polling it see phantom faults. The stale bits would also let a leaf with
-    ///      index >= the new `faultCount` execute if the new tree carried one. Fix: keep the fault count
-    ///      with the root (e.g. `mapping(uint32 => struct {bytes32 root; uint32 count})`), clear the
-    ///      `ceil(count / 256)` words when voiding (or check `index < count` in `faultPending` and
-    ///      `_consumeFaultLeaf`).
+    /// @dev Voiding an epoch forgets its fault root and every pending bit it set, so a resubmission with
+    ///      fewer faults (here none) leaves no phantom leaves behind.
     function test_resolveDispute_voidClearsFaultPendingBits() public {
-        vm.skip(true); // confirmed EpochSettlement bug, see above: faultPending(1, 0) stays true
         (address node,) = _registerNode("node", operator, 100_000 ether);
         EpochHeader memory h = _withFaults(_h(1), keccak256("fabricated faults"), 300);
         _submit(h);
@@ -1375,8 +1366,11 @@ contract EpochSettlementTest is TestSuite {
         _submitAndFinalize(_header(1, root, 150 ether, 150 ether));
 
         settlement.claim(alice, 100 ether, Merkle.proof(leaves, 0));
+        // the payout floor (escrow that must remain) is ESCROW - 150; paying bob would leave ESCROW - 200
         vm.expectRevert(
-            abi.encodeWithSelector(EpochSettlement.ClaimExceedsFinalizedTotal.selector, 200 ether, 150 ether)
+            abi.encodeWithSelector(
+                EpochSettlement.PayoutExceedsFinalizedTotal.selector, ESCROW - 200 ether, ESCROW - 150 ether
+            )
         );
         settlement.claim(bob, 100 ether, Merkle.proof(leaves, 1));
         assertEq(token.balanceOf(bob), 0);
@@ -1387,15 +1381,44 @@ contract EpochSettlementTest is TestSuite {
     }
 
     function testFuzz_RevertWhen_claim_exceedsFinalizedTotalByOneWei(uint96 total) public {
-        total = uint96(bound(total, 2, INITIAL_EMISSION));
+        // totals that are whole multiples of 1e9 wei: the stored payout floor is exact
+        total = uint96(bound(total, 1, INITIAL_EMISSION / 1e9) * 1e9);
         // one leaf worth a wei more than the header's total
         bytes32 leaf = Merkle.rewardLeaf(alice, uint256(total) + 1);
         _submitAndFinalize(_header(1, leaf, total, INITIAL_EMISSION));
         vm.expectRevert(
-            abi.encodeWithSelector(EpochSettlement.ClaimExceedsFinalizedTotal.selector, uint256(total) + 1, total)
+            abi.encodeWithSelector(
+                EpochSettlement.PayoutExceedsFinalizedTotal.selector, ESCROW - total - 1, ESCROW - total
+            )
         );
         settlement.claim(alice, uint256(total) + 1, new bytes32[](0));
         assertEq(settlement.totalClaimed(), 0);
+    }
+
+    /// @dev The payout floor is stored in 1e9-wei units rounded down, so payouts may exceed the finalized
+    ///      total by less than 1e9 wei (1e-9 SEND) when the total is not a multiple of 1e9, never more.
+    function testFuzz_claim_floorRoundingSlackBelowOneGwei(uint96 total, uint256 excess) public {
+        total = uint96(bound(total, 1e9, INITIAL_EMISSION));
+        uint256 slack = (ESCROW - total) % 1e9;
+        excess = bound(excess, slack + 1, 10 * 1e9);
+        bytes32 within = Merkle.rewardLeaf(alice, uint256(total) + slack);
+        bytes32 beyond = Merkle.rewardLeaf(bob, uint256(total) + excess);
+        bytes32 root = Merkle.hashPair(within, beyond);
+        _submitAndFinalize(_header(1, root, total, INITIAL_EMISSION));
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = within;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                EpochSettlement.PayoutExceedsFinalizedTotal.selector,
+                ESCROW - total - excess,
+                ESCROW - total - slack
+            )
+        );
+        settlement.claim(bob, uint256(total) + excess, proof);
+        proof[0] = beyond;
+        settlement.claim(alice, uint256(total) + slack, proof);
+        assertEq(settlement.totalClaimed(), uint256(total) + slack);
+        assertLt(slack, 1e9);
     }
 
     /// @dev Documents the trade-off of deriving `totalClaimed` from the balance: SEND sent straight to the
@@ -1422,7 +1445,9 @@ contract EpochSettlementTest is TestSuite {
         assertEq(settlement.settlementProgress().totalFunded, ESCROW);
         // but not a wei beyond the donation
         vm.expectRevert(
-            abi.encodeWithSelector(EpochSettlement.ClaimExceedsFinalizedTotal.selector, 150 ether + 1, 150 ether)
+            abi.encodeWithSelector(
+                EpochSettlement.PayoutExceedsFinalizedTotal.selector, ESCROW - 150 ether - 1, ESCROW - 150 ether
+            )
         );
         settlement.claim(carol, 1, Merkle.proof(leaves, 2));
         // what is finalized and unclaimed (by the derived books) stays covered
