@@ -28,9 +28,8 @@ import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../keepers/src
 import { buildTree, faultLeaf, rewardLeaf, type MerkleTree } from '../keepers/src/core/merkle.js';
 import {
   SCORES_END,
-  headerDigest,
+  collectQuorumSignatures,
   settlementDomain,
-  toCompactSignature,
   type EpochHeader,
 } from '../keepers/src/core/epochHeader.js';
 
@@ -62,9 +61,8 @@ async function main() {
     const { SendToken: token, NodeStaking: staking, EpochSettlement: settlement } = book.contracts;
     const treasury = wallet(devAccount(1));
     const keeper = wallet(devAccount(2));
-    const guardians = GUARDIAN_INDICES.map((i) => devAccount(i)).sort((a, b) =>
-      a.address.toLowerCase() < b.address.toLowerCase() ? -1 : 1,
-    );
+    const guardians = GUARDIAN_INDICES.map((i) => devAccount(i));
+    const guardianSet = guardians.map((g) => g.address);
     const domain = settlementDomain(book.chainId, settlement);
     const results: Record<string, { gas: number; note: string }> = {};
 
@@ -155,19 +153,13 @@ async function main() {
         dataHash: ZERO32.replace(/0$/, '1') as Hex,
         seed: ZERO32.replace(/0$/, '2') as Hex,
       };
-      const digest = headerDigest(domain, header);
-      const signatures = [];
-      let bitmap = 0n;
-      for (let i = 0; i < SIGNERS; i++) {
-        signatures.push(toCompactSignature(await guardians[i].sign({ hash: digest })));
-        bitmap |= 1n << BigInt(i);
-      }
+      const quorum = await collectQuorumSignatures(domain, header, guardianSet, guardians.slice(0, SIGNERS));
       const gas = await gasOf(
         await keeper.writeContract({
           address: settlement,
           abi: epochSettlementAbi,
           functionName: 'submitEpoch',
-          args: [header, guardians.map((g) => g.address), bitmap, signatures],
+          args: [header, quorum.guardians, quorum.signerBitmap, quorum.signatures],
         }),
       );
       cumulativeTotal = totalCumulative;

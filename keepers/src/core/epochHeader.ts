@@ -104,3 +104,53 @@ export function scoresHashChain(scores: readonly NodeScore[], chunkSize: number)
   }
   return { head: next, chunks, nexts };
 }
+
+/** Anything that can sign a 32-byte hash (a viem local account). */
+export interface HashSigner {
+  address: Address;
+  sign(parameters: { hash: Hex }): Promise<Hex>;
+}
+
+export interface QuorumSignatures {
+  /** The guardian list, sorted ascending as the contract stores it. */
+  guardians: Address[];
+  /** Bit i set when guardians[i] signed. */
+  signerBitmap: bigint;
+  /** Compact signatures in ascending guardian order. */
+  signatures: { r: Hex; vs: Hex }[];
+}
+
+/** Sorts addresses ascending by value, as `GuardianQuorum` requires. */
+export function sortAddresses<T extends { address: Address }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+}
+
+/**
+ * Collects signatures over `header` from `signers` (a subset of `guardianSet`) in the form
+ * `submitEpoch` takes. Throws if a signer is not in the set.
+ */
+export async function collectQuorumSignatures(
+  domain: TypedDataDomain,
+  header: EpochHeader,
+  guardianSet: readonly Address[],
+  signers: readonly HashSigner[],
+): Promise<QuorumSignatures> {
+  const guardians = [...guardianSet].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const index = new Map(guardians.map((g, i) => [g.toLowerCase(), i]));
+  const digest = headerDigest(domain, header);
+  const ordered = signers
+    .map((signer) => {
+      const i = index.get(signer.address.toLowerCase());
+      if (i === undefined) throw new Error(`signer ${signer.address} is not in the guardian set`);
+      return { i, signer };
+    })
+    .sort((a, b) => a.i - b.i);
+  let signerBitmap = 0n;
+  const signatures: { r: Hex; vs: Hex }[] = [];
+  for (const { i, signer } of ordered) {
+    if (signerBitmap & (1n << BigInt(i))) throw new Error(`guardian ${signer.address} listed twice`);
+    signerBitmap |= 1n << BigInt(i);
+    signatures.push(toCompactSignature(await signer.sign({ hash: digest })));
+  }
+  return { guardians, signerBitmap, signatures };
+}
