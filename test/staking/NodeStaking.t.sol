@@ -6,9 +6,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {TestSuite} from "../utils/TestSuite.sol";
+import {Merkle} from "../utils/Merkle.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
+import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
+import {EpochHeader} from "../../contracts/libraries/EpochHeaderLib.sol";
 
 /// @notice Unit and fuzz tests for every external function and every revert path of NodeStaking.
+/// @dev The settlement is the real EpochSettlement of the suite: its clock (`currentEpoch`, 1 at genesis, one
+///      epoch per `EPOCH` seconds) keys the per-epoch slash cap, and its `lastFinalizedEpoch` gates withdrawals.
+///      Faults are applied by pranking the settlement with the clock it would pass.
 contract NodeStakingTest is TestSuite {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant SECP256K1_N =
@@ -22,9 +28,33 @@ contract NodeStakingTest is TestSuite {
 
     // ================================================================ helpers
 
-    function _fault(address nodeKey, uint32 epoch, uint96 amount, bool strike) internal returns (uint96) {
+    /// @notice The settlement clock, computed locally (no external call, so it is safe between a
+    ///         `vm.expectRevert`/`vm.expectEmit` and the call it targets). `test_Clock_MatchesSettlement`
+    ///         checks it against `settlement.currentEpoch()`.
+    function _clock() internal view returns (uint32) {
+        return uint32((block.timestamp - genesis) / EPOCH + 1);
+    }
+
+    /// @notice Moves the settlement clock one epoch forward.
+    function _nextClockEpoch() internal {
+        vm.warp(block.timestamp + EPOCH);
+    }
+
+    /// @notice Applies a fault the way the settlement does: with the current settlement-clock epoch.
+    function _fault(address nodeKey, uint32 faultEpoch, uint96 amount, bool strike)
+        internal
+        returns (uint96)
+    {
+        return _faultAt(nodeKey, faultEpoch, _clock(), amount, strike);
+    }
+
+    /// @notice Applies a fault with an explicit settlement-clock epoch.
+    function _faultAt(address nodeKey, uint32 faultEpoch, uint32 clock, uint96 amount, bool strike)
+        internal
+        returns (uint96)
+    {
         vm.prank(address(settlement));
-        return staking.applyFault(nodeKey, epoch, amount, strike, finder);
+        return staking.applyFault(nodeKey, faultEpoch, clock, amount, strike, finder);
     }
 
     function _strike(address nodeKey, uint32 epoch) internal {
@@ -39,14 +69,37 @@ contract NodeStakingTest is TestSuite {
         c = NodeStaking.EpochCommitment({epoch: epoch, root: root, totalUnits: 1_000, leafCount: 10});
     }
 
-    /// @notice Proves an equivocation of `pk` in `epoch` (two commitments differing in their root) as `caller`.
-    function _prove(uint256 pk, uint32 epoch, address caller) internal returns (uint96) {
-        NodeStaking.EpochCommitment memory a = _commit(epoch, keccak256("root-a"));
-        NodeStaking.EpochCommitment memory b = _commit(epoch, keccak256("root-b"));
-        bytes memory sigA = _signCommitment(pk, a);
-        bytes memory sigB = _signCommitment(pk, b);
+    struct Proof {
+        NodeStaking.EpochCommitment a;
+        bytes sigA;
+        NodeStaking.EpochCommitment b;
+        bytes sigB;
+    }
+
+    function _proof(uint256 pk, uint32 epoch, bytes32 rootA, bytes32 rootB)
+        internal
+        view
+        returns (Proof memory p)
+    {
+        p.a = _commit(epoch, rootA);
+        p.b = _commit(epoch, rootB);
+        p.sigA = _signCommitment(pk, p.a);
+        p.sigB = _signCommitment(pk, p.b);
+    }
+
+    /// @notice A proof of `pk` equivocating in `epoch` (two commitments differing in their root).
+    function _proof(uint256 pk, uint32 epoch) internal view returns (Proof memory) {
+        return _proof(pk, epoch, keccak256("root-a"), keccak256("root-b"));
+    }
+
+    function _submitProof(Proof memory p, address caller) internal returns (uint96) {
         vm.prank(caller);
-        return staking.proveEquivocation(a, sigA, b, sigB);
+        return staking.proveEquivocation(p.a, p.sigA, p.b, p.sigB);
+    }
+
+    /// @notice Proves an equivocation of `pk` in `epoch` as `caller`.
+    function _prove(uint256 pk, uint32 epoch, address caller) internal returns (uint96) {
+        return _submitProof(_proof(pk, epoch), caller);
     }
 
     function _fundAndApprove(address who, uint256 amount) internal {
@@ -73,11 +126,28 @@ contract NodeStakingTest is TestSuite {
         vm.stopPrank();
     }
 
+    /// @notice Submits and finalizes (empty headers) every epoch after the last finalized one up to
+    ///         `target`. Each epoch moves time forward (to its end, then by the dispute window).
+    function _finalizeThrough(uint32 target) internal {
+        for (uint32 e = settlement.lastFinalizedEpoch() + 1; e <= target; ++e) {
+            _submitAndFinalize(_header(e, bytes32(0), 0, 0));
+        }
+        assertGe(settlement.lastFinalizedEpoch(), target, "finalized");
+    }
+
+    /// @notice Makes the node's unbonding withdrawable: finalizes its unbonding epoch and waits out the
+    ///         cooldown.
+    function _releaseAndFinalize(address nodeKey) internal {
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        _finalizeThrough(n.unbondingEpoch);
+        if (block.timestamp < n.unbondingReleaseAt) vm.warp(n.unbondingReleaseAt);
+    }
+
     function _exitAndWithdraw(address nodeKey) internal {
         uint96 stake = staking.getNode(nodeKey).stake;
         vm.prank(operator);
         staking.requestUnbond(nodeKey, stake);
-        vm.warp(block.timestamp + UNBONDING);
+        _releaseAndFinalize(nodeKey);
         vm.prank(operator);
         staking.withdraw(nodeKey);
     }
@@ -108,12 +178,19 @@ contract NodeStakingTest is TestSuite {
         return uint96(bound(amount, MIN_STAKE, MAX_FUZZ_STAKE));
     }
 
-    function _assertAccounting() internal view {
+    /// @notice Slashed stake net of finder fees is exactly `expected`, and it is all that the contract
+    ///         holds beyond active and unbonding stake.
+    function _assertSweepable(uint256 expected) internal view {
+        assertEq(staking.sweepableSlashed(), expected, "sweepable");
         assertEq(
             token.balanceOf(address(staking)),
-            staking.totalStaked() + staking.totalUnbonding() + staking.slashedPendingSweep(),
-            "balance == staked + unbonding + pending"
+            staking.totalStaked() + staking.totalUnbonding() + expected,
+            "balance == staked + unbonding + sweepable"
         );
+    }
+
+    function _fee(uint256 slashed) internal pure returns (uint256) {
+        return slashed * FINDER_FEE_BPS / BPS;
     }
 
     // ================================================================ constructor
@@ -133,7 +210,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(staking.BPS(), BPS);
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), 0);
-        assertEq(staking.slashedPendingSweep(), 0);
+        assertEq(staking.sweepableSlashed(), 0);
     }
 
     function testFuzz_Constructor_AcceptsValidParameters(
@@ -274,6 +351,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.lastSlashEpoch, 0);
         assertEq(n.slashedInLastSlashEpoch, 0);
         assertEq(n.recentStrikeEpochs, 0);
+        assertEq(n.unbondingEpoch, 0);
         assertTrue(staking.isActive(nodeKey));
         assertEq(staking.totalStaked(), amount);
         assertEq(staking.totalUnbonding(), 0);
@@ -459,14 +537,35 @@ contract NodeStakingTest is TestSuite {
         staking.updateEndpoint(nodeKey, "", "");
     }
 
-    /// @dev CONTRACT BUG (reported): the NatSpec of `updateEndpoint` says "Updates the endpoint and metadata
-    ///      of an Active node", but the function only checks the operator, so an Exiting or Ejected node can
-    ///      still announce endpoints. This is how it SHOULD behave; skipped until the contract is fixed.
-    function test_RevertWhen_UpdateEndpoint_NodeNotActive() public {
-        vm.skip(true);
+    /// @dev Previously a reported bug (an Exiting or Ejected node could still announce endpoints); fixed.
+    function test_RevertWhen_UpdateEndpoint_NodeExiting() public {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         vm.prank(operator);
         staking.requestUnbond(nodeKey, MIN_STAKE);
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Exiting
+            )
+        );
+        staking.updateEndpoint(nodeKey, "wss://gone", "");
+    }
+
+    function test_RevertWhen_UpdateEndpoint_NodeEjected() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        _fault(nodeKey, 1, 1, false);
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                NodeStaking.NodeNotActive.selector, nodeKey, NodeStaking.NodeStatus.Ejected
+            )
+        );
+        staking.updateEndpoint(nodeKey, "wss://gone", "");
+    }
+
+    function test_RevertWhen_UpdateEndpoint_ExitedAndWithdrawn() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        _exitAndWithdraw(nodeKey);
         vm.prank(operator);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -564,6 +663,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.stake, stake - amount);
         assertEq(n.unbonding, amount);
         assertEq(n.unbondingReleaseAt, releaseAt);
+        assertEq(n.unbondingEpoch, 1, "settlement clock at genesis");
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Active));
         assertEq(staking.totalStaked(), stake - amount);
         assertEq(staking.totalUnbonding(), amount);
@@ -584,10 +684,22 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.stake, 0);
         assertEq(n.unbonding, stake);
         assertEq(n.unbondingReleaseAt, releaseAt);
+        assertEq(n.unbondingEpoch, 1);
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Exiting));
         assertFalse(staking.isActive(nodeKey));
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), stake);
+    }
+
+    function testFuzz_RequestUnbond_RecordsSettlementClockEpoch(uint256 elapsed) public {
+        elapsed = bound(elapsed, 0, 3_650 days);
+        (address nodeKey,) = _registerNode("node", operator, 2 * MIN_STAKE);
+        vm.warp(block.timestamp + elapsed);
+        uint32 expected = uint32(elapsed / EPOCH + 1);
+        assertEq(settlement.currentEpoch(), expected);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE);
+        assertEq(staking.getNode(nodeKey).unbondingEpoch, expected);
     }
 
     function testFuzz_RequestUnbond_RestartsCooldown(uint96 first, uint96 second, uint256 elapsed) public {
@@ -599,9 +711,11 @@ contract NodeStakingTest is TestSuite {
 
         vm.prank(operator);
         staking.requestUnbond(nodeKey, first);
+        assertEq(staking.getNode(nodeKey).unbondingEpoch, 1);
         uint256 firstRelease = block.timestamp + UNBONDING;
         vm.warp(block.timestamp + elapsed);
         uint40 newRelease = uint40(block.timestamp + UNBONDING);
+        uint32 secondEpoch = uint32(elapsed / EPOCH + 1);
 
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.UnbondRequested(nodeKey, second, stake - first - second, newRelease);
@@ -611,6 +725,7 @@ contract NodeStakingTest is TestSuite {
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertEq(n.unbonding, first + second);
         assertEq(n.unbondingReleaseAt, newRelease);
+        assertEq(n.unbondingEpoch, secondEpoch, "the latest unbond moves the epoch to finalize");
         assertGt(newRelease, firstRelease);
 
         // the first tranche is not released at its original time any more
@@ -621,7 +736,20 @@ contract NodeStakingTest is TestSuite {
         );
         staking.withdraw(nodeKey);
 
-        vm.warp(newRelease);
+        // with only the first tranche's epoch finalized, a second unbond in a later epoch keeps it locked
+        if (secondEpoch > 1) {
+            _finalizeThrough(secondEpoch - 1);
+            if (block.timestamp < newRelease) vm.warp(newRelease);
+            vm.prank(operator);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    NodeStaking.UnbondingEpochNotFinalized.selector, nodeKey, secondEpoch, secondEpoch - 1
+                )
+            );
+            staking.withdraw(nodeKey);
+        }
+
+        _releaseAndFinalize(nodeKey);
         vm.prank(operator);
         staking.withdraw(nodeKey);
         assertEq(token.balanceOf(operator), uint256(first) + second);
@@ -706,6 +834,7 @@ contract NodeStakingTest is TestSuite {
         vm.prank(operator);
         staking.requestUnbond(nodeKey, amount);
         vm.warp(block.timestamp + UNBONDING + extra);
+        _finalizeThrough(1);
 
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StakeWithdrawn(nodeKey, operator, amount);
@@ -731,6 +860,7 @@ contract NodeStakingTest is TestSuite {
         vm.prank(operator);
         staking.requestUnbond(nodeKey, MIN_STAKE);
         uint40 releaseAt = staking.getNode(nodeKey).unbondingReleaseAt;
+        _finalizeThrough(1); // two days in, long before the release
 
         vm.warp(releaseAt - 1);
         vm.prank(operator);
@@ -751,6 +881,7 @@ contract NodeStakingTest is TestSuite {
         staking.withdraw(nodeKey);
     }
 
+    /// @dev Nothing is finalized either: the cooldown is checked first.
     function testFuzz_RevertWhen_Withdraw_NotReleased(uint256 elapsed) public {
         elapsed = bound(elapsed, 0, UNBONDING - 1);
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
@@ -768,7 +899,7 @@ contract NodeStakingTest is TestSuite {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         vm.prank(operator);
         staking.requestUnbond(nodeKey, MIN_STAKE);
-        vm.warp(block.timestamp + UNBONDING);
+        _releaseAndFinalize(nodeKey);
         vm.prank(caller);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NotNodeOperator.selector, nodeKey, caller));
         staking.withdraw(nodeKey);
@@ -786,11 +917,12 @@ contract NodeStakingTest is TestSuite {
         uint96 slashed = _fault(nodeKey, 1, type(uint96).max, false);
         assertEq(slashed, MIN_STAKE / 10);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
-        vm.warp(block.timestamp + UNBONDING);
+        assertEq(staking.getNode(nodeKey).unbondingEpoch, 1, "ejection records the clock epoch");
+        _releaseAndFinalize(nodeKey);
         vm.prank(operator);
         staking.withdraw(nodeKey);
         assertEq(token.balanceOf(operator), MIN_STAKE - slashed);
-        _assertAccounting();
+        _assertSweepable(slashed - _fee(slashed));
     }
 
     function test_RevertWhen_Withdraw_UnbondingFullySlashed() public {
@@ -803,11 +935,188 @@ contract NodeStakingTest is TestSuite {
         vm.prank(operator);
         s.requestUnbond(nodeKey, MIN_STAKE);
         vm.prank(address(settlement));
-        assertEq(s.applyFault(nodeKey, 1, MIN_STAKE, false, finder), MIN_STAKE);
+        assertEq(s.applyFault(nodeKey, 1, 1, MIN_STAKE, false, finder), MIN_STAKE);
         vm.warp(block.timestamp + UNBONDING);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NothingToWithdraw.selector, nodeKey));
         s.withdraw(nodeKey);
+    }
+
+    // ================================================================ withdraw: finalization of the unbonding epoch
+
+    function test_RevertWhen_Withdraw_UnbondingEpochNotFinalized() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE);
+        vm.warp(block.timestamp + UNBONDING + 365 days); // cooldown long over, nothing ever settled
+        assertEq(settlement.lastFinalizedEpoch(), 0);
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                NodeStaking.UnbondingEpochNotFinalized.selector, nodeKey, uint32(1), uint32(0)
+            )
+        );
+        staking.withdraw(nodeKey);
+        assertEq(staking.getNode(nodeKey).unbonding, MIN_STAKE, "nothing moved");
+        assertEq(token.balanceOf(address(staking)), MIN_STAKE);
+    }
+
+    function testFuzz_Withdraw_WaitsForFinalizedUnbondingEpoch(uint256 unbondEpoch, uint256 finalized)
+        public
+    {
+        uint32 u = uint32(bound(unbondEpoch, 1, 12));
+        uint32 f = uint32(bound(finalized, 0, 14));
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        vm.warp(genesis + uint256(u - 1) * EPOCH + 1 hours);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE);
+        assertEq(staking.getNode(nodeKey).unbondingEpoch, u);
+
+        _finalizeThrough(f);
+        uint40 releaseAt = staking.getNode(nodeKey).unbondingReleaseAt;
+        if (block.timestamp < releaseAt) vm.warp(releaseAt);
+        if (f < u) {
+            vm.prank(operator);
+            vm.expectRevert(
+                abi.encodeWithSelector(NodeStaking.UnbondingEpochNotFinalized.selector, nodeKey, u, f)
+            );
+            staking.withdraw(nodeKey);
+            _finalizeThrough(u);
+        }
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), MIN_STAKE);
+        assertEq(staking.totalUnbonding(), 0);
+    }
+
+    /// @notice Settlement stalls (an epoch is disputed): the cooldown and the later epoch's dispute window both
+    ///         pass, yet nothing new is finalized, so the stake stays slashable and locked. Once the dispute is
+    ///         resolved and the unbonding epoch finalizes, the withdrawal goes through.
+    function test_Withdraw_BlockedWhileSettlementStalls() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        _finalizeThrough(2); // time: end of epoch 2 + dispute window = start of epoch 4
+        assertEq(settlement.currentEpoch(), 4);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE);
+        assertEq(staking.getNode(nodeKey).unbondingEpoch, 4);
+
+        _submit(_header(3, bytes32(0), 0, 0));
+        vm.prank(guardians[0]);
+        settlement.dispute(3, "bad scores");
+        _submit(_header(4, bytes32(0), 0, 0));
+        vm.warp(block.timestamp + UNBONDING + DISPUTE_WINDOW);
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+        assertEq(settlement.lastFinalizedEpoch(), 2);
+
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                NodeStaking.UnbondingEpochNotFinalized.selector, nodeKey, uint32(4), uint32(2)
+            )
+        );
+        staking.withdraw(nodeKey);
+
+        // a fault found meanwhile can still reach the locked stake
+        assertEq(_fault(nodeKey, 3, 100 ether, false), 100 ether);
+
+        vm.prank(owner);
+        settlement.resolveDispute(3, true);
+        settlement.finalizeEpochs();
+        assertEq(settlement.lastFinalizedEpoch(), 4);
+
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StakeWithdrawn(nodeKey, operator, MIN_STAKE - 100 ether);
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), MIN_STAKE - 100 ether);
+    }
+
+    function test_Withdraw_EjectionWaitsForItsClockEpoch() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        vm.warp(genesis + 4 * EPOCH); // clock epoch 5
+        assertEq(_fault(nodeKey, 2, 1 ether, false), 1 ether); // below the minimum: ejected
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Ejected));
+        assertEq(n.unbondingEpoch, 5);
+        assertEq(n.unbondingReleaseAt, uint40(block.timestamp + UNBONDING));
+
+        vm.warp(n.unbondingReleaseAt);
+        _finalizeThrough(4);
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                NodeStaking.UnbondingEpochNotFinalized.selector, nodeKey, uint32(5), uint32(4)
+            )
+        );
+        staking.withdraw(nodeKey);
+
+        _finalizeThrough(5);
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), MIN_STAKE - 1 ether);
+    }
+
+    function test_Withdraw_LaterUnbondMovesTheEpochToFinalize() public {
+        (address nodeKey,) = _registerNode("node", operator, 3 * MIN_STAKE);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE); // clock epoch 1
+        _finalizeThrough(1); // now clock epoch 3
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE);
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.unbondingEpoch, 3);
+        assertEq(n.unbonding, 2 * MIN_STAKE);
+
+        vm.warp(n.unbondingReleaseAt);
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                NodeStaking.UnbondingEpochNotFinalized.selector, nodeKey, uint32(3), uint32(1)
+            )
+        );
+        staking.withdraw(nodeKey);
+
+        _finalizeThrough(3);
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), 2 * MIN_STAKE);
+        assertEq(staking.getNode(nodeKey).stake, MIN_STAKE);
+    }
+
+    /// @notice NOTE (reported as a design observation): the gate only requires the unbonding epoch to be
+    ///         finalized, with no grace period after finalization. After a stall longer than the cooldown, the
+    ///         operator can finalize and withdraw in the same block, before any finder executes the epoch's
+    ///         fault leaves; a fault executed afterwards finds nothing left to slash. This pins down the current
+    ///         behaviour.
+    function test_Withdraw_SameBlockAsFinalizationAfterStall() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE); // clock epoch 1
+        bytes32[] memory leaves = new bytes32[](1);
+        leaves[0] = Merkle.faultLeaf(1, 0, nodeKey, 500 ether, false);
+        EpochHeader memory h = _header(1, bytes32(0), 0, 0);
+        h.faultRoot = Merkle.root(leaves);
+        h.faultCount = 1;
+        _submit(h);
+        vm.prank(guardians[0]);
+        settlement.dispute(1, "stall");
+        vm.warp(genesis + UNBONDING + 30 days); // cooldown long over
+        vm.prank(owner);
+        settlement.resolveDispute(1, true);
+
+        // one block: finalize, withdraw everything
+        settlement.finalizeEpochs();
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), MIN_STAKE);
+
+        bytes32[] memory proof = Merkle.proof(leaves, 0);
+        vm.prank(finder);
+        vm.expectRevert(
+            abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, settlement.currentEpoch())
+        );
+        settlement.executeFault(1, 0, nodeKey, 500 ether, false, proof);
     }
 
     // ================================================================ applyFault: access
@@ -817,35 +1126,48 @@ contract NodeStakingTest is TestSuite {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         vm.prank(caller);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.OnlySettlement.selector, caller));
-        staking.applyFault(nodeKey, 1, 1 ether, true, caller);
+        staking.applyFault(nodeKey, 1, 1, 1 ether, true, caller);
     }
 
     function test_RevertWhen_ApplyFault_NotRegistered() public {
         address nodeKey = makeAddr("nobody");
         vm.prank(address(settlement));
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeNotRegistered.selector, nodeKey));
-        staking.applyFault(nodeKey, 1, 1 ether, false, finder);
+        staking.applyFault(nodeKey, 1, 1, 1 ether, false, finder);
+    }
+
+    function test_RevertWhen_ApplyFault_NotRegisteredStrikeOnly() public {
+        address nodeKey = makeAddr("nobody");
+        vm.prank(address(settlement));
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeNotRegistered.selector, nodeKey));
+        staking.applyFault(nodeKey, 1, 1, 0, true, finder);
     }
 
     // ================================================================ applyFault: slashing
 
-    function testFuzz_ApplyFault_SlashCappedAtMaxSlashBps(uint96 stake, uint96 amount, uint32 epoch) public {
+    function testFuzz_ApplyFault_SlashCappedAtMaxSlashBps(
+        uint96 stake,
+        uint96 amount,
+        uint32 faultEpoch,
+        uint32 clock
+    ) public {
         stake = _boundStake(stake);
         amount = uint96(bound(amount, 1, type(uint96).max));
-        epoch = uint32(bound(epoch, 1, type(uint32).max));
+        faultEpoch = uint32(bound(faultEpoch, 1, type(uint32).max));
+        clock = uint32(bound(clock, 1, type(uint32).max));
         (address nodeKey,) = _registerNode("node", operator, stake);
 
         uint96 cap = uint96(uint256(stake) * MAX_SLASH_BPS / BPS);
-        assertEq(staking.slashCapRemaining(nodeKey, epoch), cap);
+        assertEq(staking.slashCapRemaining(nodeKey, clock), cap);
         uint96 expected = uint96(_min(amount, cap));
-        uint96 fee = uint96(uint256(expected) * FINDER_FEE_BPS / BPS);
+        uint96 fee = uint96(_fee(expected));
         bool ejects = stake - expected < MIN_STAKE;
 
         vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.NodeSlashed(nodeKey, epoch, expected, finder, fee);
+        emit NodeStaking.NodeSlashed(nodeKey, faultEpoch, expected, finder, fee);
         if (ejects) {
             vm.expectEmit(true, true, true, true, address(staking));
-            emit NodeStaking.NodeEjected(nodeKey, epoch, NodeStaking.EjectReason.StakeBelowMinimum);
+            emit NodeStaking.NodeEjected(nodeKey, faultEpoch, NodeStaking.EjectReason.StakeBelowMinimum);
             vm.expectEmit(true, true, true, true, address(staking));
             emit NodeStaking.UnbondRequested(
                 nodeKey, stake - expected, 0, uint40(block.timestamp + UNBONDING)
@@ -855,81 +1177,130 @@ contract NodeStakingTest is TestSuite {
             vm.expectEmit(true, true, true, true, address(token));
             emit IERC20.Transfer(address(staking), finder, fee);
         }
-        assertEq(_fault(nodeKey, epoch, amount, false), expected);
+        assertEq(_faultAt(nodeKey, faultEpoch, clock, amount, false), expected);
 
         NodeStaking.Node memory n = staking.getNode(nodeKey);
-        assertEq(n.lastSlashEpoch, epoch);
+        assertEq(n.lastSlashEpoch, clock, "the cap is tracked per settlement-clock epoch");
         assertEq(n.slashedInLastSlashEpoch, expected);
         assertEq(n.recentStrikeEpochs, 0, "no strike requested");
         if (ejects) {
             assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Ejected));
             assertEq(n.stake, 0);
             assertEq(n.unbonding, stake - expected);
+            assertEq(n.unbondingEpoch, 1, "ejection reads the settlement clock");
             assertEq(staking.totalStaked(), 0);
             assertEq(staking.totalUnbonding(), stake - expected);
         } else {
             assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Active));
             assertEq(n.stake, stake - expected);
             assertEq(n.unbonding, 0);
+            assertEq(n.unbondingEpoch, 0);
             assertEq(staking.totalStaked(), stake - expected);
             assertEq(staking.totalUnbonding(), 0);
         }
         assertEq(token.balanceOf(finder), fee);
-        assertEq(staking.slashedPendingSweep(), expected - fee);
         assertEq(token.balanceOf(address(staking)), stake - fee);
-        assertEq(staking.slashCapRemaining(nodeKey, epoch), cap - expected);
-        _assertAccounting();
+        assertEq(staking.slashCapRemaining(nodeKey, clock), cap - expected);
+        _assertSweepable(expected - fee);
     }
 
-    function testFuzz_ApplyFault_RepeatedSlashesShareEpochCap(
+    /// @notice Faults of any fault epochs, executed in any order within one settlement-clock epoch, share one
+    ///         cap; once it is used up a slashing fault reverts (and stays executable later).
+    function testFuzz_ApplyFault_FaultEpochsInAnyOrderShareClockCap(
         uint96 stake,
-        uint96[4] memory amounts,
-        uint32 epoch
+        uint96[6] memory amounts,
+        uint32[6] memory faultEpochs,
+        uint256 elapsed
     ) public {
         stake = _boundStake(stake);
-        epoch = uint32(bound(epoch, 1, type(uint32).max));
+        vm.warp(block.timestamp + bound(elapsed, 0, 1_000 days));
         (address nodeKey,) = _registerNode("node", operator, stake);
+        uint32 clock = _clock();
         uint256 cap = uint256(stake) * MAX_SLASH_BPS / BPS;
         uint256 total;
+        uint256 fees;
         for (uint256 i; i < amounts.length; ++i) {
-            uint96 amount = uint96(bound(amounts[i], 0, cap));
+            uint96 amount = uint96(bound(amounts[i], 1, cap));
+            uint32 faultEpoch = uint32(bound(faultEpochs[i], 1, 1_000));
+            if (total == cap) {
+                vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, clock));
+                _faultAt(nodeKey, faultEpoch, clock, amount, false);
+                continue;
+            }
             uint256 expected = _min(amount, cap - total);
-            assertEq(_fault(nodeKey, epoch, amount, false), expected, "slashed");
+            assertEq(_faultAt(nodeKey, faultEpoch, clock, amount, false), expected, "slashed");
             total += expected;
-            assertEq(staking.slashCapRemaining(nodeKey, epoch), cap - total, "cap remaining");
+            fees += _fee(expected);
+            assertEq(staking.slashCapRemaining(nodeKey, clock), cap - total, "cap remaining");
         }
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertLe(total, cap);
         assertEq(uint256(n.stake) + n.unbonding, stake - total);
-        if (total > 0) assertEq(n.slashedInLastSlashEpoch, total);
-        assertEq(token.balanceOf(finder) + staking.slashedPendingSweep(), total);
-        _assertAccounting();
+        assertEq(n.lastSlashEpoch, clock);
+        assertEq(n.slashedInLastSlashEpoch, total);
+        assertEq(token.balanceOf(finder), fees);
+        _assertSweepable(total - fees);
     }
 
-    function test_ApplyFault_SecondSlashInEpochCappedAtRemainder() public {
+    function test_ApplyFault_SecondSlashInClockEpochCappedAtRemainder() public {
         (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
         assertEq(_fault(nodeKey, 7, 6_000 ether, false), 6_000 ether);
-        assertEq(staking.slashCapRemaining(nodeKey, 7), 4_000 ether);
-        // the base is the stake at the start of the epoch: 94k + 6k already slashed
-        assertEq(_fault(nodeKey, 7, 6_000 ether, false), 4_000 ether);
-        assertEq(staking.slashCapRemaining(nodeKey, 7), 0);
-        assertEq(staking.getNode(nodeKey).slashedInLastSlashEpoch, 10_000 ether);
+        assertEq(staking.slashCapRemaining(nodeKey, 1), 4_000 ether);
+        // another fault epoch, same clock epoch; the base is the stake at the start of the clock epoch:
+        // 94k + 6k already slashed
+        assertEq(_fault(nodeKey, 8, 6_000 ether, false), 4_000 ether);
+        assertEq(staking.slashCapRemaining(nodeKey, 1), 0);
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.slashedInLastSlashEpoch, 10_000 ether);
+        assertEq(n.lastSlashEpoch, 1);
+        assertEq(n.stake, 90_000 ether);
     }
 
-    function test_ApplyFault_CapExhaustedSlashesNothing() public {
+    function test_RevertWhen_ApplyFault_SlashCapReached() public {
         (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
         assertEq(_fault(nodeKey, 3, type(uint96).max, false), 10_000 ether);
         NodeStaking.Node memory before = staking.getNode(nodeKey);
         uint256 finderBefore = token.balanceOf(finder);
 
-        vm.recordLogs();
-        assertEq(_fault(nodeKey, 3, 1 ether, false), 0);
-        assertEq(vm.getRecordedLogs().length, 0, "no event, no transfer");
+        // the whole fault reverts, strike included, so the settlement keeps the leaf executable
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(1)));
+        _faultAt(nodeKey, 2, 1, 1, true);
 
         NodeStaking.Node memory afterwards = staking.getNode(nodeKey);
         assertEq(afterwards.stake, before.stake);
         assertEq(afterwards.slashedInLastSlashEpoch, before.slashedInLastSlashEpoch);
+        assertEq(afterwards.recentStrikeEpochs, 0, "no strike recorded");
         assertEq(token.balanceOf(finder), finderBefore);
+
+        // one clock epoch later the same fault goes through
+        _nextClockEpoch();
+        assertEq(staking.slashCapRemaining(nodeKey, 2), 9_000 ether);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeSlashed(nodeKey, 2, 1, finder, 0);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 2, 1);
+        assertEq(_fault(nodeKey, 2, 1, true), 1);
+        NodeStaking.Node memory later = staking.getNode(nodeKey);
+        assertEq(later.lastSlashEpoch, 2);
+        assertEq(later.slashedInLastSlashEpoch, 1);
+        assertEq(later.recentStrikeEpochs, 2);
+    }
+
+    function test_ApplyFault_StrikeOnlyFaultWhenCapReached() public {
+        (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
+        assertEq(_fault(nodeKey, 3, type(uint96).max, false), 10_000 ether);
+        assertEq(staking.slashCapRemaining(nodeKey, 1), 0);
+
+        vm.recordLogs();
+        assertEq(_fault(nodeKey, 4, 0, true), 0, "a strike-only fault never reverts on the cap");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].topics[0], NodeStaking.StrikeRecorded.selector);
+        assertEq(logs[0].topics[2], bytes32(uint256(4)));
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.stake, 90_000 ether);
+        assertEq(n.slashedInLastSlashEpoch, 10_000 ether);
+        assertEq(n.recentStrikeEpochs, 4);
     }
 
     function test_ApplyFault_ZeroAmountChangesNothing() public {
@@ -943,53 +1314,100 @@ contract NodeStakingTest is TestSuite {
         assertTrue(staking.isActive(nodeKey));
     }
 
-    function testFuzz_ApplyFault_NewEpochResetsCap(uint96 stake, uint32 epoch, uint32 gap) public {
+    function testFuzz_ApplyFault_NewClockEpochResetsCap(
+        uint96 stake,
+        uint32 clock,
+        uint32 gap,
+        uint32 faultEpoch
+    ) public {
         stake = _boundStake(stake);
-        epoch = uint32(bound(epoch, 1, type(uint32).max - 1));
-        gap = uint32(bound(gap, 1, type(uint32).max - epoch));
+        clock = uint32(bound(clock, 1, type(uint32).max - 1));
+        gap = uint32(bound(gap, 1, type(uint32).max - clock));
+        faultEpoch = uint32(bound(faultEpoch, 1, type(uint32).max));
         (address nodeKey,) = _registerNode("node", operator, stake);
 
         uint256 cap1 = uint256(stake) * MAX_SLASH_BPS / BPS;
-        assertEq(_fault(nodeKey, epoch, type(uint96).max, false), cap1);
-        assertEq(staking.slashCapRemaining(nodeKey, epoch), 0);
+        assertEq(_faultAt(nodeKey, faultEpoch, clock, type(uint96).max, false), cap1);
+        assertEq(staking.slashCapRemaining(nodeKey, clock), 0);
 
-        uint32 next = epoch + gap;
-        // stake + unbonding is unchanged by an ejection, so the new cap is 10% of what is left
+        uint32 next = clock + gap;
+        // stake + unbonding is unchanged by an ejection, so the new cap is 10% of what is left; what the first
+        // fault asked for above its cap is forgiven, not carried over
         uint256 cap2 = (uint256(stake) - cap1) * MAX_SLASH_BPS / BPS;
         assertEq(staking.slashCapRemaining(nodeKey, next), cap2);
-        assertEq(_fault(nodeKey, next, type(uint96).max, false), cap2);
+        assertEq(_faultAt(nodeKey, faultEpoch, next, type(uint96).max, false), cap2);
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertEq(n.lastSlashEpoch, next);
         assertEq(n.slashedInLastSlashEpoch, cap2);
         assertEq(uint256(n.stake) + n.unbonding, stake - cap1 - cap2);
-        _assertAccounting();
+        _assertSweepable(cap1 - _fee(cap1) + cap2 - _fee(cap2));
+    }
+
+    function test_ApplyFault_CapIsPerClockEpochNotPerFaultEpoch() public {
+        (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
+        _nextClockEpoch(); // clock epoch 2
+        assertEq(_fault(nodeKey, 5, 15_000 ether, false), 10_000 ether);
+        assertEq(staking.getNode(nodeKey).lastSlashEpoch, 2);
+        assertEq(staking.slashCapRemaining(nodeKey, 2), 0, "clock epoch 2 used up");
+        assertEq(staking.slashCapRemaining(nodeKey, 5), 9_000 ether, "fault epoch 5 is not a cap key");
+        // a fault of yet another epoch in the same clock epoch is blocked
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(2)));
+        _faultAt(nodeKey, 1, 2, 1 ether, false);
+    }
+
+    /// @dev Previously a reported bug: the cap was keyed on the fault epoch and only remembered the last one,
+    ///      so interleaving fault epochs (5, 4, 5) reset epoch 5's tracker and slashed past `maxSlashBps`.
+    ///      Now the cap is per settlement-clock epoch: epoch-5, epoch-4 and epoch-5 faults executed in the
+    ///      same clock epoch total exactly 10%.
+    function test_ApplyFault_PerEpochCapHoldsWhenEpochsInterleave() public {
+        (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
+        _nextClockEpoch();
+        _nextClockEpoch(); // clock epoch 3
+        assertEq(_fault(nodeKey, 5, 6_000 ether, false), 6_000 ether); // epoch 5
+        assertEq(_fault(nodeKey, 4, 6_000 ether, false), 4_000 ether); // epoch 4: only the rest of the cap
+        assertEq(staking.slashCapRemaining(nodeKey, 3), 0);
+        // epoch 5 again (an equivocation): the clock epoch's 10% is gone
+        Proof memory p = _proof(pk, 5);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(3)));
+        _submitProof(p, finder);
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.stake, 90_000 ether, "exactly 10% slashed in clock epoch 3");
+        assertEq(n.slashedInLastSlashEpoch, 10_000 ether);
+        assertFalse(staking.equivocationProven(nodeKey, 5));
+
+        // next clock epoch: the proof goes through, under the new cap (10% of 90k)
+        _nextClockEpoch();
+        assertEq(_submitProof(p, finder), EQUIVOCATION_SLASH);
+        assertTrue(staking.equivocationProven(nodeKey, 5));
+        assertEq(staking.slashCapRemaining(nodeKey, 4), 4_000 ether);
+        _assertSweepable(15_000 ether - _fee(15_000 ether));
     }
 
     function test_ApplyFault_SlashesUnbondingAfterStake() public {
         (address nodeKey,) = _registerNode("node", operator, 210_000 ether);
         vm.prank(operator);
         staking.requestUnbond(nodeKey, 200_000 ether); // stake 10k, unbonding 200k
-        vm.warp(block.timestamp + 1 days);
+        _nextClockEpoch();
         uint40 newRelease = uint40(block.timestamp + UNBONDING);
 
         // cap = 10% of 210k = 21k: 10k from stake, then 11k from unbonding; stake 0 < min ejects
         vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.NodeSlashed(nodeKey, 4, 21_000 ether, finder, 1_050 ether);
+        emit NodeStaking.NodeSlashed(nodeKey, 1, 21_000 ether, finder, 1_050 ether);
         vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.NodeEjected(nodeKey, 4, NodeStaking.EjectReason.StakeBelowMinimum);
+        emit NodeStaking.NodeEjected(nodeKey, 1, NodeStaking.EjectReason.StakeBelowMinimum);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.UnbondRequested(nodeKey, 0, 0, newRelease);
-        assertEq(_fault(nodeKey, 4, 50_000 ether, false), 21_000 ether);
+        assertEq(_fault(nodeKey, 1, 50_000 ether, false), 21_000 ether);
 
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertEq(n.stake, 0);
         assertEq(n.unbonding, 189_000 ether);
         assertEq(n.unbondingReleaseAt, newRelease, "ejection restarts the cooldown");
+        assertEq(n.unbondingEpoch, 2, "and moves the epoch to finalize");
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), 189_000 ether);
         assertEq(token.balanceOf(finder), 1_050 ether);
-        assertEq(staking.slashedPendingSweep(), 19_950 ether);
-        _assertAccounting();
+        _assertSweepable(19_950 ether);
     }
 
     function testFuzz_ApplyFault_SplitBetweenStakeAndUnbonding(uint96 stake, uint96 unbond, uint96 amount)
@@ -1019,7 +1437,7 @@ contract NodeStakingTest is TestSuite {
         }
         assertEq(staking.totalStaked(), n.stake);
         assertEq(staking.totalUnbonding(), n.unbonding);
-        _assertAccounting();
+        _assertSweepable(expected - _fee(expected));
     }
 
     function test_ApplyFault_ExitingNodeSlashedFromUnbondingWithoutEjection() public {
@@ -1038,9 +1456,11 @@ contract NodeStakingTest is TestSuite {
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Exiting));
         assertEq(n.unbonding, 45_000 ether);
         assertEq(n.unbondingReleaseAt, releaseAt, "cooldown unchanged");
+        assertEq(n.unbondingEpoch, 1, "epoch to finalize unchanged");
         assertEq(staking.totalUnbonding(), 45_000 ether);
 
-        vm.warp(releaseAt);
+        _releaseAndFinalize(nodeKey);
+        assertEq(block.timestamp, releaseAt);
         vm.prank(operator);
         staking.withdraw(nodeKey);
         assertEq(token.balanceOf(operator), 45_000 ether);
@@ -1050,13 +1470,18 @@ contract NodeStakingTest is TestSuite {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         assertEq(_fault(nodeKey, 1, type(uint96).max, false), 1_000 ether);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
-        // a later finding still reaches the (unbonding) stake, with no second ejection
+        uint40 releaseAt = staking.getNode(nodeKey).unbondingReleaseAt;
+        // a later finding still reaches the (unbonding) stake in a later clock epoch, with no second ejection
+        _nextClockEpoch();
         vm.recordLogs();
         assertEq(_fault(nodeKey, 2, type(uint96).max, false), 900 ether);
         assertEq(_countLogs(vm.getRecordedLogs(), address(staking), NodeStaking.NodeEjected.selector), 0);
-        assertEq(staking.getNode(nodeKey).unbonding, 8_100 ether);
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.unbonding, 8_100 ether);
+        assertEq(n.unbondingReleaseAt, releaseAt);
+        assertEq(n.unbondingEpoch, 1);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
-        _assertAccounting();
+        _assertSweepable(1_900 ether - _fee(1_900 ether));
     }
 
     function test_ApplyFault_EjectionWhenStakeFallsBelowMinimum() public {
@@ -1066,7 +1491,7 @@ contract NodeStakingTest is TestSuite {
         assertTrue(staking.isActive(nodeKey));
         assertEq(staking.getNode(nodeKey).stake, MIN_STAKE);
 
-        // one more wei ejects
+        // one more wei (same clock epoch, still within its cap) ejects
         uint40 releaseAt = uint40(block.timestamp + UNBONDING);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeEjected(nodeKey, 1, NodeStaking.EjectReason.StakeBelowMinimum);
@@ -1079,6 +1504,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.stake, 0);
         assertEq(n.unbonding, MIN_STAKE - 1);
         assertEq(n.unbondingReleaseAt, releaseAt);
+        assertEq(n.unbondingEpoch, 1);
         assertFalse(staking.isActive(nodeKey));
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), MIN_STAKE - 1);
@@ -1091,8 +1517,7 @@ contract NodeStakingTest is TestSuite {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(_countLogs(logs, address(token), IERC20.Transfer.selector), 0);
         assertEq(token.balanceOf(finder), 0);
-        assertEq(staking.slashedPendingSweep(), 19);
-        _assertAccounting();
+        _assertSweepable(19);
     }
 
     function testFuzz_ApplyFault_FinderFee(uint16 feeBps, uint96 amount, address finder_) public {
@@ -1108,12 +1533,12 @@ contract NodeStakingTest is TestSuite {
         uint256 finderBefore = token.balanceOf(finder_);
 
         vm.prank(address(settlement));
-        assertEq(s.applyFault(nodeKey, 1, amount, false, finder_), amount);
+        assertEq(s.applyFault(nodeKey, 1, 1, amount, false, finder_), amount);
 
         uint256 fee = uint256(amount) * feeBps / BPS;
         assertEq(token.balanceOf(finder_) - finderBefore, fee);
-        assertEq(s.slashedPendingSweep(), amount - fee);
-        assertEq(token.balanceOf(address(s)), s.totalStaked() + s.totalUnbonding() + s.slashedPendingSweep());
+        assertEq(s.sweepableSlashed(), amount - fee);
+        assertEq(token.balanceOf(address(s)), 100_000 ether - fee);
     }
 
     function testFuzz_ApplyFault_MaxSlashBpsConfig(uint16 maxSlashBps, uint96 stake) public {
@@ -1127,23 +1552,65 @@ contract NodeStakingTest is TestSuite {
         uint256 cap = uint256(stake) * maxSlashBps / BPS;
         assertEq(s.slashCapRemaining(nodeKey, 1), cap);
         vm.prank(address(settlement));
-        assertEq(s.applyFault(nodeKey, 1, type(uint96).max, false, finder), cap);
+        assertEq(s.applyFault(nodeKey, 1, 1, type(uint96).max, false, finder), cap);
         assertEq(s.slashCapRemaining(nodeKey, 1), 0);
+        vm.prank(address(settlement));
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(1)));
+        s.applyFault(nodeKey, 2, 1, 1, false, finder);
     }
 
-    /// @dev CONTRACT BUG (reported): the per-epoch cap only remembers the LAST slashed epoch
-    ///      (`lastSlashEpoch`/`slashedInLastSlashEpoch`). Faults are executable for any finalized epoch in any
-    ///      order (EpochSettlement.executeFault) and equivocations for any epoch, so interleaving epochs
-    ///      (5, 4, 5) resets epoch 5's tracker and lets it be slashed past `maxSlashBps`. This is how it SHOULD
-    ///      behave; skipped until the contract tracks slashed amounts per (node, epoch).
-    function test_ApplyFault_PerEpochCapHoldsWhenEpochsInterleave() public {
-        vm.skip(true);
-        (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
-        assertEq(_fault(nodeKey, 5, type(uint96).max, false), 10_000 ether); // epoch 5: full 10%
-        assertEq(_fault(nodeKey, 4, type(uint96).max, false), 9_000 ether); // epoch 4: 10% of 90k
-        // epoch 5 already lost its full 10%: nothing more may be taken for it
-        assertEq(staking.slashCapRemaining(nodeKey, 5), 0);
-        assertEq(_prove(pk, 5, finder), 0); // currently slashes another 5,000
+    /// @notice `slashedInLastSlashEpoch` is a uint88: the cap is clamped so it can never overflow.
+    function test_ApplyFault_CapClampedToUint88() public {
+        NodeStaking.Config memory c = _config();
+        c.maxSlashBps = uint16(BPS);
+        NodeStaking s = new NodeStaking(c);
+        (, uint256 pk) = makeAddrAndKey("whale");
+        uint96 stake = 400_000_000 ether; // > 2^88 - 1 wei (~309.5M SEND)
+        address nodeKey = _registerOn(s, pk, operator, stake);
+        uint96 maxStorable = type(uint88).max;
+        assertEq(s.slashCapRemaining(nodeKey, 1), maxStorable);
+
+        vm.prank(address(settlement));
+        assertEq(s.applyFault(nodeKey, 1, 1, type(uint96).max, false, finder), maxStorable);
+        NodeStaking.Node memory n = s.getNode(nodeKey);
+        assertEq(n.slashedInLastSlashEpoch, maxStorable);
+        assertEq(n.stake, stake - maxStorable);
+        assertEq(s.slashCapRemaining(nodeKey, 1), 0);
+        vm.prank(address(settlement));
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(1)));
+        s.applyFault(nodeKey, 1, 1, 1, false, finder);
+
+        // the next clock epoch's cap is the whole (smaller) remainder
+        assertEq(s.slashCapRemaining(nodeKey, 2), stake - maxStorable);
+    }
+
+    /// @notice A node with nothing left (exited and withdrawn) has a zero cap: a slashing fault against it reverts
+    ///         (and stays pending in the settlement for good), while a strike-only fault is still recorded.
+    function test_RevertWhen_ApplyFault_NodeFullyWithdrawn() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        _exitAndWithdraw(nodeKey);
+        uint32 clock = _clock();
+        assertEq(staking.slashCapRemaining(nodeKey, clock), 0);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, clock));
+        _faultAt(nodeKey, 1, clock, 1, true);
+        assertEq(_fault(nodeKey, 1, 0, true), 0);
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, 1);
+        _assertStatus(nodeKey, NodeStaking.NodeStatus.Exiting);
+    }
+
+    /// @notice Registration writes every slot a node's first (non-ejecting) slash and strike touch, so that
+    ///         slash writes no slot that was zero before.
+    function test_ApplyFault_FirstSlashWritesNoFreshSlot() public {
+        (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
+        uint256 snap = vm.snapshotState();
+        vm.record();
+        assertEq(_fault(nodeKey, 1, 1_000 ether, true), 1_000 ether);
+        (, bytes32[] memory writes) = vm.accesses(address(staking));
+        vm.revertToState(snap);
+        assertGt(writes.length, 0);
+        for (uint256 i; i < writes.length; ++i) {
+            assertTrue(vm.load(address(staking), writes[i]) != bytes32(0), "slash wrote a fresh slot");
+        }
     }
 
     // ================================================================ strikes
@@ -1172,6 +1639,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.stake, 0);
         assertEq(n.unbonding, 50_000 ether);
         assertEq(n.unbondingReleaseAt, releaseAt);
+        assertEq(n.unbondingEpoch, 1);
         assertEq(n.recentStrikeEpochs, (uint128(1) << 64) | (uint128(2) << 32) | 3);
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), 50_000 ether);
@@ -1181,8 +1649,9 @@ contract NodeStakingTest is TestSuite {
     function testFuzz_Strikes_WithinWindowEjectInAnyOrder(uint32 start, uint8 d1, uint8 d2, uint8 order)
         public
     {
-        d1 = uint8(bound(d1, 0, STRIKE_WINDOW - 1));
-        d2 = uint8(bound(d2, 0, STRIKE_WINDOW - 1 - d1)); // span d1 + d2 < window
+        // three distinct epochs (a repeated epoch is not a new strike) spanning d1 + d2 < window
+        d1 = uint8(bound(d1, 1, STRIKE_WINDOW - 2));
+        d2 = uint8(bound(d2, 1, STRIKE_WINDOW - 1 - d1));
         start = uint32(bound(start, 1, type(uint32).max - STRIKE_WINDOW));
         uint32[3] memory e = [start, start + d1, start + d1 + d2];
         // one of the 6 permutations
@@ -1200,6 +1669,8 @@ contract NodeStakingTest is TestSuite {
         _strike(nodeKey, seq[1]);
         assertTrue(staking.isActive(nodeKey));
         vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, seq[2], 3);
+        vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeEjected(nodeKey, seq[2], NodeStaking.EjectReason.TooManyStrikes);
         _strike(nodeKey, seq[2]);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
@@ -1208,7 +1679,7 @@ contract NodeStakingTest is TestSuite {
     function testFuzz_Strikes_SpreadBeyondWindowDoNotEject(uint32 start, uint32 mid, uint32 span) public {
         span = uint32(bound(span, STRIKE_WINDOW, 1_000_000));
         start = uint32(bound(start, 1, type(uint32).max - span));
-        mid = uint32(bound(mid, start, start + span));
+        mid = uint32(bound(mid, start + 1, start + span - 1)); // three distinct epochs
         (address nodeKey,) = _registerNode("node", operator, 50_000 ether);
         _strike(nodeKey, start);
         _strike(nodeKey, mid);
@@ -1218,7 +1689,8 @@ contract NodeStakingTest is TestSuite {
         assertEq(_countLogs(logs, address(staking), NodeStaking.NodeEjected.selector), 0);
         assertEq(logs.length, 1);
         (uint8 inWindow) = abi.decode(logs[0].data, (uint8));
-        assertEq(inWindow, 3, "three strikes recorded");
+        // the new strike plus each other stored strike less than a window away from it
+        assertEq(inWindow, start + span - mid < STRIKE_WINDOW ? 2 : 1, "strikes in window");
         assertTrue(staking.isActive(nodeKey));
         assertEq(staking.getNode(nodeKey).stake, 50_000 ether);
     }
@@ -1260,10 +1732,12 @@ contract NodeStakingTest is TestSuite {
         _strike(nodeKey, 21);
         assertTrue(staking.isActive(nodeKey));
         vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.StrikeRecorded(nodeKey, 22, 3);
-        _strike(nodeKey, 22); // 11, 21, 22: span 11
+        emit NodeStaking.StrikeRecorded(nodeKey, 22, 2); // 22 and 21; 11 is 11 epochs away
+        _strike(nodeKey, 22); // 1, 11, 21, 22: no three within 10 epochs
         assertTrue(staking.isActive(nodeKey));
-        _strike(nodeKey, 23); // 21, 22, 23
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 23, 3);
+        _strike(nodeKey, 23); // 1 drops out of the ring; 21, 22, 23
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
         // the ring keeps the last four strike epochs
         assertEq(
@@ -1272,13 +1746,40 @@ contract NodeStakingTest is TestSuite {
         );
     }
 
-    function test_Strikes_SameEpochCountSeparately() public {
+    function test_Strikes_SameEpochCountedOnce() public {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         _strike(nodeKey, 4);
+        vm.recordLogs();
         _strike(nodeKey, 4);
+        _strike(nodeKey, 4);
+        assertEq(vm.getRecordedLogs().length, 0, "a repeated strike epoch is ignored silently");
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, 4);
         assertTrue(staking.isActive(nodeKey));
+
+        // also when the repeated epoch is not the newest in the ring
+        _strike(nodeKey, 9);
+        vm.recordLogs();
         _strike(nodeKey, 4);
-        _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
+        assertEq(vm.getRecordedLogs().length, 0);
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, (uint128(4) << 32) | 9);
+        assertTrue(staking.isActive(nodeKey));
+
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 5, 3);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeEjected(nodeKey, 5, NodeStaking.EjectReason.TooManyStrikes);
+        _strike(nodeKey, 5);
+    }
+
+    function test_Strikes_RepeatedEpochWithSlashStillSlashes() public {
+        (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
+        _fault(nodeKey, 4, 1_000 ether, true);
+        vm.recordLogs();
+        assertEq(_fault(nodeKey, 4, 1_000 ether, true), 1_000 ether);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(staking), NodeStaking.NodeSlashed.selector), 1);
+        assertEq(_countLogs(logs, address(staking), NodeStaking.StrikeRecorded.selector), 0);
+        assertEq(staking.getNode(nodeKey).stake, 98_000 ether);
     }
 
     function test_Strikes_NonActiveNodeIsNotEjectedAgain() public {
@@ -1313,6 +1814,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(_fault(nodeKey, 3, 1_000 ether, true), 1_000 ether);
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertEq(n.unbonding, 97_000 ether);
+        assertEq(n.unbondingEpoch, 1);
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Ejected));
     }
 
@@ -1330,84 +1832,190 @@ contract NodeStakingTest is TestSuite {
             vm.expectEmit(true, true, true, true, address(s));
             emit NodeStaking.StrikeRecorded(nodeKey, start + i, expectedInWindow);
             vm.prank(address(settlement));
-            s.applyFault(nodeKey, start + i, 0, true, finder);
+            s.applyFault(nodeKey, start + i, 1, 0, true, finder);
         }
         assertFalse(s.isActive(nodeKey));
         assertEq(uint8(s.getNode(nodeKey).status), uint8(NodeStaking.NodeStatus.Ejected));
     }
 
-    /// @dev CONTRACT BUG (reported): `_recordStrike`'s NatSpec says it "keeps the last four strike epochs; ejects
-    ///      when `maxStrikes` of them span fewer than `strikeWindowEpochs` epochs (order of execution does not
-    ///      matter)". It only inspects the last `maxStrikes` EXECUTED strikes, so executing strikes for epochs
-    ///      1, 20, 2, 3 (e.g. a late fault leaf executed first) never ejects although 1, 2, 3 lie in one window.
-    ///      This is how it SHOULD behave per the NatSpec; skipped until the contract is fixed.
+    /// @dev Previously a reported bug: only the last `maxStrikes` executed strikes were inspected, so executing
+    ///      strikes for epochs 1, 20, 2, 3 never ejected although 1, 2, 3 lie in one window. Fixed.
     function test_Strikes_OrderOfExecutionDoesNotMatter() public {
-        vm.skip(true);
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 1, 1);
         _strike(nodeKey, 1);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 20, 1);
         _strike(nodeKey, 20);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 2, 2);
         _strike(nodeKey, 2);
+        assertTrue(staking.isActive(nodeKey));
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 3, 3);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeEjected(nodeKey, 3, NodeStaking.EjectReason.TooManyStrikes);
         _strike(nodeKey, 3);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
     }
 
+    /// @notice The ring holds the four most recently EXECUTED distinct strike epochs: a strike executed after
+    ///         four others evicts the oldest-executed one, even if that one is close to it. Order independence
+    ///         therefore holds only while a late strike has fewer than four strikes executed after its
+    ///         in-window neighbours (see the report); this pins down the current behaviour.
+    function test_Strikes_RingEvictsOldestExecuted() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        _strike(nodeKey, 1);
+        _strike(nodeKey, 2);
+        _strike(nodeKey, 50);
+        _strike(nodeKey, 60);
+        assertTrue(staking.isActive(nodeKey));
+        // 3 evicts 1: the ring is 2, 50, 60, 3 and only 2 and 3 are within a window
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 3, 2);
+        _strike(nodeKey, 3);
+        assertTrue(staking.isActive(nodeKey));
+        assertEq(
+            staking.getNode(nodeKey).recentStrikeEpochs,
+            (uint128(2) << 96) | (uint128(50) << 64) | (uint128(60) << 32) | 3
+        );
+        // epoch 1 is no longer in the ring, so a second strike for it counts again (ring: 50, 60, 3, 1)
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 1, 2);
+        _strike(nodeKey, 1);
+        assertTrue(staking.isActive(nodeKey), "2 was evicted in turn");
+        // executed in epoch order the same strikes eject at 3
+        (address other,) = _registerNode("other", operator, MIN_STAKE);
+        _strike(other, 1);
+        _strike(other, 2);
+        _strike(other, 3);
+        _assertStatus(other, NodeStaking.NodeStatus.Ejected);
+    }
+
+    /// @notice Differential check of `_recordStrike` against a brute-force model: the ring keeps the last four
+    ///         distinct executed epochs; a new strike ejects an Active node when some `maxStrikes` of the ring
+    ///         (new one included) span less than the window; `strikesInWindow` counts the new strike and every
+    ///         other ring epoch less than a window away from it.
+    function testFuzz_Strikes_MatchModel(uint8[8] memory raw, uint8 maxStrikes) public {
+        maxStrikes = uint8(bound(maxStrikes, 1, 4));
+        NodeStaking.Config memory c = _config();
+        c.maxStrikes = maxStrikes;
+        NodeStaking s = new NodeStaking(c);
+        (, uint256 pk) = makeAddrAndKey("node");
+        address nodeKey = _registerOn(s, pk, operator, MIN_STAKE);
+
+        uint32[] memory ring = new uint32[](0); // oldest first
+        bool active = true;
+        for (uint256 i; i < raw.length; ++i) {
+            uint32 e = uint32(bound(raw[i], 1, 40));
+            bool known;
+            for (uint256 j; j < ring.length; ++j) {
+                if (ring[j] == e) known = true;
+            }
+            vm.recordLogs();
+            vm.prank(address(settlement));
+            s.applyFault(nodeKey, e, 1, 0, true, finder);
+            Vm.Log[] memory logs = vm.getRecordedLogs();
+            if (known) {
+                assertEq(logs.length, 0, "repeat ignored");
+                continue;
+            }
+            ring = _pushRing(ring, e);
+            uint8 inWindow = 1;
+            for (uint256 j; j < ring.length; ++j) {
+                uint32 d = ring[j] > e ? ring[j] - e : e - ring[j];
+                if (ring[j] != e && d < STRIKE_WINDOW) ++inWindow;
+            }
+            bool ejects = active && _someSubsetWithinWindow(ring, maxStrikes);
+            assertEq(logs[0].topics[0], NodeStaking.StrikeRecorded.selector);
+            assertEq(logs[0].topics[2], bytes32(uint256(e)));
+            assertEq(abi.decode(logs[0].data, (uint8)), inWindow, "strikesInWindow");
+            assertEq(_countLogs(logs, address(s), NodeStaking.NodeEjected.selector), ejects ? 1 : 0, "eject");
+            if (ejects) active = false;
+            assertEq(s.isActive(nodeKey), active);
+            uint128 packed;
+            for (uint256 j; j < ring.length; ++j) {
+                packed = (packed << 32) | ring[j];
+            }
+            assertEq(s.getNode(nodeKey).recentStrikeEpochs, packed, "ring");
+        }
+    }
+
+    function _pushRing(uint32[] memory ring, uint32 e) internal pure returns (uint32[] memory out) {
+        uint256 keep = ring.length == 4 ? 3 : ring.length;
+        out = new uint32[](keep + 1);
+        for (uint256 j; j < keep; ++j) {
+            out[j] = ring[ring.length - keep + j];
+        }
+        out[keep] = e;
+    }
+
+    /// @dev Brute force over all subsets of exactly `k` ring epochs.
+    function _someSubsetWithinWindow(uint32[] memory ring, uint8 k) internal pure returns (bool) {
+        for (uint256 mask = 1; mask < (1 << ring.length); ++mask) {
+            uint256 count;
+            uint32 lo = type(uint32).max;
+            uint32 hi;
+            for (uint256 j; j < ring.length; ++j) {
+                if (mask & (1 << j) == 0) continue;
+                ++count;
+                if (ring[j] < lo) lo = ring[j];
+                if (ring[j] > hi) hi = ring[j];
+            }
+            if (count == k && hi - lo < STRIKE_WINDOW) return true;
+        }
+        return false;
+    }
+
     // ================================================================ proveEquivocation
-
-    struct Proof {
-        NodeStaking.EpochCommitment a;
-        bytes sigA;
-        NodeStaking.EpochCommitment b;
-        bytes sigB;
-    }
-
-    function _proof(uint256 pk, uint32 epoch, bytes32 rootA, bytes32 rootB)
-        internal
-        view
-        returns (Proof memory p)
-    {
-        p.a = _commit(epoch, rootA);
-        p.b = _commit(epoch, rootB);
-        p.sigA = _signCommitment(pk, p.a);
-        p.sigB = _signCommitment(pk, p.b);
-    }
 
     function testFuzz_ProveEquivocation(
         uint96 stake,
         uint32 epoch,
         bytes32 rootA,
         bytes32 rootB,
-        address caller
+        address caller,
+        uint256 elapsed
     ) public {
         vm.assume(rootA != rootB);
         assumeNotForgeAddress(caller);
         vm.assume(caller != address(0) && caller != address(staking));
-        stake = uint96(bound(stake, 60_000 ether, MAX_FUZZ_STAKE)); // stays above the minimum after the slash
+        stake = uint96(bound(stake, 60_000 ether, MAX_FUZZ_STAKE)); // the 5k slash stays under the 10% cap
         epoch = uint32(bound(epoch, 1, type(uint32).max));
+        vm.warp(block.timestamp + bound(elapsed, 0, 3_650 days));
         (address nodeKey, uint256 pk) = _registerNode("node", operator, stake);
-        uint256 callerBefore = token.balanceOf(caller);
         Proof memory p = _proof(pk, epoch, rootA, rootB);
-        uint96 expected = uint96(_min(EQUIVOCATION_SLASH, uint256(stake) * MAX_SLASH_BPS / BPS));
-        uint96 fee = uint96(uint256(expected) * FINDER_FEE_BPS / BPS);
+        uint256 callerBefore = token.balanceOf(caller);
 
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.EquivocationProven(nodeKey, epoch, caller);
         vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.NodeSlashed(nodeKey, epoch, expected, caller, fee);
+        emit NodeStaking.NodeSlashed(nodeKey, epoch, EQUIVOCATION_SLASH, caller, 250 ether); // 5% fee
         vm.expectEmit(true, true, true, true, address(token));
-        emit IERC20.Transfer(address(staking), caller, fee);
+        emit IERC20.Transfer(address(staking), caller, 250 ether);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StrikeRecorded(nodeKey, epoch, 1);
-        vm.prank(caller);
-        assertEq(staking.proveEquivocation(p.a, p.sigA, p.b, p.sigB), expected);
+        assertEq(_submitProof(p, caller), EQUIVOCATION_SLASH);
 
+        assertEq(token.balanceOf(caller) - callerBefore, 250 ether);
+        _assertProven(nodeKey, stake, epoch);
+    }
+
+    function _assertProven(address nodeKey, uint96 stake, uint32 epoch) internal view {
         assertTrue(staking.equivocationProven(nodeKey, epoch));
-        assertEq(token.balanceOf(caller) - callerBefore, fee);
-        assertEq(staking.slashedPendingSweep(), expected - fee);
         NodeStaking.Node memory n = staking.getNode(nodeKey);
-        assertEq(n.stake, stake - expected);
+        assertEq(n.stake, stake - EQUIVOCATION_SLASH);
         assertEq(n.recentStrikeEpochs, epoch);
+        assertEq(n.lastSlashEpoch, _clock(), "the cap is keyed on the settlement clock, not the proven epoch");
+        assertEq(n.slashedInLastSlashEpoch, EQUIVOCATION_SLASH);
+        assertEq(settlement.currentEpoch(), _clock());
+        assertEq(
+            staking.slashCapRemaining(nodeKey, _clock()),
+            uint256(stake) * MAX_SLASH_BPS / BPS - EQUIVOCATION_SLASH
+        );
         assertTrue(staking.isActive(nodeKey));
-        _assertAccounting();
+        _assertSweepable(EQUIVOCATION_SLASH - 250 ether);
     }
 
     function testFuzz_ProveEquivocation_AnyFieldDiffers(uint8 field, uint128 units, uint64 leaves) public {
@@ -1430,50 +2038,118 @@ contract NodeStakingTest is TestSuite {
 
     function test_ProveEquivocation_MinimumStakeNodeEjected() public {
         (address nodeKey, uint256 pk) = _registerNode("node", operator, MIN_STAKE);
+        Proof memory p = _proof(pk, 2);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeSlashed(nodeKey, 2, 1_000 ether, stranger, 50 ether);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeEjected(nodeKey, 2, NodeStaking.EjectReason.StakeBelowMinimum);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StrikeRecorded(nodeKey, 2, 1);
-        assertEq(_prove(pk, 2, stranger), 1_000 ether); // capped at 10% of 10k
+        assertEq(_submitProof(p, stranger), 1_000 ether); // capped at 10% of 10k
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
+        assertEq(staking.getNode(nodeKey).unbondingEpoch, 1);
         assertEq(token.balanceOf(stranger), 50 ether);
     }
 
     function test_ProveEquivocation_ThreeEpochsEjectByStrikes() public {
         (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
-        _prove(pk, 1, finder);
-        _prove(pk, 2, finder);
+        _prove(pk, 1, finder); // clock 1: 5k of a 10k cap
+        _nextClockEpoch();
+        _prove(pk, 2, finder); // clock 2: 5k of a 9.5k cap
         assertTrue(staking.isActive(nodeKey));
+        _nextClockEpoch();
+        Proof memory p = _proof(pk, 3);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeEjected(nodeKey, 3, NodeStaking.EjectReason.TooManyStrikes);
-        _prove(pk, 3, finder);
+        _submitProof(p, finder); // clock 3: 5k of a 9k cap
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Ejected));
         assertEq(n.unbonding, 85_000 ether);
+        assertEq(n.unbondingEpoch, 3);
         assertEq(token.balanceOf(finder), 750 ether);
-        assertEq(staking.slashedPendingSweep(), 14_250 ether);
+        _assertSweepable(14_250 ether);
     }
 
-    function test_ProveEquivocation_SharesEpochCapWithFaults() public {
+    function test_ProveEquivocation_ThreeEpochsInOneClockEpochHitTheCap() public {
+        (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
+        assertEq(_prove(pk, 1, finder), 5_000 ether);
+        assertEq(_prove(pk, 2, finder), 5_000 ether);
+        Proof memory p = _proof(pk, 3);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(1)));
+        _submitProof(p, finder);
+        assertTrue(staking.isActive(nodeKey), "the third strike was not recorded");
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, (uint128(1) << 32) | 2);
+        _nextClockEpoch();
+        assertEq(_submitProof(p, finder), 5_000 ether);
+        _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
+    }
+
+    function test_ProveEquivocation_SharesClockCapWithFaults() public {
         (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
         assertEq(_fault(nodeKey, 6, 8_000 ether, false), 8_000 ether);
-        assertEq(_prove(pk, 6, stranger), 2_000 ether, "only the rest of the epoch-6 cap");
-        assertEq(staking.slashCapRemaining(nodeKey, 6), 0);
+        // a different epoch, the same clock epoch: only the rest of the cap
+        assertEq(_prove(pk, 7, stranger), 2_000 ether, "only the rest of the clock epoch's cap");
+        assertEq(staking.slashCapRemaining(nodeKey, 1), 0);
         assertEq(token.balanceOf(stranger), 100 ether);
     }
 
-    function test_ProveEquivocation_CapExhaustedStillRecordsProofAndStrike() public {
+    function test_RevertWhen_ProveEquivocation_SlashCapReached() public {
         (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
         _fault(nodeKey, 6, type(uint96).max, false);
+        Proof memory p = _proof(pk, 6);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(1)));
+        _submitProof(p, stranger);
+        assertFalse(staking.equivocationProven(nodeKey, 6), "the proof can be submitted again later");
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, 0);
+        assertEq(token.balanceOf(stranger), 0);
+
+        _nextClockEpoch();
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.EquivocationProven(nodeKey, 6, stranger);
         vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeSlashed(nodeKey, 6, EQUIVOCATION_SLASH, stranger, 250 ether);
+        vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StrikeRecorded(nodeKey, 6, 1);
-        assertEq(_prove(pk, 6, stranger), 0);
+        assertEq(_submitProof(p, stranger), EQUIVOCATION_SLASH);
         assertTrue(staking.equivocationProven(nodeKey, 6));
-        assertEq(token.balanceOf(stranger), 0);
+        assertEq(staking.getNode(nodeKey).lastSlashEpoch, 2);
+    }
+
+    /// @notice With `equivocationSlash == 0` a proof is strike-only: it never hits the cap.
+    function test_ProveEquivocation_ZeroSlashIsStrikeOnly() public {
+        NodeStaking.Config memory c = _config();
+        c.equivocationSlash = 0;
+        NodeStaking s = new NodeStaking(c);
+        (, uint256 pk) = makeAddrAndKey("node");
+        address nodeKey = _registerOn(s, pk, operator, 100_000 ether);
+        vm.prank(address(settlement));
+        s.applyFault(nodeKey, 1, 1, type(uint96).max, false, finder); // cap used up
+        assertEq(s.slashCapRemaining(nodeKey, 1), 0);
+
+        NodeStaking.EpochCommitment memory a = _commit(4, keccak256("a"));
+        NodeStaking.EpochCommitment memory b = _commit(4, keccak256("b"));
+        (uint8 va, bytes32 ra, bytes32 sa) = vm.sign(pk, s.commitmentDigest(a));
+        (uint8 vb, bytes32 rb, bytes32 sb) = vm.sign(pk, s.commitmentDigest(b));
+        vm.recordLogs();
+        vm.prank(stranger);
+        assertEq(s.proveEquivocation(a, abi.encodePacked(ra, sa, va), b, abi.encodePacked(rb, sb, vb)), 0);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 2);
+        assertEq(logs[0].topics[0], NodeStaking.EquivocationProven.selector);
+        assertEq(logs[1].topics[0], NodeStaking.StrikeRecorded.selector);
+        assertTrue(s.equivocationProven(nodeKey, 4));
+        assertEq(s.getNode(nodeKey).recentStrikeEpochs, 4);
+        assertEq(s.getNode(nodeKey).stake, 90_000 ether);
+    }
+
+    function test_ProveEquivocation_UsesSettlementClock() public {
+        (address nodeKey, uint256 pk) = _registerNode("node", operator, 100_000 ether);
+        vm.warp(genesis + 8 * EPOCH); // clock epoch 9
+        assertEq(_prove(pk, 3, finder), EQUIVOCATION_SLASH);
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.lastSlashEpoch, 9);
+        assertEq(staking.slashCapRemaining(nodeKey, 9), 5_000 ether);
+        assertEq(staking.slashCapRemaining(nodeKey, 3), 9_500 ether, "the proven epoch is not the cap key");
     }
 
     function test_ProveEquivocation_ExitingNode() public {
@@ -1483,6 +2159,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(_prove(pk, 1, finder), EQUIVOCATION_SLASH);
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         assertEq(n.unbonding, 95_000 ether);
+        assertEq(n.unbondingEpoch, 1, "a slash does not move the epoch to finalize");
         assertEq(uint8(n.status), uint8(NodeStaking.NodeStatus.Exiting));
     }
 
@@ -1593,13 +2270,22 @@ contract NodeStakingTest is TestSuite {
         staking.sweepSlashed();
     }
 
+    function test_RevertWhen_SweepSlashed_OnlyStakeHeld() public {
+        (address nodeKey,) = _registerNode("node", operator, 50_000 ether);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, 20_000 ether);
+        assertEq(staking.sweepableSlashed(), 0, "active and unbonding stake are never sweepable");
+        vm.expectRevert(NodeStaking.ZeroAmount.selector);
+        staking.sweepSlashed();
+    }
+
     function testFuzz_SweepSlashed(uint96 amount, address caller) public {
         assumeNotForgeAddress(caller);
         (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
         amount = uint96(bound(amount, 1, 10_000 ether));
         _fault(nodeKey, 1, amount, false);
-        uint256 pending = amount - uint256(amount) * FINDER_FEE_BPS / BPS;
-        assertEq(staking.slashedPendingSweep(), pending);
+        uint256 pending = amount - _fee(amount);
+        _assertSweepable(pending);
         uint256 treasuryBefore = token.balanceOf(treasury);
 
         vm.expectEmit(true, true, true, true, address(staking));
@@ -1610,9 +2296,8 @@ contract NodeStakingTest is TestSuite {
         staking.sweepSlashed();
 
         assertEq(token.balanceOf(treasury) - treasuryBefore, pending);
-        assertEq(staking.slashedPendingSweep(), 0);
         assertEq(token.balanceOf(address(staking)), 100_000 ether - amount);
-        _assertAccounting();
+        _assertSweepable(0);
 
         vm.expectRevert(NodeStaking.ZeroAmount.selector);
         staking.sweepSlashed();
@@ -1624,12 +2309,45 @@ contract NodeStakingTest is TestSuite {
         _fault(a, 1, 2_000 ether, false);
         _prove(pkB, 1, finder);
         // (2,000 + 5,000) * 95%
-        assertEq(staking.slashedPendingSweep(), 6_650 ether);
+        _assertSweepable(6_650 ether);
         uint256 treasuryBefore = token.balanceOf(treasury);
         staking.sweepSlashed();
         assertEq(token.balanceOf(treasury) - treasuryBefore, 6_650 ether);
         assertEq(token.balanceOf(address(staking)), 193_000 ether);
         assertEq(staking.totalStaked(), 193_000 ether);
+    }
+
+    /// @notice Slashed unbonding stake is swept, and the operator still withdraws exactly what is left.
+    function test_SweepSlashed_DoesNotTouchUnbondingStake() public {
+        (address nodeKey,) = _registerNode("node", operator, 50_000 ether);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, 50_000 ether);
+        assertEq(_fault(nodeKey, 1, 3_000 ether, false), 3_000 ether);
+        _assertSweepable(2_850 ether);
+        staking.sweepSlashed();
+        _assertSweepable(0);
+        assertEq(token.balanceOf(address(staking)), 47_000 ether);
+        _releaseAndFinalize(nodeKey);
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), 47_000 ether);
+        assertEq(token.balanceOf(address(staking)), 0);
+    }
+
+    /// @notice `sweepableSlashed` is derived from the balance: tokens sent to the contract outside staking
+    ///         (donations, mistakes) are swept to the treasury along with slashed stake.
+    function testFuzz_SweepSlashed_IncludesDirectTransfers(uint96 donation) public {
+        donation = uint96(bound(donation, 1, 1_000_000 ether));
+        (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
+        _fund(address(staking), donation);
+        _assertSweepable(donation);
+        _fault(nodeKey, 1, 1_000 ether, false);
+        _assertSweepable(uint256(donation) + 950 ether);
+        uint256 treasuryBefore = token.balanceOf(treasury);
+        staking.sweepSlashed();
+        assertEq(token.balanceOf(treasury) - treasuryBefore, uint256(donation) + 950 ether);
+        assertEq(token.balanceOf(address(staking)), 99_000 ether);
+        assertEq(staking.totalStaked(), 99_000 ether);
     }
 
     // ================================================================ views
@@ -1644,6 +2362,12 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.lastSlashEpoch, 0);
         assertEq(n.slashedInLastSlashEpoch, 0);
         assertEq(n.recentStrikeEpochs, 0);
+        assertEq(n.unbondingEpoch, 0);
+    }
+
+    function testFuzz_Clock_MatchesSettlement(uint256 elapsed) public {
+        vm.warp(block.timestamp + bound(elapsed, 0, 100_000 days));
+        assertEq(_clock(), settlement.currentEpoch());
     }
 
     function test_IsActive_EveryStatus() public {
@@ -1731,5 +2455,63 @@ contract NodeStakingTest is TestSuite {
 
     function test_EquivocationProvenDefaultsFalse() public {
         assertFalse(staking.equivocationProven(makeAddr("nobody"), 1));
+    }
+
+    // ================================================================ end to end through EpochSettlement
+
+    /// @notice Fault leaves of two finalized epochs executed through the settlement in interleaved order: one
+    ///         clock epoch's cap holds across them, the capped-out leaf reverts and stays pending, and it
+    ///         executes in the next clock epoch.
+    function test_ExecuteFault_ClockCapAcrossFaultEpochsThroughSettlement() public {
+        (address nodeKey,) = _registerNode("node", operator, 100_000 ether);
+        bytes32[] memory leaves1 = new bytes32[](2);
+        leaves1[0] = Merkle.faultLeaf(1, 0, nodeKey, 6_000 ether, false);
+        leaves1[1] = Merkle.faultLeaf(1, 1, nodeKey, 6_000 ether, true);
+        bytes32[] memory leaves2 = new bytes32[](1);
+        leaves2[0] = Merkle.faultLeaf(2, 0, nodeKey, 6_000 ether, false);
+
+        EpochHeader memory h1 = _header(1, bytes32(0), 0, 0);
+        h1.faultRoot = Merkle.root(leaves1);
+        h1.faultCount = 2;
+        _submitAndFinalize(h1);
+        EpochHeader memory h2 = _header(2, bytes32(0), 0, 0);
+        h2.faultRoot = Merkle.root(leaves2);
+        h2.faultCount = 1;
+        _submitAndFinalize(h2);
+        uint32 clock = settlement.currentEpoch();
+        assertEq(clock, 4);
+
+        // the newer epoch first, then the older one: together exactly 10% of the stake
+        vm.prank(finder);
+        assertEq(
+            settlement.executeFault(2, 0, nodeKey, 6_000 ether, false, Merkle.proof(leaves2, 0)), 6_000 ether
+        );
+        vm.prank(finder);
+        assertEq(
+            settlement.executeFault(1, 0, nodeKey, 6_000 ether, false, Merkle.proof(leaves1, 0)), 4_000 ether
+        );
+        assertEq(staking.getNode(nodeKey).stake, 90_000 ether);
+
+        bytes32[] memory proof11 = Merkle.proof(leaves1, 1);
+        vm.prank(finder);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, clock));
+        settlement.executeFault(1, 1, nodeKey, 6_000 ether, true, proof11);
+        assertTrue(settlement.faultPending(1, 1), "still executable");
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, 0);
+
+        _nextClockEpoch();
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeSlashed(nodeKey, 1, 6_000 ether, finder, 300 ether);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 1, 1);
+        vm.prank(finder);
+        assertEq(settlement.executeFault(1, 1, nodeKey, 6_000 ether, true, proof11), 6_000 ether);
+        assertFalse(settlement.faultPending(1, 1));
+        NodeStaking.Node memory n = staking.getNode(nodeKey);
+        assertEq(n.stake, 84_000 ether);
+        assertEq(n.lastSlashEpoch, clock + 1);
+        assertEq(n.recentStrikeEpochs, 1);
+        assertEq(token.balanceOf(finder), 800 ether);
+        _assertSweepable(16_000 ether - 800 ether);
     }
 }
