@@ -35,7 +35,7 @@ contract NodeStaking is INodeStaking, EIP712 {
         NodeStatus status;
         uint32 lastSlashEpoch; // settlement-clock epoch of the latest slash (the cap is per clock epoch)
         uint88 slashedInLastSlashEpoch; // clamped: at most 2^88-1 wei (about 309M SEND) per node and epoch
-        uint128 recentStrikeEpochs; // ring of the last four strike epochs, 32 bits each, 0 = empty
+        uint128 recentStrikeEpochs; // the four latest strike epochs, ascending from the low 32 bits, 0 = empty
         uint96 unbonding;
         uint40 unbondingReleaseAt;
         uint32 unbondingEpoch; // settlement-clock epoch of the latest unbond or ejection
@@ -398,12 +398,13 @@ contract NodeStaking is INodeStaking, EIP712 {
         if (finderFee != 0) token.safeTransfer(finder, finderFee);
     }
 
-    /// @dev Keeps the last four distinct strike epochs (a second strike for the same epoch is ignored)
-    ///      and ejects when any `maxStrikes` of them lie within `strikeWindowEpochs` consecutive epochs,
-    ///      whatever the order in which the faults were executed.
+    /// @dev Keeps the four latest distinct strike epochs (by epoch, not by execution order; a second
+    ///      strike for a stored epoch is ignored) and ejects when any `maxStrikes` of them, together with
+    ///      the new one, lie within `strikeWindowEpochs` consecutive epochs. The check runs before the
+    ///      oldest is dropped, so executing an old strike late still counts against its neighbours.
     function _recordStrike(Node storage node, address nodeKey, uint32 epoch) private {
         uint128 ring = node.recentStrikeEpochs;
-        uint32[4] memory epochs;
+        uint32[5] memory epochs; // the stored four and the new one, sorted ascending below
         uint256 count;
         for (uint256 i; i < MAX_STRIKES_LIMIT; ++i) {
             // forge-lint: disable-next-line(unsafe-typecast)
@@ -411,10 +412,6 @@ contract NodeStaking is INodeStaking, EIP712 {
             if (e == epoch) return; // already counted
             if (e != 0) epochs[count++] = e;
         }
-        ring = (ring << 32) | epoch;
-        node.recentStrikeEpochs = ring;
-        // the newest four, the new one included, sorted ascending (insertion sort of at most four)
-        if (count == MAX_STRIKES_LIMIT) --count; // the oldest lane was shifted out
         epochs[count++] = epoch;
         for (uint256 i = 1; i < count; ++i) {
             uint32 key = epochs[i];
@@ -422,14 +419,19 @@ contract NodeStaking is INodeStaking, EIP712 {
             for (; j > 0 && epochs[j - 1] > key; --j) epochs[j] = epochs[j - 1];
             epochs[j] = key;
         }
-        uint8 inWindow = 1;
         bool eject;
-        for (uint256 i; i + maxStrikes <= count; ++i) {
-            if (epochs[i + maxStrikes - 1] - epochs[i] < strikeWindowEpochs) eject = true;
-        }
+        uint8 inWindow;
         for (uint256 i; i < count; ++i) {
-            if (epochs[i] != epoch && _distance(epochs[i], epoch) < strikeWindowEpochs) ++inWindow;
+            if (i + maxStrikes <= count && epochs[i + maxStrikes - 1] - epochs[i] < strikeWindowEpochs) eject = true;
+            if (_distance(epochs[i], epoch) < strikeWindowEpochs) ++inWindow; // the new one counts itself
         }
+        // store the latest four, ascending from the low lane
+        uint256 drop = count > MAX_STRIKES_LIMIT ? 1 : 0;
+        ring = 0;
+        for (uint256 i = drop; i < count; ++i) {
+            ring |= uint128(epochs[i]) << (32 * (i - drop));
+        }
+        node.recentStrikeEpochs = ring;
         emit StrikeRecorded(nodeKey, epoch, inWindow);
         if (eject && node.status == NodeStatus.Active) _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
     }

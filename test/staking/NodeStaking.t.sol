@@ -1640,7 +1640,7 @@ contract NodeStakingTest is TestSuite {
         assertEq(n.unbonding, 50_000 ether);
         assertEq(n.unbondingReleaseAt, releaseAt);
         assertEq(n.unbondingEpoch, 1);
-        assertEq(n.recentStrikeEpochs, (uint128(1) << 64) | (uint128(2) << 32) | 3);
+        assertEq(n.recentStrikeEpochs, (uint128(3) << 64) | (uint128(2) << 32) | 1);
         assertEq(staking.totalStaked(), 0);
         assertEq(staking.totalUnbonding(), 50_000 ether);
         assertEq(token.balanceOf(address(staking)), 50_000 ether, "strikes alone move no tokens");
@@ -1737,12 +1737,12 @@ contract NodeStakingTest is TestSuite {
         assertTrue(staking.isActive(nodeKey));
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StrikeRecorded(nodeKey, 23, 3);
-        _strike(nodeKey, 23); // 1 drops out of the ring; 21, 22, 23
+        _strike(nodeKey, 23); // 21, 22, 23 within the window; 1 drops out of the ring
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
-        // the ring keeps the last four strike epochs
+        // the ring keeps the four latest strike epochs, ascending from the low lane
         assertEq(
             staking.getNode(nodeKey).recentStrikeEpochs,
-            (uint128(11) << 96) | (uint128(21) << 64) | (uint128(22) << 32) | 23
+            (uint128(23) << 96) | (uint128(22) << 64) | (uint128(21) << 32) | 11
         );
     }
 
@@ -1761,7 +1761,7 @@ contract NodeStakingTest is TestSuite {
         vm.recordLogs();
         _strike(nodeKey, 4);
         assertEq(vm.getRecordedLogs().length, 0);
-        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, (uint128(4) << 32) | 9);
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, (uint128(9) << 32) | 4);
         assertTrue(staking.isActive(nodeKey));
 
         vm.expectEmit(true, true, true, true, address(staking));
@@ -1860,43 +1860,48 @@ contract NodeStakingTest is TestSuite {
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
     }
 
-    /// @notice The ring holds the four most recently EXECUTED distinct strike epochs: a strike executed after
-    ///         four others evicts the oldest-executed one, even if that one is close to it. Order independence
-    ///         therefore holds only while a late strike has fewer than four strikes executed after its
-    ///         in-window neighbours (see the report); this pins down the current behaviour.
-    function test_Strikes_RingEvictsOldestExecuted() public {
+    /// @notice The ring keeps the four LATEST strike epochs and the window is checked before the oldest is
+    ///         dropped: a strike executed late still counts against its in-window neighbours, even after
+    ///         later strikes were executed in between.
+    function test_Strikes_LateStrikeStillCountsAfterLaterOnes() public {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         _strike(nodeKey, 1);
         _strike(nodeKey, 2);
         _strike(nodeKey, 50);
         _strike(nodeKey, 60);
         assertTrue(staking.isActive(nodeKey));
-        // 3 evicts 1: the ring is 2, 50, 60, 3 and only 2 and 3 are within a window
+        // 1, 2 and 3 lie within the window: ejected, whatever was executed in between
         vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.StrikeRecorded(nodeKey, 3, 2);
+        emit NodeStaking.StrikeRecorded(nodeKey, 3, 3);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.NodeEjected(nodeKey, 3, NodeStaking.EjectReason.TooManyStrikes);
         _strike(nodeKey, 3);
-        assertTrue(staking.isActive(nodeKey));
+        _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);
+        // the ring now holds the latest four: 2, 3, 50, 60
         assertEq(
             staking.getNode(nodeKey).recentStrikeEpochs,
-            (uint128(2) << 96) | (uint128(50) << 64) | (uint128(60) << 32) | 3
+            (uint128(60) << 96) | (uint128(50) << 64) | (uint128(3) << 32) | 2
         );
-        // epoch 1 is no longer in the ring, so a second strike for it counts again (ring: 50, 60, 3, 1)
-        vm.expectEmit(true, true, true, true, address(staking));
-        emit NodeStaking.StrikeRecorded(nodeKey, 1, 2);
-        _strike(nodeKey, 1);
-        assertTrue(staking.isActive(nodeKey), "2 was evicted in turn");
-        // executed in epoch order the same strikes eject at 3
+        // a strike older than all four stored is still checked against them, then dropped
         (address other,) = _registerNode("other", operator, MIN_STAKE);
-        _strike(other, 1);
-        _strike(other, 2);
-        _strike(other, 3);
-        _assertStatus(other, NodeStaking.NodeStatus.Ejected);
+        _strike(other, 20);
+        _strike(other, 30);
+        _strike(other, 40);
+        _strike(other, 50);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(other, 5, 1);
+        _strike(other, 5);
+        assertTrue(staking.isActive(other));
+        assertEq(
+            staking.getNode(other).recentStrikeEpochs,
+            (uint128(50) << 96) | (uint128(40) << 64) | (uint128(30) << 32) | 20
+        );
     }
 
-    /// @notice Differential check of `_recordStrike` against a brute-force model: the ring keeps the last four
-    ///         distinct executed epochs; a new strike ejects an Active node when some `maxStrikes` of the ring
-    ///         (new one included) span less than the window; `strikesInWindow` counts the new strike and every
-    ///         other ring epoch less than a window away from it.
+    /// @notice Differential check of `_recordStrike` against a brute-force model: the ring keeps the four
+    ///         latest distinct strike epochs; a new strike ejects an Active node when some `maxStrikes` of the
+    ///         ring plus the new one span less than the window; `strikesInWindow` counts the new strike and
+    ///         every ring epoch less than a window away from it; the ring is stored ascending.
     function testFuzz_Strikes_MatchModel(uint8[8] memory raw, uint8 maxStrikes) public {
         maxStrikes = uint8(bound(maxStrikes, 1, 4));
         NodeStaking.Config memory c = _config();
@@ -1905,7 +1910,7 @@ contract NodeStakingTest is TestSuite {
         (, uint256 pk) = makeAddrAndKey("node");
         address nodeKey = _registerOn(s, pk, operator, MIN_STAKE);
 
-        uint32[] memory ring = new uint32[](0); // oldest first
+        uint32[] memory ring = new uint32[](0); // ascending
         bool active = true;
         for (uint256 i; i < raw.length; ++i) {
             uint32 e = uint32(bound(raw[i], 1, 40));
@@ -1921,13 +1926,14 @@ contract NodeStakingTest is TestSuite {
                 assertEq(logs.length, 0, "repeat ignored");
                 continue;
             }
-            ring = _pushRing(ring, e);
-            uint8 inWindow = 1;
-            for (uint256 j; j < ring.length; ++j) {
-                uint32 d = ring[j] > e ? ring[j] - e : e - ring[j];
-                if (ring[j] != e && d < STRIKE_WINDOW) ++inWindow;
+            uint32[] memory candidates = _insertSorted(ring, e);
+            uint8 inWindow;
+            for (uint256 j; j < candidates.length; ++j) {
+                uint32 d = candidates[j] > e ? candidates[j] - e : e - candidates[j];
+                if (d < STRIKE_WINDOW) ++inWindow;
             }
-            bool ejects = active && _someSubsetWithinWindow(ring, maxStrikes);
+            bool ejects = active && _someSubsetWithinWindow(candidates, maxStrikes);
+            ring = _latestFour(candidates);
             assertEq(logs[0].topics[0], NodeStaking.StrikeRecorded.selector);
             assertEq(logs[0].topics[2], bytes32(uint256(e)));
             assertEq(abi.decode(logs[0].data, (uint8)), inWindow, "strikesInWindow");
@@ -1936,19 +1942,32 @@ contract NodeStakingTest is TestSuite {
             assertEq(s.isActive(nodeKey), active);
             uint128 packed;
             for (uint256 j; j < ring.length; ++j) {
-                packed = (packed << 32) | ring[j];
+                packed |= uint128(ring[j]) << (32 * j);
             }
             assertEq(s.getNode(nodeKey).recentStrikeEpochs, packed, "ring");
         }
     }
 
-    function _pushRing(uint32[] memory ring, uint32 e) internal pure returns (uint32[] memory out) {
-        uint256 keep = ring.length == 4 ? 3 : ring.length;
-        out = new uint32[](keep + 1);
-        for (uint256 j; j < keep; ++j) {
-            out[j] = ring[ring.length - keep + j];
+    function _insertSorted(uint32[] memory ring, uint32 e) internal pure returns (uint32[] memory out) {
+        out = new uint32[](ring.length + 1);
+        uint256 k;
+        bool placed;
+        for (uint256 j; j < ring.length; ++j) {
+            if (!placed && e < ring[j]) {
+                out[k++] = e;
+                placed = true;
+            }
+            out[k++] = ring[j];
         }
-        out[keep] = e;
+        if (!placed) out[k] = e;
+    }
+
+    function _latestFour(uint32[] memory sorted) internal pure returns (uint32[] memory out) {
+        uint256 drop = sorted.length > 4 ? sorted.length - 4 : 0;
+        out = new uint32[](sorted.length - drop);
+        for (uint256 j; j < out.length; ++j) {
+            out[j] = sorted[j + drop];
+        }
     }
 
     /// @dev Brute force over all subsets of exactly `k` ring epochs.
@@ -2078,7 +2097,7 @@ contract NodeStakingTest is TestSuite {
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, uint32(1)));
         _submitProof(p, finder);
         assertTrue(staking.isActive(nodeKey), "the third strike was not recorded");
-        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, (uint128(1) << 32) | 2);
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, (uint128(2) << 32) | 1);
         _nextClockEpoch();
         assertEq(_submitProof(p, finder), 5_000 ether);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Ejected);

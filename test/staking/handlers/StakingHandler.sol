@@ -40,7 +40,7 @@ contract StakingHandler is CommonBase, StdUtils {
 
     // ---------------------------------------------------------------- ghosts
     mapping(address nodeKey => mapping(uint32 clockEpoch => uint256)) public ghost_slashedInClockEpoch;
-    /// @notice Model of each node's strike ring: distinct epochs, oldest executed first, at most four.
+    /// @notice Model of each node's strike ring: the four latest distinct strike epochs, ascending.
     mapping(address nodeKey => uint32[]) internal _modelRing;
     /// @notice Slashes that took more than maxSlashBps of (stake + unbonding + already slashed) in a clock epoch.
     uint256 public ghost_capViolations;
@@ -337,7 +337,7 @@ contract StakingHandler is CommonBase, StdUtils {
 
     /// @dev Updates the ring model and checks the stored ring and the node's status against it. Status model:
     ///      an Active node is ejected when its stake falls below the minimum or, on a new strike, when some
-    ///      `maxStrikes` ring epochs (the new one included) span less than the window.
+    ///      `maxStrikes` of the stored epochs plus the new one span less than the window.
     function _checkStrike(address nodeKey, uint32 epoch, bool strike, uint96 slashed, Pre memory pre)
         internal
     {
@@ -348,25 +348,31 @@ contract StakingHandler is CommonBase, StdUtils {
                 if (ring[i] == epoch) isNew = false;
             }
         }
+        bool windowHit;
         if (isNew) {
-            if (ring.length == RING_SIZE) {
-                for (uint256 i = 1; i < RING_SIZE; ++i) {
+            // insert sorted, check the window over the stored epochs plus the new one, keep the latest four
+            ring.push(epoch);
+            for (uint256 i = ring.length - 1; i > 0 && ring[i - 1] > ring[i]; --i) {
+                (ring[i - 1], ring[i]) = (ring[i], ring[i - 1]);
+            }
+            windowHit = _someWithinWindow(ring);
+            if (ring.length > RING_SIZE) {
+                for (uint256 i = 1; i < ring.length; ++i) {
                     ring[i - 1] = ring[i];
                 }
                 ring.pop();
             }
-            ring.push(epoch);
         }
         uint128 packed;
         for (uint256 i; i < ring.length; ++i) {
-            packed = (packed << 32) | ring[i];
+            packed |= uint128(ring[i]) << (32 * i);
         }
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         if (n.recentStrikeEpochs != packed) ++ghost_strikeMismatch;
 
         uint256 fromStake = slashed < pre.stake ? slashed : pre.stake;
         bool stakeEject = pre.wasActive && pre.stake - fromStake < minStake;
-        bool strikeEject = pre.wasActive && !stakeEject && isNew && _someWithinWindow(ring);
+        bool strikeEject = pre.wasActive && !stakeEject && isNew && windowHit;
         bool expectActive = pre.wasActive && !stakeEject && !strikeEject;
         if ((n.status == NodeStaking.NodeStatus.Active) != expectActive) ++ghost_strikeMismatch;
     }
