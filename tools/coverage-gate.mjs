@@ -12,7 +12,10 @@ rmSync(report, { force: true });
 const run = spawnSync(
   'node_modules/.bin/forge',
   ['coverage', '--report', 'lcov', '--report', 'summary', '--no-match-coverage', '(test|script)/'],
-  { stdio: 'inherit', env: { ...process.env, FOUNDRY_OUT: 'out-coverage', FOUNDRY_CACHE_PATH: 'cache-coverage' } },
+  {
+    stdio: 'inherit',
+    env: { FOUNDRY_PROFILE: 'coverage', ...process.env, FOUNDRY_OUT: 'out-coverage', FOUNDRY_CACHE_PATH: 'cache-coverage' },
+  },
 );
 if (run.status !== 0) {
   console.error(`coverage gate: forge coverage failed (exit ${run.status})`);
