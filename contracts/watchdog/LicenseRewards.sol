@@ -52,7 +52,9 @@ contract LicenseRewards {
 
     /// @notice `amount` SEND paid to `owner`, the license's owner at the time of the claim, raising what
     ///         the license has been paid to `cumulative`.
-    event LicenseRewardClaimed(uint256 indexed tokenId, address indexed owner, uint256 amount, uint256 cumulative);
+    event LicenseRewardClaimed(
+        uint256 indexed tokenId, address indexed owner, uint256 amount, uint256 cumulative
+    );
 
     /// @notice A constructor argument is zero (an address, the first epoch, the interval or the emission).
     error InvalidParameter(string what);
@@ -64,8 +66,9 @@ contract LicenseRewards {
     error InvalidLicenseRewardProof(uint256 tokenId, uint256 cumulative);
     /// @notice The proved cumulative is not above what the license has already been paid.
     error NothingToClaim(uint256 tokenId, uint256 cumulative, uint256 alreadyClaimed);
-    /// @notice Paying would take total license payouts above what the schedule has emitted so far.
-    error PayoutExceedsEmitted(uint256 totalPaidAfter, uint256 emitted);
+    /// @notice Paying `amount` would take total license payouts above what the schedule has emitted up to
+    ///         the latest finalized epoch; `available` is what is emitted and not yet paid.
+    error PayoutExceedsEmitted(uint256 amount, uint256 available);
     /// @notice The license does not exist (never minted, or burned): nobody to pay.
     error LicenseNotFound(uint256 tokenId);
 
@@ -96,7 +99,10 @@ contract LicenseRewards {
     ///         leaf in the latest finalized reward root) and what the license was already paid. Anyone may
     ///         call; tokens go to `license.ownerOf(tokenId)`.
     /// @return amount the SEND paid.
-    function claim(uint256 tokenId, uint256 cumulative, bytes32[] calldata proof) external returns (uint256 amount) {
+    function claim(uint256 tokenId, uint256 cumulative, bytes32[] calldata proof)
+        external
+        returns (uint256 amount)
+    {
         (uint32 epoch, bytes32 root) = settlement.claimableRewardRoot();
         if (epoch == 0) revert NoFinalizedEpoch();
         if (MerkleRootLib.processProofCalldata(proof, licenseRewardLeaf(tokenId, cumulative)) != root) {
@@ -105,12 +111,14 @@ contract LicenseRewards {
         uint256 already = claimed[tokenId];
         if (cumulative <= already) revert NothingToClaim(tokenId, cumulative, already);
         amount = cumulative - already;
-        uint256 paid = totalPaid + amount;
-        uint256 emitted = emittedUpTo(epoch);
-        if (paid > emitted) revert PayoutExceedsEmitted(paid, emitted);
+        uint256 paid = totalPaid;
+        // emitted >= paid always (every payout was checked against an emission that never decreases), and
+        // comparing with the headroom cannot overflow however large a wrong tree's cumulative is
+        uint256 available = emittedUpTo(epoch) - paid;
+        if (amount > available) revert PayoutExceedsEmitted(amount, available);
         address owner = _ownerOf(tokenId);
         claimed[tokenId] = cumulative;
-        totalPaid = paid;
+        totalPaid = paid + amount;
         emit LicenseRewardClaimed(tokenId, owner, amount, cumulative);
         token.safeTransfer(owner, amount);
     }

@@ -21,7 +21,8 @@ contract LicenseRewardsInvariantTest is LicenseRewardsSuite {
     function setUp() public override {
         super.setUp();
         r = _deployRewards(
-            _rewardsConfig(INV_FIRST_EPOCH, INV_HALVING, INV_EMISSION), _closedFormTotal(INV_HALVING, INV_EMISSION)
+            _rewardsConfig(INV_FIRST_EPOCH, INV_HALVING, INV_EMISSION),
+            _closedFormTotal(INV_HALVING, INV_EMISSION)
         );
         handler = new LicenseRewardsHandler(settlement, r, license, token, guardians, guardianKeys);
 
@@ -100,9 +101,15 @@ contract LicenseRewardsInvariantTest is LicenseRewardsSuite {
     /// PayoutExceedsEmitted, and every invariant still holds.
     function test_handler_wrongTreeIsCapped() public {
         uint256 seed;
-        for (uint256 k; k < 4; ++k) handler.submitEpoch(seed = _seed(false, seed + 1), true);
-        for (uint256 k; k < 3; ++k) handler.submitEpoch(seed = _seed(true, seed + 1), true);
-        for (uint256 i; i < 4; ++i) handler.claim(i, address(this));
+        for (uint256 k; k < 4; ++k) {
+            handler.submitEpoch(seed = _seed(false, seed + 1), true);
+        }
+        for (uint256 k; k < 3; ++k) {
+            handler.submitEpoch(seed = _seed(true, seed + 1), true);
+        }
+        for (uint256 i; i < 4; ++i) {
+            handler.claim(i, address(this));
+        }
         assertGt(handler.ghostCapped(), 0, "no claim was capped");
         assertEq(handler.calls("submitGreedy"), 3);
         invariant_totalPaidWithinPoolAndEmitted();

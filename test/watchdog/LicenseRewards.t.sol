@@ -187,7 +187,8 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         epoch = uint32(bound(epoch, 0, type(uint32).max - 1));
         interval = uint32(bound(interval, 1, 1000));
         uint96 initial = 1_000_000 ether + 12_345;
-        LicenseRewards r = _deployRewards(_rewardsConfig(3, interval, initial), _closedFormTotal(interval, initial));
+        LicenseRewards r =
+            _deployRewards(_rewardsConfig(3, interval, initial), _closedFormTotal(interval, initial));
         LicenseRewards[2] memory instances = [rewards, r];
         for (uint256 k; k < 2; ++k) {
             LicenseRewards x = instances[k];
@@ -371,7 +372,9 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         (bytes32[] memory leaves, EpochSettlementTreeIndex memory ix) = _mixedTree();
         _finalize(1, leaves, 100 ether);
         bytes32[] memory proof = Merkle.proof(leaves, ix.license1);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, address(1), 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.InvalidRewardProof.selector, address(1), 100 ether)
+        );
         settlement.claim(address(1), 100 ether, proof);
         // not even with the tag or the token id in the account word
         address tagAccount = address(uint160(uint256(TAG)));
@@ -407,7 +410,11 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
     }
 
     /// License 1 (alice's) 100, license 2 (bob's) 40; accounts alice 70, bob 30.
-    function _mixedTree() internal view returns (bytes32[] memory leaves, EpochSettlementTreeIndex memory ix) {
+    function _mixedTree()
+        internal
+        view
+        returns (bytes32[] memory leaves, EpochSettlementTreeIndex memory ix)
+    {
         uint256[] memory ids = new uint256[](2);
         uint256[] memory cums = new uint256[](2);
         (ids[0], ids[1], cums[0], cums[1]) = (1, 2, 100 ether, 40 ether);
@@ -435,25 +442,39 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         _finalize(1, leaves);
         bytes32[] memory proof = Merkle.proof(leaves, 0);
         // another cumulative
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 101 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 101 ether)
+        );
         rewards.claim(1, 101 ether, proof);
         // another token id with license 1's proof
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 2, 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 2, 100 ether)
+        );
         rewards.claim(2, 100 ether, proof);
         // no proof, a truncated proof, a tampered proof
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether)
+        );
         rewards.claim(1, 100 ether, new bytes32[](0));
         bytes32[] memory truncated = new bytes32[](proof.length - 1);
-        for (uint256 i; i < truncated.length; ++i) truncated[i] = proof[i];
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether));
+        for (uint256 i; i < truncated.length; ++i) {
+            truncated[i] = proof[i];
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether)
+        );
         rewards.claim(1, 100 ether, truncated);
         proof[0] = bytes32(uint256(proof[0]) ^ 1);
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether)
+        );
         rewards.claim(1, 100 ether, proof);
         assertEq(rewards.totalPaid(), 0);
     }
 
-    function testFuzz_RevertWhen_claim_forgedLeaf(uint256 tokenId, uint256 cumulative, bytes32 sibling) public {
+    function testFuzz_RevertWhen_claim_forgedLeaf(uint256 tokenId, uint256 cumulative, bytes32 sibling)
+        public
+    {
         vm.assume(!(tokenId == 1 && cumulative == 100 ether) && !(tokenId == 2 && cumulative == 50 ether));
         bytes32[] memory leaves = _two(1, 100 ether, 2, 50 ether);
         _finalize(1, leaves);
@@ -471,12 +492,16 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         bytes32[] memory l2 = _one(1, 150 ether);
         _submit(_header(2, Merkle.root(l2), 0, 0));
         // epoch 2 is pending: its root does not count yet
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 150 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 150 ether)
+        );
         rewards.claim(1, 150 ether, Merkle.proof(l2, 0));
         vm.warp(block.timestamp + DISPUTE_WINDOW);
         settlement.finalizeEpochs();
         // now epoch 1's root is superseded
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.InvalidLicenseRewardProof.selector, 1, 100 ether)
+        );
         rewards.claim(1, 100 ether, Merkle.proof(l1, 0));
         rewards.claim(1, 150 ether, Merkle.proof(l2, 0));
         assertEq(token.balanceOf(alice), 150 ether);
@@ -487,7 +512,9 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         _finalize(1, l1);
         rewards.claim(1, 100 ether, Merkle.proof(l1, 0));
         // twice
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.NothingToClaim.selector, 1, 100 ether, 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.NothingToClaim.selector, 1, 100 ether, 100 ether)
+        );
         rewards.claim(1, 100 ether, Merkle.proof(l1, 0));
         // a license listed with nothing earned
         vm.expectRevert(abi.encodeWithSelector(LicenseRewards.NothingToClaim.selector, 2, 0, 0));
@@ -495,7 +522,9 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         // a later root lists a lower cumulative (a wrong tree): nothing is paid, nothing is taken back
         bytes32[] memory l2 = _one(1, 90 ether);
         _finalize(2, l2);
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.NothingToClaim.selector, 1, 90 ether, 100 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(LicenseRewards.NothingToClaim.selector, 1, 90 ether, 100 ether)
+        );
         rewards.claim(1, 90 ether, Merkle.proof(l2, 0));
         assertEq(rewards.claimed(1), 100 ether);
         assertEq(token.balanceOf(alice), 100 ether);
@@ -513,6 +542,27 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         assertEq(rewards.totalPaid(), E + 1);
     }
 
+    /// A wrong tree with an absurd cumulative is refused with the named error, not an overflow panic.
+    function test_RevertWhen_claim_cumulativeNearUint256Max() public {
+        bytes32[] memory l1 = _one(1, 10 ether);
+        _finalize(1, l1);
+        rewards.claim(1, 10 ether, Merkle.proof(l1, 0));
+        bytes32[] memory l2 = _two(1, type(uint256).max, 2, type(uint256).max);
+        _finalize(2, l2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                LicenseRewards.PayoutExceedsEmitted.selector, type(uint256).max - 10 ether, 2 * E - 10 ether
+            )
+        );
+        rewards.claim(1, type(uint256).max, Merkle.proof(l2, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                LicenseRewards.PayoutExceedsEmitted.selector, type(uint256).max, 2 * E - 10 ether
+            )
+        );
+        rewards.claim(2, type(uint256).max, Merkle.proof(l2, 1));
+    }
+
     function test_claim_exactlyTheEmittedAmount() public {
         bytes32[] memory leaves = _two(1, E / 2, 2, E - E / 2);
         _finalize(1, leaves);
@@ -527,7 +577,7 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         bytes32[] memory leaves = _two(1, each, 2, each);
         _finalize(1, leaves);
         rewards.claim(1, each, Merkle.proof(leaves, 0));
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, 2 * each, E));
+        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, each, E - each));
         rewards.claim(2, each, Merkle.proof(leaves, 1));
         assertEq(token.balanceOf(bob), 0);
     }
@@ -587,7 +637,7 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         _mockClaimable(epoch, Merkle.root(leaves));
         assertEq(rewards.emittedSoFar(), emitted);
         rewards.claim(1, emitted, Merkle.proof(leaves, 0));
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, emitted + 1, emitted));
+        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, 1, 0));
         rewards.claim(2, 1, Merkle.proof(leaves, 1));
     }
 
@@ -601,7 +651,7 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         r.claim(1, total, Merkle.proof(leaves, 0));
         assertEq(token.balanceOf(address(r)), 0, "the pool is empty");
         assertEq(r.totalPaid(), r.pool());
-        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, total + 1, total));
+        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, 1, 0));
         r.claim(2, 1, Merkle.proof(leaves, 1));
     }
 
@@ -622,7 +672,9 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
         for (uint256 i; i < 3; ++i) {
             if (paid + cs[i] > emitted) {
                 vm.expectRevert(
-                    abi.encodeWithSelector(LicenseRewards.PayoutExceedsEmitted.selector, paid + cs[i], emitted)
+                    abi.encodeWithSelector(
+                        LicenseRewards.PayoutExceedsEmitted.selector, cs[i], emitted - paid
+                    )
                 );
                 rewards.claim(ids[i], cs[i], Merkle.proof(leaves, i));
             } else {
@@ -644,9 +696,12 @@ contract LicenseRewardsTest is LicenseRewardsSuite {
 
     /// The same vector keepers/test/merkle.test.ts checks for `licenseRewardLeaf` in TypeScript.
     function test_licenseRewardLeaf_knownVector() public view {
-        assertEq(rewards.LICENSE_REWARD_TAG(), 0xe9f6902005c31da4baabbb257da1a2ca65421b61936ca1efd29de6ffbd760936);
         assertEq(
-            rewards.licenseRewardLeaf(1, 100 ether), 0xa0e4cd9ef6f84a759354443cf90c52448ecdfc6d5d68c43da04f6a75733d5b2e
+            rewards.LICENSE_REWARD_TAG(), 0xe9f6902005c31da4baabbb257da1a2ca65421b61936ca1efd29de6ffbd760936
+        );
+        assertEq(
+            rewards.licenseRewardLeaf(1, 100 ether),
+            0xa0e4cd9ef6f84a759354443cf90c52448ecdfc6d5d68c43da04f6a75733d5b2e
         );
     }
 

@@ -79,7 +79,10 @@ abstract contract LicenseRewardsSuite is TestSuite {
     /// @notice A further LicenseRewards over the same settlement and license, its pool (`pool` SEND) sent
     ///         to its predicted address before deployment: from the treasury, or conjured with `deal` when
     ///         larger than the treasury (schedule tests with very large rates).
-    function _deployRewards(LicenseRewards.Config memory cfg, uint256 pool) internal returns (LicenseRewards r) {
+    function _deployRewards(LicenseRewards.Config memory cfg, uint256 pool)
+        internal
+        returns (LicenseRewards r)
+    {
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
         if (pool <= token.balanceOf(treasury)) _fund(predicted, pool);
         else deal(address(token), predicted, pool);
@@ -124,7 +127,9 @@ abstract contract LicenseRewardsSuite is TestSuite {
         uint256[] memory accountCumulatives
     ) internal pure returns (bytes32[] memory leaves) {
         leaves = new bytes32[](tokenIds.length + accounts.length);
-        for (uint256 i; i < tokenIds.length; ++i) leaves[i] = _licenseLeaf(tokenIds[i], licenseCumulatives[i]);
+        for (uint256 i; i < tokenIds.length; ++i) {
+            leaves[i] = _licenseLeaf(tokenIds[i], licenseCumulatives[i]);
+        }
         for (uint256 i; i < accounts.length; ++i) {
             leaves[tokenIds.length + i] = Merkle.rewardLeaf(accounts[i], accountCumulatives[i]);
         }
@@ -181,7 +186,9 @@ abstract contract LicenseRewardsSuite is TestSuite {
             abi.encode(epoch, root)
         );
         vm.mockCall(
-            address(settlement), abi.encodeWithSelector(EpochSettlement.lastFinalizedEpoch.selector), abi.encode(epoch)
+            address(settlement),
+            abi.encodeWithSelector(EpochSettlement.lastFinalizedEpoch.selector),
+            abi.encode(epoch)
         );
     }
 }

@@ -102,9 +102,8 @@ contract LicenseRewardsHandler is CommonBase, StdCheats, StdUtils {
         bool greedy = uint256(keccak256(abi.encode(seed, "greedy"))) % 8 == 0;
         // honest: the licenses share at most this epoch's emission; greedy: each may get up to half of
         // everything emitted so far (plus 1 SEND, so even epochs before the schedule starts over-allocate)
-        uint256 perLicense = greedy
-            ? rewards.emittedUpTo(e) / 2 + 1 ether
-            : rewards.epochEmission(e) / LICENSES;
+        uint256 perLicense =
+            greedy ? rewards.emittedUpTo(e) / 2 + 1 ether : rewards.epochEmission(e) / LICENSES;
         for (uint256 i; i < LICENSES; ++i) {
             uint256 r = uint256(keccak256(abi.encode(seed, "license", i)));
             // a license whose WatchDog did not do its work this epoch earns nothing
