@@ -5,7 +5,7 @@
  * reward tree builds in seconds instead of minutes. Pure: no I/O. Equality with the library is tested.
  */
 import { createKeccak, type IHasher } from 'hash-wasm';
-import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
+import { bytesToHex, hexToBytes, keccak256, toBytes, type Address, type Hex } from 'viem';
 
 const hasher: IHasher = await createKeccak(256);
 
@@ -59,6 +59,22 @@ export function rewardLeaf(account: Address, cumulative: bigint): Uint8Array {
   const buffer = new Uint8Array(64);
   writeAddress(buffer, 0, account);
   writeWord(buffer, 32, cumulative);
+  return standardLeaf(buffer);
+}
+
+/** Domain tag of license reward leaves: keccak256("SendingNetwork.LicenseReward"). */
+export const LICENSE_REWARD_TAG: Uint8Array = keccak256(toBytes('SendingNetwork.LicenseReward'), 'bytes');
+
+/**
+ * License reward leaf, in the same reward tree as the account leaves:
+ * abi.encode(bytes32 LICENSE_REWARD_TAG, uint256 tokenId, uint256 cumulative), double-hashed. The 96-byte
+ * preimage can never collide with an account leaf's 64-byte one (contracts/watchdog/LicenseRewards.sol).
+ */
+export function licenseRewardLeaf(tokenId: bigint, cumulative: bigint): Uint8Array {
+  const buffer = new Uint8Array(96);
+  buffer.set(LICENSE_REWARD_TAG, 0);
+  writeWord(buffer, 32, tokenId);
+  writeWord(buffer, 64, cumulative);
   return standardLeaf(buffer);
 }
 
