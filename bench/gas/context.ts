@@ -8,11 +8,13 @@ import {
   createWalletClient,
   http,
   parseEther,
+  keccak256,
+  toBytes,
   type Hex,
   type PublicClient,
   type TestClient,
 } from 'viem';
-import { generatePrivateKey, privateKeyToAccount, type HDAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { privateKeyToAccount, type HDAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { startAnvil, type AnvilHandle } from '../../keepers/src/chain/anvil.js';
 import { deployProtocol } from '../../keepers/src/chain/deploy.js';
@@ -43,6 +45,8 @@ export interface BenchContext {
   gasOf(hash: Hex): Promise<number>;
   /** A fresh account with 10 ETH and `send` SEND from the treasury. */
   fundedAccount(send: bigint): Promise<PrivateKeyAccount>;
+  /** A deterministic key for `label`, so every run sends the same calldata and measures the same gas. */
+  keyFor(label: string): Hex;
   log(message: string): void;
 }
 
@@ -60,8 +64,10 @@ export async function createBenchContext(): Promise<BenchContext> {
       return Number(receipt.gasUsed);
     };
     const treasury = wallet(devAccount(1));
+    const keyFor = (label: string) => keccak256(toBytes(`sendingnetwork bench: ${label}`));
+    let accounts = 0;
     const fundedAccount = async (send: bigint) => {
-      const account = privateKeyToAccount(generatePrivateKey());
+      const account = privateKeyToAccount(keyFor(`account ${accounts++}`));
       await testClient.setBalance({ address: account.address, value: parseEther('10') });
       if (send > 0n) {
         await gasOf(
@@ -76,7 +82,7 @@ export async function createBenchContext(): Promise<BenchContext> {
       return account;
     };
     const log = (message: string) => process.stderr.write(`[bench:gas] ${message}\n`);
-    return { anvil, book, publicClient, testClient, wallet, gasOf, fundedAccount, log };
+    return { anvil, book, publicClient, testClient, wallet, gasOf, fundedAccount, keyFor, log };
   } catch (error) {
     await anvil.stop();
     throw error;

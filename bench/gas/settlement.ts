@@ -2,7 +2,7 @@
  * Gas of node registration, epoch submission, cumulative claims (2^20-leaf tree) and fault execution.
  */
 import { parseEther, type Address, type Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { devAccount } from '../../keepers/src/chain/devAccounts.js';
 import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 import { buildTree, faultLeaf, rewardLeaf, type MerkleTree } from '../../keepers/src/core/merkle.js';
@@ -20,7 +20,7 @@ const SIGNERS = 5;
 const GUARDIAN_INDICES = [3, 4, 5, 6, 7, 8, 9]; // dev accounts listed in config/devnet.json
 const ZERO32: Hex = `0x${'0'.repeat(64)}`;
 
-export const settlementGasSuite: GasSuite = async ({ book, publicClient, testClient, wallet, gasOf, fundedAccount, log }) => {
+export const settlementGasSuite: GasSuite = async ({ book, publicClient, testClient, wallet, gasOf, fundedAccount, keyFor, log }) => {
   const { SendToken: token, NodeStaking: staking, EpochSettlement: settlement } = book.contracts;
   const keeper = wallet(devAccount(2));
   const guardians = GUARDIAN_INDICES.map((i) => devAccount(i));
@@ -32,7 +32,7 @@ export const settlementGasSuite: GasSuite = async ({ book, publicClient, testCli
   const minStake = await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'minStake' });
   const registerNode = async (stake: bigint) => {
     const operator = await fundedAccount(stake);
-    const nodeKey = privateKeyToAccount(generatePrivateKey());
+    const nodeKey = privateKeyToAccount(keyFor(`node key ${stake}`));
     const approveGas = await gasOf(
       await wallet(operator).writeContract({
         address: token,
@@ -112,7 +112,7 @@ export const settlementGasSuite: GasSuite = async ({ book, publicClient, testCli
   };
 
   // Reward tree with 2^20 leaves: the claimant plus 2^20 - 1 other accounts.
-  const claimant = privateKeyToAccount(generatePrivateKey()).address;
+  const claimant = privateKeyToAccount(keyFor('claimant')).address;
   const leafCount = 1 << CLAIM_TREE_DEPTH;
   const others: Address[] = [];
   for (let i = 1; i < leafCount; i++) others.push(`0x${(i + 0x1000).toString(16).padStart(40, '0')}` as Address);
