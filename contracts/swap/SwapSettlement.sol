@@ -83,8 +83,8 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     ///         only `order.taker` otherwise; never the maker. The caller must send exactly the taker leg's
     ///         amount as `msg.value` if that leg is ETH (else no ETH), and have approved this contract for an
     ///         ERC-20 / ERC-721 taker leg; the maker must have approved its token leg or deposited its ETH leg.
-    /// @param signature the maker's EIP-712 signature of the order (65-byte or 64-byte ECDSA, or whatever
-    ///        the maker contract's ERC-1271 `isValidSignature` accepts).
+    /// @param signature the maker's EIP-712 signature of the order: 65-byte ECDSA `(r, s, v)` packed, low `s`,
+    ///        for a maker without code; whatever its ERC-1271 `isValidSignature` accepts for a contract maker.
     /// @return orderHash the EIP-712 digest of the order (emitted in `OrderFilled`).
     function fill(SwapOrder calldata order, bytes calldata signature)
         external

@@ -16,7 +16,7 @@ abstract contract Reentry {
     bool public armed;
     uint256 public reentryAttempts;
     bool public lastReentrySucceeded;
-    bytes public lastReentryRevertData;
+    bytes public lastReentryReturnData;
 
     function arm(address target, bytes calldata payload, bool swallow_) external {
         (reentryTarget, reentryPayload, swallow, armed) = (target, payload, swallow_, true);
@@ -28,7 +28,7 @@ abstract contract Reentry {
         ++reentryAttempts;
         (bool ok, bytes memory data) = reentryTarget.call(reentryPayload);
         lastReentrySucceeded = ok;
-        lastReentryRevertData = data;
+        lastReentryReturnData = data;
         if (!ok && !swallow) {
             assembly ("memory-safe") {
                 revert(add(data, 0x20), mload(data))
