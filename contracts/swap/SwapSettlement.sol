@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {LowLevelCall} from "@openzeppelin/contracts/utils/LowLevelCall.sol";
@@ -20,6 +21,9 @@ import {Asset, AssetKind, SwapOrder, SwapOrderLib} from "./SwapOrderLib.sol";
 ///      paid from ETH the maker deposited here beforehand (`deposit`), withdrawable at any time.
 ///      Nonces: a per-maker bitmap (a nonce is used once, by a fill or a cancel) plus a per-maker minimum
 ///      below which every nonce is void. Makers may be contracts (ERC-1271 signatures via SignatureChecker).
+///      ERC-20 legs are moved with `transferFrom` of the signed amount and not measured: fee-on-transfer and
+///      rebasing tokens are unsupported (the recipient gets what the token delivers; see docs/swap.md). An
+///      ERC-721 leg is checked delivered (`ownerOf` after the transfer).
 ///      No owner, no fees, no parameters: nothing can be changed after deployment.
 contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -59,7 +63,8 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     error NonceAlreadyUsed(address maker, uint256 nonce);
     /// The nonce is below the maker's minimum valid nonce.
     error NonceBelowMinimum(address maker, uint256 nonce, uint256 minNonce);
-    /// The signature is not the maker's (ECDSA for accounts without code, ERC-1271 for contracts).
+    /// The signature is neither the maker key's ECDSA signature nor accepted by the maker's ERC-1271
+    /// `isValidSignature`.
     error InvalidSignature(address maker);
     /// `msg.value` differs from the taker's ETH leg (or is non-zero when the taker's leg is not ETH).
     error WrongMsgValue(uint256 expected, uint256 sent);
@@ -69,8 +74,6 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     error MinNonceNotIncreasing(uint256 current, uint256 requested);
     /// Sending ETH to `to` failed without a revert reason.
     error EthTransferFailed(address to, uint256 amount);
-    /// An ERC-20 leg credited the recipient a different amount (fee-on-transfer, rebasing or broken token).
-    error TransferAmountMismatch(address token, uint256 expected, uint256 received);
     /// After an ERC-721 transfer the recipient does not own the token.
     error NftNotReceived(address token, uint256 tokenId, address recipient);
 
@@ -84,7 +87,7 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     ///         amount as `msg.value` if that leg is ETH (else no ETH), and have approved this contract for an
     ///         ERC-20 / ERC-721 taker leg; the maker must have approved its token leg or deposited its ETH leg.
     /// @param signature the maker's EIP-712 signature of the order: 65-byte ECDSA `(r, s, v)` packed, low `s`,
-    ///        for a maker without code; whatever its ERC-1271 `isValidSignature` accepts for a contract maker.
+    ///        by the maker's key; or, for a contract maker, whatever its ERC-1271 `isValidSignature` accepts.
     /// @return orderHash the EIP-712 digest of the order (emitted in `OrderFilled`).
     function fill(SwapOrder calldata order, bytes calldata signature)
         external
@@ -100,7 +103,7 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
 
         // Effects: consume the nonce and the maker's escrowed ETH before any external call.
         address maker = order.maker;
-        nonceBitmap[maker][order.nonce >> 8] |= 1 << (order.nonce & 0xff);
+        _useNonce(maker, order.nonce);
         if (makerKind == AssetKind.ETH) ethEscrow[maker] -= order.makerAsset.amountOrId; // covered: _check
         emit OrderFilled(orderHash, maker, msg.sender, order.nonce);
 
@@ -118,6 +121,12 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
         returns (bytes32 orderHash)
     {
         (orderHash,,) = _check(order, signature, taker);
+        uint256 nonce = order.nonce;
+        uint256 min = minNonce[order.maker];
+        if (nonce < min) revert NonceBelowMinimum(order.maker, nonce, min);
+        if (nonceBitmap[order.maker][nonce >> 8] & (1 << (nonce & 0xff)) != 0) {
+            revert NonceAlreadyUsed(order.maker, nonce);
+        }
     }
 
     // ---------------------------------------------------------------- cancel
@@ -125,12 +134,7 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     /// @notice Cancels the caller's orders carrying `nonce` (every order of the caller with that nonce).
     ///         Only the maker itself (the caller cancels its own nonces).
     function cancelNonce(uint256 nonce) external nonReentrant {
-        uint256 min = minNonce[msg.sender];
-        if (nonce < min) revert NonceBelowMinimum(msg.sender, nonce, min);
-        uint256 bit = 1 << (nonce & 0xff);
-        uint256 bits = nonceBitmap[msg.sender][nonce >> 8];
-        if (bits & bit != 0) revert NonceAlreadyUsed(msg.sender, nonce);
-        nonceBitmap[msg.sender][nonce >> 8] = bits | bit;
+        _useNonce(msg.sender, nonce);
         emit NonceCancelled(msg.sender, nonce);
     }
 
@@ -199,21 +203,34 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
         takerKind = _checkAsset(order.takerAsset);
         if (makerKind == AssetKind.ETH && takerKind == AssetKind.ETH) revert BothLegsEth();
 
-        uint256 nonce = order.nonce;
-        uint256 min = minNonce[maker];
-        if (nonce < min) revert NonceBelowMinimum(maker, nonce, min);
-        if (nonceBitmap[maker][nonce >> 8] & (1 << (nonce & 0xff)) != 0) revert NonceAlreadyUsed(maker, nonce);
-
         orderHash = _hashTypedDataV4(order.hash());
-        if (!SignatureChecker.isValidSignatureNowCalldata(maker, orderHash, signature)) {
-            revert InvalidSignature(maker);
-        }
+        if (!_isValidSignature(maker, orderHash, signature)) revert InvalidSignature(maker);
         if (makerKind == AssetKind.ETH) {
             uint256 available = ethEscrow[maker];
             if (available < order.makerAsset.amountOrId) {
                 revert InsufficientEscrow(maker, available, order.makerAsset.amountOrId);
             }
         }
+    }
+
+    /// @dev Marks `nonce` of `maker` used; reverts if it is below the maker's minimum or already used.
+    function _useNonce(address maker, uint256 nonce) private {
+        uint256 min = minNonce[maker];
+        if (nonce < min) revert NonceBelowMinimum(maker, nonce, min);
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = nonceBitmap[maker][nonce >> 8];
+        if (bits & bit != 0) revert NonceAlreadyUsed(maker, nonce);
+        nonceBitmap[maker][nonce >> 8] = bits | bit;
+    }
+
+    /// @dev An ECDSA signature recovering to `maker` is accepted first (no code lookup on the maker: a cold
+    ///      account access saved on every EOA fill; a contract address has no private key, and the key of an
+    ///      EIP-7702 delegated account already controls it). Otherwise a maker with code is asked through
+    ///      ERC-1271 (OpenZeppelin SignatureChecker).
+    function _isValidSignature(address maker, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == maker) return true;
+        return maker.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(maker, digest, signature);
     }
 
     function _checkAsset(Asset calldata asset) private view returns (AssetKind kind) {
@@ -235,16 +252,7 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
         if (kind == AssetKind.ETH) {
             _sendEth(to, amountOrId);
         } else if (kind == AssetKind.ERC20) {
-            IERC20 token = IERC20(asset.token);
-            uint256 balanceBefore = token.balanceOf(to);
-            token.safeTransferFrom(from, to, amountOrId);
-            uint256 balanceAfter = token.balanceOf(to);
-            // Checked without underflow: a token that lowers the recipient's balance is rejected too.
-            if (balanceAfter < balanceBefore || balanceAfter - balanceBefore != amountOrId) {
-                revert TransferAmountMismatch(
-                    address(token), amountOrId, balanceAfter < balanceBefore ? 0 : balanceAfter - balanceBefore
-                );
-            }
+            IERC20(asset.token).safeTransferFrom(from, to, amountOrId);
         } else {
             IERC721 token = IERC721(asset.token);
             token.safeTransferFrom(from, to, amountOrId);

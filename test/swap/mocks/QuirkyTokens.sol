@@ -23,21 +23,6 @@ contract FeeOnTransferERC20 is ERC20 {
     }
 }
 
-/// @notice ERC-20 whose `transferFrom` returns true but moves nothing and burns one unit of the recipient's
-///         balance (a balance that goes down across a transfer).
-contract DrainingERC20 is ERC20 {
-    constructor() ERC20("Drain", "DRN") {}
-
-    function mint(address to, uint256 amount) external {
-        _mint(to, amount);
-    }
-
-    function transferFrom(address, address to, uint256) public override returns (bool) {
-        _burn(to, 1);
-        return true;
-    }
-}
-
 /// @notice ERC-20 whose transfers return false instead of reverting.
 contract FalseReturningERC20 is ERC20 {
     constructor() ERC20("False", "FLS") {}
