@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { repoRoot } from '../keepers/src/chain/foundry.js';
 import { createBenchContext, type GasResult, type GasSuite } from './gas/context.js';
 import { CLAIM_TREE_DEPTH, FAULT_TREE_LEAVES, settlementGasSuite } from './gas/settlement.js';
+import { swapGasSuite } from './gas/swap.js';
 
 const SUITES: Record<string, GasSuite> = {
   settlement: settlementGasSuite,
+  swap: swapGasSuite,
 };
 
 async function main() {
