@@ -12,10 +12,12 @@ import { repoRoot } from '../keepers/src/chain/foundry.js';
 import { createBenchContext, type GasResult, type GasSuite } from './gas/context.js';
 import { CLAIM_TREE_DEPTH, FAULT_TREE_LEAVES, settlementGasSuite } from './gas/settlement.js';
 import { LICENSE_CLAIM_TREE_DEPTH, licenseRewardsGasSuite } from './gas/licenseRewards.js';
+import { swapGasSuite } from './gas/swap.js';
 
 const SUITES: Record<string, GasSuite> = {
   settlement: settlementGasSuite,
   licenseRewards: licenseRewardsGasSuite,
+  swap: swapGasSuite,
 };
 
 async function main() {
