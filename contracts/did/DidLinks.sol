@@ -84,8 +84,8 @@ abstract contract DidLinks is DidBase {
         if (j == length) revert NotLinked(did, wallet);
         _removeFromDid(did, _walletDids[_walletKey(wallet, j)].didIndex);
         _removeFromWallet(wallet, j);
-        _clearPrimaryIf(wallet, did);
         emit WalletUnlinked(did, wallet, msg.sender);
+        _clearPrimaryIf(wallet, did);
     }
 
     // ---------------------------------------------------------------- primary
@@ -251,8 +251,8 @@ abstract contract DidLinks is DidBase {
             DidLink memory link = _didWallets[_didKey(did, i)];
             delete _didWallets[_didKey(did, i)];
             _removeFromWallet(link.wallet, link.walletIndex);
-            if (link.wallet != keepPrimary) _clearPrimaryIf(link.wallet, did);
             emit WalletUnlinked(did, link.wallet, msg.sender);
+            if (link.wallet != keepPrimary) _clearPrimaryIf(link.wallet, did);
         }
     }
 

@@ -78,7 +78,7 @@ contract DidRegistry is DidRecords, DidKeys {
 
     /// @notice Takes `did`, which its owner offered to the caller. Only the offer's recipient.
     function acceptTransfer(uint256 did) external {
-        if (msg.sender != _offers[did]) revert NoTransferOffer(did, msg.sender);
+        if (!_isOfferedTo(did, msg.sender)) revert NoTransferOffer(did, msg.sender);
         bytes32 node = nodeOf(did);
         _move(did, node, _dids[node], msg.sender);
     }
@@ -87,7 +87,7 @@ contract DidRegistry is DidRecords, DidKeys {
     ///         `acceptTransfer`): the caller must be `to` and the offer's recipient, `from` the owner. Every
     ///         other ERC-721 transfer reverts `TransferRequiresConsent`. `safeTransferFrom` goes through here.
     function transferFrom(address from, address to, uint256 tokenId) public override {
-        if (msg.sender != to || _offers[tokenId] != to) revert TransferRequiresConsent(tokenId, to);
+        if (msg.sender != to || !_isOfferedTo(tokenId, to)) revert TransferRequiresConsent(tokenId, to);
         bytes32 node = nodeOf(tokenId);
         Did memory d = _dids[node];
         if (from != d.owner) revert ERC721IncorrectOwner(from, tokenId, d.owner);
@@ -129,6 +129,11 @@ contract DidRegistry is DidRecords, DidKeys {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Whether `did` has a pending offer to `account` (never true for the zero address).
+    function _isOfferedTo(uint256 did, address account) internal view returns (bool) {
+        return account != address(0) && _offers[did] == account;
+    }
 
     function _transferDigest(uint256 did, Did memory d, address to, uint256 deadline) internal view returns (bytes32) {
         return _hashTypedDataV4(
