@@ -16,7 +16,7 @@ import {
 /// @notice The entry point standard ENS clients call (the ENS Universal Resolver interface as viem 2.x uses
 ///         it: `resolveWithGateways`, `reverseWithGateways`, `findResolver`), answering for DID names only.
 ///         Pass its address as `universalResolverAddress` to viem's `getEnsAddress`, `getEnsText`,
-///         `getEnsName`, `getEnsAvatar`, `getEnsResolver`. Everything is answered on-chain from the registry,
+///         `getEnsName`, `getEnsResolver`. Everything is answered on-chain from the registry,
 ///         so gateway URLs (EIP-3668) are accepted and ignored.
 /// @dev Errors are the ENS Universal Resolver's, so clients map them as they do for ENS (viem turns
 ///      `ResolverNotFound` and `UnsupportedResolverProfile` into `null`).
