@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../keepers/src/chain/foundry.js';
 import { createBenchContext, type GasResult, type GasSuite } from './gas/context.js';
+import { didGasSuite } from './gas/did.js';
 import { CLAIM_TREE_DEPTH, FAULT_TREE_LEAVES, settlementGasSuite } from './gas/settlement.js';
 import { LICENSE_CLAIM_TREE_DEPTH, licenseRewardsGasSuite } from './gas/licenseRewards.js';
 import { swapGasSuite } from './gas/swap.js';
@@ -18,6 +19,7 @@ const SUITES: Record<string, GasSuite> = {
   settlement: settlementGasSuite,
   licenseRewards: licenseRewardsGasSuite,
   swap: swapGasSuite,
+  did: didGasSuite,
 };
 
 async function main() {
