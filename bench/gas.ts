@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { repoRoot } from '../keepers/src/chain/foundry.js';
 import { createBenchContext, type GasResult, type GasSuite } from './gas/context.js';
 import { CLAIM_TREE_DEPTH, FAULT_TREE_LEAVES, settlementGasSuite } from './gas/settlement.js';
+import { ALLOWLIST_SIZE, watchdogGasSuite } from './gas/watchdog.js';
 
 const SUITES: Record<string, GasSuite> = {
   settlement: settlementGasSuite,
+  watchdog: watchdogGasSuite,
 };
 
 async function main() {
@@ -32,7 +34,7 @@ async function main() {
     measurement: 'receipt gasUsed of real transactions on anvil (whole transaction)',
     chain: { client: 'anvil 1.7.1', chainId: ctx.book.chainId },
     compiler: { solc: '0.8.30', optimizerRuns: 10000, evmVersion: 'cancun', viaIR: false },
-    parameters: { claimTreeLeaves: 2 ** CLAIM_TREE_DEPTH, claimProofLength: CLAIM_TREE_DEPTH, faultTreeLeaves: FAULT_TREE_LEAVES, signers: '5-of-7' },
+    parameters: { claimTreeLeaves: 2 ** CLAIM_TREE_DEPTH, claimProofLength: CLAIM_TREE_DEPTH, faultTreeLeaves: FAULT_TREE_LEAVES, signers: '5-of-7', licenseAllowlistSize: ALLOWLIST_SIZE },
     results: Object.fromEntries(
       Object.entries(results).map(([name, r]) => [
         name,

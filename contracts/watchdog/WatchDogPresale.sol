@@ -169,6 +169,7 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     error NoTokenIds();
     error NotTokenHolder(uint256 tokenId, address holder, address caller);
     error NothingToWithdraw();
+    error RenounceDisabled();
 
     constructor(Config memory config) Ownable(config.owner) {
         if (config.license == address(0)) revert ZeroAddress("license");
@@ -326,6 +327,12 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         emit ProceedsWithdrawn(treasury, ethAmount, tokenAmount);
         if (tokenAmount != 0) paymentToken.safeTransfer(treasury, tokenAmount);
         if (ethAmount != 0) _sendEth(treasury, ethAmount);
+    }
+
+    /// @notice Disabled: without an owner a live sale could be neither finalized nor cancelled, and the
+    ///         buyers' payments would be stuck. Ownership moves with the two-step transfer only.
+    function renounceOwnership() public pure override {
+        revert RenounceDisabled();
     }
 
     // ---------------------------------------------------------------- views

@@ -1307,6 +1307,13 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         presale.cancelSale();
     }
 
+    function test_renounceOwnership_disabled() public {
+        vm.prank(owner);
+        vm.expectRevert(WatchDogPresale.RenounceDisabled.selector);
+        presale.renounceOwnership();
+        assertEq(presale.owner(), owner);
+    }
+
     function test_noPlainEthAccepted() public {
         vm.deal(alice, 1 ether);
         vm.prank(alice);
