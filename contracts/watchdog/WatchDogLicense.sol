@@ -97,7 +97,10 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
     ///         holder, or an address approved for the token or for all the holder's tokens.
     function setOperator(uint256 tokenId, address operator) external {
         address holder = ownerOf(tokenId);
-        if (msg.sender != holder && getApproved(tokenId) != msg.sender && !isApprovedForAll(holder, msg.sender)) {
+        if (
+            msg.sender != holder && getApproved(tokenId) != msg.sender
+                && !isApprovedForAll(holder, msg.sender)
+        ) {
             revert NotHolderNorApproved(tokenId, msg.sender);
         }
         operatorOf[tokenId] = operator;
@@ -151,7 +154,10 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
 
     /// @dev Transfers (not mints, not burns) are locked until `unlockTime`; any change of holder (transfer
     ///      or burn) clears the operator key. ERC721A calls this with quantity 1 except for mints.
-    function _beforeTokenTransfers(address from, address to, uint256 startTokenId, uint256) internal override {
+    function _beforeTokenTransfers(address from, address to, uint256 startTokenId, uint256)
+        internal
+        override
+    {
         if (from == address(0)) return;
         if (to != address(0)) {
             uint64 unlock = unlockTime;

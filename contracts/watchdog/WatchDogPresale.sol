@@ -178,7 +178,9 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         if (config.supply == 0) revert InvalidParameter("supply");
         WatchDogLicense license_ = WatchDogLicense(config.license);
         // token id n must be the n-th sale: this presale is the license's only minter, from the first id
-        if (license_.minter() != address(this) || license_.totalMinted() != 0) revert LicenseNotFresh(config.license);
+        if (license_.minter() != address(this) || license_.totalMinted() != 0) {
+            revert LicenseNotFresh(config.license);
+        }
 
         uint256 count = config.tiers.length;
         if (count == 0 || count > MAX_TIERS) revert InvalidParameter("tiers");
@@ -215,11 +217,12 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     ///         to the caller. Send at least the cost; the excess comes back in this transaction. Anyone
     ///         on the allowlist.
     /// @param maxTotalCost reverts if the cost (wei) is above it.
-    function buyAllowlist(uint256 quantity, uint256 maxQuantity, bytes32[] calldata proof, uint256 maxTotalCost)
-        external
-        payable
-        nonReentrant
-    {
+    function buyAllowlist(
+        uint256 quantity,
+        uint256 maxQuantity,
+        bytes32[] calldata proof,
+        uint256 maxTotalCost
+    ) external payable nonReentrant {
         _verifyAllowlist(maxQuantity, proof);
         _buy(Phase.Allowlist, quantity, maxQuantity, Currency.Eth, maxTotalCost);
     }
@@ -480,7 +483,9 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
             s.allowlistSold += uint32(quantity);
             data += uint64(quantity);
         } else {
-            if (!_open(sch.publicStart, sch.publicEnd)) revert PhaseNotOpen(phase, sch.publicStart, sch.publicEnd);
+            if (!_open(sch.publicStart, sch.publicEnd)) {
+                revert PhaseNotOpen(phase, sch.publicStart, sch.publicEnd);
+            }
             if (quantity > sch.txCap) revert TransactionCapExceeded(quantity, sch.txCap);
             uint256 bought = uint32(data >> 32);
             if (bought + quantity > sch.walletCap) {
@@ -497,7 +502,9 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     function _setAllowlistPhase(AllowlistPhase memory phase) private {
         if (phase.start < block.timestamp) revert InvalidPhaseConfig(Phase.Allowlist, "start in the past");
         if (phase.end <= phase.start) revert InvalidPhaseConfig(Phase.Allowlist, "end not after start");
-        if (phase.reserve == 0 || phase.reserve > supply) revert InvalidPhaseConfig(Phase.Allowlist, "reserve");
+        if (phase.reserve == 0 || phase.reserve > supply) {
+            revert InvalidPhaseConfig(Phase.Allowlist, "reserve");
+        }
         if (phase.merkleRoot == bytes32(0)) revert InvalidPhaseConfig(Phase.Allowlist, "merkleRoot");
         Schedule storage sch = _schedule;
         sch.allowlistStart = phase.start;

@@ -87,7 +87,9 @@ contract WatchDogLicenseTest is WatchDogTestBase {
         vm.assume(unlock > maxUnlock);
         WatchDogLicense.Config memory c = _licenseConfig(minter);
         (c.unlockTime, c.maxUnlockTime) = (unlock, maxUnlock);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.UnlockTimeAboveMax.selector, unlock, maxUnlock));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogLicense.UnlockTimeAboveMax.selector, unlock, maxUnlock)
+        );
         new WatchDogLicense(c);
     }
 
@@ -334,7 +336,9 @@ contract WatchDogLicenseTest is WatchDogTestBase {
         _mint(alice, 1);
         vm.warp(t);
         vm.prank(alice);
-        if (t < UNLOCK) vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.TransfersLocked.selector, 1, UNLOCK));
+        if (t < UNLOCK) {
+            vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.TransfersLocked.selector, 1, UNLOCK));
+        }
         lic.transferFrom(alice, bob, 1);
         assertEq(lic.ownerOf(1), t < UNLOCK ? alice : bob);
     }

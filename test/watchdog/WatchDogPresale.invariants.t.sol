@@ -63,7 +63,9 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
         WatchDogPresale.SaleState memory s = presale.saleState();
         assertLe(s.allowlistSold, RESERVE, "allowlist above reserve");
         assertEq(s.allowlistSold, handler.ghostAllowlistSold(), "allowlistSold != ghost");
-        if (block.timestamp < presale.schedule().allowlistEnd) assertLe(s.sold - s.allowlistSold, SUPPLY - RESERVE, "public ate the reserve");
+        if (block.timestamp < presale.schedule().allowlistEnd) {
+            assertLe(s.sold - s.allowlistSold, SUPPLY - RESERVE, "public ate the reserve");
+        }
         assertEq(handler.ghostReserveViolations(), 0, "public ate the reserve at some point");
         for (uint256 i; i < handler.actorCount(); ++i) {
             address a = handler.actors(i);
@@ -98,7 +100,11 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
         WatchDogPresale.SaleStatus status = presale.saleState().status;
         if (status == WatchDogPresale.SaleStatus.Cancelled) {
             assertEq(pe + pt, 0, "proceeds while cancelled");
-            assertEq(handler.ghostEthWithdrawn() + handler.ghostTokenWithdrawn(), 0, "withdrawn from a cancelled sale");
+            assertEq(
+                handler.ghostEthWithdrawn() + handler.ghostTokenWithdrawn(),
+                0,
+                "withdrawn from a cancelled sale"
+            );
         } else {
             assertEq(re + rt, 0, "refunds owed while not cancelled");
             assertEq(handler.ghostEthRefunded() + handler.ghostTokenRefunded(), 0, "refund from a live sale");
@@ -116,8 +122,15 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
     }
 
     function afterInvariant() external view {
-        console.log("allowlist ok", handler.calls("buyAllowlist.ok"), "rejected", handler.calls("buyAllowlist.rejected"));
-        console.log("public ok", handler.calls("buyPublic.ok"), "rejected", handler.calls("buyPublic.rejected"));
+        console.log(
+            "allowlist ok",
+            handler.calls("buyAllowlist.ok"),
+            "rejected",
+            handler.calls("buyAllowlist.rejected")
+        );
+        console.log(
+            "public ok", handler.calls("buyPublic.ok"), "rejected", handler.calls("buyPublic.rejected")
+        );
         console.log("cancel", handler.calls("cancel"), "refund ok", handler.calls("refund.ok"));
         console.log("finalize", handler.calls("finalize.ok"), "withdraw", handler.calls("withdraw.ok"));
         console.log("unlock", handler.calls("unlock"), "transfer", handler.calls("transfer"));

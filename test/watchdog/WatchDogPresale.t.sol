@@ -52,7 +52,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
 
     function _sellOut() internal {
         _openPublic();
-        for (uint256 i; i < SUPPLY / TX_CAP; ++i) _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), TX_CAP);
+        for (uint256 i; i < SUPPLY / TX_CAP; ++i) {
+            _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), TX_CAP);
+        }
         assertEq(presale.sold(), SUPPLY);
     }
 
@@ -178,7 +180,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _expectRevertCtor(c, abi.encodeWithSelector(WatchDogPresale.InvalidParameter.selector, "tiers"));
         c = _ctorConfig();
         c.tiers = new WatchDogPresale.Tier[](9);
-        for (uint256 i; i < 9; ++i) c.tiers[i] = WatchDogPresale.Tier(uint32(i * 10), 1, 1);
+        for (uint256 i; i < 9; ++i) {
+            c.tiers[i] = WatchDogPresale.Tier(uint32(i * 10), 1, 1);
+        }
         _expectRevertCtor(c, abi.encodeWithSelector(WatchDogPresale.InvalidParameter.selector, "tiers"));
     }
 
@@ -195,7 +199,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _expectRevertCtor(c, abi.encodeWithSelector(WatchDogPresale.InvalidTier.selector, 2, "start"));
         c = _ctorConfig();
         c.tiers[2].start = SUPPLY;
-        _expectRevertCtor(c, abi.encodeWithSelector(WatchDogPresale.InvalidTier.selector, 2, "start beyond supply"));
+        _expectRevertCtor(
+            c, abi.encodeWithSelector(WatchDogPresale.InvalidTier.selector, 2, "start beyond supply")
+        );
         c = _ctorConfig();
         c.tiers[1].ethPrice = 0;
         _expectRevertCtor(c, abi.encodeWithSelector(WatchDogPresale.InvalidTier.selector, 1, "ethPrice"));
@@ -212,7 +218,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         );
         c = _ctorConfig();
         c.publicPhase.txCap = 0;
-        _expectRevertCtor(c, abi.encodeWithSelector(WatchDogPresale.InvalidPhaseConfig.selector, PUBLIC, "txCap"));
+        _expectRevertCtor(
+            c, abi.encodeWithSelector(WatchDogPresale.InvalidPhaseConfig.selector, PUBLIC, "txCap")
+        );
     }
 
     /// Eight tiers, one license each then a long last tier: every tier slot is read and priced.
@@ -320,7 +328,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         assertEq(al, 5);
         vm.deal(alice, 1 ether);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.AllowlistQuantityExceeded.selector, alice, 5, 1, 5));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.AllowlistQuantityExceeded.selector, alice, 5, 1, 5)
+        );
         presale.buyAllowlist{value: 1 ether}(1, 5, _proof(0), 1 ether);
     }
 
@@ -332,7 +342,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         vm.deal(alice, 10 ether);
         vm.prank(alice);
         if (a + b > 5) {
-            vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.AllowlistQuantityExceeded.selector, alice, a, b, 5));
+            vm.expectRevert(
+                abi.encodeWithSelector(WatchDogPresale.AllowlistQuantityExceeded.selector, alice, a, b, 5)
+            );
         }
         presale.buyAllowlist{value: 10 ether}(b, 5, _proof(0), 10 ether);
         (uint256 al,) = presale.purchasedBy(alice);
@@ -380,7 +392,11 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         leaves[0] = keccak256(bytes.concat(keccak256(abi.encode(alice, uint256(5), uint8(2)))));
         leaves[1] = _leaf(bob, 3);
         WatchDogPresale.Config memory c = _presaleConfig(address(0), address(usd));
-        c.allowlist.merkleRoot = keccak256(abi.encodePacked(leaves[0] < leaves[1] ? leaves[0] : leaves[1], leaves[0] < leaves[1] ? leaves[1] : leaves[0]));
+        c.allowlist.merkleRoot = keccak256(
+            abi.encodePacked(
+                leaves[0] < leaves[1] ? leaves[0] : leaves[1], leaves[0] < leaves[1] ? leaves[1] : leaves[0]
+            )
+        );
         (license, presale) = _deploy(c);
         _openAllowlist();
         bytes32[] memory proof = new bytes32[](1);
@@ -396,11 +412,15 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         vm.deal(alice, 10 ether);
         vm.warp(AL_START - 1);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, ALLOWLIST, AL_START, AL_END));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, ALLOWLIST, AL_START, AL_END)
+        );
         presale.buyAllowlist{value: 1 ether}(1, 5, _proof(0), 1 ether);
         vm.warp(AL_END);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, ALLOWLIST, AL_START, AL_END));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, ALLOWLIST, AL_START, AL_END)
+        );
         presale.buyAllowlist{value: 1 ether}(1, 5, _proof(0), 1 ether);
         vm.warp(AL_END - 1);
         vm.prank(alice);
@@ -462,7 +482,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         usd.mint(alice, 1_000e6);
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(presale), 0, USD0)
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(presale), 0, USD0
+            )
         );
         presale.buyAllowlistWithToken(1, 5, _proof(0), USD0);
     }
@@ -523,13 +545,17 @@ contract WatchDogPresaleTest is WatchDogTestBase {
     /// The price moved between signing and inclusion (others bought into the next tier first).
     function test_buyPublic_priceMovedAboveMax() public {
         _openPublic();
-        for (uint256 i; i < 7; ++i) _buyPublicEth(makeAddr(string.concat("x", vm.toString(i))), 5);
+        for (uint256 i; i < 7; ++i) {
+            _buyPublicEth(makeAddr(string.concat("x", vm.toString(i))), 5);
+        }
         _buyPublicEth(makeAddr("y"), 4); // 39 sold: the next license is the last of tier 0
         uint256 signed = 2 * uint256(ETH0);
         _buyPublicEth(carol, 1); // 40 sold: both now in tier 1
         vm.deal(bob, 1 ether);
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.CostAboveMax.selector, 2 * uint256(ETH1), signed));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.CostAboveMax.selector, 2 * uint256(ETH1), signed)
+        );
         presale.buyPublic{value: 1 ether}(2, signed);
     }
 
@@ -564,7 +590,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _buyPublicUsd(alice, 4);
         vm.deal(alice, 10 ether);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.WalletCapExceeded.selector, alice, 9, 2, WALLET_CAP));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.WalletCapExceeded.selector, alice, 9, 2, WALLET_CAP)
+        );
         presale.buyPublic{value: 10 ether}(2, 10 ether);
         _buyPublicEth(alice, 1);
         (uint256 al, uint256 pub) = presale.purchasedBy(alice);
@@ -577,11 +605,15 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         vm.deal(bob, 10 ether);
         vm.warp(PUB_START - 1);
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, PUBLIC, PUB_START, PUB_END));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, PUBLIC, PUB_START, PUB_END)
+        );
         presale.buyPublic{value: 1 ether}(1, 1 ether);
         vm.warp(PUB_END);
         vm.prank(bob);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, PUBLIC, PUB_START, PUB_END));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseNotOpen.selector, PUBLIC, PUB_START, PUB_END)
+        );
         presale.buyPublic{value: 1 ether}(1, 1 ether);
         vm.warp(PUB_END - 1);
         vm.prank(bob);
@@ -607,7 +639,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
 
     function test_buyPublic_lastLicensesNoOversell() public {
         _openPublic();
-        for (uint256 i; i < 19; ++i) _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5);
+        for (uint256 i; i < 19; ++i) {
+            _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5);
+        }
         _buyPublicEth(makeAddr("w19"), 2); // 97 sold
         vm.deal(bob, 10 ether);
         vm.prank(bob);
@@ -624,7 +658,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _deployOverlapping();
         vm.warp(AL_START);
         _buyAllowlistEth(0, 4);
-        for (uint256 i; i < 14; ++i) _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5); // 70 public
+        for (uint256 i; // 70 public i < 14; ++i) {
+            _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5);
+        }
         vm.deal(bob, 10 ether);
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.ExceedsAvailableSupply.selector, 1, 0));
@@ -646,7 +682,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
     function test_buyPublic_reserveReleasedAfterAllowlist() public {
         _deployOverlapping();
         vm.warp(AL_START);
-        for (uint256 i; i < 14; ++i) _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5);
+        for (uint256 i; i < 14; ++i) {
+            _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5);
+        }
         vm.deal(bob, 10 ether);
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.ExceedsAvailableSupply.selector, 1, 0));
@@ -688,7 +726,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         fee.mint(bob, 1_000e6);
         vm.startPrank(bob);
         fee.approve(address(presale), USD0);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.TokenPaymentShortfall.selector, USD0, USD0 - USD0 / 100));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.TokenPaymentShortfall.selector, USD0, USD0 - USD0 / 100)
+        );
         presale.buyPublicWithToken(1, USD0);
         vm.stopPrank();
     }
@@ -697,7 +737,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _openPublic();
         EthRejectingBuyer buyer = new EthRejectingBuyer(presale);
         vm.deal(address(this), 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.EthTransferFailed.selector, address(buyer), 0.9 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.EthTransferFailed.selector, address(buyer), 0.9 ether)
+        );
         buyer.buyPublic{value: 1 ether}(1, 1 ether);
         // exact payment needs no change and works
         buyer.buyPublic{value: ETH0}(1, ETH0);
@@ -713,7 +755,10 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         buyer.buyPublic{value: 1 ether}(1, 1 ether);
         assertEq(buyer.receiveCalls(), 1);
         assertFalse(buyer.reentered());
-        assertEq(buyer.reentryError(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector));
+        assertEq(
+            buyer.reentryError(),
+            abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector)
+        );
         assertEq(license.balanceOf(address(buyer)), 1);
         assertEq(presale.sold(), 1);
         assertEq(address(buyer).balance, 0.9 ether);
@@ -798,7 +843,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
     /// the refund is the tier price of each license, in its currency, whatever was sent.
     function test_refund_paysThePriceNotTheAmountSent() public {
         _openPublic();
-        for (uint256 i; i < 7; ++i) _buyPublicEth(makeAddr(string.concat("x", vm.toString(i))), 5);
+        for (uint256 i; i < 7; ++i) {
+            _buyPublicEth(makeAddr(string.concat("x", vm.toString(i))), 5);
+        }
         _buyPublicEth(makeAddr("y"), 3); // 38 sold
         uint256 cost = 2 * uint256(ETH0) + ETH1; // ids 39, 40 in tier 0, 41 in tier 1
         vm.deal(bob, 10 ether);
@@ -919,7 +966,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         vm.deal(address(this), 1 ether);
         buyer.buyPublic{value: ETH0}(1, ETH0);
         _cancel();
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.EthTransferFailed.selector, address(buyer), ETH0));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.EthTransferFailed.selector, address(buyer), ETH0)
+        );
         buyer.refund(_one(1));
         assertEq(license.ownerOf(1), address(buyer));
     }
@@ -936,7 +985,10 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         buyer.refund(_one(1));
         assertEq(buyer.receiveCalls(), 1);
         assertFalse(buyer.reentered());
-        assertEq(buyer.reentryError(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector));
+        assertEq(
+            buyer.reentryError(),
+            abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector)
+        );
         assertEq(address(buyer).balance, ETH0);
         assertEq(license.ownerOf(2), address(buyer));
     }
@@ -949,8 +1001,11 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         for (uint256 i; i < n; ++i) {
             uint256 q = bound(uint256(keccak256(abi.encode(seed, i))), 1, TX_CAP);
             if (presale.sold() + q > SUPPLY) break;
-            if (uint256(keccak256(abi.encode(seed, i, "cur"))) % 2 == 0) ethPaid += _buyPublicEth(makeAddr(string.concat("b", vm.toString(i))), q);
-            else usdPaid += _buyPublicUsd(makeAddr(string.concat("b", vm.toString(i))), q);
+            if (uint256(keccak256(abi.encode(seed, i, "cur"))) % 2 == 0) {
+                ethPaid += _buyPublicEth(makeAddr(string.concat("b", vm.toString(i))), q);
+            } else {
+                usdPaid += _buyPublicUsd(makeAddr(string.concat("b", vm.toString(i))), q);
+            }
         }
         uint256 sold = presale.sold();
         _cancel();
@@ -1107,15 +1162,18 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         vm.warp(PUB_END);
         _finalize();
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.EthTransferFailed.selector, address(rejecting), ETH0));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.EthTransferFailed.selector, address(rejecting), ETH0)
+        );
         presale.withdrawProceeds();
     }
 
     // ------------------------------------------------------------------ phase configuration
 
     function test_setAllowlistPhase_beforeStart() public {
-        WatchDogPresale.AllowlistPhase memory p =
-            WatchDogPresale.AllowlistPhase({start: AL_START + 10, end: AL_END + 10, reserve: 40, merkleRoot: bytes32("r")});
+        WatchDogPresale.AllowlistPhase memory p = WatchDogPresale.AllowlistPhase({
+            start: AL_START + 10, end: AL_END + 10, reserve: 40, merkleRoot: bytes32("r")
+        });
         vm.expectEmit(true, true, true, true, address(presale));
         emit WatchDogPresale.AllowlistPhaseSet(AL_START + 10, AL_END + 10, 40, bytes32("r"));
         vm.prank(owner);
@@ -1132,7 +1190,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
     function test_setAllowlistPhase_frozenOnceStarted() public {
         vm.warp(AL_START);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseAlreadyStarted.selector, ALLOWLIST, AL_START));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseAlreadyStarted.selector, ALLOWLIST, AL_START)
+        );
         presale.setAllowlistPhase(_allowlistPhase());
     }
 
@@ -1144,7 +1204,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         WatchDogPresale.AllowlistPhase memory p = _allowlistPhase();
         (p.start, p.end) = (PUB_START, PUB_END);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseAlreadyStarted.selector, PUBLIC, PUB_START));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseAlreadyStarted.selector, PUBLIC, PUB_START)
+        );
         presale.setAllowlistPhase(p);
     }
 
@@ -1205,7 +1267,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
     function test_setPublicPhase_frozenOnceStarted() public {
         vm.warp(PUB_START + 1);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.PhaseAlreadyStarted.selector, PUBLIC, PUB_START));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.PhaseAlreadyStarted.selector, PUBLIC, PUB_START)
+        );
         presale.setPublicPhase(_publicPhase());
     }
 
@@ -1248,7 +1312,9 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         assertTrue(presale.saleEnded());
         vm.prank(owner);
         presale.setPublicPhase(
-            WatchDogPresale.PublicPhase({start: AL_END, end: AL_END + 1, walletCap: WALLET_CAP, txCap: TX_CAP})
+            WatchDogPresale.PublicPhase({
+                start: AL_END, end: AL_END + 1, walletCap: WALLET_CAP, txCap: TX_CAP
+            })
         );
         assertFalse(presale.saleEnded());
         _buyPublicEth(alice, 1);

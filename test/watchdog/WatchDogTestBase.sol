@@ -68,11 +68,16 @@ abstract contract WatchDogTestBase is Test {
     }
 
     function _allowlistPhase() internal view returns (WatchDogPresale.AllowlistPhase memory) {
-        return WatchDogPresale.AllowlistPhase({start: AL_START, end: AL_END, reserve: RESERVE, merkleRoot: allowRoot});
+        return WatchDogPresale.AllowlistPhase({
+            start: AL_START, end: AL_END, reserve: RESERVE, merkleRoot: allowRoot
+        });
     }
 
     function _publicPhase() internal pure returns (WatchDogPresale.PublicPhase memory) {
-        return WatchDogPresale.PublicPhase({start: PUB_START, end: PUB_END, walletCap: WALLET_CAP, txCap: TX_CAP});
+        return
+            WatchDogPresale.PublicPhase({
+                start: PUB_START, end: PUB_END, walletCap: WALLET_CAP, txCap: TX_CAP
+            });
     }
 
     function _licenseConfig(address minter) internal view returns (WatchDogLicense.Config memory) {
@@ -88,7 +93,11 @@ abstract contract WatchDogTestBase is Test {
     }
 
     /// @dev Presale config with both phases scheduled; `license_` zero means "fill in at deploy".
-    function _presaleConfig(address license_, address token) internal view returns (WatchDogPresale.Config memory c) {
+    function _presaleConfig(address license_, address token)
+        internal
+        view
+        returns (WatchDogPresale.Config memory c)
+    {
         c.owner = owner;
         c.license = license_;
         c.paymentToken = token;
@@ -100,7 +109,10 @@ abstract contract WatchDogTestBase is Test {
     }
 
     /// @dev License first (minter = the presale's predicted address), then the presale.
-    function _deploy(WatchDogPresale.Config memory c) internal returns (WatchDogLicense l, WatchDogPresale p) {
+    function _deploy(WatchDogPresale.Config memory c)
+        internal
+        returns (WatchDogLicense l, WatchDogPresale p)
+    {
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
         l = new WatchDogLicense(_licenseConfig(predicted));
         c.license = address(l);
@@ -148,11 +160,15 @@ abstract contract WatchDogTestBase is Test {
 
     /// @dev Expected cost of sale indices [from, from + q) in ETH (mirrors the tiers above).
     function _ethCost(uint256 from, uint256 q) internal pure returns (uint256 cost) {
-        for (uint256 i = from; i < from + q; ++i) cost += i < 40 ? ETH0 : i < 80 ? ETH1 : ETH2;
+        for (uint256 i = from; i < from + q; ++i) {
+            cost += i < 40 ? ETH0 : i < 80 ? ETH1 : ETH2;
+        }
     }
 
     function _usdCost(uint256 from, uint256 q) internal pure returns (uint256 cost) {
-        for (uint256 i = from; i < from + q; ++i) cost += i < 40 ? USD0 : i < 80 ? USD1 : USD2;
+        for (uint256 i = from; i < from + q; ++i) {
+            cost += i < 40 ? USD0 : i < 80 ? USD1 : USD2;
+        }
     }
 
     function _buyPublicEth(address buyer, uint256 q) internal returns (uint256 cost) {
@@ -191,7 +207,9 @@ abstract contract WatchDogTestBase is Test {
 
     function _ids(uint256 from, uint256 count) internal pure returns (uint256[] memory ids) {
         ids = new uint256[](count);
-        for (uint256 i; i < count; ++i) ids[i] = from + i;
+        for (uint256 i; i < count; ++i) {
+            ids[i] = from + i;
+        }
     }
 
     function _one(uint256 id) internal pure returns (uint256[] memory ids) {

@@ -67,8 +67,12 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
         listed = listed_;
         allowances = allowances_;
         _leaves = leaves_;
-        for (uint256 i; i < listed_.length; ++i) actors.push(listed_[i]);
-        for (uint256 i; i < PUBLIC_ACTORS; ++i) actors.push(makeAddr(string.concat("public", vm.toString(i))));
+        for (uint256 i; i < listed_.length; ++i) {
+            actors.push(listed_[i]);
+        }
+        for (uint256 i; i < PUBLIC_ACTORS; ++i) {
+            actors.push(makeAddr(string.concat("public", vm.toString(i))));
+        }
     }
 
     function actorCount() external view returns (uint256) {
@@ -202,7 +206,9 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
         try presale.finalizeSale() {
             calls["finalize.ok"]++;
         } catch (bytes memory reason) {
-            _expect(reason, WatchDogPresale.SaleNotEnded.selector, WatchDogPresale.SaleNotActive.selector, 0, 0, 0);
+            _expect(
+                reason, WatchDogPresale.SaleNotEnded.selector, WatchDogPresale.SaleNotActive.selector, 0, 0, 0
+            );
         }
         _afterAction();
     }
@@ -217,7 +223,12 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
             calls["withdraw.ok"]++;
         } catch (bytes memory reason) {
             _expect(
-                reason, WatchDogPresale.SaleNotFinalized.selector, WatchDogPresale.NothingToWithdraw.selector, 0, 0, 0
+                reason,
+                WatchDogPresale.SaleNotFinalized.selector,
+                WatchDogPresale.NothingToWithdraw.selector,
+                0,
+                0,
+                0
             );
         }
         _afterAction();
@@ -246,7 +257,9 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
             if (gotEth != expectEth || gotToken != expectToken) ghostRefundMismatches++;
             ghostEthRefunded += gotEth;
             ghostTokenRefunded += gotToken;
-            for (uint256 k; k < n; ++k) held.pop();
+            for (uint256 k; k < n; ++k) {
+                held.pop();
+            }
             calls["refund.ok"]++;
         } catch (bytes memory reason) {
             _expect(reason, WatchDogPresale.SaleNotCancelled.selector, 0, 0, 0, 0);
@@ -332,7 +345,9 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
     function _expectedCost(uint256 q, bool inToken) internal view returns (uint256 cost, bool fits) {
         uint256 from = presale.sold();
         fits = from + q <= presale.supply();
-        for (uint256 i = from; i < from + q; ++i) cost += _unitPrice(i, inToken);
+        for (uint256 i = from; i < from + q; ++i) {
+            cost += _unitPrice(i, inToken);
+        }
     }
 
     function _unitPrice(uint256 index, bool inToken) internal pure returns (uint256) {
@@ -351,7 +366,9 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
         }
     }
 
-    function _recordPurchase(address buyer, uint256 soldBefore, uint256 q, uint256 cost, bool inToken) internal {
+    function _recordPurchase(address buyer, uint256 soldBefore, uint256 q, uint256 cost, bool inToken)
+        internal
+    {
         ghostSold += q;
         if (inToken) ghostTokenIn += cost;
         else ghostEthIn += cost;
@@ -367,7 +384,10 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
     function _expect(bytes memory reason, bytes4 a, bytes4 b, bytes4 c, bytes4 d, bytes4 e) internal {
         bytes4 selector = reason.length >= 4 ? bytes4(reason) : bytes4(0);
         calls[bytes32(selector)]++;
-        if (selector == bytes4(0) || (selector != a && selector != b && selector != c && selector != d && selector != e)) {
+        if (
+            selector == bytes4(0)
+                || (selector != a && selector != b && selector != c && selector != d && selector != e)
+        ) {
             ghostUnexpected++;
             lastUnexpected = reason;
         }
