@@ -658,7 +658,8 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _deployOverlapping();
         vm.warp(AL_START);
         _buyAllowlistEth(0, 4);
-        for (uint256 i; // 70 public i < 14; ++i) {
+        // 70 public licenses: all the public phase may sell while the allowlist phase runs
+        for (uint256 i; i < 14; ++i) {
             _buyPublicEth(makeAddr(string.concat("w", vm.toString(i))), 5);
         }
         vm.deal(bob, 10 ether);
