@@ -14,12 +14,14 @@ import { didGasSuite } from './gas/did.js';
 import { CLAIM_TREE_DEPTH, FAULT_TREE_LEAVES, settlementGasSuite } from './gas/settlement.js';
 import { LICENSE_CLAIM_TREE_DEPTH, licenseRewardsGasSuite } from './gas/licenseRewards.js';
 import { swapGasSuite } from './gas/swap.js';
+import { ALLOWLIST_SIZE, watchdogGasSuite } from './gas/watchdog.js';
 
 const SUITES: Record<string, GasSuite> = {
   settlement: settlementGasSuite,
   licenseRewards: licenseRewardsGasSuite,
   swap: swapGasSuite,
   did: didGasSuite,
+  watchdog: watchdogGasSuite,
 };
 
 async function main() {
@@ -44,6 +46,7 @@ async function main() {
       licenseClaimTreeLeaves: 2 ** LICENSE_CLAIM_TREE_DEPTH,
       faultTreeLeaves: FAULT_TREE_LEAVES,
       signers: '5-of-7',
+      licenseAllowlistSize: ALLOWLIST_SIZE,
     },
     results: Object.fromEntries(
       Object.entries(results).map(([name, r]) => [

@@ -1,0 +1,196 @@
+/**
+ * WatchDog license + presale on any chain through viem, from the forge build's artifacts
+ * (`out/<File>.sol/<Contract>.json`): the order and wiring the deploy script must follow (license first,
+ * its minter being the presale's predicted address; the presale then checks it is the license's only
+ * minter), allowlist leaves and trees, and error decoding. Used by the concurrency test and the gas
+ * benchmark; needs `forge build` first.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decodeErrorResult,
+  encodeAbiParameters,
+  getContractAddress,
+  hexToBytes,
+  keccak256,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import { buildTree, type MerkleTree } from '../core/merkle.js';
+import { repoRoot } from './foundry.js';
+
+export interface Artifact {
+  abi: Abi;
+  bytecode: Hex;
+}
+
+/** ABI and creation bytecode of `contract` compiled from `<file>.sol`. */
+export function loadArtifact(file: string, contract = file): Artifact {
+  const path = join(repoRoot, 'out', `${file}.sol`, `${contract}.json`);
+  let json: { abi: Abi; bytecode: { object: Hex } };
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read ${path}: run \`npx forge build --skip test\` first (${String(error)})`);
+  }
+  return { abi: json.abi, bytecode: json.bytecode.object };
+}
+
+export const licenseArtifact = () => loadArtifact('WatchDogLicense');
+export const presaleArtifact = () => loadArtifact('WatchDogPresale');
+
+/** Presale phase ids (`WatchDogPresale.Phase`); the allowlist's is bound into its leaves. */
+export const Phase = { None: 0, Allowlist: 1, Public: 2 } as const;
+/** `WatchDogPresale.Currency`. */
+export const Currency = { Eth: 0, Token: 1 } as const;
+
+export interface Tier {
+  start: number;
+  ethPrice: bigint;
+  tokenPrice: bigint;
+}
+
+export interface AllowlistPhase {
+  start: number;
+  end: number;
+  reserve: number;
+  merkleRoot: Hex;
+}
+
+export interface PublicPhase {
+  start: number;
+  end: number;
+  walletCap: number;
+  txCap: number;
+}
+
+export interface WatchDogSaleParams {
+  owner: Address;
+  treasury: Address;
+  paymentToken: Address;
+  supply: number;
+  tiers: Tier[];
+  /** Omitted: schedule later with `setAllowlistPhase`. */
+  allowlist?: AllowlistPhase;
+  /** Omitted: schedule later with `setPublicPhase`. */
+  publicPhase?: PublicPhase;
+  unlockTime: bigint;
+  maxUnlockTime: bigint;
+  name?: string;
+  symbol?: string;
+  baseURI?: string;
+}
+
+export interface WatchDogSale {
+  license: Address;
+  presale: Address;
+  licenseAbi: Abi;
+  presaleAbi: Abi;
+}
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+const NO_ALLOWLIST: AllowlistPhase = { start: 0, end: 0, reserve: 0, merkleRoot: `0x${'0'.repeat(64)}` };
+const NO_PUBLIC: PublicPhase = { start: 0, end: 0, walletCap: 0, txCap: 0 };
+
+/** Deploys the license then the presale from `wallet` (two consecutive nonces) and checks the wiring. */
+export async function deployWatchDogSale(
+  publicClient: PublicClient,
+  wallet: Wallet,
+  params: WatchDogSaleParams,
+): Promise<WatchDogSale> {
+  const license = licenseArtifact();
+  const presale = presaleArtifact();
+  const deployer = wallet.account.address;
+  const nonce = await publicClient.getTransactionCount({ address: deployer, blockTag: 'pending' });
+  const predictedLicense = getContractAddress({ from: deployer, nonce: BigInt(nonce) });
+  const predictedPresale = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
+
+  const licenseHash = await wallet.deployContract({
+    abi: license.abi,
+    bytecode: license.bytecode,
+    nonce,
+    args: [
+      {
+        name: params.name ?? 'SendingNetwork WatchDog License',
+        symbol: params.symbol ?? 'SNWD',
+        baseURI: params.baseURI ?? 'https://licenses.sendingnetwork.example/watchdog/',
+        owner: params.owner,
+        minter: predictedPresale,
+        unlockTime: params.unlockTime,
+        maxUnlockTime: params.maxUnlockTime,
+      },
+    ],
+  });
+  const presaleHash = await wallet.deployContract({
+    abi: presale.abi,
+    bytecode: presale.bytecode,
+    nonce: nonce + 1,
+    args: [
+      {
+        owner: params.owner,
+        license: predictedLicense,
+        paymentToken: params.paymentToken,
+        treasury: params.treasury,
+        supply: params.supply,
+        tiers: params.tiers,
+        allowlist: params.allowlist ?? NO_ALLOWLIST,
+        publicPhase: params.publicPhase ?? NO_PUBLIC,
+      },
+    ],
+  });
+  const [licenseReceipt, presaleReceipt] = await Promise.all([
+    publicClient.waitForTransactionReceipt({ hash: licenseHash }),
+    publicClient.waitForTransactionReceipt({ hash: presaleHash }),
+  ]);
+  if (licenseReceipt.status !== 'success' || licenseReceipt.contractAddress?.toLowerCase() !== predictedLicense.toLowerCase()) {
+    throw new Error(`WatchDogLicense deployment failed or landed elsewhere (${licenseReceipt.contractAddress})`);
+  }
+  if (presaleReceipt.status !== 'success' || presaleReceipt.contractAddress?.toLowerCase() !== predictedPresale.toLowerCase()) {
+    throw new Error(`WatchDogPresale deployment failed or landed elsewhere (${presaleReceipt.contractAddress})`);
+  }
+  return { license: predictedLicense, presale: predictedPresale, licenseAbi: license.abi, presaleAbi: presale.abi };
+}
+
+/**
+ * A plain OpenZeppelin ERC-20 standing in for the stablecoin on local chains: a SendToken whose four
+ * allocations all go to `holder` (1,000,000,000 tokens, 18 decimals).
+ */
+export async function deployStandInStablecoin(publicClient: PublicClient, wallet: Wallet, holder: Address): Promise<Address> {
+  const token = loadArtifact('SendToken');
+  const hash = await wallet.deployContract({
+    abi: token.abi,
+    bytecode: token.bytecode,
+    args: [{ nodeRewards: holder, licensePool: holder, guardianRewards: holder, treasury: holder }],
+  });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error('stand-in stablecoin deployment failed');
+  return receipt.contractAddress;
+}
+
+/** Allowlist leaf: abi.encode(address account, uint256 maxQuantity, uint8 phase = 1), double-hashed. */
+export function allowlistLeaf(account: Address, maxQuantity: bigint): Hex {
+  const encoded = encodeAbiParameters(
+    [{ type: 'address' }, { type: 'uint256' }, { type: 'uint8' }],
+    [account, maxQuantity, Phase.Allowlist],
+  );
+  return keccak256(keccak256(encoded));
+}
+
+/** The allowlist tree (OpenZeppelin standard tree) over `entries`; proofs by entry index. */
+export function allowlistTree(entries: readonly { account: Address; maxQuantity: bigint }[]): MerkleTree {
+  return buildTree(entries.map((e) => hexToBytes(allowlistLeaf(e.account, e.maxQuantity))));
+}
+
+/** Name and arguments of a presale or license custom error from its revert data. */
+export function decodeSaleError(data: Hex): { errorName: string; args: readonly unknown[] } {
+  const abi = [...presaleArtifact().abi, ...licenseArtifact().abi];
+  const decoded = decodeErrorResult({ abi, data });
+  return { errorName: decoded.errorName, args: decoded.args ?? [] };
+}
