@@ -6,94 +6,179 @@ import {stdJson} from "forge-std/StdJson.sol";
 import {SendToken} from "../contracts/token/SendToken.sol";
 import {NodeStaking} from "../contracts/staking/NodeStaking.sol";
 import {EpochSettlement} from "../contracts/settlement/EpochSettlement.sol";
+import {WatchDogLicense} from "../contracts/watchdog/WatchDogLicense.sol";
+import {WatchDogPresale} from "../contracts/watchdog/WatchDogPresale.sol";
+import {LicenseRewards} from "../contracts/watchdog/LicenseRewards.sol";
+import {DidRegistry} from "../contracts/did/DidRegistry.sol";
+import {DidUniversalResolver} from "../contracts/did/DidUniversalResolver.sol";
+import {SwapSettlement} from "../contracts/swap/SwapSettlement.sol";
+import {DevStablecoin} from "./dev/DevStablecoin.sol";
 
 /// @title Deploy
-/// @notice Deploys and wires the protocol on any chain from a JSON config and writes the address book
+/// @notice Deploys and wires the whole protocol on any chain from a JSON config and writes the address book
 ///         `deployments/<chainId>.json` that keepers, the subgraph and the CLI read.
 /// @dev Usage: `DEPLOY_CONFIG=config/devnet.json forge script script/Deploy.s.sol --rpc-url $RPC
-///      --private-key $KEY --broadcast`. The token mints into contracts that do not exist yet, so their
-///      addresses are predicted from the deployer's nonce (token, staking, settlement, in that order).
+///      --private-key $KEY --broadcast`. Contracts refer to each other through immutables, so later
+///      addresses are predicted from the deployer's nonce (order: license, presale, token, staking,
+///      settlement, license rewards, DID registry, DID resolver, swaps) and checked afterwards.
 contract Deploy is Script {
     using stdJson for string;
 
     struct Deployment {
+        address paymentToken;
+        WatchDogLicense license;
+        WatchDogPresale presale;
         SendToken token;
         NodeStaking staking;
         EpochSettlement settlement;
+        LicenseRewards licenseRewards;
+        DidRegistry didRegistry;
+        DidUniversalResolver didResolver;
+        SwapSettlement swap;
         uint256 startBlock;
     }
 
     /// @notice The deployer's nonce moved between prediction and deployment (another transaction?).
-    error AddressPredictionFailed();
+    error AddressPredictionFailed(string what);
+
+    string internal _config;
+    address internal _deployer;
+    address internal _owner;
+    address internal _treasury;
 
     function run() external returns (Deployment memory d) {
         string memory path = vm.envOr("DEPLOY_CONFIG", string("config/devnet.json"));
-        string memory config = vm.readFile(path);
-        address deployer = msg.sender;
-        address owner = config.keyExists(".owner") ? config.readAddress(".owner") : deployer;
-        address treasury = config.readAddress(".treasury");
-        address licensePool = config.keyExists(".licensePool") ? config.readAddress(".licensePool") : treasury;
-
-        uint64 nonce = vm.getNonce(deployer);
-        address predictedStaking = vm.computeCreateAddress(deployer, nonce + 1);
-        address predictedSettlement = vm.computeCreateAddress(deployer, nonce + 2);
+        _config = vm.readFile(path);
+        _deployer = msg.sender;
+        _owner = _config.keyExists(".owner") ? _config.readAddress(".owner") : _deployer;
+        _treasury = _config.readAddress(".treasury");
         d.startBlock = block.number;
 
         vm.startBroadcast();
+        d.paymentToken = _config.readAddress(".watchdog.paymentToken");
+        if (d.paymentToken == address(0)) d.paymentToken = address(new DevStablecoin());
+
+        uint64 nonce = vm.getNonce(_deployer);
+        address[9] memory predicted;
+        for (uint256 i; i < predicted.length; ++i) {
+            predicted[i] = vm.computeCreateAddress(_deployer, nonce + i);
+        }
+        d.license = new WatchDogLicense(_licenseConfig(predicted[1]));
+        d.presale = new WatchDogPresale(_presaleConfig(address(d.license), d.paymentToken));
         d.token = new SendToken(
             SendToken.Allocations({
-                nodeRewards: predictedSettlement,
-                licensePool: licensePool,
-                guardianRewards: predictedSettlement,
-                treasury: treasury
+                nodeRewards: predicted[4],
+                licensePool: predicted[5],
+                guardianRewards: predicted[4],
+                treasury: _treasury
             })
         );
-        d.staking = new NodeStaking(_stakingConfig(config, address(d.token), predictedSettlement, treasury));
-        d.settlement = new EpochSettlement(_settlementConfig(config, owner, address(d.token), address(d.staking)));
+        d.staking = new NodeStaking(_stakingConfig(address(d.token), predicted[4]));
+        d.settlement = new EpochSettlement(_settlementConfig(address(d.token), address(d.staking)));
+        d.licenseRewards = new LicenseRewards(
+            LicenseRewards.Config({
+                token: address(d.token),
+                settlement: address(d.settlement),
+                license: address(d.license),
+                firstEpoch: uint32(_config.readUint(".licenseRewards.firstEpoch")),
+                halvingIntervalEpochs: uint32(_config.readUint(".licenseRewards.halvingIntervalEpochs")),
+                initialEpochEmission: uint96(_config.readUint(".licenseRewards.initialEpochEmission"))
+            })
+        );
+        d.didRegistry = new DidRegistry(_config.readString(".did.tld"));
+        d.didResolver = new DidUniversalResolver(d.didRegistry);
+        d.swap = new SwapSettlement();
         vm.stopBroadcast();
 
-        if (address(d.staking) != predictedStaking || address(d.settlement) != predictedSettlement) {
-            revert AddressPredictionFailed();
-        }
-        _writeAddressBook(d, deployer, owner, path);
+        _checkPrediction("presale", address(d.presale), predicted[1]);
+        _checkPrediction("settlement", address(d.settlement), predicted[4]);
+        _checkPrediction("licenseRewards", address(d.licenseRewards), predicted[5]);
+        _writeAddressBook(d, path);
     }
 
-    function _stakingConfig(string memory config, address token, address settlement, address treasury)
-        internal
-        pure
-        returns (NodeStaking.Config memory)
-    {
-        return NodeStaking.Config({
-            token: token,
-            settlement: settlement,
-            treasury: treasury,
-            minStake: uint96(config.readUint(".staking.minStake")),
-            unbondingPeriod: uint64(config.readUint(".staking.unbondingPeriodSeconds")),
-            maxSlashBps: uint16(config.readUint(".staking.maxSlashBps")),
-            finderFeeBps: uint16(config.readUint(".staking.finderFeeBps")),
-            equivocationSlash: uint96(config.readUint(".staking.equivocationSlash")),
-            maxStrikes: uint8(config.readUint(".staking.maxStrikes")),
-            strikeWindowEpochs: uint32(config.readUint(".staking.strikeWindowEpochs"))
+    function _checkPrediction(string memory what, address actual, address predicted) internal pure {
+        if (actual != predicted) revert AddressPredictionFailed(what);
+    }
+
+    function _licenseConfig(address presale) internal view returns (WatchDogLicense.Config memory) {
+        return WatchDogLicense.Config({
+            name: _config.readString(".watchdog.name"),
+            symbol: _config.readString(".watchdog.symbol"),
+            baseURI: _config.readString(".watchdog.baseURI"),
+            owner: _owner,
+            minter: presale,
+            unlockTime: uint64(block.timestamp + _config.readUint(".watchdog.unlockDelaySeconds")),
+            maxUnlockTime: uint64(block.timestamp + _config.readUint(".watchdog.maxUnlockDelaySeconds"))
         });
     }
 
-    function _settlementConfig(string memory config, address owner, address token, address staking)
+    function _presaleConfig(address license, address paymentToken)
+        internal
+        view
+        returns (WatchDogPresale.Config memory c)
+    {
+        c.owner = _owner;
+        c.license = license;
+        c.paymentToken = paymentToken;
+        c.treasury = _treasury;
+        c.supply = uint32(_config.readUint(".watchdog.supply"));
+        uint256[] memory starts = _config.readUintArray(".watchdog.tierStarts");
+        uint256[] memory ethPrices = _config.readUintArray(".watchdog.tierEthPrices");
+        uint256[] memory tokenPrices = _config.readUintArray(".watchdog.tierTokenPrices");
+        c.tiers = new WatchDogPresale.Tier[](starts.length);
+        for (uint256 i; i < starts.length; ++i) {
+            c.tiers[i] = WatchDogPresale.Tier(uint32(starts[i]), uint96(ethPrices[i]), uint96(tokenPrices[i]));
+        }
+        if (_config.keyExists(".watchdog.allowlist")) {
+            uint256 start = block.timestamp + _config.readUint(".watchdog.allowlist.startOffsetSeconds");
+            c.allowlist = WatchDogPresale.AllowlistPhase({
+                start: uint40(start),
+                end: uint40(start + _config.readUint(".watchdog.allowlist.durationSeconds")),
+                reserve: uint32(_config.readUint(".watchdog.allowlist.reserve")),
+                merkleRoot: _config.readBytes32(".watchdog.allowlist.merkleRoot")
+            });
+        }
+        uint256 publicStart = block.timestamp + _config.readUint(".watchdog.publicStartOffsetSeconds");
+        c.publicPhase = WatchDogPresale.PublicPhase({
+            start: uint40(publicStart),
+            end: uint40(publicStart + _config.readUint(".watchdog.publicDurationSeconds")),
+            walletCap: uint32(_config.readUint(".watchdog.publicWalletCap")),
+            txCap: uint32(_config.readUint(".watchdog.publicTxCap"))
+        });
+    }
+
+    function _stakingConfig(address token, address settlement) internal view returns (NodeStaking.Config memory) {
+        return NodeStaking.Config({
+            token: token,
+            settlement: settlement,
+            treasury: _treasury,
+            minStake: uint96(_config.readUint(".staking.minStake")),
+            unbondingPeriod: uint64(_config.readUint(".staking.unbondingPeriodSeconds")),
+            maxSlashBps: uint16(_config.readUint(".staking.maxSlashBps")),
+            finderFeeBps: uint16(_config.readUint(".staking.finderFeeBps")),
+            equivocationSlash: uint96(_config.readUint(".staking.equivocationSlash")),
+            maxStrikes: uint8(_config.readUint(".staking.maxStrikes")),
+            strikeWindowEpochs: uint32(_config.readUint(".staking.strikeWindowEpochs"))
+        });
+    }
+
+    function _settlementConfig(address token, address staking)
         internal
         view
         returns (EpochSettlement.Config memory)
     {
-        uint256 genesis = config.readUint(".settlement.genesisTime");
+        uint256 genesis = _config.readUint(".settlement.genesisTime");
         return EpochSettlement.Config({
-            owner: owner,
+            owner: _owner,
             token: token,
             staking: staking,
-            guardians: _sorted(config.readAddressArray(".guardians")),
+            guardians: _sorted(_config.readAddressArray(".guardians")),
             genesisTime: uint64(genesis == 0 ? block.timestamp : genesis),
-            epochDuration: uint64(config.readUint(".settlement.epochDurationSeconds")),
-            disputeWindow: uint64(config.readUint(".settlement.disputeWindowSeconds")),
-            initialEpochEmission: uint96(config.readUint(".settlement.initialEpochEmission")),
-            halvingIntervalEpochs: uint32(config.readUint(".settlement.halvingIntervalEpochs")),
-            guardianShareBps: uint16(config.readUint(".settlement.guardianShareBps"))
+            epochDuration: uint64(_config.readUint(".settlement.epochDurationSeconds")),
+            disputeWindow: uint64(_config.readUint(".settlement.disputeWindowSeconds")),
+            initialEpochEmission: uint96(_config.readUint(".settlement.initialEpochEmission")),
+            halvingIntervalEpochs: uint32(_config.readUint(".settlement.halvingIntervalEpochs")),
+            guardianShareBps: uint16(_config.readUint(".settlement.guardianShareBps"))
         });
     }
 
@@ -111,19 +196,24 @@ contract Deploy is Script {
         return list;
     }
 
-    function _writeAddressBook(Deployment memory d, address deployer, address owner, string memory configPath)
-        internal
-    {
+    function _writeAddressBook(Deployment memory d, string memory configPath) internal {
         string memory contracts = "contracts";
         contracts.serialize("SendToken", address(d.token));
         contracts.serialize("NodeStaking", address(d.staking));
-        string memory contractsJson = contracts.serialize("EpochSettlement", address(d.settlement));
+        contracts.serialize("EpochSettlement", address(d.settlement));
+        contracts.serialize("WatchDogLicense", address(d.license));
+        contracts.serialize("WatchDogPresale", address(d.presale));
+        contracts.serialize("LicenseRewards", address(d.licenseRewards));
+        contracts.serialize("PaymentToken", d.paymentToken);
+        contracts.serialize("DidRegistry", address(d.didRegistry));
+        contracts.serialize("DidUniversalResolver", address(d.didResolver));
+        string memory contractsJson = contracts.serialize("SwapSettlement", address(d.swap));
 
         string memory book = "book";
         book.serialize("chainId", block.chainid);
         book.serialize("startBlock", d.startBlock);
-        book.serialize("deployer", deployer);
-        book.serialize("owner", owner);
+        book.serialize("deployer", _deployer);
+        book.serialize("owner", _owner);
         book.serialize("config", configPath);
         book.serialize("genesisTime", uint256(d.settlement.genesisTime()));
         book.serialize("epochDurationSeconds", uint256(d.settlement.epochDuration()));

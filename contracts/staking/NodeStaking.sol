@@ -429,7 +429,7 @@ contract NodeStaking is INodeStaking, EIP712 {
         uint256 drop = count > MAX_STRIKES_LIMIT ? 1 : 0;
         ring = 0;
         for (uint256 i = drop; i < count; ++i) {
-            ring |= uint128(epochs[i]) << (32 * (i - drop));
+            ring |= uint128(uint256(epochs[i]) << (32 * (i - drop))); // i - drop < 4: fits in 128 bits
         }
         node.recentStrikeEpochs = ring;
         emit StrikeRecorded(nodeKey, epoch, inWindow);

@@ -6,7 +6,14 @@ import { startAnvil } from '../src/chain/anvil.js';
 import { deployProtocol } from '../src/chain/deploy.js';
 import { devPrivateKey } from '../src/chain/devAccounts.js';
 import { repoRoot } from '../src/chain/foundry.js';
-import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../src/generated/contracts.js';
+import {
+  didUniversalResolverAbi,
+  epochSettlementAbi,
+  licenseRewardsAbi,
+  nodeStakingAbi,
+  sendTokenAbi,
+  watchDogLicenseAbi,
+} from '../src/generated/contracts.js';
 import { loadAddressBook } from '../src/config/addressBook.js';
 
 test('the deploy script deploys and wires every contract on a fresh anvil', async () => {
@@ -15,6 +22,9 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
     const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
     const client = createPublicClient({ transport: http(anvil.rpcUrl) });
     const { SendToken, NodeStaking, EpochSettlement } = book.contracts;
+    for (const [name, address] of Object.entries(book.contracts)) {
+      assert.ok(((await client.getCode({ address })) ?? '0x').length > 2, `no code for ${name} at ${address}`);
+    }
     for (const address of [SendToken, NodeStaking, EpochSettlement]) {
       assert.ok(((await client.getCode({ address })) ?? '0x').length > 2, `no code at ${address}`);
     }
@@ -28,6 +38,21 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
     const [set] = await client.readContract({ address: EpochSettlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' });
     assert.equal(set.size, 7);
     assert.equal(set.threshold, 5);
+    // the WatchDog license pool (12%) sits in LicenseRewards; the presale is the license's only minter
+    const pool = await client.readContract({ address: SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [book.contracts.LicenseRewards] });
+    assert.equal(pool, 120_000_000n * 10n ** 18n);
+    assert.equal(
+      await client.readContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'minter' }),
+      book.contracts.WatchDogPresale,
+    );
+    assert.equal(
+      await client.readContract({ address: book.contracts.LicenseRewards, abi: licenseRewardsAbi, functionName: 'settlement' }),
+      EpochSettlement,
+    );
+    assert.equal(
+      await client.readContract({ address: book.contracts.DidUniversalResolver, abi: didUniversalResolverAbi, functionName: 'registry' }),
+      book.contracts.DidRegistry,
+    );
   } finally {
     await anvil.stop();
   }

@@ -1942,7 +1942,7 @@ contract NodeStakingTest is TestSuite {
             assertEq(s.isActive(nodeKey), active);
             uint128 packed;
             for (uint256 j; j < ring.length; ++j) {
-                packed |= uint128(ring[j]) << (32 * j);
+                packed |= uint128(uint256(ring[j]) << (32 * j));
             }
             assertEq(s.getNode(nodeKey).recentStrikeEpochs, packed, "ring");
         }

@@ -21,6 +21,13 @@ export const addressBookSchema = z.object({
     SendToken: address,
     NodeStaking: address,
     EpochSettlement: address,
+    WatchDogLicense: address,
+    WatchDogPresale: address,
+    LicenseRewards: address,
+    PaymentToken: address,
+    DidRegistry: address,
+    DidUniversalResolver: address,
+    SwapSettlement: address,
   }),
 });
 

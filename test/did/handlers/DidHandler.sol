@@ -31,13 +31,13 @@ contract DidHandler is CommonBase, StdCheats, StdUtils {
 
     mapping(bytes32 action => uint256) public calls;
 
-    constructor(DidRegistry registry_, uint256[ACTORS] memory pks, uint256[] memory dids) {
+    constructor(DidRegistry registry_, uint256[ACTORS] memory pks, uint256[] memory initialDids) {
         registry = registry_;
         _pks = pks;
         for (uint256 i; i < ACTORS; ++i) {
             actors[i] = vm.addr(pks[i]);
         }
-        _dids = dids;
+        _dids = initialDids;
     }
 
     function didCount() external view returns (uint256) {

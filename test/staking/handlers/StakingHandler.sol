@@ -365,7 +365,7 @@ contract StakingHandler is CommonBase, StdUtils {
         }
         uint128 packed;
         for (uint256 i; i < ring.length; ++i) {
-            packed |= uint128(ring[i]) << (32 * i);
+            packed |= uint128(uint256(ring[i]) << (32 * i));
         }
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         if (n.recentStrikeEpochs != packed) ++ghost_strikeMismatch;
