@@ -6,11 +6,9 @@
  * license, test/watchdog/mocks/MockLicense.sol) from the forge artifacts in out/, funding the pool the way
  * the token will: 120M SEND sent to the predicted address before the constructor runs.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { getContractAddress, parseEther, type Abi, type Address, type Hex } from 'viem';
 import { devAccount } from '../../keepers/src/chain/devAccounts.js';
-import { repoRoot } from '../../keepers/src/chain/foundry.js';
+import { loadArtifact } from '../../keepers/src/chain/artifacts.js';
 import { epochSettlementAbi, sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 import { buildTree, licenseRewardLeaf, type MerkleTree } from '../../keepers/src/core/merkle.js';
 import { SCORES_END, collectQuorumSignatures, settlementDomain, type EpochHeader } from '../../keepers/src/core/epochHeader.js';
@@ -24,15 +22,11 @@ const POOL = parseEther('120000000');
 const HALVING = 730;
 const INITIAL_EMISSION = POOL / BigInt(2 * HALVING);
 
-function artifact(file: string, name: string): { abi: Abi; bytecode: Hex } {
-  const json = JSON.parse(readFileSync(join(repoRoot, 'out', file, `${name}.json`), 'utf8'));
-  return { abi: json.abi as Abi, bytecode: json.bytecode.object as Hex };
-}
 
 export const licenseRewardsGasSuite: GasSuite = async ({ book, publicClient, testClient, wallet, gasOf, fundedAccount, log }) => {
   const { SendToken: token, EpochSettlement: settlement } = book.contracts;
-  const rewardsArtifact = artifact('LicenseRewards.sol', 'LicenseRewards');
-  const licenseArtifact = artifact('MockLicense.sol', 'MockLicense');
+  const rewardsArtifact = loadArtifact('LicenseRewards.sol', 'LicenseRewards');
+  const licenseArtifact = loadArtifact('MockLicense.sol', 'MockLicense');
   const deployer = await fundedAccount(0n);
   const treasury = wallet(devAccount(1));
   const keeper = wallet(devAccount(2));

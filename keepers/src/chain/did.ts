@@ -2,8 +2,6 @@
  * DID registry helpers shared by tests and benchmarks: load the forge artifacts, deploy the registry and its
  * ENS universal resolver with viem, and build the EIP-712 consents the registry checks.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import {
   getAddress,
   hexToBigInt,
@@ -17,33 +15,10 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import { repoRoot } from './foundry.js';
+import { loadArtifact, type Artifact } from './artifacts.js';
 
 /** Top-level label DID names resolve under (`alice.send`). */
 export const DID_TLD = 'send';
-
-export interface Artifact {
-  abi: Abi;
-  bytecode: Hex;
-}
-
-/** The forge build output directory: `$FOUNDRY_OUT` (repository-relative or absolute), else `out/`. */
-export function foundryOutDir(): string {
-  const dir = process.env.FOUNDRY_OUT ?? 'out';
-  return isAbsolute(dir) ? dir : join(repoRoot, dir);
-}
-
-/** ABI and creation bytecode of `contract` from `<out>/<file>/<contract>.json`. */
-export function loadArtifact(file: string, contract: string, outDir = foundryOutDir()): Artifact {
-  const path = join(outDir, file, `${contract}.json`);
-  let json: { abi: Abi; bytecode: { object: Hex } };
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read ${path}: build the contracts first (npm run build:contracts)`, { cause: error });
-  }
-  return { abi: json.abi, bytecode: json.bytecode.object };
-}
 
 export const didRegistryArtifact = () => loadArtifact('DidRegistry.sol', 'DidRegistry');
 export const didUniversalResolverArtifact = () => loadArtifact('DidUniversalResolver.sol', 'DidUniversalResolver');

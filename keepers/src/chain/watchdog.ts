@@ -5,8 +5,6 @@
  * minter), allowlist leaves and trees, and error decoding. Used by the concurrency test and the gas
  * benchmark; needs `forge build` first.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   decodeErrorResult,
   encodeAbiParameters,
@@ -23,24 +21,9 @@ import {
   type WalletClient,
 } from 'viem';
 import { buildTree, type MerkleTree } from '../core/merkle.js';
-import { repoRoot } from './foundry.js';
+import { loadArtifact } from './artifacts.js';
 
-export interface Artifact {
-  abi: Abi;
-  bytecode: Hex;
-}
-
-/** ABI and creation bytecode of `contract` compiled from `<file>.sol`. */
-export function loadArtifact(file: string, contract = file): Artifact {
-  const path = join(repoRoot, 'out', `${file}.sol`, `${contract}.json`);
-  let json: { abi: Abi; bytecode: { object: Hex } };
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read ${path}: run \`npx forge build --skip test\` first (${String(error)})`);
-  }
-  return { abi: json.abi, bytecode: json.bytecode.object };
-}
+export { loadArtifact } from './artifacts.js';
 
 export const licenseArtifact = () => loadArtifact('WatchDogLicense');
 export const presaleArtifact = () => loadArtifact('WatchDogPresale');
