@@ -3,15 +3,17 @@
  * Pure: the keeper, every guardian and the tests use these very functions.
  */
 import {
+  bytesToHex,
   encodeAbiParameters,
+  hexToBytes,
   hashTypedData,
-  keccak256,
   parseSignature,
   signatureToCompactSignature,
   type Address,
   type Hex,
   type TypedDataDomain,
 } from 'viem';
+import { keccak } from './merkle.js';
 
 export interface EpochHeader {
   epoch: number;
@@ -99,8 +101,11 @@ export function scoresHashChain(scores: readonly NodeScore[], chunkSize: number)
   let next: Hex = SCORES_END;
   for (let i = chunks.length - 1; i >= 0; i--) {
     nexts[i] = next;
-    const chunkHash = keccak256(encodeAbiParameters([NODE_SCORE_TUPLE], [chunks[i]]));
-    next = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [chunkHash, next]));
+    const chunkHash = keccak(hexToBytes(encodeAbiParameters([NODE_SCORE_TUPLE], [chunks[i]])));
+    const link = new Uint8Array(64);
+    link.set(chunkHash, 0);
+    link.set(hexToBytes(next), 32);
+    next = bytesToHex(keccak(link));
   }
   return { head: next, chunks, nexts };
 }
