@@ -8,6 +8,7 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {TestSuite} from "../utils/TestSuite.sol";
+import {QuorumSigning} from "../utils/QuorumSigning.sol";
 import {Merkle} from "../utils/Merkle.sol";
 import {SendToken} from "../../contracts/token/SendToken.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
@@ -54,20 +55,9 @@ contract EpochSettlementTest is TestSuite {
     function _sigsFor(EpochSettlement s, EpochHeader memory h, uint256 bitmap)
         internal
         view
-        returns (GuardianQuorum.Signature[] memory sigs)
+        returns (GuardianQuorum.Signature[] memory)
     {
-        bytes32 digest = s.headerDigest(h);
-        uint256 count;
-        for (uint256 i; i < guardianKeys.length; ++i) {
-            if ((bitmap >> i) & 1 == 1) ++count;
-        }
-        sigs = new GuardianQuorum.Signature[](count);
-        uint256 n;
-        for (uint256 i; i < guardianKeys.length; ++i) {
-            if ((bitmap >> i) & 1 == 0) continue;
-            (bytes32 r, bytes32 vs) = vm.signCompact(guardianKeys[i], digest);
-            sigs[n++] = GuardianQuorum.Signature(r, vs);
-        }
+        return QuorumSigning.signDigest(s.headerDigest(h), guardianKeys, bitmap);
     }
 
     function _trySubmit(EpochHeader memory h, uint256 bitmap, GuardianQuorum.Signature[] memory sigs)

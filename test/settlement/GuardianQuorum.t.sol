@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {TestSuite} from "../utils/TestSuite.sol";
+import {QuorumSigning} from "../utils/QuorumSigning.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {GuardianQuorum} from "../../contracts/settlement/GuardianQuorum.sol";
 import {EpochHeader} from "../../contracts/libraries/EpochHeaderLib.sol";
@@ -56,19 +57,9 @@ contract GuardianQuorumTest is TestSuite {
     function _signDigest(bytes32 digest, uint256[] memory keys, uint256 bitmap)
         internal
         pure
-        returns (GuardianQuorum.Signature[] memory sigs)
+        returns (GuardianQuorum.Signature[] memory)
     {
-        uint256 count;
-        for (uint256 i; i < keys.length; ++i) {
-            if ((bitmap >> i) & 1 == 1) ++count;
-        }
-        sigs = new GuardianQuorum.Signature[](count);
-        uint256 n;
-        for (uint256 i; i < keys.length; ++i) {
-            if ((bitmap >> i) & 1 == 0) continue;
-            (bytes32 r, bytes32 vs) = vm.signCompact(keys[i], digest);
-            sigs[n++] = GuardianQuorum.Signature(r, vs);
-        }
+        return QuorumSigning.signDigest(digest, keys, bitmap);
     }
 
     function _popCount(uint256 x) internal pure returns (uint256 c) {

@@ -6,8 +6,9 @@ import {SendToken} from "../../contracts/token/SendToken.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {GuardianQuorum} from "../../contracts/settlement/GuardianQuorum.sol";
-import {EpochHeader, NodeScore, EpochHeaderLib} from "../../contracts/libraries/EpochHeaderLib.sol";
+import {EpochHeader} from "../../contracts/libraries/EpochHeaderLib.sol";
 import {Merkle} from "./Merkle.sol";
+import {QuorumSigning} from "./QuorumSigning.sol";
 
 /// @notice Deploys the whole settlement stack the way script/Deploy.s.sol does, with named actors and
 ///         helpers that sign real EIP-712 messages with real keys.
@@ -147,31 +148,19 @@ abstract contract TestSuite is Test {
         view
         returns (bytes memory)
     {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(nodeKeyPk, this.commitmentDigestOf(c));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(nodeKeyPk, staking.commitmentDigest(c));
         return abi.encodePacked(r, s, v);
-    }
-
-    /// @dev External so a memory commitment can be passed where the contract expects calldata.
-    function commitmentDigestOf(NodeStaking.EpochCommitment calldata c) external view returns (bytes32) {
-        return staking.commitmentDigest(c);
     }
 
     // ---------------------------------------------------------------- epochs
 
-    /// @notice A header for `epoch` whose reward tree pays `accounts` the `cumulatives`.
+    /// @notice A header for `epoch` with reward root `rewardRoot`, no faults and no scores.
     function _header(uint32 epoch, bytes32 rewardRoot, uint96 totalCumulative, uint96 emission)
         internal
         pure
-        returns (EpochHeader memory h)
+        returns (EpochHeader memory)
     {
-        h.epoch = epoch;
-        h.consensusVersion = 1;
-        h.totalCumulative = totalCumulative;
-        h.epochEmission = emission;
-        h.rewardRoot = rewardRoot;
-        h.scoresHash = EpochHeaderLib.SCORES_END;
-        h.dataHash = keccak256(abi.encode("dataset", epoch));
-        h.seed = keccak256(abi.encode("seed", epoch));
+        return QuorumSigning.header(epoch, rewardRoot, totalCumulative, emission);
     }
 
     /// @notice Signatures of the first `count` guardians (by sorted index) over `h`, and their bitmap.
@@ -180,28 +169,8 @@ abstract contract TestSuite is Test {
         view
         returns (uint256 bitmap, GuardianQuorum.Signature[] memory sigs)
     {
-        uint256[] memory indices = new uint256[](count);
-        for (uint256 i; i < count; ++i) indices[i] = i;
-        return _signBy(h, indices);
-    }
-
-    /// @notice Signatures by the guardians at `indices` (ascending) over `h`, and their bitmap.
-    function _signBy(EpochHeader memory h, uint256[] memory indices)
-        internal
-        view
-        returns (uint256 bitmap, GuardianQuorum.Signature[] memory sigs)
-    {
-        bytes32 digest = this.headerDigestOf(h);
-        sigs = new GuardianQuorum.Signature[](indices.length);
-        for (uint256 i; i < indices.length; ++i) {
-            (bytes32 r, bytes32 vs) = vm.signCompact(guardianKeys[indices[i]], digest);
-            sigs[i] = GuardianQuorum.Signature(r, vs);
-            bitmap |= 1 << indices[i];
-        }
-    }
-
-    function headerDigestOf(EpochHeader calldata h) external view returns (bytes32) {
-        return settlement.headerDigest(h);
+        bitmap = (uint256(1) << count) - 1;
+        sigs = QuorumSigning.signDigest(settlement.headerDigest(h), guardianKeys, bitmap);
     }
 
     /// @notice Warps past the end of `h.epoch` and submits it with 5 of 7 signatures.

@@ -125,11 +125,6 @@ export interface QuorumSignatures {
   signatures: { r: Hex; vs: Hex }[];
 }
 
-/** Sorts addresses ascending by value, as `GuardianQuorum` requires. */
-export function sortAddresses<T extends { address: Address }>(items: readonly T[]): T[] {
-  return [...items].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-}
-
 /**
  * Collects signatures over `header` from `signers` (a subset of `guardianSet`) in the form
  * `submitEpoch` takes. Throws if a signer is not in the set.

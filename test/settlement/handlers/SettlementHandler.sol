@@ -5,6 +5,7 @@ import {CommonBase} from "forge-std/Base.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 import {Merkle} from "../../utils/Merkle.sol";
+import {QuorumSigning} from "../../utils/QuorumSigning.sol";
 import {SendToken} from "../../../contracts/token/SendToken.sol";
 import {NodeStaking} from "../../../contracts/staking/NodeStaking.sol";
 import {EpochSettlement} from "../../../contracts/settlement/EpochSettlement.sol";
@@ -312,16 +313,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     function _header(uint32 e, bytes32 rewardRoot, uint96 total, uint96 emission)
         internal
         pure
-        returns (EpochHeader memory h)
+        returns (EpochHeader memory)
     {
-        h.epoch = e;
-        h.consensusVersion = 1;
-        h.totalCumulative = total;
-        h.epochEmission = emission;
-        h.rewardRoot = rewardRoot;
-        h.scoresHash = EpochHeaderLib.SCORES_END;
-        h.dataHash = keccak256(abi.encode("dataset", e));
-        h.seed = keccak256(abi.encode("seed", e));
+        return QuorumSigning.header(e, rewardRoot, total, emission);
     }
 
     function _leaves(uint32 e) internal view returns (bytes32[] memory leaves) {
@@ -372,13 +366,6 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
                 ++count;
             }
         }
-        bytes32 digest = settlement.headerDigest(h);
-        sigs = new GuardianQuorum.Signature[](count);
-        uint256 n;
-        for (uint256 i; i < 7; ++i) {
-            if ((bitmap >> i) & 1 == 0) continue;
-            (bytes32 r, bytes32 vs) = vm.signCompact(_guardianKeys[i], digest);
-            sigs[n++] = GuardianQuorum.Signature(r, vs);
-        }
+        sigs = QuorumSigning.signDigest(settlement.headerDigest(h), _guardianKeys, bitmap);
     }
 }

@@ -7,7 +7,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {NodeStaking} from "../../../contracts/staking/NodeStaking.sol";
 import {EpochSettlement} from "../../../contracts/settlement/EpochSettlement.sol";
 import {GuardianQuorum} from "../../../contracts/settlement/GuardianQuorum.sol";
-import {EpochHeader, EpochHeaderLib} from "../../../contracts/libraries/EpochHeaderLib.sol";
+import {EpochHeader} from "../../../contracts/libraries/EpochHeaderLib.sol";
+import {QuorumSigning} from "../../utils/QuorumSigning.sol";
 
 /// @notice Drives NodeStaking through random sequences of operator actions, settlement faults (any fault epoch,
 ///         in any order), equivocation proofs, sweeps, donations, time warps and epoch settlement (headers signed
@@ -406,21 +407,10 @@ contract StakingHandler is CommonBase, StdUtils {
     }
 
     function _submitEpoch(uint32 epoch) internal {
-        EpochHeader memory h;
-        h.epoch = epoch;
-        h.consensusVersion = 1;
-        h.scoresHash = EpochHeaderLib.SCORES_END;
-        h.dataHash = keccak256(abi.encode("dataset", epoch));
-        h.seed = keccak256(abi.encode("seed", epoch));
-        bytes32 digest = settlement.headerDigest(h);
-        uint256 threshold = settlement.thresholdFor(uint8(guardians.length));
-        GuardianQuorum.Signature[] memory sigs = new GuardianQuorum.Signature[](threshold);
-        uint256 bitmap;
-        for (uint256 i; i < threshold; ++i) {
-            (bytes32 r, bytes32 vs) = vm.signCompact(guardianKeys[i], digest);
-            sigs[i] = GuardianQuorum.Signature(r, vs);
-            bitmap |= 1 << i;
-        }
+        EpochHeader memory h = QuorumSigning.header(epoch, bytes32(0), 0, 0);
+        uint256 bitmap = (uint256(1) << settlement.thresholdFor(uint8(guardians.length))) - 1;
+        GuardianQuorum.Signature[] memory sigs =
+            QuorumSigning.signDigest(settlement.headerDigest(h), guardianKeys, bitmap);
         settlement.submitEpoch(h, guardians, bitmap, sigs);
         submitted = epoch;
         ++calls["submit"];

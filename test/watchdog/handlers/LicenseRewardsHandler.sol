@@ -8,7 +8,8 @@ import {Merkle} from "../../utils/Merkle.sol";
 import {SendToken} from "../../../contracts/token/SendToken.sol";
 import {EpochSettlement} from "../../../contracts/settlement/EpochSettlement.sol";
 import {GuardianQuorum} from "../../../contracts/settlement/GuardianQuorum.sol";
-import {EpochHeader, EpochHeaderLib} from "../../../contracts/libraries/EpochHeaderLib.sol";
+import {EpochHeader} from "../../../contracts/libraries/EpochHeaderLib.sol";
+import {QuorumSigning} from "../../utils/QuorumSigning.sol";
 import {LicenseRewards} from "../../../contracts/watchdog/LicenseRewards.sol";
 import {MockLicense} from "../mocks/MockLicense.sol";
 
@@ -114,15 +115,7 @@ contract LicenseRewardsHandler is CommonBase, StdCheats, StdUtils {
         uint256 accountInc = uint256(keccak256(abi.encode(seed, "account"))) % (uint256(cap) + 1);
         _accountCumulative[e] = (e == 1 ? 0 : _accountCumulative[e - 1]) + accountInc;
 
-        EpochHeader memory h;
-        h.epoch = e;
-        h.consensusVersion = 1;
-        h.totalCumulative = uint96(_accountCumulative[e]);
-        h.epochEmission = cap;
-        h.rewardRoot = Merkle.root(_leaves(e));
-        h.scoresHash = EpochHeaderLib.SCORES_END;
-        h.dataHash = keccak256(abi.encode("dataset", e));
-        h.seed = keccak256(abi.encode("seed", e));
+        EpochHeader memory h = QuorumSigning.header(e, Merkle.root(_leaves(e)), uint96(_accountCumulative[e]), cap);
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _signQuorum(h, seed);
         settlement.submitEpoch(h, _guardians, bitmap, sigs);
         calls[greedy ? bytes32("submitGreedy") : bytes32("submitHonest")]++;
@@ -235,17 +228,10 @@ contract LicenseRewardsHandler is CommonBase, StdCheats, StdUtils {
         view
         returns (uint256 bitmap, GuardianQuorum.Signature[] memory sigs)
     {
-        bytes32 digest = settlement.headerDigest(h);
         uint256 skipA = seed % 7;
         uint256 skipB = (skipA + 1 + (seed >> 8) % 6) % 7;
-        sigs = new GuardianQuorum.Signature[](5);
-        uint256 n;
-        for (uint256 i; i < 7; ++i) {
-            if (i == skipA || i == skipB) continue;
-            (bytes32 r, bytes32 vs) = vm.signCompact(_guardianKeys[i], digest);
-            sigs[n++] = GuardianQuorum.Signature(r, vs);
-            bitmap |= 1 << i;
-        }
+        bitmap = 0x7F & ~((uint256(1) << skipA) | (uint256(1) << skipB));
+        sigs = QuorumSigning.signDigest(settlement.headerDigest(h), _guardianKeys, bitmap);
     }
 
     function _max(uint256 a, uint256 b) internal pure returns (uint256) {
