@@ -499,7 +499,8 @@ test('the command line validates its flags', () => {
 test('registered DIDs: registerClientIdentity puts keys on-chain and the node admits only Active keys', async () => {
   const anvil = await startAnvil();
   try {
-    const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), addressBookPath: join(tempDir(), 'book.json') });
+    const { book, path } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
+    rmSync(path, { force: true });
     const transport = http(anvil.rpcUrl);
     const publicClient = createPublicClient({ chain: foundry, transport });
     const wallet = (i: number) => createWalletClient({ chain: foundry, transport, account: devAccount(i) });
