@@ -5,11 +5,11 @@
  *
  * Each server runs in its own child process; the clients run here. Every pair keeps `window` envelopes
  * outstanding: an envelope is complete when the node confirmed the recipient's ack (`acked`), which for
- * the edge node means ticket and ack verified and the receipt written. Tickets are signed before the clock
- * starts (load generation is not what is measured); acks are signed live, as real clients do.
+ * the edge node means ticket and ack verified and the receipt written. Senders sign tickets as they send
+ * (or all before the clock starts with `presignTickets`); recipients sign acks live.
  * Latency = send → delivery at the recipient.
  *
- *   tsx bench/keepers/relay.ts [--pairs 8] [--envelopes 1000] [--bytes 1024] [--window 16]
+ *   tsx bench/keepers/relay.ts [--pairs 8] [--envelopes 1000] [--bytes 1024] [--window 16] [--presign]
  *
  * prints the result as JSON and writes bench/keepers/relay.json.
  */
@@ -37,6 +37,13 @@ export interface BenchRelayOptions {
   payloadBytes?: number;
   /** Envelopes outstanding per pair (default 16). */
   window?: number;
+  /**
+   * Sign every ticket before the clock starts (default false: senders sign each ticket as they send, as
+   * real clients do). Either way the clients do the same work against both servers.
+   */
+  presignTickets?: boolean;
+  /** The edge node's signature-verification worker threads (default 1; 0 = its main thread). */
+  verifyThreads?: number;
 }
 
 export interface RelayRun {
@@ -57,8 +64,10 @@ export interface BenchRelayResult {
 
 const quiet = pino({ level: 'warn' });
 
-async function startServer(mode: 'edge' | 'bare'): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'relayServer.ts'), '--mode', mode], {
+async function startServer(mode: 'edge' | 'bare', verifyThreads: number): Promise<{ url: string; child: ChildProcess }> {
+  // RELAY_BENCH_SERVER_FLAGS="--cpu-prof" profiles the servers
+  const flags = (process.env.RELAY_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(here, 'relayServer.ts'), '--mode', mode, '--verify-threads', String(verifyThreads)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -88,8 +97,10 @@ interface Pair {
   recipient: RelayClient;
 }
 
+type Outgoing = Envelope | (() => Envelope);
+
 /** Sends `batches[i]` through pair i, `window` outstanding at a time; resolves with per-envelope latencies. */
-function drive(pairs: Pair[], batches: Envelope[][], window: number): Promise<number[]> {
+function drive(pairs: Pair[], batches: Outgoing[][], window: number): Promise<number[]> {
   const latencies: number[] = [];
   return new Promise((resolve, reject) => {
     let running = pairs.length;
@@ -99,8 +110,10 @@ function drive(pairs: Pair[], batches: Envelope[][], window: number): Promise<nu
       let next = 0;
       let done = 0;
       const sendOne = () => {
-        const envelope = queue[next++];
-        sentAt.set(envelope.id, performance.now());
+        const item = queue[next++];
+        const t = performance.now();
+        const envelope = typeof item === 'function' ? item() : item;
+        sentAt.set(envelope.id, t);
         sender.sendEnvelope(envelope).catch(reject);
       };
       const onMessage = (m: { envelope: Envelope }) => {
@@ -124,7 +137,7 @@ function drive(pairs: Pair[], batches: Envelope[][], window: number): Promise<nu
 }
 
 async function runAgainst(mode: 'edge' | 'bare', o: Required<BenchRelayOptions>): Promise<RelayRun> {
-  const { url, child } = await startServer(mode);
+  const { url, child } = await startServer(mode, o.verifyThreads);
   const pairs: Pair[] = [];
   try {
     for (let i = 0; i < o.pairs; i++) {
@@ -134,8 +147,14 @@ async function runAgainst(mode: 'edge' | 'bare', o: Required<BenchRelayOptions>)
       await pair.recipient.connect(url);
       pairs.push(pair);
     }
-    const build = (count: number) =>
-      pairs.map(({ sender, recipient }) => Array.from({ length: count }, () => sender.envelopeFor(recipient.key, randomBytes(o.payloadBytes))));
+    const build = (count: number): Outgoing[][] =>
+      pairs.map(({ sender, recipient }) =>
+        Array.from({ length: count }, () => {
+          const payload = randomBytes(o.payloadBytes);
+          const make = () => sender.envelopeFor(recipient.key, payload);
+          return o.presignTickets ? make() : make;
+        }),
+      );
     const warmup = build(o.warmupPerPair);
     const measured = build(o.envelopesPerPair);
     await drive(pairs, warmup, o.window);
@@ -166,6 +185,8 @@ export async function benchRelay(opts: BenchRelayOptions = {}): Promise<BenchRel
     warmupPerPair: opts.warmupPerPair ?? 100,
     payloadBytes: opts.payloadBytes ?? 1024,
     window: opts.window ?? 16,
+    presignTickets: opts.presignTickets ?? false,
+    verifyThreads: opts.verifyThreads ?? 1,
   };
   const bare = await runAgainst('bare', o);
   const edge = await runAgainst('edge', o);
@@ -189,6 +210,8 @@ if (isMain) {
       envelopes: { type: 'string' },
       bytes: { type: 'string' },
       window: { type: 'string' },
+      presign: { type: 'boolean', default: false },
+      'verify-threads': { type: 'string' },
     },
   });
   const int = z.coerce.number().int().positive().optional();
@@ -197,6 +220,8 @@ if (isMain) {
     envelopesPerPair: int.parse(values.envelopes),
     payloadBytes: int.parse(values.bytes),
     window: int.parse(values.window),
+    presignTickets: values.presign,
+    verifyThreads: values['verify-threads'] === undefined ? undefined : z.coerce.number().int().min(0).parse(values['verify-threads']),
   });
   const json = JSON.stringify(result, null, 2);
   writeFileSync(join(here, 'relay.json'), `${json}\n`);

@@ -2,7 +2,7 @@
  * Child process of the relay benchmark: runs one server on a free loopback port and prints
  * `{"url": …, "node": …}` on stdout, then serves until SIGTERM.
  *
- *   tsx bench/keepers/relayServer.ts --mode edge|bare
+ *   tsx bench/keepers/relayServer.ts --mode edge|bare [--verify-threads N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { EpochClock } from '../../keepers/src/services/relay/epochClock.js';
 import { nodeStakingDomain } from '../../keepers/src/core/commitment.js';
 import { startBareForwarder } from './bareForwarder.js';
 
-const { values } = parseArgs({ options: { mode: { type: 'string', default: 'edge' } } });
+const { values } = parseArgs({ options: { mode: { type: 'string', default: 'edge' }, 'verify-threads': { type: 'string', default: '0' } } });
 
 if (values.mode === 'bare') {
   const server = await startBareForwarder();
@@ -29,6 +29,7 @@ if (values.mode === 'bare') {
     clock: new EpochClock({ genesisTime: Math.floor(Date.now() / 1000) - 10, epochDurationSeconds: 3600, commitGraceSeconds: 60 }),
     domain: nodeStakingDomain(31337, '0x0000000000000000000000000000000000000001'),
     logger: pino({ level: 'warn' }),
+    verifyThreads: Number(values['verify-threads']),
   });
   await node.start();
   process.stdout.write(`${JSON.stringify({ url: node.url, node: node.address })}\n`);

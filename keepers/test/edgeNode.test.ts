@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
+import { bytesToHex, createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
@@ -22,9 +22,14 @@ import { EpochClock } from '../src/services/relay/epochClock.js';
 import { didRegistryKeyDirectory } from '../src/services/relay/chainKeys.js';
 import { parseEdgeNodeArgs, UsageError } from '../src/services/relay/edgeNodeCli.js';
 import { signLogin } from '../src/services/relay/login.js';
+import { checkEnvelopeFields, leafFromHashes } from '../src/services/relay/fastChecks.js';
+import { inlineVerifier, workerVerifier, Ed25519KeyCache, type SignatureVerifier } from '../src/services/relay/verifyPool.js';
 import {
+  ackHashBytes,
   ackTicket,
+  checkEnvelope,
   generateDeviceKey,
+  ticketHashBytes,
   receiptLeafHash,
   signTicket,
   verifyAckSignature,
@@ -367,7 +372,7 @@ test('a node with offlineAfterMs stops answering', async () => {
 
 test('malformed and dishonest frames are rejected with a named reason; the node keeps serving', async () => {
   time.ms = (GENESIS + 5) * 1000;
-  const node = await startNode();
+  const node = await startNode({ verifyThreads: 1 });
   const alice = await connect(node);
   const bob = await connect(node);
   const mallory = await connect(node);
@@ -478,6 +483,58 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
   const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
   for (const reason of ['bad-json', 'frame-too-large', 'bad-ticket-signature', 'replayed-envelope', 'wrong-epoch', 'wrong-node', 'ack-wrong-key']) {
     assert.match(metrics, new RegExp(`relay_rejects_total\\{reason="${reason}"\\} [1-9]`), reason);
+  }
+});
+
+test("the node's hot-path checks (inline and on worker threads) agree with core checkEnvelope, verifyAckSignature and receiptLeafHash", async () => {
+  const [a, b] = [generateDeviceKey(), generateDeviceKey()];
+  const node = '0x00000000000000000000000000000000000000cc' as Address;
+  const make = (over: { units?: number; node?: Address; to?: Hex; recipientKey?: Hex; envelopeId?: Hex; bytes?: number } = {}): Envelope => {
+    const id = `0x${randomBytes(32).toString('hex')}` as Hex;
+    const bytes = over.bytes ?? 2000;
+    const ticket = signTicket(
+      { envelopeId: over.envelopeId ?? id, node: over.node ?? node, epoch: 3, units: over.units ?? Math.ceil(bytes / 1024), recipientKey: over.recipientKey ?? b.publicKey, senderKey: a.publicKey, senderDid: '1' },
+      a,
+    );
+    return { id, to: over.to ?? b.publicKey, ciphertext: randomBytes(bytes).toString('base64'), ticket };
+  };
+  const badSig = make();
+  badSig.ticket = { ...badSig.ticket, sig: `0x${'55'.repeat(64)}` as Hex };
+  const cases: Envelope[] = [
+    make(),
+    make({ bytes: 0, units: 1 }),
+    make({ units: 7 }),
+    make({ node: '0x00000000000000000000000000000000000000dd' }),
+    make({ to: a.publicKey }),
+    make({ recipientKey: a.publicKey, to: a.publicKey }),
+    make({ envelopeId: `0x${'66'.repeat(32)}` }),
+    badSig,
+  ];
+  const verifiers: SignatureVerifier[] = [inlineVerifier(new Ed25519KeyCache(2)), workerVerifier(2)];
+  try {
+    for (const verifier of verifiers) {
+      const results = await Promise.all(
+        cases.map(async (envelope) => {
+          const fields = checkEnvelopeFields(envelope, node);
+          if (!fields.ok) return fields.reason;
+          const t = envelope.ticket;
+          return (await verifier.verify(t.senderKey, ticketHashBytes(t), t.sig)) ? 'ok' : 'bad-ticket-signature';
+        }),
+      );
+      assert.deepEqual(results, cases.map((envelope) => {
+        const core = checkEnvelope(envelope, { node });
+        return core.ok ? 'ok' : core.reason;
+      }));
+      const envelope = cases[0];
+      const ack = ackTicket(envelope.ticket, '2', b);
+      assert.equal(await verifier.verify(ack.recipientKey, ackHashBytes(ack), ack.sig), verifyAckSignature(ack));
+      assert.equal(await verifier.verify(ack.recipientKey, ackHashBytes(ack), `0x${'77'.repeat(64)}` as Hex), false);
+      assert.equal(await verifier.verify(a.publicKey, ackHashBytes(ack), ack.sig), false);
+      assert.equal(await verifier.verify(`0x${'00'.repeat(32)}` as Hex, ackHashBytes(ack), ack.sig), false);
+      assert.equal(bytesToHex(leafFromHashes(ticketHashBytes(envelope.ticket), ackHashBytes(ack))), receiptLeafHash({ ticket: envelope.ticket, ack }));
+    }
+  } finally {
+    for (const verifier of verifiers) await verifier.close();
   }
 });
 

@@ -17,22 +17,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { bytesToHex, type Address, type Hex, type TypedDataDomain } from 'viem';
+import { bytesToHex, hexToBytes, type Address, type Hex, type TypedDataDomain } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { log as rootLog } from '../log.js';
-import {
-  ackHashBytes,
-  checkEnvelope,
-  ed25519Verify,
-  receiptLeafHash,
-  ticketHash,
-  type Ack,
-  type Envelope,
-} from '../core/relay.js';
+import { ackHashBytes, ticketHashBytes, type Ack, type Envelope } from '../core/relay.js';
 import type { SecpSigner } from '../core/commitment.js';
 import { EpochClock } from './relay/epochClock.js';
+import { checkEnvelopeFields, leafFromHashes } from './relay/fastChecks.js';
+import { inlineVerifier, workerVerifier, type SignatureVerifier } from './relay/verifyPool.js';
 import { clientFrameSchema, FrameRejected, MAX_FRAME_BYTES, zodIssue, type FrameRejection } from './relay/frames.js';
 import { httpError, relayHttpHandler, type HttpAnswer, type OpeningsRequest } from './relay/http.js';
 import { EpochLedger, OpeningIndexError } from './relay/ledger.js';
@@ -64,6 +58,8 @@ export interface EdgeNodeOptions {
   commitMarginMs?: number;
   /** How often the epoch clock is checked (commits, epoch broadcasts). Default 250 ms; 0 = only `tick()`. */
   tickMs?: number;
+  /** Worker threads verifying Ed25519 signatures (default 0: on the main thread). */
+  verifyThreads?: number;
   dropRate?: number;
   inflateUnits?: number;
   offlineAfterMs?: number;
@@ -95,6 +91,9 @@ export class EdgeNode {
   private readonly retainEpochs: number;
   private readonly commitMarginMs: number;
   private readonly random: () => number;
+  private readonly verifier: SignatureVerifier;
+  /** Envelope ids whose ticket signature is being verified (a concurrent duplicate is a replay). */
+  private readonly verifying = new Set<Hex>();
   private http?: Server;
   private wss?: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
@@ -115,6 +114,7 @@ export class EdgeNode {
     this.retainEpochs = options.retainEpochs ?? 8;
     this.commitMarginMs = options.commitMarginMs ?? Math.min((options.clock.commitGraceSeconds * 1000) / 2, 2000);
     this.random = options.random ?? Math.random;
+    this.verifier = options.verifyThreads ? workerVerifier(options.verifyThreads) : inlineVerifier();
     this.metrics = createRelayMetrics();
     this.log = (options.logger ?? rootLog).child({ service: 'edge-node', node: this.address });
     this.store = new RelayStore(join(options.dataDir, 'relay.db'));
@@ -201,6 +201,7 @@ export class EdgeNode {
     this.timers = [];
     await this.goOffline();
     await this.ticking;
+    await this.verifier.close();
     await this.store.close();
   }
 
@@ -369,9 +370,23 @@ export class EdgeNode {
     if (ticket.epoch < Math.max(1, current - 1) || ticket.epoch > current + 1 || this.ledger.isCommitted(ticket.epoch)) {
       throw new FrameRejected('wrong-epoch', `ticket epoch ${ticket.epoch} is not open (current epoch ${current})`, ref);
     }
-    if (this.mailbox.isSeen(envelope.id)) throw new FrameRejected('replayed-envelope', `envelope ${envelope.id} was seen before`, ref);
-    const check = checkEnvelope(envelope, { node: this.address });
+    if (this.mailbox.isSeen(envelope.id) || this.verifying.has(envelope.id)) {
+      throw new FrameRejected('replayed-envelope', `envelope ${envelope.id} was seen before`, ref);
+    }
+    const check = checkEnvelopeFields(envelope, this.address);
     if (!check.ok) throw new FrameRejected(check.reason, check.detail, ref);
+    const th = ticketHashBytes(ticket);
+    this.verifying.add(envelope.id);
+    let valid: boolean;
+    try {
+      valid = await this.verifier.verify(ticket.senderKey, th, ticket.sig);
+    } finally {
+      this.verifying.delete(envelope.id);
+    }
+    if (!valid) throw new FrameRejected('bad-ticket-signature', 'ticket signature does not verify', ref);
+    if (this.ledger.isCommitted(ticket.epoch)) {
+      throw new FrameRejected('wrong-epoch', `ticket epoch ${ticket.epoch} was committed meanwhile`, ref);
+    }
     // the id is taken from here on, even if the envelope is dropped
     const seenOps = this.mailbox.markSeen(envelope.id, ticket.epoch);
     this.metrics.relayed.inc();
@@ -382,7 +397,7 @@ export class EdgeNode {
       session.ws.send(accepted);
       return;
     }
-    const pending: PendingEnvelope = { envelope, ticketHash: ticketHash(ticket), frame: deliverFrame(envelope) };
+    const pending: PendingEnvelope = { envelope, ticketHash: bytesToHex(th), frame: deliverFrame(envelope) };
     const written = this.store.write([...seenOps, ...this.mailbox.hold(pending)]);
     this.metrics.stored.inc();
     this.metrics.pending.set(this.mailbox.size);
@@ -410,7 +425,8 @@ export class EdgeNode {
       throw new FrameRejected('ack-wrong-key', `ack must be signed by the recipient ${ticket.recipientKey} on its own connection`, ref);
     }
     if (ack.recipientDid !== session.did) throw new FrameRejected('ack-wrong-did', `ack names DID ${ack.recipientDid}, connection is DID ${session.did}`, ref);
-    if (!ed25519Verify(ack.recipientKey, ackHashBytes(ack), ack.sig)) {
+    const ah = ackHashBytes(ack);
+    if (!(await this.verifier.verify(ack.recipientKey, ah, ack.sig))) {
       throw new FrameRejected('bad-ack-signature', 'ack signature does not verify', ref);
     }
     if (this.mailbox.byTicketHash(ack.ticketHash) !== pending) return; // acked meanwhile by another connection
@@ -418,7 +434,8 @@ export class EdgeNode {
     const receipt = { ticket, ack };
     // a receipt whose sender and recipient share a DID would fail every opening: deliver it, never commit it
     const countable = ticket.senderDid !== ack.recipientDid;
-    const { paid, ops: receiptOps } = countable ? this.ledger.record(ack.ticketHash, receipt, receiptLeafHash(receipt)) : { paid: false, ops: [] };
+    const leaf = countable ? bytesToHex(leafFromHashes(hexToBytes(pending.ticketHash), ah)) : undefined;
+    const { paid, ops: receiptOps } = leaf ? this.ledger.record(ack.ticketHash, receipt, leaf) : { paid: false, ops: [] };
     this.metrics.acks.inc({ paid: String(paid) });
     this.metrics.pending.set(this.mailbox.size);
     await this.store.write([...ops, ...receiptOps]);

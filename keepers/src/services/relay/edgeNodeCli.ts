@@ -26,6 +26,7 @@ export const USAGE = `usage: tsx keepers/src/services/edgeNode.ts --node-key HEX
   --node-staking ADDRESS      NodeStaking address of the commitment domain
   --commit-grace-seconds N    seconds after an epoch's end its commitment is accepted (default 5)
   --retain-epochs N           committed epochs kept for openings (default 8)
+  --verify-threads N          worker threads verifying signatures (default 0: main thread)
   --rpc-url URL               check login keys on-chain (DidRegistry.keyState; needs --address-book)
   --drop-rate R               misbehave: drop this fraction (0-1) of envelopes
   --inflate-units F           misbehave: forge receipts worth F x the real units (0.5 = +50%)
@@ -62,6 +63,7 @@ const argsSchema = z.object({
   nodeStaking: address.optional(),
   commitGraceSeconds: numeric('--commit-grace-seconds', z.number().int().nonnegative().describe('an integer ≥ 0')),
   retainEpochs: numeric('--retain-epochs', z.number().int().positive().describe('a positive integer')),
+  verifyThreads: numeric('--verify-threads', z.number().int().min(0).max(64).describe('0-64')),
   rpcUrl: z.url().optional(),
   dropRate: numeric('--drop-rate', z.number().min(0).max(1).describe('in [0, 1]')),
   inflateUnits: numeric('--inflate-units', z.number().min(0).describe('≥ 0')),
@@ -87,6 +89,7 @@ export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = proce
         'node-staking': { type: 'string' },
         'commit-grace-seconds': { type: 'string', default: '5' },
         'retain-epochs': { type: 'string', default: '8' },
+        'verify-threads': { type: 'string', default: '0' },
         'rpc-url': { type: 'string' },
         'drop-rate': { type: 'string', default: '0' },
         'inflate-units': { type: 'string', default: '0' },
@@ -112,6 +115,7 @@ export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     nodeStaking: values['node-staking'],
     commitGraceSeconds: values['commit-grace-seconds'],
     retainEpochs: values['retain-epochs'],
+    verifyThreads: values['verify-threads'],
     rpcUrl: values['rpc-url'],
     dropRate: values['drop-rate'],
     inflateUnits: values['inflate-units'],
@@ -149,6 +153,7 @@ export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     clock: new EpochClock({ genesisTime, epochDurationSeconds, commitGraceSeconds: a.commitGraceSeconds }),
     domain: nodeStakingDomain(chainId, staking),
     retainEpochs: a.retainEpochs,
+    verifyThreads: a.verifyThreads,
     dropRate: a.dropRate,
     inflateUnits: a.inflateUnits,
     offlineAfterMs: a.offlineAfterMs,
