@@ -75,7 +75,12 @@ interface Session {
   nonce: Hex;
   key?: Hex;
   did?: string;
+  /** Frames of this connection being processed (bounded: a flood is answered `node-busy`). */
+  busy: number;
 }
+
+/** Frames one connection may have in processing at once. */
+const MAX_FRAMES_IN_FLIGHT = 512;
 
 export class EdgeNodeError extends Error {
   override name = 'EdgeNodeError';
@@ -270,7 +275,7 @@ export class EdgeNode {
   // ------------------------------------------------------------------------------------------ WebSocket
 
   private onConnection(ws: WebSocket): void {
-    const session: Session = { ws, nonce: bytesToHex(randomBytes(32)) };
+    const session: Session = { ws, nonce: bytesToHex(randomBytes(32)), busy: 0 };
     this.metrics.connections.inc();
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(session, data, isBinary));
     ws.on('error', (error) => this.log.debug({ err: error }, 'connection error'));
@@ -290,11 +295,17 @@ export class EdgeNode {
   }
 
   private onMessage(session: Session, data: RawData, isBinary: boolean): void {
-    this.handle(session, data, isBinary).catch((error: unknown) => {
-      if (error instanceof FrameRejected) return this.reject(session, error.reason, error.message, error.ref);
-      this.log.error({ err: error }, 'frame handling failed');
-      this.reject(session, 'node-busy', `node failed to process the frame: ${(error as Error).message}`);
-    });
+    if (session.busy >= MAX_FRAMES_IN_FLIGHT) {
+      return this.reject(session, 'node-busy', `more than ${MAX_FRAMES_IN_FLIGHT} frames in processing on this connection`);
+    }
+    session.busy++;
+    this.handle(session, data, isBinary)
+      .catch((error: unknown) => {
+        if (error instanceof FrameRejected) return this.reject(session, error.reason, error.message, error.ref);
+        this.log.error({ err: error }, 'frame handling failed');
+        this.reject(session, 'node-busy', `node failed to process the frame: ${(error as Error).message}`);
+      })
+      .finally(() => session.busy--);
   }
 
   private reject(session: Session, reason: FrameRejection, message: string, ref?: string): void {
