@@ -4,8 +4,8 @@
  * parser (RangeError naming the first bad field), and `datasetFromParts`, which normalizes (lowercase hex,
  * decimal strings) and sorts every list into canonical order so the keeper publishes canonical data.
  *
- * Wire conventions: hex lowercase `0x…`; amounts, units and uint256 ids as decimal strings; times in unix
- * seconds (challenge `at` in unix milliseconds); the document's hash is `datasetHash` (dataset.ts) over
+ * Wire conventions (those of core/wire.ts): hex lowercase `0x…`; amounts, unit sums and uint256 ids as
+ * decimal strings, uint32 values (epochs, ticket units) as numbers; times in unix seconds (challenge `at` in unix milliseconds); the document's hash is `datasetHash` (dataset.ts) over
  * `canonicalJson` of it. The schema does not transform anything, so a parsed dataset is byte-for-byte the
  * document that was hashed.
  */
@@ -44,7 +44,7 @@ export const ticketWire = z.strictObject({
   envelopeId: bytes32Wire,
   node: addressWire,
   epoch: uint32,
-  units: uintString(32),
+  units: uint32,
   recipientKey: bytes32Wire,
   senderKey: bytes32Wire,
   senderDid: uintString(256),
@@ -67,15 +67,22 @@ export const openingWire = z.strictObject({
   siblings: z.array(z.strictObject({ hash: bytes32Wire, sum: uintString(128) })).max(64),
 });
 
-/** A signed epoch commitment (EIP-712 `EpochCommitment` under the NodeStaking domain). */
-export const commitmentWire = z.strictObject({
-  /** The key the commitment claims to be from; accepted only if the signature recovers to it. */
-  nodeKey: addressWire,
+/** An epoch commitment (`EpochCommitment` of NodeStaking), wire form of core/commitment.ts. */
+export const epochCommitmentWire = z.strictObject({
   epoch: uint32,
   root: bytes32Wire,
   totalUnits: uintString(128),
   leafCount: uintString(64),
+});
+
+/**
+ * A signed commitment as core/commitment.ts `signedCommitmentToWire` writes it. `nodeKey` is the claimed
+ * signer: the commitment counts only if the EIP-712 signature (NodeStaking domain) recovers to it.
+ */
+export const commitmentWire = z.strictObject({
+  commitment: epochCommitmentWire,
   signature: ecdsaSignatureWire,
+  nodeKey: addressWire,
 });
 
 /**
@@ -309,14 +316,8 @@ export interface DatasetParts {
   nodes: readonly { nodeKey: string; operator: string; stake: Amount; endpoint: string }[];
   keys: readonly { key: string; did: Amount; active: boolean }[];
   watchdogs: readonly { tokenId: Amount; operator: string; commit: string; signature: string }[];
-  commitments: readonly {
-    nodeKey: string;
-    epoch: number;
-    root: string;
-    totalUnits: Amount;
-    leafCount: Amount;
-    signature: string;
-  }[];
+  /** Signed commitments, wire form or core/commitment.ts `SignedCommitment` (bigints allowed). */
+  commitments: readonly unknown[];
   openings: readonly {
     nodeKey: string;
     status: 'ok' | 'silent' | 'malformed';
@@ -417,15 +418,8 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       byBigint,
     ).sort((a, b) => byBigint(a.tokenId, b.tokenId) || byString(json(a), json(b))),
     commitments: parts.commitments
-      .map((c) => ({
-        nodeKey: low(c.nodeKey),
-        epoch: c.epoch,
-        root: low(c.root),
-        totalUnits: dec(c.totalUnits),
-        leafCount: dec(c.leafCount),
-        signature: low(c.signature),
-      }))
-      .sort((a, b) => byString(a.nodeKey, b.nodeKey) || byString(json(a), json(b))),
+      .map((c) => normalizeLoose(c) as { nodeKey: string })
+      .sort((a, b) => byString(String(a.nodeKey), String(b.nodeKey)) || byString(json(a), json(b))),
     openings: sortedBy(
       parts.openings.map((o) => normalizeLoose(o) as { nodeKey: string }),
       (o) => o.nodeKey,
