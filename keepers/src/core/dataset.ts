@@ -1,0 +1,106 @@
+/**
+ * The epoch dataset and its evaluation (docs/keepers.md §3–§5), shared by the keeper and every guardian.
+ * Pure: no I/O, no clock, no randomness.
+ *
+ * - `EpochDataset` / `parseEpochDataset` / `datasetFromParts`: the wire format (datasetSchema.ts).
+ * - `canonicalJson(dataset)`, `datasetHash(dataset)` = keccak256(utf8(canonical JSON)) = the header's dataHash.
+ * - `evaluateEpoch(dataset)`: verifies every signed item, recomputes samples and assignments from the
+ *   seeds, verifies openings and transcripts, builds the `ScoringInput`, scores (core/scoring.ts), builds
+ *   the trees and returns the header fields. Items that fail verification are listed in `rejected` with a
+ *   reason and never make it throw; only a structurally invalid dataset throws (RangeError naming the field).
+ */
+import type { Address, Hex } from 'viem';
+import { canonicalJson, keccakUtf8 } from './canonicalJson.js';
+import type { EpochHeader } from './epochHeader.js';
+import type { EpochTrees, ScoringInput, ScoringResult } from './scoring.js';
+import { parseEpochDataset, type EpochDataset } from './datasetSchema.js';
+
+export { canonicalJson } from './canonicalJson.js';
+export * from './datasetSchema.js';
+
+/** keccak256(utf8(canonicalJson(dataset))): the header's `dataHash`. */
+export function datasetHash(dataset: EpochDataset): Hex {
+  return keccakUtf8(canonicalJson(dataset));
+}
+
+/** How a node's openings ended. */
+export type OpeningsOutcome =
+  /** no valid commitment: nothing to open, no volume */
+  | 'no-commitment'
+  /** committed totalUnits 0: not sampled */
+  | 'not-sampled'
+  /** equivocated: its commitments are void */
+  | 'equivocated'
+  /** all k openings verified */
+  | 'ok'
+  /** no answer: zero volume, strike */
+  | 'silent'
+  /** unparseable answer or wrong number of openings: zero volume, strike */
+  | 'malformed'
+  /** an opening failed verification (objective fraud): zero volume, strike, fault leaf with fraudSlash */
+  | 'fraud';
+
+export interface NodeEvaluation {
+  nodeKey: Address;
+  operator: Address;
+  committed: boolean;
+  equivocated: boolean;
+  /** The node's (single valid) commitment. */
+  commitment?: { root: Hex; totalUnits: bigint; leafCount: bigint };
+  openings: OpeningsOutcome;
+  /** All sampled openings verified (or nothing to open). */
+  openingsOk: boolean;
+  /** Why the openings failed (for silent/malformed/fraud). */
+  reason?: string;
+  /** Volume credit per sender DID estimated from the samples (before the per-DID cap). */
+  estimatedVolume: { senderDid: string; units: bigint }[];
+  /** License token ids assigned to this node (assignment seed), ascending by candidate order. */
+  assignedWatchdogs: string[];
+  /** Success ratios of the assigned WatchDogs whose transcripts were accepted. */
+  watchdogRatios: { tokenId: string; ok: number; scheduled: number }[];
+  /** From the scoring result: */
+  verifiedUnits: bigint;
+  availability: number;
+  score: number;
+  rank: number;
+  reward: bigint;
+  faults: number;
+}
+
+export type RejectedKind = 'commitment' | 'openings' | 'watchdog-commit' | 'transcript';
+
+export interface RejectedItem {
+  kind: RejectedKind;
+  /** nodeKey for commitments/openings, tokenId for WatchDog commits/transcripts (plus an index if useful). */
+  id: string;
+  reason: string;
+}
+
+export interface EpochEvaluation {
+  header: EpochHeader;
+  scoringInput: ScoringInput;
+  result: ScoringResult;
+  trees: EpochTrees;
+  /** One entry per dataset node, ascending nodeKey. */
+  perNode: NodeEvaluation[];
+  rejected: RejectedItem[];
+  /** Licenses whose transcript was accepted (schedule-consistent, revealed): eligible for license rewards. */
+  eligibleLicenses: string[];
+}
+
+export interface EvaluateOptions {
+  /** The dataset's hash if already computed (saves hashing a large document twice). */
+  dataHash?: Hex;
+}
+
+/**
+ * Evaluates an epoch dataset (raw JSON or an already-parsed dataset). Rejects with a RangeError naming the
+ * field only when the dataset is structurally invalid; every other problem is recorded in `rejected`.
+ * Async only because signature recovery is (viem); the result depends on the dataset alone.
+ */
+export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {}): Promise<EpochEvaluation> {
+  const dataset = parseEpochDataset(raw);
+  void options;
+  void dataset;
+  throw new Error('evaluateEpoch: waiting for the core primitives (core-protocol branch)');
+}

@@ -1,0 +1,442 @@
+/**
+ * The epoch dataset wire format (docs/keepers.md §5): one JSON document holding everything the scoring
+ * function needs, so the keeper and every guardian evaluate the very same bytes. Pure: zod schemas, the
+ * parser (RangeError naming the first bad field), and `datasetFromParts`, which normalizes (lowercase hex,
+ * decimal strings) and sorts every list into canonical order so the keeper publishes canonical data.
+ *
+ * Wire conventions (those of core/wire.ts): hex lowercase `0x…`; amounts, unit sums and uint256 ids as
+ * decimal strings, uint32 values (epochs, ticket units) as numbers; times in unix seconds (challenge `at` in unix milliseconds); the document's hash is `datasetHash` (dataset.ts) over
+ * `canonicalJson` of it. The schema does not transform anything, so a parsed dataset is byte-for-byte the
+ * document that was hashed.
+ */
+import { z } from 'zod';
+import type { Address, Hex } from 'viem';
+
+export const DATASET_VERSION = 1;
+
+// -------------------------------------------------------------------------------------------- atoms
+
+const UINT_RE = /^(0|[1-9][0-9]{0,77})$/;
+
+/** Decimal string of an unsigned integer below 2^bits. */
+export const uintString = (bits: number) =>
+  z
+    .string()
+    .regex(UINT_RE, 'must be a decimal string without leading zeros')
+    .refine((s) => BigInt(s) < 1n << BigInt(bits), `must fit in uint${bits}`);
+
+export const addressWire = z.string().regex(/^0x[0-9a-f]{40}$/, 'must be a lowercase 0x-prefixed 20-byte hex address');
+export const bytes32Wire = z.string().regex(/^0x[0-9a-f]{64}$/, 'must be a lowercase 0x-prefixed 32-byte hex value');
+/** secp256k1 signature, 65 bytes r‖s‖v. */
+export const ecdsaSignatureWire = z.string().regex(/^0x[0-9a-f]{130}$/, 'must be a lowercase 65-byte hex signature');
+/** Ed25519 signature, 64 bytes. */
+export const ed25519SignatureWire = z.string().regex(/^0x[0-9a-f]{128}$/, 'must be a lowercase 64-byte hex signature');
+const uint32 = z.number().int().min(0).max(0xffffffff);
+const blockNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const unixSeconds = z.number().int().min(0).max(2 ** 40);
+const ratio = z.number().finite().min(0).max(1);
+const reason = z.string().min(1).max(500);
+
+// ----------------------------------------------------------------------------- relay receipts (§2, §3)
+
+/** A sender ticket (docs/keepers.md §2). */
+export const ticketWire = z.strictObject({
+  envelopeId: bytes32Wire,
+  node: addressWire,
+  epoch: uint32,
+  units: uint32,
+  recipientKey: bytes32Wire,
+  senderKey: bytes32Wire,
+  senderDid: uintString(256),
+  sig: ed25519SignatureWire,
+});
+
+/** A delivery ack (docs/keepers.md §2). */
+export const ackWire = z.strictObject({
+  ticketHash: bytes32Wire,
+  recipientKey: bytes32Wire,
+  recipientDid: uintString(256),
+  sig: ed25519SignatureWire,
+});
+
+/** Opening of one sampled leaf: the receipt and its sum-tree path, siblings bottom-up. */
+export const openingWire = z.strictObject({
+  index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  ticket: ticketWire,
+  ack: ackWire,
+  siblings: z.array(z.strictObject({ hash: bytes32Wire, sum: uintString(128) })).max(64),
+});
+
+/** An epoch commitment (`EpochCommitment` of NodeStaking), wire form of core/commitment.ts. */
+export const epochCommitmentWire = z.strictObject({
+  epoch: uint32,
+  root: bytes32Wire,
+  totalUnits: uintString(128),
+  leafCount: uintString(64),
+});
+
+/**
+ * A signed commitment as core/commitment.ts `signedCommitmentToWire` writes it. `nodeKey` is the claimed
+ * signer: the commitment counts only if the EIP-712 signature (NodeStaking domain) recovers to it.
+ */
+export const commitmentWire = z.strictObject({
+  commitment: epochCommitmentWire,
+  signature: ecdsaSignatureWire,
+  nodeKey: addressWire,
+});
+
+/**
+ * What a node answered to the openings request. `ok`: `openings[i]` answers sample i (i = 0..k−1).
+ * `silent`: no answer before the deadline. `malformed`: an answer that could not be parsed (`reason` says
+ * why). Nodes with no commitment, or with totalUnits 0, have no entry.
+ */
+export const nodeOpeningsWire = z.strictObject({
+  nodeKey: addressWire,
+  status: z.enum(['ok', 'silent', 'malformed']),
+  reason: reason.optional(),
+  openings: z.array(openingWire).max(1024).optional(),
+});
+
+// ------------------------------------------------------------------------------------ WatchDogs (§4)
+
+/** A WatchDog's secret commitment, `personal_sign`ed (raw 32 bytes) by the license's operator key. */
+export const watchdogCommitWire = z.strictObject({
+  tokenId: uintString(256),
+  operator: addressWire,
+  commit: bytes32Wire,
+  signature: ecdsaSignatureWire,
+});
+
+export const challengeResultWire = z.strictObject({
+  node: addressWire,
+  /** Challenge number 0..challengesPerNode−1 of the schedule. */
+  i: uint32,
+  /** Send time, unix milliseconds. */
+  at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  envelopeId: bytes32Wire,
+  ok: z.boolean(),
+  /** Receive time − send time (ignored when !ok). */
+  latencyMs: z.number().int().min(0).max(0xffffffff),
+});
+
+/** The transcript body; the operator signs `transcriptHash` (watchdogApi.ts) of it. */
+export const transcriptBodyWire = z.strictObject({
+  tokenId: uintString(256),
+  epoch: uint32,
+  secret: bytes32Wire,
+  results: z.array(challengeResultWire).max(100_000),
+});
+
+export const transcriptWire = transcriptBodyWire.extend({ signature: ecdsaSignatureWire });
+
+// ---------------------------------------------------------------------------------------- the dataset
+
+const seedWire = z.strictObject({ blockNumber, blockHash: bytes32Wire, value: bytes32Wire });
+
+export const datasetParametersWire = z.strictObject({
+  /** Openings sampled per node. */
+  k: z.number().int().min(1).max(1024),
+  /** WatchDogs assigned per node. */
+  m: z.number().int().min(1).max(64),
+  /** Challenges each assigned WatchDog sends a node per epoch. */
+  challengesPerNode: z.number().int().min(1).max(10_000),
+  challengeTimeoutMs: z.number().int().min(1).max(86_400_000),
+  commitGraceSeconds: z.number().int().min(0).max(2 ** 32),
+  /** The assignment seed's reference time is epochStart − assignmentLeadSeconds. */
+  assignmentLeadSeconds: z.number().int().min(0).max(2 ** 32),
+  /** Fault amount of an openings fraud. */
+  fraudSlash: uintString(96),
+  // scoring parameters (core/scoring.ts)
+  aMin: ratio,
+  aTarget: ratio,
+  gamma: z.number().int().min(1).max(8),
+  stakeCap: uintString(256).refine((s) => s !== '0', 'must be positive'),
+  volumeCapPerDid: uintString(64).refine((s) => s !== '0', 'must be positive'),
+  stakeSplitBps: z.number().int().min(0).max(10_000),
+  equivocationSlash: uintString(96),
+  guardianShareBps: z.number().int().min(0).max(10_000),
+  epochEmission: uintString(96),
+});
+
+export const datasetNodeWire = z.strictObject({
+  nodeKey: addressWire,
+  operator: addressWire,
+  stake: uintString(96),
+  endpoint: z.string().max(2048),
+});
+
+/** A device key's state at the seed block (`DidRegistry.keyState`): active = Active and Ed25519. */
+export const datasetKeyWire = z.strictObject({
+  key: bytes32Wire,
+  did: uintString(256),
+  active: z.boolean(),
+});
+
+export const cumulativeWire = z.strictObject({ account: addressWire, cumulative: uintString(96) });
+
+export const epochDatasetSchema = z.strictObject({
+  version: z.literal(DATASET_VERSION),
+  chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  contracts: z.strictObject({
+    staking: addressWire,
+    settlement: addressWire,
+    didRegistry: addressWire,
+    license: addressWire,
+  }),
+  epoch: z.number().int().min(1).max(0xffffffff),
+  epochStart: unixSeconds,
+  epochEnd: unixSeconds,
+  /** epochEnd + commitGraceSeconds: the sampling seed's reference time. */
+  commitDeadline: unixSeconds,
+  parameters: datasetParametersWire,
+  /** The first block with timestamp ≥ epochStart: node set, stakes and WatchDog operators are read there. */
+  startBlock: z.strictObject({ blockNumber, blockHash: bytes32Wire }),
+  /** Sampling seed: first block with timestamp ≥ commitDeadline; value = seedAt(epoch, blockHash). */
+  seed: seedWire,
+  /** Assignment seed: first block with timestamp ≥ epochStart − assignmentLeadSeconds. */
+  assignSeed: seedWire,
+  /** Nodes Active at the start block. */
+  nodes: z.array(datasetNodeWire),
+  /** Every device key named by a ticket or ack in `openings`, state at the seed block. */
+  keys: z.array(datasetKeyWire),
+  watchdogs: z.array(watchdogCommitWire),
+  /** Signed commitments as received before the deadline (two of one node = equivocation evidence). */
+  commitments: z.array(commitmentWire),
+  openings: z.array(nodeOpeningsWire),
+  transcripts: z.array(transcriptWire),
+  /** The active guardian set (sorted ascending). */
+  guardianSet: z.array(addressWire).min(1),
+  /** Signers of the previous epoch's submitEpoch (empty for epoch 1); paid the guardian share. */
+  signersPaid: z.array(addressWire),
+  /** The previous epoch's cumulative reward list (its reward root is on-chain). */
+  previousCumulative: z.array(cumulativeWire),
+});
+
+export type EpochDataset = z.infer<typeof epochDatasetSchema>;
+export type DatasetParameters = z.infer<typeof datasetParametersWire>;
+export type DatasetNode = z.infer<typeof datasetNodeWire>;
+export type DatasetKey = z.infer<typeof datasetKeyWire>;
+export type TicketWire = z.infer<typeof ticketWire>;
+export type AckWire = z.infer<typeof ackWire>;
+export type OpeningWire = z.infer<typeof openingWire>;
+export type CommitmentWire = z.infer<typeof commitmentWire>;
+export type NodeOpeningsWire = z.infer<typeof nodeOpeningsWire>;
+export type WatchdogCommitWire = z.infer<typeof watchdogCommitWire>;
+export type ChallengeResultWire = z.infer<typeof challengeResultWire>;
+export type TranscriptBodyWire = z.infer<typeof transcriptBodyWire>;
+export type TranscriptWire = z.infer<typeof transcriptWire>;
+export type CumulativeWire = z.infer<typeof cumulativeWire>;
+
+// ------------------------------------------------------------------------------------------ parsing
+
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out || '(root)';
+}
+
+function fail(path: string, message: string): never {
+  throw new RangeError(`invalid epoch dataset: ${path}: ${message}`);
+}
+
+function checkUnique<T>(items: readonly T[], key: (item: T) => string, field: string, what: string): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) fail(`${field}[${i}]`, `duplicate ${what} ${k}`);
+    seen.add(k);
+  });
+}
+
+/**
+ * Validates a dataset document. Structural problems (wrong types, bad hex, inconsistent times,
+ * duplicates that make the document ambiguous) throw a RangeError naming the field; problems with
+ * individual signed items (bad signatures, fraud) are not structural and are left to `evaluateEpoch`.
+ */
+export function parseEpochDataset(raw: unknown): EpochDataset {
+  const result = epochDatasetSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
+    fail(formatIssuePath(issue.path), `${issue.message}${more}`);
+  }
+  const d = result.data;
+  const p = d.parameters;
+  if (d.epochEnd <= d.epochStart) fail('epochEnd', `must be after epochStart (${d.epochStart})`);
+  if (d.commitDeadline !== d.epochEnd + p.commitGraceSeconds) {
+    fail('commitDeadline', `must equal epochEnd + commitGraceSeconds (${d.epochEnd + p.commitGraceSeconds})`);
+  }
+  if (Math.ceil(p.challengeTimeoutMs / 1000) >= d.epochEnd - d.epochStart) {
+    fail('parameters.challengeTimeoutMs', 'must be shorter than the epoch');
+  }
+  if (Math.round(p.aTarget * 1e6) <= Math.round(p.aMin * 1e6)) fail('parameters.aTarget', 'must exceed aMin');
+  // A node's verified units (≤ k DIDs, each credited at most volumeCapPerDid) must fit in uint64.
+  if (BigInt(p.volumeCapPerDid) * BigInt(p.k) >= 1n << 64n) fail('parameters.volumeCapPerDid', 'times k must fit in uint64');
+  if (d.seed.blockNumber < d.startBlock.blockNumber) fail('seed.blockNumber', 'must not precede startBlock');
+  if (d.assignSeed.blockNumber > d.startBlock.blockNumber) fail('assignSeed.blockNumber', 'must not follow startBlock');
+
+  checkUnique(d.nodes, (n) => n.nodeKey, 'nodes', 'node');
+  checkUnique(d.keys, (k) => k.key, 'keys', 'key');
+  checkUnique(d.openings, (o) => o.nodeKey, 'openings', 'openings entry for node');
+  checkUnique(d.guardianSet, (g) => g, 'guardianSet', 'guardian');
+  checkUnique(d.signersPaid, (g) => g, 'signersPaid', 'signer');
+  checkUnique(d.previousCumulative, (c) => c.account, 'previousCumulative', 'account');
+  const guardians = new Set(d.guardianSet);
+  d.signersPaid.forEach((s, i) => {
+    if (!guardians.has(s)) fail(`signersPaid[${i}]`, `${s} is not in guardianSet`);
+  });
+  d.openings.forEach((o, i) => {
+    if (o.status === 'ok' && o.openings === undefined) fail(`openings[${i}].openings`, 'required when status is ok');
+    if (o.status !== 'ok' && o.openings !== undefined) fail(`openings[${i}].openings`, `must be absent when status is ${o.status}`);
+    if (o.status === 'malformed' && o.reason === undefined) fail(`openings[${i}].reason`, 'required when status is malformed');
+  });
+  let total = BigInt(p.epochEmission);
+  for (const c of d.previousCumulative) total += BigInt(c.cumulative);
+  if (total >= 1n << 96n) fail('previousCumulative', 'sum plus epochEmission exceeds uint96');
+  return d;
+}
+
+// ------------------------------------------------------------------------------------------ builder
+
+type Amount = bigint | number | string;
+type Loose<T> = T extends string ? string | bigint | number : T;
+
+/** The parts of a dataset in the keeper's in-memory form: any-case hex, amounts as bigint/number/string. */
+export interface DatasetParts {
+  chainId: number;
+  contracts: { staking: string; settlement: string; didRegistry: string; license: string };
+  epoch: number;
+  epochStart: number;
+  epochEnd: number;
+  commitDeadline?: number;
+  parameters: { [K in keyof DatasetParameters]: Loose<DatasetParameters[K]> };
+  startBlock: { blockNumber: number | bigint; blockHash: string };
+  seed: { blockNumber: number | bigint; blockHash: string; value: string };
+  assignSeed: { blockNumber: number | bigint; blockHash: string; value: string };
+  nodes: readonly { nodeKey: string; operator: string; stake: Amount; endpoint: string }[];
+  keys: readonly { key: string; did: Amount; active: boolean }[];
+  watchdogs: readonly { tokenId: Amount; operator: string; commit: string; signature: string }[];
+  /** Signed commitments, wire form or core/commitment.ts `SignedCommitment` (bigints allowed). */
+  commitments: readonly unknown[];
+  openings: readonly {
+    nodeKey: string;
+    status: 'ok' | 'silent' | 'malformed';
+    reason?: string;
+    openings?: readonly unknown[];
+  }[];
+  transcripts: readonly unknown[];
+  guardianSet: readonly string[];
+  signersPaid: readonly string[];
+  previousCumulative: readonly { account: string; cumulative: Amount }[] | ReadonlyMap<string, Amount>;
+}
+
+const dec = (v: Amount): string => BigInt(v).toString();
+const low = <T extends string>(v: string): T => v.toLowerCase() as T;
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byBigint = (a: string, b: string) => {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/** Lowercases every 0x hex string and turns bigints into decimal strings, recursively. */
+function normalizeLoose(value: unknown): unknown {
+  if (typeof value === 'string') return /^0x[0-9a-fA-F]*$/.test(value) ? value.toLowerCase() : value;
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return value.map(normalizeLoose);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = normalizeLoose(v);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Builds a canonical dataset from the keeper's parts: lowercase hex, decimal strings, every list sorted
+ * (nodes, openings and commitments by nodeKey, keys by key, WatchDog commits and transcripts by tokenId,
+ * guardians and accounts ascending), then validated with `parseEpochDataset`. Items such as
+ * openings and transcripts are normalized but otherwise kept as received.
+ */
+export function datasetFromParts(parts: DatasetParts): EpochDataset {
+  const p = parts.parameters;
+  const prev =
+    parts.previousCumulative instanceof Map
+      ? [...parts.previousCumulative.entries()].map(([account, cumulative]) => ({ account, cumulative }))
+      : (parts.previousCumulative as readonly { account: string; cumulative: Amount }[]);
+  const sortedBy = <T>(items: T[], key: (t: T) => string, cmp = byString) => items.sort((a, b) => cmp(key(a), key(b)));
+  const json = (v: unknown) => JSON.stringify(v);
+  const raw = {
+    version: DATASET_VERSION,
+    chainId: parts.chainId,
+    contracts: {
+      staking: low(parts.contracts.staking),
+      settlement: low(parts.contracts.settlement),
+      didRegistry: low(parts.contracts.didRegistry),
+      license: low(parts.contracts.license),
+    },
+    epoch: parts.epoch,
+    epochStart: parts.epochStart,
+    epochEnd: parts.epochEnd,
+    commitDeadline: parts.commitDeadline ?? parts.epochEnd + Number(p.commitGraceSeconds),
+    parameters: {
+      k: Number(p.k),
+      m: Number(p.m),
+      challengesPerNode: Number(p.challengesPerNode),
+      challengeTimeoutMs: Number(p.challengeTimeoutMs),
+      commitGraceSeconds: Number(p.commitGraceSeconds),
+      assignmentLeadSeconds: Number(p.assignmentLeadSeconds),
+      fraudSlash: dec(p.fraudSlash),
+      aMin: Number(p.aMin),
+      aTarget: Number(p.aTarget),
+      gamma: Number(p.gamma),
+      stakeCap: dec(p.stakeCap),
+      volumeCapPerDid: dec(p.volumeCapPerDid),
+      stakeSplitBps: Number(p.stakeSplitBps),
+      equivocationSlash: dec(p.equivocationSlash),
+      guardianShareBps: Number(p.guardianShareBps),
+      epochEmission: dec(p.epochEmission),
+    },
+    startBlock: { blockNumber: Number(parts.startBlock.blockNumber), blockHash: low(parts.startBlock.blockHash) },
+    seed: { blockNumber: Number(parts.seed.blockNumber), blockHash: low(parts.seed.blockHash), value: low(parts.seed.value) },
+    assignSeed: {
+      blockNumber: Number(parts.assignSeed.blockNumber),
+      blockHash: low(parts.assignSeed.blockHash),
+      value: low(parts.assignSeed.value),
+    },
+    nodes: sortedBy(
+      parts.nodes.map((n) => ({ nodeKey: low(n.nodeKey), operator: low(n.operator), stake: dec(n.stake), endpoint: n.endpoint })),
+      (n) => n.nodeKey,
+    ),
+    keys: sortedBy(
+      parts.keys.map((k) => ({ key: low(k.key), did: dec(k.did), active: k.active })),
+      (k) => k.key,
+    ),
+    watchdogs: sortedBy(
+      parts.watchdogs.map((w) => ({ tokenId: dec(w.tokenId), operator: low(w.operator), commit: low(w.commit), signature: low(w.signature) })),
+      (w) => w.tokenId,
+      byBigint,
+    ).sort((a, b) => byBigint(a.tokenId, b.tokenId) || byString(json(a), json(b))),
+    commitments: parts.commitments
+      .map((c) => normalizeLoose(c) as { nodeKey: string })
+      .sort((a, b) => byString(String(a.nodeKey), String(b.nodeKey)) || byString(json(a), json(b))),
+    openings: sortedBy(
+      parts.openings.map((o) => normalizeLoose(o) as { nodeKey: string }),
+      (o) => o.nodeKey,
+    ),
+    transcripts: parts.transcripts
+      .map((t) => normalizeLoose(t) as { tokenId: string })
+      .sort((a, b) => byBigint(String(a.tokenId), String(b.tokenId)) || byString(json(a), json(b))),
+    guardianSet: parts.guardianSet.map((g) => low(g)).sort(byString),
+    signersPaid: parts.signersPaid.map((g) => low(g)).sort(byString),
+    previousCumulative: sortedBy(
+      prev.map((c) => ({ account: low(c.account), cumulative: dec(c.cumulative) })),
+      (c) => c.account,
+    ),
+  };
+  return parseEpochDataset(raw);
+}
+
+/** Lowercase address type guard for the evaluation code. */
+export const asAddress = (s: string): Address => s as Address;
+export const asHex = (s: string): Hex => s as Hex;
