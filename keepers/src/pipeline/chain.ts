@@ -133,6 +133,16 @@ export class ChainReader {
     return name;
   }
 
+  /** The dataset parameters the chain decides for `epoch` (wire form: decimal strings). */
+  async chainParameters(epoch: number): Promise<{ equivocationSlash: string; guardianShareBps: number; epochEmission: string }> {
+    const [equivocationSlash, guardianShareBps, emission] = await Promise.all([
+      this.client.readContract({ address: this.book.contracts.NodeStaking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
+      this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
+      this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
+    ]);
+    return { equivocationSlash: equivocationSlash.toString(), guardianShareBps: Number(guardianShareBps), epochEmission: emission.toString() };
+  }
+
   /** lastSubmitted, lastFinalized, totalFunded, finalizedCumulative. */
   async progress() {
     return this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });

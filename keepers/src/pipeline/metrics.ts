@@ -16,9 +16,14 @@ export class KeeperMetrics {
   readonly lastScheduledEpoch: Gauge;
   readonly stageDuration: Histogram<'stage'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
+  readonly httpRejected: Counter<'code'>;
 
-  constructor(queues: PipelineQueues | null, options: { defaultMetrics?: boolean } = {}) {
+  private queues: PipelineQueues | null;
+
+  constructor(queues: PipelineQueues | null = null, options: { defaultMetrics?: boolean } = {}) {
+    this.queues = queues;
     const registers = [this.registry];
+    const self = () => this;
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'keeper_' });
     this.jobsCompleted = new Counter({ name: 'keeper_jobs_completed_total', help: 'Jobs completed, per stage', labelNames: ['stage'], registers });
     this.jobsFailed = new Counter({ name: 'keeper_jobs_failed_total', help: 'Job attempts that failed, per stage', labelNames: ['stage'], registers });
@@ -33,19 +38,26 @@ export class KeeperMetrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     });
+    this.httpRejected = new Counter({ name: 'keeper_http_rejected_total', help: 'Requests the keeper HTTP API refused, per error code', labelNames: ['code'], registers });
     this.queueJobs = new Gauge({
       name: 'keeper_queue_jobs',
       help: 'BullMQ jobs per queue and state',
       labelNames: ['queue', 'state'],
       registers,
       async collect() {
-        if (!queues) return;
-        const counts = await queues.counts();
+        const source = self().queues;
+        if (!source) return;
+        const counts = await source.counts();
         for (const [queue, states] of Object.entries(counts)) {
           for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
         }
       },
     });
+  }
+
+  /** The queues whose job counts `/metrics` reports. */
+  attachQueues(queues: PipelineQueues): void {
+    this.queues = queues;
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
