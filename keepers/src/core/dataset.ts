@@ -12,8 +12,11 @@
 import type { Address, Hex } from 'viem';
 import { canonicalJson, keccakUtf8 } from './canonicalJson.js';
 import type { EpochHeader } from './epochHeader.js';
-import type { EpochTrees, ScoringInput, ScoringResult } from './scoring.js';
+import { buildEpochTrees, scoreEpoch, type EpochTrees, type ScoringInput, type ScoringResult } from './scoring.js';
 import { parseEpochDataset, type EpochDataset } from './datasetSchema.js';
+import { assignmentSeed, samplingSeed } from './sampling.js';
+import { evaluateRelay } from './evaluateOpenings.js';
+import { evaluateWatchdogs } from './evaluateWatchdogs.js';
 
 export { canonicalJson } from './canonicalJson.js';
 export * from './datasetSchema.js';
@@ -99,8 +102,96 @@ export interface EvaluateOptions {
  * Async only because signature recovery is (viem); the result depends on the dataset alone.
  */
 export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {}): Promise<EpochEvaluation> {
-  const dataset = parseEpochDataset(raw);
-  void options;
-  void dataset;
-  throw new Error('evaluateEpoch: waiting for the core primitives (core-protocol branch)');
+  const d = parseEpochDataset(raw);
+  if (samplingSeed(d.epoch, d.seed.blockHash as Hex) !== d.seed.value) {
+    throw new RangeError('invalid epoch dataset: seed.value: is not seedAt(epoch, seed.blockHash)');
+  }
+  if (assignmentSeed(d.epoch, d.assignSeed.blockHash as Hex) !== d.assignSeed.value) {
+    throw new RangeError('invalid epoch dataset: assignSeed.value: is not the assignment seed of assignSeed.blockHash');
+  }
+  const rejected: RejectedItem[] = [];
+  const relay = await evaluateRelay(d, rejected);
+  const watchdogs = await evaluateWatchdogs(d, rejected);
+  const p = d.parameters;
+  const fraudSlash = BigInt(p.fraudSlash);
+
+  const nodes = [...d.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
+  const scoringInput: ScoringInput = {
+    epoch: d.epoch,
+    epochEmission: BigInt(p.epochEmission),
+    guardianShareBps: p.guardianShareBps,
+    guardianSet: d.guardianSet as Address[],
+    signers: d.signersPaid as Address[],
+    parameters: {
+      aMin: p.aMin,
+      aTarget: p.aTarget,
+      gamma: p.gamma,
+      stakeCap: BigInt(p.stakeCap),
+      volumeCapPerDid: BigInt(p.volumeCapPerDid),
+      stakeSplitBps: p.stakeSplitBps,
+      equivocationSlash: BigInt(p.equivocationSlash),
+    },
+    nodes: nodes.map((n) => {
+      const r = relay.get(n.nodeKey as Address)!;
+      const failed = r.outcome === 'silent' || r.outcome === 'malformed' || r.outcome === 'fraud';
+      return {
+        nodeKey: n.nodeKey as Address,
+        operator: n.operator as Address,
+        stake: BigInt(n.stake),
+        watchdogs: watchdogs.samples.get(n.nodeKey as Address) ?? [],
+        volume: [...r.volume.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([senderDid, units]) => ({ senderDid, units })),
+        openingsFailed: failed,
+        equivocated: r.equivocated,
+        slashAmount: r.outcome === 'fraud' ? fraudSlash : 0n,
+      };
+    }),
+    previousCumulative: new Map(d.previousCumulative.map((c) => [c.account as Address, BigInt(c.cumulative)])),
+  };
+  let result: ScoringResult;
+  try {
+    result = scoreEpoch(scoringInput);
+  } catch (error) {
+    if (error instanceof RangeError) throw new RangeError(`invalid epoch dataset: ${error.message}`);
+    throw error;
+  }
+  const trees = buildEpochTrees(result);
+  const header: EpochHeader = {
+    epoch: d.epoch,
+    consensusVersion: trees.consensusVersion,
+    faultCount: trees.faultCount,
+    totalCumulative: trees.totalCumulative,
+    epochEmission: trees.epochEmission,
+    rewardRoot: trees.rewardRoot,
+    faultRoot: trees.faultRoot,
+    scoresHash: trees.scoresHash,
+    dataHash: options.dataHash ?? datasetHash(d),
+    seed: d.seed.value as Hex,
+  };
+
+  const scoreOf = new Map(result.scores.map((s) => [s.nodeKey, s]));
+  const perNode: NodeEvaluation[] = nodes.map((n) => {
+    const key = n.nodeKey as Address;
+    const r = relay.get(key)!;
+    const s = scoreOf.get(key)!;
+    return {
+      nodeKey: key,
+      operator: n.operator as Address,
+      committed: r.committed,
+      equivocated: r.equivocated,
+      commitment: r.commitment && { root: r.commitment.root, totalUnits: r.commitment.totalUnits, leafCount: r.commitment.leafCount },
+      openings: r.outcome,
+      openingsOk: r.outcome === 'ok' || r.outcome === 'not-sampled' || r.outcome === 'no-commitment',
+      reason: r.reason,
+      estimatedVolume: [...r.volume.entries()].map(([senderDid, units]) => ({ senderDid, units })),
+      assignedWatchdogs: watchdogs.assignment.get(key) ?? [],
+      watchdogRatios: watchdogs.ratios.get(key) ?? [],
+      verifiedUnits: s.verifiedUnits,
+      availability: s.availability,
+      score: s.score,
+      rank: s.rank,
+      reward: s.reward,
+      faults: s.faults,
+    };
+  });
+  return { header, scoringInput, result, trees, perNode, rejected, eligibleLicenses: watchdogs.eligibleLicenses };
 }

@@ -5,8 +5,8 @@
  * decimal strings) and sorts every list into canonical order so the keeper publishes canonical data.
  *
  * Wire conventions (those of core/wire.ts): hex lowercase `0x…`; amounts, unit sums and uint256 ids as
- * decimal strings, uint32 values (epochs, ticket units) as numbers; times in unix seconds (challenge `at` in unix milliseconds); the document's hash is `datasetHash` (dataset.ts) over
- * `canonicalJson` of it. The schema does not transform anything, so a parsed dataset is byte-for-byte the
+ * decimal strings, uint32 values (epochs, ticket units) as numbers; times in unix seconds (challenge `at`
+ * in unix milliseconds); the document's hash is `datasetHash` (dataset.ts) over `canonicalJson` of it. The schema does not transform anything, so a parsed dataset is byte-for-byte the
  * document that was hashed.
  */
 import { z } from 'zod';
@@ -23,7 +23,7 @@ export const uintString = (bits: number) =>
   z
     .string()
     .regex(UINT_RE, 'must be a decimal string without leading zeros')
-    .refine((s) => BigInt(s) < 1n << BigInt(bits), `must fit in uint${bits}`);
+    .refine((s) => !UINT_RE.test(s) || BigInt(s) < 1n << BigInt(bits), `must fit in uint${bits}`);
 
 export const addressWire = z.string().regex(/^0x[0-9a-f]{40}$/, 'must be a lowercase 0x-prefixed 20-byte hex address');
 export const bytes32Wire = z.string().regex(/^0x[0-9a-f]{64}$/, 'must be a lowercase 0x-prefixed 32-byte hex value');
@@ -115,19 +115,20 @@ export const challengeResultWire = z.strictObject({
   at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   envelopeId: bytes32Wire,
   ok: z.boolean(),
-  /** Receive time − send time (ignored when !ok). */
-  latencyMs: z.number().int().min(0).max(0xffffffff),
+  /** Receive time − send time (0 when !ok). */
+  latencyMs: uint32,
 });
 
-/** The transcript body; the operator signs `transcriptHash` (watchdogApi.ts) of it. */
+/** The transcript body (core/watchdogSchedule.ts `Transcript`), results in canonical order (node, then i). */
 export const transcriptBodyWire = z.strictObject({
   tokenId: uintString(256),
   epoch: uint32,
   secret: bytes32Wire,
-  results: z.array(challengeResultWire).max(100_000),
+  results: z.array(challengeResultWire).max(1_000_000),
 });
 
-export const transcriptWire = transcriptBodyWire.extend({ signature: ecdsaSignatureWire });
+/** A signed transcript (core/watchdogSchedule.ts `SignedTranscript`): personal_sign of `transcriptHash`. */
+export const transcriptWire = z.strictObject({ transcript: transcriptBodyWire, signature: ecdsaSignatureWire });
 
 // ---------------------------------------------------------------------------------------- the dataset
 
@@ -330,10 +331,18 @@ export interface DatasetParts {
   previousCumulative: readonly { account: string; cumulative: Amount }[] | ReadonlyMap<string, Amount>;
 }
 
-const dec = (v: Amount): string => BigInt(v).toString();
+const dec = (v: Amount): string => {
+  try {
+    return BigInt(v).toString();
+  } catch {
+    return String(v); // not an integer: the schema names the field
+  }
+};
 const low = <T extends string>(v: string): T => v.toLowerCase() as T;
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byBigint = (a: string, b: string) => {
+  // Not a number (a bad document): any order, the schema names the problem.
+  if (!UINT_RE.test(a) || !UINT_RE.test(b)) return byString(a, b);
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
@@ -425,8 +434,8 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       (o) => o.nodeKey,
     ),
     transcripts: parts.transcripts
-      .map((t) => normalizeLoose(t) as { tokenId: string })
-      .sort((a, b) => byBigint(String(a.tokenId), String(b.tokenId)) || byString(json(a), json(b))),
+      .map((t) => normalizeLoose(t) as { transcript: { tokenId: string } })
+      .sort((a, b) => byBigint(String(a.transcript?.tokenId), String(b.transcript?.tokenId)) || byString(json(a), json(b))),
     guardianSet: parts.guardianSet.map((g) => low(g)).sort(byString),
     signersPaid: parts.signersPaid.map((g) => low(g)).sort(byString),
     previousCumulative: sortedBy(

@@ -1,0 +1,294 @@
+/**
+ * What the chain decides about an epoch's dataset (docs/keepers.md §5–§6), read with viem: the epoch's
+ * times, the start / seed / assignment blocks (first block with timestamp ≥ the reference time) and their
+ * seeds, the Active node set with stake, operator and endpoint at the start block, device-key states at
+ * the seed block, WatchDog operators at the start block, the guardian set, the previous epoch's reward root
+ * (its `EpochSubmitted` event) and signers (decoded from its `submitEpoch` calldata), and the chain's
+ * parameters (emission cap, guardian share, equivocation slash). The keeper assembles datasets from these;
+ * every guardian re-derives them to check a dataset before signing.
+ */
+import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
+import { didRegistryAbi, epochSettlementAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
+import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
+import { samplingSeed, assignmentSeed } from '../core/sampling.js';
+import { buildTree, rewardLeaf } from '../core/merkle.js';
+
+export const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
+/** NodeStaking.NodeStatus.Active */
+const NODE_ACTIVE = 1;
+/** DidKeys.KeyStatus.Active / KeyType.Ed25519 */
+const KEY_ACTIVE = 1;
+const KEY_ED25519 = 0;
+/** Parallel RPC reads per batch. */
+const READ_BATCH = 100;
+
+/** Thrown when a block or event the facts need does not exist yet (retry later). */
+export class ChainNotReadyError extends Error {
+  override name = 'ChainNotReadyError';
+}
+/** Thrown when the chain holds something the protocol cannot interpret. */
+export class ChainFactsError extends Error {
+  override name = 'ChainFactsError';
+}
+
+export interface BlockRef {
+  blockNumber: number;
+  blockHash: Hex;
+  timestamp: number;
+}
+
+export interface EpochContracts {
+  staking: Address;
+  settlement: Address;
+  didRegistry: Address;
+  license: Address;
+}
+
+const lower = <T extends string>(s: string) => s.toLowerCase() as T;
+
+async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += READ_BATCH) out.push(...(await Promise.all(items.slice(i, i + READ_BATCH).map(fn))));
+  return out;
+}
+
+/**
+ * The first block whose timestamp is ≥ `timestamp` (binary search), or null when the chain head is still
+ * earlier (the block does not exist yet).
+ */
+export async function firstBlockAtOrAfter(client: PublicClient, timestamp: number, fromBlock = 0n): Promise<BlockRef | null> {
+  const head = await client.getBlock({ blockTag: 'latest' });
+  if (head.timestamp < BigInt(timestamp)) return null;
+  let lo = fromBlock;
+  let hi = head.number;
+  let found = head;
+  while (lo < hi) {
+    const mid = (lo + hi) / 2n;
+    const block = await client.getBlock({ blockNumber: mid });
+    if (block.timestamp >= BigInt(timestamp)) {
+      hi = mid;
+      found = block;
+    } else lo = mid + 1n;
+  }
+  if (found.number !== hi) found = await client.getBlock({ blockNumber: hi });
+  return { blockNumber: Number(found.number), blockHash: lower(found.hash), timestamp: Number(found.timestamp) };
+}
+
+async function requireBlock(client: PublicClient, what: string, timestamp: number, fromBlock: bigint): Promise<BlockRef> {
+  const block = await firstBlockAtOrAfter(client, timestamp, fromBlock);
+  if (!block) throw new ChainNotReadyError(`the ${what} block (first with timestamp ≥ ${timestamp}) does not exist yet`);
+  return block;
+}
+
+export interface EpochTimes {
+  epochStart: number;
+  epochEnd: number;
+}
+
+export async function epochTimes(client: PublicClient, settlement: Address, epoch: number): Promise<EpochTimes> {
+  const [start, end] = await Promise.all([
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [epoch - 1] }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [epoch] }),
+  ]);
+  return { epochStart: Number(start), epochEnd: Number(end) };
+}
+
+/** Nodes Active after block `blockNumber`, ascending nodeKey, with stake, operator and latest endpoint. */
+export async function activeNodesAt(
+  client: PublicClient,
+  staking: Address,
+  blockNumber: number,
+  fromBlock = 0n,
+): Promise<DatasetNode[]> {
+  const range = { fromBlock, toBlock: BigInt(blockNumber) };
+  const [registered, updated] = await Promise.all([
+    client.getContractEvents({ address: staking, abi: nodeStakingAbi, eventName: 'NodeRegistered', ...range }),
+    client.getContractEvents({ address: staking, abi: nodeStakingAbi, eventName: 'NodeEndpointUpdated', ...range }),
+  ]);
+  const endpoints = new Map<string, { at: bigint; endpoint: string }>();
+  const note = (key: string, blockNo: bigint | null, logIndex: number | null, endpoint: string) => {
+    const at = (blockNo ?? 0n) * 1_000_000n + BigInt(logIndex ?? 0);
+    const prev = endpoints.get(key);
+    if (!prev || prev.at < at) endpoints.set(key, { at, endpoint });
+  };
+  for (const log of registered) note(lower(log.args.nodeKey!), log.blockNumber, log.logIndex, log.args.endpoint!);
+  for (const log of updated) note(lower(log.args.nodeKey!), log.blockNumber, log.logIndex, log.args.endpoint!);
+  const keys = [...endpoints.keys()].sort();
+  const states = await inBatches(keys, (nodeKey) =>
+    client.readContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'getNode',
+      args: [nodeKey as Address],
+      blockNumber: BigInt(blockNumber),
+    }),
+  );
+  const nodes: DatasetNode[] = [];
+  keys.forEach((nodeKey, i) => {
+    const s = states[i];
+    if (s.status !== NODE_ACTIVE) return;
+    nodes.push({ nodeKey, operator: lower(s.operator), stake: s.stake.toString(), endpoint: endpoints.get(nodeKey)!.endpoint });
+  });
+  return nodes;
+}
+
+/** `DidRegistry.keyState` of each key after block `blockNumber`; active = Active and Ed25519. Ascending key. */
+export async function keyStatesAt(
+  client: PublicClient,
+  didRegistry: Address,
+  keys: readonly Hex[],
+  blockNumber: number,
+): Promise<DatasetKey[]> {
+  const unique = [...new Set(keys.map((k) => lower<Hex>(k)))].sort();
+  const states = await inBatches(unique, (key) =>
+    client.readContract({ address: didRegistry, abi: didRegistryAbi, functionName: 'keyState', args: [key], blockNumber: BigInt(blockNumber) }),
+  );
+  return unique.map((key, i) => {
+    const [status, did, keyType] = states[i];
+    return { key, did: did.toString(), active: status === KEY_ACTIVE && keyType === KEY_ED25519 };
+  });
+}
+
+/** `WatchDogLicense.operatorOf` of each token after block `blockNumber` (lowercase, zero address = none). */
+export async function watchdogOperatorsAt(
+  client: PublicClient,
+  license: Address,
+  tokenIds: readonly bigint[],
+  blockNumber: number,
+): Promise<Map<string, Address>> {
+  const unique = [...new Set(tokenIds)];
+  const operators = await inBatches(unique, (tokenId) =>
+    client.readContract({ address: license, abi: watchDogLicenseAbi, functionName: 'operatorOf', args: [tokenId], blockNumber: BigInt(blockNumber) }),
+  );
+  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(operators[i])]));
+}
+
+export interface PreviousEpoch {
+  /** Reward root of the previous epoch's (latest) submission; zero for epoch 1. */
+  rewardRoot: Hex;
+  totalCumulative: bigint;
+  /** Guardians whose signatures settled it, ascending; empty for epoch 1. */
+  signers: Address[];
+}
+
+/** The previous epoch's reward root and signers, from its latest `EpochSubmitted` event and transaction. */
+export async function previousEpoch(client: PublicClient, settlement: Address, epoch: number, fromBlock = 0n): Promise<PreviousEpoch> {
+  if (epoch <= 1) return { rewardRoot: ZERO_HASH, totalCumulative: 0n, signers: [] };
+  const logs = await client.getContractEvents({
+    address: settlement,
+    abi: epochSettlementAbi,
+    eventName: 'EpochSubmitted',
+    args: { epoch: epoch - 1 },
+    fromBlock,
+    toBlock: 'latest',
+  });
+  const last = logs.at(-1);
+  if (!last) throw new ChainNotReadyError(`epoch ${epoch - 1} has not been submitted`);
+  const tx = await client.getTransaction({ hash: last.transactionHash! });
+  let decoded;
+  try {
+    decoded = decodeFunctionData({ abi: epochSettlementAbi, data: tx.input });
+  } catch {
+    throw new ChainFactsError(`transaction ${tx.hash} submitting epoch ${epoch - 1} is not a direct submitEpoch call`);
+  }
+  if (decoded.functionName !== 'submitEpoch') {
+    throw new ChainFactsError(`transaction ${tx.hash} calls ${decoded.functionName}, not submitEpoch`);
+  }
+  const [, guardians, bitmap] = decoded.args;
+  const signers = guardians.filter((_, i) => (bitmap >> BigInt(i)) & 1n).map((g) => lower<Address>(g));
+  const header = last.args.header!;
+  return { rewardRoot: lower(header.rewardRoot), totalCumulative: header.totalCumulative, signers: signers.sort() };
+}
+
+/** The reward root a cumulative list commits to (zero for an empty list), as core/scoring.ts builds it. */
+export function cumulativeRoot(list: readonly { account: string; cumulative: string | bigint }[]): Hex {
+  if (list.length === 0) return ZERO_HASH;
+  return buildTree(list.map((c) => rewardLeaf(c.account as Address, BigInt(c.cumulative)))).root;
+}
+
+export interface EpochChainFacts extends EpochTimes {
+  chainId: number;
+  commitDeadline: number;
+  startBlock: { blockNumber: number; blockHash: Hex };
+  seed: { blockNumber: number; blockHash: Hex; value: Hex };
+  assignSeed: { blockNumber: number; blockHash: Hex; value: Hex };
+  nodes: DatasetNode[];
+  guardianSet: Address[];
+  signersPaid: Address[];
+  previousRewardRoot: Hex;
+  previousTotalCumulative: bigint;
+  equivocationSlash: string;
+  guardianShareBps: number;
+  epochEmission: string;
+}
+
+export interface EpochFactsOptions {
+  commitGraceSeconds: number;
+  assignmentLeadSeconds: number;
+  /** First block to search for events and blocks (the deployment block). */
+  fromBlock?: bigint;
+}
+
+/**
+ * Everything the chain decides about `epoch`'s dataset except key states and WatchDog operators (which
+ * depend on the dataset's contents: `keyStatesAt`, `watchdogOperatorsAt`). Throws ChainNotReadyError while
+ * a needed block (up to the seed block, after the commit deadline) does not exist yet.
+ */
+export async function deriveEpochFacts(
+  client: PublicClient,
+  contracts: EpochContracts,
+  epoch: number,
+  options: EpochFactsOptions,
+): Promise<EpochChainFacts> {
+  const fromBlock = options.fromBlock ?? 0n;
+  const { settlement, staking } = contracts;
+  const [chainId, times] = await Promise.all([client.getChainId(), epochTimes(client, settlement, epoch)]);
+  const commitDeadline = times.epochEnd + options.commitGraceSeconds;
+  const assignTime = Math.max(0, times.epochStart - options.assignmentLeadSeconds);
+  const [startBlock, seedBlock, assignBlock] = await Promise.all([
+    requireBlock(client, 'epoch start', times.epochStart, fromBlock),
+    requireBlock(client, 'seed', commitDeadline, fromBlock),
+    requireBlock(client, 'assignment', assignTime, fromBlock),
+  ]);
+  const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission] = await Promise.all([
+    activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
+    previousEpoch(client, settlement, epoch, fromBlock),
+    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
+  ]);
+  return {
+    chainId,
+    ...times,
+    commitDeadline,
+    startBlock: { blockNumber: startBlock.blockNumber, blockHash: startBlock.blockHash },
+    seed: { blockNumber: seedBlock.blockNumber, blockHash: seedBlock.blockHash, value: samplingSeed(epoch, seedBlock.blockHash) },
+    assignSeed: {
+      blockNumber: assignBlock.blockNumber,
+      blockHash: assignBlock.blockHash,
+      value: assignmentSeed(epoch, assignBlock.blockHash),
+    },
+    nodes,
+    guardianSet: guardianSetResult[1].map((g) => lower<Address>(g)).sort(),
+    signersPaid: previous.signers,
+    previousRewardRoot: previous.rewardRoot,
+    previousTotalCumulative: previous.totalCumulative,
+    equivocationSlash: equivocationSlash.toString(),
+    guardianShareBps: Number(guardianShareBps),
+    epochEmission: emission.toString(),
+  };
+}
+
+/** Every device key a dataset's openings name (ticket sender and recipient, ack recipient). */
+export function keysNamedByOpenings(dataset: Pick<EpochDataset, 'openings'>): Hex[] {
+  const keys = new Set<string>();
+  for (const entry of dataset.openings) {
+    for (const o of entry.openings ?? []) {
+      keys.add(o.ticket.senderKey);
+      keys.add(o.ticket.recipientKey);
+      keys.add(o.ack.recipientKey);
+    }
+  }
+  return [...keys].sort() as Hex[];
+}

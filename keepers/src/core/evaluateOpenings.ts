@@ -1,0 +1,168 @@
+/**
+ * Relay proof part of `evaluateEpoch` (docs/keepers.md §3): commitments (signature, Active node, epoch,
+ * equivocation), then per node the k sample targets from the seed and the verification of each opening
+ * (sum path and leaf-for-target, receipt checks, no ticket opened at two leaves), then the cross-node
+ * duplicate-ticket check, and the volume estimate per sender DID. Pure; per-node work is independent.
+ */
+import type { Address, Hex } from 'viem';
+import { nodeStakingDomain, recoverCommitmentSigner, type EpochCommitment } from './commitment.js';
+import { checkReceiptKeys, ticketHash, type KeyDirectory } from './relay.js';
+import { sampleTargets, verifyOpening, type Opening } from './sampling.js';
+import type { CommitmentWire, EpochDataset, NodeOpeningsWire, OpeningWire } from './datasetSchema.js';
+import type { OpeningsOutcome, RejectedItem } from './dataset.js';
+
+export interface NodeRelayResult {
+  nodeKey: Address;
+  committed: boolean;
+  equivocated: boolean;
+  commitment?: EpochCommitment;
+  outcome: OpeningsOutcome;
+  reason?: string;
+  /** Credited units per sender DID (estimated from the samples). */
+  volume: Map<string, bigint>;
+  /** ticketHash → leaf index of the verified openings (for the cross-node check). */
+  tickets: Map<Hex, number>;
+}
+
+const commitmentKey = (c: EpochCommitment) => `${c.root}:${c.totalUnits}:${c.leafCount}`;
+
+function toCommitment(w: CommitmentWire): EpochCommitment {
+  return {
+    epoch: w.commitment.epoch,
+    root: w.commitment.root as Hex,
+    totalUnits: BigInt(w.commitment.totalUnits),
+    leafCount: BigInt(w.commitment.leafCount),
+  };
+}
+
+function toOpening(w: OpeningWire): Opening {
+  return {
+    index: w.index,
+    ticket: w.ticket as Opening['ticket'],
+    ack: w.ack as Opening['ack'],
+    siblings: w.siblings.map((s) => ({ hash: s.hash as Hex, sum: BigInt(s.sum) })),
+  };
+}
+
+/** Valid commitments per node, and the equivocators. Invalid ones go to `rejected`. */
+export async function evaluateCommitments(
+  d: EpochDataset,
+  rejected: RejectedItem[],
+): Promise<{ commitments: Map<Address, EpochCommitment>; equivocated: Set<Address> }> {
+  const domain = nodeStakingDomain(d.chainId, d.contracts.staking as Address);
+  const active = new Set(d.nodes.map((n) => n.nodeKey));
+  const valid = new Map<Address, Map<string, EpochCommitment>>();
+  const signers = await Promise.all(
+    d.commitments.map((c) => recoverCommitmentSigner(domain, toCommitment(c), c.signature as Hex).catch(() => null)),
+  );
+  d.commitments.forEach((w, i) => {
+    const reject = (reason: string) => rejected.push({ kind: 'commitment', id: `${w.nodeKey}#${i}`, reason });
+    if (w.commitment.epoch !== d.epoch) return reject(`commitment is for epoch ${w.commitment.epoch}, not ${d.epoch}`);
+    if (!active.has(w.nodeKey)) return reject(`${w.nodeKey} is not an Active node at epoch start`);
+    if (signers[i] === null) return reject('signature cannot be recovered');
+    if (signers[i] !== w.nodeKey) return reject(`signature recovers to ${signers[i]}, not the node key`);
+    const c = toCommitment(w);
+    const forNode = valid.get(w.nodeKey as Address) ?? new Map<string, EpochCommitment>();
+    forNode.set(commitmentKey(c), c);
+    valid.set(w.nodeKey as Address, forNode);
+  });
+  const commitments = new Map<Address, EpochCommitment>();
+  const equivocated = new Set<Address>();
+  for (const [node, forNode] of valid) {
+    if (forNode.size > 1) equivocated.add(node);
+    else commitments.set(node, [...forNode.values()][0]);
+  }
+  return { commitments, equivocated };
+}
+
+/** Key states of the dataset as core/relay.ts's directory (a key not listed is unknown: not active). */
+export function keyDirectory(d: EpochDataset): KeyDirectory {
+  const keys = new Map(d.keys.map((k) => [k.key, { active: k.active, did: BigInt(k.did) }]));
+  return { statusOf: (key: Hex) => keys.get(key.toLowerCase()) };
+}
+
+/**
+ * Verifies one committed node's openings. Fraud (objective, slashable): a path, sum, target, signature,
+ * node, epoch or binding check fails, or one ticket sits at two leaves. A receipt whose keys are not Active
+ * for the DIDs it names at the seed block is not fraud (the key may have been revoked after relaying): the
+ * sample simply credits no DID.
+ */
+export function verifyNodeOpenings(
+  d: EpochDataset,
+  nodeKey: Address,
+  commitment: EpochCommitment,
+  entry: NodeOpeningsWire | undefined,
+  keys: KeyDirectory,
+): Pick<NodeRelayResult, 'outcome' | 'reason' | 'volume' | 'tickets'> {
+  const volume = new Map<string, bigint>();
+  const tickets = new Map<Hex, number>();
+  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', volume, tickets };
+  const k = d.parameters.k;
+  if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', volume, tickets };
+  if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, volume, tickets };
+  const openings = entry.openings ?? [];
+  if (openings.length !== k) {
+    return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, volume, tickets };
+  }
+  const targets = sampleTargets(d.seed.value as Hex, nodeKey, commitment.totalUnits, k);
+  const samplesPerDid = new Map<string, number>();
+  for (let i = 0; i < k; i++) {
+    const opening = toOpening(openings[i]);
+    const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: new Map(), tickets: new Map() });
+    const verdict = verifyOpening(opening, { node: nodeKey, commitment, target: targets[i] });
+    if (!verdict.ok) return fraud(`${verdict.reason}: ${verdict.detail}`);
+    const th = ticketHash(opening.ticket);
+    const seenAt = tickets.get(th);
+    if (seenAt !== undefined && seenAt !== opening.index) return fraud(`ticket ${th} also opened at leaf ${seenAt}`);
+    tickets.set(th, opening.index);
+    if (checkReceiptKeys(opening, keys).ok) {
+      samplesPerDid.set(verdict.senderDid, (samplesPerDid.get(verdict.senderDid) ?? 0) + 1);
+    }
+  }
+  for (const [did, samples] of samplesPerDid) volume.set(did, (commitment.totalUnits * BigInt(samples)) / BigInt(k));
+  return { outcome: 'ok', volume, tickets };
+}
+
+/** Commitments, openings and the cross-node duplicate-ticket rule for every dataset node. */
+export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): Promise<Map<Address, NodeRelayResult>> {
+  const { commitments, equivocated } = await evaluateCommitments(d, rejected);
+  const keys = keyDirectory(d);
+  const entries = new Map(d.openings.map((o) => [o.nodeKey, o]));
+  const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
+  const results = new Map<Address, NodeRelayResult>();
+  for (const nodeKey of nodes) {
+    const base = { nodeKey, volume: new Map<string, bigint>(), tickets: new Map<Hex, number>() };
+    if (equivocated.has(nodeKey)) {
+      results.set(nodeKey, { ...base, committed: true, equivocated: true, outcome: 'equivocated', reason: 'two different signed commitments' });
+      continue;
+    }
+    const commitment = commitments.get(nodeKey);
+    if (!commitment) {
+      results.set(nodeKey, { ...base, committed: false, equivocated: false, outcome: 'no-commitment' });
+      continue;
+    }
+    results.set(nodeKey, { nodeKey, committed: true, equivocated: false, commitment, ...verifyNodeOpenings(d, nodeKey, commitment, entries.get(nodeKey), keys) });
+  }
+  // A ticket opened at two nodes is fraud for the later node in nodeKey order.
+  const ticketOwner = new Map<Hex, Address>();
+  for (const nodeKey of nodes) {
+    const r = results.get(nodeKey)!;
+    if (r.outcome !== 'ok') continue;
+    const clash = [...r.tickets.keys()].find((th) => ticketOwner.has(th));
+    if (clash) {
+      Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: new Map() });
+      continue;
+    }
+    for (const th of r.tickets.keys()) ticketOwner.set(th, nodeKey);
+  }
+  for (const [nodeKey, r] of results) {
+    if (r.outcome === 'fraud' || r.outcome === 'malformed') rejected.push({ kind: 'openings', id: nodeKey, reason: `${r.outcome}: ${r.reason}` });
+  }
+  for (const entry of d.openings) {
+    const r = results.get(entry.nodeKey as Address);
+    if (!r || r.outcome === 'no-commitment' || r.outcome === 'equivocated' || r.outcome === 'not-sampled') {
+      rejected.push({ kind: 'openings', id: entry.nodeKey, reason: `no openings expected (${r?.outcome ?? 'not an Active node'}): ignored` });
+    }
+  }
+  return results;
+}

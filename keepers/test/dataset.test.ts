@@ -1,0 +1,260 @@
+/**
+ * evaluateEpoch on realistic datasets (real Ed25519 receipts, sum trees, EIP-712 commitments, WatchDog
+ * commits and signed transcripts): honest nodes earn volume and availability; an inflated node, an
+ * equivocating node and a silent node get the fault leaves the rules give; bad WatchDog items are rejected
+ * with a reason; structural garbage throws a RangeError naming the field; the result does not depend on
+ * the order of the dataset's lists; the dataset hash is canonical.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Address, Hex } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
+import {
+  canonicalJson,
+  datasetFromParts,
+  datasetHash,
+  evaluateEpoch,
+  parseEpochDataset,
+  type EpochDataset,
+  type EpochEvaluation,
+} from '../src/core/dataset.js';
+import { FAULT_EQUIVOCATION, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
+import { signTranscript } from '../src/core/watchdogSchedule.js';
+import { buildFixture, clone, rand32, type Fixture } from './helpers/epochFixture.js';
+
+const node = (e: EpochEvaluation, key: string) => e.perNode.find((n) => n.nodeKey === key)!;
+const faultOf = (e: EpochEvaluation, key: string) => e.result.faults.find((f) => f.nodeKey === key);
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out.length > 1 && out.every((x, i) => x === items[i]) ? [...out.slice(1), out[0]] : out;
+}
+
+let honest: Fixture;
+
+test('honest nodes: all openings verify, volume estimated from samples, availability from WatchDogs', async () => {
+  honest = await buildFixture({ behaviours: ['honest', 'honest', 'honest', 'honest'] });
+  const e = await evaluateEpoch(honest.dataset);
+  assert.deepEqual(e.rejected, []);
+  assert.equal(e.header.faultCount, 0);
+  assert.equal(e.header.faultRoot, `0x${'0'.repeat(64)}`);
+  assert.equal(e.header.dataHash, datasetHash(honest.dataset));
+  assert.equal(e.header.seed, honest.dataset.seed.value);
+  assert.equal(e.header.epoch, honest.dataset.epoch);
+  for (const n of honest.nodes) {
+    const r = node(e, n.nodeKey);
+    assert.equal(r.openings, 'ok', `${n.nodeKey}: ${r.reason}`);
+    assert.equal(r.committed, true);
+    const estimated = r.estimatedVolume.reduce((a, v) => a + v.units, 0n);
+    assert.ok(estimated > 0n && estimated <= n.commitment.totalUnits, `estimate ${estimated} of ${n.commitment.totalUnits}`);
+    assert.ok(r.verifiedUnits > 0n, 'verified units credited');
+    assert.equal(r.assignedWatchdogs.length, 3, 'm = 3 WatchDogs from different operators');
+    assert.equal(r.watchdogRatios.length, 3);
+    assert.equal(r.availability, 1_000_000);
+    assert.equal(r.score, 1_000_000);
+    assert.ok(r.reward > 0n);
+    assert.equal(r.faults, 0);
+  }
+  // Everything is paid: node share + guardian share = emission.
+  assert.equal(e.result.undistributed, 0n);
+  assert.equal(e.header.totalCumulative, e.result.totalCumulative);
+  assert.equal(e.header.totalCumulative, 5n * 10n ** 18n + BigInt(honest.dataset.parameters.epochEmission));
+  assert.deepEqual(e.eligibleLicenses, ['0', '1', '2', '3', '4'].filter((id) => e.perNode.some((n) => n.assignedWatchdogs.includes(id))));
+  // The scoring input is what scoring.ts got: one entry per node with its samples.
+  assert.equal(e.scoringInput.nodes.length, 4);
+});
+
+test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a strike, zero volume', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'inflated', 'honest'] });
+  const e = await evaluateEpoch(f.dataset);
+  const bad = f.nodes[1].nodeKey;
+  const r = node(e, bad);
+  assert.equal(r.openings, 'fraud');
+  assert.match(r.reason!, /root-mismatch|target-not-in-leaf|ack-ticket-mismatch/);
+  assert.equal(r.verifiedUnits, 0n);
+  assert.ok(r.faults & FAULT_OPENINGS_FAILED && r.faults & FAULT_SLASHED);
+  const fault = faultOf(e, bad)!;
+  assert.equal(fault.amount, BigInt(f.dataset.parameters.fraudSlash));
+  assert.equal(fault.strike, true);
+  assert.equal(e.header.faultCount, 1);
+  assert.deepEqual(e.rejected.map((x) => [x.kind, x.id]), [['openings', bad]]);
+  for (const i of [0, 2]) assert.ok(node(e, f.nodes[i].nodeKey).verifiedUnits > 0n, 'honest nodes keep their volume');
+});
+
+test('a silent node gets a strike without a slash; a malformed answer likewise; no commitment: nothing', async () => {
+  const f = await buildFixture({ behaviours: ['silent', 'honest', 'malformed', 'no-commit'] });
+  const e = await evaluateEpoch(f.dataset);
+  for (const i of [0, 2]) {
+    const key = f.nodes[i].nodeKey;
+    assert.equal(node(e, key).openings, i === 0 ? 'silent' : 'malformed');
+    assert.equal(node(e, key).verifiedUnits, 0n);
+    assert.deepEqual(faultOf(e, key), { epoch: f.dataset.epoch, index: faultOf(e, key)!.index, nodeKey: key, amount: 0n, strike: true });
+  }
+  const absent = node(e, f.nodes[3].nodeKey);
+  assert.equal(absent.openings, 'no-commitment');
+  assert.equal(absent.verifiedUnits, 0n);
+  assert.equal(faultOf(e, f.nodes[3].nodeKey), undefined, 'not committing is no fault');
+  assert.ok(absent.reward > 0n, 'it still earns availability × stake');
+  assert.equal(e.header.faultCount, 2);
+});
+
+test('two different signed commitments: equivocation fault, no reward', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'equivocate'] });
+  const e = await evaluateEpoch(f.dataset);
+  const key = f.nodes[1].nodeKey;
+  const r = node(e, key);
+  assert.equal(r.equivocated, true);
+  assert.equal(r.openings, 'equivocated');
+  assert.equal(r.reward, 0n);
+  assert.ok(r.faults & FAULT_EQUIVOCATION);
+  assert.deepEqual(faultOf(e, key), { epoch: f.dataset.epoch, index: 0, nodeKey: key, amount: BigInt(f.dataset.parameters.equivocationSlash), strike: true });
+});
+
+test('one ticket at two leaves is fraud', async () => {
+  const f = await buildFixture({ behaviours: ['duplicate-leaf'] });
+  const e = await evaluateEpoch(f.dataset);
+  assert.equal(node(e, f.nodes[0].nodeKey).openings, 'fraud');
+  assert.match(node(e, f.nodes[0].nodeKey).reason!, /also opened at leaf/);
+});
+
+test('commitments that do not verify are rejected with a reason and never count', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'] });
+  const d = clone(f.dataset);
+  const [a, b] = f.nodes;
+  const byA = d.commitments.find((c) => c.nodeKey === a.nodeKey)!;
+  // b's commitment claimed by a different key; a commitment of an unknown node; a wrong-epoch one.
+  const forged = { ...clone(d.commitments.find((c) => c.nodeKey === b.nodeKey)!), nodeKey: a.nodeKey };
+  const stranger = { ...clone(byA), nodeKey: '0x' + '77'.repeat(20) };
+  const otherEpoch = { ...clone(byA), commitment: { ...byA.commitment, epoch: d.epoch + 1 } };
+  d.commitments.push(forged, stranger, otherEpoch);
+  const e = await evaluateEpoch(d);
+  const reasons = e.rejected.filter((x) => x.kind === 'commitment').map((x) => x.reason);
+  assert.equal(reasons.length, 3);
+  assert.ok(reasons.some((r) => /recovers to/.test(r)));
+  assert.ok(reasons.some((r) => /not an Active node/.test(r)));
+  assert.ok(reasons.some((r) => /for epoch/.test(r)));
+  assert.equal(node(e, a.nodeKey).equivocated, false, 'a forged second commitment is not equivocation evidence');
+  assert.equal(node(e, a.nodeKey).openings, 'ok');
+});
+
+test('a receipt whose key is no longer active credits nothing but is not fraud', async () => {
+  const f = await buildFixture({ behaviours: ['honest'], devices: 3 });
+  const d = clone(f.dataset);
+  const revoked = f.devices[0];
+  d.keys = d.keys.map((k) => (k.key === revoked.key.publicKey ? { ...k, active: false } : k));
+  const before = await evaluateEpoch(f.dataset);
+  const after = await evaluateEpoch(d);
+  const r = node(after, f.nodes[0].nodeKey);
+  assert.equal(r.openings, 'ok');
+  assert.equal(after.header.faultCount, 0);
+  assert.ok(!r.estimatedVolume.some((v) => v.senderDid === revoked.did.toString()), 'no credit to the revoked sender');
+  assert.ok(r.verifiedUnits < node(before, f.nodes[0].nodeKey).verifiedUnits);
+});
+
+test('bad WatchDog items are rejected with a reason and their samples are not used', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest', 'honest'], watchdogs: 6, watchdogOperators: 6 });
+  const base = await evaluateEpoch(f.dataset);
+  const used = [...new Set(base.perNode.flatMap((n) => n.assignedWatchdogs))];
+  assert.ok(used.length >= 4, 'at least four WatchDogs assigned');
+  const [wrongSecret, extra, missing, badSig] = used.map((id) => f.watchdogs.find((w) => w.tokenId.toString() === id)!);
+  const d = clone(f.dataset);
+  const at = (w: typeof wrongSecret) => d.transcripts.findIndex((t) => t.transcript.tokenId === w.tokenId.toString());
+  const resign = async (w: typeof wrongSecret, change: (t: EpochDataset['transcripts'][number]['transcript']) => void) => {
+    const t = clone(d.transcripts[at(w)].transcript);
+    change(t);
+    d.transcripts[at(w)] = await signTranscript(w.privateKey, { ...t, results: t.results.map((r) => ({ ...r, node: r.node as Address, envelopeId: r.envelopeId as Hex })) } as never);
+  };
+  await resign(wrongSecret, (t) => (t.secret = rand32()));
+  await resign(extra, (t) => t.results.push({ ...t.results[0], node: '0x' + 'ff'.repeat(20) }));
+  await resign(missing, (t) => t.results.pop());
+  d.transcripts[at(badSig)] = { ...d.transcripts[at(badSig)], signature: (await signTranscript(generatePrivateKey(), d.transcripts[at(badSig)].transcript as never)).signature };
+  const e = await evaluateEpoch(datasetFromParts({ ...f.parts, transcripts: d.transcripts }));
+  const reasonOf = (w: typeof wrongSecret) => e.rejected.find((x) => x.kind === 'transcript' && x.id.startsWith(`${w.tokenId}#`))?.reason ?? '';
+  assert.match(reasonOf(wrongSecret), /secret-does-not-open-commit/);
+  assert.match(reasonOf(extra), /unassigned-node/);
+  assert.match(reasonOf(missing), /missing-result/);
+  assert.match(reasonOf(badSig), /signature recovers to/);
+  for (const n of e.perNode) {
+    for (const w of [wrongSecret, extra, missing, badSig]) {
+      assert.ok(!n.watchdogRatios.some((x) => x.tokenId === w.tokenId.toString()), `${w.tokenId} sample used for ${n.nodeKey}`);
+    }
+  }
+  for (const w of [wrongSecret, extra, missing, badSig]) assert.ok(!e.eligibleLicenses.includes(w.tokenId.toString()));
+});
+
+test('a WatchDog commit with a wrong signature drops the license from the assignment', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'], watchdogs: 4, watchdogOperators: 4 });
+  const d = clone(f.dataset);
+  d.watchdogs[0] = { ...d.watchdogs[0], commit: rand32() };
+  const e = await evaluateEpoch(d);
+  assert.ok(e.rejected.some((x) => x.kind === 'watchdog-commit' && x.id === `${d.watchdogs[0].tokenId}#0` && /recovers to/.test(x.reason)));
+  assert.ok(e.rejected.some((x) => x.kind === 'transcript' && /no valid commit/.test(x.reason)));
+  for (const n of e.perNode) assert.ok(!n.assignedWatchdogs.includes(d.watchdogs[0].tokenId));
+});
+
+test('partial availability: the median of the WatchDogs’ success ratios', async () => {
+  // Node 0: every WatchDog sees 3 of 4 challenges succeed → A = 0.75 < aMin → score 0.
+  const f = await buildFixture({ behaviours: ['honest', 'honest'], challengeOk: (n, _t, i) => !(n === 0 && i === 0) });
+  const e = await evaluateEpoch(f.dataset);
+  assert.equal(node(e, f.nodes[0].nodeKey).availability, 750_000);
+  assert.equal(node(e, f.nodes[0].nodeKey).score, 0);
+  assert.equal(node(e, f.nodes[0].nodeKey).reward, 0n);
+  assert.equal(node(e, f.nodes[1].nodeKey).availability, 1_000_000);
+});
+
+test('structural garbage throws a RangeError naming the field', async () => {
+  const d = (honest ?? (await buildFixture({ behaviours: ['honest'] }))).dataset;
+  const cases: [unknown, RegExp][] = [
+    [{ ...d, nodes: [{ ...d.nodes[0], stake: 'lots' }] }, /nodes\[0\]\.stake/],
+    [{ ...d, nodes: [{ ...d.nodes[0], nodeKey: d.nodes[0].nodeKey.toUpperCase().replace('0X', '0x') }] }, /nodes\[0\]\.nodeKey/],
+    [{ ...d, nodes: [d.nodes[0], d.nodes[0]] }, /nodes\[1\]: duplicate node/],
+    [{ ...d, commitDeadline: d.commitDeadline + 1 }, /commitDeadline/],
+    [{ ...d, seed: { ...d.seed, value: rand32() } }, /seed\.value/],
+    [{ ...d, assignSeed: { ...d.assignSeed, value: rand32() } }, /assignSeed\.value/],
+    [{ ...d, parameters: { ...d.parameters, k: 0 } }, /parameters\.k/],
+    [{ ...d, version: 2 }, /version/],
+    [{ ...d, extra: 1 }, /\(root\)|extra/],
+    [{ ...d, signersPaid: ['0x' + '12'.repeat(20)] }, /signersPaid\[0\]/],
+    [{ ...d, openings: [{ nodeKey: d.nodes[0].nodeKey, status: 'ok' }] }, /openings\[0\]\.openings/],
+    [{ ...d, transcripts: [{ transcript: { ...d.transcripts[0].transcript, secret: 'x' }, signature: d.transcripts[0].signature }] }, /transcripts\[0\]\.transcript\.secret/],
+    [null, /\(root\)/],
+  ];
+  for (const [raw, field] of cases) {
+    await assert.rejects(evaluateEpoch(raw), (error: unknown) => {
+      assert.ok(error instanceof RangeError, `not a RangeError: ${error}`);
+      assert.match(error.message, field);
+      return true;
+    });
+  }
+});
+
+test('the evaluation does not depend on list order; the canonical dataset hash does not either', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'inflated', 'silent', 'equivocate', 'honest'] });
+  const d = f.dataset;
+  const reordered: EpochDataset = {
+    ...clone(d),
+    nodes: shuffled(d.nodes),
+    keys: shuffled(d.keys),
+    watchdogs: shuffled(d.watchdogs),
+    commitments: shuffled(d.commitments),
+    openings: shuffled(d.openings),
+    transcripts: shuffled(d.transcripts),
+    guardianSet: shuffled(d.guardianSet),
+    signersPaid: shuffled(d.signersPaid),
+  };
+  assert.notEqual(canonicalJson(reordered), canonicalJson(d));
+  const dataHash = datasetHash(d);
+  const a = await evaluateEpoch(d, { dataHash });
+  const b = await evaluateEpoch(reordered, { dataHash });
+  assert.deepEqual(b.header, a.header);
+  assert.deepEqual(b.perNode, a.perNode);
+  assert.deepEqual(b.result, a.result);
+  assert.deepEqual(b.rejected.map((x) => x.reason).sort(), a.rejected.map((x) => x.reason).sort());
+  // datasetFromParts puts any order back into the canonical one.
+  assert.equal(datasetHash(datasetFromParts({ ...f.parts, nodes: shuffled(f.parts.nodes), transcripts: shuffled(f.parts.transcripts) })), dataHash);
+  assert.equal(datasetHash(parseEpochDataset(JSON.parse(canonicalJson(d)))), dataHash, 'round trip through JSON');
+});

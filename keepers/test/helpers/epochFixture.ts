@@ -1,0 +1,239 @@
+/**
+ * Realistic epoch datasets for tests, built with the core primitives only (no sockets): real Ed25519
+ * tickets and acks, real Merkle-sum trees, EIP-712 signed commitments, openings of the seeded samples,
+ * WatchDog commits, assignments and signed transcripts. Each node gets a behaviour (honest, inflated with
+ * fake leaves, silent, equivocating, malformed, no commitment); tests tamper with the result.
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, type Address, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { ackTicket, generateDeviceKey, receiptLeafHash, signTicket, ticketHash, type DeviceKey, type Receipt } from '../../src/core/relay.js';
+import { buildSumTree, type SumTree } from '../../src/core/sumTree.js';
+import { nodeStakingDomain, signCommitment, signedCommitmentToWire, type EpochCommitment } from '../../src/core/commitment.js';
+import { assignWatchdogs, assignmentSeed, openingToWire, sampleLeafIndices, samplingSeed } from '../../src/core/sampling.js';
+import { challengeOffsets, signTranscript, signWatchdogCommit, type TranscriptResult } from '../../src/core/watchdogSchedule.js';
+import { datasetFromParts, type DatasetParts, type EpochDataset } from '../../src/core/dataset.js';
+import { DEVNET_CONSENSUS } from '../../src/config/consensus.js';
+
+export const rand32 = (): Hex => bytesToHex(randomBytes(32));
+const lower = <T extends string>(s: string) => s.toLowerCase() as T;
+
+export interface Device {
+  key: DeviceKey;
+  did: bigint;
+}
+
+export type Behaviour = 'honest' | 'inflated' | 'silent' | 'malformed' | 'equivocate' | 'no-commit' | 'duplicate-leaf';
+
+export interface FixtureNode {
+  privateKey: Hex;
+  nodeKey: Address;
+  operator: Address;
+  stake: bigint;
+  endpoint: string;
+  behaviour: Behaviour;
+  receipts: Receipt[];
+  tree: SumTree;
+  commitment: EpochCommitment;
+}
+
+export interface FixtureWatchdog {
+  tokenId: bigint;
+  privateKey: Hex;
+  operator: Address;
+  secret: Hex;
+}
+
+export interface FixtureOptions {
+  epoch?: number;
+  chainId?: number;
+  staking?: Address;
+  epochStart?: number;
+  epochDuration?: number;
+  behaviours: Behaviour[];
+  receiptsPerNode?: number;
+  devices?: number;
+  /** WatchDog licenses; operators are shared round-robin by `watchdogOperators` keys. */
+  watchdogs?: number;
+  watchdogOperators?: number;
+  /** Whether WatchDog `tokenId`'s challenge i to node `nodeIndex` succeeds (default: all succeed). */
+  challengeOk?: (nodeIndex: number, tokenId: bigint, i: number) => boolean;
+  /** Pre-made pieces (the e2e test passes on-chain identities). */
+  nodes?: { privateKey: Hex; operator: Address; stake: bigint; endpoint: string }[];
+  deviceList?: Device[];
+  watchdogList?: { tokenId: bigint; privateKey: Hex }[];
+  /** Overrides of dataset fields (e.g. seeds from the chain). */
+  overrides?: Partial<DatasetParts>;
+}
+
+export interface Fixture {
+  parts: DatasetParts;
+  dataset: EpochDataset;
+  nodes: FixtureNode[];
+  devices: Device[];
+  watchdogs: FixtureWatchdog[];
+}
+
+export function makeDevices(n: number): Device[] {
+  return Array.from({ length: n }, (_, i) => ({ key: generateDeviceKey(), did: 1000n + BigInt(i) }));
+}
+
+/** `count` delivered envelopes relayed by `node` between random pairs of distinct devices. */
+export function makeReceipts(node: Address, epoch: number, devices: readonly Device[], count: number): Receipt[] {
+  const receipts: Receipt[] = [];
+  for (let j = 0; j < count; j++) {
+    // 1 ≤ step ≤ n−1, so the recipient is never the sender.
+    const sender = devices[j % devices.length];
+    const s = devices[(j + 1 + (j % (devices.length - 1))) % devices.length];
+    const ticket = signTicket(
+      {
+        envelopeId: rand32(),
+        node: lower(node),
+        epoch,
+        units: 1 + (j % 4),
+        recipientKey: s.key.publicKey,
+        senderKey: sender.key.publicKey,
+        senderDid: sender.did.toString(),
+      },
+      sender.key,
+    );
+    receipts.push({ ticket, ack: ackTicket(ticket, s.did.toString(), s.key) });
+  }
+  return receipts.sort((a, b) => (ticketHash(a.ticket) < ticketHash(b.ticket) ? -1 : 1));
+}
+
+export function treeOf(receipts: readonly Receipt[], fakeLeaves: { hash: Hex; units: bigint }[] = []): SumTree {
+  return buildSumTree([...receipts.map((r) => ({ hash: receiptLeafHash(r), units: BigInt(r.ticket.units) })), ...fakeLeaves]);
+}
+
+export const commitmentOf = (epoch: number, tree: SumTree): EpochCommitment => ({
+  epoch,
+  root: tree.root,
+  totalUnits: tree.totalUnits,
+  leafCount: BigInt(tree.leafCount),
+});
+
+export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
+  const epoch = o.epoch ?? 3;
+  const chainId = o.chainId ?? 31337;
+  const staking = o.staking ?? ('0x' + '5a'.repeat(20)) as Address;
+  const epochStart = o.epochStart ?? 1_700_000_000;
+  const epochEnd = epochStart + (o.epochDuration ?? 20);
+  const params = { ...DEVNET_CONSENSUS, equivocationSlash: '1000000000000000000000', guardianShareBps: 500, epochEmission: '273972000000000000000000' };
+  const seedBlockHash = rand32();
+  const assignBlockHash = rand32();
+  const seed = samplingSeed(epoch, seedBlockHash);
+  const assignSeedValue = assignmentSeed(epoch, assignBlockHash);
+  const domain = nodeStakingDomain(chainId, staking);
+  const devices = o.deviceList ?? makeDevices(o.devices ?? 6);
+
+  const nodes: FixtureNode[] = [];
+  for (let i = 0; i < o.behaviours.length; i++) {
+    const given = o.nodes?.[i];
+    const privateKey = given?.privateKey ?? generatePrivateKey();
+    const nodeKey = lower<Address>(privateKeyToAccount(privateKey).address);
+    const behaviour = o.behaviours[i];
+    const receipts = makeReceipts(nodeKey, epoch, devices, o.receiptsPerNode ?? 24);
+    let tree: SumTree;
+    if (behaviour === 'inflated') {
+      tree = treeOf(receipts, Array.from({ length: 40 }, () => ({ hash: rand32(), units: 64n })));
+    } else if (behaviour === 'duplicate-leaf') {
+      tree = treeOf([receipts[0], receipts[0]]);
+      receipts.splice(1);
+      receipts.push(receipts[0]);
+    } else tree = treeOf(receipts);
+    nodes.push({
+      privateKey,
+      nodeKey,
+      operator: lower(given?.operator ?? privateKeyToAccount(generatePrivateKey()).address),
+      stake: given?.stake ?? 10_000n * 10n ** 18n + BigInt(i) * 10n ** 21n,
+      endpoint: given?.endpoint ?? `ws://127.0.0.1:${9000 + i}`,
+      behaviour,
+      receipts,
+      tree,
+      commitment: commitmentOf(epoch, tree),
+    });
+  }
+
+  const commitments: unknown[] = [];
+  const openings: DatasetParts['openings'][number][] = [];
+  for (const n of nodes) {
+    if (n.behaviour === 'no-commit') continue;
+    const sign = async (c: EpochCommitment) =>
+      signedCommitmentToWire({ commitment: c, signature: await signCommitment(n.privateKey, domain, c), nodeKey: n.nodeKey });
+    commitments.push(await sign(n.commitment));
+    if (n.behaviour === 'equivocate') commitments.push(await sign({ ...n.commitment, root: rand32() }));
+    if (n.behaviour === 'silent') openings.push({ nodeKey: n.nodeKey, status: 'silent' });
+    else if (n.behaviour === 'malformed') openings.push({ nodeKey: n.nodeKey, status: 'malformed', reason: 'openings reply is not JSON' });
+    else if (n.behaviour !== 'equivocate') {
+      const samples = sampleLeafIndices(n.tree, seed, n.nodeKey, params.k);
+      openings.push({
+        nodeKey: n.nodeKey,
+        status: 'ok',
+        openings: samples.map((s) => {
+          // An inflating node cannot open a fake leaf: it answers with a real receipt on the fake leaf's path.
+          const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length];
+          return openingToWire(n.tree, s.index, receipt);
+        }),
+      });
+    }
+  }
+
+  // WatchDogs: licenses, commits, assignment and transcripts.
+  const operatorKeys = Array.from({ length: o.watchdogOperators ?? 4 }, () => generatePrivateKey());
+  const watchdogs: FixtureWatchdog[] = (
+    o.watchdogList ?? Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({ tokenId: BigInt(i), privateKey: operatorKeys[i % operatorKeys.length] }))
+  ).map((w) => ({ ...w, operator: lower(privateKeyToAccount(w.privateKey).address), secret: rand32() }));
+  const watchdogCommits = [];
+  for (const w of watchdogs) {
+    const message = await signWatchdogCommit(w.privateKey, w.tokenId, epoch, w.secret);
+    watchdogCommits.push({ tokenId: w.tokenId, operator: w.operator, commit: message.commit, signature: message.signature });
+  }
+  const assignment = assignWatchdogs({
+    assignSeed: assignSeedValue,
+    nodes: nodes.map((n) => n.nodeKey),
+    watchdogs: watchdogs.map((w) => ({ tokenId: w.tokenId, operator: w.operator })),
+    m: params.m,
+  });
+  const timeoutSeconds = Math.ceil(params.challengeTimeoutMs / 1000);
+  const transcripts = [];
+  for (const w of watchdogs) {
+    const results: TranscriptResult[] = [];
+    nodes.forEach((n, nodeIndex) => {
+      if (!assignment.get(n.nodeKey)?.includes(w.tokenId)) return;
+      for (const { i, offset } of challengeOffsets(w.secret, n.nodeKey, params.challengesPerNode, epochEnd - epochStart, timeoutSeconds)) {
+        const ok = o.challengeOk?.(nodeIndex, w.tokenId, i) ?? true;
+        results.push({ node: n.nodeKey, i, at: (epochStart + offset) * 1000 + 25, envelopeId: rand32(), ok, latencyMs: ok ? 30 + i * 5 : 0 });
+      }
+    });
+    transcripts.push(await signTranscript(w.privateKey, { tokenId: w.tokenId.toString(), epoch, secret: w.secret, results }));
+  }
+
+  const guardianSet = Array.from({ length: 7 }, () => lower<Address>(privateKeyToAccount(generatePrivateKey()).address));
+  const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
+  const parts: DatasetParts = {
+    chainId,
+    contracts: { staking, settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20) },
+    epoch,
+    epochStart,
+    epochEnd,
+    parameters: params,
+    startBlock: { blockNumber: 100, blockHash: rand32() },
+    seed: { blockNumber: 110, blockHash: seedBlockHash, value: seed },
+    assignSeed: { blockNumber: 99, blockHash: assignBlockHash, value: assignSeedValue },
+    nodes: nodes.map((n) => ({ nodeKey: n.nodeKey, operator: n.operator, stake: n.stake, endpoint: n.endpoint })),
+    keys,
+    watchdogs: watchdogCommits,
+    commitments,
+    openings,
+    transcripts,
+    guardianSet,
+    signersPaid: guardianSet.slice(0, 5),
+    previousCumulative: [{ account: nodes[0]?.operator ?? guardianSet[0], cumulative: 5n * 10n ** 18n }],
+    ...o.overrides,
+  };
+  return { parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };
+}
+
+/** A deep copy of a dataset to tamper with. */
+export const clone = <T>(value: T): T => structuredClone(value);
