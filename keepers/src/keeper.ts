@@ -19,7 +19,8 @@ import type { Hex } from 'viem';
 import { loadAddressBook } from './config/addressBook.js';
 import { redisConnection } from './infra/redis.js';
 import { log } from './log.js';
-import { loadJsonFile, parseConsensusParameters, parseKeeperTiming, KeeperConfigError } from './pipeline/config.js';
+import { ConsensusConfigError, loadConsensusParameters } from './config/consensus.js';
+import { loadJsonFile, parseKeeperTiming, KeeperConfigError } from './pipeline/config.js';
 import { Keeper } from './pipeline/keeper.js';
 import { PipelineQueues } from './pipeline/queues.js';
 import { isStage, type Stage } from './pipeline/stages.js';
@@ -145,7 +146,7 @@ async function main() {
     httpHost: values.host,
     publicUrl: values['public-url'] ? check(url, values['public-url'], '--public-url') : undefined,
     dataDir: values['data-dir'],
-    consensus: values.consensus ? loadJsonFile(values.consensus, parseConsensusParameters) : undefined,
+    consensus: values.consensus ? loadConsensusParameters(values.consensus) : undefined,
     timing: values.timing ? loadJsonFile(values.timing, parseKeeperTiming) : undefined,
     resyncUrls: values['resync-from'].map((u) => check(url, u, '--resync-from')),
     startEpoch: intFlag(values['start-epoch'], '--start-epoch', 1, 0xffffffff),
@@ -173,7 +174,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  if (error instanceof UsageError || error instanceof KeeperConfigError) {
+  if (error instanceof UsageError || error instanceof KeeperConfigError || error instanceof ConsensusConfigError) {
     console.error(`keeper: ${error.message}\n${error instanceof UsageError ? USAGE : ''}`);
     process.exit(2);
   }

@@ -1,24 +1,24 @@
 /**
- * What the keeper reads from the chain (viem), each read pinned to a block where the protocol says so:
- * - the epoch clock and `epochStatus`;
- * - the first block whose timestamp ≥ t (binary search; seeds are drawn from its hash);
- * - the Active nodes at a block with operator, stake and endpoint (`NodeRegistered` /
- *   `NodeEndpointUpdated` events up to the block, then `getNode` at the block);
+ * What the keeper reads from the chain (viem), each read pinned to a block where the protocol says so.
+ * Reads that guardians repeat to check a dataset (first block at or after a time, Active nodes at a block,
+ * key states, WatchDog operators) are chain/epochFacts.ts's, so keeper and guardians derive them the same
+ * way; this module adds what only the keeper needs:
+ * - the epoch clock, `epochStatus` and settlement progress;
  * - the guardian set in force (`activeGuardianSet`, which already counts a due rotation);
- * - DID key states and WatchDog license operators at a block;
  * - an epoch's submission: its header (`EpochSubmitted`) and the guardians who signed it, decoded from
  *   the `submitEpoch` calldata of the transaction that emitted the event (these are the signers the
  *   next epoch pays).
  */
 import {
   decodeFunctionData,
-  getAddress,
   type Address,
   type Hex,
   type PublicClient,
 } from 'viem';
 import type { AddressBook } from '../config/addressBook.js';
-import { didRegistryAbi, epochSettlementAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
+import { epochSettlementAbi } from '../generated/contracts.js';
+import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt } from '../chain/epochFacts.js';
+import type { DatasetNode } from '../core/datasetSchema.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import type { EpochClock } from './clock.js';
 
@@ -30,29 +30,11 @@ export class ChainReadError extends Error {
 export const EPOCH_STATUS = ['None', 'Pending', 'Disputed', 'Finalized'] as const;
 export type EpochStatus = (typeof EPOCH_STATUS)[number];
 
-/** `NodeStaking.NodeStatus`. */
-export const NODE_STATUS = ['None', 'Active', 'Exiting', 'Ejected'] as const;
-/** `DidKeys.KeyStatus`. */
-export const KEY_STATUS = ['None', 'Active', 'Revoked'] as const;
 
 export interface BlockRef {
   number: bigint;
   hash: Hex;
   timestamp: bigint;
-}
-
-export interface ActiveNode {
-  nodeKey: Address;
-  operator: Address;
-  stake: bigint;
-  /** The node's registered endpoint (ws://host:port). */
-  endpoint: string;
-}
-
-export interface KeyState {
-  status: (typeof KEY_STATUS)[number];
-  did: bigint;
-  keyType: number;
 }
 
 export interface EpochSubmission {
@@ -69,21 +51,6 @@ export interface EpochSubmission {
 export interface ChainReaderOptions {
   /** Largest block range per eth_getLogs call (default 10,000). */
   logRange?: bigint;
-  /** Parallel eth_call requests when reading many items (default 16). */
-  concurrency?: number;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 const byAddress = (a: Address, b: Address) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
@@ -91,7 +58,6 @@ const byAddress = (a: Address, b: Address) => (a.toLowerCase() < b.toLowerCase()
 export class ChainReader {
   private clockCache: EpochClock | null = null;
   private readonly logRange: bigint;
-  private readonly concurrency: number;
 
   constructor(
     readonly client: PublicClient,
@@ -99,7 +65,6 @@ export class ChainReader {
     options: ChainReaderOptions = {},
   ) {
     this.logRange = options.logRange ?? 10_000n;
-    this.concurrency = options.concurrency ?? 16;
   }
 
   get settlement(): Address {
@@ -133,16 +98,6 @@ export class ChainReader {
     return name;
   }
 
-  /** The dataset parameters the chain decides for `epoch` (wire form: decimal strings). */
-  async chainParameters(epoch: number): Promise<{ equivocationSlash: string; guardianShareBps: number; epochEmission: string }> {
-    const [equivocationSlash, guardianShareBps, emission] = await Promise.all([
-      this.client.readContract({ address: this.book.contracts.NodeStaking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
-      this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
-      this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
-    ]);
-    return { equivocationSlash: equivocationSlash.toString(), guardianShareBps: Number(guardianShareBps), epochEmission: emission.toString() };
-  }
-
   /** lastSubmitted, lastFinalized, totalFunded, finalizedCumulative. */
   async progress() {
     return this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
@@ -158,29 +113,10 @@ export class ChainReader {
     return { number: b.number, hash: b.hash, timestamp: b.timestamp };
   }
 
-  /**
-   * The first block whose timestamp is ≥ `t` (seconds), or null if no such block exists yet. Searches
-   * from the deployment block (timestamps are non-decreasing, so a binary search is exact).
-   */
+  /** The first block whose timestamp is ≥ `t` (seconds), or null if it does not exist yet (chain/epochFacts.ts). */
   async firstBlockAtOrAfter(t: number): Promise<BlockRef | null> {
-    const target = BigInt(t);
-    const latest = await this.latestBlock();
-    if (latest.timestamp < target) return null;
-    let lo = BigInt(this.book.startBlock);
-    let hi = latest.number;
-    let best = latest;
-    const first = await this.block(lo);
-    if (first.timestamp >= target) return first;
-    // invariant: block(lo).timestamp < target ≤ block(hi).timestamp
-    while (hi - lo > 1n) {
-      const mid = (lo + hi) / 2n;
-      const b = await this.block(mid);
-      if (b.timestamp >= target) {
-        hi = mid;
-        best = b;
-      } else lo = mid;
-    }
-    return best.number === hi ? best : this.block(hi);
+    const b = await firstBlockAtOrAfter(this.client, t, BigInt(this.book.startBlock));
+    return b && { number: BigInt(b.blockNumber), hash: b.blockHash, timestamp: BigInt(b.timestamp) };
   }
 
   /** Events of `eventName` on `address` from the deployment block to `toBlock`, in log-range chunks. */
@@ -210,26 +146,9 @@ export class ChainReader {
     return out as { args: Record<string, unknown>; blockNumber: bigint; logIndex: number; transactionHash: Hex }[];
   }
 
-  /** Active nodes at `blockNumber`, ascending by node key. */
-  async activeNodesAt(blockNumber: bigint): Promise<ActiveNode[]> {
-    const staking = this.book.contracts.NodeStaking;
-    const [registered, updated] = await Promise.all([
-      this.logs(staking, nodeStakingAbi, 'NodeRegistered', blockNumber),
-      this.logs(staking, nodeStakingAbi, 'NodeEndpointUpdated', blockNumber),
-    ]);
-    const endpoint = new Map<string, string>();
-    const ordered = [...registered, ...updated].sort((a, b) =>
-      a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
-    );
-    for (const log of ordered) endpoint.set((log.args.nodeKey as string).toLowerCase(), log.args.endpoint as string);
-    const keys = [...new Set(registered.map((l) => getAddress(l.args.nodeKey as string)))];
-    const nodes = await mapLimit(keys, this.concurrency, async (nodeKey) => {
-      const node = await this.client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'getNode', args: [nodeKey], blockNumber });
-      return NODE_STATUS[node.status] === 'Active'
-        ? { nodeKey, operator: node.operator, stake: node.stake, endpoint: endpoint.get(nodeKey.toLowerCase()) ?? '' }
-        : null;
-    });
-    return nodes.filter((n): n is ActiveNode => n !== null).sort((a, b) => byAddress(a.nodeKey, b.nodeKey));
+  /** Active nodes after `blockNumber`, ascending node key, wire form (chain/epochFacts.ts, as guardians read them). */
+  async activeNodesAt(blockNumber: bigint): Promise<DatasetNode[]> {
+    return activeNodesAt(this.client, this.book.contracts.NodeStaking, Number(blockNumber), BigInt(this.book.startBlock));
   }
 
   /** The guardian set in force at `blockNumber` (default latest): members ascending and threshold. */
@@ -243,38 +162,9 @@ export class ChainReader {
     return { id: set.id, members: [...members].sort(byAddress), threshold: set.threshold };
   }
 
-  /** `DidRegistry.keyState` of each Ed25519/X25519 key (bytes32) at `blockNumber`. */
-  async keyStatesAt(keys: readonly Hex[], blockNumber: bigint): Promise<Map<Hex, KeyState>> {
-    const unique = [...new Set(keys.map((k) => k.toLowerCase() as Hex))];
-    const states = await mapLimit(unique, this.concurrency, async (key) => {
-      const [status, did, keyType] = await this.client.readContract({
-        address: this.book.contracts.DidRegistry,
-        abi: didRegistryAbi,
-        functionName: 'keyState',
-        args: [key],
-        blockNumber,
-      });
-      const name = KEY_STATUS[status];
-      if (!name) throw new ChainReadError(`keyState(${key}) returned unknown status ${status}`);
-      return [key, { status: name, did, keyType }] as const;
-    });
-    return new Map(states);
-  }
-
-  /** `WatchDogLicense.operatorOf` per token id at `blockNumber` (zero address: none set). */
-  async watchdogOperatorsAt(tokenIds: readonly bigint[], blockNumber: bigint): Promise<Map<bigint, Address>> {
-    const unique = [...new Set(tokenIds)];
-    const operators = await mapLimit(unique, this.concurrency, async (tokenId) => {
-      const operator = await this.client.readContract({
-        address: this.book.contracts.WatchDogLicense,
-        abi: watchDogLicenseAbi,
-        functionName: 'operatorOf',
-        args: [tokenId],
-        blockNumber,
-      });
-      return [tokenId, operator] as const;
-    });
-    return new Map(operators);
+  /** `WatchDogLicense.operatorOf` per token id after `blockNumber`, lowercase (zero address: none set). */
+  async watchdogOperatorsAt(tokenIds: readonly bigint[], blockNumber: bigint): Promise<Map<string, Address>> {
+    return watchdogOperatorsAt(this.client, this.book.contracts.WatchDogLicense, tokenIds, Number(blockNumber));
   }
 
   /**
@@ -315,13 +205,5 @@ export class ChainReader {
       guardians: [...guardians],
       signers,
     };
-  }
-
-  /** The guardians paid in `epoch`: the signers of epoch − 1's submission ([] for epoch 1). */
-  async signersPaidIn(epoch: number): Promise<Address[]> {
-    if (epoch <= 1) return [];
-    const previous = await this.submission(epoch - 1);
-    if (!previous) throw new ChainReadError(`epoch ${epoch - 1} is not submitted yet: the guardians paid in epoch ${epoch} are unknown`);
-    return previous.signers;
   }
 }

@@ -1,40 +1,17 @@
 /**
- * The keeper's configuration: consensus parameters it writes into every dataset (guardians must hold the
- * same ones) and its own timings (how long it waits for nodes, WatchDogs and guardians). Validated with
+ * The keeper's configuration: the consensus parameters it writes into every dataset (config/consensus.ts,
+ * shared with the guardians, who must hold the same ones) and its own timings (how long it waits for nodes, WatchDogs and guardians). Validated with
  * zod at every entry (CLI flags, JSON files, the Keeper constructor).
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { datasetParametersWire, formatIssuePath } from '../core/datasetSchema.js';
+import { formatIssuePath } from '../core/datasetSchema.js';
 
 export class KeeperConfigError extends Error {
   override name = 'KeeperConfigError';
 }
 
-/** Dataset parameters that are not read from the chain (the chain decides the other three). */
-export const consensusParametersSchema = datasetParametersWire.omit({
-  equivocationSlash: true,
-  guardianShareBps: true,
-  epochEmission: true,
-});
-export type ConsensusParameters = z.infer<typeof consensusParametersSchema>;
-
-/** Devnet values (docs/protocol.md §7): guardians of the devnet run the same. */
-export const DEVNET_CONSENSUS: ConsensusParameters = {
-  k: 32,
-  m: 3,
-  challengesPerNode: 4,
-  challengeTimeoutMs: 2_000,
-  commitGraceSeconds: 5,
-  assignmentLeadSeconds: 10,
-  fraudSlash: '1000000000000000000000',
-  aMin: 0.9,
-  aTarget: 0.99,
-  gamma: 2,
-  stakeCap: '1000000000000000000000000',
-  volumeCapPerDid: '10000',
-  stakeSplitBps: 5_000,
-};
+export { DEVNET_CONSENSUS, parseConsensusParameters, type ConsensusParameters } from '../config/consensus.js';
 
 export const keeperTimingSchema = z.strictObject({
   /** After the commit deadline, how long nodes have to answer openings (then: silent). */
@@ -62,10 +39,6 @@ function check<T>(schema: z.ZodType<T>, raw: unknown, source: string): T {
     throw new KeeperConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
   }
   return parsed.data;
-}
-
-export function parseConsensusParameters(raw: unknown, source = 'consensus parameters'): ConsensusParameters {
-  return check(consensusParametersSchema, raw, source);
 }
 
 export function parseKeeperTiming(raw: unknown, source = 'keeper timing'): KeeperTiming {

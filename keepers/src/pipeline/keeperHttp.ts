@@ -15,22 +15,26 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
+import type { z } from 'zod';
 import type { Logger } from 'pino';
 import {
-  recoverPersonalSigner,
-  transcriptHash,
+  storedWatchdogCommitSchema,
   transcriptRequestSchema,
   watchdogCommitRequestSchema,
   type EpochWatchdogsResponse,
-  type WatchdogCommitRequest,
 } from '../core/watchdogApi.js';
-import type { TranscriptWire } from '../core/datasetSchema.js';
+import {
+  recoverTranscriptSigner,
+  recoverWatchdogCommitSigner,
+  watchdogCommit,
+  type SignedTranscript,
+} from '../core/watchdogSchedule.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
-import { firstIssue, lowerHex } from './handlers/wire.js';
+import { firstIssue } from './handlers/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
@@ -54,6 +58,8 @@ export interface KeeperHttpServer {
   close(): Promise<void>;
 }
 
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -64,10 +70,8 @@ class HttpError extends Error {
   }
 }
 
-/** keccak256(abi.encode("SN-WD-1", uint256 tokenId, uint32 epoch, bytes32 secret)) (docs/keepers.md §4). */
-export function watchdogCommitHash(tokenId: bigint, epoch: number, secret: Hex): Hex {
-  return keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }, { type: 'uint32' }, { type: 'bytes32' }], ['SN-WD-1', tokenId, epoch, secret]));
-}
+/** A WatchDog commit as stored (and listed, and put into the dataset with the start block's operator). */
+export type StoredWatchdogCommit = z.infer<typeof storedWatchdogCommitSchema>;
 
 async function jsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
   let text: string;
@@ -91,45 +95,56 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
   const operatorNow = async (tokenId: bigint): Promise<Address> => {
     const latest = await env.client.getBlockNumber();
     const operators = await env.chain.watchdogOperatorsAt([tokenId], latest);
-    return (operators.get(tokenId) ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Address;
+    return (operators.get(tokenId.toString()) ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Address;
   };
 
   async function postCommit(request: IncomingMessage) {
-    const parsed = watchdogCommitRequestSchema.safeParse(lowerHex(await jsonBody(request, 64 * 1024)));
+    const parsed = watchdogCommitRequestSchema.safeParse(await jsonBody(request, 64 * 1024));
     if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
     const c = parsed.data;
     const times = epochTimes(await env.chain.clock(), env, c.epoch);
     if (nowSeconds(env) >= times.epochStart) throw new HttpError(409, 'too-late', `epoch ${c.epoch} started at ${times.epochStart}: commits are closed`);
-    const signer = await recoverPersonalSigner(c.commit as Hex, c.signature as Hex);
-    if (signer !== c.operator) throw new HttpError(409, 'bad-signature', `signature recovers to ${signer ?? 'nothing'}, not to ${c.operator}`);
+    let signer: Address;
+    try {
+      signer = await recoverWatchdogCommitSigner(c);
+    } catch {
+      throw new HttpError(409, 'bad-signature', 'the commit signature does not recover');
+    }
     const operator = await operatorNow(BigInt(c.tokenId));
-    if (operator !== c.operator) throw new HttpError(409, 'not-operator', `license ${c.tokenId}'s operator is ${operator}, not ${c.operator}`);
-    const stored: WatchdogCommitRequest = { tokenId: c.tokenId, epoch: c.epoch, operator: c.operator, commit: c.commit, signature: c.signature };
+    if (operator === ZERO_ADDRESS) throw new HttpError(409, 'unknown-license', `license ${c.tokenId} has no operator`);
+    if (signer !== operator) throw new HttpError(409, 'not-operator', `commit signed by ${signer}, but license ${c.tokenId}'s operator is ${operator}`);
+    const stored: StoredWatchdogCommit = { tokenId: c.tokenId, operator, commit: c.commit, signature: c.signature };
     if (!(await env.store.putWatchdog(c.epoch, 'commits', c.tokenId, stored))) {
-      const existing = (await env.store.getWatchdog<WatchdogCommitRequest>(c.epoch, 'commits')).get(c.tokenId);
+      const existing = (await env.store.getWatchdog<StoredWatchdogCommit>(c.epoch, 'commits')).get(c.tokenId);
       if (existing?.commit !== c.commit) throw new HttpError(409, 'conflict', `license ${c.tokenId} already committed ${existing?.commit} for epoch ${c.epoch}`);
     }
     return { status: 200, body: { accepted: true } };
   }
 
   async function postTranscript(request: IncomingMessage) {
-    const parsed = transcriptRequestSchema.safeParse(lowerHex(await jsonBody(request, maxBody)));
+    const parsed = transcriptRequestSchema.safeParse(await jsonBody(request, maxBody));
     if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
-    const t: TranscriptWire = parsed.data;
+    const signed: SignedTranscript = parsed.data;
+    const t = signed.transcript;
     const times = epochTimes(await env.chain.clock(), env, t.epoch);
     const now = nowSeconds(env);
     if (now < times.epochEnd) throw new HttpError(409, 'too-early', `epoch ${t.epoch} ends at ${times.epochEnd}`);
     if (now > times.transcriptDeadline) throw new HttpError(409, 'too-late', `transcripts of epoch ${t.epoch} closed at ${times.transcriptDeadline}`);
-    const commit = (await env.store.getWatchdog<WatchdogCommitRequest>(t.epoch, 'commits')).get(t.tokenId);
+    const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
     if (!commit) throw new HttpError(409, 'no-commit', `license ${t.tokenId} did not commit for epoch ${t.epoch}`);
-    if (watchdogCommitHash(BigInt(t.tokenId), t.epoch, t.secret as Hex) !== commit.commit) {
+    if (watchdogCommit(BigInt(t.tokenId), t.epoch, t.secret) !== commit.commit) {
       throw new HttpError(409, 'secret-mismatch', `the secret does not open license ${t.tokenId}'s commit ${commit.commit}`);
     }
-    const signer = await recoverPersonalSigner(transcriptHash(t), t.signature as Hex);
-    if (signer !== commit.operator) throw new HttpError(409, 'bad-signature', `transcript signed by ${signer ?? 'nothing'}, not by operator ${commit.operator}`);
-    if (!(await env.store.putWatchdog(t.epoch, 'transcripts', t.tokenId, t))) {
-      const existing = (await env.store.getWatchdog<TranscriptWire>(t.epoch, 'transcripts')).get(t.tokenId);
-      if (JSON.stringify(existing) !== JSON.stringify(t)) throw new HttpError(409, 'conflict', `license ${t.tokenId} already sent another transcript for epoch ${t.epoch}`);
+    let signer: Address;
+    try {
+      signer = await recoverTranscriptSigner(t, signed.signature);
+    } catch {
+      throw new HttpError(409, 'bad-signature', 'the transcript signature does not recover');
+    }
+    if (signer !== commit.operator) throw new HttpError(409, 'bad-signature', `transcript signed by ${signer}, not by operator ${commit.operator}`);
+    if (!(await env.store.putWatchdog(t.epoch, 'transcripts', t.tokenId, signed))) {
+      const existing = (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId);
+      if (JSON.stringify(existing) !== JSON.stringify(signed)) throw new HttpError(409, 'conflict', `license ${t.tokenId} already sent another transcript for epoch ${t.epoch}`);
     }
     return { status: 200, body: { accepted: true } };
   }
@@ -141,7 +156,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     const final = nowSeconds(env) >= times.epochStart;
     const assignBlock = await env.chain.firstBlockAtOrAfter(Math.max(0, times.epochStart - env.consensus.assignmentLeadSeconds));
     const snapshot = final ? await epochSnapshot(env, epoch) : null;
-    const commits = [...(await env.store.getWatchdog<WatchdogCommitRequest>(epoch, 'commits')).values()]
+    const commits = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()]
       .sort((a, b) => (BigInt(a.tokenId) < BigInt(b.tokenId) ? -1 : 1))
       .map(({ tokenId, operator, commit, signature }) => ({ tokenId, operator, commit, signature }));
     const hash = assignBlock?.hash.toLowerCase() as Hex | undefined;

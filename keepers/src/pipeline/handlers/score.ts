@@ -15,14 +15,15 @@
  * publish-dataset.<e>: makes sure the dataset is on disk and reachable at `publicUrl/datasets/<hash>`
  * (a self-check, so a wrong --public-url fails here and not at every guardian).
  */
-import type { Address, Hex } from 'viem';
+import type { Hex } from 'viem';
+import { deriveEpochFacts, keyStatesAt, type EpochChainFacts } from '../../chain/epochFacts.js';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
 import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
 import type { CumulativeReward, FaultRecord } from '../../core/scoring.js';
-import type { WatchdogCommitRequest } from '../../core/watchdogApi.js';
 import { fetchJson } from '../../infra/httpJson.js';
+import type { StoredWatchdogCommit } from '../keeperHttp.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import type { CollectOutput, SeedOutput } from './collect.js';
 import { datasetPath, localDataset, previousCumulative, saveDataset } from './datasets.js';
@@ -68,6 +69,21 @@ export function keysNamed(openings: readonly NodeOpeningsWire[]): Hex[] {
   return [...keys].sort() as Hex[];
 }
 
+/** The first field where the pipeline's earlier chain reads disagree with the guardians' derivation. */
+function snapshotMismatch(facts: EpochChainFacts, collected: CollectOutput, seeds: SeedOutput): string | null {
+  const pairs: [string, unknown, unknown][] = [
+    ['epochStart', facts.epochStart, collected.epochStart],
+    ['epochEnd', facts.epochEnd, collected.epochEnd],
+    ['commitDeadline', facts.commitDeadline, collected.commitDeadline],
+    ['startBlock', facts.startBlock, collected.startBlock],
+    ['node set', facts.nodes, collected.nodes],
+    ['seed', facts.seed, seeds.seed],
+    ['assignSeed', facts.assignSeed, seeds.assignSeed],
+  ];
+  for (const [field, a, b] of pairs) if (canonicalJson(a) !== canonicalJson(b)) return field;
+  return null;
+}
+
 export function transcriptsStage(env: KeeperEnv): StageHandler {
   return {
     async run(ctx: StageContext): Promise<TranscriptsOutput> {
@@ -75,13 +91,13 @@ export function transcriptsStage(env: KeeperEnv): StageHandler {
       const { transcriptDeadline } = epochTimes(clock, env, ctx.epoch);
       if (nowSeconds(env) < transcriptDeadline) return ctx.waitUntil(transcriptDeadline * 1000 + 200, 'transcript deadline');
       const collected = await need<CollectOutput>(env, ctx.epoch, 'collect-commitments');
-      const commits = await env.store.getWatchdog<WatchdogCommitRequest>(ctx.epoch, 'commits');
+      const commits = await env.store.getWatchdog<StoredWatchdogCommit>(ctx.epoch, 'commits');
       const transcripts = await env.store.getWatchdog<TranscriptWire>(ctx.epoch, 'transcripts');
       const tokenIds = [...commits.keys()].map((id) => BigInt(id));
       const operators = await env.chain.watchdogOperatorsAt(tokenIds, BigInt(collected.startBlock.blockNumber));
       const watchdogs: WatchdogCommitWire[] = [...commits.values()].map((c) => ({
         tokenId: c.tokenId,
-        operator: (operators.get(BigInt(c.tokenId)) ?? c.operator).toLowerCase(),
+        operator: (operators.get(c.tokenId) ?? c.operator).toLowerCase(),
         commit: c.commit,
         signature: c.signature,
       }));
@@ -102,28 +118,38 @@ export function scoreStage(env: KeeperEnv): StageHandler {
       const seeds = await need<SeedOutput>(env, epoch, 'seed');
       const { openings } = await need<OpeningsOutput>(env, epoch, 'openings');
       const { watchdogs, transcripts } = await need<TranscriptsOutput>(env, epoch, 'transcripts');
-      const [guardians, signersPaid, chainParams, prevCumulative] = await Promise.all([
-        env.chain.guardianSet(),
-        env.chain.signersPaidIn(epoch),
-        env.chain.chainParameters(epoch),
+      const { contracts } = env.book;
+      const epochContracts = {
+        staking: contracts.NodeStaking,
+        settlement: contracts.EpochSettlement,
+        didRegistry: contracts.DidRegistry,
+        license: contracts.WatchDogLicense,
+      };
+      // What the chain decides, derived exactly as every guardian derives it (chain/epochFacts.ts).
+      const [facts, prevCumulative] = await Promise.all([
+        deriveEpochFacts(env.client, epochContracts, epoch, {
+          commitGraceSeconds: env.consensus.commitGraceSeconds,
+          assignmentLeadSeconds: env.consensus.assignmentLeadSeconds,
+          fromBlock: BigInt(env.book.startBlock),
+        }),
         previousCumulative(env, epoch),
       ]);
-      const keyStates = await env.chain.keyStatesAt(keysNamed(openings), BigInt(seeds.seed.blockNumber));
-      const keys = [...keyStates].map(([key, s]) => ({ key, did: s.did, active: s.status === 'Active' && s.keyType === 0 }));
-      const { contracts } = env.book;
+      const mismatch = snapshotMismatch(facts, collected, seeds);
+      if (mismatch) throw new Error(`epoch ${epoch}: the pipeline's ${mismatch} differs from the chain's (reorg?)`);
+      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamed(openings), seeds.seed.blockNumber);
       const dataset = datasetFromParts({
         chainId: env.book.chainId,
-        contracts: {
-          staking: contracts.NodeStaking,
-          settlement: contracts.EpochSettlement,
-          didRegistry: contracts.DidRegistry,
-          license: contracts.WatchDogLicense,
-        },
+        contracts: epochContracts,
         epoch,
         epochStart: collected.epochStart,
         epochEnd: collected.epochEnd,
         commitDeadline: collected.commitDeadline,
-        parameters: { ...env.consensus, ...chainParams },
+        parameters: {
+          ...env.consensus,
+          equivocationSlash: facts.equivocationSlash,
+          guardianShareBps: facts.guardianShareBps,
+          epochEmission: facts.epochEmission,
+        },
         startBlock: collected.startBlock,
         seed: seeds.seed,
         assignSeed: seeds.assignSeed,
@@ -133,8 +159,8 @@ export function scoreStage(env: KeeperEnv): StageHandler {
         commitments: collected.commitments,
         openings,
         transcripts,
-        guardianSet: guardians.members,
-        signersPaid: signersPaid as Address[],
+        guardianSet: facts.guardianSet,
+        signersPaid: facts.signersPaid,
         previousCumulative: prevCumulative,
       });
       const json = canonicalJson(dataset);
