@@ -27,6 +27,7 @@ import {
 } from 'viem';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { failpoint } from '../infra/failpoints.js';
 import { log as rootLog } from '../log.js';
 
 export class TxError extends Error {
@@ -123,7 +124,7 @@ export class TxSender {
     const key = `${this.options.prefix}:lock:sender:${this.address.toLowerCase()}`;
     const token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
     const deadline = Date.now() + 60_000;
-    while ((await this.options.redis.set(key, token, 'PX', 30_000, 'NX')) !== 'OK') {
+    while ((await this.options.redis.set(key, token, 'PX', 10_000, 'NX')) !== 'OK') {
       if (Date.now() > deadline) throw new TxError(`sender lock ${key} held for over 60 s`);
       await sleep(50);
     }
@@ -180,7 +181,9 @@ export class TxSender {
         const txHash = keccak256(raw);
         const record: TxRecord = { hash: txHash, raw, nonce, to: call.address, functionName: call.functionName, createdAt: new Date().toISOString() };
         await redis.set(key, JSON.stringify(record));
+        failpoint(`tx-stored:${name}`);
         await this.broadcast(raw);
+        failpoint(`tx-sent:${name}`);
         this.log.info({ name, hash: txHash, nonce }, `sent ${call.functionName}`);
         return txHash;
       });

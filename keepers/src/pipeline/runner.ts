@@ -17,6 +17,7 @@ import { DelayedError, UnrecoverableError, WaitingChildrenError, Worker, type Jo
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { failpoint } from '../infra/failpoints.js';
 import { log as rootLog } from '../log.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineJobData, PipelineQueues } from './queues.js';
@@ -207,6 +208,7 @@ export class PipelineRunner extends EventEmitter {
         const produced = await handler.run(ctx);
         if (produced === undefined) throw new Error(`stage ${stage} produced no output for epoch ${epoch}`);
         output = await options.store.setStage(epoch, stage, produced);
+        failpoint(`stage-stored:${stage}.${epoch}`);
       } else {
         ctx.log.info('output already stored; going on to the next stage');
       }
