@@ -8,7 +8,7 @@
  * is the first one whose WatchDog commits could be made in time (`firstEpoch`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, parseEther, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -43,7 +43,7 @@ export interface DevnetOptions {
   port?: number;
   /** A Redis to use; default: a private redis-server on a free port in the data dir. */
   redisUrl?: string;
-  /** Everything the run writes (wiped at start). */
+  /** Everything the run writes (its subfolders are wiped at start). */
   dataDir: string;
   population?: Partial<PopulationPlan>;
   /** Guardian indices (0–6) not to start. */
@@ -54,8 +54,8 @@ export interface DevnetOptions {
   /** Messages per second each client sends (default 0.5). */
   messagesPerSecond?: number;
   log?: Logger;
-  /** Where the keeper process's output goes (default: inherited). */
-  keeperOutput?: 'inherit' | 'ignore' | 'pipe';
+  /** Where the keeper process's output goes (default: appended to `<dataDir>/keeper.log`). */
+  keeperOutput?: 'inherit' | 'file';
 }
 
 export interface KeeperProcess {
@@ -106,7 +106,10 @@ export class Devnet {
   /** Starts chain, Redis, deployment, population set-up and every service. */
   static async start(options: DevnetOptions): Promise<Devnet> {
     const log = options.log ?? rootLog.child({ service: 'devnet' });
-    rmSync(options.dataDir, { recursive: true, force: true });
+    // A fresh chain: state of an earlier run (node stores, guardian records, Redis) must not leak in.
+    for (const dir of ['nodes', 'guardians', 'watchdogs', 'keeper', 'redis', 'keeper.log']) {
+      rmSync(join(options.dataDir, dir), { recursive: true, force: true });
+    }
     mkdirSync(options.dataDir, { recursive: true });
     const anvil = await startAnvil({ port: options.port || undefined, blockTime: 1 });
     let redis: RedisHandle | undefined;
@@ -177,7 +180,7 @@ export class Devnet {
       didRegistry: this.book.contracts.DidRegistry,
       license: this.book.contracts.WatchDogLicense,
     };
-    const quiet = this.log.child({}, { level: this.log.level === 'debug' ? 'debug' : 'warn' });
+    const quiet = this.log;
 
     const down = new Set(this.options.guardiansDown ?? []);
     for (const [i, account] of GUARDIAN_ACCOUNTS.entries()) {
@@ -193,6 +196,7 @@ export class Devnet {
 
     this.keeperPort = await freePort();
     this.startKeeper();
+    await this.waitForKeeper();
 
     // The first epoch whose WatchDog commits can still be made before it starts.
     const nowSeconds = Date.now() / 1000;
@@ -279,16 +283,34 @@ export class Devnet {
       '5000',
       ...this.guardianUrls.flatMap((g) => ['--guardian', g]),
     ];
+    const output = this.options.keeperOutput === 'inherit' ? 'inherit' : openSync(join(this.options.dataDir, 'keeper.log'), 'a');
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
-      env: { ...process.env, KEEPER_PRIVATE_KEY: devPrivateKey(KEEPER_ACCOUNT), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-      stdio: ['ignore', this.options.keeperOutput ?? 'inherit', this.options.keeperOutput ?? 'inherit'],
+      env: { ...process.env, KEEPER_PRIVATE_KEY: devPrivateKey(KEEPER_ACCOUNT), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+      stdio: ['ignore', output, output],
     });
+    if (typeof output === 'number') closeSync(output);
     child.on('exit', (code, signal) => {
       if (!this.stopping && this.keeper?.child === child) this.log.warn({ code, signal }, 'keeper process exited');
     });
     this.keeper = { child, url };
     return this.keeper;
+  }
+
+  /** Waits until the keeper process answers `/health` (it compiles its TypeScript first). */
+  async waitForKeeper(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const child = this.keeper?.child;
+      if (!child || child.exitCode !== null) throw new Error(`the keeper process exited (code ${child?.exitCode}) before answering; see its log`);
+      try {
+        if ((await fetch(`${this.keeper!.url}/health`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`the keeper did not answer ${this.keeper!.url}/health within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   /** Kills the keeper process (SIGKILL by default: no chance to clean up) and waits for it to exit. */
@@ -314,7 +336,7 @@ export class Devnet {
       didRegistry: this.book.contracts.DidRegistry,
       license: this.book.contracts.WatchDogLicense,
     };
-    const guardian = this.newGuardian(index, GUARDIAN_ACCOUNTS[index], contracts, this.log.child({}, { level: 'warn' }));
+    const guardian = this.newGuardian(index, GUARDIAN_ACCOUNTS[index], contracts, this.log);
     this.guardians[index] = guardian;
     await guardian.start();
   }
