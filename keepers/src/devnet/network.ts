@@ -7,8 +7,7 @@
  * Epochs that start before the services are up are empty and settle as such; the first "network epoch"
  * is the first one whose WatchDog commits could be made in time (`firstEpoch`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, parseEther, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -24,12 +23,12 @@ import { nodeStakingDomain } from '../core/commitment.js';
 import { ensureRedis, type RedisHandle } from '../infra/redis.js';
 import { log as rootLog } from '../log.js';
 import { EdgeNode } from '../services/edgeNode.js';
-import { GuardianService } from '../services/guardian.js';
 import { RelayClient } from '../services/client.js';
 import { didRegistryKeyDirectory } from '../services/relay/chainKeys.js';
 import { EpochClock } from '../services/relay/epochClock.js';
 import { WatchDogService } from '../services/watchdog.js';
 import { writeDevnetDeployConfig } from './deployConfig.js';
+import { isRunning, startService, stopService, waitForHealth, type ServiceProcess } from './processes.js';
 import { buildPopulation, type Population, type PopulationPlan } from './population.js';
 import { allowlistFor, buyLicenses, distributeSend, fundEth, openAllowlist, registerDids, registerNodes } from './setup.js';
 import { TrafficGenerator } from './traffic.js';
@@ -54,22 +53,17 @@ export interface DevnetOptions {
   /** Messages per second each client sends (default 0.5). */
   messagesPerSecond?: number;
   log?: Logger;
-  /** Where the keeper process's output goes (default: appended to `<dataDir>/keeper.log`). */
-  keeperOutput?: 'inherit' | 'file';
-}
-
-export interface KeeperProcess {
-  child: ChildProcess;
-  url: string;
+  /** Where the keeper's and guardians' output goes (default: `<dataDir>/keeper.log`, `guardian-<i>.log`). */
+  serviceOutput?: 'inherit' | 'files';
 }
 
 export class Devnet {
-  readonly guardians: (GuardianService | undefined)[] = [];
+  readonly guardians: (ServiceProcess | undefined)[] = [];
   readonly guardianUrls: string[] = [];
   readonly nodes: EdgeNode[] = [];
   readonly watchdogs: WatchDogService[] = [];
   readonly clients: RelayClient[] = [];
-  keeper?: KeeperProcess;
+  keeper?: ServiceProcess;
   traffic?: TrafficGenerator;
   /** The first epoch the whole network takes part in. */
   firstEpoch = 0;
@@ -107,10 +101,12 @@ export class Devnet {
   static async start(options: DevnetOptions): Promise<Devnet> {
     const log = options.log ?? rootLog.child({ service: 'devnet' });
     // A fresh chain: state of an earlier run (node stores, guardian records, Redis) must not leak in.
-    for (const dir of ['nodes', 'guardians', 'watchdogs', 'keeper', 'redis', 'keeper.log']) {
-      rmSync(join(options.dataDir, dir), { recursive: true, force: true });
-    }
     mkdirSync(options.dataDir, { recursive: true });
+    for (const entry of readdirSync(options.dataDir, { withFileTypes: true })) {
+      if (['nodes', 'guardians', 'watchdogs', 'keeper', 'redis'].includes(entry.name) || /^(keeper|guardian-\d+)\.log$/.test(entry.name)) {
+        rmSync(join(options.dataDir, entry.name), { recursive: true, force: true });
+      }
+    }
     const anvil = await startAnvil({ port: options.port || undefined, blockTime: 1 });
     let redis: RedisHandle | undefined;
     try {
@@ -174,29 +170,14 @@ export class Devnet {
   private async startServices(): Promise<void> {
     const { dataDir } = this.options;
     const clock = this.clock;
-    const contracts = {
-      staking: this.book.contracts.NodeStaking,
-      settlement: this.book.contracts.EpochSettlement,
-      didRegistry: this.book.contracts.DidRegistry,
-      license: this.book.contracts.WatchDogLicense,
-    };
     const quiet = this.log;
 
     const down = new Set(this.options.guardiansDown ?? []);
-    for (const [i, account] of GUARDIAN_ACCOUNTS.entries()) {
-      if (down.has(i)) {
-        this.guardians.push(undefined);
-        this.guardianUrls.push(`http://127.0.0.1:${await freePort()}`);
-        continue;
-      }
-      const guardian = this.newGuardian(i, account, contracts, quiet);
-      this.guardians.push(guardian);
-      this.guardianUrls.push(await guardian.start());
-    }
-
+    for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardianUrls.push(`http://127.0.0.1:${await freePort()}`);
     this.keeperPort = await freePort();
     this.startKeeper();
-    await this.waitForKeeper();
+    for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardians.push(down.has(i) ? undefined : this.spawnGuardian(i));
+    await Promise.all([this.keeper!, ...this.guardians.filter((g) => g !== undefined)].map((p) => waitForHealth(p)));
 
     // The first epoch whose WatchDog commits can still be made before it starts.
     const nowSeconds = Date.now() / 1000;
@@ -247,98 +228,69 @@ export class Devnet {
     this.log.info({ firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length }, 'network running');
   }
 
-  private newGuardian(index: number, account: number, contracts: ConstructorParameters<typeof GuardianService>[0]['contracts'], logger: Logger) {
-    return new GuardianService({
-      rpcUrl: this.rpcUrl,
-      privateKey: devPrivateKey(account),
-      chainId: this.book.chainId,
-      contracts,
-      consensus: this.consensus,
-      dataDir: join(this.options.dataDir, 'guardians', String(index)),
-      port: Number(new URL(this.guardianUrls[index] ?? 'http://127.0.0.1:0').port) || 0,
-      fromBlock: BigInt(this.book.startBlock),
-      logger: logger.child({ guardian: index }),
+  /** Guardian `index` as its own process (services/guardian.ts CLI) on its fixed port. */
+  private spawnGuardian(index: number): ServiceProcess {
+    const url = this.guardianUrls[index];
+    return startService({
+      name: `guardian ${index}`,
+      entry: 'keepers/src/services/guardian.ts',
+      args: ['--rpc-url', this.rpcUrl, '--address-book', this.bookPath, '--data-dir', join(this.options.dataDir, 'guardians', String(index)), '--port', new URL(url).port],
+      env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]) },
+      url,
+      output: this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, `guardian-${index}.log`),
     });
   }
 
   /** Starts (or restarts) the keeper process on its fixed port, against the same Redis and data dir. */
-  startKeeper(): KeeperProcess {
+  startKeeper(): ServiceProcess {
     const url = `http://127.0.0.1:${this.keeperPort}`;
-    const args = [
-      '--import',
-      'tsx',
-      join(repoRoot, 'keepers/src/keeper.ts'),
-      '--rpc-url',
-      this.rpcUrl,
-      '--address-book',
-      this.bookPath,
-      '--redis-url',
-      this.redis.url,
-      '--no-spawn-redis',
-      '--port',
-      String(this.keeperPort),
-      '--data-dir',
-      join(this.options.dataDir, 'keeper'),
-      '--lock-ms',
-      '5000',
-      ...this.guardianUrls.flatMap((g) => ['--guardian', g]),
-    ];
-    const output = this.options.keeperOutput === 'inherit' ? 'inherit' : openSync(join(this.options.dataDir, 'keeper.log'), 'a');
-    const child = spawn(process.execPath, args, {
-      cwd: repoRoot,
-      env: { ...process.env, KEEPER_PRIVATE_KEY: devPrivateKey(KEEPER_ACCOUNT), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-      stdio: ['ignore', output, output],
+    this.keeper = startService({
+      name: 'keeper',
+      entry: 'keepers/src/keeper.ts',
+      args: [
+        '--rpc-url',
+        this.rpcUrl,
+        '--address-book',
+        this.bookPath,
+        '--redis-url',
+        this.redis.url,
+        '--no-spawn-redis',
+        '--port',
+        String(this.keeperPort),
+        '--data-dir',
+        join(this.options.dataDir, 'keeper'),
+        '--lock-ms',
+        '5000',
+        ...this.guardianUrls.flatMap((g) => ['--guardian', g]),
+      ],
+      env: { KEEPER_PRIVATE_KEY: devPrivateKey(KEEPER_ACCOUNT) },
+      url,
+      output: this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, 'keeper.log'),
     });
-    if (typeof output === 'number') closeSync(output);
-    child.on('exit', (code, signal) => {
-      if (!this.stopping && this.keeper?.child === child) this.log.warn({ code, signal }, 'keeper process exited');
-    });
-    this.keeper = { child, url };
     return this.keeper;
   }
 
-  /** Waits until the keeper process answers `/health` (it compiles its TypeScript first). */
-  async waitForKeeper(timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const child = this.keeper?.child;
-      if (!child || child.exitCode !== null) throw new Error(`the keeper process exited (code ${child?.exitCode}) before answering; see its log`);
-      try {
-        if ((await fetch(`${this.keeper!.url}/health`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`the keeper did not answer ${this.keeper!.url}/health within ${timeoutMs / 1000} s`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+  /** Waits until the keeper process answers `/health`. */
+  waitForKeeper(timeoutMs = 120_000): Promise<void> {
+    return waitForHealth(this.keeper!, timeoutMs);
   }
 
-  /** Kills the keeper process (SIGKILL by default: no chance to clean up) and waits for it to exit. */
-  async killKeeper(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.keeper?.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
+  /** Kills the keeper process (SIGKILL by default) and waits for it to exit. */
+  killKeeper(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    return stopService(this.keeper, signal);
   }
 
-  async stopGuardian(index: number): Promise<void> {
-    await this.guardians[index]?.stop();
+  /** Stops guardian `index` (SIGKILL by default), as if its machine went down. */
+  async stopGuardian(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await stopService(this.guardians[index], signal);
     this.guardians[index] = undefined;
   }
 
+  /** Starts guardian `index` again on its URL (its signed-epochs record is kept). */
   async startGuardian(index: number): Promise<void> {
-    if (this.guardians[index]) return;
-    const contracts = {
-      staking: this.book.contracts.NodeStaking,
-      settlement: this.book.contracts.EpochSettlement,
-      didRegistry: this.book.contracts.DidRegistry,
-      license: this.book.contracts.WatchDogLicense,
-    };
-    const guardian = this.newGuardian(index, GUARDIAN_ACCOUNTS[index], contracts, this.log);
-    this.guardians[index] = guardian;
-    await guardian.start();
+    if (isRunning(this.guardians[index])) return;
+    this.guardians[index] = this.spawnGuardian(index);
+    await waitForHealth(this.guardians[index]!);
   }
 
   /** Stops every service and process this devnet started, in reverse order. */
@@ -349,8 +301,7 @@ export class Devnet {
     await Promise.allSettled(this.clients.map((c) => c.close()));
     await Promise.allSettled(this.watchdogs.map((w) => w.stop()));
     await Promise.allSettled(this.nodes.map((n) => n.stop()));
-    await this.killKeeper('SIGTERM');
-    await Promise.allSettled(this.guardians.map((g) => g?.stop()));
+    await Promise.allSettled([this.keeper, ...this.guardians].map((p) => stopService(p, 'SIGTERM')));
     await this.redis.stop();
     await this.anvil.stop();
     rmSync(this.bookPath, { force: true });
