@@ -39,7 +39,6 @@ import {
   watchDogLicenseAbi,
   watchDogPresaleAbi,
 } from '../src/generated/contracts.js';
-import { allowlistDocument } from '../src/cli/allowlist.js';
 import { isOneSentence, runSendnet, type CliRun } from './cliHarness.js';
 
 const ZERO: Hex = `0x${'0'.repeat(64)}`;
@@ -103,12 +102,10 @@ before(async () => {
   buyerA = await freshAccount();
   buyerB = await freshAccount();
   const outsider = privateKeyToAccount(generatePrivateKey()).address;
-  const doc = allowlistDocument([
-    { account: buyerA.address, max: 3 },
-    { account: outsider, max: 5 },
-  ]);
   allowlistPath = join(dir, 'allowlist.json');
-  writeFileSync(allowlistPath, JSON.stringify(doc, null, 2));
+  const built = await runSendnet(['presale', 'allowlist', `${buyerA.address}:3`, `${outsider}:5`, '--out', allowlistPath]);
+  assert.equal(built.code, 0, built.stderr);
+  const doc = JSON.parse(readFileSync(allowlistPath, 'utf8')) as { root: Hex };
   allowlistStart = Number((await publicClient.getBlock()).timestamp) + 60;
   await mined(
     await wallet(devPrivateKey(0)).writeContract({

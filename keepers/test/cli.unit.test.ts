@@ -357,7 +357,7 @@ describe('help', () => {
     assert.deepEqual(names.sort(), [
       'did consent', 'did keys add', 'did keys list', 'did keys revoke', 'did link', 'did register', 'did resolve', 'did unlink',
       'keystore create', 'license activate', 'license claim', 'node claim', 'node register', 'node stake', 'node status', 'node unbond',
-      'node withdraw', 'presale buy', 'presale status', 'rankings',
+      'node withdraw', 'presale allowlist', 'presale buy', 'presale status', 'rankings',
     ]);
     for (const leaf of leaves) {
       let help = '';

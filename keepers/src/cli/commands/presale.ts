@@ -7,13 +7,13 @@
 import { Command } from 'commander';
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import { epochSettlementAbi, licenseRewardsAbi, sendTokenAbi, watchDogLicenseAbi, watchDogPresaleAbi } from '../../generated/contracts.js';
-import { allowlistProof, loadAllowlist } from '../allowlist.js';
-import { RejectedError } from '../errors.js';
+import { allowlistDocument, allowlistProof, loadAllowlist } from '../allowlist.js';
+import { InputError, RejectedError } from '../errors.js';
 import { parseAddress, parseAmount, parseChoice, parseInteger, parseTokenId } from '../inputs.js';
-import { formatRelative, formatSend, formatTime, formatToken, renderRecord, renderTable } from '../output.js';
+import { Output, formatRelative, formatSend, formatTime, formatToken, renderRecord, renderTable, toJson } from '../output.js';
 import { licenseClaim, loadRewardProofs, proofsSource, requireCurrentRoot } from '../proofs.js';
 import { revertSentence, type RevertContext } from '../reverts.js';
-import type { Session } from '../session.js';
+import type { GlobalOptions, Session } from '../session.js';
 import { sessionFor, txLines, withExamples } from './common.js';
 
 const CURRENCY = { eth: 0, token: 1 } as const;
@@ -196,6 +196,39 @@ export function presaleCommand(): Command {
           ...txLines(receipt),
         ]),
     );
+  });
+
+  withExamples(
+    presale
+      .command('allowlist')
+      .description(
+        'build the allowlist file a sale owner publishes (and whose root goes into setAllowlistPhase) from account:max entries; no chain needed',
+      )
+      .argument('<entries...>', 'account:maxQuantity pairs, e.g. 0xAbc…:3')
+      .option('--out <file>', 'write the file here instead of printing it'),
+    ['sendnet presale allowlist 0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC:1 --out allowlist.json'],
+  ).action(async (entries: string[], options: { out?: string }, command: Command) => {
+    const out = new Output(Boolean(command.optsWithGlobals<GlobalOptions>().json));
+    const parsed = entries.map((entry) => {
+      const [account, max, ...rest] = entry.split(':');
+      if (rest.length || account === undefined || max === undefined) throw new InputError(`"${entry}" is not an account:maxQuantity pair.`);
+      return { account: parseAddress(account, `the account in "${entry}"`), max: BigInt(parseInteger(max, `the max quantity in "${entry}"`, 1, 0xffffffff)) };
+    });
+    const seen = new Set<string>();
+    for (const e of parsed) {
+      if (seen.has(e.account)) throw new InputError(`${e.account} is listed twice: give each account one entry.`);
+      seen.add(e.account);
+    }
+    const doc = allowlistDocument(parsed);
+    if (options.out) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(options.out, `${toJson(doc)}\n`);
+      out.result({ file: options.out, root: doc.root, entries: doc.entries.length }, () =>
+        `Wrote ${options.out} (${doc.entries.length} accounts).\n` + renderRecord([['root', doc.root]]),
+      );
+    } else {
+      process.stdout.write(`${toJson(doc)}\n`);
+    }
   });
 
   return presale;
