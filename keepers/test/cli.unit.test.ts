@@ -344,9 +344,14 @@ describe('allowlist and reward proofs', () => {
 });
 
 describe('help', () => {
-  test('every command has a description and examples', () => {
+  test('every command and command group has a description and examples', () => {
     const leaves: Command[] = [];
-    const walk = (c: Command) => (c.commands.length ? c.commands.forEach(walk) : leaves.push(c));
+    const all: Command[] = [];
+    const walk = (c: Command) => {
+      all.push(c);
+      if (c.commands.length) c.commands.forEach(walk);
+      else leaves.push(c);
+    };
     const program = buildProgram();
     walk(program);
     const names = leaves.map((c) => {
@@ -359,13 +364,13 @@ describe('help', () => {
       'keystore create', 'license activate', 'license claim', 'node claim', 'node register', 'node stake', 'node status', 'node unbond',
       'node withdraw', 'presale allowlist', 'presale buy', 'presale status', 'rankings',
     ]);
-    for (const leaf of leaves) {
+    for (const leaf of all) {
       let help = '';
       leaf.configureOutput({ writeOut: (s) => (help += s) });
       leaf.outputHelp();
       assert.ok(leaf.description().length > 20, `${leaf.name()} has a description`);
       assert.match(help, /Examples:\n {2}\$ (SENDNET_[A-Z_]+=\S+ |[A-Z_]+=\S+ )*sendnet /, `${leaf.name()} has examples`);
-      assert.match(help, /Global Options:[\s\S]*--rpc <url>/, `${leaf.name()} shows the global options`);
+      assert.match(help, /Options:[\s\S]*--rpc <url>/, `${leaf.name()} shows the global options`);
     }
   });
 

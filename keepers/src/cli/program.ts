@@ -62,10 +62,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-export interface RunResult {
-  exitCode: number;
-}
-
 /** Parses `argv` (user arguments only, without node and the script) and runs the command. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -75,12 +71,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // commander already printed help or its one-line usage error
-      if (error.exitCode === 0) return 0;
-      if (error.code === 'commander.help' || error.code === 'commander.helpDisplayed' || error.code === 'commander.executeSubCommandAsync') {
-        return error.exitCode;
-      }
-      return ExitCode.Usage;
+      // commander already printed the help or its one-line usage error
+      return error.exitCode === 0 ? 0 : ExitCode.Usage;
     }
     const described = describeError(error);
     if (json) process.stdout.write(`${toJson({ error: { code: described.code, message: described.message } })}\n`);

@@ -54,6 +54,7 @@ export class Session {
   private chainIdPromise?: Promise<number>;
   private bookPromise?: Promise<{ book: AddressBook; path: string }>;
   private signerPromise?: Promise<PrivateKeyAccount>;
+  private blockTagPromise?: Promise<'pending' | 'latest'>;
 
   constructor(
     readonly options: GlobalOptions,
@@ -147,14 +148,33 @@ export class Session {
     return this.signerPromise;
   }
 
-  /** Latest block timestamp (chain time, which on a devnet may differ from the wall clock). */
+  /**
+   * The block reads and simulations run against: `pending` where the RPC supports it (its timestamp is
+   * "now", so a sale that opened since the last block reads as open — on an idle devnet the latest block
+   * can be minutes old), else `latest`.
+   */
+  blockTag(): Promise<'pending' | 'latest'> {
+    this.blockTagPromise ??= (async () => {
+      await this.chainId();
+      try {
+        const pending = await this.publicClient().getBlock({ blockTag: 'pending' });
+        return pending?.timestamp ? 'pending' : 'latest';
+      } catch {
+        return 'latest';
+      }
+    })();
+    return this.blockTagPromise;
+  }
+
+  /** Chain time (unix seconds) of the block calls run against; on a devnet it may differ from the wall clock. */
   async now(): Promise<number> {
-    return Number((await this.publicClient().getBlock({ blockTag: 'latest' })).timestamp);
+    return Number((await this.publicClient().getBlock({ blockTag: await this.blockTag() })).timestamp);
   }
 
   /** Read-only call with every protocol error decodable. */
   async read<T>(call: Omit<ContractCall, 'value'> & { account?: Address }): Promise<T> {
-    return (await this.publicClient().readContract({ ...call, abi: withAllErrors(call.abi) } as never)) as T;
+    const blockTag = await this.blockTag();
+    return (await this.publicClient().readContract({ ...call, abi: withAllErrors(call.abi), blockTag } as never)) as T;
   }
 
   /**
@@ -164,7 +184,7 @@ export class Session {
   async preflight(call: ContractCall, ctx: RevertContext = {}): Promise<{ errorName: string; error: CliError } | null> {
     const account = await this.signer();
     try {
-      await this.publicClient().simulateContract({ ...call, abi: withAllErrors(call.abi), account } as never);
+      await this.publicClient().simulateContract({ ...call, abi: withAllErrors(call.abi), account, blockTag: await this.blockTag() } as never);
       return null;
     } catch (error) {
       const revert = revertOf(error);
@@ -184,10 +204,13 @@ export class Session {
     const chain = await this.chain();
     const client = this.publicClient();
     const abi = withAllErrors(call.abi);
+    const blockTag = await this.blockTag();
     try {
-      const { request } = await client.simulateContract({ ...call, abi, account } as never);
+      const { request } = await client.simulateContract({ ...call, abi, account, blockTag } as never);
+      // estimated against the same block as the simulation, with headroom for state that moves meanwhile
+      const gas = await client.estimateContractGas({ ...call, abi, account, blockTag } as never);
       const wallet = createWalletClient({ account, chain, transport: http(this.rpcUrl, { retryCount: 1, timeout: 15_000 }) });
-      const hash = await wallet.writeContract(request as never);
+      const hash = await wallet.writeContract({ ...(request as object), gas: (gas * 12n) / 10n } as never);
       const receipt = await client.waitForTransactionReceipt({ hash, timeout: 120_000 });
       if (receipt.status !== 'success') {
         throw new RejectedError(`The ${call.functionName} transaction ${hash} was mined but reverted.`, 'Reverted');

@@ -78,7 +78,11 @@ async function listKeys(session: Session, registry: Address, did: bigint): Promi
 }
 
 export function didCommand(): Command {
-  const did = new Command('did').description('DIDs: register a name, link wallets, manage device keys, resolve names');
+  const did = withExamples(new Command('did').description('DIDs: register a name, link wallets, manage device keys, resolve names'), [
+    'sendnet did register alice',
+    'sendnet did resolve alice',
+    'sendnet did keys --help',
+  ]);
 
   withExamples(
     did
@@ -207,7 +211,10 @@ export function didCommand(): Command {
     );
   });
 
-  const keys = did.command('keys').description('device and messaging keys of a DID (32-byte Ed25519 or X25519 public keys)');
+  const keys = withExamples(did.command('keys').description('device and messaging keys of a DID (32-byte Ed25519 or X25519 public keys)'), [
+    'sendnet did keys add alice 0x3b6a27bc…(64 hex digits) --type ed25519',
+    'sendnet did keys list alice',
+  ]);
 
   withExamples(
     keys

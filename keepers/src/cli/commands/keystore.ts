@@ -19,7 +19,9 @@ async function newPassword(env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 export function keystoreCommand(): Command {
-  const keystore = new Command('keystore').description('encrypted key files (Web3 Secret Storage, as geth and cast use)');
+  const keystore = withExamples(new Command('keystore').description('encrypted key files (Web3 Secret Storage, as geth and cast use)'), [
+    'sendnet keystore create --out operator.json',
+  ]);
   withExamples(
     keystore
       .command('create')

@@ -88,7 +88,11 @@ function addNodeKeyOptions(command: Command): Command {
 }
 
 export function nodeCommand(): Command {
-  const node = new Command('node').description('edge nodes: register, stake, unbond, withdraw, status, claim rewards');
+  const node = withExamples(new Command('node').description('edge nodes: register, stake, unbond, withdraw, status, claim rewards'), [
+    'sendnet node register --stake 10000 --endpoint ws://node1.example:7000',
+    'sendnet node status 0xNodeKey…',
+    'sendnet node register --help',
+  ]);
 
   withExamples(
     addNodeKeyOptions(

@@ -57,7 +57,11 @@ export function phaseWindow(start: number, end: number, now: number): string {
 }
 
 export function presaleCommand(): Command {
-  const presale = new Command('presale').description('the WatchDog license presale: status and buying');
+  const presale = withExamples(new Command('presale').description('the WatchDog license presale: status and buying'), [
+    'sendnet presale status',
+    'sendnet presale buy --quantity 2 --max-total-cost 0.25',
+    'sendnet presale buy --help',
+  ]);
 
   withExamples(
     presale
@@ -235,7 +239,10 @@ export function presaleCommand(): Command {
 }
 
 export function licenseCommand(): Command {
-  const license = new Command('license').description('WatchDog licenses: name the operator key, claim license rewards');
+  const license = withExamples(new Command('license').description('WatchDog licenses: name the operator key, claim license rewards'), [
+    'sendnet license activate 7 --operator 0xWatchDogKey…',
+    "sendnet license claim 7 --proofs 'http://keeper.example:8080/epochs/{epoch}/claims'",
+  ]);
 
   withExamples(
     license
