@@ -10,6 +10,7 @@ import {
   InsufficientFundsError,
   TimeoutError,
   UserRejectedRequestError,
+  WaitForTransactionReceiptTimeoutError,
 } from 'viem';
 import { CliError, ExitCode, sentence, type ExitCodeValue } from './errors.js';
 import { revertSentence, type RevertContext } from './reverts.js';
@@ -54,6 +55,11 @@ export function describeError(error: unknown, ctx: RevertContext = {}, rpcUrl?: 
     }
     if (error.walk((e) => e instanceof InsufficientFundsError)) {
       return { message: 'The signing account does not have enough ETH to pay for this transaction and its gas.', code: 'InsufficientFunds', exitCode: ExitCode.Rejected };
+    }
+    const timeout = error.walk((e) => e instanceof WaitForTransactionReceiptTimeoutError);
+    if (timeout) {
+      const hash = /0x[0-9a-fA-F]{64}/.exec(timeout.message)?.[0] ?? 'the transaction';
+      return { message: `The transaction ${hash} was sent but not mined in time: look it up later before sending it again.`, code: 'NotMined', exitCode: ExitCode.Network };
     }
     if (error.walk((e) => e instanceof UserRejectedRequestError)) {
       return { message: 'The signer refused to sign the transaction.', code: 'Rejected', exitCode: ExitCode.Rejected };
