@@ -258,3 +258,26 @@ test('the evaluation does not depend on list order; the canonical dataset hash d
   assert.equal(datasetHash(datasetFromParts({ ...f.parts, nodes: shuffled(f.parts.nodes), transcripts: shuffled(f.parts.transcripts) })), dataHash);
   assert.equal(datasetHash(parseEpochDataset(JSON.parse(canonicalJson(d)))), dataHash, 'round trip through JSON');
 });
+
+test('canonical JSON: the fast path equals the reference; non-JSON values are refused naming the path', async () => {
+  const { canonicalJsonReference, CanonicalJsonError } = await import('../src/core/canonicalJson.js');
+  const docs: unknown[] = [
+    { b: 1, a: [{ d: 'x', c: null }, 2.5, -0, 'null'], e: { g: true, f: false, h: undefined } },
+    { '10': 1, '9': 2, a: 3 },
+    [],
+    'text "quoted" \u2028',
+    (await buildFixture({ behaviours: ['honest', 'silent'] })).dataset,
+  ];
+  for (const d of docs) assert.equal(canonicalJson(d), canonicalJsonReference(d));
+  assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+  assert.equal(canonicalJson({ '10': 1, '9': 2 }), '{"10":1,"9":2}', 'keys in code-unit order, integer-like or not');
+  for (const [bad, path] of [
+    [{ a: [1, undefined] }, /\$\.a\[1\]/],
+    [{ a: 1n }, /\$\.a/],
+    [{ a: NaN }, /\$\.a/],
+    [{ a: new Date(0) }, /\$\.a: Date/],
+    [undefined, /\$/],
+  ] as const) {
+    assert.throws(() => canonicalJson(bad), (e: unknown) => e instanceof CanonicalJsonError && path.test(e.message));
+  }
+});

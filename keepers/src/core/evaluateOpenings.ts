@@ -19,10 +19,14 @@ export interface NodeRelayResult {
   outcome: OpeningsOutcome;
   reason?: string;
   /** Credited units per sender DID (estimated from the samples). */
-  volume: Map<string, bigint>;
+  volume: ReadonlyMap<string, bigint>;
   /** ticketHash → leaf index of the verified openings (for the cross-node check). */
-  tickets: Map<Hex, number>;
+  tickets: ReadonlyMap<Hex, number>;
 }
+
+/** Shared by every node that has nothing (never mutated): saves two Map allocations per node. */
+const NOTHING_VOLUME: ReadonlyMap<string, bigint> = new Map();
+const NOTHING_TICKETS: ReadonlyMap<Hex, number> = new Map();
 
 const commitmentKey = (c: EpochCommitment) => `${c.root}:${c.totalUnits}:${c.leafCount}`;
 
@@ -96,7 +100,7 @@ export function verifyNodeOpenings(
 ): Pick<NodeRelayResult, 'outcome' | 'reason' | 'volume' | 'tickets'> {
   const volume = new Map<string, bigint>();
   const tickets = new Map<Hex, number>();
-  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', volume, tickets };
+  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
   const k = d.parameters.k;
   if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', volume, tickets };
   if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, volume, tickets };
@@ -108,7 +112,7 @@ export function verifyNodeOpenings(
   const samplesPerDid = new Map<string, number>();
   for (let i = 0; i < k; i++) {
     const opening = toOpening(openings[i]);
-    const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: new Map(), tickets: new Map() });
+    const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS });
     const verdict = verifyOpening(opening, { node: nodeKey, commitment, target: targets[i] });
     if (!verdict.ok) return fraud(`${verdict.reason}: ${verdict.detail}`);
     const th = ticketHash(opening.ticket);
@@ -131,7 +135,7 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
   const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
   const results = new Map<Address, NodeRelayResult>();
   for (const nodeKey of nodes) {
-    const base = { nodeKey, volume: new Map<string, bigint>(), tickets: new Map<Hex, number>() };
+    const base = { nodeKey, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
     if (equivocated.has(nodeKey)) {
       results.set(nodeKey, { ...base, committed: true, equivocated: true, outcome: 'equivocated', reason: 'two different signed commitments' });
       continue;
@@ -150,7 +154,7 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
     if (r.outcome !== 'ok') continue;
     const clash = [...r.tickets.keys()].find((th) => ticketOwner.has(th));
     if (clash) {
-      Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: new Map() });
+      Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: NOTHING_VOLUME });
       continue;
     }
     for (const th of r.tickets.keys()) ticketOwner.set(th, nodeKey);
