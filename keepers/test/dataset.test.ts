@@ -281,3 +281,31 @@ test('canonical JSON: the fast path equals the reference; non-JSON values are re
     assert.throws(() => canonicalJson(bad), (e: unknown) => e instanceof CanonicalJsonError && path.test(e.message));
   }
 });
+
+test('tampered items never make evaluateEpoch throw: each flipped hex digit is rejected or harmless', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest', 'equivocate'], watchdogs: 4 });
+  const base = await evaluateEpoch(f.dataset);
+  // Every hex string inside the signed items, by path.
+  const paths: (string | number)[][] = [];
+  const walk = (v: unknown, path: (string | number)[]) => {
+    if (typeof v === 'string' && /^0x[0-9a-f]+$/.test(v) && v.length > 2) paths.push(path);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  for (const field of ['commitments', 'openings', 'watchdogs', 'transcripts'] as const) walk(f.dataset[field], [field]);
+  assert.ok(paths.length > 500);
+  let changed = 0;
+  for (let n = 0; n < 40; n++) {
+    const path = paths[Math.floor(Math.random() * paths.length)];
+    const d = clone(f.dataset) as unknown as Record<string | number, any>;
+    let holder = d;
+    for (const p of path.slice(0, -1)) holder = holder[p];
+    const last = path.at(-1)!;
+    const s = holder[last] as string;
+    const at = 2 + Math.floor(Math.random() * (s.length - 2));
+    holder[last] = s.slice(0, at) + ((parseInt(s[at], 16) + 1) % 16).toString(16) + s.slice(at + 1);
+    const e = await evaluateEpoch(d, { dataHash: base.header.dataHash }); // must not throw
+    if (e.header.rewardRoot !== base.header.rewardRoot || e.rejected.length > base.rejected.length) changed++;
+  }
+  assert.equal(changed, 40, `only ${changed} of 40 tampered datasets changed the outcome`);
+});

@@ -24,6 +24,8 @@ export interface NodeRelayResult {
   tickets: ReadonlyMap<Hex, number>;
 }
 
+const MAX_UINT64 = (1n << 64n) - 1n;
+
 /** Shared by every node that has nothing (never mutated): saves two Map allocations per node. */
 const NOTHING_VOLUME: ReadonlyMap<string, bigint> = new Map();
 const NOTHING_TICKETS: ReadonlyMap<Hex, number> = new Map();
@@ -123,7 +125,11 @@ export function verifyNodeOpenings(
       samplesPerDid.set(verdict.senderDid, (samplesPerDid.get(verdict.senderDid) ?? 0) + 1);
     }
   }
-  for (const [did, samples] of samplesPerDid) volume.set(did, (commitment.totalUnits * BigInt(samples)) / BigInt(k));
+  for (const [did, samples] of samplesPerDid) {
+    const credit = (commitment.totalUnits * BigInt(samples)) / BigInt(k);
+    // Scoring takes uint64 volume entries; only a tree of > 2^64 units could exceed it.
+    volume.set(did, credit < MAX_UINT64 ? credit : MAX_UINT64);
+  }
   return { outcome: 'ok', volume, tickets };
 }
 
