@@ -25,6 +25,7 @@ export interface NodeRelayResult {
 }
 
 const MAX_UINT64 = (1n << 64n) - 1n;
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Shared by every node that has nothing (never mutated): saves two Map allocations per node. */
 const NOTHING_VOLUME: ReadonlyMap<string, bigint> = new Map();
@@ -138,7 +139,7 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
   const { commitments, equivocated } = await evaluateCommitments(d, rejected);
   const keys = keyDirectory(d);
   const entries = new Map(d.openings.map((o) => [o.nodeKey, o]));
-  const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
+  const nodes = d.nodes.map((n) => n.nodeKey as Address);
   const results = new Map<Address, NodeRelayResult>();
   for (const nodeKey of nodes) {
     const base = { nodeKey, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
@@ -153,11 +154,12 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
     }
     results.set(nodeKey, { nodeKey, committed: true, equivocated: false, commitment, ...verifyNodeOpenings(d, nodeKey, commitment, entries.get(nodeKey), keys) });
   }
-  // A ticket opened at two nodes is fraud for the later node in nodeKey order.
+  // A ticket opened at two nodes is fraud for the later node in nodeKey order (lowercase hex of equal
+  // length: string order is numeric order).
   const ticketOwner = new Map<Hex, Address>();
-  for (const nodeKey of nodes) {
+  const opened = nodes.filter((n) => results.get(n)!.outcome === 'ok').sort(compareKeys);
+  for (const nodeKey of opened) {
     const r = results.get(nodeKey)!;
-    if (r.outcome !== 'ok') continue;
     const clash = [...r.tickets.keys()].find((th) => ticketOwner.has(th));
     if (clash) {
       Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: NOTHING_VOLUME });
