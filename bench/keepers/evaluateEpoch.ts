@@ -15,6 +15,7 @@ import { assignWatchdogs, assignmentSeed, samplingSeed } from '../../keepers/src
 import { challengeOffsets, signTranscript, signWatchdogCommit, type TranscriptResult } from '../../keepers/src/core/watchdogSchedule.js';
 import { datasetFromParts, datasetHash, evaluateEpoch, parseEpochDataset } from '../../keepers/src/core/dataset.js';
 import { DEVNET_CONSENSUS } from '../../keepers/src/config/consensus.js';
+import { buildEpochTrees, scoreEpoch } from '../../keepers/src/core/scoring.js';
 import { repoRoot } from '../../keepers/src/chain/foundry.js';
 
 const { values } = parseArgs({
@@ -103,12 +104,24 @@ const [dataHash, hash] = await time(() => datasetHash(dataset));
 const [, parse] = await time(() => parseEpochDataset(dataset));
 const [evaluation, evaluate] = await time(() => evaluateEpoch(dataset, { dataHash }));
 if (evaluation.rejected.length > 0) throw new Error(`unexpected rejections: ${JSON.stringify(evaluation.rejected.slice(0, 3))}`);
+// The scoring part alone (core/scoring.ts on the same input), to see what evaluateEpoch adds to it.
+const [scored, score] = await time(() => scoreEpoch(evaluation.scoringInput));
+const [, trees] = await time(() => buildEpochTrees(scored));
 const result = {
   nodes: N,
   watchdogs: W,
   challengesPerNode: C,
   transcriptResults: transcripts.reduce((a, t) => a + t.transcript.results.length, 0),
-  seconds: { buildWatchdogFixture: buildWatchdogs, datasetFromParts: build, datasetHash: hash, parse, evaluateEpoch: evaluate },
+  seconds: {
+    buildWatchdogFixture: buildWatchdogs,
+    datasetFromParts: build,
+    datasetHash: hash,
+    parse,
+    evaluateEpoch: evaluate,
+    ofWhichScoreEpoch: score,
+    ofWhichBuildEpochTrees: trees,
+  },
+  loadAverage: (await import('node:os')).loadavg()[0],
   rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
   node: process.version,
   at: new Date().toISOString(),

@@ -111,7 +111,8 @@ export function watchdogAssignment(
   const nodes = nodeKeys.map((n) => n.toLowerCase() as Address);
   if (!nodes.every((n, i) => i === 0 || nodes[i - 1] < n)) nodes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({ tokenId: BigInt(tokenId), operator: c.operator }));
-  const assigned = assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m });
+  // No candidates: every node gets none (skips a per-node pass over the whole node set).
+  const assigned = candidates.length > 0 ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m }) : new Map<Address, bigint[]>();
   const assignment = new Map<Address, string[]>();
   const nodesOf = new Map<string, Address[]>();
   for (const node of nodes) {
