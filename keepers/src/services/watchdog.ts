@@ -220,7 +220,10 @@ export class WatchDogService extends EventEmitter {
       }),
     );
 
+    // Stopped mid-epoch: post nothing (a restart re-runs the epoch from the stored secret).
+    if (this.abort.signal.aborted) return;
     await sleep(info.epochEnd * 1000 - clock.now(), this.abort.signal);
+    if (this.abort.signal.aborted) return;
     const transcript = await signTranscript(this.options.operatorKey, { tokenId: this.tokenId.toString(), epoch, secret, results });
     const accepted = await this.postTranscript(epoch, transcript);
     this.emit('transcript', { epoch, accepted, transcript });
