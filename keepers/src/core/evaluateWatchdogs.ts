@@ -19,7 +19,7 @@ import {
   type NodeAvailability,
   type Transcript,
 } from './watchdogSchedule.js';
-import type { EpochDataset, TranscriptWire } from './datasetSchema.js';
+import type { EpochDataset, TranscriptWire, WatchdogCommitWire } from './datasetSchema.js';
 import type { RejectedItem } from './dataset.js';
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
@@ -64,39 +64,71 @@ function timingProblem(d: EpochDataset, t: Transcript): string | null {
 
 const recover = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
 
-export async function evaluateWatchdogs(d: EpochDataset, rejected: RejectedItem[]): Promise<WatchdogEvaluation> {
-  // Commits: signature by the named operator; a license with two different valid commits is dropped.
-  const commitSigners = await Promise.all(
-    d.watchdogs.map((w) =>
-      recover(recoverWatchdogCommitSigner({ tokenId: w.tokenId, epoch: d.epoch, commit: w.commit as Hex, signature: w.signature as Hex })),
+export interface ValidCommit {
+  operator: Address;
+  commit: Hex;
+}
+
+/**
+ * The WatchDog commits that count for `epoch` (tokenId → operator and commit): the signature recovers to
+ * the named operator (not zero); a license with two different valid commits is dropped. Problems go to
+ * `rejected`. The WatchDog service runs this too, so it computes the assignment the guardians compute.
+ */
+export async function validWatchdogCommits(
+  epoch: number,
+  entries: readonly WatchdogCommitWire[],
+  rejected: RejectedItem[] = [],
+): Promise<Map<string, ValidCommit>> {
+  const signers = await Promise.all(
+    entries.map((w) =>
+      recover(recoverWatchdogCommitSigner({ tokenId: w.tokenId, epoch, commit: w.commit as Hex, signature: w.signature as Hex })),
     ),
   );
-  const commits = new Map<string, Map<string, { operator: Address; commit: Hex }>>();
-  d.watchdogs.forEach((w, i) => {
+  const commits = new Map<string, Map<string, ValidCommit>>();
+  entries.forEach((w, i) => {
     const reject = (reason: string) => rejected.push({ kind: 'watchdog-commit', id: `${w.tokenId}#${i}`, reason });
     if (w.operator === ZERO_ADDRESS) return reject('license has no operator');
-    if (commitSigners[i] !== w.operator) return reject(`signature recovers to ${commitSigners[i] ?? 'nothing'}, not operator ${w.operator}`);
-    const forToken = commits.get(w.tokenId) ?? new Map();
+    if (signers[i] !== w.operator) return reject(`signature recovers to ${signers[i] ?? 'nothing'}, not operator ${w.operator}`);
+    const forToken = commits.get(w.tokenId) ?? new Map<string, ValidCommit>();
     forToken.set(`${w.operator}:${w.commit}`, { operator: w.operator as Address, commit: w.commit as Hex });
     commits.set(w.tokenId, forToken);
   });
-  const validCommits = new Map<string, { operator: Address; commit: Hex }>();
+  const valid = new Map<string, ValidCommit>();
   for (const [tokenId, forToken] of [...commits.entries()].sort((a, b) => byTokenId(a[0], b[0]))) {
     if (forToken.size > 1) rejected.push({ kind: 'watchdog-commit', id: tokenId, reason: 'two different commits for one license' });
-    else validCommits.set(tokenId, [...forToken.values()][0]);
+    else valid.set(tokenId, [...forToken.values()][0]);
   }
+  return valid;
+}
 
-  // Assignment (ascending nodeKey; candidates ascending tokenId).
-  const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
-  const candidates: WatchdogCandidate[] = [...validCommits.entries()].map(([tokenId, c]) => ({ tokenId: BigInt(tokenId), operator: c.operator }));
-  const assigned = assignWatchdogs({ assignSeed: d.assignSeed.value as Hex, nodes, watchdogs: candidates, m: d.parameters.m });
+/** The assignment of core/sampling.ts over the valid commits: node → tokenIds, and tokenId → nodes. */
+export function watchdogAssignment(
+  assignSeed: Hex,
+  nodeKeys: readonly string[],
+  valid: ReadonlyMap<string, ValidCommit>,
+  m: number,
+): { assignment: Map<Address, string[]>; nodesOf: Map<string, Address[]> } {
+  const nodes = nodeKeys.map((n) => n.toLowerCase() as Address).sort();
+  const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({ tokenId: BigInt(tokenId), operator: c.operator }));
+  const assigned = assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m });
   const assignment = new Map<Address, string[]>();
   const nodesOf = new Map<string, Address[]>();
   for (const node of nodes) {
     const ids = (assigned.get(node) ?? []).map((id) => id.toString());
     assignment.set(node, ids);
-    for (const id of ids) nodesOf.set(id, [...(nodesOf.get(id) ?? []), node]);
+    for (const id of ids) {
+      const list = nodesOf.get(id);
+      if (list) list.push(node);
+      else nodesOf.set(id, [node]);
+    }
   }
+  return { assignment, nodesOf };
+}
+
+export async function evaluateWatchdogs(d: EpochDataset, rejected: RejectedItem[]): Promise<WatchdogEvaluation> {
+  const validCommits = await validWatchdogCommits(d.epoch, d.watchdogs, rejected);
+  const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
+  const { assignment, nodesOf } = watchdogAssignment(d.assignSeed.value as Hex, nodes, validCommits, d.parameters.m);
 
   // Transcripts.
   const duration = d.epochEnd - d.epochStart;

@@ -79,6 +79,7 @@ const toJson = (value: unknown) => JSON.stringify(value, (_, v) => (typeof v ===
 
 export class GuardianService {
   readonly address: Address;
+  readonly dataDir: string;
   readonly registry = new Registry();
   private readonly account: PrivateKeyAccount;
   private readonly client: PublicClient;
@@ -93,6 +94,7 @@ export class GuardianService {
   constructor(private readonly options: GuardianOptions) {
     this.account = privateKeyToAccount(options.privateKey);
     this.address = this.account.address.toLowerCase() as Address;
+    this.dataDir = options.dataDir;
     this.client = createPublicClient({ transport: http(options.rpcUrl, { batch: true }) });
     this.signed = new SignedEpochs(options.dataDir);
     this.log = (options.logger ?? rootLog).child({ service: 'guardian', guardian: this.address });

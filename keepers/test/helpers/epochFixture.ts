@@ -62,8 +62,16 @@ export interface FixtureOptions {
   nodes?: { privateKey: Hex; operator: Address; stake: bigint; endpoint: string }[];
   deviceList?: Device[];
   watchdogList?: { tokenId: bigint; privateKey: Hex }[];
-  /** Overrides of dataset fields (e.g. seeds from the chain). */
+  /** The start, seed and assignment blocks (default: made up). */
+  blocks?: { start: BlockRef; seed: BlockRef; assign: BlockRef };
+  contracts?: DatasetParts['contracts'];
+  /** Overrides of other dataset fields (guardians, signers paid, previous cumulative…). */
   overrides?: Partial<DatasetParts>;
+}
+
+export interface BlockRef {
+  blockNumber: number;
+  blockHash: Hex;
 }
 
 export interface Fixture {
@@ -116,12 +124,17 @@ export const commitmentOf = (epoch: number, tree: SumTree): EpochCommitment => (
 export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const epoch = o.epoch ?? 3;
   const chainId = o.chainId ?? 31337;
-  const staking = o.staking ?? ('0x' + '5a'.repeat(20)) as Address;
+  const staking = (o.contracts?.staking ?? o.staking ?? '0x' + '5a'.repeat(20)) as Address;
   const epochStart = o.epochStart ?? 1_700_000_000;
   const epochEnd = epochStart + (o.epochDuration ?? 20);
   const params = { ...DEVNET_CONSENSUS, equivocationSlash: '1000000000000000000000', guardianShareBps: 500, epochEmission: '273972000000000000000000' };
-  const seedBlockHash = rand32();
-  const assignBlockHash = rand32();
+  const blocks = o.blocks ?? {
+    start: { blockNumber: 100, blockHash: rand32() },
+    seed: { blockNumber: 110, blockHash: rand32() },
+    assign: { blockNumber: 99, blockHash: rand32() },
+  };
+  const seedBlockHash = blocks.seed.blockHash;
+  const assignBlockHash = blocks.assign.blockHash;
   const seed = samplingSeed(epoch, seedBlockHash);
   const assignSeedValue = assignmentSeed(epoch, assignBlockHash);
   const domain = nodeStakingDomain(chainId, staking);
@@ -213,14 +226,14 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
   const parts: DatasetParts = {
     chainId,
-    contracts: { staking, settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20) },
+    contracts: o.contracts ?? { staking, settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20) },
     epoch,
     epochStart,
     epochEnd,
     parameters: params,
-    startBlock: { blockNumber: 100, blockHash: rand32() },
-    seed: { blockNumber: 110, blockHash: seedBlockHash, value: seed },
-    assignSeed: { blockNumber: 99, blockHash: assignBlockHash, value: assignSeedValue },
+    startBlock: blocks.start,
+    seed: { ...blocks.seed, value: seed },
+    assignSeed: { ...blocks.assign, value: assignSeedValue },
     nodes: nodes.map((n) => ({ nodeKey: n.nodeKey, operator: n.operator, stake: n.stake, endpoint: n.endpoint })),
     keys,
     watchdogs: watchdogCommits,

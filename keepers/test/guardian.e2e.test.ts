@@ -1,0 +1,264 @@
+/**
+ * Guardians on a real anvil with the deployed protocol: staked nodes, DIDs with device keys and WatchDog
+ * licenses on-chain, a realistic dataset served over HTTP. A guardian signs the correct header (the
+ * signature recovers under `headerDigest`, which equals the contract's), refuses a header with one changed
+ * root (409 naming the field), refuses a second, different (itself valid) header for the epoch it signed —
+ * also after a restart — and refuses datasets that contradict the chain (422 naming the field). Five
+ * guardians' signatures settle the epoch on-chain, and the next epoch checks the previous reward root and
+ * the signers paid decoded from that submission.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createWalletClient, http, parseEventLogs, recoverAddress, type Address, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { GuardianService } from '../src/services/guardian.js';
+import { canonicalJson, datasetFromParts, datasetHash, evaluateEpoch, type DatasetParts, type EpochDataset } from '../src/core/dataset.js';
+import { headerDigest, settlementDomain, toCompactSignature, type EpochHeader } from '../src/core/epochHeader.js';
+import { headerToWire, signResponseSchema } from '../src/core/guardianApi.js';
+import { generateDeviceKey } from '../src/core/relay.js';
+import { deriveEpochFacts } from '../src/chain/epochFacts.js';
+import { devAccount } from '../src/chain/devAccounts.js';
+import { epochSettlementAbi } from '../src/generated/contracts.js';
+import { DEVNET_CONSENSUS } from '../src/config/consensus.js';
+import { buildFixture, type Device, type Fixture } from './helpers/epochFixture.js';
+import {
+  currentEpoch,
+  epochStartOf,
+  guardianKeys,
+  mineAt,
+  mintLicense,
+  registerDevice,
+  registerNode,
+  startProtocolChain,
+  submitEmptyEpochs,
+  type ProtocolChain,
+} from './helpers/protocolChain.js';
+
+let chain: ProtocolChain;
+let server: Server;
+let baseUrl: string;
+const served = new Map<string, string>();
+const dataDirs: string[] = [];
+const guardians: GuardianService[] = [];
+
+before(async () => {
+  chain = await startProtocolChain();
+  server = createServer((req, res) => {
+    const body = served.get(req.url ?? '');
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+    res.end(body ?? '{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+after(async () => {
+  for (const g of guardians) await g.stop();
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await chain?.stop();
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Publishes a dataset; returns its URL and hash. */
+function publish(dataset: EpochDataset): { datasetUrl: string; dataHash: Hex } {
+  const dataHash = datasetHash(dataset);
+  served.set(`/datasets/${dataHash}.json`, canonicalJson(dataset));
+  return { datasetUrl: `${baseUrl}/datasets/${dataHash}.json`, dataHash };
+}
+
+function startGuardian(privateKey: Hex, dataDir?: string): GuardianService {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'guardian-'));
+  if (!dataDir) dataDirs.push(dir);
+  const g = new GuardianService({
+    rpcUrl: chain.anvil.rpcUrl,
+    privateKey,
+    chainId: chain.book.chainId,
+    contracts: chain.contracts,
+    consensus: DEVNET_CONSENSUS,
+    dataDir: dir,
+    fromBlock: BigInt(chain.book.startBlock),
+  });
+  guardians.push(g);
+  return g;
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const signRequest = (dataset: EpochDataset, header: EpochHeader) => ({ epoch: dataset.epoch, ...publish(dataset), header: headerToWire(header) });
+
+test('guardians recompute the epoch, sign only the right header, once per epoch, and settle it on-chain', async () => {
+  const c = chain;
+  const grace = DEVNET_CONSENSUS.commitGraceSeconds;
+
+  // On-chain identities: devices (DIDs + Ed25519 keys), staked nodes, licensed WatchDogs.
+  const devices: Device[] = [];
+  for (const name of ['alice', 'bob', 'carol', 'dave']) {
+    const key = generateDeviceKey();
+    devices.push({ key, did: await registerDevice(c, generatePrivateKey(), name, key) });
+  }
+  const nodes = [0, 1, 2].map((i) => ({
+    privateKey: generatePrivateKey(),
+    operatorPrivateKey: generatePrivateKey(),
+    stake: (20_000n + BigInt(i) * 1_000n) * 10n ** 18n,
+    endpoint: `ws://127.0.0.1:${9100 + i}`,
+  }));
+  for (const n of nodes) await registerNode(c, { nodePrivateKey: n.privateKey, operatorPrivateKey: n.operatorPrivateKey, stake: n.stake, endpoint: n.endpoint });
+  const watchdogList: { tokenId: bigint; privateKey: Hex }[] = [];
+  for (let i = 0; i < 4; i++) {
+    const operatorKey = generatePrivateKey();
+    watchdogList.push({ tokenId: await mintLicense(c, generatePrivateKey(), privateKeyToAccount(operatorKey).address), privateKey: operatorKey });
+  }
+
+  // Epoch E: the first one starting after the setup. Earlier epochs are settled empty by guardians 5..9.
+  const E = (await currentEpoch(c)) + 1;
+  const start = await epochStartOf(c, E);
+  await mineAt(c, start);
+  const earlierSigners = guardianKeys().slice(2, 7);
+  await submitEmptyEpochs(c, E - 1, earlierSigners);
+  await mineAt(c, start + c.book.epochDurationSeconds + grace);
+
+  const facts = await deriveEpochFacts(c.publicClient, c.contracts, E, { ...DEVNET_CONSENSUS, fromBlock: BigInt(c.book.startBlock) });
+  const nodeKeys = nodes.map((n) => privateKeyToAccount(n.privateKey).address.toLowerCase()).sort();
+  assert.deepEqual(facts.nodes.map((n) => n.nodeKey), nodeKeys, 'the Active node set at the start block');
+  const startBlock = await c.publicClient.getBlock({ blockNumber: BigInt(facts.startBlock.blockNumber) });
+  assert.equal(Number(startBlock.timestamp), start, 'the start block is the first at or after epochStart');
+  const expectedSignersPaid = E === 1 ? [] : earlierSigners.map((k) => privateKeyToAccount(k).address.toLowerCase()).sort();
+  assert.deepEqual(facts.signersPaid, expectedSignersPaid, 'signers decoded from the previous submitEpoch');
+
+  const build = (epoch: number, f: typeof facts, behaviours: Fixture['nodes'][number]['behaviour'][], overrides: Partial<DatasetParts> = {}) =>
+    buildFixture({
+      epoch,
+      chainId: c.book.chainId,
+      contracts: c.contracts,
+      epochStart: f.epochStart,
+      epochDuration: f.epochEnd - f.epochStart,
+      behaviours,
+      nodes: f.nodes.map((fn) => {
+        const n = nodes.find((x) => privateKeyToAccount(x.privateKey).address.toLowerCase() === fn.nodeKey)!;
+        return { privateKey: n.privateKey, operator: fn.operator as Address, stake: BigInt(fn.stake), endpoint: fn.endpoint };
+      }),
+      deviceList: devices,
+      watchdogList,
+      blocks: { start: f.startBlock, seed: f.seed, assign: f.assignSeed },
+      overrides: { guardianSet: f.guardianSet, signersPaid: f.signersPaid, previousCumulative: [], ...overrides },
+    });
+  const fixture = await build(E, facts, ['honest', 'inflated', 'honest']);
+  const dataset = fixture.dataset;
+  const ours = await evaluateEpoch(dataset);
+  assert.equal(ours.header.faultCount, 1, 'the inflating node is caught');
+  assert.ok(ours.header.totalCumulative > 0n);
+  const domain = settlementDomain(c.book.chainId, c.contracts.settlement);
+
+  const g0 = startGuardian(guardianKeys()[0]);
+  const url0 = await g0.start();
+  assert.equal(((await (await fetch(`${url0}/health`)).json()) as { ok: boolean }).ok, true);
+
+  // One changed root: 409 naming the field, nothing signed.
+  const wrong = await post(url0, signRequest(dataset, { ...ours.header, rewardRoot: `0x${'ab'.repeat(32)}` }));
+  assert.equal(wrong.status, 409);
+  assert.deepEqual(wrong.body, { error: 'header-mismatch', field: 'rewardRoot', ours: ours.header.rewardRoot, theirs: `0x${'ab'.repeat(32)}` });
+
+  // The right header: signed; the signature recovers to the guardian under headerDigest (= the contract's).
+  const good = await post(url0, signRequest(dataset, ours.header));
+  assert.equal(good.status, 200, JSON.stringify(good.body));
+  const signed = signResponseSchema.parse(good.body);
+  const digest = headerDigest(domain, ours.header);
+  assert.equal(signed.digest, digest);
+  assert.equal(
+    await c.publicClient.readContract({ address: c.contracts.settlement, abi: epochSettlementAbi, functionName: 'headerDigest', args: [ours.header] }),
+    digest,
+  );
+  assert.equal((await recoverAddress({ hash: digest, signature: signed.signature as Hex })).toLowerCase(), g0.address);
+
+  // Another valid header for the same epoch (the keeper left one transcript out): refused by g0, which
+  // signed epoch E already, but signed by a guardian that has not.
+  const dataset2 = datasetFromParts({ ...fixture.parts, transcripts: fixture.parts.transcripts.slice(1) });
+  const ours2 = await evaluateEpoch(dataset2);
+  assert.notEqual(ours2.header.dataHash, ours.header.dataHash);
+  const second = await post(url0, signRequest(dataset2, ours2.header));
+  assert.equal(second.status, 409);
+  assert.equal(second.body.error, 'already-signed');
+  const g5 = startGuardian(guardianKeys()[5]);
+  assert.equal((await g5.sign(signRequest(dataset2, ours2.header))).status, 200, 'the second header is itself valid');
+
+  const metrics = await (await fetch(`${url0}/metrics`)).text();
+  assert.match(metrics, /guardian_sign_requests_total\{result="header-mismatch"\} 1/);
+  assert.match(metrics, /guardian_sign_requests_total\{result="signed"\} 1/);
+  assert.match(metrics, /guardian_last_signed_epoch \d+/);
+
+  // After a restart the record holds: still refused; the first header gets the same signature again.
+  await g0.stop();
+  const g0again = startGuardian(guardianKeys()[0], g0.dataDir);
+  assert.equal((await g0again.sign(signRequest(dataset2, ours2.header))).body.error, 'already-signed');
+  const repeat = await g0again.sign(signRequest(dataset, ours.header));
+  assert.equal(repeat.status, 200);
+  assert.equal(repeat.body.signature, signed.signature);
+
+  // Datasets that contradict the chain or their hash: 422 naming the problem.
+  const g1 = startGuardian(guardianKeys()[1]);
+  const lyingStake = datasetFromParts({ ...fixture.parts, nodes: fixture.parts.nodes.map((n, i) => (i === 0 ? { ...n, stake: 1n } : n)) });
+  const lie = await g1.sign(signRequest(lyingStake, (await evaluateEpoch(lyingStake)).header));
+  assert.equal(lie.status, 422);
+  assert.equal(lie.body.error, 'chain-mismatch');
+  assert.match(String(lie.body.field), /^nodes \(0x/);
+  const lyingSeed = { ...dataset, seed: { ...facts.seed, blockNumber: facts.seed.blockNumber - 1 } };
+  const seedLie = await g1.sign(signRequest(lyingSeed, ours.header));
+  assert.equal(seedLie.body.field, 'seed');
+  const badHash = await g1.sign({ ...signRequest(dataset, ours.header), dataHash: ours2.header.dataHash });
+  assert.equal(badHash.status, 422);
+  assert.equal(badHash.body.error, 'hash-mismatch');
+
+  // Five guardians sign; the signatures settle epoch E on-chain.
+  const signers = [g0again, g1, ...[2, 3, 4].map((i) => startGuardian(guardianKeys()[i]))];
+  const responses = await Promise.all(signers.map((g) => g.sign(signRequest(dataset, ours.header))));
+  responses.forEach((r) => assert.equal(r.status, 200, JSON.stringify(r.body)));
+  const members = [...facts.guardianSet];
+  let bitmap = 0n;
+  const bySigner = new Map(responses.map((r) => [String(r.body.guardian), r.body.signature as Hex]));
+  const signatures: { r: Hex; vs: Hex }[] = [];
+  members.forEach((m, i) => {
+    const sig = bySigner.get(m);
+    if (!sig) return;
+    bitmap |= 1n << BigInt(i);
+    signatures.push(toCompactSignature(sig));
+  });
+  const keeper = createWalletClient({ chain: foundry, transport: http(c.anvil.rpcUrl), account: devAccount(2) });
+  const hash = await keeper.writeContract({
+    address: c.contracts.settlement,
+    abi: epochSettlementAbi,
+    functionName: 'submitEpoch',
+    args: [ours.header, members as Address[], bitmap, signatures],
+  });
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  assert.equal(receipt.status, 'success');
+  const [submitted] = parseEventLogs({ abi: epochSettlementAbi, logs: receipt.logs, eventName: 'EpochSubmitted' });
+  assert.equal(submitted.args.header.rewardRoot, ours.header.rewardRoot);
+
+  // Epoch E+1: the previous cumulative list must match E's reward root; signers paid = E's signers.
+  const startNext = start + c.book.epochDurationSeconds;
+  await mineAt(c, startNext + c.book.epochDurationSeconds + grace);
+  const factsNext = await deriveEpochFacts(c.publicClient, c.contracts, E + 1, { ...DEVNET_CONSENSUS, fromBlock: BigInt(c.book.startBlock) });
+  assert.deepEqual(factsNext.signersPaid, signers.map((g) => g.address).sort());
+  assert.equal(factsNext.previousRewardRoot, ours.header.rewardRoot);
+  const previousCumulative = ours.result.cumulative.map((x) => ({ account: x.account, cumulative: x.cumulative }));
+  const next = await build(E + 1, factsNext, ['honest', 'silent', 'no-commit'], { previousCumulative });
+  const oursNext = await evaluateEpoch(next.dataset);
+  assert.ok(oursNext.header.totalCumulative > ours.header.totalCumulative);
+  assert.equal((await g1.sign(signRequest(next.dataset, oursNext.header))).status, 200);
+  const wrongPrevious = datasetFromParts({
+    ...next.parts,
+    previousCumulative: previousCumulative.map((x, i) => (i === 0 ? { ...x, cumulative: x.cumulative + 1n } : x)),
+  });
+  const refused = await g5.sign(signRequest(wrongPrevious, (await evaluateEpoch(wrongPrevious)).header));
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.field, 'previousCumulative');
+});
