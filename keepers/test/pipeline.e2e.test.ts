@@ -206,7 +206,14 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
 
     // epoch 2: one fault leaf (strike for the silent node), executed on-chain after finality
     const header2 = (await submittedEvents(2))[0].args.header!;
-    assert.equal(header2.faultCount, 1);
+    const submit2 = await keeper.env.store.getStage<{ headerMatches: boolean; submittedByUs: boolean }>(2, 'submit');
+    assert.equal(submit2?.headerMatches, true);
+    assert.equal(submit2?.submittedByUs, true);
+    const score2 = await keeper.env.store.getStage<{ faults: unknown[]; rejected: unknown[]; scores: unknown[] }>(2, 'score');
+    const explain = JSON.stringify({ faults: score2?.faults, rejected: score2?.rejected, scores: score2?.scores, openings: epoch2.openings }, (_k, v) =>
+      typeof v === 'bigint' ? v.toString() : v,
+    );
+    assert.equal(header2.faultCount, 1, explain);
     const faults = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'FaultExecuted', fromBlock: 0n });
     assert.equal(faults.length, 1);
     assert.equal(faults[0].args.nodeKey!.toLowerCase(), silentNodeKey);
@@ -272,7 +279,7 @@ test('a keeper killed after sending (and after signing) submitEpoch submits each
     const code1 = await Promise.race([first.exited, sleep(150_000).then(() => 'timeout')]);
     assert.notEqual(code1, 'timeout', `keeper never reached the failpoint:\n${first.output()}`);
     assert.equal(first.child.signalCode, 'SIGKILL', first.output());
-    assert.ok(first.output().includes(`tx-sent:submit.${e1}`));
+    assert.ok(first.output().includes(`tx-sent:submit.${e1}`), first.output());
     const record1 = JSON.parse((await connection.get(`sn:tx:submit.${e1}`))!);
 
     // 2nd run: finishes epoch e1 from the stored record, then dies after signing+storing e2's, before sending

@@ -7,7 +7,7 @@
  * Names used: `tx-stored:<name>`, `tx-sent:<name>` (chainTx.ts; name e.g. `submit.3`),
  * `stage-stored:<stage>.<epoch>` (runner.ts).
  */
-import { log } from '../log.js';
+import { writeSync } from 'node:fs';
 
 const armed = new Set(
   (process.env.KEEPER_FAILPOINTS ?? '')
@@ -18,6 +18,7 @@ const armed = new Set(
 
 export function failpoint(name: string): void {
   if (armed.size === 0 || !armed.has(name)) return;
-  log.warn({ failpoint: name }, 'failpoint reached: killing this process');
+  // Synchronous write: the process dies on the next line.
+  writeSync(2, `${JSON.stringify({ level: 40, failpoint: name, msg: 'failpoint reached: killing this process' })}\n`);
   process.kill(process.pid, 'SIGKILL');
 }

@@ -175,7 +175,8 @@ export class ChainReader {
     const clock = await this.clock();
     const from = await this.firstBlockAtOrAfter(clock.genesisTime + epoch * clock.epochDuration);
     if (!from) return null;
-    const latest = await this.client.getBlockNumber();
+    // viem caches getBlockNumber for its polling interval: a just-mined submission would be missed.
+    const latest = await this.client.getBlockNumber({ cacheTime: 0 });
     const logs = await this.logs(this.settlement, epochSettlementAbi, 'EpochSubmitted', latest, { epoch }, from.number);
     const log = logs.at(-1);
     if (!log) return null;

@@ -91,6 +91,11 @@ export class TxSender {
     return raw === null ? null : (JSON.parse(raw) as TxRecord);
   }
 
+  /** Drops the record of `name` (its effect was not enough; a later `sendOnce` builds a new transaction). */
+  async forget(name: string): Promise<void> {
+    await this.options.redis.del(this.recordKey(name));
+  }
+
   private async receipt(hash: Hex): Promise<TransactionReceipt | null> {
     try {
       return await this.options.client.getTransactionReceipt({ hash });

@@ -93,7 +93,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
 
   const operatorNow = async (tokenId: bigint): Promise<Address> => {
-    const latest = await env.client.getBlockNumber();
+    const latest = await env.client.getBlockNumber({ cacheTime: 0 });
     const operators = await env.chain.watchdogOperatorsAt([tokenId], latest);
     return (operators.get(tokenId.toString()) ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Address;
   };

@@ -27,8 +27,8 @@ import type { ScoreOutput } from './score.js';
 import type { SignaturesOutput } from './signatures.js';
 
 export interface SubmitOutput {
-  txHash: Hex | null;
-  blockNumber: number | null;
+  txHash: Hex;
+  blockNumber: number;
   submittedByUs: boolean;
   /** The header on-chain equals the one this keeper built (else publish-scores/execute-faults skip). */
   headerMatches: boolean;
@@ -101,20 +101,21 @@ export function submitStage(env: KeeperEnv): StageHandler {
         throw error;
       }
       const onChain = await env.chain.submission(epoch);
+      if (!onChain) throw new Error(`epoch ${epoch} is submitted but its EpochSubmitted event is not visible yet`);
       const difference = onChain ? firstHeaderDifference(score.header, onChain.header) : null;
       if (outcome.status === 'mined') {
         env.metrics?.epochsSubmitted.inc();
         ctx.log.info({ txHash: outcome.hash, gasUsed: outcome.receipt.gasUsed.toString() }, 'epoch submitted');
       } else {
-        ctx.log.info({ txHash: onChain?.txHash }, 'epoch was already submitted');
+        ctx.log.info({ txHash: onChain.txHash }, 'epoch was already submitted');
       }
       env.metrics?.lastSubmittedEpoch.set(epoch);
       if (difference) ctx.log.error({ difference }, 'the header on-chain is not the one this keeper built');
       return {
-        txHash: onChain?.txHash ?? null,
-        blockNumber: onChain ? Number(onChain.blockNumber) : null,
+        txHash: onChain.txHash,
+        blockNumber: Number(onChain.blockNumber),
         submittedByUs: outcome.status === 'mined',
-        headerMatches: onChain !== null && difference === null,
+        headerMatches: difference === null,
         ...(difference ? { mismatch: `${difference.field}: ours ${difference.ours}, on-chain ${difference.theirs}` } : {}),
       };
     },
@@ -182,8 +183,7 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler {
         const entry = await env.client.readContract({ address: settlement(), abi: epochSettlementAbi, functionName: 'epochEntry', args: [epoch] });
         const finalizeAt = Number(entry.finalizeAt);
         if (nowSeconds(env) < finalizeAt) return ctx.waitUntil(finalizeAt * 1000 + 1000, 'dispute window');
-        const progress = await env.chain.progress();
-        if (progress.lastFinalized + 1 !== epoch) return ctx.waitUntil(env.nowMs() + 2000, `epoch ${progress.lastFinalized + 1} finalizes first`);
+        // finalizeEpochs finalizes every due epoch in order, earlier ones (submitted earlier) included.
         try {
           await env.sender.sendOnce(
             `finalize.${epoch}`,
@@ -193,6 +193,10 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler {
         } catch (error) {
           if (revertName(error) === 'NothingToFinalize') return ctx.waitUntil(env.nowMs() + 1500, 'chain time has not reached finalizeAt');
           throw error;
+        }
+        if ((await env.chain.epochStatus(epoch)) !== 'Finalized') {
+          await env.sender.forget(`finalize.${epoch}`);
+          return ctx.waitUntil(env.nowMs() + 2000, 'an earlier epoch is not final yet');
         }
       }
       const tree = buildTree(faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike)));
