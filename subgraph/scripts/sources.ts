@@ -29,6 +29,12 @@ export interface AbiSource {
   name: string;
   /** forge artifact: out/<file>/<contract>.json */
   artifact: string;
+  /**
+   * Keep only these view functions, with static tuple outputs flattened into their fields. A static
+   * tuple encodes exactly like its fields in sequence, so the selector and the bytes on the wire are the
+   * same; graph-node's `gnd test` (0.45) cannot encode tuple types in its eth_call mocks.
+   */
+  flattenViews?: string[];
 }
 
 /** ABIs extracted from the forge build into subgraph/abis/<name>.json. */
@@ -38,6 +44,11 @@ export const ABIS: AbiSource[] = [
   { name: 'EpochSettlement', artifact: 'EpochSettlement.sol/EpochSettlement.json' },
   { name: 'WatchDogLicense', artifact: 'WatchDogLicense.sol/WatchDogLicense.json' },
   { name: 'WatchDogPresale', artifact: 'WatchDogPresale.sol/WatchDogPresale.json' },
+  {
+    name: 'WatchDogPresaleView',
+    artifact: 'WatchDogPresale.sol/WatchDogPresale.json',
+    flattenViews: ['supply', 'tierCount', 'tier'],
+  },
   { name: 'LicenseRewards', artifact: 'LicenseRewards.sol/LicenseRewards.json' },
   { name: 'DidRegistry', artifact: 'DidRegistry.sol/DidRegistry.json' },
   { name: 'SwapSettlement', artifact: 'SwapSettlement.sol/SwapSettlement.json' },
@@ -64,7 +75,7 @@ export interface DataSourceSpec {
   filters?: Record<string, TopicFilter[]>;
   /** Address-book contracts passed in the data-source context as `<name>` (Bytes). */
   context?: BookContract[];
-  /** Read the contract with eth_call from handlers (the mapping needs its ABI binding). */
+  /** Further ABIs the mapping binds to for eth_calls. */
   extraAbis?: string[];
 }
 
@@ -81,7 +92,13 @@ export const DATA_SOURCES: DataSourceSpec[] = [
   { name: 'NodeStaking', contract: 'NodeStaking', abi: 'NodeStaking', mapping: 'nodeStaking.ts' },
   { name: 'EpochSettlement', contract: 'EpochSettlement', abi: 'EpochSettlement', mapping: 'epochSettlement.ts' },
   { name: 'WatchDogLicense', contract: 'WatchDogLicense', abi: 'WatchDogLicense', mapping: 'watchDogLicense.ts' },
-  { name: 'WatchDogPresale', contract: 'WatchDogPresale', abi: 'WatchDogPresale', mapping: 'watchDogPresale.ts' },
+  {
+    name: 'WatchDogPresale',
+    contract: 'WatchDogPresale',
+    abi: 'WatchDogPresale',
+    mapping: 'watchDogPresale.ts',
+    extraAbis: ['WatchDogPresaleView'],
+  },
   { name: 'LicenseRewards', contract: 'LicenseRewards', abi: 'LicenseRewards', mapping: 'licenseRewards.ts' },
   { name: 'DidRegistry', contract: 'DidRegistry', abi: 'DidRegistry', mapping: 'didRegistry.ts' },
   { name: 'SwapSettlement', contract: 'SwapSettlement', abi: 'SwapSettlement', mapping: 'swapSettlement.ts' },
@@ -146,12 +163,31 @@ export function readForgeAbi(source: AbiSource): Abi {
   return parsed.data;
 }
 
+function isStatic(param: AbiParam): boolean {
+  if (param.type.endsWith(']') || param.type === 'bytes' || param.type === 'string') return false;
+  if (param.type === 'tuple') return (param.components ?? []).every(isStatic);
+  return true;
+}
+
+function flatten(params: AbiParam[]): AbiParam[] {
+  return params.flatMap((p) => (p.type === 'tuple' && isStatic(p) ? flatten(p.components ?? []) : [p]));
+}
+
+/** The named view functions of `abi`, static tuple outputs flattened (see AbiSource.flattenViews). */
+export function flattenedViews(abi: Abi, names: string[]): Abi {
+  const views = abi.filter((item) => item.type === 'function' && names.includes(item.name ?? ''));
+  const missing = names.filter((n) => !views.some((v) => v.name === n));
+  if (missing.length) throw new SubgraphSourceError(`ABI has no view function(s) ${missing.join(', ')}`);
+  return views.map((item) => ({ ...item, outputs: flatten((item.outputs ?? []) as AbiParam[]) }));
+}
+
 /** Writes subgraph/abis/<name>.json for every ABI; returns them by name. */
 export function extractAbis(outDir = join(subgraphDir, 'abis')): Map<string, Abi> {
   mkdirSync(outDir, { recursive: true });
   const abis = new Map<string, Abi>();
   for (const source of ABIS) {
-    const abi = readForgeAbi(source);
+    const full = readForgeAbi(source);
+    const abi = source.flattenViews ? flattenedViews(full, source.flattenViews) : full;
     writeFileSync(join(outDir, `${source.name}.json`), `${JSON.stringify(abi, null, 2)}\n`);
     abis.set(source.name, abi);
   }

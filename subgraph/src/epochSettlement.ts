@@ -214,7 +214,8 @@ function restoreLatest(node: Node, from: i32): void {
     let current = node.latestEpoch;
     while (current >= from) {
       const link = NodeEpochResult.load(current.toString() + '-' + key);
-      current = link == null ? 0 : link.previousLatestEpoch;
+      const previous = link == null ? 0 : link.previousLatestEpoch;
+      current = previous < current ? previous : 0; // links only go back in time
     }
     if (current > 0) found = NodeEpochResult.load(current.toString() + '-' + key);
   }
@@ -256,7 +257,9 @@ export function handleNodeScorePublished(event: NodeScorePublished): void {
   result.verifiedUnits = event.params.verifiedUnits;
   result.reward = event.params.reward;
   result.faults = event.params.faults;
-  if (node.latestEpoch > 0) result.previousLatestEpoch = node.latestEpoch;
+  // the link a void rolls back along: set only when this result becomes the node's latest
+  const becomesLatest = number >= node.latestEpoch;
+  if (becomesLatest && node.latestEpoch > 0 && node.latestEpoch < number) result.previousLatestEpoch = node.latestEpoch;
   result.publishedAt = event.block.timestamp;
   result.blockNumber = event.block.number;
   result.transaction = event.transaction.hash;
@@ -264,7 +267,7 @@ export function handleNodeScorePublished(event: NodeScorePublished): void {
 
   node.totalVerifiedUnits = node.totalVerifiedUnits.plus(event.params.verifiedUnits);
   node.cumulativeRewards = node.cumulativeRewards.plus(event.params.reward);
-  if (number >= node.latestEpoch) copyLatest(node, result);
+  if (becomesLatest) copyLatest(node, result);
   node.updatedAt = event.block.timestamp;
   node.save();
 

@@ -1,7 +1,8 @@
 /**
  * WatchDogPresale: phases, tiers, purchases, refunds and the sale's end. Tiers and supply are constructor
  * parameters without events, so they are read once with eth_call when the presale's first event is indexed
- * (the contract exists by then; the address book's startBlock precedes its deployment).
+ * (the contract exists by then; the address book's startBlock precedes its deployment). The calls bind the
+ * WatchDogPresaleView ABI: the same functions with `tier`'s static struct output flattened (identical bytes).
  */
 import { Address, BigInt, ethereum } from '@graphprotocol/graph-ts';
 import {
@@ -14,8 +15,8 @@ import {
   Refunded,
   SaleCancelled,
   SaleFinalized,
-  WatchDogPresale,
 } from '../generated/WatchDogPresale/WatchDogPresale';
+import { WatchDogPresaleView } from '../generated/WatchDogPresale/WatchDogPresaleView';
 import { License, Presale, PresaleTier, Purchase, Refund } from '../generated/schema';
 import {
   ensureAccount,
@@ -45,7 +46,7 @@ function loadPresale(address: Address): Presale {
 }
 
 function readTiers(presale: Presale, address: Address): void {
-  const contract = WatchDogPresale.bind(address);
+  const contract = WatchDogPresaleView.bind(address);
   const supply = contract.try_supply();
   if (!supply.reverted) presale.supply = supply.value;
   const count = contract.try_tierCount();
@@ -56,10 +57,10 @@ function readTiers(presale: Presale, address: Address): void {
     const tier = new PresaleTier(i.toString());
     tier.presale = PRESALE_ID;
     tier.index = i;
-    tier.start = result.value.value0.start;
-    tier.end = result.value.value1;
-    tier.ethPrice = result.value.value0.ethPrice;
-    tier.tokenPrice = result.value.value0.tokenPrice;
+    tier.start = result.value.getStart();
+    tier.end = result.value.getEnd();
+    tier.ethPrice = result.value.getEthPrice();
+    tier.tokenPrice = result.value.getTokenPrice();
     tier.sold = 0;
     tier.save();
   }
