@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { repoRoot, subgraphDir } from './sources.js';
 
 export class SubgraphBuildError extends Error {
@@ -31,9 +31,10 @@ function filesUnder(dir: string, ext: string): string[] {
     .sort();
 }
 
+/** Content hash of files, named relative to the subgraph folder (the same inputs hash alike anywhere). */
 function hashFiles(paths: string[]): string {
   const hash = createHash('sha256');
-  for (const path of paths) hash.update(path).update('\0').update(readFileSync(path)).update('\0');
+  for (const path of paths) hash.update(relative(subgraphDir, path)).update('\0').update(readFileSync(path)).update('\0');
   return hash.digest('hex');
 }
 
@@ -78,17 +79,21 @@ export async function codegen(manifestPath: string): Promise<boolean> {
   return true;
 }
 
+function buildInputsDigest(manifestPath: string): string {
+  const manifest = createHash('sha256').update(readFileSync(manifestPath)).digest('hex');
+  return `${manifest}:${hashFiles([
+    join(subgraphDir, 'schema.graphql'),
+    ...filesUnder(join(subgraphDir, 'src'), '.ts'),
+    ...filesUnder(join(subgraphDir, 'abis'), '.json'),
+  ])}`;
+}
+
 /**
  * `graph build` of `manifestPath` into `outDir` unless nothing changed since the last build there.
  * Returns the built manifest (`<outDir>/subgraph.yaml`).
  */
 export async function build(manifestPath: string, outDir: string): Promise<{ builtManifest: string; rebuilt: boolean }> {
-  const digest = hashFiles([
-    resolve(manifestPath),
-    join(subgraphDir, 'schema.graphql'),
-    ...filesUnder(join(subgraphDir, 'src'), '.ts'),
-    ...filesUnder(join(subgraphDir, 'abis'), '.json'),
-  ]);
+  const digest = buildInputsDigest(manifestPath);
   const builtManifest = join(outDir, 'subgraph.yaml');
   if (stamped(outDir, digest) && existsSync(builtManifest)) return { builtManifest, rebuilt: false };
   rmSync(outDir, { recursive: true, force: true });
@@ -102,4 +107,24 @@ export async function build(manifestPath: string, outDir: string): Promise<{ bui
 export async function codegenAndBuild(manifestPath: string, outDir: string) {
   await codegen(manifestPath);
   return build(manifestPath, outDir);
+}
+
+const CACHE_ENTRIES = 6;
+
+/**
+ * codegen + build into subgraph/.build-cache/<inputs digest>: a fresh devnet deploys to the same addresses,
+ * so tests and benchmarks that start graph-node on a new data folder reuse the compiled subgraph.
+ */
+export async function buildCached(manifestPath: string): Promise<{ builtManifest: string; rebuilt: boolean }> {
+  await codegen(manifestPath);
+  const cacheDir = join(subgraphDir, '.build-cache');
+  const outDir = join(cacheDir, createHash('sha256').update(buildInputsDigest(manifestPath)).digest('hex').slice(0, 16));
+  const result = await build(manifestPath, outDir);
+  if (result.rebuilt) {
+    const entries = readdirSync(cacheDir)
+      .map((name) => ({ path: join(cacheDir, name), mtime: statSync(join(cacheDir, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of entries.slice(CACHE_ENTRIES)) rmSync(old.path, { recursive: true, force: true });
+  }
+  return result;
 }

@@ -24,6 +24,8 @@ export interface PostgresOptions {
   database?: string;
   /** System user that runs the server when this process is root. Default `postgres`. */
   user?: string;
+  /** Drop `database` first (graph-node's chain store must not outlive the chain it indexed). */
+  resetDatabase?: boolean;
 }
 
 export interface PostgresHandle {
@@ -192,8 +194,17 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     }
     return urlFor(name);
   };
+  const dropDatabase = (name: string) => {
+    const dropped = spawnSync(
+      join(bin, 'dropdb'),
+      ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, '--if-exists', '--force', name],
+      { env: { ...process.env, PGPASSWORD: password }, encoding: 'utf8' },
+    );
+    if (dropped.status !== 0) throw new PostgresError(`dropdb ${name} failed: ${dropped.stderr.trim()}`);
+  };
   let url: string;
   try {
+    if (options.resetDatabase) dropDatabase(options.database ?? 'graph-node');
     url = await createDatabase(options.database ?? 'graph-node');
   } catch (error) {
     child.kill('SIGINT');
