@@ -1,0 +1,118 @@
+/**
+ * Small JSON-over-HTTP helpers for the keeper: a client with a timeout and a response size limit (edge
+ * nodes and guardians are untrusted), and server-side body reading with a size limit.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class HttpRequestError extends Error {
+  override name = 'HttpRequestError';
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface FetchJsonOptions {
+  method?: 'GET' | 'POST';
+  body?: unknown;
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+/** The HTTP(S) base URL of an edge node registered as ws://host:port (wss → https). */
+export function httpBaseOfEndpoint(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new HttpRequestError(`endpoint "${endpoint}" is not a URL`);
+  }
+  if (url.protocol === 'ws:') url.protocol = 'http:';
+  else if (url.protocol === 'wss:') url.protocol = 'https:';
+  else if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpRequestError(`endpoint "${endpoint}" is not ws(s):// or http(s)://`);
+  return url.origin + url.pathname.replace(/\/$/, '');
+}
+
+/**
+ * Requests `url` and returns `{ status, body }` with the body parsed as JSON (or the raw text if it is
+ * not JSON). Throws HttpRequestError on network errors, timeouts and oversized responses — never on a
+ * status code; the caller decides what a 404 or 409 means.
+ */
+export async function fetchJson(url: string, options: FetchJsonOptions = {}): Promise<{ status: number; body: unknown }> {
+  const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+      headers: options.body === undefined ? {} : { 'content-type': 'application/json' },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+    });
+  } catch (error) {
+    const e = error as Error;
+    const cause = (e as { cause?: Error }).cause?.message;
+    throw new HttpRequestError(`${options.method ?? 'GET'} ${url}: ${e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : (cause ?? e.message)}`);
+  }
+  const length = Number(response.headers.get('content-length') ?? '0');
+  if (length > maxBytes) {
+    await response.body?.cancel();
+    throw new HttpRequestError(`${url}: response of ${length} bytes exceeds the ${maxBytes}-byte limit`, response.status);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  try {
+    for (;;) {
+      if (!reader) break;
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw new HttpRequestError(`${url}: response exceeds the ${maxBytes}-byte limit`, response.status);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof HttpRequestError) throw error;
+    throw new HttpRequestError(`${url}: reading the response failed: ${(error as Error).message}`, response.status);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: text };
+  }
+}
+
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+/** Reads a request body up to `maxBytes` (BodyTooLargeError beyond). */
+export function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new BodyTooLargeError(`request body exceeds ${maxBytes} bytes`));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}

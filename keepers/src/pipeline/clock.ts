@@ -1,0 +1,59 @@
+/**
+ * The settlement's epoch clock and the keeper's deadlines derived from it (pure, seconds as numbers).
+ *
+ * Epoch e ≥ 1 covers [genesis + (e−1)·duration, genesis + e·duration) (docs/protocol.md 5.1).
+ * - WatchDog commits are accepted until the epoch starts (docs/keepers.md §4).
+ * - The commit deadline is `epochEnd + commitGraceSeconds` (§3); collecting commitments starts then.
+ * - Openings are answered until `commitDeadline + openingsWindowSeconds`.
+ * - Transcripts are accepted from the epoch end until `epochEnd + transcriptGraceSeconds`.
+ */
+
+export interface EpochClock {
+  genesisTime: number;
+  epochDuration: number;
+}
+
+export interface Deadlines {
+  commitGraceSeconds: number;
+  assignmentLeadSeconds: number;
+  openingsWindowSeconds: number;
+  transcriptGraceSeconds: number;
+}
+
+export function epochStart(clock: EpochClock, epoch: number): number {
+  return clock.genesisTime + (epoch - 1) * clock.epochDuration;
+}
+
+export function epochEnd(clock: EpochClock, epoch: number): number {
+  return clock.genesisTime + epoch * clock.epochDuration;
+}
+
+/** The epoch in progress at `t` (0 before genesis), as `EpochSettlement.currentEpoch()`. */
+export function epochAt(clock: EpochClock, t: number): number {
+  if (t < clock.genesisTime) return 0;
+  return Math.floor((t - clock.genesisTime) / clock.epochDuration) + 1;
+}
+
+export function commitDeadline(clock: EpochClock, d: Deadlines, epoch: number): number {
+  return epochEnd(clock, epoch) + d.commitGraceSeconds;
+}
+
+/** Reference time of the WatchDog assignment seed: `epochStart − assignmentLeadSeconds`. */
+export function assignmentTime(clock: EpochClock, d: Deadlines, epoch: number): number {
+  return epochStart(clock, epoch) - d.assignmentLeadSeconds;
+}
+
+export function openingsDeadline(clock: EpochClock, d: Deadlines, epoch: number): number {
+  return commitDeadline(clock, d, epoch) + d.openingsWindowSeconds;
+}
+
+export function transcriptDeadline(clock: EpochClock, d: Deadlines, epoch: number): number {
+  return epochEnd(clock, epoch) + d.transcriptGraceSeconds;
+}
+
+/** Epochs whose commit deadline has passed at `t`, i.e. whose pipeline may start: 1..n (0 if none). */
+export function lastEpochDue(clock: EpochClock, d: Deadlines, t: number): number {
+  // commitDeadline(e) = genesis + e·duration + grace ≤ t  ⇔  e ≤ (t − genesis − grace) / duration
+  const n = Math.floor((t - clock.genesisTime - d.commitGraceSeconds) / clock.epochDuration);
+  return Math.max(0, n);
+}

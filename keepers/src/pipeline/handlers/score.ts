@@ -1,0 +1,204 @@
+/**
+ * Stages `transcripts`, `score` (dataset + evaluation + trees) and `publish-dataset`.
+ *
+ * transcripts.<e>: waits for the transcript deadline (epochEnd + transcriptGraceSeconds), then snapshots
+ * the WatchDog commits and transcripts the keeper HTTP endpoints accepted, with each license's operator
+ * read at the start block.
+ *
+ * score.<e>: waits until epoch e−1 is submitted (its signers are paid in e and its cumulative list is
+ * e's starting point), reads what the chain decides (guardian set, signers paid, chain parameters, key
+ * states at the seed block), builds the dataset with `datasetFromParts`, stores its canonical JSON
+ * (Redis + disk) and runs `evaluateEpoch` — the same function every guardian runs. Output: the header,
+ * the scores, the cumulative list and the fault leaves (the trees are rebuilt from these when proofs are
+ * needed).
+ *
+ * publish-dataset.<e>: makes sure the dataset is on disk and reachable at `publicUrl/datasets/<hash>`
+ * (a self-check, so a wrong --public-url fails here and not at every guardian).
+ */
+import type { Hex } from 'viem';
+import { deriveEpochFacts, keyStatesAt, type EpochChainFacts } from '../../chain/epochFacts.js';
+import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
+import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
+import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
+import type { CumulativeReward, FaultRecord } from '../../core/scoring.js';
+import { fetchJson } from '../../infra/httpJson.js';
+import type { StoredWatchdogCommit } from '../keeperHttp.js';
+import type { StageContext, StageHandler } from '../runner.js';
+import type { CollectOutput, SeedOutput } from './collect.js';
+import { datasetPath, localDataset, previousCumulative, saveDataset } from './datasets.js';
+import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
+import type { OpeningsOutput } from './openings.js';
+
+export interface TranscriptsOutput {
+  watchdogs: WatchdogCommitWire[];
+  transcripts: TranscriptWire[];
+}
+
+export interface ScoreOutput {
+  dataHash: Hex;
+  header: EpochHeader;
+  scores: NodeScore[];
+  cumulative: CumulativeReward[];
+  faults: FaultRecord[];
+  rejected: RejectedItem[];
+  eligibleLicenses: string[];
+}
+
+export interface PublishOutput {
+  dataHash: Hex;
+  datasetUrl: string;
+}
+
+async function need<T>(env: KeeperEnv, epoch: number, stage: string): Promise<T> {
+  const value = await env.store.getStage<T>(epoch, stage);
+  if (value === undefined) throw new Error(`epoch ${epoch}: the ${stage} output is missing`);
+  return value;
+}
+
+/** Every device key named by the openings (ticket sender and recipient, ack recipient). */
+export function keysNamed(openings: readonly NodeOpeningsWire[]): Hex[] {
+  const keys = new Set<string>();
+  for (const entry of openings) {
+    for (const o of entry.openings ?? []) {
+      keys.add(o.ticket.senderKey);
+      keys.add(o.ticket.recipientKey);
+      keys.add(o.ack.recipientKey);
+    }
+  }
+  return [...keys].sort() as Hex[];
+}
+
+/** The first field where the pipeline's earlier chain reads disagree with the guardians' derivation. */
+function snapshotMismatch(facts: EpochChainFacts, collected: CollectOutput, seeds: SeedOutput): string | null {
+  const pairs: [string, unknown, unknown][] = [
+    ['epochStart', facts.epochStart, collected.epochStart],
+    ['epochEnd', facts.epochEnd, collected.epochEnd],
+    ['commitDeadline', facts.commitDeadline, collected.commitDeadline],
+    ['startBlock', facts.startBlock, collected.startBlock],
+    ['node set', facts.nodes, collected.nodes],
+    ['seed', facts.seed, seeds.seed],
+    ['assignSeed', facts.assignSeed, seeds.assignSeed],
+  ];
+  for (const [field, a, b] of pairs) if (canonicalJson(a) !== canonicalJson(b)) return field;
+  return null;
+}
+
+export function transcriptsStage(env: KeeperEnv): StageHandler {
+  return {
+    async run(ctx: StageContext): Promise<TranscriptsOutput> {
+      const clock = await env.chain.clock();
+      const { transcriptDeadline } = epochTimes(clock, env, ctx.epoch);
+      if (nowSeconds(env) < transcriptDeadline) return ctx.waitUntil(transcriptDeadline * 1000 + 200, 'transcript deadline');
+      const collected = await need<CollectOutput>(env, ctx.epoch, 'collect-commitments');
+      const commits = await env.store.getWatchdog<StoredWatchdogCommit>(ctx.epoch, 'commits');
+      const transcripts = await env.store.getWatchdog<TranscriptWire>(ctx.epoch, 'transcripts');
+      const tokenIds = [...commits.keys()].map((id) => BigInt(id));
+      const operators = await env.chain.watchdogOperatorsAt(tokenIds, BigInt(collected.startBlock.blockNumber));
+      const watchdogs: WatchdogCommitWire[] = [...commits.values()].map((c) => ({
+        tokenId: c.tokenId,
+        operator: (operators.get(c.tokenId) ?? c.operator).toLowerCase(),
+        commit: c.commit,
+        signature: c.signature,
+      }));
+      ctx.log.info({ commits: watchdogs.length, transcripts: transcripts.size }, 'WatchDog data snapshot');
+      return { watchdogs, transcripts: [...transcripts.values()] };
+    },
+  };
+}
+
+export function scoreStage(env: KeeperEnv): StageHandler {
+  return {
+    async run(ctx: StageContext): Promise<ScoreOutput> {
+      const epoch = ctx.epoch;
+      if (epoch > 1 && (await env.chain.epochStatus(epoch - 1)) === 'None') {
+        return ctx.waitUntil(env.nowMs() + 2000, `epoch ${epoch - 1} is not submitted yet`);
+      }
+      const collected = await need<CollectOutput>(env, epoch, 'collect-commitments');
+      const seeds = await need<SeedOutput>(env, epoch, 'seed');
+      const { openings } = await need<OpeningsOutput>(env, epoch, 'openings');
+      const { watchdogs, transcripts } = await need<TranscriptsOutput>(env, epoch, 'transcripts');
+      const { contracts } = env.book;
+      const epochContracts = {
+        staking: contracts.NodeStaking,
+        settlement: contracts.EpochSettlement,
+        didRegistry: contracts.DidRegistry,
+        license: contracts.WatchDogLicense,
+      };
+      // What the chain decides, derived exactly as every guardian derives it (chain/epochFacts.ts).
+      const [facts, prevCumulative] = await Promise.all([
+        deriveEpochFacts(env.client, epochContracts, epoch, {
+          commitGraceSeconds: env.consensus.commitGraceSeconds,
+          assignmentLeadSeconds: env.consensus.assignmentLeadSeconds,
+          fromBlock: BigInt(env.book.startBlock),
+        }),
+        previousCumulative(env, epoch),
+      ]);
+      const mismatch = snapshotMismatch(facts, collected, seeds);
+      if (mismatch) throw new Error(`epoch ${epoch}: the pipeline's ${mismatch} differs from the chain's (reorg?)`);
+      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamed(openings), seeds.seed.blockNumber);
+      const dataset = datasetFromParts({
+        chainId: env.book.chainId,
+        contracts: epochContracts,
+        epoch,
+        epochStart: collected.epochStart,
+        epochEnd: collected.epochEnd,
+        commitDeadline: collected.commitDeadline,
+        parameters: {
+          ...env.consensus,
+          equivocationSlash: facts.equivocationSlash,
+          guardianShareBps: facts.guardianShareBps,
+          epochEmission: facts.epochEmission,
+        },
+        startBlock: collected.startBlock,
+        seed: seeds.seed,
+        assignSeed: seeds.assignSeed,
+        nodes: collected.nodes,
+        keys,
+        watchdogs,
+        commitments: collected.commitments,
+        openings,
+        transcripts,
+        guardianSet: facts.guardianSet,
+        signersPaid: facts.signersPaid,
+        previousCumulative: prevCumulative,
+      });
+      const json = canonicalJson(dataset);
+      const dataHash = keccakUtf8(json);
+      await saveDataset(env, dataHash, json);
+      const evaluation = await evaluateEpoch(dataset, { dataHash });
+      if (evaluation.header.dataHash.toLowerCase() !== dataHash) {
+        throw new Error(`evaluateEpoch returned dataHash ${evaluation.header.dataHash}, expected ${dataHash}`);
+      }
+      ctx.log.info(
+        { dataHash, rejected: evaluation.rejected.length, faults: evaluation.result.faults.length, rewardRoot: evaluation.header.rewardRoot },
+        'epoch evaluated',
+      );
+      return {
+        dataHash,
+        header: evaluation.header,
+        scores: evaluation.result.scores,
+        cumulative: evaluation.result.cumulative,
+        faults: evaluation.result.faults,
+        rejected: evaluation.rejected,
+        eligibleLicenses: evaluation.eligibleLicenses,
+      };
+    },
+  };
+}
+
+export function publishDatasetStage(env: KeeperEnv): StageHandler {
+  return {
+    async run(ctx: StageContext): Promise<PublishOutput> {
+      const { dataHash } = await need<ScoreOutput>(env, ctx.epoch, 'score');
+      const json = await localDataset(env, dataHash);
+      if (json === null) throw new Error(`dataset ${dataHash} of epoch ${ctx.epoch} is missing from Redis and ${datasetPath(env, dataHash)}`);
+      await saveDataset(env, dataHash, json);
+      const datasetUrl = `${env.publicUrl.replace(/\/$/, '')}/datasets/${dataHash}`;
+      const { status, body } = await fetchJson(datasetUrl, { timeoutMs: env.timing.requestTimeoutMs * 10, maxBytes: env.timing.maxDatasetBytes });
+      if (status !== 200) throw new Error(`dataset is not reachable at ${datasetUrl} (HTTP ${status}): check the keeper's public URL`);
+      if (keccakUtf8(canonicalJson(body)) !== dataHash) throw new Error(`${datasetUrl} serves a document whose hash is not ${dataHash}`);
+      return { dataHash, datasetUrl };
+    },
+  };
+}

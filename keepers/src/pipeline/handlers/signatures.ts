@@ -1,0 +1,101 @@
+/**
+ * Stage `signatures`: asks every guardian (`POST {guardian}/sign { epoch, datasetUrl, dataHash, header }`,
+ * core/guardianApi.ts) in parallel, keeps each signature that recovers to a member of the active guardian
+ * set over this header's EIP-712 digest, and stores them per guardian (`epoch:<e>:signatures`), so a retry
+ * only asks the guardians that have not signed. Succeeds with at least the set's threshold; otherwise the
+ * attempt fails naming every guardian's answer (a `header-mismatch` names the first differing field) and
+ * is retried with backoff, then dead-lettered.
+ */
+import { recoverAddress, type Address, type Hex } from 'viem';
+import { headerToWire, guardianErrorSchema, signResponseSchema } from '../../core/guardianApi.js';
+import { headerDigest } from '../../core/epochHeader.js';
+import { fetchJson } from '../../infra/httpJson.js';
+import type { StageContext, StageHandler } from '../runner.js';
+import { headerDomain, type KeeperEnv } from './env.js';
+import type { PublishOutput, ScoreOutput } from './score.js';
+import { lowerHex } from './wire.js';
+
+export interface GuardianSignature {
+  guardian: Address;
+  signature: Hex;
+  url: string;
+}
+
+export interface SignaturesOutput {
+  signatures: GuardianSignature[];
+  threshold: number;
+  refusals: { url: string; reason: string }[];
+}
+
+export class QuorumError extends Error {
+  override name = 'QuorumError';
+}
+
+export function signaturesStage(env: KeeperEnv): StageHandler {
+  return {
+    async run(ctx: StageContext): Promise<SignaturesOutput> {
+      const score = await env.store.getStage<ScoreOutput>(ctx.epoch, 'score');
+      const publish = await env.store.getStage<PublishOutput>(ctx.epoch, 'publish-dataset');
+      if (!score || !publish) throw new Error(`epoch ${ctx.epoch}: signatures need the score and publish-dataset outputs`);
+      const set = await env.chain.guardianSet();
+      const members = new Set(set.members.map((m) => m.toLowerCase()));
+      const digest = headerDigest(headerDomain(env), score.header);
+      const stored = await env.store.getParts<GuardianSignature>(ctx.epoch, 'signatures');
+      const signedUrls = new Set([...stored.values()].map((s) => s.url));
+      const request = { epoch: ctx.epoch, datasetUrl: publish.datasetUrl, dataHash: score.dataHash, header: headerToWire(score.header) };
+      const refusals: { url: string; reason: string }[] = [];
+
+      await Promise.all(
+        env.guardianUrls
+          .filter((url) => !signedUrls.has(url))
+          .map(async (url) => {
+            try {
+              const { status, body } = await fetchJson(`${url.replace(/\/$/, '')}/sign`, {
+                body: request,
+                // A guardian fetches and evaluates the whole dataset before answering.
+                timeoutMs: env.timing.requestTimeoutMs * 20,
+                maxBytes: 64 * 1024,
+              });
+              if (status !== 200) {
+                const err = guardianErrorSchema.safeParse(body);
+                const detail = err.success ? JSON.stringify(body) : String(JSON.stringify(body)).slice(0, 300);
+                refusals.push({ url, reason: `HTTP ${status} ${detail}` });
+                return;
+              }
+              const parsed = signResponseSchema.safeParse(lowerHex(body));
+              if (!parsed.success) {
+                refusals.push({ url, reason: `malformed answer: ${parsed.error.issues[0].message}` });
+                return;
+              }
+              const { guardian, signature } = parsed.data;
+              const signer = (await recoverAddress({ hash: digest, signature: signature as Hex })).toLowerCase();
+              if (signer !== guardian) {
+                refusals.push({ url, reason: `signature recovers to ${signer}, not to the claimed guardian ${guardian}` });
+                return;
+              }
+              if (!members.has(signer)) {
+                refusals.push({ url, reason: `${signer} is not in the active guardian set` });
+                return;
+              }
+              await env.store.setPart(ctx.epoch, 'signatures', signer, { guardian: signer as Address, signature: signature as Hex, url });
+            } catch (error) {
+              refusals.push({ url, reason: (error as Error).message });
+            }
+          }),
+      );
+
+      const all = [...(await env.store.getParts<GuardianSignature>(ctx.epoch, 'signatures')).values()].filter((s) =>
+        members.has(s.guardian.toLowerCase()),
+      );
+      for (const r of refusals) ctx.log.warn(r, 'guardian did not sign');
+      if (all.length < set.threshold) {
+        throw new QuorumError(
+          `epoch ${ctx.epoch}: ${all.length} of the ${set.threshold} guardian signatures needed; ` +
+            (refusals.map((r) => `${r.url}: ${r.reason}`).join('; ') || 'no guardian URLs configured'),
+        );
+      }
+      all.sort((a, b) => (a.guardian.toLowerCase() < b.guardian.toLowerCase() ? -1 : 1));
+      return { signatures: all, threshold: set.threshold, refusals };
+    },
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * The keeper's HTTP server. Every keeper process serves the same data (it all lives in the shared Redis),
+ * so WatchDogs and guardians may use any of them.
+ *
+ *   POST /watchdog/commit        WatchDog secret commitment (core/watchdogApi.ts); only before epochStart
+ *   GET  /epochs/:e/watchdogs    node set, assignment seed and commits of epoch e (`final` after epochStart)
+ *   POST /watchdog/transcript    signed transcript; only between epochEnd and epochEnd + transcriptGrace
+ *   GET  /datasets/:hash         a published dataset (canonical JSON, exactly the bytes that were hashed)
+ *   GET  /epochs/:e              pipeline status of epoch e: per-stage job state, outputs' summary, dead letters
+ *   GET  /metrics                Prometheus text (prom-client; BullMQ queue counts read at scrape time)
+ *   GET  /health                 { ok: true }
+ *
+ * Bodies are size-limited and validated with zod; errors are `{ error, message }` with 400 (malformed),
+ * 404, 409 (refused: late, conflicting, bad signature) or 500.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Address, Hex } from 'viem';
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import {
+  storedWatchdogCommitSchema,
+  transcriptRequestSchema,
+  watchdogCommitRequestSchema,
+  type EpochWatchdogsResponse,
+} from '../core/watchdogApi.js';
+import {
+  recoverTranscriptSigner,
+  recoverWatchdogCommitSigner,
+  watchdogCommit,
+  type SignedTranscript,
+} from '../core/watchdogSchedule.js';
+import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
+import { epochSnapshot } from './handlers/collect.js';
+import { localDataset } from './handlers/datasets.js';
+import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
+import { firstIssue } from './handlers/wire.js';
+import type { KeeperMetrics } from './metrics.js';
+import type { PipelineQueues } from './queues.js';
+import { STAGES } from './stages.js';
+import { assignmentSeed } from '../core/sampling.js';
+
+export interface KeeperHttpOptions {
+  env: KeeperEnv;
+  queues: PipelineQueues;
+  metrics: KeeperMetrics;
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Largest accepted request body (default 4 MiB: transcripts can be long). */
+  maxBodyBytes?: number;
+  log: Logger;
+}
+
+export interface KeeperHttpServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A WatchDog commit as stored (and listed, and put into the dataset with the start block's operator). */
+export type StoredWatchdogCommit = z.infer<typeof storedWatchdogCommitSchema>;
+
+async function jsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readBody(request, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new HttpError(413, 'body-too-large', error.message);
+    throw error;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad-json', 'request body is not JSON');
+  }
+}
+
+export async function startKeeperHttp(options: KeeperHttpOptions): Promise<KeeperHttpServer> {
+  const { env, queues, metrics, log } = options;
+  const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+
+  const operatorNow = async (tokenId: bigint): Promise<Address> => {
+    const latest = await env.client.getBlockNumber({ cacheTime: 0 });
+    const operators = await env.chain.watchdogOperatorsAt([tokenId], latest);
+    return (operators.get(tokenId.toString()) ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Address;
+  };
+
+  async function postCommit(request: IncomingMessage) {
+    const parsed = watchdogCommitRequestSchema.safeParse(await jsonBody(request, 64 * 1024));
+    if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
+    const c = parsed.data;
+    const times = epochTimes(await env.chain.clock(), env, c.epoch);
+    if (nowSeconds(env) >= times.epochStart) throw new HttpError(409, 'too-late', `epoch ${c.epoch} started at ${times.epochStart}: commits are closed`);
+    let signer: Address;
+    try {
+      signer = await recoverWatchdogCommitSigner(c);
+    } catch {
+      throw new HttpError(409, 'bad-signature', 'the commit signature does not recover');
+    }
+    const operator = await operatorNow(BigInt(c.tokenId));
+    if (operator === ZERO_ADDRESS) throw new HttpError(409, 'unknown-license', `license ${c.tokenId} has no operator`);
+    if (signer !== operator) throw new HttpError(409, 'not-operator', `commit signed by ${signer}, but license ${c.tokenId}'s operator is ${operator}`);
+    const stored: StoredWatchdogCommit = { tokenId: c.tokenId, operator, commit: c.commit, signature: c.signature };
+    if (!(await env.store.putWatchdog(c.epoch, 'commits', c.tokenId, stored))) {
+      const existing = (await env.store.getWatchdog<StoredWatchdogCommit>(c.epoch, 'commits')).get(c.tokenId);
+      if (existing?.commit !== c.commit) throw new HttpError(409, 'conflict', `license ${c.tokenId} already committed ${existing?.commit} for epoch ${c.epoch}`);
+    }
+    return { status: 200, body: { accepted: true } };
+  }
+
+  async function postTranscript(request: IncomingMessage) {
+    const parsed = transcriptRequestSchema.safeParse(await jsonBody(request, maxBody));
+    if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
+    const signed: SignedTranscript = parsed.data;
+    const t = signed.transcript;
+    const times = epochTimes(await env.chain.clock(), env, t.epoch);
+    const now = nowSeconds(env);
+    if (now < times.epochEnd) throw new HttpError(409, 'too-early', `epoch ${t.epoch} ends at ${times.epochEnd}`);
+    if (now > times.transcriptDeadline) throw new HttpError(409, 'too-late', `transcripts of epoch ${t.epoch} closed at ${times.transcriptDeadline}`);
+    const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
+    if (!commit) throw new HttpError(409, 'no-commit', `license ${t.tokenId} did not commit for epoch ${t.epoch}`);
+    if (watchdogCommit(BigInt(t.tokenId), t.epoch, t.secret) !== commit.commit) {
+      throw new HttpError(409, 'secret-mismatch', `the secret does not open license ${t.tokenId}'s commit ${commit.commit}`);
+    }
+    let signer: Address;
+    try {
+      signer = await recoverTranscriptSigner(t, signed.signature);
+    } catch {
+      throw new HttpError(409, 'bad-signature', 'the transcript signature does not recover');
+    }
+    if (signer !== commit.operator) throw new HttpError(409, 'bad-signature', `transcript signed by ${signer}, not by operator ${commit.operator}`);
+    if (!(await env.store.putWatchdog(t.epoch, 'transcripts', t.tokenId, signed))) {
+      const existing = (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId);
+      if (JSON.stringify(existing) !== JSON.stringify(signed)) throw new HttpError(409, 'conflict', `license ${t.tokenId} already sent another transcript for epoch ${t.epoch}`);
+    }
+    return { status: 200, body: { accepted: true } };
+  }
+
+  async function getWatchdogs(epoch: number) {
+    const cached = await env.store.getStage<EpochWatchdogsResponse>(epoch, 'watchdog-view');
+    if (cached) return { status: 200, body: cached };
+    const times = epochTimes(await env.chain.clock(), env, epoch);
+    const final = nowSeconds(env) >= times.epochStart;
+    const assignBlock = await env.chain.firstBlockAtOrAfter(Math.max(0, times.epochStart - env.consensus.assignmentLeadSeconds));
+    const snapshot = final ? await epochSnapshot(env, epoch) : null;
+    const commits = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()]
+      .sort((a, b) => (BigInt(a.tokenId) < BigInt(b.tokenId) ? -1 : 1))
+      .map(({ tokenId, operator, commit, signature }) => ({ tokenId, operator, commit, signature }));
+    const hash = assignBlock?.hash.toLowerCase() as Hex | undefined;
+    const body: EpochWatchdogsResponse = {
+      epoch,
+      epochStart: times.epochStart,
+      epochEnd: times.epochEnd,
+      final: final && snapshot !== null && assignBlock !== null,
+      parameters: { m: env.consensus.m, challengesPerNode: env.consensus.challengesPerNode, challengeTimeoutMs: env.consensus.challengeTimeoutMs },
+      assignSeed: assignBlock && hash ? { blockNumber: Number(assignBlock.number), blockHash: hash, value: assignmentSeed(epoch, hash) } : null,
+      nodes: snapshot?.nodes ?? null,
+      watchdogs: commits,
+    };
+    if (body.final) await env.store.setStage(epoch, 'watchdog-view', body);
+    return { status: 200, body };
+  }
+
+  async function getEpoch(epoch: number) {
+    const outputs = await env.store.stageOutputs(epoch);
+    const stages: Record<string, { job: string; done: boolean }> = {};
+    for (const stage of STAGES) stages[stage] = { job: await queues.state(stage, epoch), done: stage in outputs };
+    const score = outputs.score as { dataHash?: string; header?: unknown; rejected?: unknown[]; faults?: unknown[] } | undefined;
+    return {
+      status: 200,
+      body: {
+        epoch,
+        stages,
+        dataHash: score?.dataHash ?? null,
+        header: score?.header ?? null,
+        rejected: score?.rejected?.length ?? null,
+        faults: score?.faults?.length ?? null,
+        submit: outputs.submit ?? null,
+        deadLetters: await queues.deadLetters(epoch),
+      },
+    };
+  }
+
+  async function route(request: IncomingMessage): Promise<{ status: number; body: unknown; contentType?: string }> {
+    const path = (request.url ?? '/').split('?')[0];
+    const method = request.method ?? 'GET';
+    if (path === '/health' && method === 'GET') return { status: 200, body: { ok: true } };
+    if (path === '/metrics' && method === 'GET') {
+      const { contentType, body } = await metrics.render();
+      return { status: 200, body, contentType };
+    }
+    if (path === '/watchdog/commit' && method === 'POST') return postCommit(request);
+    if (path === '/watchdog/transcript' && method === 'POST') return postTranscript(request);
+    let m = /^\/datasets\/(0x[0-9a-fA-F]{64})$/.exec(path);
+    if (m && method === 'GET') {
+      const json = await localDataset(env, m[1].toLowerCase());
+      if (json === null) throw new HttpError(404, 'not-found', `no dataset ${m[1]}`);
+      return { status: 200, body: json };
+    }
+    m = /^\/epochs\/([1-9][0-9]{0,9})(\/watchdogs)?$/.exec(path);
+    if (m && method === 'GET') {
+      const epoch = Number(m[1]);
+      if (epoch > 0xffffffff) throw new HttpError(400, 'bad-epoch', `epoch ${m[1]} is not a uint32`);
+      return m[2] ? getWatchdogs(epoch) : getEpoch(epoch);
+    }
+    throw new HttpError(404, 'not-found', `no route ${method} ${path}`);
+  }
+
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    route(request)
+      .then(({ status, body, contentType }) => sendJson(response, status, body, contentType))
+      .catch((error: unknown) => {
+        if (error instanceof HttpError) {
+          metrics.httpRejected?.inc({ code: error.code });
+          sendJson(response, error.status, { error: error.code, message: error.message });
+          return;
+        }
+        log.error({ err: (error as Error).message, url: request.url }, 'keeper HTTP handler failed');
+        sendJson(response, 500, { error: 'internal', message: (error as Error).message });
+      })
+      .catch(() => response.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  log.info({ url }, 'keeper HTTP listening');
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

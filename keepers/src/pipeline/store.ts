@@ -1,0 +1,114 @@
+/**
+ * Where the pipeline keeps its state in Redis (every keeper process on every machine shares it).
+ *
+ * Keys, under a prefix (default `sn`):
+ * - `<p>:epoch:<e>`             hash, field = stage → that stage's output (JSON); written once (HSETNX)
+ * - `<p>:epoch:<e>:<part>`      hash, field = node key / token id → per-part output (commitments, openings)
+ * - `<p>:wd:<e>:commits`        hash, token id → WatchDog secret commitment as received
+ * - `<p>:wd:<e>:transcripts`    hash, token id → WatchDog transcript as received
+ * - `<p>:dataset:<hash>`        string, the canonical JSON of a published dataset
+ * - `<p>:tx:<name>`             string, a signed transaction (hash, raw, nonce) stored before it is sent
+ * - `<p>:epochs`                sorted set of the epochs the pipeline has touched
+ *
+ * JSON values keep bigints as `{"$n":"<decimal>"}` so they round-trip exactly.
+ */
+import type { Redis } from 'ioredis';
+
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? { $n: v.toString() } : v));
+}
+
+export function decodeJson<T = unknown>(text: string): T {
+  return JSON.parse(text, (_key, v) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && keys[0] === '$n' && typeof v.$n === 'string' && /^-?[0-9]+$/.test(v.$n)) return BigInt(v.$n);
+    }
+    return v;
+  }) as T;
+}
+
+export class PipelineStore {
+  constructor(
+    readonly redis: Redis,
+    readonly prefix = 'sn',
+  ) {}
+
+  key(...parts: (string | number)[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  /** The stored output of `stage` for `epoch`, or undefined. */
+  async getStage<T = unknown>(epoch: number, stage: string): Promise<T | undefined> {
+    const raw = await this.redis.hget(this.key('epoch', epoch), stage);
+    return raw === null ? undefined : decodeJson<T>(raw);
+  }
+
+  /**
+   * Stores the output of `stage` once: if an output is already there (a concurrent or earlier run),
+   * that one is kept and returned, so every reader sees one value.
+   */
+  async setStage<T>(epoch: number, stage: string, value: T): Promise<T> {
+    const key = this.key('epoch', epoch);
+    const written = await this.redis
+      .multi()
+      .hsetnx(key, stage, encodeJson(value))
+      .hget(key, stage)
+      .zadd(this.key('epochs'), epoch, String(epoch))
+      .exec();
+    const stored = written?.[1]?.[1];
+    if (typeof stored !== 'string') throw new Error(`could not store stage ${stage} of epoch ${epoch}`);
+    return decodeJson<T>(stored);
+  }
+
+  /** Forgets a stage's output (an operator's re-run after a resync). */
+  async clearStage(epoch: number, stage: string): Promise<void> {
+    await this.redis.hdel(this.key('epoch', epoch), stage);
+  }
+
+  async stageOutputs(epoch: number): Promise<Record<string, unknown>> {
+    const all = await this.redis.hgetall(this.key('epoch', epoch));
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, decodeJson(v)]));
+  }
+
+  /** Per-part outputs (`kind` e.g. "commitments"), written once per part. */
+  async setPart<T>(epoch: number, kind: string, part: string, value: T): Promise<T> {
+    const key = this.key('epoch', epoch, kind);
+    const written = await this.redis.multi().hsetnx(key, part, encodeJson(value)).hget(key, part).exec();
+    const stored = written?.[1]?.[1];
+    if (typeof stored !== 'string') throw new Error(`could not store ${kind} ${part} of epoch ${epoch}`);
+    return decodeJson<T>(stored);
+  }
+
+  async getPart<T = unknown>(epoch: number, kind: string, part: string): Promise<T | undefined> {
+    const raw = await this.redis.hget(this.key('epoch', epoch, kind), part);
+    return raw === null ? undefined : decodeJson<T>(raw);
+  }
+
+  async getParts<T = unknown>(epoch: number, kind: string): Promise<Map<string, T>> {
+    const all = await this.redis.hgetall(this.key('epoch', epoch, kind));
+    return new Map(Object.entries(all).map(([k, v]) => [k, decodeJson<T>(v)]));
+  }
+
+  /** A WatchDog message (`kind` "commits" or "transcripts"); the first one per token id is kept. */
+  async putWatchdog(epoch: number, kind: 'commits' | 'transcripts', tokenId: string, value: unknown): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key('wd', epoch, kind), tokenId, encodeJson(value))) === 1;
+  }
+
+  async getWatchdog<T = unknown>(epoch: number, kind: 'commits' | 'transcripts'): Promise<Map<string, T>> {
+    const all = await this.redis.hgetall(this.key('wd', epoch, kind));
+    return new Map(Object.entries(all).map(([k, v]) => [k, decodeJson<T>(v)]));
+  }
+
+  async putDataset(hash: string, canonicalJson: string): Promise<void> {
+    await this.redis.set(this.key('dataset', hash.toLowerCase()), canonicalJson);
+  }
+
+  async getDataset(hash: string): Promise<string | null> {
+    return this.redis.get(this.key('dataset', hash.toLowerCase()));
+  }
+
+  async epochsTouched(): Promise<number[]> {
+    return (await this.redis.zrange(this.key('epochs'), 0, -1)).map(Number);
+  }
+}

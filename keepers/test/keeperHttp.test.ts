@@ -1,0 +1,237 @@
+/**
+ * The keeper's HTTP API and its exactly-once transaction sender against a real chain (anvil, the devnet
+ * deployment, a WatchDog license bought in the public sale with an operator key set) and a real Redis:
+ * - WatchDog commits: accepted before epochStart from the license's operator only, idempotent, a second
+ *   different commit refused, late or malformed ones refused with the reason;
+ * - the epoch's WatchDog view (`final` once the start block exists), transcripts (window, secret, signer),
+ *   datasets served byte for byte, pipeline status and metrics;
+ * - TxSender: one transaction per name, "done elsewhere" sends nothing, a simulated revert stores
+ *   nothing and names the error, a stored transaction whose nonce another one took is replaced.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  encodeFunctionData,
+  http,
+  keccak256,
+  parseEther,
+  parseEventLogs,
+  type PublicClient,
+} from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { pino } from 'pino';
+import { freePort, startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
+import { deployProtocol } from '../src/chain/deploy.js';
+import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { repoRoot } from '../src/chain/foundry.js';
+import type { AddressBook } from '../src/config/addressBook.js';
+import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
+import { signTranscript, signWatchdogCommit } from '../src/core/watchdogSchedule.js';
+import { epochSettlementAbi, sendTokenAbi, watchDogLicenseAbi, watchDogPresaleAbi } from '../src/generated/contracts.js';
+import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/redis.js';
+import { TxSender } from '../src/pipeline/chainTx.js';
+import { revertName } from '../src/pipeline/handlers/settle.js';
+import { Keeper } from '../src/pipeline/keeper.js';
+
+const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+let anvil: AnvilHandle;
+let book: AddressBook;
+let bookPath: string;
+let client: PublicClient;
+let redis: RedisHandle;
+let tmp: string;
+let keeper: Keeper;
+/** Chain time − wall time, ms: the keeper's clock follows the chain we move. */
+let offsetMs = 0;
+const operatorKey = generatePrivateKey();
+const operator = privateKeyToAccount(operatorKey);
+/** Licenses are numbered from 1 (ERC721A start id). */
+const TOKEN = 1n;
+const TOKEN_ID = TOKEN.toString();
+
+async function chainNow(): Promise<number> {
+  return Number((await client.getBlock({ blockTag: 'latest' })).timestamp);
+}
+
+/** Mines a block at `t` and aligns the keeper's clock with it. */
+async function moveTo(t: number): Promise<void> {
+  const testClient = createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) });
+  await testClient.setNextBlockTimestamp({ timestamp: BigInt(t) });
+  await testClient.mine({ blocks: 1 });
+  offsetMs = t * 1000 - Date.now();
+}
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(`${keeper.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'keeper-http-'));
+  anvil = await startAnvil();
+  bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+  ({ book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), addressBookPath: bookPath }));
+  client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) }) as PublicClient;
+  // the public sale opens 600 s after deployment: buy a license and give it an operator key
+  await moveTo((await chainNow()) + 601);
+  const buyer = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account: devAccount(5) });
+  const buy = await buyer.writeContract({ address: book.contracts.WatchDogPresale, abi: watchDogPresaleAbi, functionName: 'buyPublic', args: [1n, parseEther('1')], value: parseEther('1') });
+  const bought = await client.waitForTransactionReceipt({ hash: buy });
+  assert.equal(bought.status, 'success');
+  const minted = parseEventLogs({ abi: watchDogLicenseAbi, logs: bought.logs });
+  const firstId = minted.map((l) => (l.eventName === 'Transfer' ? l.args.tokenId : l.eventName === 'ConsecutiveTransfer' ? l.args.fromTokenId : undefined)).find((x) => x !== undefined);
+  assert.equal(firstId, TOKEN, `the first license sold is token ${TOKEN} (got ${firstId})`);
+  const set = await buyer.writeContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'setOperator', args: [TOKEN, operator.address] });
+  assert.equal((await client.waitForTransactionReceipt({ hash: set })).status, 'success');
+  offsetMs = (await chainNow()) * 1000 - Date.now();
+
+  redis = await ensureRedis({ url: `redis://127.0.0.1:${await freePort()}`, dataDir: join(tmp, 'redis') });
+  keeper = new Keeper({
+    rpcUrl: anvil.rpcUrl,
+    addressBook: book,
+    privateKey: devPrivateKey(2),
+    redisUrl: redis.url,
+    guardianUrls: [],
+    httpPort: 0,
+    dataDir: join(tmp, 'keeper'),
+    stages: [],
+    scheduler: false,
+    timing: { transcriptGraceSeconds: 5 },
+    nowMs: () => Date.now() + offsetMs,
+    log: quiet,
+  });
+  await keeper.start();
+});
+
+after(async () => {
+  await keeper?.stop();
+  await redis?.stop();
+  await anvil?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+  if (bookPath) rmSync(bookPath, { force: true });
+});
+
+test('WatchDog commits, the epoch view and transcripts follow the epoch clock and the license operator', async () => {
+  const clock = await keeper.env.chain.clock();
+  const current = await keeper.env.chain.currentEpoch();
+  const epoch = current + 2;
+  const start = clock.genesisTime + (epoch - 1) * clock.epochDuration;
+  const end = start + clock.epochDuration;
+  const secret = keccak256('0x01');
+
+  // commits
+  const commit = await signWatchdogCommit(operatorKey, TOKEN, epoch, secret);
+  assert.deepEqual(await post('/watchdog/commit', commit), { status: 200, body: { accepted: true } });
+  assert.deepEqual(await post('/watchdog/commit', commit), { status: 200, body: { accepted: true } }, 'the same commit again is fine');
+  const other = await signWatchdogCommit(operatorKey, TOKEN, epoch, keccak256('0x02'));
+  assert.equal((await post('/watchdog/commit', other)).body.error, 'conflict');
+  const stranger = await signWatchdogCommit(generatePrivateKey(), TOKEN, epoch, secret);
+  const refused = await post('/watchdog/commit', stranger);
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error, 'not-operator');
+  assert.equal((await post('/watchdog/commit', await signWatchdogCommit(operatorKey, 999n, epoch, secret))).body.error, 'unknown-license');
+  assert.equal((await post('/watchdog/commit', await signWatchdogCommit(operatorKey, TOKEN, current, secret))).body.error, 'too-late');
+  const malformed = await post('/watchdog/commit', { ...commit, commit: '0x1234' });
+  assert.equal(malformed.status, 400);
+  assert.match(String(malformed.body.message), /commit/);
+
+  // the view before the epoch: not final, the commit listed with the operator
+  let view = (await (await fetch(`${keeper.httpUrl}/epochs/${epoch}/watchdogs`)).json()) as Record<string, unknown>;
+  assert.equal(view.final, false);
+  assert.equal(view.nodes, null);
+  assert.deepEqual(view.watchdogs, [{ tokenId: TOKEN_ID, operator: operator.address.toLowerCase(), commit: commit.commit, signature: commit.signature }]);
+
+  // transcripts are refused before the epoch ends
+  const transcript = await signTranscript(operatorKey, { tokenId: TOKEN_ID, epoch, secret, results: [] });
+  await moveTo(start);
+  view = (await (await fetch(`${keeper.httpUrl}/epochs/${epoch}/watchdogs`)).json()) as Record<string, unknown>;
+  assert.equal(view.final, true);
+  assert.deepEqual(view.nodes, []);
+  assert.ok(view.assignSeed);
+  assert.equal((await post('/watchdog/commit', commit)).body.error, 'too-late');
+  assert.equal((await post('/watchdog/transcript', transcript)).body.error, 'too-early');
+
+  await moveTo(end);
+  const wrongSecret = await signTranscript(operatorKey, { tokenId: TOKEN_ID, epoch, secret: keccak256('0x03'), results: [] });
+  assert.equal((await post('/watchdog/transcript', wrongSecret)).body.error, 'secret-mismatch');
+  const wrongSigner = await signTranscript(generatePrivateKey(), { tokenId: TOKEN_ID, epoch, secret, results: [] });
+  assert.equal((await post('/watchdog/transcript', wrongSigner)).body.error, 'bad-signature');
+  assert.deepEqual(await post('/watchdog/transcript', transcript), { status: 200, body: { accepted: true } });
+  assert.deepEqual((await keeper.env.store.getWatchdog(epoch, 'transcripts')).get(TOKEN_ID), transcript);
+  await moveTo(end + 6);
+  assert.equal((await post('/watchdog/transcript', transcript)).body.error, 'too-late');
+
+  // rejections are counted
+  const metrics = await (await fetch(`${keeper.httpUrl}/metrics`)).text();
+  assert.match(metrics, /keeper_http_rejected_total\{code="too-late"\} 3/);
+  assert.match(metrics, /keeper_queue_jobs\{queue="submit",state="waiting"\} 0/);
+});
+
+test('datasets are served byte for byte; unknown ones and unknown routes are 404; epoch status lists the stages', async () => {
+  const json = canonicalJson({ b: [1, 2], a: 'x' });
+  const hash = keccakUtf8(json);
+  assert.equal((await fetch(`${keeper.httpUrl}/datasets/${hash}`)).status, 404);
+  await keeper.env.store.putDataset(hash, json);
+  const res = await fetch(`${keeper.httpUrl}/datasets/${hash}`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), json);
+  assert.equal((await fetch(`${keeper.httpUrl}/nope`)).status, 404);
+  const status = (await (await fetch(`${keeper.httpUrl}/epochs/7`)).json()) as { stages: Record<string, unknown>; deadLetters: unknown[] };
+  assert.deepEqual(status.stages.submit, { job: 'unknown', done: false });
+  assert.deepEqual(status.deadLetters, []);
+});
+
+test('TxSender sends each named transaction once and survives a stolen nonce', async (t) => {
+  const account = privateKeyToAccount(devPrivateKey(6));
+  const connection = redisConnection(redis.url);
+  t.after(() => connection.disconnect());
+  const sender = new TxSender({ client, account, chain: foundry, redis: connection, prefix: 'txtest', log: quiet });
+  const token = book.contracts.SendToken;
+  const spender = privateKeyToAccount(generatePrivateKey()).address;
+  const allowance = () => client.readContract({ address: token, abi: sendTokenAbi, functionName: 'allowance', args: [account.address, spender] });
+  const approve = (amount: bigint) => ({ address: token, abi: sendTokenAbi, functionName: 'approve', args: [spender, amount] }) as const;
+
+  const nonce0 = await client.getTransactionCount({ address: account.address });
+  const first = await sender.sendOnce('approve.1', approve(5n), async () => (await allowance()) === 5n);
+  assert.equal(first.status, 'mined');
+  const again = await sender.sendOnce('approve.1', approve(5n), async () => (await allowance()) === 5n);
+  assert.deepEqual(again.status === 'mined' && again.hash, first.status === 'mined' && first.hash);
+  assert.equal(await client.getTransactionCount({ address: account.address }), nonce0 + 1);
+
+  // already done elsewhere: nothing is sent
+  assert.deepEqual(await sender.sendOnce('approve.2', approve(5n), async () => true), { status: 'done-elsewhere' });
+  assert.equal(await client.getTransactionCount({ address: account.address }), nonce0 + 1);
+
+  // a revert in simulation names the contract error and stores nothing
+  const settlementCall = {
+    address: book.contracts.EpochSettlement,
+    abi: epochSettlementAbi,
+    functionName: 'executeFault',
+    args: [1, 0, spender, 0n, false, []],
+  } as const;
+  const error = await sender.sendOnce('fault.x', settlementCall, async () => false).catch((e: unknown) => e);
+  assert.equal(revertName(error), 'EpochNotFinalized');
+  assert.equal(await sender.record('fault.x'), null);
+
+  // a signed-and-stored transaction whose nonce another transaction took is replaced by a new one
+  const nonce = await client.getTransactionCount({ address: account.address });
+  const data = encodeFunctionData({ abi: sendTokenAbi, functionName: 'approve', args: [spender, 7n] });
+  const request = await client.prepareTransactionRequest({ account, chain: foundry, to: token, data, nonce });
+  const raw = await account.signTransaction(request as Parameters<typeof account.signTransaction>[0]);
+  await connection.set('txtest:tx:approve.3', JSON.stringify({ hash: keccak256(raw), raw, nonce, to: token, functionName: 'approve', createdAt: '' }));
+  const wallet = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account });
+  const thief = await wallet.sendTransaction({ to: spender, value: 1n, nonce });
+  await client.waitForTransactionReceipt({ hash: thief });
+  const replaced = await sender.sendOnce('approve.3', approve(9n), async () => (await allowance()) === 9n);
+  assert.equal(replaced.status, 'mined');
+  assert.notEqual(replaced.status === 'mined' && replaced.hash, keccak256(raw));
+  assert.equal(await allowance(), 9n);
+  assert.equal((await sender.record('approve.3'))?.hash, replaced.status === 'mined' ? replaced.hash : null);
+});

@@ -1,0 +1,317 @@
+/**
+ * The keeper pipeline end to end on a real chain (anvil, 1 s blocks, the devnet deployment), a real Redis
+ * (AOF) and seven real guardian services (services/guardian.ts, which re-derive everything from the chain
+ * and run evaluateEpoch before signing):
+ *
+ * 1. An in-process Keeper settles epochs on its own: epoch 1 has no nodes; in epoch 2 two registered
+ *    nodes are Active — one unreachable, one that commits (a real signed Merkle-sum commitment) and then
+ *    stays silent on openings, so the epoch has a strike fault that the keeper executes after finality.
+ *    Scores are published, the dataset is served, every stage completed once, metrics count it.
+ * 2. The keeper CLI in a child process is SIGKILLed right after broadcasting epoch 3's submitEpoch, and
+ *    right after signing and storing epoch 4's (before sending it); each time a restarted keeper finishes
+ *    the epoch and there is exactly one EpochSubmitted per epoch — the stored transaction was found or
+ *    re-broadcast, never rebuilt.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicClient, createWalletClient, http, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { pino } from 'pino';
+import { freePort, startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
+import { deployProtocol } from '../src/chain/deploy.js';
+import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { repoRoot } from '../src/chain/foundry.js';
+import type { AddressBook } from '../src/config/addressBook.js';
+import { DEVNET_CONSENSUS } from '../src/config/consensus.js';
+import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
+import { nodeStakingDomain, signCommitment, signNodeKeyConsent, signedCommitmentToWire } from '../src/core/commitment.js';
+import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../src/generated/contracts.js';
+import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/redis.js';
+import { Keeper } from '../src/pipeline/keeper.js';
+import { STAGES } from '../src/pipeline/stages.js';
+import { GuardianService } from '../src/services/guardian.js';
+import { commitmentOf, makeDevices, makeReceipts, treeOf } from './helpers/epochFixture.js';
+
+const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const TIMING = { openingsWindowSeconds: 4, transcriptGraceSeconds: 1, requestTimeoutMs: 1000, schedulerIntervalMs: 500, commitmentFetches: 2 };
+
+let anvil: AnvilHandle;
+let book: AddressBook;
+let bookPath: string;
+let client: PublicClient;
+let redis: RedisHandle;
+let tmp: string;
+let guardians: GuardianService[] = [];
+let guardianUrls: string[] = [];
+let silentNode: Server | undefined;
+let silentNodeKey: Address;
+let unreachableNodeKey: Address;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function submittedEvents(epoch: number) {
+  const logs = await client.getContractEvents({
+    address: book.contracts.EpochSettlement,
+    abi: epochSettlementAbi,
+    eventName: 'EpochSubmitted',
+    args: { epoch },
+    fromBlock: 0n,
+  });
+  return logs;
+}
+
+async function epochStatus(epoch: number): Promise<number> {
+  return client.readContract({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, functionName: 'epochStatus', args: [epoch] });
+}
+
+async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** A node that commits for real (signed Merkle-sum root over real receipts) and never answers openings. */
+async function startSilentNode(nodePrivateKey: Hex): Promise<string> {
+  const nodeKey = privateKeyToAccount(nodePrivateKey).address;
+  const domain = nodeStakingDomain(book.chainId, book.contracts.NodeStaking);
+  const devices = makeDevices(4);
+  const byEpoch = new Map<number, unknown>();
+  const server = createServer((req, res) => {
+    void (async () => {
+      const m = /^\/epochs\/(\d+)\/(commitment|openings)$/.exec(req.url ?? '');
+      if (!m) return res.writeHead(404).end();
+      if (m[2] === 'openings') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
+      const epoch = Number(m[1]);
+      if (!byEpoch.has(epoch)) {
+        const commitment = commitmentOf(epoch, treeOf(makeReceipts(nodeKey, epoch, devices, 12)));
+        const signature = await signCommitment(nodePrivateKey, domain, commitment);
+        byEpoch.set(epoch, signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(byEpoch.get(epoch)));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  silentNode = server;
+  return `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+async function registerNode(nodePrivateKey: Hex, endpoint: string): Promise<Address> {
+  const operator = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account: devAccount(1) });
+  const staking = book.contracts.NodeStaking;
+  const nodeKey = privateKeyToAccount(nodePrivateKey).address;
+  const minStake = await client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'minStake' });
+  const approve = await operator.writeContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'approve', args: [staking, minStake] });
+  await client.waitForTransactionReceipt({ hash: approve });
+  const consent = await signNodeKeyConsent(nodePrivateKey, nodeStakingDomain(book.chainId, staking), devAccount(1).address);
+  const hash = await operator.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'register', args: [nodeKey, minStake, consent, endpoint, ''] });
+  assert.equal((await client.waitForTransactionReceipt({ hash })).status, 'success');
+  return nodeKey.toLowerCase() as Address;
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'keeper-e2e-'));
+  anvil = await startAnvil({ blockTime: 1 });
+  bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+  ({ book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), addressBookPath: bookPath }));
+  client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) }) as PublicClient;
+  redis = await ensureRedis({ url: `redis://127.0.0.1:${await freePort()}`, dataDir: join(tmp, 'redis') });
+  const contracts = {
+    staking: book.contracts.NodeStaking,
+    settlement: book.contracts.EpochSettlement,
+    didRegistry: book.contracts.DidRegistry,
+    license: book.contracts.WatchDogLicense,
+  };
+  guardians = [3, 4, 5, 6, 7, 8, 9].map(
+    (i) =>
+      new GuardianService({
+        rpcUrl: anvil.rpcUrl,
+        privateKey: devPrivateKey(i),
+        chainId: book.chainId,
+        contracts,
+        consensus: DEVNET_CONSENSUS,
+        dataDir: join(tmp, `guardian-${i}`),
+        fromBlock: BigInt(book.startBlock),
+        logger: quiet,
+      }),
+  );
+  guardianUrls = await Promise.all(guardians.map((g) => g.start()));
+  // Registered now, so Active from epoch 2's start block on (epoch 1 started at deployment).
+  silentNodeKey = await registerNode(`0x${'a1'.repeat(32)}`, await startSilentNode(`0x${'a1'.repeat(32)}`));
+  unreachableNodeKey = await registerNode(generatePrivateKey(), 'ws://127.0.0.1:1');
+});
+
+after(async () => {
+  await Promise.all(guardians.map((g) => g.stop()));
+  silentNode?.close();
+  await redis?.stop();
+  await anvil?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(bookPath ?? join(tmp, 'none'), { force: true });
+});
+
+test('a keeper settles epochs end to end: datasets, guardian quorum, submit, scores, fault execution', { timeout: 240_000 }, async () => {
+  const keeper = new Keeper({
+    rpcUrl: anvil.rpcUrl,
+    addressBook: book,
+    privateKey: devPrivateKey(2),
+    redisUrl: redis.url,
+    guardianUrls,
+    httpPort: 0,
+    dataDir: join(tmp, 'keeper-a'),
+    timing: TIMING,
+    lockDurationMs: 3000,
+    log: quiet,
+  });
+  await keeper.start();
+  try {
+    // epoch 2 is submitted, then finalized and its fault executed
+    await waitFor('epoch 2 submitted', async () => (await epochStatus(2)) !== 0, 150_000);
+    await waitFor('execute-faults of epoch 2', async () => (await keeper.queues.state('execute-faults', 2)) === 'completed', 60_000);
+
+    for (const epoch of [1, 2]) {
+      const events = await submittedEvents(epoch);
+      assert.equal(events.length, 1, `exactly one EpochSubmitted for epoch ${epoch}`);
+      const header = events[0].args.header!;
+      // the dataset behind the header is served by the keeper and hashes to dataHash
+      const res = await fetch(`${keeper.httpUrl}/datasets/${header.dataHash}`);
+      assert.equal(res.status, 200);
+      const dataset = await res.json();
+      assert.equal(keccakUtf8(canonicalJson(dataset)), header.dataHash);
+      assert.equal(dataset.epoch, epoch);
+      // pipeline status: every stage completed
+      const status = await (await fetch(`${keeper.httpUrl}/epochs/${epoch}`)).json();
+      for (const stage of STAGES) assert.deepEqual(status.stages[stage], { job: 'completed', done: true }, `epoch ${epoch} stage ${stage}`);
+      assert.deepEqual(status.deadLetters, []);
+    }
+
+    const epoch2 = await (await fetch(`${keeper.httpUrl}/datasets/${(await submittedEvents(2))[0].args.header!.dataHash}`)).json();
+    assert.deepEqual(epoch2.nodes.map((n: { nodeKey: string }) => n.nodeKey).sort(), [silentNodeKey, unreachableNodeKey].sort());
+    assert.equal(epoch2.commitments.length, 1, 'the silent node committed; the unreachable one did not');
+    assert.deepEqual(
+      epoch2.openings.map((o: { nodeKey: string; status: string }) => [o.nodeKey, o.status]),
+      [[silentNodeKey, 'silent']],
+    );
+    // the guardians paid in epoch 2 are those whose signatures settled epoch 1
+    const tx1 = await client.getTransaction({ hash: (await submittedEvents(1))[0].transactionHash });
+    assert.ok(tx1.from.toLowerCase() === devAccount(2).address.toLowerCase());
+    assert.ok(epoch2.signersPaid.length >= 5);
+
+    // epoch 2: one fault leaf (strike for the silent node), executed on-chain after finality
+    const header2 = (await submittedEvents(2))[0].args.header!;
+    const submit2 = await keeper.env.store.getStage<{ headerMatches: boolean; submittedByUs: boolean }>(2, 'submit');
+    assert.equal(submit2?.headerMatches, true);
+    assert.equal(submit2?.submittedByUs, true);
+    const score2 = await keeper.env.store.getStage<{ faults: unknown[]; rejected: unknown[]; scores: unknown[] }>(2, 'score');
+    const explain = JSON.stringify({ faults: score2?.faults, rejected: score2?.rejected, scores: score2?.scores, openings: epoch2.openings }, (_k, v) =>
+      typeof v === 'bigint' ? v.toString() : v,
+    );
+    assert.equal(header2.faultCount, 1, explain);
+    const faults = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'FaultExecuted', fromBlock: 0n });
+    assert.equal(faults.length, 1);
+    assert.equal(faults[0].args.nodeKey!.toLowerCase(), silentNodeKey);
+    assert.equal(faults[0].args.strike, true);
+
+    // scores of both nodes published in epoch 2
+    await waitFor('scores of epoch 2', async () => (await keeper.queues.state('publish-scores', 2)) === 'completed', 30_000);
+    const scoreLogs = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'NodeScorePublished', args: { epoch: 2 }, fromBlock: 0n });
+    assert.equal(scoreLogs.length, 2);
+
+    const metrics = await (await fetch(`${keeper.httpUrl}/metrics`)).text();
+    assert.match(metrics, /keeper_epochs_submitted_total \d+/);
+    assert.ok(Number(/keeper_epochs_submitted_total (\d+)/.exec(metrics)![1]) >= 2);
+    assert.match(metrics, /keeper_queue_jobs\{queue="submit",state="completed"\} [2-9]/);
+    assert.match(metrics, /keeper_stage_duration_seconds_count\{stage="score"\} \d+/);
+  } finally {
+    await keeper.stop();
+  }
+});
+
+function runKeeperCli(port: number, failpoints: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'keepers/src/keeper.ts'),
+      '--rpc-url', anvil.rpcUrl,
+      '--address-book', bookPath,
+      ...guardianUrls.flatMap((g) => ['--guardian', g]),
+      '--redis-url', redis.url,
+      '--no-spawn-redis',
+      '--port', String(port),
+      '--data-dir', join(tmp, 'keeper-cli'),
+      '--lock-ms', '2000',
+      '--timing', join(tmp, 'timing.json'),
+    ],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, KEEPER_PRIVATE_KEY: devPrivateKey(2), KEEPER_FAILPOINTS: failpoints, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout!.on('data', (d) => (output = (output + d).slice(-20_000)));
+  child.stderr!.on('data', (d) => (output = (output + d).slice(-20_000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+test('a keeper killed after sending (and after signing) submitEpoch submits each epoch exactly once after restart', { timeout: 300_000 }, async () => {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(tmp, 'timing.json'), JSON.stringify(TIMING));
+  const port = await freePort();
+  const connection = redisConnection(redis.url);
+  // the first epochs the previous keeper did not submit
+  const progress = await client.readContract({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
+  const e1 = progress.lastSubmitted + 1;
+  const e2 = e1 + 1;
+  try {
+    // 1st run: dies right after broadcasting epoch e1's submitEpoch
+    const first = runKeeperCli(port, `tx-sent:submit.${e1}`);
+    const code1 = await Promise.race([first.exited, sleep(150_000).then(() => 'timeout')]);
+    assert.notEqual(code1, 'timeout', `keeper never reached the failpoint:\n${first.output()}`);
+    assert.equal(first.child.signalCode, 'SIGKILL', first.output());
+    assert.ok(first.output().includes(`tx-sent:submit.${e1}`), first.output());
+    const record1 = JSON.parse((await connection.get(`sn:tx:submit.${e1}`))!);
+
+    // 2nd run: finishes epoch e1 from the stored record, then dies after signing+storing e2's, before sending
+    const second = runKeeperCli(port, `tx-stored:submit.${e2}`);
+    const code2 = await Promise.race([second.exited, sleep(150_000).then(() => 'timeout')]);
+    assert.notEqual(code2, 'timeout', `second keeper never reached the failpoint:\n${second.output()}`);
+    assert.equal(second.child.signalCode, 'SIGKILL', second.output());
+    const record2 = JSON.parse((await connection.get(`sn:tx:submit.${e2}`))!);
+    assert.equal(await epochStatus(e2), 0, `epoch ${e2} was not sent before the kill`);
+
+    // 3rd run: re-broadcasts the stored epoch-e2 transaction
+    const third = runKeeperCli(port, '');
+    try {
+      await waitFor(`epoch ${e2} submitted`, async () => (await epochStatus(e2)) !== 0, 90_000);
+      await waitFor(`submit stage of epoch ${e2} completed`, async () => (await connection.hget(`sn:epoch:${e2}`, 'submit')) !== null, 30_000);
+    } finally {
+      third.child.kill('SIGTERM');
+      await third.exited;
+    }
+    for (const [epoch, record] of [[e1, record1], [e2, record2]] as const) {
+      const events = await submittedEvents(epoch);
+      assert.equal(events.length, 1, `exactly one EpochSubmitted for epoch ${epoch}`);
+      assert.equal(events[0].transactionHash, record.hash, `epoch ${epoch} was settled by the transaction stored before the kill`);
+    }
+    const submitted2 = JSON.parse((await connection.hget(`sn:epoch:${e2}`, 'submit'))!);
+    assert.equal(submitted2.submittedByUs, true);
+    assert.equal(submitted2.headerMatches, true);
+    const receipts = await Promise.all([record1.hash, record2.hash].map((hash: Hex) => client.getTransactionReceipt({ hash })));
+    assert.ok(receipts.every((r) => r.status === 'success'));
+    const submitted = parseEventLogs({ abi: epochSettlementAbi, logs: receipts.flatMap((r) => r.logs), eventName: 'EpochSubmitted' });
+    assert.deepEqual(submitted.map((l) => l.args.epoch), [e1, e2]);
+  } finally {
+    connection.disconnect();
+  }
+});
