@@ -282,7 +282,7 @@ test('canonical JSON: the fast path equals the reference; non-JSON values are re
   }
 });
 
-test('tampered items never make evaluateEpoch throw: each flipped hex digit is rejected or harmless', async () => {
+test('tampered items never make evaluateEpoch throw: every flipped hex digit in a signed item is caught', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'honest', 'equivocate'], watchdogs: 4 });
   const base = await evaluateEpoch(f.dataset);
   // Every hex string inside the signed items, by path.
