@@ -282,7 +282,7 @@ test('canonical JSON: the fast path equals the reference; non-JSON values are re
   }
 });
 
-test('tampered items never make evaluateEpoch throw: each flipped hex digit is rejected or harmless', async () => {
+test('tampered items never make evaluateEpoch throw: every flipped hex digit in a signed item is caught', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'honest', 'equivocate'], watchdogs: 4 });
   const base = await evaluateEpoch(f.dataset);
   // Every hex string inside the signed items, by path.
@@ -308,4 +308,20 @@ test('tampered items never make evaluateEpoch throw: each flipped hex digit is r
     if (e.header.rewardRoot !== base.header.rewardRoot || e.rejected.length > base.rejected.length) changed++;
   }
   assert.equal(changed, 40, `only ${changed} of 40 tampered datasets changed the outcome`);
+});
+
+test('a wrong number of openings is malformed (strike, no slash); openings from a node that did not commit are ignored', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'no-commit'] });
+  const d = clone(f.dataset);
+  const [a, b] = f.nodes;
+  const entry = d.openings.find((o) => o.nodeKey === a.nodeKey)!;
+  entry.openings = entry.openings!.slice(1);
+  d.openings.push({ nodeKey: b.nodeKey, status: 'silent' });
+  const e = await evaluateEpoch(d);
+  assert.equal(node(e, a.nodeKey).openings, 'malformed');
+  assert.match(node(e, a.nodeKey).reason!, /31 openings for 32 samples/);
+  assert.deepEqual(faultOf(e, a.nodeKey), { epoch: d.epoch, index: 0, nodeKey: a.nodeKey, amount: 0n, strike: true });
+  assert.equal(node(e, b.nodeKey).openings, 'no-commitment');
+  assert.equal(faultOf(e, b.nodeKey), undefined);
+  assert.ok(e.rejected.some((x) => x.kind === 'openings' && x.id === b.nodeKey && /no openings expected/.test(x.reason)));
 });

@@ -101,16 +101,15 @@ export function verifyNodeOpenings(
   entry: NodeOpeningsWire | undefined,
   keys: KeyDirectory,
 ): Pick<NodeRelayResult, 'outcome' | 'reason' | 'volume' | 'tickets'> {
+  const nothing = { volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
+  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', ...nothing };
+  const k = d.parameters.k;
+  if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', ...nothing };
+  if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, ...nothing };
+  const openings = entry.openings ?? [];
+  if (openings.length !== k) return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, ...nothing };
   const volume = new Map<string, bigint>();
   const tickets = new Map<Hex, number>();
-  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
-  const k = d.parameters.k;
-  if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', volume, tickets };
-  if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, volume, tickets };
-  const openings = entry.openings ?? [];
-  if (openings.length !== k) {
-    return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, volume, tickets };
-  }
   const targets = sampleTargets(d.seed.value as Hex, nodeKey, commitment.totalUnits, k);
   const samplesPerDid = new Map<string, number>();
   for (let i = 0; i < k; i++) {
