@@ -20,6 +20,8 @@ import { log } from './log.js';
 import { Devnet } from './devnet/network.js';
 import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './devnet/report.js';
 import type { PopulationPlan } from './devnet/population.js';
+import { fetchRankings } from './cli/commands/rankings.js';
+import { renderRankings } from './cli/rankings.js';
 
 const USAGE = `usage: npm run devnet -- [options]
   --epochs N            exit after N network epochs are settled (and their faults executed);
@@ -29,6 +31,8 @@ const USAGE = `usage: npm run devnet -- [options]
   --nodes N             edge nodes (default 20)      --clients N     clients (default 50)
   --watchdogs N         WatchDogs (default 6)        --guardians-down I,J   guardian indices not started
   --data-dir DIR        run data (default .devnet; wiped at start)
+  --no-graph            do not start graph-node (Postgres + gnd) and the subgraph
+  --graph-port N        graph-node GraphQL port (default 8000)
   --help`;
 
 class UsageError extends Error {}
@@ -61,6 +65,8 @@ function options() {
         watchdogs: { type: 'string' },
         'guardians-down': { type: 'string' },
         'data-dir': { type: 'string', default: '.devnet' },
+        'no-graph': { type: 'boolean', default: false },
+        'graph-port': { type: 'string', default: '8000' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -86,15 +92,38 @@ function options() {
     dataDir: join(repoRoot, values['data-dir']),
     population,
     guardiansDown,
+    graph: !values['no-graph'],
+    graphPort: intOption(values['graph-port'], 'graph-port', 1, 65535)!,
   };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The subgraph's ranking for `epoch` (top 5 by score), once graph-node has indexed its scores. */
+async function printLiveRanking(graphqlUrl: string, epoch: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const { rows } = await fetchRankings(graphqlUrl, { by: 'score', top: 5, epoch });
+      if (rows.length > 0) {
+        console.log(`live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}:\n${renderRankings(rows)}`);
+        return;
+      }
+    } catch (error) {
+      if (Date.now() > deadline) return void console.log(`(subgraph ranking unavailable: ${(error as Error).message})`);
+    }
+    if (Date.now() > deadline) return void console.log(`(subgraph has not indexed epoch ${epoch}'s scores yet)`);
+    await sleep(500);
+  }
+}
+
 async function main() {
   const opts = options();
   if (opts.help) return console.log(USAGE);
   if (await portAnswers(opts.port)) throw new UsageError(`port ${opts.port} is already in use (another devnet or anvil?): stop it or pass --port`);
+  if (opts.graph && (await portAnswers(opts.graphPort))) {
+    throw new UsageError(`port ${opts.graphPort} is already in use (another graph-node?): stop it, pass --graph-port or --no-graph`);
+  }
 
   console.log('devnet: starting anvil and Redis, deploying, setting up nodes, WatchDogs, guardians and clients…');
   mkdirSync(opts.dataDir, { recursive: true });
@@ -108,6 +137,8 @@ async function main() {
     dataDir: opts.dataDir,
     population: opts.population,
     guardiansDown: opts.guardiansDown,
+    graph: opts.graph,
+    graphPort: opts.graphPort,
   });
   let stopping = false;
   const stop = async (code: number) => {
@@ -126,6 +157,7 @@ async function main() {
   console.log(`keeper     ${devnet.keeper!.url}  (metrics: ${devnet.keeper!.url}/metrics)`);
   console.log(`guardians  ${devnet.guardianUrls.join(' ')}`);
   console.log(`redis      ${devnet.redis.url}`);
+  if (devnet.graph) console.log(`graphql    ${devnet.graph.graphqlUrl}  (npx sendnet rankings --graphql ${devnet.graph.graphqlUrl})`);
   console.log(`nodes      ${devnet.population.nodes.map((n) => `#${n.index}${n.behaviour === 'honest' ? '' : `(${n.behaviour})`}`).join(' ')}`);
   console.log(`epochs     ${book.epochDurationSeconds} s each; the network takes part from epoch ${devnet.firstEpoch}`);
 
@@ -150,6 +182,7 @@ async function main() {
         if (!printed.has(epoch)) {
           console.log('\n' + renderEpochTable(report));
           printed.add(epoch);
+          if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
         }
         if (report.faultsExecuted >= report.faultCount) {
           if (report.faultCount > 0) console.log(`epoch ${epoch}: all ${report.faultCount} fault leaves executed`);

@@ -21,6 +21,7 @@ import type { AddressBook } from '../config/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../config/consensus.js';
 import { nodeStakingDomain } from '../core/commitment.js';
 import { ensureRedis, type RedisHandle } from '../infra/redis.js';
+import { startGraphNode, type GraphNodeHandle } from '../infra/graphNode.js';
 import { log as rootLog } from '../log.js';
 import { EdgeNode } from '../services/edgeNode.js';
 import { RelayClient } from '../services/client.js';
@@ -53,6 +54,13 @@ export interface DevnetOptions {
   /** Messages per second each client sends (default 0.5). */
   messagesPerSecond?: number;
   log?: Logger;
+  /**
+   * Also run graph-node (`gnd dev` on a private Postgres cluster, infra/graphNode.ts) indexing the
+   * subgraph; its GraphQL URL is `devnet.graph.graphqlUrl`. Default false (the CLI turns it on).
+   */
+  graph?: boolean;
+  /** GraphQL port of graph-node (default 8000). */
+  graphPort?: number;
   /** Where the keeper's and guardians' output goes (default: `<dataDir>/keeper.log`, `guardian-<i>.log`). */
   serviceOutput?: 'inherit' | 'files';
 }
@@ -64,6 +72,8 @@ export class Devnet {
   readonly watchdogs: WatchDogService[] = [];
   readonly clients: RelayClient[] = [];
   keeper?: ServiceProcess;
+  graph?: GraphNodeHandle;
+  private graphStarting?: Promise<GraphNodeHandle>;
   traffic?: TrafficGenerator;
   /** The first epoch the whole network takes part in. */
   firstEpoch = 0;
@@ -119,8 +129,20 @@ export class Devnet {
       const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), configPath, addressBookPath: bookPath });
       const client = createPublicClient({ chain: { ...foundry, id: book.chainId }, transport: http(anvil.rpcUrl) }) as PublicClient;
       const devnet = new Devnet(options, anvil, redis, book, bookPath, population, client, log);
-      await devnet.setUpPopulation();
-      await devnet.startServices();
+      try {
+        // graph-node indexes from the deployment block, so it can start while the population is set up.
+        const graph = options.graph
+          ? startGraphNode({ rpcUrl: anvil.rpcUrl, addressBookPath: bookPath, dataDir: join(options.dataDir, 'graph'), httpPort: options.graphPort })
+          : undefined;
+        devnet.graphStarting = graph;
+        graph?.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+        await devnet.setUpPopulation();
+        await devnet.startServices();
+        devnet.graph = await graph;
+      } catch (error) {
+        await devnet.stop();
+        throw error;
+      }
       return devnet;
     } catch (error) {
       await redis?.stop();
@@ -302,6 +324,8 @@ export class Devnet {
     await Promise.allSettled(this.watchdogs.map((w) => w.stop()));
     await Promise.allSettled(this.nodes.map((n) => n.stop()));
     await Promise.allSettled([this.keeper, ...this.guardians].map((p) => stopService(p, 'SIGTERM')));
+    const graph = this.graph ?? (await this.graphStarting?.catch(() => undefined));
+    await graph?.stop();
     await this.redis.stop();
     await this.anvil.stop();
     rmSync(this.bookPath, { force: true });
