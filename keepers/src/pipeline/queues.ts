@@ -6,8 +6,8 @@
  * - Every job has `attempts` with exponential backoff (per-stage policy below). A job that fails its last
  *   attempt (or throws `UnrecoverableError`) is copied to `dead-letter` with the reason, under the same
  *   job id, and stays failed in its own queue until an operator retries it (`retryDeadLetter`).
- * - Completed and failed jobs are kept (they are what makes a re-add a no-op); `pruneEpoch` removes an
- *   old epoch's jobs when wanted.
+ * - Completed and failed jobs are kept (they are what makes a re-add a no-op) until the keeper prunes
+ *   epochs that are final and older than `retainEpochs` (`pruneEpoch`).
  */
 import { Queue, type Job, type JobsOptions, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -175,14 +175,16 @@ export class PipelineQueues {
     return out;
   }
 
-  /** Removes every job of `epoch` from every stage queue (old epochs; frees Redis). */
+  /**
+   * Removes every job of `epoch` (stage jobs with their per-part children) from every stage queue.
+   * Only for epochs that are settled: afterwards re-adding a stage job would run it again.
+   */
   async pruneEpoch(epoch: number): Promise<number> {
     let removed = 0;
     for (const stage of STAGES) {
-      const queue = this.queues[stage];
-      const parent = await queue.getJob(jobId(stage, epoch));
-      if (!parent) continue;
-      await parent.remove({ removeChildren: true });
+      const job = await this.queues[stage].getJob(jobId(stage, epoch));
+      if (!job) continue;
+      await job.remove({ removeChildren: true });
       removed++;
     }
     return removed;
