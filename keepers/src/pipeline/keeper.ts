@@ -127,7 +127,7 @@ export class Keeper {
     if (o.spawnRedis === false) this.redis = { url: o.redisUrl, spawned: false, stop: async () => {}, restart: async () => {} };
     else this.redis = await ensureRedis({ url: o.redisUrl, dataDir: join(o.dataDir, 'redis') });
     this.connection = redisConnection(o.redisUrl);
-    const queues = new PipelineQueues({ connection: this.connection, bullPrefix: o.bullPrefix, retries: o.retries });
+    const queues = new PipelineQueues({ connection: this.connection, bullPrefix: o.bullPrefix, retries: o.retries, log: this.log });
     this.queuesRef = queues;
     this.metrics.attachQueues(queues);
     const store = new PipelineStore(this.connection, o.redisPrefix ?? 'sn');

@@ -11,6 +11,8 @@
  */
 import { Queue, type Job, type JobsOptions, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { log as rootLog } from '../log.js';
 import { DEAD_LETTER_QUEUE, STAGES, jobId, type Stage } from './stages.js';
 
 export interface RetryPolicy {
@@ -68,6 +70,7 @@ export interface PipelineQueuesOptions {
   /** BullMQ key prefix (default `sn-bull`). */
   bullPrefix?: string;
   retries?: RetryOverrides;
+  log?: Logger;
 }
 
 export class PipelineQueues {
@@ -86,6 +89,11 @@ export class PipelineQueues {
     const base = { connection: options.connection, prefix: this.bullPrefix };
     this.queues = Object.fromEntries(STAGES.map((s) => [s, new Queue<PipelineJobData>(s, base)])) as Record<Stage, Queue<PipelineJobData>>;
     this.deadLetter = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, base);
+    // Connection errors (e.g. while Redis restarts) are retried by ioredis; without a listener BullMQ
+    // prints each one to the console.
+    for (const queue of [...Object.values(this.queues), this.deadLetter]) {
+      queue.on('error', (error) => (options.log ?? rootLog).debug({ queue: queue.name, err: error.message }, 'queue connection error'));
+    }
   }
 
   retryPolicy(stage: Stage, part: boolean): RetryPolicy {
