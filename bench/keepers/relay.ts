@@ -10,6 +10,7 @@
  * Latency = send → delivery at the recipient.
  *
  *   tsx bench/keepers/relay.ts [--pairs 8] [--envelopes 1000] [--bytes 1024] [--window 16] [--presign]
+ *                              [--verify-threads 1] [--rounds 3]
  *
  * prints the result as JSON and writes bench/keepers/relay.json.
  */
@@ -44,6 +45,8 @@ export interface BenchRelayOptions {
   presignTickets?: boolean;
   /** The edge node's signature-verification worker threads (default 1; 0 = its main thread). */
   verifyThreads?: number;
+  /** Rounds of (bare, edge) runs, order alternating; the medians are reported (default 3). */
+  rounds?: number;
 }
 
 export interface RelayRun {
@@ -52,14 +55,24 @@ export interface RelayRun {
   envelopesPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Server CPU (all its threads) per envelope, microseconds: insensitive to other load on the machine. */
+  serverCpuUsPerEnvelope: number;
+  /** Client-side CPU (this process, all pairs) per envelope, microseconds. */
+  clientCpuUsPerEnvelope: number;
 }
 
 export interface BenchRelayResult {
   options: Required<BenchRelayOptions>;
+  /** Medians over the rounds. */
   edge: RelayRun;
   bare: RelayRun;
-  /** edge / bare: throughput (target ≥ 0.5) and latency (> 1 = slower). */
-  ratios: { throughput: number; p50Latency: number; p99Latency: number };
+  /**
+   * edge / bare of the medians: throughput (target ≥ 0.5), latency (> 1 = slower), and server CPU
+   * capacity (bare CPU per envelope / edge CPU per envelope: the throughput ratio when each server has a
+   * core to itself and the clients are not the bottleneck).
+   */
+  ratios: { throughput: number; p50Latency: number; p99Latency: number; serverCpuCapacity: number };
+  runs: { edge: RelayRun[]; bare: RelayRun[] };
 }
 
 const quiet = pino({ level: 'warn' });
@@ -68,7 +81,7 @@ async function startServer(mode: 'edge' | 'bare', verifyThreads: number): Promis
   // RELAY_BENCH_SERVER_FLAGS="--cpu-prof" profiles the servers
   const flags = (process.env.RELAY_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(here, 'relayServer.ts'), '--mode', mode, '--verify-threads', String(verifyThreads)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
@@ -77,6 +90,14 @@ async function startServer(mode: 'edge' | 'bare', verifyThreads: number): Promis
   });
   const { url } = z.object({ url: z.string() }).parse(JSON.parse(first));
   return { url, child };
+}
+
+/** User + system CPU microseconds the server process has used so far. */
+function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { cpu: { user: number; system: number } }) => resolve(message.cpu.user + message.cpu.system));
+    if (!child.send('cpu')) reject(new Error('server IPC channel closed'));
+  });
 }
 
 function stopServer(child: ChildProcess): Promise<void> {
@@ -158,9 +179,13 @@ async function runAgainst(mode: 'edge' | 'bare', o: Required<BenchRelayOptions>)
     const warmup = build(o.warmupPerPair);
     const measured = build(o.envelopesPerPair);
     await drive(pairs, warmup, o.window);
+    const cpuBefore = await serverCpu(child);
+    const clientBefore = process.cpuUsage();
     const started = performance.now();
     const latencies = await drive(pairs, measured, o.window);
     const seconds = (performance.now() - started) / 1000;
+    const clientCpu = process.cpuUsage(clientBefore);
+    const cpuUsed = (await serverCpu(child)) - cpuBefore;
     latencies.sort((a, b) => a - b);
     const envelopes = o.pairs * o.envelopesPerPair;
     return {
@@ -169,6 +194,8 @@ async function runAgainst(mode: 'edge' | 'bare', o: Required<BenchRelayOptions>)
       envelopesPerSecond: round(envelopes / seconds, 0),
       p50Ms: round(percentile(latencies, 50), 2),
       p99Ms: round(percentile(latencies, 99), 2),
+      serverCpuUsPerEnvelope: round(cpuUsed / envelopes, 1),
+      clientCpuUsPerEnvelope: round((clientCpu.user + clientCpu.system) / envelopes, 1),
     };
   } finally {
     for (const { sender, recipient } of pairs) await Promise.all([sender.close(), recipient.close()]);
@@ -177,6 +204,25 @@ async function runAgainst(mode: 'edge' | 'bare', o: Required<BenchRelayOptions>)
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Per-metric medians of several runs. */
+function medianRun(runs: RelayRun[]): RelayRun {
+  return {
+    envelopes: runs[0].envelopes,
+    seconds: round(median(runs.map((r) => r.seconds)), 3),
+    envelopesPerSecond: round(median(runs.map((r) => r.envelopesPerSecond)), 0),
+    p50Ms: round(median(runs.map((r) => r.p50Ms)), 2),
+    p99Ms: round(median(runs.map((r) => r.p99Ms)), 2),
+    serverCpuUsPerEnvelope: round(median(runs.map((r) => r.serverCpuUsPerEnvelope)), 1),
+    clientCpuUsPerEnvelope: round(median(runs.map((r) => r.clientCpuUsPerEnvelope)), 1),
+  };
+}
 
 export async function benchRelay(opts: BenchRelayOptions = {}): Promise<BenchRelayResult> {
   const o: Required<BenchRelayOptions> = {
@@ -187,17 +233,25 @@ export async function benchRelay(opts: BenchRelayOptions = {}): Promise<BenchRel
     window: opts.window ?? 16,
     presignTickets: opts.presignTickets ?? false,
     verifyThreads: opts.verifyThreads ?? 1,
+    rounds: opts.rounds ?? 3,
   };
-  const bare = await runAgainst('bare', o);
-  const edge = await runAgainst('edge', o);
+  const runs = { edge: [] as RelayRun[], bare: [] as RelayRun[] };
+  for (let round = 0; round < o.rounds; round++) {
+    const order: ('bare' | 'edge')[] = round % 2 === 0 ? ['bare', 'edge'] : ['edge', 'bare'];
+    for (const mode of order) runs[mode].push(await runAgainst(mode, o));
+  }
+  const edge = medianRun(runs.edge);
+  const bare = medianRun(runs.bare);
   return {
     options: o,
     edge,
     bare,
+    runs,
     ratios: {
       throughput: round(edge.envelopesPerSecond / bare.envelopesPerSecond, 3),
       p50Latency: round(edge.p50Ms / bare.p50Ms, 2),
       p99Latency: round(edge.p99Ms / bare.p99Ms, 2),
+      serverCpuCapacity: round(bare.serverCpuUsPerEnvelope / edge.serverCpuUsPerEnvelope, 3),
     },
   };
 }
@@ -212,6 +266,7 @@ if (isMain) {
       window: { type: 'string' },
       presign: { type: 'boolean', default: false },
       'verify-threads': { type: 'string' },
+      rounds: { type: 'string' },
     },
   });
   const int = z.coerce.number().int().positive().optional();
@@ -221,6 +276,7 @@ if (isMain) {
     payloadBytes: int.parse(values.bytes),
     window: int.parse(values.window),
     presignTickets: values.presign,
+    rounds: int.parse(values.rounds),
     verifyThreads: values['verify-threads'] === undefined ? undefined : z.coerce.number().int().min(0).parse(values['verify-threads']),
   });
   const json = JSON.stringify(result, null, 2);

@@ -1,6 +1,7 @@
 /**
  * Child process of the relay benchmark: runs one server on a free loopback port and prints
- * `{"url": …, "node": …}` on stdout, then serves until SIGTERM.
+ * `{"url": …, "node": …}` on stdout, then serves until SIGTERM; answers `'cpu'` IPC messages with its
+ * CPU time so far.
  *
  *   tsx bench/keepers/relayServer.ts --mode edge|bare [--verify-threads N]
  */
@@ -14,6 +15,11 @@ import { EdgeNode } from '../../keepers/src/services/edgeNode.js';
 import { EpochClock } from '../../keepers/src/services/relay/epochClock.js';
 import { nodeStakingDomain } from '../../keepers/src/core/commitment.js';
 import { startBareForwarder } from './bareForwarder.js';
+
+// the benchmark asks for this process's CPU time (main and worker threads) over IPC
+process.on('message', (message) => {
+  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+});
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'edge' }, 'verify-threads': { type: 'string', default: '0' } } });
 

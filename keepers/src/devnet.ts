@@ -1,89 +1,178 @@
 /**
- * `npm run devnet`: the project's main job. Starts a local chain (anvil), deploys and wires every
- * contract with script/Deploy.s.sol, writes the address book and prints it, then keeps the chain running
- * until Ctrl-C, which stops everything it started.
+ * `npm run devnet`: the project's main job. One command starts a local chain (anvil) and Redis, deploys
+ * and wires every contract, sets up a small live network — 20 edge nodes (two drop messages, one inflates
+ * its commitment, one goes offline mid-epoch), 6 WatchDogs, 7 guardians (5-of-7), 50 clients sending
+ * traffic — runs the keeper pipeline, and prints a table per settled epoch. Ctrl-C stops everything it
+ * started.
  *
- *   npm run devnet                      # anvil on 127.0.0.1:8545, config/devnet.json
- *   npm run devnet -- --port 9545       # another port
- *   npm run devnet -- --exit            # deploy, print, stop (smoke test)
+ *   npm run devnet                       # runs until Ctrl-C
+ *   npm run devnet -- --epochs 3         # exits after 3 network epochs: 0 if every node got what its
+ *                                        # behaviour must cost, 1 otherwise
+ *   npm run devnet -- --help
  */
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import { parseArgs } from 'node:util';
-import { startAnvil } from './chain/anvil.js';
-import { deployProtocol } from './chain/deploy.js';
-import { devPrivateKey } from './chain/devAccounts.js';
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
 import { repoRoot } from './chain/foundry.js';
+import { log } from './log.js';
+import { Devnet } from './devnet/network.js';
+import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './devnet/report.js';
+import type { PopulationPlan } from './devnet/population.js';
 
-const USAGE = `usage: npm run devnet -- [--port N] [--config FILE] [--exit]
-  --port N       anvil port (default 8545)
-  --config FILE  deploy config (default config/devnet.json)
-  --exit         stop after deploying and printing the address book`;
+const USAGE = `usage: npm run devnet -- [options]
+  --epochs N            exit after N network epochs are settled (and their faults executed);
+                        exit code 1 if any node did not get what its behaviour must cost
+  --port N              anvil port (default 8545)
+  --redis-url URL       use this Redis (default: a private redis-server in the data dir)
+  --nodes N             edge nodes (default 20)      --clients N     clients (default 50)
+  --watchdogs N         WatchDogs (default 6)        --guardians-down I,J   guardian indices not started
+  --data-dir DIR        run data (default .devnet; wiped at start)
+  --help`;
 
 class UsageError extends Error {}
 
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => resolve(false));
   });
 }
 
-async function main() {
+function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}, got "${value}"`);
+  return n;
+}
+
+function options() {
   let values;
   try {
     ({ values } = parseArgs({
       options: {
+        epochs: { type: 'string' },
         port: { type: 'string', default: '8545' },
-        config: { type: 'string', default: 'config/devnet.json' },
-        exit: { type: 'boolean', default: false },
+        'redis-url': { type: 'string' },
+        nodes: { type: 'string' },
+        clients: { type: 'string' },
+        watchdogs: { type: 'string' },
+        'guardians-down': { type: 'string' },
+        'data-dir': { type: 'string', default: '.devnet' },
         help: { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be 1-65535, got "${values.port}"`);
-  if (await portAnswers(port)) {
-    throw new UsageError(`port ${port} is already in use (another devnet or anvil?): stop it or pass --port`);
-  }
+  const population: Partial<PopulationPlan> = {};
+  const nodes = intOption(values.nodes, 'nodes', 4, 200);
+  if (nodes !== undefined) population.nodes = nodes;
+  const clients = intOption(values.clients, 'clients', 2, 2000);
+  if (clients !== undefined) population.clients = clients;
+  const watchdogs = intOption(values.watchdogs, 'watchdogs', 3, 50);
+  if (watchdogs !== undefined) population.watchdogs = watchdogs;
+  const guardiansDown = (values['guardians-down'] ?? '')
+    .split(',')
+    .filter((s) => s !== '')
+    .map((s) => intOption(s, 'guardians-down', 0, 6)!);
+  return {
+    help: values.help,
+    epochs: intOption(values.epochs, 'epochs', 1, 1000),
+    port: intOption(values.port, 'port', 1, 65535)!,
+    redisUrl: values['redis-url'],
+    dataDir: join(repoRoot, values['data-dir']),
+    population,
+    guardiansDown,
+  };
+}
 
-  const anvil = await startAnvil({ port });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  const opts = options();
+  if (opts.help) return console.log(USAGE);
+  if (await portAnswers(opts.port)) throw new UsageError(`port ${opts.port} is already in use (another devnet or anvil?): stop it or pass --port`);
+
+  console.log('devnet: starting anvil and Redis, deploying, setting up nodes, WatchDogs, guardians and clients…');
+  mkdirSync(opts.dataDir, { recursive: true });
+  const logFile = join(opts.dataDir, 'devnet.log');
+  const serviceLog = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined }, pino.destination({ dest: logFile, sync: false }));
+  console.log(`devnet: service logs go to ${logFile} (keeper: ${join(opts.dataDir, 'keeper.log')})`);
+  const devnet = await Devnet.start({
+    log: serviceLog,
+    port: opts.port,
+    redisUrl: opts.redisUrl,
+    dataDir: opts.dataDir,
+    population: opts.population,
+    guardiansDown: opts.guardiansDown,
+  });
+  let stopping = false;
   const stop = async (code: number) => {
-    await anvil.stop();
+    if (stopping) return;
+    stopping = true;
+    console.log('devnet: stopping every process it started…');
+    await devnet.stop();
     process.exit(code);
   };
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
-  try {
-    const addressBookPath = join(repoRoot, 'deployments', '31337.json');
-    const { book, path } = await deployProtocol({
-      rpcUrl: anvil.rpcUrl,
-      privateKey: devPrivateKey(0),
-      configPath: values.config,
-      addressBookPath,
-    });
-    console.log(`chain      ${anvil.rpcUrl} (chain id ${book.chainId})`);
-    console.log(`addresses  ${path}`);
-    console.log(JSON.stringify(book, null, 2));
-  } catch (error) {
-    console.error(`devnet: deployment failed: ${(error as Error).message}`);
+  process.once('SIGINT', () => void stop(130));
+  process.once('SIGTERM', () => void stop(143));
+
+  const { book } = devnet;
+  console.log(`chain      ${devnet.rpcUrl} (chain id ${book.chainId})`);
+  console.log(`addresses  ${devnet.bookPath}`);
+  console.log(`keeper     ${devnet.keeper!.url}  (metrics: ${devnet.keeper!.url}/metrics)`);
+  console.log(`guardians  ${devnet.guardianUrls.join(' ')}`);
+  console.log(`redis      ${devnet.redis.url}`);
+  console.log(`nodes      ${devnet.population.nodes.map((n) => `#${n.index}${n.behaviour === 'honest' ? '' : `(${n.behaviour})`}`).join(' ')}`);
+  console.log(`epochs     ${book.epochDurationSeconds} s each; the network takes part from epoch ${devnet.firstEpoch}`);
+
+  const identities = devnet.population.nodes.map((n) => ({ index: n.index, nodeKey: n.nodeAddress, behaviour: n.behaviour }));
+  const last = opts.epochs === undefined ? Infinity : devnet.firstEpoch + opts.epochs - 1;
+  const printed = new Set<number>();
+  const problems: string[] = [];
+  let epoch = devnet.firstEpoch;
+  const reports = new Map<number, EpochReport>();
+  // A generous bound for --epochs: set-up is done; each epoch then takes its duration plus the pipeline.
+  const deadline = opts.epochs === undefined ? Infinity : Date.now() + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
+  for (;;) {
+    if (stopping) return;
+    if (Date.now() > deadline) {
+      problems.push(`epochs ${devnet.firstEpoch}..${last} did not all settle in time (last settled: ${epoch - 1})`);
+      break;
+    }
+    try {
+      const report = await epochReport(devnet.client, book, epoch, identities);
+      if (report) {
+        reports.set(epoch, report);
+        if (!printed.has(epoch)) {
+          console.log('\n' + renderEpochTable(report));
+          printed.add(epoch);
+        }
+        if (report.faultsExecuted >= report.faultCount) {
+          if (report.faultCount > 0) console.log(`epoch ${epoch}: all ${report.faultCount} fault leaves executed`);
+          problems.push(...checkEpoch(report, true));
+          if (epoch >= last) break;
+          epoch++;
+          continue;
+        }
+      }
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'devnet: reading the chain failed; retrying');
+    }
+    await sleep(1000);
+  }
+  if (problems.length > 0) {
+    console.error(`\ndevnet: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
     await stop(1);
   }
-  if (values.exit) return stop(0);
-  console.log('devnet running; Ctrl-C stops it');
+  console.log(`\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and no honest node was penalised`);
+  await stop(0);
 }
 
 main().catch((error) => {
-  console.error(error instanceof UsageError ? `devnet: ${error.message}\n${USAGE}` : `devnet: ${(error as Error).stack}`);
+  console.error(error instanceof UsageError ? `devnet: ${error.message}\n${USAGE}` : `devnet: ${(error as Error).stack ?? error}`);
   process.exit(error instanceof UsageError ? 2 : 1);
 });

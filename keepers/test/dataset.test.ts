@@ -258,3 +258,70 @@ test('the evaluation does not depend on list order; the canonical dataset hash d
   assert.equal(datasetHash(datasetFromParts({ ...f.parts, nodes: shuffled(f.parts.nodes), transcripts: shuffled(f.parts.transcripts) })), dataHash);
   assert.equal(datasetHash(parseEpochDataset(JSON.parse(canonicalJson(d)))), dataHash, 'round trip through JSON');
 });
+
+test('canonical JSON: the fast path equals the reference; non-JSON values are refused naming the path', async () => {
+  const { canonicalJsonReference, CanonicalJsonError } = await import('../src/core/canonicalJson.js');
+  const docs: unknown[] = [
+    { b: 1, a: [{ d: 'x', c: null }, 2.5, -0, 'null'], e: { g: true, f: false, h: undefined } },
+    { '10': 1, '9': 2, a: 3 },
+    [],
+    'text "quoted" \u2028',
+    (await buildFixture({ behaviours: ['honest', 'silent'] })).dataset,
+  ];
+  for (const d of docs) assert.equal(canonicalJson(d), canonicalJsonReference(d));
+  assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+  assert.equal(canonicalJson({ '10': 1, '9': 2 }), '{"10":1,"9":2}', 'keys in code-unit order, integer-like or not');
+  for (const [bad, path] of [
+    [{ a: [1, undefined] }, /\$\.a\[1\]/],
+    [{ a: 1n }, /\$\.a/],
+    [{ a: NaN }, /\$\.a/],
+    [{ a: new Date(0) }, /\$\.a: Date/],
+    [undefined, /\$/],
+  ] as const) {
+    assert.throws(() => canonicalJson(bad), (e: unknown) => e instanceof CanonicalJsonError && path.test(e.message));
+  }
+});
+
+test('tampered items never make evaluateEpoch throw: every flipped hex digit in a signed item is caught', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest', 'equivocate'], watchdogs: 4 });
+  const base = await evaluateEpoch(f.dataset);
+  // Every hex string inside the signed items, by path.
+  const paths: (string | number)[][] = [];
+  const walk = (v: unknown, path: (string | number)[]) => {
+    if (typeof v === 'string' && /^0x[0-9a-f]+$/.test(v) && v.length > 2) paths.push(path);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  for (const field of ['commitments', 'openings', 'watchdogs', 'transcripts'] as const) walk(f.dataset[field], [field]);
+  assert.ok(paths.length > 500);
+  let changed = 0;
+  for (let n = 0; n < 40; n++) {
+    const path = paths[Math.floor(Math.random() * paths.length)];
+    const d = clone(f.dataset) as unknown as Record<string | number, any>;
+    let holder = d;
+    for (const p of path.slice(0, -1)) holder = holder[p];
+    const last = path.at(-1)!;
+    const s = holder[last] as string;
+    const at = 2 + Math.floor(Math.random() * (s.length - 2));
+    holder[last] = s.slice(0, at) + ((parseInt(s[at], 16) + 1) % 16).toString(16) + s.slice(at + 1);
+    const e = await evaluateEpoch(d, { dataHash: base.header.dataHash }); // must not throw
+    if (e.header.rewardRoot !== base.header.rewardRoot || e.rejected.length > base.rejected.length) changed++;
+  }
+  assert.equal(changed, 40, `only ${changed} of 40 tampered datasets changed the outcome`);
+});
+
+test('a wrong number of openings is malformed (strike, no slash); openings from a node that did not commit are ignored', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'no-commit'] });
+  const d = clone(f.dataset);
+  const [a, b] = f.nodes;
+  const entry = d.openings.find((o) => o.nodeKey === a.nodeKey)!;
+  entry.openings = entry.openings!.slice(1);
+  d.openings.push({ nodeKey: b.nodeKey, status: 'silent' });
+  const e = await evaluateEpoch(d);
+  assert.equal(node(e, a.nodeKey).openings, 'malformed');
+  assert.match(node(e, a.nodeKey).reason!, /31 openings for 32 samples/);
+  assert.deepEqual(faultOf(e, a.nodeKey), { epoch: d.epoch, index: 0, nodeKey: a.nodeKey, amount: 0n, strike: true });
+  assert.equal(node(e, b.nodeKey).openings, 'no-commitment');
+  assert.equal(faultOf(e, b.nodeKey), undefined);
+  assert.ok(e.rejected.some((x) => x.kind === 'openings' && x.id === b.nodeKey && /no openings expected/.test(x.reason)));
+});

@@ -165,7 +165,9 @@ test('an offline recipient gets its envelope after the node restarts, and only o
   const bobDevice = generateDeviceKey();
   const bobDid = nextDid++;
   const first = await startNode({ dataDir, nodeKey });
-  const alice = await connect(first);
+  const aliceDevice = generateDeviceKey();
+  const aliceDid = nextDid++;
+  const alice = await connect(first, { device: aliceDevice, did: aliceDid });
   const envelope = await alice.send(bobDevice.publicKey, 'while you were away');
   const health = await getJson(`${first.httpUrl}/health`);
   assert.equal(health.body.pending, 1);
@@ -193,6 +195,9 @@ test('an offline recipient gets its envelope after the node restarts, and only o
   const welcome = nextEvent<{ pending: number }>(again, 'connected');
   await again.connect(third.url);
   assert.equal((await welcome).pending, 0);
+  // the envelope id stays taken across restarts (its receipt remembers it)
+  const aliceAgain = await connect(third, { device: aliceDevice, did: aliceDid });
+  await assert.rejects(aliceAgain.sendEnvelope(envelope), (error: unknown) => error instanceof SendRejectedError && error.reason === 'replayed-envelope');
   const signed = await commitEpoch(third, 1);
   assert.equal(signed.commitment.leafCount, 1n);
 });

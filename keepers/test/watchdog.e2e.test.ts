@@ -32,7 +32,7 @@ import { DEVNET_CONSENSUS } from '../src/config/consensus.js';
 
 const quiet = pino({ level: 'silent' });
 const EPOCH_SECONDS = 12;
-const PARAMS = { ...DEVNET_CONSENSUS, m: 3, challengesPerNode: 3, challengeTimeoutMs: 1_000, commitGraceSeconds: 2 };
+const PARAMS = { ...DEVNET_CONSENSUS, m: 3, challengesPerNode: 3, challengeTimeoutMs: 2_000, commitGraceSeconds: 2 };
 const dirs: string[] = [];
 const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-test-'));

@@ -53,13 +53,15 @@ async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>)
 }
 
 /**
- * The first block whose timestamp is ≥ `timestamp` (binary search), or null when the chain head is still
- * earlier (the block does not exist yet).
+ * The first block whose timestamp is ≥ `timestamp` (binary search from block 0, so the answer does not
+ * depend on where anyone starts looking), or null when the chain head is still earlier (the block does
+ * not exist yet). `_fromBlock` is accepted for compatibility and ignored: a lower bound other than 0 could
+ * skip an earlier block with the same timestamp and make two callers disagree.
  */
-export async function firstBlockAtOrAfter(client: PublicClient, timestamp: number, fromBlock = 0n): Promise<BlockRef | null> {
+export async function firstBlockAtOrAfter(client: PublicClient, timestamp: number, _fromBlock?: bigint): Promise<BlockRef | null> {
   const head = await client.getBlock({ blockTag: 'latest' });
   if (head.timestamp < BigInt(timestamp)) return null;
-  let lo = fromBlock;
+  let lo = 0n;
   let hi = head.number;
   let found = head;
   while (lo < hi) {
@@ -74,8 +76,8 @@ export async function firstBlockAtOrAfter(client: PublicClient, timestamp: numbe
   return { blockNumber: Number(found.number), blockHash: lower(found.hash), timestamp: Number(found.timestamp) };
 }
 
-async function requireBlock(client: PublicClient, what: string, timestamp: number, fromBlock: bigint): Promise<BlockRef> {
-  const block = await firstBlockAtOrAfter(client, timestamp, fromBlock);
+async function requireBlock(client: PublicClient, what: string, timestamp: number): Promise<BlockRef> {
+  const block = await firstBlockAtOrAfter(client, timestamp);
   if (!block) throw new ChainNotReadyError(`the ${what} block (first with timestamp ≥ ${timestamp}) does not exist yet`);
   return block;
 }
@@ -225,7 +227,7 @@ export interface EpochChainFacts extends EpochTimes {
 export interface EpochFactsOptions {
   commitGraceSeconds: number;
   assignmentLeadSeconds: number;
-  /** First block to search for events and blocks (the deployment block). */
+  /** First block to search for events (the deployment block). */
   fromBlock?: bigint;
 }
 
@@ -246,9 +248,9 @@ export async function deriveEpochFacts(
   const commitDeadline = times.epochEnd + options.commitGraceSeconds;
   const assignTime = Math.max(0, times.epochStart - options.assignmentLeadSeconds);
   const [startBlock, seedBlock, assignBlock] = await Promise.all([
-    requireBlock(client, 'epoch start', times.epochStart, fromBlock),
-    requireBlock(client, 'seed', commitDeadline, fromBlock),
-    requireBlock(client, 'assignment', assignTime, fromBlock),
+    requireBlock(client, 'epoch start', times.epochStart),
+    requireBlock(client, 'seed', commitDeadline),
+    requireBlock(client, 'assignment', assignTime),
   ]);
   const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission] = await Promise.all([
     activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),

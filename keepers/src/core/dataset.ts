@@ -109,13 +109,18 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
   if (assignmentSeed(d.epoch, d.assignSeed.blockHash as Hex) !== d.assignSeed.value) {
     throw new RangeError('invalid epoch dataset: assignSeed.value: is not the assignment seed of assignSeed.blockHash');
   }
+  // Lowercase hex of equal length: string order is numeric order.
+  const nodes = [...d.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : a.nodeKey > b.nodeKey ? 1 : 0));
   const rejected: RejectedItem[] = [];
   const relay = await evaluateRelay(d, rejected);
-  const watchdogs = await evaluateWatchdogs(d, rejected);
+  const watchdogs = await evaluateWatchdogs(
+    d,
+    nodes.map((n) => n.nodeKey as Address),
+    rejected,
+  );
   const p = d.parameters;
   const fraudSlash = BigInt(p.fraudSlash);
 
-  const nodes = [...d.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
   const scoringInput: ScoringInput = {
     epoch: d.epoch,
     epochEmission: BigInt(p.epochEmission),
@@ -193,5 +198,7 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
       faults: s.faults,
     };
   });
+  const order = (x: RejectedItem) => `${x.kind}\u0000${x.id}\u0000${x.reason}`;
+  rejected.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   return { header, scoringInput, result, trees, perNode, rejected, eligibleLicenses: watchdogs.eligibleLicenses };
 }

@@ -19,10 +19,17 @@ export interface NodeRelayResult {
   outcome: OpeningsOutcome;
   reason?: string;
   /** Credited units per sender DID (estimated from the samples). */
-  volume: Map<string, bigint>;
+  volume: ReadonlyMap<string, bigint>;
   /** ticketHash → leaf index of the verified openings (for the cross-node check). */
-  tickets: Map<Hex, number>;
+  tickets: ReadonlyMap<Hex, number>;
 }
+
+const MAX_UINT64 = (1n << 64n) - 1n;
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Shared by every node that has nothing (never mutated): saves two Map allocations per node. */
+const NOTHING_VOLUME: ReadonlyMap<string, bigint> = new Map();
+const NOTHING_TICKETS: ReadonlyMap<Hex, number> = new Map();
 
 const commitmentKey = (c: EpochCommitment) => `${c.root}:${c.totalUnits}:${c.leafCount}`;
 
@@ -94,21 +101,20 @@ export function verifyNodeOpenings(
   entry: NodeOpeningsWire | undefined,
   keys: KeyDirectory,
 ): Pick<NodeRelayResult, 'outcome' | 'reason' | 'volume' | 'tickets'> {
+  const nothing = { volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
+  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', ...nothing };
+  const k = d.parameters.k;
+  if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', ...nothing };
+  if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, ...nothing };
+  const openings = entry.openings ?? [];
+  if (openings.length !== k) return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, ...nothing };
   const volume = new Map<string, bigint>();
   const tickets = new Map<Hex, number>();
-  if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', volume, tickets };
-  const k = d.parameters.k;
-  if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', volume, tickets };
-  if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, volume, tickets };
-  const openings = entry.openings ?? [];
-  if (openings.length !== k) {
-    return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, volume, tickets };
-  }
   const targets = sampleTargets(d.seed.value as Hex, nodeKey, commitment.totalUnits, k);
   const samplesPerDid = new Map<string, number>();
   for (let i = 0; i < k; i++) {
     const opening = toOpening(openings[i]);
-    const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: new Map(), tickets: new Map() });
+    const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS });
     const verdict = verifyOpening(opening, { node: nodeKey, commitment, target: targets[i] });
     if (!verdict.ok) return fraud(`${verdict.reason}: ${verdict.detail}`);
     const th = ticketHash(opening.ticket);
@@ -119,7 +125,11 @@ export function verifyNodeOpenings(
       samplesPerDid.set(verdict.senderDid, (samplesPerDid.get(verdict.senderDid) ?? 0) + 1);
     }
   }
-  for (const [did, samples] of samplesPerDid) volume.set(did, (commitment.totalUnits * BigInt(samples)) / BigInt(k));
+  for (const [did, samples] of samplesPerDid) {
+    const credit = (commitment.totalUnits * BigInt(samples)) / BigInt(k);
+    // Scoring takes uint64 volume entries; only a tree of > 2^64 units could exceed it.
+    volume.set(did, credit < MAX_UINT64 ? credit : MAX_UINT64);
+  }
   return { outcome: 'ok', volume, tickets };
 }
 
@@ -128,10 +138,10 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
   const { commitments, equivocated } = await evaluateCommitments(d, rejected);
   const keys = keyDirectory(d);
   const entries = new Map(d.openings.map((o) => [o.nodeKey, o]));
-  const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
+  const nodes = d.nodes.map((n) => n.nodeKey as Address);
   const results = new Map<Address, NodeRelayResult>();
   for (const nodeKey of nodes) {
-    const base = { nodeKey, volume: new Map<string, bigint>(), tickets: new Map<Hex, number>() };
+    const base = { nodeKey, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
     if (equivocated.has(nodeKey)) {
       results.set(nodeKey, { ...base, committed: true, equivocated: true, outcome: 'equivocated', reason: 'two different signed commitments' });
       continue;
@@ -143,14 +153,15 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
     }
     results.set(nodeKey, { nodeKey, committed: true, equivocated: false, commitment, ...verifyNodeOpenings(d, nodeKey, commitment, entries.get(nodeKey), keys) });
   }
-  // A ticket opened at two nodes is fraud for the later node in nodeKey order.
+  // A ticket opened at two nodes is fraud for the later node in nodeKey order (lowercase hex of equal
+  // length: string order is numeric order).
   const ticketOwner = new Map<Hex, Address>();
-  for (const nodeKey of nodes) {
+  const opened = nodes.filter((n) => results.get(n)!.outcome === 'ok').sort(compareKeys);
+  for (const nodeKey of opened) {
     const r = results.get(nodeKey)!;
-    if (r.outcome !== 'ok') continue;
     const clash = [...r.tickets.keys()].find((th) => ticketOwner.has(th));
     if (clash) {
-      Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: new Map() });
+      Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: NOTHING_VOLUME });
       continue;
     }
     for (const th of r.tickets.keys()) ticketOwner.set(th, nodeKey);

@@ -108,9 +108,11 @@ export function watchdogAssignment(
   valid: ReadonlyMap<string, ValidCommit>,
   m: number,
 ): { assignment: Map<Address, string[]>; nodesOf: Map<string, Address[]> } {
-  const nodes = nodeKeys.map((n) => n.toLowerCase() as Address).sort();
+  const nodes = nodeKeys.map((n) => n.toLowerCase() as Address);
+  if (!nodes.every((n, i) => i === 0 || nodes[i - 1] < n)) nodes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({ tokenId: BigInt(tokenId), operator: c.operator }));
-  const assigned = assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m });
+  // No candidates: every node gets none (skips a per-node pass over the whole node set).
+  const assigned = candidates.length > 0 ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m }) : new Map<Address, bigint[]>();
   const assignment = new Map<Address, string[]>();
   const nodesOf = new Map<string, Address[]>();
   for (const node of nodes) {
@@ -125,9 +127,10 @@ export function watchdogAssignment(
   return { assignment, nodesOf };
 }
 
-export async function evaluateWatchdogs(d: EpochDataset, rejected: RejectedItem[]): Promise<WatchdogEvaluation> {
+/** `sortedNodeKeys`: the dataset's node keys, ascending. */
+export async function evaluateWatchdogs(d: EpochDataset, sortedNodeKeys: readonly Address[], rejected: RejectedItem[]): Promise<WatchdogEvaluation> {
   const validCommits = await validWatchdogCommits(d.epoch, d.watchdogs, rejected);
-  const nodes = d.nodes.map((n) => n.nodeKey as Address).sort();
+  const nodes = sortedNodeKeys;
   const { assignment, nodesOf } = watchdogAssignment(d.assignSeed.value as Hex, nodes, validCommits, d.parameters.m);
 
   // Transcripts.

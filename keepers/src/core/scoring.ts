@@ -57,11 +57,9 @@ export const SCORES_CHUNK_SIZE = 100;
 
 // ---------------------------------------------------------------------------------------------- input
 
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, 'not a 20-byte hex address')
-  // Lowercase, not checksummed: checksumming costs a keccak per address, too slow at 1M nodes.
-  .transform((a) => a.toLowerCase() as Address);
+const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'not a 20-byte hex address') as unknown as z.ZodType<Address, string>;
+// Lowercase, not checksummed: checksumming costs a keccak per address, too slow at 1M nodes.
+const address = hexAddress.transform((a) => a.toLowerCase() as Address);
 const wei = z.bigint().nonnegative().lt(UINT96_LIMIT, 'must fit in uint96');
 const ratio = z.number().finite().min(0).max(1);
 
@@ -82,8 +80,9 @@ const volumeEntry = z.object({
 
 const nodeInput = z
   .object({
-    nodeKey: address,
-    operator: address,
+    // Per-node addresses are lowercased by parseInput: a transform here would double the parse time at 1M nodes.
+    nodeKey: hexAddress,
+    operator: hexAddress,
     stake: z.bigint().nonnegative(),
     watchdogs: z.array(watchdogSample),
     volume: z.array(volumeEntry),
@@ -152,8 +151,9 @@ const scoringInput = z
     });
     const keys = new Set<string>();
     input.nodes.forEach((n, i) => {
-      if (keys.has(n.nodeKey)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'nodeKey'], message: `duplicate node ${n.nodeKey}` });
-      keys.add(n.nodeKey);
+      const key = n.nodeKey.toLowerCase();
+      if (keys.has(key)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'nodeKey'], message: `duplicate node ${n.nodeKey}` });
+      keys.add(key);
     });
     // Map keys differing only in case collapse to one account after lowercasing.
     if (new Set(input.previousCumulative.keys()).size !== input.previousCumulative.size) {
@@ -172,7 +172,13 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function parseInput(input: unknown): ParsedInput {
   const result = scoringInput.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    for (const node of result.data.nodes) {
+      node.nodeKey = node.nodeKey.toLowerCase() as Address;
+      node.operator = node.operator.toLowerCase() as Address;
+    }
+    return result.data;
+  }
   const issue = result.error.issues[0];
   const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
   throw new RangeError(`invalid scoring input: ${formatPath(issue.path)}: ${issue.message}${more}`);

@@ -60,6 +60,8 @@ export interface EdgeNodeOptions {
   tickMs?: number;
   /** Worker threads verifying Ed25519 signatures (default 0: on the main thread). */
   verifyThreads?: number;
+  /** Store writes are batched over this interval (default 5 ms; 0 = every event-loop turn). */
+  flushIntervalMs?: number;
   dropRate?: number;
   inflateUnits?: number;
   offlineAfterMs?: number;
@@ -73,7 +75,12 @@ interface Session {
   nonce: Hex;
   key?: Hex;
   did?: string;
+  /** Frames of this connection being processed (bounded: a flood is answered `node-busy`). */
+  busy: number;
 }
+
+/** Frames one connection may have in processing at once. */
+const MAX_FRAMES_IN_FLIGHT = 512;
 
 export class EdgeNodeError extends Error {
   override name = 'EdgeNodeError';
@@ -117,7 +124,7 @@ export class EdgeNode {
     this.verifier = options.verifyThreads ? workerVerifier(options.verifyThreads) : inlineVerifier();
     this.metrics = createRelayMetrics();
     this.log = (options.logger ?? rootLog).child({ service: 'edge-node', node: this.address });
-    this.store = new RelayStore(join(options.dataDir, 'relay.db'));
+    this.store = new RelayStore(join(options.dataDir, 'relay.db'), options.flushIntervalMs ?? 5);
     this.ledger = new EpochLedger({
       store: this.store,
       nodeKey: this.address,
@@ -150,6 +157,7 @@ export class EdgeNode {
     const keepFrom = Math.max(1, current - this.retainEpochs);
     await this.ledger.load(keepFrom);
     await this.mailbox.load(this.store, Math.max(1, current - 1));
+    for (const [id, epoch] of this.ledger.envelopeIds(Math.max(1, current - 1))) this.mailbox.markSeen(id, epoch);
     this.metrics.pending.set(this.mailbox.size);
     this.nextToCommit = Math.max(1, current - 1);
     this.lastEpoch = current;
@@ -267,7 +275,7 @@ export class EdgeNode {
   // ------------------------------------------------------------------------------------------ WebSocket
 
   private onConnection(ws: WebSocket): void {
-    const session: Session = { ws, nonce: bytesToHex(randomBytes(32)) };
+    const session: Session = { ws, nonce: bytesToHex(randomBytes(32)), busy: 0 };
     this.metrics.connections.inc();
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(session, data, isBinary));
     ws.on('error', (error) => this.log.debug({ err: error }, 'connection error'));
@@ -287,11 +295,17 @@ export class EdgeNode {
   }
 
   private onMessage(session: Session, data: RawData, isBinary: boolean): void {
-    this.handle(session, data, isBinary).catch((error: unknown) => {
-      if (error instanceof FrameRejected) return this.reject(session, error.reason, error.message, error.ref);
-      this.log.error({ err: error }, 'frame handling failed');
-      this.reject(session, 'node-busy', `node failed to process the frame: ${(error as Error).message}`);
-    });
+    if (session.busy >= MAX_FRAMES_IN_FLIGHT) {
+      return this.reject(session, 'node-busy', `more than ${MAX_FRAMES_IN_FLIGHT} frames in processing on this connection`);
+    }
+    session.busy++;
+    this.handle(session, data, isBinary)
+      .catch((error: unknown) => {
+        if (error instanceof FrameRejected) return this.reject(session, error.reason, error.message, error.ref);
+        this.log.error({ err: error }, 'frame handling failed');
+        this.reject(session, 'node-busy', `node failed to process the frame: ${(error as Error).message}`);
+      })
+      .finally(() => session.busy--);
   }
 
   private reject(session: Session, reason: FrameRejection, message: string, ref?: string): void {
@@ -387,18 +401,19 @@ export class EdgeNode {
     if (this.ledger.isCommitted(ticket.epoch)) {
       throw new FrameRejected('wrong-epoch', `ticket epoch ${ticket.epoch} was committed meanwhile`, ref);
     }
-    // the id is taken from here on, even if the envelope is dropped
-    const seenOps = this.mailbox.markSeen(envelope.id, ticket.epoch);
+    // the id is taken from here on, even if the envelope is dropped (its pending entry, then its receipt,
+    // persist that; a dropped one gets an explicit marker)
+    this.mailbox.markSeen(envelope.id, ticket.epoch);
     this.metrics.relayed.inc();
     const accepted = JSON.stringify({ type: 'accepted', id: envelope.id, epoch: current });
     if (this.options.dropRate && this.random() < this.options.dropRate) {
       this.metrics.dropped.inc();
-      await this.store.write(seenOps);
+      await this.store.write([this.mailbox.seenMarker(envelope.id, ticket.epoch)]);
       session.ws.send(accepted);
       return;
     }
     const pending: PendingEnvelope = { envelope, ticketHash: bytesToHex(th), frame: deliverFrame(envelope) };
-    const written = this.store.write([...seenOps, ...this.mailbox.hold(pending)]);
+    const written = this.store.write(this.mailbox.hold(pending));
     this.metrics.stored.inc();
     this.metrics.pending.set(this.mailbox.size);
     for (const recipient of this.sessions.get(envelope.to) ?? []) {
@@ -435,7 +450,10 @@ export class EdgeNode {
     // a receipt whose sender and recipient share a DID would fail every opening: deliver it, never commit it
     const countable = ticket.senderDid !== ack.recipientDid;
     const leaf = countable ? bytesToHex(leafFromHashes(hexToBytes(pending.ticketHash), ah)) : undefined;
-    const { paid, ops: receiptOps } = leaf ? this.ledger.record(ack.ticketHash, receipt, leaf) : { paid: false, ops: [] };
+    const recorded = leaf ? this.ledger.record(ack.ticketHash, receipt, leaf) : { paid: false, ops: [] };
+    const { paid } = recorded;
+    // no receipt stored: keep the id marked as seen on its own
+    const receiptOps = paid ? recorded.ops : [this.mailbox.seenMarker(ticket.envelopeId, ticket.epoch)];
     this.metrics.acks.inc({ paid: String(paid) });
     this.metrics.pending.set(this.mailbox.size);
     await this.store.write([...ops, ...receiptOps]);

@@ -15,7 +15,7 @@
  *     --token-id 7 --address-book deployments/local-8545.json --data-dir .watchdog/7 \
  *     --identities .watchdog/7/identities.json [--register-identities 2 --rpc-url http://127.0.0.1:8545]
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -107,6 +107,8 @@ export class WatchDogService extends EventEmitter {
   start(): void {
     if (this.loop) return;
     this.abort = new AbortController();
+    // Every scheduled challenge waits on this signal: dozens of listeners at once are expected.
+    setMaxListeners(0, this.abort.signal);
     this.loop = (async () => {
       while (!this.abort.signal.aborted) {
         try {
@@ -218,7 +220,10 @@ export class WatchDogService extends EventEmitter {
       }),
     );
 
+    // Stopped mid-epoch: post nothing (a restart re-runs the epoch from the stored secret).
+    if (this.abort.signal.aborted) return;
     await sleep(info.epochEnd * 1000 - clock.now(), this.abort.signal);
+    if (this.abort.signal.aborted) return;
     const transcript = await signTranscript(this.options.operatorKey, { tokenId: this.tokenId.toString(), epoch, secret, results });
     const accepted = await this.postTranscript(epoch, transcript);
     this.emit('transcript', { epoch, accepted, transcript });

@@ -29,7 +29,7 @@ import {
   type SignedCommitment,
 } from '../../core/commitment.js';
 import { openingToWire } from '../../core/sampling.js';
-import { epochOfKey, storeKeys, type RelayStore } from './store.js';
+import { epochOfKey, storeKeys, type RelayStore, type StoreOp } from './store.js';
 
 /** A receipt with its leaf hash (computed once, when the ack arrives). */
 export interface LedgerEntry {
@@ -106,6 +106,14 @@ export class EpochLedger {
     }
   }
 
+  /** Envelope ids (with their epochs) of the receipts held for epochs ≥ `fromEpoch`. */
+  *envelopeIds(fromEpoch: number): Generator<[Hex, number]> {
+    for (const [epoch, entries] of this.open) {
+      if (epoch < fromEpoch) continue;
+      for (const entry of entries.values()) yield [entry.receipt.ticket.envelopeId, epoch];
+    }
+  }
+
   isCommitted(epoch: number): boolean {
     return this.committed.has(epoch);
   }
@@ -119,11 +127,11 @@ export class EpochLedger {
   }
 
   /** Records an acked receipt for its ticket's epoch; false (unpaid) if that epoch is committed already. */
-  record(th: Hex, receipt: Receipt, leafHash: Hex): { paid: boolean; ops: { type: 'put'; key: string; value: string }[] } {
+  record(th: Hex, receipt: Receipt, leafHash: Hex): { paid: boolean; ops: StoreOp[] } {
     const epoch = receipt.ticket.epoch;
     if (this.committed.has(epoch)) return { paid: false, ops: [] };
     this.entriesOf(epoch).set(th, { ticketHash: th, leafHash, receipt });
-    return { paid: true, ops: [{ type: 'put', key: storeKeys.receipt(epoch, th), value: JSON.stringify({ receipt, leafHash }) }] };
+    return { paid: true, ops: [{ type: 'put', key: storeKeys.receipt(epoch, th), value: () => JSON.stringify({ receipt, leafHash }) }] };
   }
 
   private entriesOf(epoch: number): Map<Hex, LedgerEntry> {

@@ -1,12 +1,14 @@
 /**
  * Envelopes an edge node holds until their recipient acks them, indexed by recipient key (to deliver
  * on login) and by ticket hash (to match acks), plus the envelope ids already seen per ticket epoch
- * (replay protection). Memory mirrors the store; `load` rebuilds it after a restart.
+ * (replay protection). Memory mirrors the store; `load` rebuilds it after a restart. An id is persisted
+ * as seen by its pending envelope, then by its receipt (relay/ledger.ts), and by an explicit `s!` marker
+ * only when neither exists (dropped envelopes, acks that earn no receipt).
  */
 import type { Hex } from 'viem';
 import { z } from 'zod';
 import { envelopeSchema, type Envelope } from '../../core/relay.js';
-import { storeKeys, epochOfKey, type RelayStore } from './store.js';
+import { storeKeys, epochOfKey, type RelayStore, type StoreOp } from './store.js';
 
 export interface PendingEnvelope {
   envelope: Envelope;
@@ -17,7 +19,7 @@ export interface PendingEnvelope {
 
 const storedPendingSchema = z.object({ envelope: envelopeSchema, ticketHash: z.string().regex(/^0x[0-9a-f]{64}$/) });
 
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+type Op = StoreOp;
 
 export class Mailbox {
   private readonly byRecipient = new Map<Hex, Map<Hex, PendingEnvelope>>();
@@ -29,6 +31,7 @@ export class Mailbox {
     for (const [, value] of await store.scan('p!')) {
       const parsed = storedPendingSchema.parse(JSON.parse(value));
       this.index({ envelope: parsed.envelope, ticketHash: parsed.ticketHash as Hex, frame: deliverFrame(parsed.envelope) });
+      this.seen.set(parsed.envelope.id, parsed.envelope.ticket.epoch);
     }
     for (const key of await store.scanKeys('s!')) {
       const epoch = epochOfKey(key);
@@ -44,17 +47,21 @@ export class Mailbox {
     return this.seen.has(id);
   }
 
-  /** Marks the id seen; returns the store ops (persisted with the envelope, or alone when dropped). */
-  markSeen(id: Hex, epoch: number): Op[] {
+  /** Marks the id seen (in memory; `seenMarker` persists it when nothing else will). */
+  markSeen(id: Hex, epoch: number): void {
     this.seen.set(id, epoch);
-    return [{ type: 'put', key: storeKeys.seen(epoch, id), value: '' }];
   }
 
-  /** Holds an envelope until acked; returns the store ops. */
+  /** The store op that persists `id` as seen on its own. */
+  seenMarker(id: Hex, epoch: number): Op {
+    return { type: 'put', key: storeKeys.seen(epoch, id), value: '' };
+  }
+
+  /** Holds an envelope until acked; returns the store ops (serialised only if still pending at flush). */
   hold(pending: PendingEnvelope): Op[] {
     this.index(pending);
     const { envelope, ticketHash } = pending;
-    return [{ type: 'put', key: storeKeys.pending(envelope.to, envelope.id), value: JSON.stringify({ envelope, ticketHash }) }];
+    return [{ type: 'put', key: storeKeys.pending(envelope.to, envelope.id), value: () => JSON.stringify({ envelope, ticketHash }) }];
   }
 
   private index(pending: PendingEnvelope): void {

@@ -7,8 +7,11 @@
  *   c!<epoch>                      → the epoch's signed commitment(s) once made
  *
  * Epochs are zero-padded so keys sort numerically. Values are JSON strings; callers validate what they
- * read back. Writes go through a queue flushed as one batch per event-loop turn (no fsync per envelope:
- * LevelDB's write-ahead log without sync survives a process crash, not a power loss).
+ * read back. Writes go through a queue flushed as one LevelDB batch every `flushIntervalMs` (default 5 ms;
+ * 0 = every event-loop turn), no fsync per envelope: LevelDB's write-ahead log without sync survives a
+ * process crash, not a power loss. Within a pending batch the last write of a key wins, and values may be
+ * given lazily, so an envelope stored and acked within one interval is never serialised or written: its
+ * put is replaced by the (tiny) delete. Callers wait on `write` before telling anyone a thing is stored.
  */
 import { ClassicLevel } from 'classic-level';
 
@@ -22,7 +25,9 @@ export const storeKeys = {
   commitment: (epoch: number) => `c!${pad(epoch)}`,
 };
 
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+/** A write; a put's value may be a function, called only if the put is still current at flush time. */
+export type StoreOp = { type: 'put'; key: string; value: string | (() => string) } | { type: 'del'; key: string };
+type Op = StoreOp;
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -30,13 +35,16 @@ export class StoreError extends Error {
 
 export class RelayStore {
   private readonly db: ClassicLevel<string, string>;
-  private queue: Op[] = [];
+  private queue = new Map<string, Op>();
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private scheduled = false;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(readonly location: string) {
+  constructor(
+    readonly location: string,
+    private readonly flushIntervalMs = 5,
+  ) {
     this.db = new ClassicLevel<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   }
 
@@ -48,15 +56,19 @@ export class RelayStore {
     }
   }
 
-  /** Queues writes; the promise resolves once they are in LevelDB (batched with others of this turn). */
+  /** Queues writes; the promise resolves once they are in LevelDB (batched with the others of the interval). */
   write(ops: readonly Op[]): Promise<void> {
     if (this.closed) return Promise.reject(new StoreError(`relay store ${this.location} is closed`));
-    for (const op of ops) this.queue.push(op);
+    for (const op of ops) {
+      this.queue.delete(op.key); // keep the queue in write order per key: the last write wins
+      this.queue.set(op.key, op);
+    }
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.flushIntervalMs > 0) setTimeout(() => this.flush(), this.flushIntervalMs);
+        else setImmediate(() => this.flush());
       }
     });
   }
@@ -71,9 +83,12 @@ export class RelayStore {
 
   private flush(): void {
     this.scheduled = false;
-    const ops = this.queue;
+    const ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] = [];
+    for (const op of this.queue.values()) {
+      ops.push(op.type === 'put' && typeof op.value === 'function' ? { type: 'put', key: op.key, value: op.value() } : (op as (typeof ops)[number]));
+    }
     const waiters = this.waiters;
-    this.queue = [];
+    this.queue = new Map();
     this.waiters = [];
     if (ops.length === 0) {
       for (const w of waiters) w.resolve();
@@ -91,7 +106,7 @@ export class RelayStore {
 
   /** Resolves once everything queued so far is written. */
   async drain(): Promise<void> {
-    if (this.queue.length > 0) await this.write([]);
+    if (this.queue.size > 0 || this.scheduled) await this.write([]);
     await this.writing;
   }
 

@@ -1,0 +1,309 @@
+/**
+ * A whole live network on one machine: anvil (1 s blocks), Redis, every contract deployed and wired, and
+ * the reference services on top — edge nodes (some misbehaving), WatchDogs, seven guardians, clients
+ * sending traffic, and the keeper as its own process (so it can be killed and restarted like in
+ * production). `npm run devnet` drives it; the integration tests use it as a library.
+ *
+ * Epochs that start before the services are up are empty and settle as such; the first "network epoch"
+ * is the first one whose WatchDog commits could be made in time (`firstEpoch`).
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPublicClient, http, parseEther, type Hex, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import type { Logger } from 'pino';
+import { freePort, startAnvil, type AnvilHandle } from '../chain/anvil.js';
+import { deployProtocol } from '../chain/deploy.js';
+import { devPrivateKey } from '../chain/devAccounts.js';
+import { repoRoot } from '../chain/foundry.js';
+import type { AddressBook } from '../config/addressBook.js';
+import { DEVNET_CONSENSUS, type ConsensusParameters } from '../config/consensus.js';
+import { nodeStakingDomain } from '../core/commitment.js';
+import { ensureRedis, type RedisHandle } from '../infra/redis.js';
+import { log as rootLog } from '../log.js';
+import { EdgeNode } from '../services/edgeNode.js';
+import { RelayClient } from '../services/client.js';
+import { didRegistryKeyDirectory } from '../services/relay/chainKeys.js';
+import { EpochClock } from '../services/relay/epochClock.js';
+import { WatchDogService } from '../services/watchdog.js';
+import { writeDevnetDeployConfig } from './deployConfig.js';
+import { isRunning, startService, stopService, waitForHealth, type ServiceProcess } from './processes.js';
+import { buildPopulation, type Population, type PopulationPlan } from './population.js';
+import { allowlistFor, buyLicenses, distributeSend, fundEth, openAllowlist, registerDids, registerNodes } from './setup.js';
+import { TrafficGenerator } from './traffic.js';
+
+/** Anvil dev accounts: 0 deploys and owns, 1 is the treasury, 2 the keeper, 3–9 the guardians. */
+const KEEPER_ACCOUNT = 2;
+const GUARDIAN_ACCOUNTS = [3, 4, 5, 6, 7, 8, 9];
+
+export interface DevnetOptions {
+  /** anvil port (0: a free one). */
+  port?: number;
+  /** A Redis to use; default: a private redis-server on a free port in the data dir. */
+  redisUrl?: string;
+  /** Everything the run writes (its subfolders are wiped at start). */
+  dataDir: string;
+  population?: Partial<PopulationPlan>;
+  /** Guardian indices (0–6) not to start. */
+  guardiansDown?: readonly number[];
+  /** Deploy config the run derives its own from (default config/devnet.json). */
+  baseConfig?: string;
+  consensus?: ConsensusParameters;
+  /** Messages per second each client sends (default 0.5). */
+  messagesPerSecond?: number;
+  log?: Logger;
+  /** Where the keeper's and guardians' output goes (default: `<dataDir>/keeper.log`, `guardian-<i>.log`). */
+  serviceOutput?: 'inherit' | 'files';
+}
+
+export class Devnet {
+  readonly guardians: (ServiceProcess | undefined)[] = [];
+  readonly guardianUrls: string[] = [];
+  readonly nodes: EdgeNode[] = [];
+  readonly watchdogs: WatchDogService[] = [];
+  readonly clients: RelayClient[] = [];
+  keeper?: ServiceProcess;
+  traffic?: TrafficGenerator;
+  /** The first epoch the whole network takes part in. */
+  firstEpoch = 0;
+  private keeperPort = 0;
+  private stopping = false;
+
+  private constructor(
+    readonly options: DevnetOptions,
+    readonly anvil: AnvilHandle,
+    readonly redis: RedisHandle,
+    readonly book: AddressBook,
+    readonly bookPath: string,
+    readonly population: Population,
+    readonly client: PublicClient,
+    readonly log: Logger,
+  ) {}
+
+  get rpcUrl(): string {
+    return this.anvil.rpcUrl;
+  }
+
+  get consensus(): ConsensusParameters {
+    return this.options.consensus ?? DEVNET_CONSENSUS;
+  }
+
+  get clock(): EpochClock {
+    return new EpochClock({
+      genesisTime: this.book.genesisTime,
+      epochDurationSeconds: this.book.epochDurationSeconds,
+      commitGraceSeconds: this.consensus.commitGraceSeconds,
+    });
+  }
+
+  /** Starts chain, Redis, deployment, population set-up and every service. */
+  static async start(options: DevnetOptions): Promise<Devnet> {
+    const log = options.log ?? rootLog.child({ service: 'devnet' });
+    // A fresh chain: state of an earlier run (node stores, guardian records, Redis) must not leak in.
+    mkdirSync(options.dataDir, { recursive: true });
+    for (const entry of readdirSync(options.dataDir, { withFileTypes: true })) {
+      if (['nodes', 'guardians', 'watchdogs', 'keeper', 'redis'].includes(entry.name) || /^(keeper|guardian-\d+)\.log$/.test(entry.name)) {
+        rmSync(join(options.dataDir, entry.name), { recursive: true, force: true });
+      }
+    }
+    const anvil = await startAnvil({ port: options.port || undefined, blockTime: 1 });
+    let redis: RedisHandle | undefined;
+    try {
+      redis = await ensureRedis({ url: options.redisUrl ?? `redis://127.0.0.1:${await freePort()}`, dataDir: join(options.dataDir, 'redis') });
+      const runLabel = `${anvil.port}-${Date.now()}`;
+      const population = buildPopulation(runLabel, options.population);
+      log.info({ rpcUrl: anvil.rpcUrl, redis: redis.url }, 'chain and Redis up; deploying');
+      const configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
+      const bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+      const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), configPath, addressBookPath: bookPath });
+      const client = createPublicClient({ chain: { ...foundry, id: book.chainId }, transport: http(anvil.rpcUrl) }) as PublicClient;
+      const devnet = new Devnet(options, anvil, redis, book, bookPath, population, client, log);
+      await devnet.setUpPopulation();
+      await devnet.startServices();
+      return devnet;
+    } catch (error) {
+      await redis?.stop();
+      await anvil.stop();
+      throw error;
+    }
+  }
+
+  /** Funds, registers and stakes nodes, buys WatchDog licenses, registers DIDs (docs/keepers.md §1). */
+  private async setUpPopulation(): Promise<void> {
+    const ctx = { rpcUrl: this.rpcUrl, book: this.book };
+    const { nodes, watchdogs, clients } = this.population;
+    const address = (key: Hex) => privateKeyToAccount(key).address;
+    const wallets = [...nodes.map((n) => n.operatorKey), ...watchdogs.map((w) => w.ownerKey), ...clients.map((c) => c.walletKey)];
+    await fundEth(ctx, wallets.map(address), parseEther('1000'));
+    const stake = parseEther('20000');
+    await distributeSend(ctx, devPrivateKey(1), nodes.map((n) => n.operator), stake);
+    this.nodePorts = await Promise.all(nodes.map(() => freePort()));
+    await openAllowlist(ctx, devPrivateKey(0), allowlistFor(watchdogs.map((w) => address(w.ownerKey))).tree.root, watchdogs.length);
+    const [tokenIds] = await Promise.all([
+      buyLicenses(ctx, watchdogs.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator }))),
+      registerNodes(
+        ctx,
+        nodes.map((n, i) => ({ operatorKey: n.operatorKey, nodeKey: n.nodeKey, stake, endpoint: `ws://127.0.0.1:${this.nodePorts[i]}`, metadataURI: `devnet:node-${i}` })),
+      ),
+    ]);
+    this.licenseIds = tokenIds;
+    // A wallet's registrations must not race their nonces: the k-th identity of each wallet goes in round k.
+    const rounds: { walletKey: Hex; name: string; device: { publicKey: Hex } }[][] = [];
+    const perWallet = new Map<Hex, number>();
+    for (const identity of [...clients, ...watchdogs.flatMap((w) => w.identities)]) {
+      const k = perWallet.get(identity.walletKey) ?? 0;
+      perWallet.set(identity.walletKey, k + 1);
+      (rounds[k] ??= []).push(identity);
+    }
+    for (const batch of rounds) {
+      const ids = await registerDids(ctx, batch.map((d) => ({ walletKey: d.walletKey, name: d.name, deviceKeys: [d.device.publicKey] })));
+      batch.forEach((d, i) => this.didOf.set(d.name, ids[i]));
+    }
+    this.log.info({ nodes: nodes.length, watchdogs: watchdogs.length, clients: clients.length, dids: this.didOf.size }, 'population set up on-chain');
+  }
+
+  private nodePorts: number[] = [];
+  private licenseIds: bigint[] = [];
+  private readonly didOf = new Map<string, bigint>();
+
+  private async startServices(): Promise<void> {
+    const { dataDir } = this.options;
+    const clock = this.clock;
+    const quiet = this.log;
+
+    const down = new Set(this.options.guardiansDown ?? []);
+    for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardianUrls.push(`http://127.0.0.1:${await freePort()}`);
+    this.keeperPort = await freePort();
+    this.startKeeper();
+    for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardians.push(down.has(i) ? undefined : this.spawnGuardian(i));
+    await Promise.all([this.keeper!, ...this.guardians.filter((g) => g !== undefined)].map((p) => waitForHealth(p)));
+
+    // The first epoch whose WatchDog commits can still be made before it starts.
+    const nowSeconds = Date.now() / 1000;
+    this.firstEpoch = clock.epochAt((nowSeconds + 4) * 1000) + 1;
+    const firstStart = clock.epochStart(this.firstEpoch);
+
+    const keys = didRegistryKeyDirectory(this.client, this.book.contracts.DidRegistry);
+    const domain = nodeStakingDomain(this.book.chainId, this.book.contracts.NodeStaking);
+    for (const plan of this.population.nodes) {
+      const offlineAt = (firstStart + this.book.epochDurationSeconds / 2) * 1000;
+      const node = new EdgeNode({
+        nodeKey: plan.nodeKey,
+        dataDir: join(dataDir, 'nodes', String(plan.index)),
+        clock,
+        domain,
+        port: this.nodePorts[plan.index],
+        keys,
+        dropRate: plan.behaviour === 'dropper' ? this.population.plan.dropRate : undefined,
+        inflateUnits: plan.behaviour === 'inflater' ? this.population.plan.inflateUnits : undefined,
+        offlineAfterMs: plan.behaviour === 'offline' ? Math.max(0, offlineAt - Date.now()) : undefined,
+        logger: quiet.child({ node: plan.index, behaviour: plan.behaviour }),
+      });
+      await node.start();
+      this.nodes.push(node);
+    }
+
+    for (const [i, plan] of this.population.watchdogs.entries()) {
+      const watchdog = new WatchDogService({
+        operatorKey: plan.operatorKey,
+        tokenId: this.licenseIds[i],
+        identities: plan.identities.map((id) => ({ device: id.device, did: this.didOf.get(id.name)! })),
+        keeperUrl: this.keeper!.url,
+        clock,
+        dataDir: join(dataDir, 'watchdogs', String(i)),
+        logger: quiet.child({ watchdog: i }),
+      });
+      watchdog.start();
+      this.watchdogs.push(watchdog);
+    }
+
+    for (const plan of this.population.clients) {
+      const client = new RelayClient({ device: plan.device, did: this.didOf.get(plan.name)!, logger: quiet.child({ client: plan.index }) });
+      await client.connect(this.nodes[plan.home].url);
+      this.clients.push(client);
+    }
+    this.traffic = new TrafficGenerator(this.clients, this.population.clients.map((c) => c.home), this.options.messagesPerSecond ?? 0.5, quiet);
+    this.traffic.start();
+    this.log.info({ firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length }, 'network running');
+  }
+
+  /** Guardian `index` as its own process (services/guardian.ts CLI) on its fixed port. */
+  private spawnGuardian(index: number): ServiceProcess {
+    const url = this.guardianUrls[index];
+    return startService({
+      name: `guardian ${index}`,
+      entry: 'keepers/src/services/guardian.ts',
+      args: ['--rpc-url', this.rpcUrl, '--address-book', this.bookPath, '--data-dir', join(this.options.dataDir, 'guardians', String(index)), '--port', new URL(url).port],
+      env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]) },
+      url,
+      output: this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, `guardian-${index}.log`),
+    });
+  }
+
+  /** Starts (or restarts) the keeper process on its fixed port, against the same Redis and data dir. */
+  startKeeper(): ServiceProcess {
+    const url = `http://127.0.0.1:${this.keeperPort}`;
+    this.keeper = startService({
+      name: 'keeper',
+      entry: 'keepers/src/keeper.ts',
+      args: [
+        '--rpc-url',
+        this.rpcUrl,
+        '--address-book',
+        this.bookPath,
+        '--redis-url',
+        this.redis.url,
+        '--no-spawn-redis',
+        '--port',
+        String(this.keeperPort),
+        '--data-dir',
+        join(this.options.dataDir, 'keeper'),
+        '--lock-ms',
+        '5000',
+        ...this.guardianUrls.flatMap((g) => ['--guardian', g]),
+      ],
+      env: { KEEPER_PRIVATE_KEY: devPrivateKey(KEEPER_ACCOUNT) },
+      url,
+      output: this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, 'keeper.log'),
+    });
+    return this.keeper;
+  }
+
+  /** Waits until the keeper process answers `/health`. */
+  waitForKeeper(timeoutMs = 120_000): Promise<void> {
+    return waitForHealth(this.keeper!, timeoutMs);
+  }
+
+  /** Kills the keeper process (SIGKILL by default) and waits for it to exit. */
+  killKeeper(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    return stopService(this.keeper, signal);
+  }
+
+  /** Stops guardian `index` (SIGKILL by default), as if its machine went down. */
+  async stopGuardian(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await stopService(this.guardians[index], signal);
+    this.guardians[index] = undefined;
+  }
+
+  /** Starts guardian `index` again on its URL (its signed-epochs record is kept). */
+  async startGuardian(index: number): Promise<void> {
+    if (isRunning(this.guardians[index])) return;
+    this.guardians[index] = this.spawnGuardian(index);
+    await waitForHealth(this.guardians[index]!);
+  }
+
+  /** Stops every service and process this devnet started, in reverse order. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.traffic?.stop();
+    await Promise.allSettled(this.clients.map((c) => c.close()));
+    await Promise.allSettled(this.watchdogs.map((w) => w.stop()));
+    await Promise.allSettled(this.nodes.map((n) => n.stop()));
+    await Promise.allSettled([this.keeper, ...this.guardians].map((p) => stopService(p, 'SIGTERM')));
+    await this.redis.stop();
+    await this.anvil.stop();
+    rmSync(this.bookPath, { force: true });
+  }
+}

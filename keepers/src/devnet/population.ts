@@ -1,0 +1,142 @@
+/**
+ * Who is on the devnet: deterministic keys for every edge node, WatchDog and client (derived from a run
+ * label, so a run is reproducible and two runs never share keys), the misbehaviour assigned to each node,
+ * and which clients use which node. Pure.
+ */
+import { keccak256, toHex, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { z } from 'zod';
+import { deviceKeyFromSeed, type DeviceKey } from '../core/relay.js';
+
+export const populationSchema = z
+  .object({
+    nodes: z.number().int().min(1).max(500),
+    watchdogs: z.number().int().min(0).max(100),
+    clients: z.number().int().min(2).max(5000),
+    /** Nodes that silently drop this fraction of envelopes (and so fail WatchDog challenges). */
+    droppers: z.number().int().min(0),
+    dropRate: z.number().min(0).max(1),
+    /** Nodes that pad their commitment with forged receipts (+inflateUnits of their real volume). */
+    inflaters: z.number().int().min(0),
+    inflateUnits: z.number().positive(),
+    /** Nodes that go offline in the middle of the first network epoch and stay down. */
+    offline: z.number().int().min(0),
+    /** Challenge identities (DIDs with a device key) per WatchDog. */
+    identitiesPerWatchdog: z.number().int().min(2).max(8),
+  })
+  .superRefine((p, ctx) => {
+    if (p.droppers + p.inflaters + p.offline > p.nodes) {
+      ctx.addIssue({ code: 'custom', path: ['nodes'], message: `${p.droppers + p.inflaters + p.offline} misbehaving nodes need at least as many nodes, got ${p.nodes}` });
+    }
+  });
+export type PopulationPlan = z.infer<typeof populationSchema>;
+
+export const DEFAULT_POPULATION: PopulationPlan = {
+  nodes: 20,
+  watchdogs: 6,
+  clients: 50,
+  droppers: 2,
+  dropRate: 0.5,
+  inflaters: 1,
+  inflateUnits: 0.5,
+  offline: 1,
+  identitiesPerWatchdog: 2,
+};
+
+export type Behaviour = 'honest' | 'dropper' | 'inflater' | 'offline';
+
+export interface NodePlan {
+  index: number;
+  behaviour: Behaviour;
+  operatorKey: Hex;
+  operator: Address;
+  nodeKey: Hex;
+  nodeAddress: Address;
+}
+
+export interface IdentityPlan {
+  walletKey: Hex;
+  name: string;
+  device: DeviceKey;
+}
+
+export interface WatchdogPlan {
+  index: number;
+  ownerKey: Hex;
+  operatorKey: Hex;
+  operator: Address;
+  identities: IdentityPlan[];
+}
+
+export interface ClientPlan extends IdentityPlan {
+  index: number;
+  /** Index of the node this client connects to. */
+  home: number;
+}
+
+export interface Population {
+  plan: PopulationPlan;
+  nodes: NodePlan[];
+  watchdogs: WatchdogPlan[];
+  clients: ClientPlan[];
+}
+
+/**
+ * Builds the population. Misbehaving nodes are spread over the index range (droppers first, then the
+ * inflater, then the offline node), each behaviour on its own node. Clients are assigned round-robin, so
+ * every node has at least two clients when clients ≥ 2 × nodes, else the first nodes get them.
+ */
+export function buildPopulation(runLabel: string, input: Partial<PopulationPlan> = {}): Population {
+  const plan = populationSchema.parse({ ...DEFAULT_POPULATION, ...input });
+  const key = (what: string, i: number, j = 0): Hex => keccak256(toHex(`sendnet-devnet/${runLabel}/${what}/${i}/${j}`));
+  // Short unique DID names: 3–24 characters of [a-z0-9-].
+  const tag = keccak256(toHex(runLabel)).slice(2, 8);
+  const behaviours: Behaviour[] = new Array(plan.nodes).fill('honest');
+  const stride = Math.max(1, Math.floor(plan.nodes / (plan.droppers + plan.inflaters + plan.offline + 1)));
+  let slot = stride - 1;
+  const place = (b: Behaviour, count: number) => {
+    for (let k = 0; k < count; k++) {
+      while (behaviours[slot % plan.nodes] !== 'honest') slot++;
+      behaviours[slot % plan.nodes] = b;
+      slot += stride;
+    }
+  };
+  place('dropper', plan.droppers);
+  place('inflater', plan.inflaters);
+  place('offline', plan.offline);
+
+  const nodes = behaviours.map((behaviour, index) => {
+    const operatorKey = key('operator', index);
+    const nodeKey = key('node', index);
+    return {
+      index,
+      behaviour,
+      operatorKey,
+      operator: privateKeyToAccount(operatorKey).address,
+      nodeKey,
+      nodeAddress: privateKeyToAccount(nodeKey).address,
+    };
+  });
+  const watchdogs = Array.from({ length: plan.watchdogs }, (_, index) => {
+    const operatorKey = key('watchdog-operator', index);
+    return {
+      index,
+      ownerKey: key('watchdog-owner', index),
+      operatorKey,
+      operator: privateKeyToAccount(operatorKey).address,
+      identities: Array.from({ length: plan.identitiesPerWatchdog }, (_, j) => ({
+        walletKey: key('watchdog-owner', index),
+        name: `w${tag}-${index}-${j}`,
+        device: deviceKeyFromSeed(key('watchdog-device', index, j)),
+      })),
+    };
+  });
+  const clients = Array.from({ length: plan.clients }, (_, index) => ({
+    index,
+    home: index % plan.nodes,
+    walletKey: key('client', index),
+    name: `c${tag}-${index}`,
+    device: deviceKeyFromSeed(key('client-device', index)),
+  }));
+  return { plan, nodes, watchdogs, clients };
+}

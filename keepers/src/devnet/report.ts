@@ -1,0 +1,165 @@
+/**
+ * What the chain says about an epoch, per node: the published scores (`NodeScorePublished`), the fault
+ * leaves executed for it (`FaultExecuted`) and the stake they slashed (`NodeSlashed`). The devnet prints
+ * it as a table and checks it against what each node's behaviour must cost (docs/keepers.md §9).
+ */
+import { formatUnits, type Address, type PublicClient } from 'viem';
+import type { AddressBook } from '../config/addressBook.js';
+import { epochSettlementAbi, nodeStakingAbi } from '../generated/contracts.js';
+import {
+  FAULT_BELOW_MIN_AVAILABILITY,
+  FAULT_EQUIVOCATION,
+  FAULT_NO_AVAILABILITY_DATA,
+  FAULT_OPENINGS_FAILED,
+  FAULT_SLASHED,
+} from '../core/scoring.js';
+import type { Behaviour } from './population.js';
+
+export interface NodeRow {
+  index: number;
+  nodeKey: Address;
+  behaviour: Behaviour;
+  rank: number;
+  score: number;
+  availability: number;
+  verifiedUnits: bigint;
+  reward: bigint;
+  faults: number;
+  /** Executed fault leaves of this epoch for the node: requested amount, stake slashed, strike. */
+  executed: { requested: bigint; slashed: bigint; strike: boolean }[];
+}
+
+export interface EpochReport {
+  epoch: number;
+  rows: NodeRow[];
+  /** Fault leaves of this epoch (header `faultCount`) and how many have been executed. */
+  faultCount: number;
+  faultsExecuted: number;
+}
+
+export interface NodeIdentity {
+  index: number;
+  nodeKey: Address;
+  behaviour: Behaviour;
+}
+
+/**
+ * The report of `epoch`, or undefined while its scores are not fully published. `fromBlock`: the
+ * deployment block.
+ */
+export async function epochReport(
+  client: PublicClient,
+  book: AddressBook,
+  epoch: number,
+  nodes: readonly NodeIdentity[],
+  fromBlock = BigInt(book.startBlock),
+): Promise<EpochReport | undefined> {
+  const settlement = book.contracts.EpochSettlement;
+  const done = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'ScoresFullyPublished', args: { epoch }, fromBlock });
+  if (done.length === 0) return undefined;
+  const [submitted] = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'EpochSubmitted', args: { epoch }, fromBlock });
+  const scores = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'NodeScorePublished', args: { epoch }, fromBlock });
+  const executed = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'FaultExecuted', args: { epoch }, fromBlock });
+  const slashes = await client.getContractEvents({ address: book.contracts.NodeStaking, abi: nodeStakingAbi, eventName: 'NodeSlashed', args: { epoch }, fromBlock });
+  const byKey = new Map(nodes.map((n) => [n.nodeKey.toLowerCase(), n]));
+  const rows: NodeRow[] = scores.map((log) => {
+    const a = log.args;
+    const key = a.nodeKey!.toLowerCase() as Address;
+    const who = byKey.get(key);
+    return {
+      index: who?.index ?? -1,
+      nodeKey: key,
+      behaviour: who?.behaviour ?? 'honest',
+      rank: a.rank!,
+      score: a.score!,
+      availability: a.availability!,
+      verifiedUnits: a.verifiedUnits!,
+      reward: a.reward!,
+      faults: a.faults!,
+      executed: executed
+        .filter((f) => f.args.nodeKey!.toLowerCase() === key)
+        .map((f) => ({
+          requested: f.args.requested!,
+          strike: f.args.strike!,
+          slashed: slashes.filter((s) => s.transactionHash === f.transactionHash).reduce((sum, s) => sum + s.args.amount!, 0n),
+        })),
+    };
+  });
+  rows.sort((x, y) => x.rank - y.rank);
+  return { epoch, rows, faultCount: submitted?.args.header?.faultCount ?? 0, faultsExecuted: executed.length };
+}
+
+export function faultNames(flags: number): string[] {
+  const names: string[] = [];
+  if (flags & FAULT_OPENINGS_FAILED) names.push('openings-failed');
+  if (flags & FAULT_EQUIVOCATION) names.push('equivocation');
+  if (flags & FAULT_SLASHED) names.push('slash');
+  if (flags & FAULT_NO_AVAILABILITY_DATA) names.push('no-availability-data');
+  if (flags & FAULT_BELOW_MIN_AVAILABILITY) names.push('below-min-availability');
+  return names;
+}
+
+const pct = (ppm: number) => `${(ppm / 10_000).toFixed(1)}%`;
+const send = (wei: bigint) => Number(formatUnits(wei, 18)).toLocaleString('en-US', { maximumFractionDigits: 1 });
+
+/** A fixed-width table, one line per node in rank order. */
+export function renderEpochTable(report: EpochReport): string {
+  const header = ['rank', 'node', 'behaviour', 'availability', 'volume', 'score', 'reward SEND', 'faults'];
+  const lines = report.rows.map((r) => {
+    const executed = r.executed.map((e) => (e.slashed > 0n ? `slashed ${send(e.slashed)}` : e.strike ? 'strike' : 'executed'));
+    return [
+      String(r.rank),
+      `#${r.index} ${r.nodeKey.slice(0, 10)}`,
+      r.behaviour,
+      pct(r.availability),
+      r.verifiedUnits.toString(),
+      pct(r.score),
+      send(r.reward),
+      [...faultNames(r.faults), ...executed].join(', ') || '-',
+    ];
+  });
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
+  const fmt = (cells: string[]) => cells.map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
+  return [
+    `epoch ${report.epoch}: ${report.rows.length} nodes, ${report.faultCount} fault leaves (${report.faultsExecuted} executed)`,
+    fmt(header),
+    ...lines.map(fmt),
+  ].join('\n');
+}
+
+/**
+ * What each behaviour must cost in an epoch the whole network took part in, as one sentence per
+ * violation (empty = as specified): honest nodes are paid and never penalised; droppers fall below the
+ * availability floor and earn nothing; an inflating node fails its openings and its fraud fault leaf is
+ * executed (slash + strike); a node that went offline earns nothing and is faulted.
+ * `faultsFinal`: the epoch is finalized and its fault leaves are due to have been executed.
+ */
+export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] {
+  const problems: string[] = [];
+  for (const r of report.rows) {
+    const who = `epoch ${report.epoch} node #${r.index} (${r.behaviour})`;
+    switch (r.behaviour) {
+      case 'honest':
+        if (r.reward === 0n) problems.push(`${who} earned nothing`);
+        if (r.faults & (FAULT_OPENINGS_FAILED | FAULT_EQUIVOCATION | FAULT_SLASHED | FAULT_BELOW_MIN_AVAILABILITY | FAULT_NO_AVAILABILITY_DATA)) {
+          problems.push(`${who} was penalised: ${faultNames(r.faults).join(', ')}`);
+        }
+        if (r.executed.length > 0) problems.push(`${who} had a fault executed`);
+        break;
+      case 'dropper':
+        if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it drops messages`);
+        if (!(r.faults & (FAULT_BELOW_MIN_AVAILABILITY | FAULT_NO_AVAILABILITY_DATA))) problems.push(`${who} was not caught below the availability floor`);
+        break;
+      case 'inflater':
+        if (r.verifiedUnits !== 0n) problems.push(`${who} got ${r.verifiedUnits} volume credit for an inflated commitment`);
+        if (!(r.faults & FAULT_OPENINGS_FAILED) || !(r.faults & FAULT_SLASHED)) problems.push(`${who} was not flagged for fraud (${faultNames(r.faults).join(', ') || 'no faults'})`);
+        if (faultsFinal && !r.executed.some((e) => e.slashed > 0n && e.strike)) problems.push(`${who}: its fraud fault was not executed with a slash and a strike`);
+        break;
+      case 'offline':
+        if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it went offline`);
+        if (r.faults === 0) problems.push(`${who} has no fault flags`);
+        break;
+    }
+  }
+  return problems;
+}
