@@ -22,11 +22,16 @@ import {
   keccak256,
   parseEther,
   parseEventLogs,
+  bytesToHex,
+  hexToBytes,
+  type Address,
+  type Hex,
   type PublicClient,
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
+import { buildTree, hashPair, rewardLeaf } from '../src/core/merkle.js';
 import { freePort, startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
 import { deployProtocol } from '../src/chain/deploy.js';
 import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
@@ -186,6 +191,31 @@ test('datasets are served byte for byte; unknown ones and unknown routes are 404
   const status = (await (await fetch(`${keeper.httpUrl}/epochs/7`)).json()) as { stages: Record<string, unknown>; deadLetters: unknown[] };
   assert.deepEqual(status.stages.submit, { job: 'unknown', done: false });
   assert.deepEqual(status.deadLetters, []);
+});
+
+test('reward proofs of a scored epoch are served and verify against its reward root; unscored or tampered epochs are refused', async () => {
+  assert.equal((await fetch(`${keeper.httpUrl}/epochs/9/claims`)).status, 404, 'not scored yet');
+  const accounts = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()].map((k) => privateKeyToAccount(k).address.toLowerCase() as Address);
+  const cumulative = accounts.map((account, i) => ({ account, cumulative: BigInt(i + 1) * 10n ** 18n }));
+  const tree = buildTree(cumulative.map((c) => rewardLeaf(c.account, c.cumulative)));
+  await keeper.env.store.setStage(9, 'score', { header: { rewardRoot: tree.root }, cumulative });
+  const res = await fetch(`${keeper.httpUrl}/epochs/9/claims`);
+  assert.equal(res.status, 200);
+  const doc = (await res.json()) as { epoch: number; root: Hex; claims: Record<string, { cumulative: string; proof: Hex[] }> };
+  assert.equal(doc.epoch, 9);
+  assert.equal(doc.root, tree.root);
+  for (const c of cumulative) {
+    const claim = doc.claims[c.account];
+    assert.equal(claim.cumulative, c.cumulative.toString());
+    let node = rewardLeaf(c.account, BigInt(claim.cumulative));
+    for (const sibling of claim.proof) node = hashPair(node, hexToBytes(sibling));
+    assert.equal(bytesToHex(node), tree.root, `proof of ${c.account}`);
+  }
+  // a stored list that does not hash to the header's root is never served
+  await keeper.env.store.setStage(10, 'score', { header: { rewardRoot: tree.root }, cumulative: cumulative.slice(1) });
+  const bad = await fetch(`${keeper.httpUrl}/epochs/10/claims`);
+  assert.equal(bad.status, 500);
+  assert.equal(((await bad.json()) as { error: string }).error, 'root-mismatch');
 });
 
 test('TxSender sends each named transaction once and survives a stolen nonce', async (t) => {

@@ -7,6 +7,8 @@
  *   POST /watchdog/transcript    signed transcript; only between epochEnd and epochEnd + transcriptGrace
  *   GET  /datasets/:hash         a published dataset (canonical JSON, exactly the bytes that were hashed)
  *   GET  /epochs/:e              pipeline status of epoch e: per-stage job state, outputs' summary, dead letters
+ *   GET  /epochs/:e/claims       reward proofs of epoch e's reward tree: { epoch, root, claims: { account: { cumulative, proof } } }
+ *                                (docs/keepers.md §9, read by `sendnet node claim --proofs`)
  *   GET  /metrics                Prometheus text (prom-client; BullMQ queue counts read at scrape time)
  *   GET  /health                 { ok: true }
  *
@@ -32,12 +34,16 @@ import {
 } from '../core/watchdogSchedule.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
+import type { ScoreOutput } from './handlers/score.js';
+import { buildTree, rewardLeaf } from '../core/merkle.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import { firstIssue } from './handlers/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
+
+const ZERO_ROOT = `0x${'0'.repeat(64)}`;
 import { assignmentSeed } from '../core/sampling.js';
 
 export interface KeeperHttpOptions {
@@ -194,6 +200,26 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     };
   }
 
+  /** Claims documents by epoch: a reward tree is rebuilt once per epoch, not per request. */
+  const claimsCache = new Map<number, unknown>();
+
+  async function getClaims(epoch: number): Promise<{ status: number; body: unknown }> {
+    const cached = claimsCache.get(epoch);
+    if (cached) return { status: 200, body: cached };
+    const scored = await env.store.getStage<ScoreOutput>(epoch, 'score');
+    if (!scored) throw new HttpError(404, 'not-scored', `epoch ${epoch} has not been scored by this keeper`);
+    const tree = scored.cumulative.length > 0 ? buildTree(scored.cumulative.map((c) => rewardLeaf(c.account, BigInt(c.cumulative)))) : null;
+    if ((tree?.root ?? ZERO_ROOT) !== scored.header.rewardRoot.toLowerCase()) {
+      throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative list does not hash to the header's reward root`);
+    }
+    const claims: Record<string, { cumulative: string; proof: Hex[] }> = {};
+    scored.cumulative.forEach((c, i) => (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }));
+    const body = { epoch, root: scored.header.rewardRoot, claims };
+    if (claimsCache.size >= 16) claimsCache.delete(claimsCache.keys().next().value!);
+    claimsCache.set(epoch, body);
+    return { status: 200, body };
+  }
+
   async function route(request: IncomingMessage): Promise<{ status: number; body: unknown; contentType?: string }> {
     const path = (request.url ?? '/').split('?')[0];
     const method = request.method ?? 'GET';
@@ -210,10 +236,11 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       if (json === null) throw new HttpError(404, 'not-found', `no dataset ${m[1]}`);
       return { status: 200, body: json };
     }
-    m = /^\/epochs\/([1-9][0-9]{0,9})(\/watchdogs)?$/.exec(path);
+    m = /^\/epochs\/([1-9][0-9]{0,9})(\/watchdogs|\/claims)?$/.exec(path);
     if (m && method === 'GET') {
       const epoch = Number(m[1]);
       if (epoch > 0xffffffff) throw new HttpError(400, 'bad-epoch', `epoch ${m[1]} is not a uint32`);
+      if (m[2] === '/claims') return getClaims(epoch);
       return m[2] ? getWatchdogs(epoch) : getEpoch(epoch);
     }
     throw new HttpError(404, 'not-found', `no route ${method} ${path}`);
