@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Hex } from 'viem';
-import { loadAddressBook } from './config/addressBook.js';
+import { AddressBookError, loadAddressBook } from './config/addressBook.js';
 import { redisConnection } from './infra/redis.js';
 import { log } from './log.js';
 import { ConsensusConfigError, loadConsensusParameters } from './config/consensus.js';
@@ -174,7 +174,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  if (error instanceof UsageError || error instanceof KeeperConfigError || error instanceof ConsensusConfigError) {
+  if (error instanceof UsageError || error instanceof KeeperConfigError || error instanceof ConsensusConfigError || error instanceof AddressBookError) {
     console.error(`keeper: ${error.message}\n${error instanceof UsageError ? USAGE : ''}`);
     process.exit(2);
   }

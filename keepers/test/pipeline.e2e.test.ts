@@ -3,10 +3,12 @@
  * (AOF) and seven real guardian services (services/guardian.ts, which re-derive everything from the chain
  * and run evaluateEpoch before signing):
  *
- * 1. An in-process Keeper settles epochs on its own: epoch 1 has no nodes; in epoch 2 two registered
- *    nodes are Active — one unreachable, one that commits (a real signed Merkle-sum commitment) and then
- *    stays silent on openings, so the epoch has a strike fault that the keeper executes after finality.
- *    Scores are published, the dataset is served, every stage completed once, metrics count it.
+ * 1. An in-process Keeper settles epochs on its own: the first epochs have no nodes; in epoch T (the first
+ *    to start after the registrations, usually 2) three registered nodes are Active — a real edge node (services/edgeNode.ts) relaying envelopes between two real
+ *    clients with on-chain DIDs, whose openings the keeper samples and evaluateEpoch verifies; one that
+ *    commits (a real signed Merkle-sum commitment) and then stays silent on openings, so the epoch has a
+ *    strike fault that the keeper executes after finality; and an unreachable one. Scores are published,
+ *    the dataset is served, every stage completed once, metrics count it.
  * 2. The keeper CLI in a child process is SIGKILLed right after broadcasting epoch 3's submitEpoch, and
  *    right after signing and storing epoch 4's (before sending it); each time a restarted keeper finishes
  *    the epoch and there is exactly one EpochSubmitted per epoch — the stored transaction was found or
@@ -16,10 +18,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicClient, createWalletClient, http, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, createTestClient, createWalletClient, http, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
@@ -36,6 +38,9 @@ import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/red
 import { Keeper } from '../src/pipeline/keeper.js';
 import { STAGES } from '../src/pipeline/stages.js';
 import { GuardianService } from '../src/services/guardian.js';
+import { EdgeNode } from '../src/services/edgeNode.js';
+import { EpochClock } from '../src/services/relay/epochClock.js';
+import { RelayClient, registerClientIdentity } from '../src/services/client.js';
 import { commitmentOf, makeDevices, makeReceipts, treeOf } from './helpers/epochFixture.js';
 
 const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -52,6 +57,10 @@ let guardianUrls: string[] = [];
 let silentNode: Server | undefined;
 let silentNodeKey: Address;
 let unreachableNodeKey: Address;
+let edgeNode: EdgeNode | undefined;
+let relayClients: RelayClient[] = [];
+/** The first epoch whose start block follows every registration of `before`. */
+let targetEpoch: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -143,12 +152,41 @@ before(async () => {
       }),
   );
   guardianUrls = await Promise.all(guardians.map((g) => g.start()));
-  // Registered now, so Active from epoch 2's start block on (epoch 1 started at deployment).
+  // Registered now: Active from the next epoch's start block on (epoch 1 started at deployment).
   silentNodeKey = await registerNode(`0x${'a1'.repeat(32)}`, await startSilentNode(`0x${'a1'.repeat(32)}`));
   unreachableNodeKey = await registerNode(generatePrivateKey(), 'ws://127.0.0.1:1');
+  const edgeKey = generatePrivateKey();
+  edgeNode = new EdgeNode({
+    nodeKey: edgeKey,
+    dataDir: join(tmp, 'edge-node'),
+    clock: new EpochClock({
+      genesisTime: book.genesisTime,
+      epochDurationSeconds: book.epochDurationSeconds,
+      commitGraceSeconds: DEVNET_CONSENSUS.commitGraceSeconds,
+    }),
+    domain: nodeStakingDomain(book.chainId, book.contracts.NodeStaking),
+    logger: quiet,
+  });
+  await edgeNode.start();
+  await registerNode(edgeKey, edgeNode.url);
+  // two clients with DIDs and device keys on-chain, connected to the edge node
+  const testClient = createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) });
+  for (const name of ['alice-e2e', 'bob-e2e']) {
+    const key = generatePrivateKey();
+    await testClient.setBalance({ address: privateKeyToAccount(key).address, value: 10n ** 20n });
+    const wallet = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account: privateKeyToAccount(key) });
+    const { did, device } = await registerClientIdentity(wallet, client, book, name);
+    const relay = new RelayClient({ device, did, reconnect: false, logger: quiet });
+    await relay.connect(edgeNode.url);
+    relayClients.push(relay);
+  }
+  const now = Number((await client.getBlock({ blockTag: 'latest' })).timestamp);
+  targetEpoch = Math.floor((now - book.genesisTime) / book.epochDurationSeconds) + 2;
 });
 
 after(async () => {
+  await Promise.all(relayClients.map((c) => c.close()));
+  await edgeNode?.stop();
   await Promise.all(guardians.map((g) => g.stop()));
   silentNode?.close();
   await redis?.stop();
@@ -172,11 +210,21 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
   });
   await keeper.start();
   try {
-    // epoch 2 is submitted, then finalized and its fault executed
-    await waitFor('epoch 2 submitted', async () => (await epochStatus(2)) !== 0, 150_000);
-    await waitFor('execute-faults of epoch 2', async () => (await keeper.queues.state('execute-faults', 2)) === 'completed', 60_000);
+    // T = the first epoch that starts after every registration: its nodes are the three registered ones
+    // (earlier epochs have none or some of them). Traffic through the real edge node happens during T.
+    const T = targetEpoch;
+    const tStart = book.genesisTime + (T - 1) * book.epochDurationSeconds;
+    while (Date.now() / 1000 < tStart + 1) await sleep(200);
+    const [alice, bob] = relayClients;
+    for (let i = 0; i < 6; i++) {
+      await alice.send(bob.key, `hello ${i}`);
+      await bob.send(alice.key, `hi ${i}`);
+    }
+    // epoch T is submitted, then finalized and its fault executed
+    await waitFor(`epoch ${T} submitted`, async () => (await epochStatus(T)) !== 0, 150_000 + T * 20_000);
+    await waitFor(`execute-faults of epoch ${T}`, async () => (await keeper.queues.state('execute-faults', T)) === 'completed', 60_000);
 
-    for (const epoch of [1, 2]) {
+    for (let epoch = 1; epoch <= T; epoch++) {
       const events = await submittedEvents(epoch);
       assert.equal(events.length, 1, `exactly one EpochSubmitted for epoch ${epoch}`);
       const header = events[0].args.header!;
@@ -192,42 +240,58 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
       assert.deepEqual(status.deadLetters, []);
     }
 
-    const epoch2 = await (await fetch(`${keeper.httpUrl}/datasets/${(await submittedEvents(2))[0].args.header!.dataHash}`)).json();
-    assert.deepEqual(epoch2.nodes.map((n: { nodeKey: string }) => n.nodeKey).sort(), [silentNodeKey, unreachableNodeKey].sort());
-    assert.equal(epoch2.commitments.length, 1, 'the silent node committed; the unreachable one did not');
+    const headerT = (await submittedEvents(T))[0].args.header!;
+    const dataT = await (await fetch(`${keeper.httpUrl}/datasets/${headerT.dataHash}`)).json();
+    const edgeKey = edgeNode!.address;
+    assert.deepEqual(dataT.nodes.map((n: { nodeKey: string }) => n.nodeKey).sort(), [silentNodeKey, unreachableNodeKey, edgeKey].sort());
+    assert.equal(dataT.commitments.length, 2, 'the edge node and the silent node committed; the unreachable one did not');
     assert.deepEqual(
-      epoch2.openings.map((o: { nodeKey: string; status: string }) => [o.nodeKey, o.status]),
-      [[silentNodeKey, 'silent']],
+      dataT.openings.map((o: { nodeKey: string; status: string }) => [o.nodeKey, o.status]).sort(),
+      [[edgeKey, 'ok'], [silentNodeKey, 'silent']].sort(),
     );
-    // the guardians paid in epoch 2 are those whose signatures settled epoch 1
-    const tx1 = await client.getTransaction({ hash: (await submittedEvents(1))[0].transactionHash });
-    assert.ok(tx1.from.toLowerCase() === devAccount(2).address.toLowerCase());
-    assert.ok(epoch2.signersPaid.length >= 5);
+    const edgeOpenings = dataT.openings.find((o: { nodeKey: string }) => o.nodeKey === edgeKey);
+    assert.equal(edgeOpenings.openings.length, DEVNET_CONSENSUS.k);
+    // the keys the receipts name are listed Active (registered DIDs)
+    assert.ok(dataT.keys.length >= 2 && dataT.keys.every((k: { active: boolean }) => k.active));
+    // the guardians paid in T are those whose signatures settled T − 1 (the keeper submitted it)
+    const previous = await client.getTransaction({ hash: (await submittedEvents(T - 1))[0].transactionHash });
+    assert.equal(previous.from.toLowerCase(), devAccount(2).address.toLowerCase());
+    assert.ok(dataT.signersPaid.length >= 5);
 
-    // epoch 2: one fault leaf (strike for the silent node), executed on-chain after finality
-    const header2 = (await submittedEvents(2))[0].args.header!;
-    const submit2 = await keeper.env.store.getStage<{ headerMatches: boolean; submittedByUs: boolean }>(2, 'submit');
-    assert.equal(submit2?.headerMatches, true);
-    assert.equal(submit2?.submittedByUs, true);
-    const score2 = await keeper.env.store.getStage<{ faults: unknown[]; rejected: unknown[]; scores: unknown[] }>(2, 'score');
-    const explain = JSON.stringify({ faults: score2?.faults, rejected: score2?.rejected, scores: score2?.scores, openings: epoch2.openings }, (_k, v) =>
+    const submitT = await keeper.env.store.getStage<{ headerMatches: boolean; submittedByUs: boolean }>(T, 'submit');
+    assert.equal(submitT?.headerMatches, true);
+    assert.equal(submitT?.submittedByUs, true);
+    const scoreT = await keeper.env.store.getStage<{ faults: unknown[]; rejected: { kind: string }[]; scores: { nodeKey: string; verifiedUnits: bigint }[] }>(
+      T,
+      'score',
+    );
+    const explain = JSON.stringify({ faults: scoreT?.faults, rejected: scoreT?.rejected, scores: scoreT?.scores }, (_k, v) =>
       typeof v === 'bigint' ? v.toString() : v,
     );
-    assert.equal(header2.faultCount, 1, explain);
-    const faults = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'FaultExecuted', fromBlock: 0n });
+    assert.deepEqual(scoreT?.rejected.filter((r) => r.kind === 'openings'), [], explain);
+    assert.ok(scoreT!.scores.find((x) => x.nodeKey === edgeKey)!.verifiedUnits > 0n, `the edge node earned volume credit: ${explain}`);
+    // one fault leaf (strike for the silent node), executed on-chain after finality
+    assert.equal(headerT.faultCount, 1, explain);
+    const faults = await client.getContractEvents({
+      address: book.contracts.EpochSettlement,
+      abi: epochSettlementAbi,
+      eventName: 'FaultExecuted',
+      args: { epoch: T },
+      fromBlock: 0n,
+    });
     assert.equal(faults.length, 1);
     assert.equal(faults[0].args.nodeKey!.toLowerCase(), silentNodeKey);
     assert.equal(faults[0].args.strike, true);
 
-    // scores of both nodes published in epoch 2
-    await waitFor('scores of epoch 2', async () => (await keeper.queues.state('publish-scores', 2)) === 'completed', 30_000);
-    const scoreLogs = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'NodeScorePublished', args: { epoch: 2 }, fromBlock: 0n });
-    assert.equal(scoreLogs.length, 2);
+    // scores of the three nodes published
+    await waitFor(`scores of epoch ${T}`, async () => (await keeper.queues.state('publish-scores', T)) === 'completed', 30_000);
+    const scoreLogs = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'NodeScorePublished', args: { epoch: T }, fromBlock: 0n });
+    assert.equal(scoreLogs.length, 3);
 
     const metrics = await (await fetch(`${keeper.httpUrl}/metrics`)).text();
     assert.match(metrics, /keeper_epochs_submitted_total \d+/);
     assert.ok(Number(/keeper_epochs_submitted_total (\d+)/.exec(metrics)![1]) >= 2);
-    assert.match(metrics, /keeper_queue_jobs\{queue="submit",state="completed"\} [2-9]/);
+    assert.ok(Number(/keeper_queue_jobs\{queue="submit",state="completed"\} (\d+)/.exec(metrics)![1]) >= T);
     assert.match(metrics, /keeper_stage_duration_seconds_count\{stage="score"\} \d+/);
   } finally {
     await keeper.stop();
@@ -265,7 +329,6 @@ function runKeeperCli(port: number, failpoints: string): { child: ChildProcess; 
 }
 
 test('a keeper killed after sending (and after signing) submitEpoch submits each epoch exactly once after restart', { timeout: 300_000 }, async () => {
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(join(tmp, 'timing.json'), JSON.stringify(TIMING));
   const port = await freePort();
   const connection = redisConnection(redis.url);

@@ -229,6 +229,15 @@ test('fan-out: per-part jobs run (with retries) and the parent resumes with ever
     assert.equal(partRuns.get('e'), 3);
     assert.equal(parentRuns, 2); // once to fan out, once after the parts finished
     assert.equal(await t.queues.state('openings', 9, 'a'), 'completed');
+
+    // pruning a settled epoch removes its jobs (children included) and per-part outputs, not the stage output
+    assert.equal(await t.queues.pruneEpoch(9), 2); // openings.9 and the transcripts.9 it enqueued
+    await t.store.prunePartsOf(9, ['openings']);
+    assert.equal(await t.queues.state('openings', 9), 'unknown');
+    assert.equal(await t.queues.state('openings', 9, 'a'), 'unknown');
+    assert.equal(await t.queues.state('transcripts', 9), 'unknown');
+    assert.equal((await t.store.getParts(9, 'openings')).size, 0);
+    assert.ok(await t.store.getStage(9, 'openings'));
   } finally {
     await t.close();
   }

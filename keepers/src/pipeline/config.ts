@@ -26,6 +26,11 @@ export const keeperTimingSchema = z.strictObject({
   maxEpochsAhead: z.number().int().min(1).max(7).default(4),
   /** How often the scheduler looks for epochs whose commit deadline passed. */
   schedulerIntervalMs: z.number().int().min(50).max(600_000).default(1_000),
+  /**
+   * Finalized epochs whose jobs and per-node outputs are kept in Redis (older ones are pruned; their stage
+   * outputs and datasets stay).
+   */
+  retainEpochs: z.number().int().min(2).max(100_000).default(16),
   /** Largest dataset a keeper serves or a guardian is asked to fetch. */
   maxDatasetBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
 });

@@ -127,7 +127,7 @@ export class Keeper {
     if (o.spawnRedis === false) this.redis = { url: o.redisUrl, spawned: false, stop: async () => {}, restart: async () => {} };
     else this.redis = await ensureRedis({ url: o.redisUrl, dataDir: join(o.dataDir, 'redis') });
     this.connection = redisConnection(o.redisUrl);
-    const queues = new PipelineQueues({ connection: this.connection, bullPrefix: o.bullPrefix, retries: o.retries });
+    const queues = new PipelineQueues({ connection: this.connection, bullPrefix: o.bullPrefix, retries: o.retries, log: this.log });
     this.queuesRef = queues;
     this.metrics.attachQueues(queues);
     const store = new PipelineStore(this.connection, o.redisPrefix ?? 'sn');
@@ -209,8 +209,9 @@ export class Keeper {
       const env = this.env;
       const clock = await env.chain.clock();
       const due = lastEpochDue(clock, deadlinesOf(env), nowSeconds(env));
-      const { lastSubmitted } = await env.chain.progress();
+      const { lastSubmitted, lastFinalized } = await env.chain.progress();
       this.metrics.lastSubmittedEpoch.set(lastSubmitted);
+      await this.prune(lastFinalized - env.timing.retainEpochs);
       const from = Math.max(lastSubmitted + 1, this.options.startEpoch ?? 1);
       const to = Math.min(due, lastSubmitted + env.timing.maxEpochsAhead);
       const added: number[] = [];
@@ -222,6 +223,25 @@ export class Keeper {
       return added;
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /**
+   * Removes the jobs and per-node outputs of final epochs up to `upTo`, oldest first, stopping at the first
+   * epoch with a stage job that is not completed (e.g. a fault waiting for the slash cap). One process at
+   * a time (Redis lock); the cursor is shared.
+   */
+  private async prune(upTo: number): Promise<void> {
+    if (upTo < 1) return;
+    const { store } = this.env;
+    if (!(await store.tryLock('prune', 60_000))) return;
+    for (let epoch = (await store.prunedThrough()) + 1; epoch <= upTo; epoch++) {
+      const states = await Promise.all(STAGES.map((stage) => this.queues.state(stage, epoch)));
+      if (states.some((state) => state !== 'completed' && state !== 'unknown')) break;
+      await this.queues.pruneEpoch(epoch);
+      await store.prunePartsOf(epoch, [...STAGES, 'signatures']);
+      await store.setPrunedThrough(epoch);
+      this.log.debug({ epoch }, 'pruned the jobs of a final epoch');
     }
   }
 

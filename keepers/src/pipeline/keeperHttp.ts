@@ -42,9 +42,9 @@ import { firstIssue } from './handlers/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
+import { assignmentSeed } from '../core/sampling.js';
 
 const ZERO_ROOT = `0x${'0'.repeat(64)}`;
-import { assignmentSeed } from '../core/sampling.js';
 
 export interface KeeperHttpOptions {
   env: KeeperEnv;

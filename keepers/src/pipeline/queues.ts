@@ -6,11 +6,13 @@
  * - Every job has `attempts` with exponential backoff (per-stage policy below). A job that fails its last
  *   attempt (or throws `UnrecoverableError`) is copied to `dead-letter` with the reason, under the same
  *   job id, and stays failed in its own queue until an operator retries it (`retryDeadLetter`).
- * - Completed and failed jobs are kept (they are what makes a re-add a no-op); `pruneEpoch` removes an
- *   old epoch's jobs when wanted.
+ * - Completed and failed jobs are kept (they are what makes a re-add a no-op) until the keeper prunes
+ *   epochs that are final and older than `retainEpochs` (`pruneEpoch`).
  */
 import { Queue, type Job, type JobsOptions, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { log as rootLog } from '../log.js';
 import { DEAD_LETTER_QUEUE, STAGES, jobId, type Stage } from './stages.js';
 
 export interface RetryPolicy {
@@ -68,6 +70,7 @@ export interface PipelineQueuesOptions {
   /** BullMQ key prefix (default `sn-bull`). */
   bullPrefix?: string;
   retries?: RetryOverrides;
+  log?: Logger;
 }
 
 export class PipelineQueues {
@@ -86,6 +89,11 @@ export class PipelineQueues {
     const base = { connection: options.connection, prefix: this.bullPrefix };
     this.queues = Object.fromEntries(STAGES.map((s) => [s, new Queue<PipelineJobData>(s, base)])) as Record<Stage, Queue<PipelineJobData>>;
     this.deadLetter = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, base);
+    // Connection errors (e.g. while Redis restarts) are retried by ioredis; without a listener BullMQ
+    // prints each one to the console.
+    for (const queue of [...Object.values(this.queues), this.deadLetter]) {
+      queue.on('error', (error) => (options.log ?? rootLog).debug({ queue: queue.name, err: error.message }, 'queue connection error'));
+    }
   }
 
   retryPolicy(stage: Stage, part: boolean): RetryPolicy {
@@ -175,14 +183,16 @@ export class PipelineQueues {
     return out;
   }
 
-  /** Removes every job of `epoch` from every stage queue (old epochs; frees Redis). */
+  /**
+   * Removes every job of `epoch` (stage jobs with their per-part children) from every stage queue.
+   * Only for epochs that are settled: afterwards re-adding a stage job would run it again.
+   */
   async pruneEpoch(epoch: number): Promise<number> {
     let removed = 0;
     for (const stage of STAGES) {
-      const queue = this.queues[stage];
-      const parent = await queue.getJob(jobId(stage, epoch));
-      if (!parent) continue;
-      await parent.remove({ removeChildren: true });
+      const job = await this.queues[stage].getJob(jobId(stage, epoch));
+      if (!job) continue;
+      await job.remove({ removeChildren: true });
       removed++;
     }
     return removed;

@@ -128,7 +128,7 @@ export class PipelineRunner extends EventEmitter {
         maxStalledCount: 10,
         autorun: true,
       });
-      worker.on('error', (error) => this.log.warn({ stage, err: error.message }, 'worker error'));
+      worker.on('error', (error) => this.log.debug({ stage, err: error.message }, 'worker connection error'));
       worker.on('failed', (job, error) => {
         if (!job) return;
         options.metrics?.jobsFailed.inc({ stage });

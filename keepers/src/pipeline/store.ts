@@ -108,6 +108,25 @@ export class PipelineStore {
     return this.redis.get(this.key('dataset', hash.toLowerCase()));
   }
 
+  /** Deletes the per-part hashes of `epoch` (`<p>:epoch:<e>:<kind>`); the stage outputs stay. */
+  async prunePartsOf(epoch: number, kinds: readonly string[]): Promise<void> {
+    if (kinds.length > 0) await this.redis.del(...kinds.map((k) => this.key('epoch', epoch, k)));
+  }
+
+  /** The last epoch pruned (0 if none). */
+  async prunedThrough(): Promise<number> {
+    return Number((await this.redis.get(this.key('pruned-through'))) ?? '0');
+  }
+
+  async setPrunedThrough(epoch: number): Promise<void> {
+    await this.redis.set(this.key('pruned-through'), String(epoch));
+  }
+
+  /** A short-lived named lock (`SET NX PX`); true when this caller got it. */
+  async tryLock(name: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.key('lock', name), String(process.pid), 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async epochsTouched(): Promise<number[]> {
     return (await this.redis.zrange(this.key('epochs'), 0, -1)).map(Number);
   }
