@@ -208,13 +208,10 @@ export class WatchDogService extends EventEmitter {
         const result: TranscriptResult =
           this.abort.signal.aborted || clock.now() >= info.epochEnd * 1000
             ? { ...base, at: scheduledMs, envelopeId: `0x${'0'.repeat(64)}`, ok: false, latencyMs: 0 }
-            : await this.challenger.challenge(ch.node, endpoints.get(ch.node)!, ch.i).then((o) => ({
-                ...base,
-                at: Math.max(o.at, scheduledMs),
-                envelopeId: o.envelopeId,
-                ok: o.ok,
-                latencyMs: o.latencyMs,
-              }));
+            : await this.challenger.challenge(ch.node, endpoints.get(ch.node)!, ch.i).then((o) => {
+                if (!o.ok) this.log.info({ epoch, node: ch.node, i: ch.i, err: o.error }, 'challenge failed');
+                return { ...base, at: Math.max(o.at, scheduledMs), envelopeId: o.envelopeId, ok: o.ok, latencyMs: o.latencyMs };
+              });
         this.emit('result', { epoch, result });
         return result;
       }),
