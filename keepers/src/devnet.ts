@@ -10,7 +10,7 @@
  *                                        # behaviour must cost, 1 otherwise
  *   npm run devnet -- --help
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createConnection } from 'node:net';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
@@ -89,7 +89,7 @@ function options() {
     epochs: intOption(values.epochs, 'epochs', 1, 1000),
     port: intOption(values.port, 'port', 1, 65535)!,
     redisUrl: values['redis-url'],
-    dataDir: join(repoRoot, values['data-dir']),
+    dataDir: resolve(repoRoot, values['data-dir']),
     population,
     guardiansDown,
     graph: !values['no-graph'],

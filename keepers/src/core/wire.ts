@@ -33,11 +33,14 @@ export const ed25519Signature = z
   .regex(/^0x[0-9a-fA-F]{128}$/, 'not a 64-byte 0x-prefixed hex Ed25519 signature')
   .transform((value) => value.toLowerCase() as Hex);
 
+const CANONICAL_DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
+
 /** A uint256 as a canonical decimal string (no sign, no leading zeros); stays a string. */
 export const decimalUint256 = z
   .string()
-  .regex(/^(0|[1-9][0-9]{0,77})$/, 'not a canonical decimal integer')
-  .refine((value) => BigInt(value) < UINT256_LIMIT, 'does not fit in uint256');
+  .regex(CANONICAL_DECIMAL, 'not a canonical decimal integer')
+  // zod runs refinements after a failed regex too: never hand BigInt a non-decimal string (it throws).
+  .refine((value) => !CANONICAL_DECIMAL.test(value) || BigInt(value) < UINT256_LIMIT, 'does not fit in uint256');
 
 /** A decimal string parsed into a bigint below 2^bits. */
 export function decimalBigint(bits: number) {

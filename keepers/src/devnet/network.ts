@@ -22,6 +22,8 @@ import { DEVNET_CONSENSUS, type ConsensusParameters } from '../config/consensus.
 import { nodeStakingDomain } from '../core/commitment.js';
 import { ensureRedis, type RedisHandle } from '../infra/redis.js';
 import { startGraphNode, type GraphNodeHandle } from '../infra/graphNode.js';
+import { commitDeadline, epochEnd, epochStart, openingsDeadline, transcriptDeadline } from '../pipeline/clock.js';
+import { parseKeeperTiming } from '../pipeline/config.js';
 import { log as rootLog } from '../log.js';
 import { EdgeNode } from '../services/edgeNode.js';
 import { RelayClient } from '../services/client.js';
@@ -37,6 +39,8 @@ import { TrafficGenerator } from './traffic.js';
 /** Anvil dev accounts: 0 deploys and owns, 1 is the treasury, 2 the keeper, 3–9 the guardians. */
 const KEEPER_ACCOUNT = 2;
 const GUARDIAN_ACCOUNTS = [3, 4, 5, 6, 7, 8, 9];
+/** Seconds the WatchDogs get to commit to the first network epoch before it starts. */
+const FIRST_EPOCH_LEAD_SECONDS = 5;
 
 export interface DevnetOptions {
   /** anvil port (0: a free one). */
@@ -105,6 +109,30 @@ export class Devnet {
       epochDurationSeconds: this.book.epochDurationSeconds,
       commitGraceSeconds: this.consensus.commitGraceSeconds,
     });
+  }
+
+  /**
+   * When the pipeline of `epoch` can act (Unix seconds; the keeper runs with its default timing): the
+   * epoch's start and end, the nodes' commit deadline (collection starts), the openings deadline (scoring
+   * starts after it), and the transcript deadline. A healthy epoch is submitted a few seconds after
+   * `openingsDeadline` and finalizes `disputeWindowSeconds` later.
+   */
+  epochTimes(epoch: number): { start: number; end: number; commitDeadline: number; openingsDeadline: number; transcriptDeadline: number } {
+    const clock = { genesisTime: this.book.genesisTime, epochDuration: this.book.epochDurationSeconds };
+    const timing = parseKeeperTiming({});
+    const deadlines = {
+      commitGraceSeconds: this.consensus.commitGraceSeconds,
+      assignmentLeadSeconds: this.consensus.assignmentLeadSeconds,
+      openingsWindowSeconds: timing.openingsWindowSeconds,
+      transcriptGraceSeconds: timing.transcriptGraceSeconds,
+    };
+    return {
+      start: epochStart(clock, epoch),
+      end: epochEnd(clock, epoch),
+      commitDeadline: commitDeadline(clock, deadlines, epoch),
+      openingsDeadline: openingsDeadline(clock, deadlines, epoch),
+      transcriptDeadline: transcriptDeadline(clock, deadlines, epoch),
+    };
   }
 
   /** Starts chain, Redis, deployment, population set-up and every service. */
@@ -186,6 +214,7 @@ export class Devnet {
   }
 
   private nodePorts: number[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
   private licenseIds: bigint[] = [];
   private readonly didOf = new Map<string, bigint>();
 
@@ -201,15 +230,9 @@ export class Devnet {
     for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardians.push(down.has(i) ? undefined : this.spawnGuardian(i));
     await Promise.all([this.keeper!, ...this.guardians.filter((g) => g !== undefined)].map((p) => waitForHealth(p)));
 
-    // The first epoch whose WatchDog commits can still be made before it starts.
-    const nowSeconds = Date.now() / 1000;
-    this.firstEpoch = clock.epochAt((nowSeconds + 4) * 1000) + 1;
-    const firstStart = clock.epochStart(this.firstEpoch);
-
     const keys = didRegistryKeyDirectory(this.client, this.book.contracts.DidRegistry);
     const domain = nodeStakingDomain(this.book.chainId, this.book.contracts.NodeStaking);
     for (const plan of this.population.nodes) {
-      const offlineAt = (firstStart + this.book.epochDurationSeconds / 2) * 1000;
       const node = new EdgeNode({
         nodeKey: plan.nodeKey,
         dataDir: join(dataDir, 'nodes', String(plan.index)),
@@ -219,7 +242,6 @@ export class Devnet {
         keys,
         dropRate: plan.behaviour === 'dropper' ? this.population.plan.dropRate : undefined,
         inflateUnits: plan.behaviour === 'inflater' ? this.population.plan.inflateUnits : undefined,
-        offlineAfterMs: plan.behaviour === 'offline' ? Math.max(0, offlineAt - Date.now()) : undefined,
         logger: quiet.child({ node: plan.index, behaviour: plan.behaviour }),
       });
       await node.start();
@@ -247,6 +269,18 @@ export class Devnet {
     }
     this.traffic = new TrafficGenerator(this.clients, this.population.clients.map((c) => c.home), this.options.messagesPerSecond ?? 0.5, quiet);
     this.traffic.start();
+
+    // The first epoch the whole network takes part in: every service is up now, and the WatchDogs (which
+    // commit to the next epoch on their first tick) still have FIRST_EPOCH_LEAD_SECONDS to do so before it
+    // starts. Computed only now: on a busy machine starting the services takes several seconds.
+    this.firstEpoch = clock.epochAt(Date.now() + FIRST_EPOCH_LEAD_SECONDS * 1000) + 1;
+    const offlineAtMs = (clock.epochStart(this.firstEpoch) + this.book.epochDurationSeconds / 2) * 1000;
+    for (const plan of this.population.nodes.filter((n) => n.behaviour === 'offline')) {
+      const node = this.nodes[plan.index];
+      const timer = setTimeout(() => void node.goOffline(), Math.max(0, offlineAtMs - Date.now()));
+      timer.unref();
+      this.timers.push(timer);
+    }
     this.log.info({ firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length }, 'network running');
   }
 
@@ -319,6 +353,7 @@ export class Devnet {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    for (const timer of this.timers) clearTimeout(timer);
     this.traffic?.stop();
     await Promise.allSettled(this.clients.map((c) => c.close()));
     await Promise.allSettled(this.watchdogs.map((w) => w.stop()));

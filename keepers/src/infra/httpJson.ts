@@ -92,27 +92,46 @@ export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
 }
 
-/** Reads a request body up to `maxBytes` (BodyTooLargeError beyond). */
+/**
+ * Reads a request body up to `maxBytes` (BodyTooLargeError beyond, also at once when the declared
+ * content-length is larger). An oversized body is not read any further but drained, so the caller can
+ * still answer (e.g. 413 with a reason): destroying the request would reset the connection and the client
+ * would never learn why. `sendJson` closes such a connection after the answer.
+ */
 export function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => {
+    const tooLarge = (declared?: number) => {
+      request.off('data', onData);
+      request.resume();
+      reject(new BodyTooLargeError(`request body ${declared === undefined ? '' : `of ${declared} bytes `}exceeds the ${maxBytes}-byte limit`));
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
-        reject(new BodyTooLargeError(`request body exceeds ${maxBytes} bytes`));
-        request.destroy();
-        return;
-      }
+      if (size > maxBytes) return tooLarge();
       chunks.push(chunk);
-    });
+    };
+    const declared = Number(request.headers['content-length'] ?? '0');
+    if (declared > maxBytes) return tooLarge(declared);
+    request.on('data', onData);
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
 }
 
+/**
+ * Answers with JSON. If the request body was not read to its end (an oversized body being drained), the
+ * connection is closed after the answer, and destroyed if the client keeps sending for 5 s more.
+ */
 export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  const unread = !response.req.complete;
+  response.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    ...(unread ? { connection: 'close' } : {}),
+  });
   response.end(text);
+  if (unread) setTimeout(() => response.req.destroy(), 5000).unref();
 }

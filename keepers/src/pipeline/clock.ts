@@ -5,7 +5,8 @@
  * - WatchDog commits are accepted until the epoch starts (docs/keepers.md §4).
  * - The commit deadline is `epochEnd + commitGraceSeconds` (§3); collecting commitments starts then.
  * - Openings are answered until `commitDeadline + openingsWindowSeconds`.
- * - Transcripts are accepted from the epoch end until `epochEnd + transcriptGraceSeconds`.
+ * - Transcripts are accepted from the epoch end until `epochEnd + transcriptGraceSeconds` at least (until
+ *   the pipeline's `transcripts` stage fixes them).
  */
 
 export interface EpochClock {

@@ -155,6 +155,7 @@ export class Keeper {
       datasetsDir: join(o.dataDir, 'datasets'),
       resyncUrls: o.resyncUrls ?? [],
       nowMs: o.nowMs ?? Date.now,
+      startedAtMs: (o.nowMs ?? Date.now)(),
       log,
       metrics: this.metrics,
     };

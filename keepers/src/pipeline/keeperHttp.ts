@@ -4,16 +4,18 @@
  *
  *   POST /watchdog/commit        WatchDog secret commitment (core/watchdogApi.ts); only before epochStart
  *   GET  /epochs/:e/watchdogs    node set, assignment seed and commits of epoch e (`final` after epochStart)
- *   POST /watchdog/transcript    signed transcript; only between epochEnd and epochEnd + transcriptGrace
+ *   POST /watchdog/transcript    signed transcript; from epochEnd until the pipeline fixed the epoch's WatchDog
+ *                                data (its `transcripts` stage, at epochEnd + transcriptGrace at the earliest)
  *   GET  /datasets/:hash         a published dataset (canonical JSON, exactly the bytes that were hashed)
- *   GET  /epochs/:e              pipeline status of epoch e: per-stage job state, outputs' summary, dead letters
+ *   GET  /epochs/:e              pipeline status of epoch e: per-stage job state (with the last error of a
+ *                                stage still retrying), outputs' summary, dead letters
  *   GET  /epochs/:e/claims       reward proofs of epoch e's reward tree: { epoch, root, claims: { account: { cumulative, proof } } }
  *                                (docs/keepers.md §9, read by `sendnet node claim --proofs`)
  *   GET  /metrics                Prometheus text (prom-client; BullMQ queue counts read at scrape time)
  *   GET  /health                 { ok: true }
  *
  * Bodies are size-limited and validated with zod; errors are `{ error, message }` with 400 (malformed),
- * 404, 409 (refused: late, conflicting, bad signature) or 500.
+ * 404, 409 (refused: late, conflicting, bad signature), 413 (too large) or 500; every refusal is logged.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +40,7 @@ import type { ScoreOutput } from './handlers/score.js';
 import { buildTree, rewardLeaf } from '../core/merkle.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
+import type { TranscriptsOutput } from './handlers/score.js';
 import { firstIssue } from './handlers/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
@@ -135,7 +138,11 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     const times = epochTimes(await env.chain.clock(), env, t.epoch);
     const now = nowSeconds(env);
     if (now < times.epochEnd) throw new HttpError(409, 'too-early', `epoch ${t.epoch} ends at ${times.epochEnd}`);
-    if (now > times.transcriptDeadline) throw new HttpError(409, 'too-late', `transcripts of epoch ${t.epoch} closed at ${times.transcriptDeadline}`);
+    // Open until the pipeline fixes the epoch's WatchDog data (never before the transcript deadline), so
+    // WatchDogs that could not reach a keeper that was down get in when it is back.
+    const fixed = async () => (now > times.transcriptDeadline ? env.store.getStage<TranscriptsOutput>(t.epoch, 'transcripts') : undefined);
+    const tooLate = () => new HttpError(409, 'too-late', `the WatchDog data of epoch ${t.epoch} was fixed (transcript deadline ${times.transcriptDeadline})`);
+    if (await fixed()) throw tooLate();
     const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
     if (!commit) throw new HttpError(409, 'no-commit', `license ${t.tokenId} did not commit for epoch ${t.epoch}`);
     if (watchdogCommit(BigInt(t.tokenId), t.epoch, t.secret) !== commit.commit) {
@@ -152,6 +159,9 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       const existing = (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId);
       if (JSON.stringify(existing) !== JSON.stringify(signed)) throw new HttpError(409, 'conflict', `license ${t.tokenId} already sent another transcript for epoch ${t.epoch}`);
     }
+    // Fixed while this one was being stored: accepted only if the snapshot has it.
+    const snapshot = await fixed();
+    if (snapshot && !snapshot.transcripts.some((x) => x.transcript.tokenId === t.tokenId)) throw tooLate();
     return { status: 200, body: { accepted: true } };
   }
 
@@ -182,8 +192,11 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
 
   async function getEpoch(epoch: number) {
     const outputs = await env.store.stageOutputs(epoch);
-    const stages: Record<string, { job: string; done: boolean }> = {};
-    for (const stage of STAGES) stages[stage] = { job: await queues.state(stage, epoch), done: stage in outputs };
+    const stages: Record<string, { job: string; done: boolean; attemptsMade?: number; lastError?: string }> = {};
+    for (const stage of STAGES) {
+      const { state, ...failure } = await queues.status(stage, epoch);
+      stages[stage] = { job: state, done: stage in outputs, ...failure };
+    }
     const score = outputs.score as { dataHash?: string; header?: unknown; rejected?: unknown[]; faults?: unknown[] } | undefined;
     return {
       status: 200,
@@ -252,6 +265,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       .catch((error: unknown) => {
         if (error instanceof HttpError) {
           metrics.httpRejected?.inc({ code: error.code });
+          log.warn({ status: error.status, code: error.code, reason: error.message, method: request.method, url: request.url }, 'keeper HTTP request refused');
           sendJson(response, error.status, { error: error.code, message: error.message });
           return;
         }

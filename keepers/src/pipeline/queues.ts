@@ -173,6 +173,18 @@ export class PipelineQueues {
     return this.queues[stage].getJobState(jobId(stage, epoch, part));
   }
 
+  /**
+   * State of `<stage>.<epoch>` with, while it is not completed, the attempts used and the last failure's
+   * reason (a job waiting in backoff says why here, e.g. a missing guardian quorum).
+   */
+  async status(stage: Stage, epoch: number): Promise<{ state: string; attemptsMade?: number; lastError?: string }> {
+    const job = await this.queues[stage].getJob(jobId(stage, epoch));
+    if (!job) return { state: 'unknown' };
+    const state = await job.getState();
+    if (state === 'completed' || !job.failedReason) return { state };
+    return { state, attemptsMade: job.attemptsMade, lastError: job.failedReason };
+  }
+
   /** Job counts per queue and state (for /metrics). */
   async counts(): Promise<Record<string, Record<string, number>>> {
     const types: JobType[] = ['waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children', 'prioritized'];

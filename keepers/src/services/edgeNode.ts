@@ -310,6 +310,7 @@ export class EdgeNode {
 
   private reject(session: Session, reason: FrameRejection, message: string, ref?: string): void {
     this.metrics.rejects.inc({ reason });
+    this.log.info({ reason, detail: message.slice(0, 200), ref, key: session.key }, 'frame rejected');
     if (session.ws.readyState === session.ws.OPEN) session.ws.send(JSON.stringify({ type: 'error', reason, message, ...(ref ? { ref } : {}) }));
   }
 

@@ -196,6 +196,7 @@ export class WatchDogService extends EventEmitter {
     const timeoutMs = info.parameters.challengeTimeoutMs;
     this.challenger.timeoutMs = timeoutMs;
     const schedule = watchdogSchedule(secret, nodes, info.parameters.challengesPerNode, duration, Math.ceil(timeoutMs / 1000));
+    for (const node of nodes) this.challenger.warmUp(node, endpoints.get(node)!);
     this.log.info({ epoch, nodes, challenges: schedule.length }, 'assigned');
     this.emit('assigned', { epoch, nodes });
 
@@ -208,13 +209,14 @@ export class WatchDogService extends EventEmitter {
         const result: TranscriptResult =
           this.abort.signal.aborted || clock.now() >= info.epochEnd * 1000
             ? { ...base, at: scheduledMs, envelopeId: `0x${'0'.repeat(64)}`, ok: false, latencyMs: 0 }
-            : await this.challenger.challenge(ch.node, endpoints.get(ch.node)!, ch.i).then((o) => ({
-                ...base,
-                at: Math.max(o.at, scheduledMs),
-                envelopeId: o.envelopeId,
-                ok: o.ok,
-                latencyMs: o.latencyMs,
-              }));
+            : await this.challenger.challenge(ch.node, endpoints.get(ch.node)!, ch.i).then((o) => {
+                // A send at or after the epoch's end (a slow login) would void the whole transcript: failed.
+                const late = o.at >= info.epochEnd * 1000;
+                if (!o.ok || late) this.log.info({ epoch, node: ch.node, i: ch.i, err: late ? 'sent after the epoch ended' : o.error }, 'challenge failed');
+                return late
+                  ? { ...base, at: scheduledMs, envelopeId: `0x${'0'.repeat(64)}` as Hex, ok: false, latencyMs: 0 }
+                  : { ...base, at: Math.max(o.at, scheduledMs), envelopeId: o.envelopeId, ok: o.ok, latencyMs: o.latencyMs };
+              });
         this.emit('result', { epoch, result });
         return result;
       }),

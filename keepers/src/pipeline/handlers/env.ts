@@ -40,6 +40,8 @@ export interface KeeperEnv {
   resyncUrls: string[];
   /** Wall clock in ms (tests may move it). */
   nowMs(): number;
+  /** When this keeper process started (ms): a restarted keeper gives WatchDogs a fresh transcript grace. */
+  startedAtMs?: number;
   log: Logger;
   metrics?: KeeperMetrics;
 }

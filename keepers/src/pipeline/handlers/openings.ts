@@ -3,7 +3,8 @@
  * totalUnits > 0, compute its k sample targets from the sampling seed (core/sampling.ts) and ask the node
  * (`POST {endpoint}/epochs/<e>/openings { targets }`, at most 64 per request) — one job per node,
  * `openings.<e>.<nodeKey>`. The answers are recorded as received: `ok` with exactly k openings in wire
- * form, `malformed` (with the reason) or `silent` (no answer by the openings deadline, after retries).
+ * form, `malformed` (with the reason) or `silent` (no answer by the openings deadline, after retries; a
+ * keeper that asks only after the deadline — it was down — still asks once).
  * Verification is `evaluateEpoch`'s job. Equivocating nodes, nodes without a valid commitment and nodes
  * with totalUnits 0 get no entry (docs/keepers.md §5).
  */
@@ -89,7 +90,8 @@ export function openingsStage(env: KeeperEnv): StageHandler {
       const clock = await env.chain.clock();
       const { openingsDeadline } = epochTimes(clock, env, ctx.epoch);
       const silent = (reason: string): NodeOpeningsWire => ({ nodeKey, status: 'silent', reason: reason.slice(0, 500) });
-      if (nowSeconds(env) > openingsDeadline) return silent('openings deadline passed before the node answered');
+      // Even past the deadline the node is asked once: a keeper that was down (or slow) must not turn
+      // its own lateness into the node's silence. Only failed requests make a node silent.
       let base: string;
       try {
         base = httpBaseOfEndpoint(endpoint);

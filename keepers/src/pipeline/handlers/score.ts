@@ -1,9 +1,10 @@
 /**
  * Stages `transcripts`, `score` (dataset + evaluation + trees) and `publish-dataset`.
  *
- * transcripts.<e>: waits for the transcript deadline (epochEnd + transcriptGraceSeconds), then snapshots
- * the WatchDog commits and transcripts the keeper HTTP endpoints accepted, with each license's operator
- * read at the start block.
+ * transcripts.<e>: waits for the transcript deadline (epochEnd + transcriptGraceSeconds) — and, in a keeper
+ * process started less than transcriptGraceSeconds ago, for that long after its start unless every
+ * committed license has sent its transcript — then snapshots the WatchDog commits and transcripts the
+ * keeper HTTP endpoints accepted, with each license's operator read at the start block.
  *
  * score.<e>: waits until epoch e−1 is submitted (its signers are paid in e and its cumulative list is
  * e's starting point), reads what the chain decides (guardian set, signers paid, chain parameters, key
@@ -93,6 +94,12 @@ export function transcriptsStage(env: KeeperEnv): StageHandler {
       const collected = await need<CollectOutput>(env, ctx.epoch, 'collect-commitments');
       const commits = await env.store.getWatchdog<StoredWatchdogCommit>(ctx.epoch, 'commits');
       const transcripts = await env.store.getWatchdog<TranscriptWire>(ctx.epoch, 'transcripts');
+      // A keeper (re)started after the epoch ended may have been unreachable during the grace: WatchDogs
+      // keep retrying, so give them the grace again from the start of this process.
+      const graceEndMs = (env.startedAtMs ?? 0) + env.timing.transcriptGraceSeconds * 1000;
+      if (env.nowMs() < graceEndMs && [...commits.keys()].some((tokenId) => !transcripts.has(tokenId))) {
+        return ctx.waitUntil(graceEndMs, 'transcript grace after a keeper restart');
+      }
       const tokenIds = [...commits.keys()].map((id) => BigInt(id));
       const operators = await env.chain.watchdogOperatorsAt(tokenIds, BigInt(collected.startBlock.blockNumber));
       const watchdogs: WatchdogCommitWire[] = [...commits.values()].map((c) => ({

@@ -3,8 +3,8 @@
  * in to the node as ordinary clients (the reference relay client, services/client.ts); a challenge is an
  * envelope of 1–4 KiB of random bytes from one identity to another, and succeeds when the recipient got it
  * within the timeout (latency = receive time − send time). The recipient acks it like any delivery, so a
- * challenge looks like ordinary traffic to the node. Connections are opened on first use and re-opened
- * after a failure.
+ * challenge looks like ordinary traffic to the node. Connections are opened ahead of the first challenge
+ * (`warmUp`, once the assignment is known) or on first use, and re-opened after a failure.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Address, Hex } from 'viem';
@@ -89,6 +89,13 @@ class NodeChannel {
   }
 }
 
+/**
+ * How long logging the identities in to a node may take. A login is not part of a challenge (docs/keepers.md
+ * §4: success is the envelope arriving within the challenge timeout): the node checks the keys against the
+ * chain, which can be slow, and the connections are kept for the following challenges.
+ */
+export const LOGIN_TIMEOUT_MS = 10_000;
+
 export class Challenger {
   private readonly channels = new Map<Address, NodeChannel>();
 
@@ -105,10 +112,17 @@ export class Challenger {
   private channel(node: Address, endpoint: string): NodeChannel {
     let channel = this.channels.get(node);
     if (!channel) {
-      channel = new NodeChannel(endpoint, this.identities, Math.max(this.timeoutMs, 2000), this.logger);
+      channel = new NodeChannel(endpoint, this.identities, Math.max(this.timeoutMs, LOGIN_TIMEOUT_MS), this.logger);
       this.channels.set(node, channel);
     }
     return channel;
+  }
+
+  /** Logs the identities in to `node` ahead of its first challenge (failures are retried by the challenge). */
+  warmUp(node: Address, endpoint: string): void {
+    this.channel(node, endpoint)
+      .connect()
+      .catch(() => undefined);
   }
 
   /** Challenge number `i` of `node`: identity i → identity i+1 (mod the number of identities). */
