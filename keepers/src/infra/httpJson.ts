@@ -96,7 +96,7 @@ export class BodyTooLargeError extends Error {
  * Reads a request body up to `maxBytes` (BodyTooLargeError beyond, also at once when the declared
  * content-length is larger). An oversized body is not read any further but drained, so the caller can
  * still answer (e.g. 413 with a reason): destroying the request would reset the connection and the client
- * would never learn why. `sendJson` closes such a connection after the answer.
+ * would never learn why. `sendJson` bounds how long such a body is drained.
  */
 export function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -121,17 +121,17 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<st
 }
 
 /**
- * Answers with JSON. If the request body was not read to its end (an oversized body being drained), the
- * connection is closed after the answer, and destroyed if the client keeps sending for 5 s more.
+ * Answers with JSON. A request body that is still being drained (oversized) is read to its end first —
+ * closing the connection while the client still sends would reset it before it reads the answer — but
+ * for 10 s at most.
  */
 export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  const unread = !response.req.complete;
-  response.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(text),
-    ...(unread ? { connection: 'close' } : {}),
-  });
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   response.end(text);
-  if (unread) setTimeout(() => response.req.destroy(), 5000).unref();
+  const request = response.req;
+  if (!request.complete) {
+    const timer = setTimeout(() => request.destroy(), 10_000).unref();
+    request.once('end', () => clearTimeout(timer));
+  }
 }
