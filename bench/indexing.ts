@@ -107,6 +107,7 @@ async function main() {
   const anvil = await startAnvil({ extraArgs: ['--gas-limit', '1000000000'] });
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-indexing-'));
   let gn: GraphNodeHandle | undefined;
+  let failed = false;
   try {
     const { book, path } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
     gn = await startGraphNode({ rpcUrl: anvil.rpcUrl, addressBookPath: path, dataDir, httpPort: await freePort() });
@@ -279,13 +280,14 @@ async function main() {
     };
     writeFileSync(join(repoRoot, 'bench', 'indexing.json'), `${JSON.stringify(report, null, 2)}\n`);
     console.log(JSON.stringify(report, null, 2));
-    rmSync(dataDir, { recursive: true, force: true });
   } catch (error) {
+    failed = true;
     console.error(`bench:indexing: failed; graph-node's data and log are kept in ${dataDir}`);
     throw error;
   } finally {
     await gn?.stop();
     await anvil.stop();
+    if (!failed) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

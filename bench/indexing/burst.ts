@@ -115,23 +115,26 @@ export async function registrationBurst(rpcUrl: string, publicClient: PublicClie
   const sendStart = Date.now();
   let nonce = await publicClient.getTransactionCount({ address: params.sender, blockTag: 'pending' });
   const fees = await publicClient.estimateFeesPerGas();
-  await rpcBatch(
-    rpcUrl,
-    calls.map((data) => ({
-      method: 'eth_sendTransaction',
-      params: [
-        {
-          from: params.sender,
-          to: params.registrar,
-          data,
-          gas: numberToHex(params.gasPerTransaction),
-          maxFeePerGas: numberToHex(fees.maxFeePerGas * 2n),
-          maxPriorityFeePerGas: numberToHex(fees.maxPriorityFeePerGas),
-          nonce: numberToHex(nonce++),
-        },
-      ],
-    })),
-  );
+  const PER_REQUEST = 8; // ~50 KB of calldata each: keep JSON-RPC bodies well under anvil's request limit
+  for (let i = 0; i < calls.length; i += PER_REQUEST) {
+    await rpcBatch(
+      rpcUrl,
+      calls.slice(i, i + PER_REQUEST).map((data) => ({
+        method: 'eth_sendTransaction',
+        params: [
+          {
+            from: params.sender,
+            to: params.registrar,
+            data,
+            gas: numberToHex(params.gasPerTransaction),
+            maxFeePerGas: numberToHex(fees.maxFeePerGas * 2n),
+            maxPriorityFeePerGas: numberToHex(fees.maxPriorityFeePerGas),
+            nonce: numberToHex(nonce++),
+          },
+        ],
+      })),
+    );
+  }
   const sendMs = Date.now() - sendStart;
 
   const mineStart = Date.now();

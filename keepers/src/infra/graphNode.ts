@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { freePort } from '../chain/anvil.js';
@@ -132,6 +132,7 @@ export async function startGraphNode(options: GraphNodeOptions): Promise<GraphNo
     }
     await probe?.close();
     await pg?.stop();
+    rmSync(dirname(manifestPath), { recursive: true, force: true });
   };
   try {
     pg = await startPostgres({ dataDir, database: 'graph-node', resetDatabase: true });
