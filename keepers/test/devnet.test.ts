@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createPublicClient, http } from 'viem';
 import { startAnvil } from '../src/chain/anvil.js';
 import { deployProtocol } from '../src/chain/deploy.js';
@@ -58,26 +59,36 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
   }
 });
 
-test('`npm run devnet -- --exit` deploys, prints the address book and stops', () => {
+test('`npm run devnet -- --epochs 1` runs a small live network, prints the epoch table and exits 0 with every misbehaving node caught', () => {
   const port = String(20000 + Math.floor(Math.random() * 20000));
-  const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', port, '--exit'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /"EpochSettlement": "0x[0-9a-fA-F]{40}"/);
-  const book = loadAddressBook(`${repoRoot}/deployments/31337.json`);
-  assert.equal(book.chainId, 31337);
+  const dataDir = `.devnet-test-${port}`;
+  const run = spawnSync(
+    'node_modules/.bin/tsx',
+    // the four misbehaving nodes (2 droppers, 1 inflater, 1 offline) plus two honest ones
+    ['keepers/src/devnet.ts', '--port', port, '--epochs', '1', '--nodes', '6', '--clients', '12', '--watchdogs', '3', '--no-graph', '--data-dir', dataDir],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 600_000 },
+  );
+  rmSync(`${repoRoot}/${dataDir}`, { recursive: true, force: true });
+  assert.equal(run.status, 0, `devnet exited ${run.status}:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  assert.match(run.stdout, /epoch \d+: 6 nodes/);
+  assert.match(run.stdout, /rank\s+node\s+behaviour\s+availability\s+volume\s+score\s+reward SEND\s+faults/);
+  assert.match(run.stdout, /inflater .*openings-failed, slash/);
+  assert.match(run.stdout, /every misbehaving node was caught and no honest node was penalised/);
 });
 
 test('devnet rejects bad arguments with a clear message', () => {
   const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', 'abc'], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(run.status, 2);
-  assert.match(run.stderr, /--port must be 1-65535, got "abc"/);
+  assert.match(run.stderr, /--port must be an integer in 1\.\.65535, got "abc"/);
   const unknown = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--bogus'], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /Unknown option '--bogus'/);
+  const down = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--guardians-down', '9'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(down.status, 2);
+  assert.match(down.stderr, /--guardians-down must be an integer in 0\.\.6, got "9"/);
+  const help = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--help'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--epochs N/);
 });
 
 test('a malformed address book is rejected naming the field', async () => {
