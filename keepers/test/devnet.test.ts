@@ -1,8 +1,18 @@
+/**
+ * The deploy script and the `npm run devnet` CLI: wiring of a fresh deployment, the CLI's usage, argument
+ * and port errors (exit 2 with one sentence), and one real run of a small devnet for one epoch.
+ *
+ * Run: node --import tsx --test --test-concurrency=1 keepers/test/devnet.test.ts
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPublicClient, http } from 'viem';
-import { startAnvil } from '../src/chain/anvil.js';
+import { freePort, startAnvil } from '../src/chain/anvil.js';
 import { deployProtocol } from '../src/chain/deploy.js';
 import { devPrivateKey } from '../src/chain/devAccounts.js';
 import { repoRoot } from '../src/chain/foundry.js';
@@ -58,31 +68,74 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
   }
 });
 
-test('`npm run devnet -- --exit` deploys, prints the address book and stops', () => {
-  const port = String(20000 + Math.floor(Math.random() * 20000));
-  const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', port, '--exit'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+const devnetCli = (args: string[], timeoutMs = 60_000) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'keepers/src/devnet.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs });
+
+test('`npm run devnet -- --help` prints the usage and exits 0', () => {
+  const run = devnetCli(['--help']);
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /"EpochSettlement": "0x[0-9a-fA-F]{40}"/);
-  const book = loadAddressBook(`${repoRoot}/deployments/31337.json`);
-  assert.equal(book.chainId, 31337);
+  assert.match(run.stdout, /^usage: npm run devnet -- \[options\]/);
+  for (const flag of ['--epochs N', '--port N', '--redis-url URL', '--nodes N', '--clients N', '--watchdogs N', '--guardians-down I,J', '--data-dir DIR']) {
+    assert.ok(run.stdout.includes(flag), `usage mentions ${flag}`);
+  }
 });
 
-test('devnet rejects bad arguments with a clear message', () => {
-  const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', 'abc'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(run.status, 2);
-  assert.match(run.stderr, /--port must be 1-65535, got "abc"/);
-  const unknown = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--bogus'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /Unknown option '--bogus'/);
+test('devnet rejects bad arguments with exit code 2 and a sentence naming the problem', () => {
+  const cases: [string[], RegExp][] = [
+    [['--port', 'abc'], /^devnet: --port must be an integer in 1\.\.65535, got "abc"$/m],
+    [['--epochs', '0'], /^devnet: --epochs must be an integer in 1\.\.1000, got "0"$/m],
+    [['--nodes', '3'], /^devnet: --nodes must be an integer in 4\.\.200, got "3"$/m],
+    [['--guardians-down', '2,9'], /^devnet: --guardians-down must be an integer in 0\.\.6, got "9"$/m],
+    [['--bogus'], /^devnet: Unknown option '--bogus'/m],
+  ];
+  for (const [args, message] of cases) {
+    const run = devnetCli(args);
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message, args.join(' '));
+    assert.match(run.stderr, /usage: npm run devnet/, `${args.join(' ')} shows the usage`);
+  }
 });
 
-test('a malformed address book is rejected naming the field', async () => {
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
+test('devnet refuses a port that is already in use', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const run = devnetCli(['--port', String(port), '--epochs', '1']);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`^devnet: port ${port} is already in use \\(another devnet or anvil\\?\\): stop it or pass --port$`, 'm'));
+  } finally {
+    server.close();
+  }
+});
+
+test('`npm run devnet -- --epochs 1` on a small population settles the epoch, prints its table and exits 0', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'devnet-cli-'));
+  const port = String(await freePort());
+  const started = Date.now();
+  const run = devnetCli(
+    ['--epochs', '1', '--nodes', '6', '--clients', '12', '--watchdogs', '3', '--guardians-down', '5,6', '--port', port, '--data-dir', dataDir],
+    420_000,
+  );
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  try {
+    assert.equal(run.status, 0, `exit ${run.status} ${run.signal ?? ''} after ${seconds} s\n${run.stdout}\n${run.stderr}`);
+    console.log(run.stdout);
+    assert.match(run.stdout, /nodes {6}#0\(dropper\) #1\(dropper\) #2\(inflater\) #3\(offline\) #4 #5/);
+    const table = /^epoch (\d+): 6 nodes, (\d+) fault leaves \((\d+) executed\)$/m.exec(run.stdout);
+    assert.ok(table, 'an epoch table is printed');
+    assert.equal(table[3], table[2], 'the table is printed once every fault leaf is executed');
+    assert.match(run.stdout, /^rank +node +behaviour +availability +volume +score +reward SEND +faults$/m);
+    for (const behaviour of ['honest', 'dropper', 'inflater', 'offline']) assert.match(run.stdout, new RegExp(`^\\d+ +#\\d 0x[0-9a-f]{8} +${behaviour} `, 'm'), `a ${behaviour} row`);
+    assert.match(run.stdout, /^\d+ +#2 0x[0-9a-f]{8} +inflater .* openings-failed, slash(, [a-z-]+)*, slashed 1,000$/m, 'the inflater is shown slashed');
+    assert.match(run.stdout, new RegExp(`devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught and no honest node was penalised`));
+    assert.match(run.stdout, /devnet: stopping every process it started/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a malformed address book is rejected naming the field', () => {
   const dir = mkdtempSync(`${tmpdir()}/book-`);
   writeFileSync(`${dir}/bad.json`, JSON.stringify({ chainId: 1, contracts: { SendToken: '0x12' } }));
   assert.throws(() => loadAddressBook(`${dir}/bad.json`), /address book .*bad\.json: /);
