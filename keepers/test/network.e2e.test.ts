@@ -168,10 +168,22 @@ interface EpochStatusBody {
   deadLetters: { jobId: string; reason: string }[];
 }
 
+/** GET from the keeper; retried while the keeper is down (the test kills and restarts it). */
+async function keeperGet(path: string, timeoutMs = 60_000): Promise<Response> {
+  return waitFor(
+    `the keeper to answer GET ${path}`,
+    async () => {
+      const response = await fetch(`${devnet.keeper!.url}${path}`, { signal: AbortSignal.timeout(30_000) });
+      assert.equal(response.status, 200, `GET ${path}: ${response.status} ${await response.clone().text()}`);
+      return response;
+    },
+    timeoutMs,
+    500,
+  );
+}
+
 async function keeperStatus(epoch: number): Promise<EpochStatusBody> {
-  const response = await fetch(`${devnet.keeper!.url}/epochs/${epoch}`, { signal: AbortSignal.timeout(5000) });
-  assert.equal(response.status, 200, `GET /epochs/${epoch}`);
-  return (await response.json()) as EpochStatusBody;
+  return (await (await keeperGet(`/epochs/${epoch}`)).json()) as EpochStatusBody;
 }
 
 const evaluations = new Map<number, { text: string; evaluation: WorkerEvaluation }>();
@@ -183,9 +195,7 @@ async function evaluated(epoch: number) {
   const submission = await chain.submission(epoch);
   assert.ok(submission, `epoch ${epoch} is not submitted`);
   const dataHash = submission.header.dataHash.toLowerCase();
-  const response = await fetch(`${devnet.keeper!.url}/datasets/${dataHash}`, { signal: AbortSignal.timeout(30_000) });
-  assert.equal(response.status, 200, `GET /datasets/${dataHash}`);
-  const text = await response.text();
+  const text = await (await keeperGet(`/datasets/${dataHash}`)).text();
   assert.equal(keccakUtf8(text), dataHash, `the dataset the keeper serves for epoch ${epoch} hashes to the on-chain dataHash`);
   // On a worker thread: this process hosts the edge nodes and WatchDogs, whose challenges are real-time.
   const evaluation = await evaluateInWorker(text, dataHash as Hex);
@@ -201,7 +211,8 @@ async function inFlight(epochs: number[]): Promise<string> {
   const parts: string[] = [];
   for (const epoch of epochs) {
     try {
-      const status = await keeperStatus(epoch);
+      const response = await fetch(`${devnet.keeper!.url}/epochs/${epoch}`, { signal: AbortSignal.timeout(5000) });
+      const status = (await response.json()) as EpochStatusBody;
       const open = Object.entries(status.stages).filter(([, s]) => !s.done && s.job !== 'unknown');
       parts.push(`${epoch}: ${open.map(([stage, s]) => `${stage}=${s.job}`).join(' ') || 'nothing running'}`);
     } catch (error) {
