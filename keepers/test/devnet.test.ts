@@ -28,8 +28,10 @@ import { loadAddressBook } from '../src/config/addressBook.js';
 
 test('the deploy script deploys and wires every contract on a fresh anvil', async () => {
   const anvil = await startAnvil();
+  let bookPath: string | undefined;
   try {
-    const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
+    const { book, path } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
+    bookPath = path;
     const client = createPublicClient({ transport: http(anvil.rpcUrl) });
     const { SendToken, NodeStaking, EpochSettlement } = book.contracts;
     for (const [name, address] of Object.entries(book.contracts)) {
@@ -65,6 +67,7 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
     );
   } finally {
     await anvil.stop();
+    if (bookPath) rmSync(bookPath, { force: true });
   }
 });
 
