@@ -179,13 +179,13 @@ async function main() {
       const report = await epochReport(devnet.client, book, epoch, identities);
       if (report) {
         reports.set(epoch, report);
-        if (!printed.has(epoch)) {
-          console.log('\n' + renderEpochTable(report));
-          printed.add(epoch);
-          if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
-        }
+        // Printed once settled: scores published and every fault leaf executed (the table shows the slashes).
         if (report.faultsExecuted >= report.faultCount) {
-          if (report.faultCount > 0) console.log(`epoch ${epoch}: all ${report.faultCount} fault leaves executed`);
+          if (!printed.has(epoch)) {
+            console.log('\n' + renderEpochTable(report));
+            printed.add(epoch);
+            if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
+          }
           problems.push(...checkEpoch(report, true));
           if (epoch >= last) break;
           epoch++;

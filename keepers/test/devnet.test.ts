@@ -1,9 +1,18 @@
+/**
+ * The deploy script and the `npm run devnet` CLI: wiring of a fresh deployment, the CLI's usage, argument
+ * and port errors (exit 2 with one sentence), and one real run of a small devnet for one epoch.
+ *
+ * Run: node --import tsx --test --test-concurrency=1 keepers/test/devnet.test.ts
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPublicClient, http } from 'viem';
-import { startAnvil } from '../src/chain/anvil.js';
+import { freePort, startAnvil } from '../src/chain/anvil.js';
 import { deployProtocol } from '../src/chain/deploy.js';
 import { devPrivateKey } from '../src/chain/devAccounts.js';
 import { repoRoot } from '../src/chain/foundry.js';
@@ -19,8 +28,10 @@ import { loadAddressBook } from '../src/config/addressBook.js';
 
 test('the deploy script deploys and wires every contract on a fresh anvil', async () => {
   const anvil = await startAnvil();
+  let bookPath: string | undefined;
   try {
-    const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
+    const { book, path } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0) });
+    bookPath = path;
     const client = createPublicClient({ transport: http(anvil.rpcUrl) });
     const { SendToken, NodeStaking, EpochSettlement } = book.contracts;
     for (const [name, address] of Object.entries(book.contracts)) {
@@ -56,44 +67,78 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
     );
   } finally {
     await anvil.stop();
+    if (bookPath) rmSync(bookPath, { force: true });
   }
 });
 
-test('`npm run devnet -- --epochs 1` runs a small live network, prints the epoch table and exits 0 with every misbehaving node caught', () => {
-  const port = String(20000 + Math.floor(Math.random() * 20000));
-  const dataDir = `.devnet-test-${port}`;
-  const run = spawnSync(
-    'node_modules/.bin/tsx',
-    // the four misbehaving nodes (2 droppers, 1 inflater, 1 offline) plus two honest ones
-    ['keepers/src/devnet.ts', '--port', port, '--epochs', '1', '--nodes', '6', '--clients', '12', '--watchdogs', '3', '--no-graph', '--data-dir', dataDir],
-    { cwd: repoRoot, encoding: 'utf8', timeout: 600_000 },
+const devnetCli = (args: string[], timeoutMs = 60_000) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'keepers/src/devnet.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs });
+
+test('`npm run devnet -- --help` prints the usage and exits 0', () => {
+  const run = devnetCli(['--help']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^usage: npm run devnet -- \[options\]/);
+  for (const flag of ['--epochs N', '--port N', '--redis-url URL', '--nodes N', '--clients N', '--watchdogs N', '--guardians-down I,J', '--data-dir DIR']) {
+    assert.ok(run.stdout.includes(flag), `usage mentions ${flag}`);
+  }
+});
+
+test('devnet rejects bad arguments with exit code 2 and a sentence naming the problem', () => {
+  const cases: [string[], RegExp][] = [
+    [['--port', 'abc'], /^devnet: --port must be an integer in 1\.\.65535, got "abc"$/m],
+    [['--epochs', '0'], /^devnet: --epochs must be an integer in 1\.\.1000, got "0"$/m],
+    [['--nodes', '3'], /^devnet: --nodes must be an integer in 4\.\.200, got "3"$/m],
+    [['--guardians-down', '2,9'], /^devnet: --guardians-down must be an integer in 0\.\.6, got "9"$/m],
+    [['--bogus'], /^devnet: Unknown option '--bogus'/m],
+  ];
+  for (const [args, message] of cases) {
+    const run = devnetCli(args);
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message, args.join(' '));
+    assert.match(run.stderr, /usage: npm run devnet/, `${args.join(' ')} shows the usage`);
+  }
+});
+
+test('devnet refuses a port that is already in use', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const run = devnetCli(['--port', String(port), '--epochs', '1', '--no-graph']);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`^devnet: port ${port} is already in use \\(another devnet or anvil\\?\\): stop it or pass --port$`, 'm'));
+  } finally {
+    server.close();
+  }
+});
+
+test('`npm run devnet -- --epochs 1` on a small population settles the epoch, prints its table and exits 0', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'devnet-cli-'));
+  const port = String(await freePort());
+  const started = Date.now();
+  const run = devnetCli(
+    ['--epochs', '1', '--nodes', '6', '--clients', '12', '--watchdogs', '3', '--guardians-down', '5,6', '--no-graph', '--port', port, '--data-dir', dataDir],
+    420_000,
   );
-  rmSync(`${repoRoot}/${dataDir}`, { recursive: true, force: true });
-  assert.equal(run.status, 0, `devnet exited ${run.status}:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
-  assert.match(run.stdout, /epoch \d+: 6 nodes/);
-  assert.match(run.stdout, /rank\s+node\s+behaviour\s+availability\s+volume\s+score\s+reward SEND\s+faults/);
-  assert.match(run.stdout, /inflater .*openings-failed, slash/);
-  assert.match(run.stdout, /every misbehaving node was caught and no honest node was penalised/);
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  try {
+    assert.equal(run.status, 0, `exit ${run.status} ${run.signal ?? ''} after ${seconds} s\n${run.stdout}\n${run.stderr}`);
+    console.log(run.stdout);
+    assert.match(run.stdout, /nodes {6}#0\(dropper\) #1\(dropper\) #2\(inflater\) #3\(offline\) #4 #5/);
+    const table = /^epoch (\d+): 6 nodes, (\d+) fault leaves \((\d+) executed\)$/m.exec(run.stdout);
+    assert.ok(table, 'an epoch table is printed');
+    assert.equal(table[3], table[2], 'the table is printed once every fault leaf is executed');
+    assert.match(run.stdout, /^rank +node +behaviour +availability +volume +score +reward SEND +faults$/m);
+    for (const behaviour of ['honest', 'dropper', 'inflater', 'offline']) assert.match(run.stdout, new RegExp(`^\\d+ +#\\d 0x[0-9a-f]{8} +${behaviour} `, 'm'), `a ${behaviour} row`);
+    assert.match(run.stdout, /^\d+ +#2 0x[0-9a-f]{8} +inflater .* openings-failed, slash(, [a-z-]+)*, slashed 1,000$/m, 'the inflater is shown slashed');
+    assert.match(run.stdout, new RegExp(`devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught and no honest node was penalised`));
+    assert.match(run.stdout, /devnet: stopping every process it started/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
-test('devnet rejects bad arguments with a clear message', () => {
-  const run = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--port', 'abc'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(run.status, 2);
-  assert.match(run.stderr, /--port must be an integer in 1\.\.65535, got "abc"/);
-  const unknown = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--bogus'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /Unknown option '--bogus'/);
-  const down = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--guardians-down', '9'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(down.status, 2);
-  assert.match(down.stderr, /--guardians-down must be an integer in 0\.\.6, got "9"/);
-  const help = spawnSync('node_modules/.bin/tsx', ['keepers/src/devnet.ts', '--help'], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(help.status, 0);
-  assert.match(help.stdout, /--epochs N/);
-});
-
-test('a malformed address book is rejected naming the field', async () => {
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
+test('a malformed address book is rejected naming the field', () => {
   const dir = mkdtempSync(`${tmpdir()}/book-`);
   writeFileSync(`${dir}/bad.json`, JSON.stringify({ chainId: 1, contracts: { SendToken: '0x12' } }));
   assert.throws(() => loadAddressBook(`${dir}/bad.json`), /address book .*bad\.json: /);

@@ -90,6 +90,8 @@ export class Devnet {
     readonly redis: RedisHandle,
     readonly book: AddressBook,
     readonly bookPath: string,
+    /** The run's derived deploy config (relative to the repo root); removed by `stop()`. */
+    readonly configPath: string,
     readonly population: Population,
     readonly client: PublicClient,
     readonly log: Logger,
@@ -147,16 +149,17 @@ export class Devnet {
     }
     const anvil = await startAnvil({ port: options.port || undefined, blockTime: 1 });
     let redis: RedisHandle | undefined;
+    let configPath: string | undefined;
     try {
       redis = await ensureRedis({ url: options.redisUrl ?? `redis://127.0.0.1:${await freePort()}`, dataDir: join(options.dataDir, 'redis') });
       const runLabel = `${anvil.port}-${Date.now()}`;
       const population = buildPopulation(runLabel, options.population);
       log.info({ rpcUrl: anvil.rpcUrl, redis: redis.url }, 'chain and Redis up; deploying');
-      const configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
+      configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
       const bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
       const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), configPath, addressBookPath: bookPath });
       const client = createPublicClient({ chain: { ...foundry, id: book.chainId }, transport: http(anvil.rpcUrl) }) as PublicClient;
-      const devnet = new Devnet(options, anvil, redis, book, bookPath, population, client, log);
+      const devnet = new Devnet(options, anvil, redis, book, bookPath, configPath, population, client, log);
       try {
         // graph-node indexes from the deployment block, so it can start while the population is set up.
         const graph = options.graph
@@ -175,6 +178,7 @@ export class Devnet {
     } catch (error) {
       await redis?.stop();
       await anvil.stop();
+      if (configPath) rmSync(join(repoRoot, configPath), { force: true });
       throw error;
     }
   }
@@ -364,5 +368,6 @@ export class Devnet {
     await this.redis.stop();
     await this.anvil.stop();
     rmSync(this.bookPath, { force: true });
+    rmSync(join(repoRoot, this.configPath), { force: true });
   }
 }

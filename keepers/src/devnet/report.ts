@@ -119,7 +119,7 @@ export function renderEpochTable(report: EpochReport): string {
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
-  const fmt = (cells: string[]) => cells.map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
+  const fmt = (cells: string[]) => cells.map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   return [
     `epoch ${report.epoch}: ${report.rows.length} nodes, ${report.faultCount} fault leaves (${report.faultsExecuted} executed)`,
     fmt(header),

@@ -43,10 +43,11 @@ export function httpBaseOfEndpoint(endpoint: string): string {
  */
 export async function fetchJson(url: string, options: FetchJsonOptions = {}): Promise<{ status: number; body: unknown }> {
   const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
   let response: Response;
   try {
     response = await fetch(url, {
-      method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+      method,
       headers: options.body === undefined ? {} : { 'content-type': 'application/json' },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
@@ -54,7 +55,7 @@ export async function fetchJson(url: string, options: FetchJsonOptions = {}): Pr
   } catch (error) {
     const e = error as Error;
     const cause = (e as { cause?: Error }).cause?.message;
-    throw new HttpRequestError(`${options.method ?? 'GET'} ${url}: ${e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : (cause ?? e.message)}`);
+    throw new HttpRequestError(`${method} ${url}: ${e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : (cause ?? e.message)}`);
   }
   const length = Number(response.headers.get('content-length') ?? '0');
   if (length > maxBytes) {
