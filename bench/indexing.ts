@@ -11,7 +11,8 @@
  *   npm run bench:indexing [-- --nodes 10000 --queries 200]
  */
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { INDEXING_BLOCK, renderIndexingBench, withReadmeBlock } from './readme.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address, type PublicClient } from 'viem';
@@ -279,6 +280,8 @@ async function main() {
       },
     };
     writeFileSync(join(repoRoot, 'bench', 'indexing.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const readmePath = join(repoRoot, 'README.md');
+    writeFileSync(readmePath, withReadmeBlock(readFileSync(readmePath, 'utf8'), INDEXING_BLOCK, renderIndexingBench(report)));
     console.log(JSON.stringify(report, null, 2));
   } catch (error) {
     failed = true;

@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { repoRoot } from './chain/foundry.js';
 import { log } from './log.js';
-import { Devnet } from './devnet/network.js';
+import { DEMO_ACCOUNTS, Devnet } from './devnet/network.js';
 import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './devnet/report.js';
 import type { PopulationPlan } from './devnet/population.js';
 import { fetchRankings } from './cli/commands/rankings.js';
@@ -139,6 +139,8 @@ async function main() {
     guardiansDown: opts.guardiansDown,
     graph: opts.graph,
     graphPort: opts.graphPort,
+    // the chain id of anvil's default chain: where `sendnet` and the subgraph manifest look for the book
+    addressBookPath: join(repoRoot, 'deployments', '31337.json'),
   });
   let stopping = false;
   const stop = async (code: number) => {
@@ -154,6 +156,7 @@ async function main() {
   const { book } = devnet;
   console.log(`chain      ${devnet.rpcUrl} (chain id ${book.chainId})`);
   console.log(`addresses  ${devnet.bookPath}`);
+  console.log(`allowlist  ${devnet.allowlistPath}  (presale allowlist phase open: the WatchDog owners and demo buyer dev account ${DEMO_ACCOUNTS.buyer})`);
   console.log(`keeper     ${devnet.keeper!.url}  (metrics: ${devnet.keeper!.url}/metrics)`);
   console.log(`guardians  ${devnet.guardianUrls.join(' ')}`);
   console.log(`redis      ${devnet.redis.url}`);

@@ -289,6 +289,9 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   assert.equal((await postJson(`${node.httpUrl}/epochs/2/openings`, { indices: [0] })).status, 404);
   const garbage = await getJson(`${node.httpUrl}/epochs/1/openings`, { method: 'POST', body: '{nope' });
   assert.equal(garbage.body.reason, 'bad-json');
+  const oversized = await getJson(`${node.httpUrl}/epochs/1/openings`, { method: 'POST', body: JSON.stringify({ indices: [0], pad: 'x'.repeat(1024 * 1024) }) });
+  assert.equal(oversized.status, 413, 'an oversized body is answered (not a connection reset)');
+  assert.equal(oversized.body.reason, 'body-too-large');
 
   // an epoch with no traffic commits the empty tree
   const empty = await commitEpoch(node, 2);

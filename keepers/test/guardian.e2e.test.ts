@@ -162,6 +162,12 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   const url0 = await g0.start();
   assert.equal(((await (await fetch(`${url0}/health`)).json()) as { ok: boolean }).ok, true);
 
+  // An oversized request is answered with 413 and a reason, not a connection reset.
+  const oversized = await post(url0, { pad: 'x'.repeat(1024 * 1024) });
+  assert.equal(oversized.status, 413);
+  assert.equal(oversized.body.error, 'body-too-large');
+  assert.match(String(oversized.body.message), /exceeds the 65536-byte limit/);
+
   // One changed root: 409 naming the field, nothing signed.
   const wrong = await post(url0, signRequest(dataset, { ...ours.header, rewardRoot: `0x${'ab'.repeat(32)}` }));
   assert.equal(wrong.status, 409);

@@ -132,7 +132,7 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
   WalletCapExceeded: ([account, bought, quantity, cap]) =>
     `Cap reached: ${account} may buy ${cap} licenses in the public phase, has bought ${bought}, and asked for ${quantity} more.`,
   ExceedsAvailableSupply: ([quantity, available]) =>
-    `Cap reached: only ${available} licenses are left for this phase, asked for ${quantity}.`,
+    `Cap reached: only ${available} ${available === 1n ? 'license is' : 'licenses are'} left for this phase, asked for ${quantity}.`,
   CostAboveMax: ([c, max], ctx) => `The price is above your maximum: ${cost(c, ctx)} is needed but --max-total-cost is ${cost(max, ctx)}.`,
   InsufficientPayment: ([c, paid], ctx) => `The payment of ${cost(paid, ctx)} does not cover the cost of ${cost(c, ctx)}.`,
   TokenPaymentShortfall: ([c, received]) => `The payment token delivered ${received} units instead of ${c}: it cannot be used for this sale.`,

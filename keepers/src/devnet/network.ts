@@ -7,7 +7,7 @@
  * Epochs that start before the services are up are empty and settle as such; the first "network epoch"
  * is the first one whose WatchDog commits could be made in time (`firstEpoch`).
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, parseEther, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -19,6 +19,7 @@ import { devPrivateKey } from '../chain/devAccounts.js';
 import { repoRoot } from '../chain/foundry.js';
 import type { AddressBook } from '../config/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../config/consensus.js';
+import { allowlistDocument } from '../cli/allowlist.js';
 import { nodeStakingDomain } from '../core/commitment.js';
 import { ensureRedis, type RedisHandle } from '../infra/redis.js';
 import { startGraphNode, type GraphNodeHandle } from '../infra/graphNode.js';
@@ -39,6 +40,12 @@ import { TrafficGenerator } from './traffic.js';
 /** Anvil dev accounts: 0 deploys and owns, 1 is the treasury, 2 the keeper, 3–9 the guardians. */
 const KEEPER_ACCOUNT = 2;
 const GUARDIAN_ACCOUNTS = [3, 4, 5, 6, 7, 8, 9];
+/**
+ * Anvil dev accounts the devnet funds for people trying the CLI journeys (README): `buyer` is on the
+ * published allowlist with `DEMO_ALLOWANCE` licenses, `didOwner` registers DIDs. No devnet service uses them.
+ */
+export const DEMO_ACCOUNTS = { buyer: 10, didOwner: 11 } as const;
+const DEMO_ALLOWANCE = 3n;
 /** Seconds the WatchDogs get to commit to the first network epoch before it starts. */
 const FIRST_EPOCH_LEAD_SECONDS = 5;
 
@@ -52,9 +59,14 @@ export interface DevnetOptions {
   population?: Partial<PopulationPlan>;
   /** Guardian indices (0–6) not to start. */
   guardiansDown?: readonly number[];
+  /**
+   * Where the deploy script writes the address book; removed by `stop()`. Default
+   * `deployments/local-<anvil port>.json`; `npm run devnet` uses `deployments/31337.json`, where `sendnet`
+   * and `npm run subgraph:manifest` look by default.
+   */
+  addressBookPath?: string;
   /** Deploy config the run derives its own from (default config/devnet.json). */
   baseConfig?: string;
-  consensus?: ConsensusParameters;
   /** Messages per second each client sends (default 0.5). */
   messagesPerSecond?: number;
   log?: Logger;
@@ -97,12 +109,18 @@ export class Devnet {
     readonly log: Logger,
   ) {}
 
+  /** The presale allowlist the devnet scheduled, in the `sendnet presale buy --allowlist` file format. */
+  get allowlistPath(): string {
+    return join(this.options.dataDir, 'allowlist.json');
+  }
+
   get rpcUrl(): string {
     return this.anvil.rpcUrl;
   }
 
   get consensus(): ConsensusParameters {
-    return this.options.consensus ?? DEVNET_CONSENSUS;
+    // the keeper, guardian and WatchDog processes all run with the devnet parameters
+    return DEVNET_CONSENSUS;
   }
 
   get clock(): EpochClock {
@@ -143,7 +161,7 @@ export class Devnet {
     // A fresh chain: state of an earlier run (node stores, guardian records, Redis) must not leak in.
     mkdirSync(options.dataDir, { recursive: true });
     for (const entry of readdirSync(options.dataDir, { withFileTypes: true })) {
-      if (['nodes', 'guardians', 'watchdogs', 'keeper', 'redis'].includes(entry.name) || /^(keeper|guardian-\d+)\.log$/.test(entry.name)) {
+      if (['nodes', 'guardians', 'watchdogs', 'keeper', 'redis', 'allowlist.json'].includes(entry.name) || /^(keeper|guardian-\d+)\.log$/.test(entry.name)) {
         rmSync(join(options.dataDir, entry.name), { recursive: true, force: true });
       }
     }
@@ -156,7 +174,7 @@ export class Devnet {
       const population = buildPopulation(runLabel, options.population);
       log.info({ rpcUrl: anvil.rpcUrl, redis: redis.url }, 'chain and Redis up; deploying');
       configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
-      const bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+      const bookPath = options.addressBookPath ?? join(repoRoot, 'deployments', `local-${anvil.port}.json`);
       const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), configPath, addressBookPath: bookPath });
       const client = createPublicClient({ chain: { ...foundry, id: book.chainId }, transport: http(anvil.rpcUrl) }) as PublicClient;
       const devnet = new Devnet(options, anvil, redis, book, bookPath, configPath, population, client, log);
@@ -189,13 +207,17 @@ export class Devnet {
     const { nodes, watchdogs, clients } = this.population;
     const address = (key: Hex) => privateKeyToAccount(key).address;
     const wallets = [...nodes.map((n) => n.operatorKey), ...watchdogs.map((w) => w.ownerKey), ...clients.map((c) => c.walletKey)];
-    await fundEth(ctx, wallets.map(address), parseEther('1000'));
+    const demo = [devPrivateKey(DEMO_ACCOUNTS.buyer), devPrivateKey(DEMO_ACCOUNTS.didOwner)];
+    await fundEth(ctx, [...wallets, ...demo].map(address), parseEther('1000'));
     const stake = parseEther('20000');
     await distributeSend(ctx, devPrivateKey(1), nodes.map((n) => n.operator), stake);
     this.nodePorts = await Promise.all(nodes.map(() => freePort()));
-    await openAllowlist(ctx, devPrivateKey(0), allowlistFor(watchdogs.map((w) => address(w.ownerKey))).tree.root, watchdogs.length);
+    // The WatchDog owners (one license each) and the demo buyer; published as a file for `sendnet presale buy --allowlist`.
+    const allowlist = allowlistFor([...watchdogs.map((w) => address(w.ownerKey)), { account: address(demo[0]), maxQuantity: DEMO_ALLOWANCE }]);
+    writeFileSync(this.allowlistPath, JSON.stringify(allowlistDocument(allowlist.entries.map((e) => ({ account: e.account, max: e.maxQuantity }))), null, 2) + '\n');
+    await openAllowlist(ctx, devPrivateKey(0), allowlist.tree.root, watchdogs.length + Number(DEMO_ALLOWANCE));
     const [tokenIds] = await Promise.all([
-      buyLicenses(ctx, watchdogs.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator }))),
+      buyLicenses(ctx, watchdogs.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator })), allowlist),
       registerNodes(
         ctx,
         nodes.map((n, i) => ({ operatorKey: n.operatorKey, nodeKey: n.nodeKey, stake, endpoint: `ws://127.0.0.1:${this.nodePorts[i]}`, metadataURI: `devnet:node-${i}` })),

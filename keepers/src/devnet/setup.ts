@@ -120,10 +120,16 @@ export interface LicenseBuyer {
   operator: Address;
 }
 
-/** Allowlist entries (one license each) and their tree. */
-export function allowlistFor(buyers: readonly Address[], maxQuantity = 1n) {
-  const entries = buyers.map((account) => ({ account, maxQuantity }));
-  return { entries, tree: allowlistTree(entries) };
+/** An allowlist: each account's allowance for the whole allowlist phase, and the tree of their leaves. */
+export interface Allowlist {
+  entries: { account: Address; maxQuantity: bigint }[];
+  tree: ReturnType<typeof allowlistTree>;
+}
+
+/** The allowlist of `entries` (default allowance: one license each). */
+export function allowlistFor(entries: readonly (Address | { account: Address; maxQuantity: bigint })[]): Allowlist {
+  const normalised = entries.map((e) => (typeof e === 'string' ? { account: e, maxQuantity: 1n } : { ...e }));
+  return { entries: normalised, tree: allowlistTree(normalised) };
 }
 
 /**
@@ -150,24 +156,27 @@ export async function openAllowlist(ctx: SetupContext, ownerKey: Hex, root: Hex,
 }
 
 /**
- * Each buyer buys one license in the allowlist phase (proof from the tree `allowlistFor(buyers)`, whose
- * root `openAllowlist` must have set), then names its operator key. Returns the token ids in buyer order.
+ * Each buyer buys one license in the allowlist phase (proof from `allowlist`, whose root `openAllowlist`
+ * must have set; default: the buyers with one license each), then names its operator key. Returns the
+ * token ids in buyer order.
  */
-export async function buyLicenses(ctx: SetupContext, buyers: readonly LicenseBuyer[]): Promise<bigint[]> {
+export async function buyLicenses(ctx: SetupContext, buyers: readonly LicenseBuyer[], allowlist?: Allowlist): Promise<bigint[]> {
   const { publicClient, wallet } = clients(ctx);
   const presale = ctx.book.contracts.WatchDogPresale;
   const license = ctx.book.contracts.WatchDogLicense;
   const owners = buyers.map((b) => privateKeyToAccount(b.ownerKey).address);
-  const { entries, tree } = allowlistFor(owners);
+  const { entries, tree } = allowlist ?? allowlistFor(owners);
   const price = await publicClient.readContract({ address: presale, abi: watchDogPresaleAbi, functionName: 'quote', args: [1n, 0] });
   return Promise.all(
     buyers.map(async (buyer, i) => {
       const owner = wallet(buyer.ownerKey);
+      const leaf = entries.findIndex((e) => e.account.toLowerCase() === owners[i].toLowerCase());
+      if (leaf < 0) throw new Error(`license buyer ${owners[i]} is not on the allowlist`);
       const buy = await owner.writeContract({
         address: presale,
         abi: watchDogPresaleAbi,
         functionName: 'buyAllowlist',
-        args: [1n, entries[i].maxQuantity, tree.proof(i), price * 2n],
+        args: [1n, entries[leaf].maxQuantity, tree.proof(leaf), price * 2n],
         value: price * 2n,
       });
       const receipt = await confirm(publicClient, buy, `license purchase by ${owner.account.address}`);

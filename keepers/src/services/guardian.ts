@@ -35,6 +35,7 @@ import { loadAddressBook } from '../config/addressBook.js';
 import { DEVNET_CONSENSUS, loadConsensusParameters, type ConsensusParameters } from '../config/consensus.js';
 import { checkDatasetAgainstChain } from './guardianChecks.js';
 import { SignedEpochs, SignedEpochsError } from './signedEpochs.js';
+import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 
 export interface GuardianOptions {
   rpcUrl: string;
@@ -285,10 +286,8 @@ export class GuardianService {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body: unknown, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type });
-      res.end(typeof body === 'string' ? body : toJson(body));
-    };
+    // sendJson drains an oversized request body first, so the client reads the 413 instead of a reset
+    const send = (status: number, body: unknown, type = 'application/json') => sendJson(res, status, typeof body === 'string' ? body : toJson(body), type);
     try {
       const path = new URL(req.url ?? '/', 'http://guardian').pathname;
       if (req.method === 'GET' && path === '/health') return send(200, { ok: true, guardian: this.address, lastSignedEpoch: this.signed.lastEpoch });
@@ -298,6 +297,7 @@ export class GuardianService {
         try {
           body = JSON.parse(await readBody(req, MAX_REQUEST_BYTES));
         } catch (error) {
+          if (error instanceof BodyTooLargeError) return send(413, { error: 'body-too-large', message: error.message });
           return send(400, { error: 'bad-request', message: `request body: ${(error as Error).message}` });
         }
         const outcome = await this.sign(body);
@@ -309,24 +309,6 @@ export class GuardianService {
       if (!res.headersSent) send(500, { error: 'internal', message: (error as Error).message });
     }
   }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new Error(`larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 // ------------------------------------------------------------------------------------------------ CLI

@@ -8,11 +8,13 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Hex } from 'viem';
-import type { EpochHeader } from '../../src/core/epochHeader.js';
+import type { EpochHeader, NodeScore } from '../../src/core/epochHeader.js';
 
 export interface WorkerEvaluation {
   header: EpochHeader;
   perNode: { nodeKey: string; reward: bigint; faults: number }[];
+  /** The scoring function's node scores, in rank order (what `publishScores` puts on-chain). */
+  scores: NodeScore[];
   /** `result.cumulative` of the scoring function, in reward-tree order. */
   cumulative: { account: string; cumulative: bigint }[];
   /** Reward proof of `cumulative[i]`. */
@@ -43,6 +45,7 @@ if (!isMainThread && parentPort) {
     const value: WorkerEvaluation = {
       header: evaluation.header,
       perNode: evaluation.perNode.map((n) => ({ nodeKey: n.nodeKey, reward: n.reward, faults: n.faults })),
+      scores: evaluation.result.scores,
       cumulative: evaluation.result.cumulative.map((c) => ({ account: c.account, cumulative: c.cumulative })),
       proofs: evaluation.result.cumulative.map((_, i) => evaluation.trees.rewardTree!.proof(i) as Hex[]),
     };

@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { BodyTooLargeError, readBody, sendJson } from '../../infra/httpJson.js';
 
 export const MAX_OPENING_INDICES = 64;
 const MAX_BODY_BYTES = 16 * 1024;
@@ -45,24 +46,6 @@ export const httpError = (status: number, reason: string, error: string): HttpAn
   body: { error, reason },
 });
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('body-too-large'));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 const EPOCH_ROUTE = /^\/epochs\/(\d{1,10})\/(commitment|openings)$/;
 
 async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpAnswer> {
@@ -80,9 +63,10 @@ async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpA
   if (request.method !== 'POST') return httpError(405, 'method-not-allowed', 'use POST');
   let raw: string;
   try {
-    raw = await readBody(request);
-  } catch {
-    return httpError(413, 'body-too-large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    raw = await readBody(request, MAX_BODY_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return httpError(413, 'body-too-large', error.message);
+    throw error;
   }
   let json: unknown;
   try {
@@ -110,12 +94,8 @@ export function relayHttpHandler(api: RelayHttpApi) {
           const reason = (answer.body as { reason?: string } | undefined)?.reason ?? 'unknown';
           api.rejected(`http-${reason}`);
         }
-        const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-        response.writeHead(answer.status, {
-          'content-type': answer.contentType ?? 'application/json',
-          'content-length': Buffer.byteLength(text),
-        });
-        response.end(text);
+        // drains an oversized request body before closing, so the client reads the 413 instead of a reset
+        sendJson(response, answer.status, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), answer.contentType);
       })
       .catch(() => response.destroy());
   };
