@@ -169,9 +169,14 @@ export function ackHash(a: UnsignedAck): Hex {
 
 /** Leaf of the Merkle-sum tree: keccak256(abi.encode(bytes32 ticketHash, bytes32 ackHash)). */
 export function receiptLeafHash(r: { ticket: UnsignedTicket; ack: UnsignedAck }): Hex {
+  return receiptLeafFromHashes(ticketHashBytes(r.ticket), ackHashBytes(r.ack));
+}
+
+/** `receiptLeafHash` from the ticket and ack hashes (for callers that need the hashes anyway). */
+export function receiptLeafFromHashes(ticketHash: Uint8Array, ackHash: Uint8Array): Hex {
   const buffer = new Uint8Array(64);
-  buffer.set(ticketHashBytes(r.ticket), 0);
-  buffer.set(ackHashBytes(r.ack), 32);
+  buffer.set(ticketHash, 0);
+  buffer.set(ackHash, 32);
   return bytesToHex(keccak(buffer));
 }
 
@@ -318,7 +323,12 @@ const fail = <R extends string>(reason: R, detail: string): CheckResult<R> => ({
  * `epoch`, 1 ≤ units ≤ 64, the ack binds this ticket and its recipient key, sender ≠ recipient (neither
  * the same key nor the same DID), and both Ed25519 signatures. Key registration: `checkReceiptKeys`.
  */
-export function checkReceipt(receipt: Receipt, expected: { node: Address; epoch: number }): CheckResult<ReceiptRejection> {
+export function checkReceipt(
+  receipt: Receipt,
+  expected: { node: Address; epoch: number },
+  /** `ticketHashBytes(receipt.ticket)` and `ackHashBytes(receipt.ack)` when the caller has them already. */
+  hashes?: { ticketHash: Uint8Array; ackHash: Uint8Array },
+): CheckResult<ReceiptRejection> {
   const { ticket, ack } = receipt;
   if (ticket.node.toLowerCase() !== expected.node.toLowerCase()) {
     return fail('wrong-node', `ticket names node ${ticket.node}, expected ${expected.node}`);
@@ -327,7 +337,7 @@ export function checkReceipt(receipt: Receipt, expected: { node: Address; epoch:
   if (!Number.isInteger(ticket.units) || ticket.units < 1 || ticket.units > MAX_TICKET_UNITS) {
     return fail('bad-units', `ticket units ${ticket.units} outside 1..${MAX_TICKET_UNITS}`);
   }
-  const th = ticketHashBytes(ticket);
+  const th = hashes?.ticketHash ?? ticketHashBytes(ticket);
   if (ack.ticketHash.toLowerCase() !== bytesToHex(th)) {
     return fail('ack-ticket-mismatch', `ack is for ticket ${ack.ticketHash}, not ${bytesToHex(th)}`);
   }
@@ -338,7 +348,7 @@ export function checkReceipt(receipt: Receipt, expected: { node: Address; epoch:
     return fail('sender-is-recipient', `sender ${ticket.senderKey} (DID ${ticket.senderDid}) is the recipient`);
   }
   if (!ed25519Verify(ticket.senderKey, th, ticket.sig)) return fail('bad-ticket-signature', 'ticket signature does not verify');
-  if (!verifyAckSignature(ack)) return fail('bad-ack-signature', 'ack signature does not verify');
+  if (!ed25519Verify(ack.recipientKey, hashes?.ackHash ?? ackHashBytes(ack), ack.sig)) return fail('bad-ack-signature', 'ack signature does not verify');
   return { ok: true };
 }
 

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { bytesToHex, encodeAbiParameters, hexToBytes, type Address, type Hex } from 'viem';
 import { compareBytes, keccak } from './merkle.js';
-import { ackSchema, checkReceipt, receiptLeafHash, ticketSchema, type ReceiptRejection } from './relay.js';
+import { ackHashBytes, ackSchema, checkReceipt, receiptLeafFromHashes, ticketHashBytes, ticketSchema, type ReceiptRejection } from './relay.js';
 import { sumSiblingSchema, verifySumPath, type SumPathRejection, type SumSibling, type SumTree } from './sumTree.js';
 import type { EpochCommitment } from './commitment.js';
 import { assertUint32, isHex32 } from './wire.js';
@@ -173,8 +173,10 @@ export function verifyOpening(
   expected: { node: Address; commitment: EpochCommitment; target: bigint },
 ): { ok: true; units: number; senderDid: string } | { ok: false; reason: OpeningRejection; detail: string } {
   const { commitment } = expected;
+  // each hash once: the leaf and the signature checks share them
+  const hashes = { ticketHash: ticketHashBytes(opening.ticket), ackHash: ackHashBytes(opening.ack) };
   const path = verifySumPath({
-    leafHash: receiptLeafHash(opening),
+    leafHash: receiptLeafFromHashes(hashes.ticketHash, hashes.ackHash),
     units: BigInt(opening.ticket.units),
     index: opening.index,
     siblings: opening.siblings,
@@ -184,7 +186,7 @@ export function verifyOpening(
     target: expected.target,
   });
   if (!path.ok) return path;
-  const receipt = checkReceipt(opening, { node: expected.node, epoch: commitment.epoch });
+  const receipt = checkReceipt(opening, { node: expected.node, epoch: commitment.epoch }, hashes);
   if (!receipt.ok) return receipt;
   return { ok: true, units: opening.ticket.units, senderDid: opening.ticket.senderDid };
 }
