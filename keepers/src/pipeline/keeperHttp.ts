@@ -70,6 +70,37 @@ export interface KeeperHttpServer {
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
+/** The reward proofs document of `GET /epochs/:e/claims` (docs/cli.md §7). */
+export interface ClaimsDocument {
+  epoch: number;
+  root: Hex;
+  claims: Record<string, { cumulative: string; proof: Hex[] }>;
+  licenses: Record<string, { cumulative: string; proof: Hex[] }>;
+}
+
+/**
+ * The claims document of a stored `score` output: a proof for every account leaf and every license leaf
+ * (license leaves follow the account leaves in the tree, core/scoring.ts `rewardTreeLeaves`). Null when
+ * the stored lists do not hash to the header's reward root. An output stored before license leaves existed
+ * has no license list (its tree had none).
+ */
+export function claimsDocument(
+  epoch: number,
+  scored: Pick<ScoreOutput, 'header' | 'cumulative'> & { licenseCumulative?: ScoreOutput['licenseCumulative'] },
+): ClaimsDocument | null {
+  const licenseCumulative = scored.licenseCumulative ?? [];
+  const tree = buildRewardTree(scored.cumulative, licenseCumulative);
+  if ((tree?.root ?? ZERO_ROOT) !== scored.header.rewardRoot.toLowerCase()) return null;
+  const claims: ClaimsDocument['claims'] = {};
+  scored.cumulative.forEach((c, i) => (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }));
+  const licenses: ClaimsDocument['licenses'] = {};
+  const offset = scored.cumulative.length;
+  licenseCumulative.forEach(
+    (l, i) => (licenses[BigInt(l.tokenId).toString()] = { cumulative: BigInt(l.cumulative).toString(), proof: tree!.proof(offset + i) }),
+  );
+  return { epoch, root: scored.header.rewardRoot, claims, licenses };
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -222,19 +253,8 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (cached) return { status: 200, body: cached };
     const scored = await env.store.getStage<ScoreOutput>(epoch, 'score');
     if (!scored) throw new HttpError(404, 'not-scored', `epoch ${epoch} has not been scored by this keeper`);
-    // Outputs stored before license leaves existed have no license list (their trees had none).
-    const licenseCumulative = scored.licenseCumulative ?? [];
-    const tree = buildRewardTree(scored.cumulative, licenseCumulative);
-    if ((tree?.root ?? ZERO_ROOT) !== scored.header.rewardRoot.toLowerCase()) {
-      throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`);
-    }
-    const claims: Record<string, { cumulative: string; proof: Hex[] }> = {};
-    scored.cumulative.forEach((c, i) => (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }));
-    // License leaves follow the account leaves in the tree (core/scoring.ts rewardTreeLeaves).
-    const licenses: Record<string, { cumulative: string; proof: Hex[] }> = {};
-    const offset = scored.cumulative.length;
-    licenseCumulative.forEach((l, i) => (licenses[BigInt(l.tokenId).toString()] = { cumulative: BigInt(l.cumulative).toString(), proof: tree!.proof(offset + i) }));
-    const body = { epoch, root: scored.header.rewardRoot, claims, licenses };
+    const body = claimsDocument(epoch, scored);
+    if (!body) throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`);
     if (claimsCache.size >= 16) claimsCache.delete(claimsCache.keys().next().value!);
     claimsCache.set(epoch, body);
     return { status: 200, body };
