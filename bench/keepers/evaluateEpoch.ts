@@ -81,11 +81,11 @@ const guardians = Array.from({ length: 7 }, () => privateKeyToAccount(generatePr
 const [dataset, build] = await time(() =>
   datasetFromParts({
     chainId: 31337,
-    contracts: { staking: '0x' + '11'.repeat(20), settlement: '0x' + '22'.repeat(20), didRegistry: '0x' + '33'.repeat(20), license: '0x' + '44'.repeat(20) },
+    contracts: { staking: '0x' + '11'.repeat(20), settlement: '0x' + '22'.repeat(20), didRegistry: '0x' + '33'.repeat(20), license: '0x' + '44'.repeat(20), licenseRewards: '0x' + '55'.repeat(20) },
     epoch,
     epochStart,
     epochEnd,
-    parameters: { ...DEVNET_CONSENSUS, challengesPerNode: C, equivocationSlash: 10n ** 21n, guardianShareBps: 500, epochEmission: 273_972n * 10n ** 18n },
+    parameters: { ...DEVNET_CONSENSUS, challengesPerNode: C, equivocationSlash: 10n ** 21n, guardianShareBps: 500, epochEmission: 273_972n * 10n ** 18n, licenseEmission: 82_191n * 10n ** 18n },
     startBlock: { blockNumber: 100, blockHash: rand32() },
     seed: { blockNumber: 200, blockHash: seedHash, value: samplingSeed(epoch, seedHash) },
     assignSeed: { blockNumber: 99, blockHash: assignHash, value: assignSeed },
@@ -98,6 +98,7 @@ const [dataset, build] = await time(() =>
     guardianSet: guardians,
     signersPaid: guardians.slice(0, 5),
     previousCumulative: [],
+    previousLicenseCumulative: [],
   }),
 );
 const [dataHash, hash] = await time(() => datasetHash(dataset));

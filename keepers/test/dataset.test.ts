@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Address, Hex } from 'viem';
+import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import {
   canonicalJson,
@@ -19,6 +19,7 @@ import {
   type EpochEvaluation,
 } from '../src/core/dataset.js';
 import { FAULT_EQUIVOCATION, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
+import { hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import { signTranscript } from '../src/core/watchdogSchedule.js';
 import { buildFixture, clone, rand32, type Fixture } from './helpers/epochFixture.js';
 
@@ -216,7 +217,7 @@ test('structural garbage throws a RangeError naming the field', async () => {
     [{ ...d, seed: { ...d.seed, value: rand32() } }, /seed\.value/],
     [{ ...d, assignSeed: { ...d.assignSeed, value: rand32() } }, /assignSeed\.value/],
     [{ ...d, parameters: { ...d.parameters, k: 0 } }, /parameters\.k/],
-    [{ ...d, version: 2 }, /version/],
+    [{ ...d, version: 1 }, /version/],
     [{ ...d, extra: 1 }, /\(root\)|extra/],
     [{ ...d, signersPaid: ['0x' + '12'.repeat(20)] }, /signersPaid\[0\]/],
     [{ ...d, openings: [{ nodeKey: d.nodes[0].nodeKey, status: 'ok' }] }, /openings\[0\]\.openings/],
@@ -324,4 +325,123 @@ test('a wrong number of openings is malformed (strike, no slash); openings from 
   assert.equal(node(e, b.nodeKey).openings, 'no-commitment');
   assert.equal(faultOf(e, b.nodeKey), undefined);
   assert.ok(e.rejected.some((x) => x.kind === 'openings' && x.id === b.nodeKey && /no openings expected/.test(x.reason)));
+});
+
+// ------------------------------------------------------------------------------------- license rewards
+
+const SEND = 10n ** 18n;
+
+function verifies(leaf: Uint8Array, proof: readonly Hex[], root: Hex): boolean {
+  let node = leaf;
+  for (const sibling of proof) node = hashPair(node, hexToBytes(sibling));
+  return bytesToHex(node) === root;
+}
+
+test('license rewards: eligible licenses share the license emission by scheduled challenges; their leaves verify under the reward root', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest', 'honest', 'honest'], watchdogs: 6, watchdogOperators: 6 });
+  const e = await evaluateEpoch(f.dataset);
+  assert.deepEqual(e.rejected, []);
+  const L = BigInt(f.dataset.parameters.licenseEmission);
+  const perNode = f.dataset.parameters.challengesPerNode;
+
+  // weights: challengesPerNode for every node a license was assigned (its accepted transcript covers them all)
+  const assignedCount = (id: string) => e.perNode.filter((n) => n.assignedWatchdogs.includes(id)).length;
+  const expected = e.eligibleLicenses.map((id) => ({ tokenId: BigInt(id), scheduled: perNode * assignedCount(id) }));
+  assert.ok(expected.length >= 2 && expected.every((x) => x.scheduled > 0));
+  assert.deepEqual(
+    [...(e.scoringInput.licenses ?? [])].sort((a, b) => (a.tokenId < b.tokenId ? -1 : 1)),
+    expected,
+  );
+  const weight = expected.reduce((sum, x) => sum + BigInt(x.scheduled), 0n);
+  assert.deepEqual(
+    e.result.licenseRewards,
+    expected.map((x) => ({ tokenId: x.tokenId, amount: (L * BigInt(x.scheduled)) / weight })),
+  );
+  const paid = e.result.licenseRewards.reduce((sum, x) => sum + x.amount, 0n);
+  assert.equal(e.result.licenseRewardTotal, paid);
+  assert.equal(e.result.licenseUndistributed, L - paid);
+  assert.ok(L - paid < BigInt(expected.length), 'the remainder is less than one wei per license');
+
+  // the fixture's previous license leaf (token 0, 2 SEND) is carried, plus its share when it earned one
+  const share = (id: bigint) => e.result.licenseRewards.find((x) => x.tokenId === id)?.amount ?? 0n;
+  const cumulativeOf = (id: bigint) => e.result.licenseCumulative.find((x) => x.tokenId === id)?.cumulative;
+  assert.equal(cumulativeOf(0n), 2n * SEND + share(0n));
+  for (const x of expected) if (x.tokenId !== 0n) assert.equal(cumulativeOf(x.tokenId), share(x.tokenId));
+
+  // the header: totalCumulative is the account leaves only (previous 5 SEND + this epoch's emission)
+  assert.equal(e.header.totalCumulative, e.result.cumulative.reduce((sum, c) => sum + c.cumulative, 0n));
+  assert.equal(e.header.totalCumulative, 5n * SEND + BigInt(f.dataset.parameters.epochEmission));
+  assert.equal(e.header.epochEmission, BigInt(f.dataset.parameters.epochEmission));
+
+  // every leaf of both types verifies under the header's reward root
+  const tree = e.trees.rewardTree!;
+  assert.equal(tree.leafCount, e.result.cumulative.length + e.result.licenseCumulative.length);
+  e.result.cumulative.forEach((c, i) => assert.ok(verifies(rewardLeaf(c.account, c.cumulative), tree.proof(i), e.header.rewardRoot)));
+  e.result.licenseCumulative.forEach((l, i) => {
+    const proof = tree.proof(e.trees.licenseLeafOffset + i);
+    assert.ok(verifies(licenseRewardLeaf(l.tokenId, l.cumulative), proof, e.header.rewardRoot), `license ${l.tokenId}`);
+  });
+});
+
+test('a license whose transcript is rejected earns nothing this epoch and keeps its previous cumulative', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest', 'honest'], watchdogs: 5, watchdogOperators: 5 });
+  const base = await evaluateEpoch(f.dataset);
+  const loser = base.eligibleLicenses[0];
+  const previousLicenseCumulative = [
+    { tokenId: BigInt(loser), cumulative: 40n * SEND },
+    { tokenId: 99n, cumulative: 1n }, // a license that did not take part at all
+  ];
+  const d = datasetFromParts({
+    ...f.parts,
+    transcripts: f.dataset.transcripts.filter((t) => t.transcript.tokenId !== loser),
+    previousLicenseCumulative,
+  });
+  const e = await evaluateEpoch(d);
+  assert.ok(!e.eligibleLicenses.includes(loser));
+  assert.ok(!e.result.licenseRewards.some((x) => x.tokenId === BigInt(loser)));
+  assert.ok(e.result.licenseRewards.length > 0, 'the other licenses are paid');
+  const cumulativeOf = (id: bigint) => e.result.licenseCumulative.find((x) => x.tokenId === id)?.cumulative;
+  assert.equal(cumulativeOf(BigInt(loser)), 40n * SEND);
+  assert.equal(cumulativeOf(99n), 1n);
+  // ascending by token id, numerically
+  const ids = e.result.licenseCumulative.map((x) => x.tokenId);
+  assert.deepEqual(ids, [...ids].sort((a, b) => (a < b ? -1 : 1)));
+});
+
+test('license dataset fields: canonical order, chain-decided emission, structural errors name the field', async () => {
+  const f = honest ?? (await buildFixture({ behaviours: ['honest'] }));
+  // datasetFromParts sorts the previous license leaves numerically and accepts a map
+  const fromList = datasetFromParts({
+    ...f.parts,
+    previousLicenseCumulative: [
+      { tokenId: 10n, cumulative: 1n },
+      { tokenId: 9n, cumulative: 2n },
+    ],
+  });
+  assert.deepEqual(fromList.previousLicenseCumulative, [
+    { tokenId: '9', cumulative: '2' },
+    { tokenId: '10', cumulative: '1' },
+  ]);
+  const fromMap = datasetFromParts({ ...f.parts, previousLicenseCumulative: new Map([[10n, 1n], [9n, 2n]]) });
+  assert.equal(datasetHash(fromMap), datasetHash(fromList));
+  assert.equal(fromList.parameters.licenseEmission, '82191780821917808219178');
+
+  const d = f.dataset;
+  const cases: [unknown, RegExp][] = [
+    [{ ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: '1' }, { tokenId: '1', cumulative: '2' }] }, /previousLicenseCumulative\[1\]: duplicate license 1/],
+    [{ ...d, previousLicenseCumulative: [{ tokenId: '01', cumulative: '1' }] }, /previousLicenseCumulative\[0\]\.tokenId/],
+    [{ ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: (1n << 96n).toString() }] }, /previousLicenseCumulative\[0\]\.cumulative: must fit in uint96/],
+    [{ ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: ((1n << 96n) - 1n).toString() }] }, /previousLicenseCumulative: sum plus licenseEmission exceeds uint96/],
+    [{ ...d, previousLicenseCumulative: undefined }, /previousLicenseCumulative/],
+    [{ ...d, parameters: { ...d.parameters, licenseEmission: 'lots' } }, /parameters\.licenseEmission/],
+    [{ ...d, parameters: { ...d.parameters, licenseEmission: undefined } }, /parameters\.licenseEmission/],
+    [{ ...d, contracts: { ...d.contracts, licenseRewards: undefined } }, /contracts\.licenseRewards/],
+  ];
+  for (const [raw, field] of cases) {
+    await assert.rejects(evaluateEpoch(raw), (error: unknown) => {
+      assert.ok(error instanceof RangeError, `not a RangeError: ${error}`);
+      assert.match(error.message, field);
+      return true;
+    });
+  }
 });

@@ -149,7 +149,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
       deviceList: devices,
       watchdogList,
       blocks: { start: f.startBlock, seed: f.seed, assign: f.assignSeed },
-      overrides: { guardianSet: f.guardianSet, signersPaid: f.signersPaid, previousCumulative: [], ...overrides },
+      overrides: { guardianSet: f.guardianSet, signersPaid: f.signersPaid, previousCumulative: [], previousLicenseCumulative: [], ...overrides },
     });
   const fixture = await build(E, facts, ['honest', 'inflated', 'honest']);
   const dataset = fixture.dataset;
@@ -256,7 +256,10 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   assert.deepEqual(factsNext.signersPaid, signers.map((g) => g.address).sort());
   assert.equal(factsNext.previousRewardRoot, ours.header.rewardRoot);
   const previousCumulative = ours.result.cumulative.map((x) => ({ account: x.account, cumulative: x.cumulative }));
-  const next = await build(E + 1, factsNext, ['honest', 'silent', 'no-commit'], { previousCumulative });
+  // the license leaves of E's tree are part of its root too
+  const previousLicenseCumulative = ours.result.licenseCumulative;
+  assert.ok(previousLicenseCumulative.length > 0, 'the WatchDogs of epoch E earned license rewards');
+  const next = await build(E + 1, factsNext, ['honest', 'silent', 'no-commit'], { previousCumulative, previousLicenseCumulative });
   const oursNext = await evaluateEpoch(next.dataset);
   assert.ok(oursNext.header.totalCumulative > ours.header.totalCumulative);
   assert.equal((await g1.sign(signRequest(next.dataset, oursNext.header))).status, 200);

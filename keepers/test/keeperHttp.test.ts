@@ -31,7 +31,7 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
-import { buildTree, hashPair, rewardLeaf } from '../src/core/merkle.js';
+import { buildTree, hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import { freePort, startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
 import { deployProtocol } from '../src/chain/deploy.js';
 import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
@@ -201,22 +201,48 @@ test('reward proofs of a scored epoch are served and verify against its reward r
   assert.equal((await fetch(`${keeper.httpUrl}/epochs/9/claims`)).status, 404, 'not scored yet');
   const accounts = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()].map((k) => privateKeyToAccount(k).address.toLowerCase() as Address);
   const cumulative = accounts.map((account, i) => ({ account, cumulative: BigInt(i + 1) * 10n ** 18n }));
-  const tree = buildTree(cumulative.map((c) => rewardLeaf(c.account, c.cumulative)));
-  await keeper.env.store.setStage(9, 'score', { header: { rewardRoot: tree.root }, cumulative });
+  const licenseCumulative = [2n, 7n].map((tokenId) => ({ tokenId, cumulative: tokenId * 10n ** 17n }));
+  // the reward tree: account leaves, then license leaves (core/scoring.ts)
+  const tree = buildTree([
+    ...cumulative.map((c) => rewardLeaf(c.account, c.cumulative)),
+    ...licenseCumulative.map((l) => licenseRewardLeaf(l.tokenId, l.cumulative)),
+  ]);
+  await keeper.env.store.setStage(9, 'score', { header: { rewardRoot: tree.root }, cumulative, licenseCumulative });
   const res = await fetch(`${keeper.httpUrl}/epochs/9/claims`);
   assert.equal(res.status, 200);
-  const doc = (await res.json()) as { epoch: number; root: Hex; claims: Record<string, { cumulative: string; proof: Hex[] }> };
+  const doc = (await res.json()) as {
+    epoch: number;
+    root: Hex;
+    claims: Record<string, { cumulative: string; proof: Hex[] }>;
+    licenses: Record<string, { cumulative: string; proof: Hex[] }>;
+  };
   assert.equal(doc.epoch, 9);
   assert.equal(doc.root, tree.root);
+  const fold = (leaf: Uint8Array, proof: Hex[]) => {
+    let node = leaf;
+    for (const sibling of proof) node = hashPair(node, hexToBytes(sibling));
+    return bytesToHex(node);
+  };
   for (const c of cumulative) {
     const claim = doc.claims[c.account];
     assert.equal(claim.cumulative, c.cumulative.toString());
-    let node = rewardLeaf(c.account, BigInt(claim.cumulative));
-    for (const sibling of claim.proof) node = hashPair(node, hexToBytes(sibling));
-    assert.equal(bytesToHex(node), tree.root, `proof of ${c.account}`);
+    assert.equal(fold(rewardLeaf(c.account, BigInt(claim.cumulative)), claim.proof), tree.root, `proof of ${c.account}`);
   }
-  // a stored list that does not hash to the header's root is never served
-  await keeper.env.store.setStage(10, 'score', { header: { rewardRoot: tree.root }, cumulative: cumulative.slice(1) });
+  assert.deepEqual(Object.keys(doc.licenses).sort(), ['2', '7']);
+  for (const l of licenseCumulative) {
+    const claim = doc.licenses[l.tokenId.toString()];
+    assert.equal(claim.cumulative, l.cumulative.toString());
+    assert.equal(fold(licenseRewardLeaf(l.tokenId, BigInt(claim.cumulative)), claim.proof), tree.root, `proof of license ${l.tokenId}`);
+  }
+  // an output stored before license leaves existed (no license list) is served with none
+  const accountsOnly = buildTree(cumulative.map((c) => rewardLeaf(c.account, c.cumulative)));
+  await keeper.env.store.setStage(11, 'score', { header: { rewardRoot: accountsOnly.root }, cumulative });
+  const old = (await (await fetch(`${keeper.httpUrl}/epochs/11/claims`)).json()) as { licenses: Record<string, unknown> };
+  assert.deepEqual(old.licenses, {});
+  // a stored list that does not hash to the header's root is never served (a missing license list included)
+  await keeper.env.store.setStage(12, 'score', { header: { rewardRoot: tree.root }, cumulative });
+  assert.equal((await fetch(`${keeper.httpUrl}/epochs/12/claims`)).status, 500);
+  await keeper.env.store.setStage(10, 'score', { header: { rewardRoot: tree.root }, cumulative: cumulative.slice(1), licenseCumulative });
   const bad = await fetch(`${keeper.httpUrl}/epochs/10/claims`);
   assert.equal(bad.status, 500);
   assert.equal(((await bad.json()) as { error: string }).error, 'root-mismatch');

@@ -137,6 +137,7 @@ before(async () => {
     settlement: book.contracts.EpochSettlement,
     didRegistry: book.contracts.DidRegistry,
     license: book.contracts.WatchDogLicense,
+    licenseRewards: book.contracts.LicenseRewards,
   };
   guardians = [3, 4, 5, 6, 7, 8, 9].map(
     (i) =>

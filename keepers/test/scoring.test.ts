@@ -7,12 +7,14 @@ import {
   FAULT_OPENINGS_FAILED,
   FAULT_SLASHED,
   buildEpochTrees,
+  buildRewardTree,
   medianInt,
   performancePpm,
   scoreEpoch,
   type ScoringInput,
 } from '../src/core/scoring.js';
-import { buildTree, faultLeaf, rewardLeaf } from '../src/core/merkle.js';
+import { bytesToHex, hexToBytes, type Hex } from 'viem';
+import { buildTree, faultLeaf, hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 
 function addr(i: number): Address {
   // lowercase, as scoreEpoch returns addresses
@@ -316,4 +318,161 @@ test('random epochs: the sum paid always equals the emission exactly', () => {
     if (eligible) assert.equal(result.undistributed, 0n, `round ${round}`);
     assert.equal(result.scores.reduce((s, x) => s + x.reward, 0n), result.nodeRewardTotal);
   }
+});
+
+// ------------------------------------------------------------------------------------- license rewards
+
+/** Folds a proof the way MerkleProof.processProof (and LicenseRewards.claim) does. */
+function processProof(leaf: Uint8Array, proof: readonly Hex[]): Hex {
+  let node = leaf;
+  for (const sibling of proof) node = hashPair(node, hexToBytes(sibling));
+  return bytesToHex(node);
+}
+
+test('license emission: split pro rata to scheduled challenges, rounded down, the remainder unpaid', () => {
+  const input = baseInput({
+    licenseEmission: 1_001n,
+    // unordered on purpose; weights 4 : 8 : 12
+    licenses: [
+      { tokenId: 3n, scheduled: 4 },
+      { tokenId: 1n, scheduled: 8 },
+      { tokenId: 2n, scheduled: 12 },
+    ],
+  });
+  const result = scoreEpoch(input);
+  // floor(1001·4/24) = 166, floor(1001·8/24) = 333, floor(1001·12/24) = 500: 999 paid, 2 left in the pool
+  assert.deepEqual(result.licenseRewards, [
+    { tokenId: 1n, amount: 333n },
+    { tokenId: 2n, amount: 500n },
+    { tokenId: 3n, amount: 166n },
+  ]);
+  assert.equal(result.licenseRewardTotal, 999n);
+  assert.equal(result.licenseUndistributed, 2n);
+  assert.equal(result.licenseEmission, 1_001n);
+  assert.deepEqual(result.licenseCumulative, [
+    { tokenId: 1n, cumulative: 333n },
+    { tokenId: 2n, cumulative: 500n },
+    { tokenId: 3n, cumulative: 166n },
+  ]);
+  // the node and guardian side is untouched: same payments, same totalCumulative
+  const without = scoreEpoch(baseInput());
+  assert.deepEqual(result.cumulative, without.cumulative);
+  assert.equal(result.totalCumulative, without.totalCumulative);
+  assert.equal(result.undistributed, 0n);
+  assert.equal(epochPaid(result), input.epochEmission);
+});
+
+test('license cumulative: previous carried, eligible licenses add their share, others keep theirs, token ids in numeric order', () => {
+  const result = scoreEpoch(
+    baseInput({
+      licenseEmission: 90n * SEND,
+      licenses: [
+        { tokenId: 10n, scheduled: 4 },
+        { tokenId: 9n, scheduled: 8 },
+      ],
+      previousLicenseCumulative: new Map([
+        [10n, 7n * SEND],
+        [2n, 50n * SEND], // not eligible this epoch: unchanged
+        [100n, 1n], // likewise
+      ]),
+    }),
+  );
+  assert.deepEqual(result.licenseRewards, [
+    { tokenId: 9n, amount: 60n * SEND },
+    { tokenId: 10n, amount: 30n * SEND },
+  ]);
+  assert.deepEqual(result.licenseCumulative, [
+    { tokenId: 2n, cumulative: 50n * SEND },
+    { tokenId: 9n, cumulative: 60n * SEND },
+    { tokenId: 10n, cumulative: 37n * SEND },
+    { tokenId: 100n, cumulative: 1n },
+  ]);
+  assert.equal(result.licenseUndistributed, 0n);
+
+  // no eligible license (or zero weight, or zero emission): nothing paid, the previous leaves stay
+  for (const overrides of [
+    { licenses: [] },
+    { licenses: [{ tokenId: 4n, scheduled: 0 }] },
+    { licenses: [{ tokenId: 4n, scheduled: 4 }], licenseEmission: 0n },
+  ] satisfies Partial<ScoringInput>[]) {
+    const none = scoreEpoch(baseInput({ licenseEmission: 5n * SEND, previousLicenseCumulative: new Map([[2n, 3n]]), ...overrides }));
+    assert.deepEqual(none.licenseRewards, []);
+    assert.deepEqual(none.licenseCumulative, [{ tokenId: 2n, cumulative: 3n }]);
+    assert.equal(none.licenseUndistributed, none.licenseEmission);
+  }
+});
+
+test('reward tree: account leaves then license leaves, each verifies with its proof; the header counts account leaves only', () => {
+  const input = baseInput({
+    licenseEmission: 82_191n * SEND + 7n,
+    licenses: [
+      { tokenId: 1n, scheduled: 12 },
+      { tokenId: 5n, scheduled: 4 },
+    ],
+    previousLicenseCumulative: new Map([[3n, 11n * SEND]]),
+  });
+  const result = scoreEpoch(input);
+  const trees = buildEpochTrees(result);
+  const accountsOnly = buildEpochTrees(scoreEpoch(baseInput()));
+
+  // header fields: the settlement's amounts only (EpochSettlement's circuit breaker and escrow check)
+  assert.equal(trees.totalCumulative, accountsOnly.totalCumulative);
+  assert.equal(trees.totalCumulative, result.cumulative.reduce((sum, c) => sum + c.cumulative, 0n));
+  assert.equal(trees.epochEmission, input.epochEmission);
+  // but the root commits to the license leaves too
+  assert.notEqual(trees.rewardRoot, accountsOnly.rewardRoot);
+  const leaves = [
+    ...result.cumulative.map((c) => rewardLeaf(c.account, c.cumulative)),
+    ...result.licenseCumulative.map((l) => licenseRewardLeaf(l.tokenId, l.cumulative)),
+  ];
+  assert.equal(trees.rewardRoot, buildTree(leaves).root);
+  assert.equal(trees.rewardRoot, buildRewardTree(result.cumulative, result.licenseCumulative)!.root);
+  assert.equal(trees.licenseLeafOffset, result.cumulative.length);
+  assert.equal(trees.rewardTree!.leafCount, result.cumulative.length + 3);
+
+  result.cumulative.forEach((c, i) => {
+    assert.equal(processProof(rewardLeaf(c.account, c.cumulative), trees.rewardTree!.proof(i)), trees.rewardRoot, `account ${c.account}`);
+  });
+  result.licenseCumulative.forEach((l, i) => {
+    const proof = trees.rewardTree!.proof(trees.licenseLeafOffset + i);
+    assert.equal(processProof(licenseRewardLeaf(l.tokenId, l.cumulative), proof), trees.rewardRoot, `license ${l.tokenId}`);
+    // the same amount as an account-type leaf, or another amount, does not verify
+    assert.notEqual(processProof(licenseRewardLeaf(l.tokenId, l.cumulative + 1n), proof), trees.rewardRoot);
+  });
+
+  // only license leaves (no account ever paid): still a tree, the header's totalCumulative is 0
+  const licensesOnly = scoreEpoch(
+    baseInput({ nodes: [], signers: [], previousCumulative: new Map(), licenseEmission: 10n, licenses: [{ tokenId: 8n, scheduled: 4 }] }),
+  );
+  const t = buildEpochTrees(licensesOnly);
+  assert.equal(t.totalCumulative, 0n);
+  assert.equal(t.licenseLeafOffset, 0);
+  assert.equal(t.rewardRoot, bytesToHex(licenseRewardLeaf(8n, 10n)), 'a one-leaf tree: root = leaf');
+});
+
+test('license inputs: shuffled order gives identical output; bad ones are rejected naming the field', () => {
+  const licenses = [
+    { tokenId: 7n, scheduled: 8 },
+    { tokenId: 2n, scheduled: 4 },
+    { tokenId: 30n, scheduled: 12 },
+  ];
+  const prev = new Map([
+    [30n, 5n],
+    [1n, 9n],
+  ]);
+  const a = scoreEpoch(baseInput({ licenseEmission: 12_345n, licenses, previousLicenseCumulative: prev }));
+  const b = scoreEpoch(baseInput({ licenseEmission: 12_345n, licenses: [...licenses].reverse(), previousLicenseCumulative: new Map([...prev].reverse()) }));
+  assert.deepEqual(b, a);
+  assert.equal(buildEpochTrees(b).rewardRoot, buildEpochTrees(a).rewardRoot);
+
+  assert.throws(() => scoreEpoch(baseInput({ licenses: [licenses[0], licenses[0]] })), /invalid scoring input: licenses\[1\]\.tokenId: duplicate license 7/);
+  assert.throws(() => scoreEpoch(baseInput({ licenses: [{ tokenId: -1n, scheduled: 4 }] })), /licenses\[0\]\.tokenId/);
+  assert.throws(() => scoreEpoch(baseInput({ licenses: [{ tokenId: 1n, scheduled: 1.5 }] })), /licenses\[0\]\.scheduled/);
+  assert.throws(() => scoreEpoch(baseInput({ licenseEmission: 1n << 96n })), /licenseEmission: must fit in uint96/);
+  assert.throws(() => scoreEpoch(baseInput({ previousLicenseCumulative: new Map([[1n, -1n]]) })), /previousLicenseCumulative/);
+  const huge = new Map([
+    [1n, (1n << 96n) - 1n],
+    [2n, 1n],
+  ]);
+  assert.throws(() => scoreEpoch(baseInput({ previousLicenseCumulative: huge })), /license cumulative total .* exceeds uint96/);
 });

@@ -196,11 +196,11 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
   const assignHash = keeper.assignBlockHash.get(1)!;
   const dataset = datasetFromParts({
     chainId: 31337,
-    contracts: { staking: '0x' + 'aa'.padStart(40, '0'), settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20) },
+    contracts: { staking: '0x' + 'aa'.padStart(40, '0'), settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20), licenseRewards: '0x' + '1e'.repeat(20) },
     epoch: 1,
     epochStart: clock.epochStart(1),
     epochEnd: clock.epochEnd(1),
-    parameters: { ...PARAMS, equivocationSlash: 10n ** 21n, guardianShareBps: 500, epochEmission: 10n ** 23n },
+    parameters: { ...PARAMS, equivocationSlash: 10n ** 21n, guardianShareBps: 500, epochEmission: 10n ** 23n, licenseEmission: 10n ** 22n },
     startBlock: { blockNumber: 8, blockHash: bytesToHex(randomBytes(32)) },
     seed: { blockNumber: 9, blockHash: seedHash, value: samplingSeed(1, seedHash) },
     assignSeed: { blockNumber: 7, blockHash: assignHash, value: assignmentSeed(1, assignHash) },
@@ -213,6 +213,7 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
     guardianSet: ['0x' + '99'.repeat(20)],
     signersPaid: [],
     previousCumulative: [],
+    previousLicenseCumulative: [],
   });
   const e = await evaluateEpoch(dataset);
   assert.deepEqual(e.rejected, [], JSON.stringify(e.rejected));

@@ -4,14 +4,14 @@
  * seeds, the Active node set with stake, operator and endpoint at the start block, device-key states at
  * the seed block, WatchDog operators at the start block, the guardian set, the previous epoch's reward root
  * (its `EpochSubmitted` event) and signers (decoded from its `submitEpoch` calldata), and the chain's
- * parameters (emission cap, guardian share, equivocation slash). The keeper assembles datasets from these;
+ * parameters (emission cap, guardian share, equivocation slash, LicenseRewards' license emission). The keeper assembles datasets from these;
  * every guardian re-derives them to check a dataset before signing.
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
-import { didRegistryAbi, epochSettlementAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
+import { didRegistryAbi, epochSettlementAbi, licenseRewardsAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
 import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
-import { buildTree, rewardLeaf } from '../core/merkle.js';
+import { buildRewardTree } from '../core/scoring.js';
 
 export const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
 /** NodeStaking.NodeStatus.Active */
@@ -42,6 +42,7 @@ export interface EpochContracts {
   settlement: Address;
   didRegistry: Address;
   license: Address;
+  licenseRewards: Address;
 }
 
 const lower = <T extends string>(s: string) => s.toLowerCase() as T;
@@ -202,10 +203,15 @@ export async function previousEpoch(client: PublicClient, settlement: Address, e
   return { rewardRoot: lower(header.rewardRoot), totalCumulative: header.totalCumulative, signers: signers.sort() };
 }
 
-/** The reward root a cumulative list commits to (zero for an empty list), as core/scoring.ts builds it. */
-export function cumulativeRoot(list: readonly { account: string; cumulative: string | bigint }[]): Hex {
-  if (list.length === 0) return ZERO_HASH;
-  return buildTree(list.map((c) => rewardLeaf(c.account as Address, BigInt(c.cumulative)))).root;
+/**
+ * The reward root the account leaves plus the license leaves commit to (zero when both lists are empty),
+ * as core/scoring.ts builds it.
+ */
+export function cumulativeRoot(
+  accounts: readonly { account: string; cumulative: string | bigint }[],
+  licenses: readonly { tokenId: string | bigint; cumulative: string | bigint }[],
+): Hex {
+  return buildRewardTree(accounts, licenses)?.root ?? ZERO_HASH;
 }
 
 export interface EpochChainFacts extends EpochTimes {
@@ -222,6 +228,8 @@ export interface EpochChainFacts extends EpochTimes {
   equivocationSlash: string;
   guardianShareBps: number;
   epochEmission: string;
+  /** `LicenseRewards.epochEmission(epoch)`. */
+  licenseEmission: string;
 }
 
 export interface EpochFactsOptions {
@@ -252,13 +260,14 @@ export async function deriveEpochFacts(
     requireBlock(client, 'seed', commitDeadline),
     requireBlock(client, 'assignment', assignTime),
   ]);
-  const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission] = await Promise.all([
+  const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission, licenseEmission] = await Promise.all([
     activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
     client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
     previousEpoch(client, settlement, epoch, fromBlock),
     client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
     client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
     client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
+    client.readContract({ address: contracts.licenseRewards, abi: licenseRewardsAbi, functionName: 'epochEmission', args: [epoch] }),
   ]);
   return {
     chainId,
@@ -279,6 +288,7 @@ export async function deriveEpochFacts(
     equivocationSlash: equivocationSlash.toString(),
     guardianShareBps: Number(guardianShareBps),
     epochEmission: emission.toString(),
+    licenseEmission: licenseEmission.toString(),
   };
 }
 

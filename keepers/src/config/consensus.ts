@@ -1,6 +1,6 @@
 /**
  * Off-chain consensus parameters: the dataset `parameters` that are not read from the chain (the chain
- * decides `equivocationSlash`, `guardianShareBps` and `epochEmission`). The keeper writes them into every
+ * decides `equivocationSlash`, `guardianShareBps`, `epochEmission` and `licenseEmission`). The keeper writes them into every
  * dataset; each guardian refuses a dataset whose parameters differ from its own copy. Loaded from JSON
  * (amounts as decimal strings) with zod; `DEVNET_CONSENSUS` matches docs/protocol.md §7.
  */
@@ -12,10 +12,11 @@ export const consensusParametersSchema = datasetParametersWire.omit({
   equivocationSlash: true,
   guardianShareBps: true,
   epochEmission: true,
+  licenseEmission: true,
 });
 export type ConsensusParameters = z.infer<typeof consensusParametersSchema>;
 /** The dataset parameters the chain decides. */
-export type ChainParameters = Pick<DatasetParameters, 'equivocationSlash' | 'guardianShareBps' | 'epochEmission'>;
+export type ChainParameters = Pick<DatasetParameters, 'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'>;
 
 export const DEVNET_CONSENSUS: ConsensusParameters = {
   k: 32,

@@ -5,8 +5,9 @@
  * - `EpochDataset` / `parseEpochDataset` / `datasetFromParts`: the wire format (datasetSchema.ts).
  * - `canonicalJson(dataset)`, `datasetHash(dataset)` = keccak256(utf8(canonical JSON)) = the header's dataHash.
  * - `evaluateEpoch(dataset)`: verifies every signed item, recomputes samples and assignments from the
- *   seeds, verifies openings and transcripts, builds the `ScoringInput`, scores (core/scoring.ts), builds
- *   the trees and returns the header fields. Items that fail verification are listed in `rejected` with a
+ *   seeds, verifies openings and transcripts, builds the `ScoringInput` (with the eligible licenses and
+ *   their scheduled challenges), scores (core/scoring.ts), builds the trees (account and license leaves)
+ *   and returns the header fields. Items that fail verification are listed in `rejected` with a
  *   reason and never make it throw; only a structurally invalid dataset throws (RangeError naming the field).
  */
 import type { Address, Hex } from 'viem';
@@ -87,7 +88,10 @@ export interface EpochEvaluation {
   /** One entry per dataset node, ascending nodeKey. */
   perNode: NodeEvaluation[];
   rejected: RejectedItem[];
-  /** Licenses whose transcript was accepted (schedule-consistent, revealed): eligible for license rewards. */
+  /**
+   * Licenses whose transcript was accepted (schedule-consistent, revealed): eligible for license rewards,
+   * paid pro rata to their scheduled challenges (`result.licenseRewards`, leaves `result.licenseCumulative`).
+   */
   eligibleLicenses: string[];
 }
 
@@ -120,6 +124,12 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
   );
   const p = d.parameters;
   const fraudSlash = BigInt(p.fraudSlash);
+  // License weights: scheduled challenges of each eligible license's accepted transcript, summed over the
+  // nodes it was assigned (an accepted transcript covers every assigned node, challengesPerNode each).
+  const scheduledOf = new Map<string, number>(watchdogs.eligibleLicenses.map((id) => [id, 0]));
+  for (const counts of watchdogs.ratios.values()) {
+    for (const c of counts) if (scheduledOf.has(c.tokenId)) scheduledOf.set(c.tokenId, scheduledOf.get(c.tokenId)! + c.scheduled);
+  }
 
   const scoringInput: ScoringInput = {
     epoch: d.epoch,
@@ -151,6 +161,9 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
       };
     }),
     previousCumulative: new Map(d.previousCumulative.map((c) => [c.account as Address, BigInt(c.cumulative)])),
+    licenseEmission: BigInt(p.licenseEmission),
+    licenses: [...scheduledOf.entries()].map(([tokenId, scheduled]) => ({ tokenId: BigInt(tokenId), scheduled })),
+    previousLicenseCumulative: new Map(d.previousLicenseCumulative.map((c) => [BigInt(c.tokenId), BigInt(c.cumulative)])),
   };
   let result: ScoringResult;
   try {

@@ -12,7 +12,8 @@
 import { z } from 'zod';
 import type { Address, Hex } from 'viem';
 
-export const DATASET_VERSION = 1;
+/** 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves). */
+export const DATASET_VERSION = 2;
 
 // -------------------------------------------------------------------------------------------- atoms
 
@@ -157,6 +158,8 @@ export const datasetParametersWire = z.strictObject({
   equivocationSlash: uintString(96),
   guardianShareBps: z.number().int().min(0).max(10_000),
   epochEmission: uintString(96),
+  /** License emission of this epoch: `LicenseRewards.epochEmission(epoch)` (paid by LicenseRewards, not the settlement). */
+  licenseEmission: uintString(96),
 });
 
 export const datasetNodeWire = z.strictObject({
@@ -174,6 +177,8 @@ export const datasetKeyWire = z.strictObject({
 });
 
 export const cumulativeWire = z.strictObject({ account: addressWire, cumulative: uintString(96) });
+/** A license leaf of the reward tree: the license's cumulative reward (paid by LicenseRewards). */
+export const licenseCumulativeWire = z.strictObject({ tokenId: uintString(256), cumulative: uintString(96) });
 
 export const epochDatasetSchema = z.strictObject({
   version: z.literal(DATASET_VERSION),
@@ -183,6 +188,7 @@ export const epochDatasetSchema = z.strictObject({
     settlement: addressWire,
     didRegistry: addressWire,
     license: addressWire,
+    licenseRewards: addressWire,
   }),
   epoch: z.number().int().min(1).max(0xffffffff),
   epochStart: unixSeconds,
@@ -209,8 +215,10 @@ export const epochDatasetSchema = z.strictObject({
   guardianSet: z.array(addressWire).min(1),
   /** Signers of the previous epoch's submitEpoch (empty for epoch 1); paid the guardian share. */
   signersPaid: z.array(addressWire),
-  /** The previous epoch's cumulative reward list (its reward root is on-chain). */
+  /** The previous epoch's cumulative reward list: the account leaves of its reward tree (root on-chain). */
   previousCumulative: z.array(cumulativeWire),
+  /** The license leaves of the previous epoch's reward tree, ascending tokenId. */
+  previousLicenseCumulative: z.array(licenseCumulativeWire),
 });
 
 export type EpochDataset = z.infer<typeof epochDatasetSchema>;
@@ -227,6 +235,7 @@ export type ChallengeResultWire = z.infer<typeof challengeResultWire>;
 export type TranscriptBodyWire = z.infer<typeof transcriptBodyWire>;
 export type TranscriptWire = z.infer<typeof transcriptWire>;
 export type CumulativeWire = z.infer<typeof cumulativeWire>;
+export type LicenseCumulativeWire = z.infer<typeof licenseCumulativeWire>;
 
 // ------------------------------------------------------------------------------------------ parsing
 
@@ -282,6 +291,7 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
   checkUnique(d.guardianSet, (g) => g, 'guardianSet', 'guardian');
   checkUnique(d.signersPaid, (g) => g, 'signersPaid', 'signer');
   checkUnique(d.previousCumulative, (c) => c.account, 'previousCumulative', 'account');
+  checkUnique(d.previousLicenseCumulative, (c) => c.tokenId, 'previousLicenseCumulative', 'license');
   const guardians = new Set(d.guardianSet);
   d.signersPaid.forEach((s, i) => {
     if (!guardians.has(s)) fail(`signersPaid[${i}]`, `${s} is not in guardianSet`);
@@ -294,6 +304,9 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
   let total = BigInt(p.epochEmission);
   for (const c of d.previousCumulative) total += BigInt(c.cumulative);
   if (total >= 1n << 96n) fail('previousCumulative', 'sum plus epochEmission exceeds uint96');
+  let licenseTotal = BigInt(p.licenseEmission);
+  for (const c of d.previousLicenseCumulative) licenseTotal += BigInt(c.cumulative);
+  if (licenseTotal >= 1n << 96n) fail('previousLicenseCumulative', 'sum plus licenseEmission exceeds uint96');
   return d;
 }
 
@@ -305,7 +318,7 @@ type Loose<T> = T extends string ? string | bigint | number : T;
 /** The parts of a dataset in the keeper's in-memory form: any-case hex, amounts as bigint/number/string. */
 export interface DatasetParts {
   chainId: number;
-  contracts: { staking: string; settlement: string; didRegistry: string; license: string };
+  contracts: { staking: string; settlement: string; didRegistry: string; license: string; licenseRewards: string };
   epoch: number;
   epochStart: number;
   epochEnd: number;
@@ -329,6 +342,8 @@ export interface DatasetParts {
   guardianSet: readonly string[];
   signersPaid: readonly string[];
   previousCumulative: readonly { account: string; cumulative: Amount }[] | ReadonlyMap<string, Amount>;
+  /** License leaves of the previous reward tree (token id → cumulative as a map, or a list). */
+  previousLicenseCumulative: readonly { tokenId: Amount; cumulative: Amount }[] | ReadonlyMap<Amount, Amount>;
 }
 
 const dec = (v: Amount): string => {
@@ -364,7 +379,7 @@ function normalizeLoose(value: unknown): unknown {
 /**
  * Builds a canonical dataset from the keeper's parts: lowercase hex, decimal strings, every list sorted
  * (nodes, openings and commitments by nodeKey, keys by key, WatchDog commits and transcripts by tokenId,
- * guardians and accounts ascending), then validated with `parseEpochDataset`. Items such as
+ * guardians, accounts and license token ids ascending), then validated with `parseEpochDataset`. Items such as
  * openings and transcripts are normalized but otherwise kept as received.
  */
 export function datasetFromParts(parts: DatasetParts): EpochDataset {
@@ -373,6 +388,10 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
     parts.previousCumulative instanceof Map
       ? [...parts.previousCumulative.entries()].map(([account, cumulative]) => ({ account, cumulative }))
       : (parts.previousCumulative as readonly { account: string; cumulative: Amount }[]);
+  const prevLicenses =
+    parts.previousLicenseCumulative instanceof Map
+      ? [...parts.previousLicenseCumulative.entries()].map(([tokenId, cumulative]) => ({ tokenId, cumulative }))
+      : (parts.previousLicenseCumulative as readonly { tokenId: Amount; cumulative: Amount }[]);
   const sortedBy = <T>(items: T[], key: (t: T) => string, cmp = byString) => items.sort((a, b) => cmp(key(a), key(b)));
   const json = (v: unknown) => JSON.stringify(v);
   const raw = {
@@ -383,6 +402,7 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       settlement: low(parts.contracts.settlement),
       didRegistry: low(parts.contracts.didRegistry),
       license: low(parts.contracts.license),
+      licenseRewards: low(parts.contracts.licenseRewards),
     },
     epoch: parts.epoch,
     epochStart: parts.epochStart,
@@ -405,6 +425,7 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       equivocationSlash: dec(p.equivocationSlash),
       guardianShareBps: Number(p.guardianShareBps),
       epochEmission: dec(p.epochEmission),
+      licenseEmission: dec(p.licenseEmission),
     },
     startBlock: { blockNumber: Number(parts.startBlock.blockNumber), blockHash: low(parts.startBlock.blockHash) },
     seed: { blockNumber: Number(parts.seed.blockNumber), blockHash: low(parts.seed.blockHash), value: low(parts.seed.value) },
@@ -441,6 +462,11 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
     previousCumulative: sortedBy(
       prev.map((c) => ({ account: low(c.account), cumulative: dec(c.cumulative) })),
       (c) => c.account,
+    ),
+    previousLicenseCumulative: sortedBy(
+      prevLicenses.map((c) => ({ tokenId: dec(c.tokenId), cumulative: dec(c.cumulative) })),
+      (c) => c.tokenId,
+      byBigint,
     ),
   };
   return parseEpochDataset(raw);

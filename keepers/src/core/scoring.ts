@@ -27,13 +27,23 @@
  * - Addresses in the output are lowercase.
  * - Cumulative rewards: previous + this epoch per account (operators are paid their nodes' rewards;
  *   an account may be both operator and guardian), listed by ascending address.
+ * - License rewards (since consensus version 2): the epoch's license emission L (LicenseRewards'
+ *   `epochEmission(epoch)`, a pool of its own) is split among the eligible licenses (accepted,
+ *   schedule-consistent transcripts) pro rata to their scheduled challenges, rounded down; the remainder,
+ *   and all of L when no license is eligible, is not paid (it stays in the LicenseRewards pool). A
+ *   license's cumulative = previous + this epoch's share; licenses not paid this epoch keep their previous
+ *   cumulative. Listed by ascending token id.
+ * - Reward tree: the account leaves `rewardLeaf(account, cumulative)` followed by the license leaves
+ *   `licenseRewardLeaf(tokenId, cumulative)`. `totalCumulative` and `epochEmission` (header) count account
+ *   leaves only.
  */
 import { z } from 'zod';
 import type { Address, Hex } from 'viem';
-import { buildTree, faultLeaf, rewardLeaf, type MerkleTree } from './merkle.js';
+import { buildTree, faultLeaf, licenseRewardLeaf, rewardLeaf, type MerkleTree } from './merkle.js';
 import { scoresHashChain, type NodeScore } from './epochHeader.js';
 
-export const CONSENSUS_VERSION = 1;
+/** 2: license leaves in the reward tree (license emission split by scheduled challenges). */
+export const CONSENSUS_VERSION = 2;
 
 /** Fault flags in `NodeScore.faults` (uint8). */
 export const FAULT_OPENINGS_FAILED = 1;
@@ -50,6 +60,7 @@ const PPM_N = 1_000_000n;
 const BPS = 10_000n;
 const UINT96_LIMIT = 1n << 96n;
 const UINT64_LIMIT = 1n << 64n;
+const UINT256_LIMIT = 1n << 256n;
 const ZERO_ROOT: Hex = '0x0000000000000000000000000000000000000000000000000000000000000000';
 
 /** Default chunk size of the scores hash chain (consensus-relevant: the head depends on it). */
@@ -103,6 +114,15 @@ const nodeInput = z
     });
   });
 
+const tokenId = z.bigint().nonnegative().lt(UINT256_LIMIT, 'must fit in uint256');
+
+/** A license eligible for license rewards this epoch. */
+const licenseInput = z.object({
+  tokenId,
+  /** Challenges scheduled in its accepted transcript, over all its assigned nodes: its weight. */
+  scheduled: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+
 const parameters = z
   .object({
     aMin: ratio,
@@ -139,6 +159,12 @@ const scoringInput = z
     parameters,
     nodes: z.array(nodeInput),
     previousCumulative: z.map(address, wei),
+    /** License emission of this epoch (LicenseRewards' own schedule, not part of `epochEmission`). */
+    licenseEmission: wei.default(0n),
+    /** The eligible licenses with their weights. */
+    licenses: z.array(licenseInput).default([]),
+    /** The license leaves of the previous epoch's reward tree: tokenId → cumulative. */
+    previousLicenseCumulative: z.map(tokenId, wei).default(new Map()),
   })
   .superRefine((input, ctx) => {
     const set = new Set(input.guardianSet);
@@ -159,6 +185,11 @@ const scoringInput = z
     if (new Set(input.previousCumulative.keys()).size !== input.previousCumulative.size) {
       ctx.addIssue({ code: 'custom', path: ['previousCumulative'], message: 'an account appears twice (case-insensitive)' });
     }
+    const licenses = new Set<bigint>();
+    input.licenses.forEach((l, i) => {
+      if (licenses.has(l.tokenId)) ctx.addIssue({ code: 'custom', path: ['licenses', i, 'tokenId'], message: `duplicate license ${l.tokenId}` });
+      licenses.add(l.tokenId);
+    });
   });
 
 export type ScoringInput = z.input<typeof scoringInput>;
@@ -199,6 +230,17 @@ export interface CumulativeReward {
   cumulative: bigint;
 }
 
+/** A license leaf of the reward tree (`cumulative`), or this epoch's payment to a license (`amount`). */
+export interface LicenseCumulative {
+  tokenId: bigint;
+  cumulative: bigint;
+}
+
+export interface LicenseReward {
+  tokenId: bigint;
+  amount: bigint;
+}
+
 export interface ScoringResult {
   consensusVersion: number;
   epoch: number;
@@ -216,12 +258,22 @@ export interface ScoringResult {
   totalCumulative: bigint;
   /** Fault leaves, ascending by nodeKey, index = position. */
   faults: FaultRecord[];
+  /** License emission of this epoch (LicenseRewards' schedule). */
+  licenseEmission: bigint;
+  /** Every license ever rewarded with its new cumulative amount, ascending by token id. */
+  licenseCumulative: LicenseCumulative[];
+  /** This epoch's payment per license (nonzero only), ascending by token id. */
+  licenseRewards: LicenseReward[];
+  licenseRewardTotal: bigint;
+  /** licenseEmission − licenseRewardTotal: rounding remainder (or all of it), left in the license pool. */
+  licenseUndistributed: bigint;
 }
 
 // ------------------------------------------------------------------------------------------- helpers
 
 /** Addresses are lowercase 0x + 40 hex after parsing, so string order is numeric order. */
 const compareAddress = (a: Address, b: Address): number => (a < b ? -1 : a > b ? 1 : 0);
+const compareBigint = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const toPpm = (x: number): number => Math.round(x * PPM);
 
@@ -396,6 +448,28 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   if (totalCumulative >= UINT96_LIMIT) throw new RangeError(`totalCumulative ${totalCumulative} exceeds uint96`);
   const epochRewards = [...paid.keys()].sort(compareAddress).map((account) => ({ account, cumulative: paid.get(account)! }));
 
+  // License rewards: a pool of their own, pro rata to scheduled challenges, floor; the remainder stays unpaid.
+  const licenses = [...input.licenses].sort((a, b) => compareBigint(a.tokenId, b.tokenId));
+  let licenseWeight = 0n;
+  for (const l of licenses) licenseWeight += BigInt(l.scheduled);
+  const licensePaid = new Map<bigint, bigint>();
+  let licenseRewardTotal = 0n;
+  if (licenseWeight > 0n) {
+    for (const l of licenses) {
+      const share = (input.licenseEmission * BigInt(l.scheduled)) / licenseWeight;
+      if (share === 0n) continue;
+      licensePaid.set(l.tokenId, share);
+      licenseRewardTotal += share;
+    }
+  }
+  const licenseMap = new Map<bigint, bigint>(input.previousLicenseCumulative);
+  for (const [id, amount] of licensePaid) licenseMap.set(id, (licenseMap.get(id) ?? 0n) + amount);
+  const licenseCumulative = [...licenseMap.keys()].sort(compareBigint).map((id) => ({ tokenId: id, cumulative: licenseMap.get(id)! }));
+  let licenseTotal = 0n;
+  for (const c of licenseCumulative) licenseTotal += c.cumulative;
+  if (licenseTotal >= UINT96_LIMIT) throw new RangeError(`license cumulative total ${licenseTotal} exceeds uint96`);
+  const licenseRewards = [...licensePaid.keys()].sort(compareBigint).map((id) => ({ tokenId: id, amount: licensePaid.get(id)! }));
+
   const guardianRewardTotal = signers.length > 0 ? guardianShare : 0n;
   return {
     consensusVersion: CONSENSUS_VERSION,
@@ -409,34 +483,77 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
     undistributed: epochEmission - guardianRewardTotal - nodeRewardTotal,
     totalCumulative,
     faults: faultRecords,
+    licenseEmission: input.licenseEmission,
+    licenseCumulative,
+    licenseRewards,
+    licenseRewardTotal,
+    licenseUndistributed: input.licenseEmission - licenseRewardTotal,
   };
 }
 
 // --------------------------------------------------------------------------------------------- trees
 
 export interface EpochTrees {
-  /** Reward leaves in `result.cumulative` order (proof index = position). */
+  /**
+   * Reward leaves: the account leaves in `result.cumulative` order (proof index = position), then the
+   * license leaves in `result.licenseCumulative` order (proof index = `licenseLeafOffset` + position).
+   */
   rewardTree: MerkleTree | null;
+  /** Index in `rewardTree` of the first license leaf (= number of account leaves). */
+  licenseLeafOffset: number;
   rewardRoot: Hex;
   faultTree: MerkleTree | null;
   faultRoot: Hex;
   faultCount: number;
+  /** Account leaves only (see `buildEpochTrees`). */
   totalCumulative: bigint;
+  /** The settlement's emission only (see `buildEpochTrees`). */
   epochEmission: bigint;
   scoresHash: Hex;
   consensusVersion: number;
 }
 
 /**
+ * The reward tree's leaves: account leaves `rewardLeaf(account, cumulative)` in list order, then license
+ * leaves `licenseRewardLeaf(tokenId, cumulative)` in list order (so license i has leaf index
+ * `accounts.length + i`). Amounts may be bigints or decimal strings (stored outputs, dataset lists).
+ */
+export function rewardTreeLeaves(
+  accounts: readonly { account: string; cumulative: bigint | string }[],
+  licenses: readonly { tokenId: bigint | string; cumulative: bigint | string }[],
+): Uint8Array[] {
+  return [
+    ...accounts.map((c) => rewardLeaf(c.account as Address, BigInt(c.cumulative))),
+    ...licenses.map((l) => licenseRewardLeaf(BigInt(l.tokenId), BigInt(l.cumulative))),
+  ];
+}
+
+/** The reward tree over `rewardTreeLeaves(accounts, licenses)`, or null when both lists are empty (root 0). */
+export function buildRewardTree(
+  accounts: readonly { account: string; cumulative: bigint | string }[],
+  licenses: readonly { tokenId: bigint | string; cumulative: bigint | string }[],
+): MerkleTree | null {
+  return accounts.length + licenses.length > 0 ? buildTree(rewardTreeLeaves(accounts, licenses)) : null;
+}
+
+/**
  * The reward and fault trees and the header fields they determine, for the keeper and every guardian.
  * Roots are zero when a tree is empty (`faultCount` 0 ⇔ `faultRoot` 0, as `submitEpoch` requires).
+ *
+ * The header's `totalCumulative` and `epochEmission` are the settlement's amounts only (node and guardian
+ * rewards, i.e. the account leaves), never the license leaves: EpochSettlement's circuit breaker
+ * (`_checkEmissionAndEscrow`: epochEmission ≤ emissionCap(epoch), totalCumulative − previous ≤
+ * epochEmission, totalCumulative ≤ totalFunded) and its claim payout floor (totalFunded −
+ * finalizedCumulative) are about its own escrow, while license leaves are paid from the LicenseRewards
+ * pool and bounded by that contract's own schedule (`emittedUpTo`).
  */
 export function buildEpochTrees(result: ScoringResult, scoresChunkSize: number = SCORES_CHUNK_SIZE): EpochTrees {
-  const rewardTree = result.cumulative.length > 0 ? buildTree(result.cumulative.map((c) => rewardLeaf(c.account, c.cumulative))) : null;
+  const rewardTree = buildRewardTree(result.cumulative, result.licenseCumulative);
   const faultTree =
     result.faults.length > 0 ? buildTree(result.faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike))) : null;
   return {
     rewardTree,
+    licenseLeafOffset: result.cumulative.length,
     rewardRoot: rewardTree?.root ?? ZERO_ROOT,
     faultTree,
     faultRoot: faultTree?.root ?? ZERO_ROOT,

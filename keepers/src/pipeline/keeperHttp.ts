@@ -9,7 +9,8 @@
  *   GET  /datasets/:hash         a published dataset (canonical JSON, exactly the bytes that were hashed)
  *   GET  /epochs/:e              pipeline status of epoch e: per-stage job state (with the last error of a
  *                                stage still retrying), outputs' summary, dead letters
- *   GET  /epochs/:e/claims       reward proofs of epoch e's reward tree: { epoch, root, claims: { account: { cumulative, proof } } }
+ *   GET  /epochs/:e/claims       reward proofs of epoch e's reward tree: { epoch, root, claims: { account: { cumulative, proof } },
+ *                                licenses: { tokenId: { cumulative, proof } } }
  *                                (docs/keepers.md §9, read by `sendnet node claim --proofs`)
  *   GET  /metrics                Prometheus text (prom-client; BullMQ queue counts read at scrape time)
  *   GET  /health                 { ok: true }
@@ -37,7 +38,7 @@ import {
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
 import type { ScoreOutput } from './handlers/score.js';
-import { buildTree, rewardLeaf } from '../core/merkle.js';
+import { buildRewardTree } from '../core/scoring.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import type { TranscriptsOutput } from './handlers/score.js';
@@ -68,6 +69,37 @@ export interface KeeperHttpServer {
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
+/** The reward proofs document of `GET /epochs/:e/claims` (docs/cli.md §7). */
+export interface ClaimsDocument {
+  epoch: number;
+  root: Hex;
+  claims: Record<string, { cumulative: string; proof: Hex[] }>;
+  licenses: Record<string, { cumulative: string; proof: Hex[] }>;
+}
+
+/**
+ * The claims document of a stored `score` output: a proof for every account leaf and every license leaf
+ * (license leaves follow the account leaves in the tree, core/scoring.ts `rewardTreeLeaves`). Null when
+ * the stored lists do not hash to the header's reward root. An output stored before license leaves existed
+ * has no license list (its tree had none).
+ */
+export function claimsDocument(
+  epoch: number,
+  scored: Pick<ScoreOutput, 'header' | 'cumulative'> & { licenseCumulative?: ScoreOutput['licenseCumulative'] },
+): ClaimsDocument | null {
+  const licenseCumulative = scored.licenseCumulative ?? [];
+  const tree = buildRewardTree(scored.cumulative, licenseCumulative);
+  if ((tree?.root ?? ZERO_ROOT) !== scored.header.rewardRoot.toLowerCase()) return null;
+  const claims: ClaimsDocument['claims'] = {};
+  scored.cumulative.forEach((c, i) => (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }));
+  const licenses: ClaimsDocument['licenses'] = {};
+  const offset = scored.cumulative.length;
+  licenseCumulative.forEach(
+    (l, i) => (licenses[BigInt(l.tokenId).toString()] = { cumulative: BigInt(l.cumulative).toString(), proof: tree!.proof(offset + i) }),
+  );
+  return { epoch, root: scored.header.rewardRoot, claims, licenses };
+}
 
 class HttpError extends Error {
   constructor(
@@ -221,13 +253,8 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (cached) return { status: 200, body: cached };
     const scored = await env.store.getStage<ScoreOutput>(epoch, 'score');
     if (!scored) throw new HttpError(404, 'not-scored', `epoch ${epoch} has not been scored by this keeper`);
-    const tree = scored.cumulative.length > 0 ? buildTree(scored.cumulative.map((c) => rewardLeaf(c.account, BigInt(c.cumulative)))) : null;
-    if ((tree?.root ?? ZERO_ROOT) !== scored.header.rewardRoot.toLowerCase()) {
-      throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative list does not hash to the header's reward root`);
-    }
-    const claims: Record<string, { cumulative: string; proof: Hex[] }> = {};
-    scored.cumulative.forEach((c, i) => (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }));
-    const body = { epoch, root: scored.header.rewardRoot, claims };
+    const body = claimsDocument(epoch, scored);
+    if (!body) throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`);
     if (claimsCache.size >= 16) claimsCache.delete(claimsCache.keys().next().value!);
     claimsCache.set(epoch, body);
     return { status: 200, body };

@@ -338,6 +338,7 @@ async function main(argv: string[]): Promise<void> {
       settlement: book.contracts.EpochSettlement,
       didRegistry: book.contracts.DidRegistry,
       license: book.contracts.WatchDogLicense,
+      licenseRewards: book.contracts.LicenseRewards,
     },
     consensus: o.consensus ? loadConsensusParameters(o.consensus) : DEVNET_CONSENSUS,
     dataDir: o.dataDir,

@@ -2,7 +2,8 @@
  * The guardian's check of a dataset against what the chain decides (docs/keepers.md §6): chain id and
  * contracts, parameters (its own consensus copy plus the chain's), epoch times, the start / seed /
  * assignment blocks and seeds, the Active node set, key states, WatchDog operators, the guardian set, the
- * signers paid and the previous cumulative list against the previous reward root. Returns the first
+ * signers paid, the license emission (`LicenseRewards.epochEmission`) and the previous cumulative lists
+ * (account leaves + license leaves) against the previous reward root. Returns the first
  * field that differs, with both values; the guardian answers 422 naming it.
  */
 import type { Address, Hex, PublicClient } from 'viem';
@@ -43,6 +44,7 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
     settlement: ctx.contracts.settlement.toLowerCase(),
     didRegistry: ctx.contracts.didRegistry.toLowerCase(),
     license: ctx.contracts.license.toLowerCase(),
+    licenseRewards: ctx.contracts.licenseRewards.toLowerCase(),
   };
   if (d.chainId !== ctx.chainId) return { field: 'chainId', ours: ctx.chainId, theirs: d.chainId };
   for (const k of Object.keys(lowerContracts) as (keyof typeof lowerContracts)[]) {
@@ -62,6 +64,7 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
     ['parameters.equivocationSlash', facts.equivocationSlash, d.parameters.equivocationSlash],
     ['parameters.guardianShareBps', facts.guardianShareBps, d.parameters.guardianShareBps],
     ['parameters.epochEmission', facts.epochEmission, d.parameters.epochEmission],
+    ['parameters.licenseEmission', facts.licenseEmission, d.parameters.licenseEmission],
     ['epochStart', facts.epochStart, d.epochStart],
     ['epochEnd', facts.epochEnd, d.epochEnd],
     ['commitDeadline', facts.commitDeadline, d.commitDeadline],
@@ -80,9 +83,15 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
     }
   }
 
-  const previousRoot = cumulativeRoot(d.previousCumulative);
+  // The previous reward tree holds both leaf types: only the account list and the license list together
+  // reproduce its root (the root cannot tell which of the two is wrong, so the field stays previousCumulative).
+  const previousRoot = cumulativeRoot(d.previousCumulative, d.previousLicenseCumulative);
   if (previousRoot !== facts.previousRewardRoot) {
-    return { field: 'previousCumulative', ours: `reward root ${facts.previousRewardRoot}`, theirs: `reward root ${previousRoot}` };
+    return {
+      field: 'previousCumulative',
+      ours: `reward root ${facts.previousRewardRoot}`,
+      theirs: `reward root ${previousRoot} (previousCumulative + previousLicenseCumulative)`,
+    };
   }
 
   // Key states at the seed block: every listed key is right, and every key the openings name is listed.

@@ -127,7 +127,14 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const staking = (o.contracts?.staking ?? o.staking ?? '0x' + '5a'.repeat(20)) as Address;
   const epochStart = o.epochStart ?? 1_700_000_000;
   const epochEnd = epochStart + (o.epochDuration ?? 20);
-  const params = { ...DEVNET_CONSENSUS, equivocationSlash: '1000000000000000000000', guardianShareBps: 500, epochEmission: '273972000000000000000000' };
+  const params = {
+    ...DEVNET_CONSENSUS,
+    equivocationSlash: '1000000000000000000000',
+    guardianShareBps: 500,
+    epochEmission: '273972000000000000000000',
+    // config/devnet.json licenseRewards.initialEpochEmission: LicenseRewards.epochEmission(e) of the devnet's first 730 epochs
+    licenseEmission: '82191780821917808219178',
+  };
   const blocks = o.blocks ?? {
     start: { blockNumber: 100, blockHash: rand32() },
     seed: { blockNumber: 110, blockHash: rand32() },
@@ -226,7 +233,13 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
   const parts: DatasetParts = {
     chainId,
-    contracts: o.contracts ?? { staking, settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20) },
+    contracts: o.contracts ?? {
+      staking,
+      settlement: '0x' + '5e'.repeat(20),
+      didRegistry: '0x' + 'd1'.repeat(20),
+      license: '0x' + '1c'.repeat(20),
+      licenseRewards: '0x' + '1e'.repeat(20),
+    },
     epoch,
     epochStart,
     epochEnd,
@@ -243,6 +256,7 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     guardianSet,
     signersPaid: guardianSet.slice(0, 5),
     previousCumulative: [{ account: nodes[0]?.operator ?? guardianSet[0], cumulative: 5n * 10n ** 18n }],
+    previousLicenseCumulative: [{ tokenId: 0n, cumulative: 2n * 10n ** 18n }],
     ...o.overrides,
   };
   return { parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };

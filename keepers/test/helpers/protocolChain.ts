@@ -47,6 +47,7 @@ export async function startProtocolChain(): Promise<ProtocolChain> {
     settlement: book.contracts.EpochSettlement,
     didRegistry: book.contracts.DidRegistry,
     license: book.contracts.WatchDogLicense,
+    licenseRewards: book.contracts.LicenseRewards,
   };
   return { anvil, book, contracts, publicClient, stop: () => anvil.stop() };
 }

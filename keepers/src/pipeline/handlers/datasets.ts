@@ -6,7 +6,8 @@
  * processes) and on disk (`<datasetsDir>/<hash>.json`). `findDataset` looks in both, then asks
  * `resyncUrls` (other keepers' `GET /datasets/:hash`) and accepts only bytes that hash to `hash`.
  *
- * `previousCumulative(e)`: the cumulative list of epoch e−1 as submitted on-chain. From this keeper's own
+ * `previousCumulative(e)`: the cumulative lists of epoch e−1 (account leaves and license leaves of its
+ * reward tree) as submitted on-chain. From this keeper's own
  * `score` output of e−1 when its reward root is the one on-chain; otherwise (a cold start, or another
  * keeper submitted a different header) by fetching e−1's dataset by the `dataHash` of its on-chain header
  * and re-running `evaluateEpoch` — the result must reproduce the on-chain reward root. If neither works
@@ -19,7 +20,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Hex } from 'viem';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { evaluateEpoch } from '../../core/dataset.js';
-import type { CumulativeReward } from '../../core/scoring.js';
+import type { CumulativeReward, LicenseCumulative } from '../../core/scoring.js';
 import { fetchJson } from '../../infra/httpJson.js';
 import type { KeeperEnv } from './env.js';
 
@@ -83,16 +84,25 @@ export async function findDataset(env: KeeperEnv, hash: Hex): Promise<string | n
 interface ScoreLike {
   header: { rewardRoot: Hex };
   cumulative: CumulativeReward[];
+  /** Absent in outputs stored before license leaves existed. */
+  licenseCumulative?: LicenseCumulative[];
 }
 
-/** The cumulative reward list of epoch − 1 as settled on-chain ([] for epoch 1). See the module comment. */
-export async function previousCumulative(env: KeeperEnv, epoch: number): Promise<CumulativeReward[]> {
-  if (epoch <= 1) return [];
+/** The reward tree's leaves of an epoch: the account list and the license list. */
+export interface PreviousCumulative {
+  accounts: CumulativeReward[];
+  licenses: LicenseCumulative[];
+}
+
+/** The cumulative lists of epoch − 1 as settled on-chain (empty for epoch 1). See the module comment. */
+export async function previousCumulative(env: KeeperEnv, epoch: number): Promise<PreviousCumulative> {
+  if (epoch <= 1) return { accounts: [], licenses: [] };
   const previous = await env.chain.submission(epoch - 1);
   if (!previous) throw new Error(`epoch ${epoch - 1} is not submitted: epoch ${epoch} cannot be built yet`);
   const onChainRoot = previous.header.rewardRoot.toLowerCase();
   const ours = await env.store.getStage<ScoreLike>(epoch - 1, 'score');
-  if (ours && ours.header.rewardRoot.toLowerCase() === onChainRoot) return ours.cumulative;
+  // An output stored before license leaves existed has no license list: its tree had none.
+  if (ours && ours.header.rewardRoot.toLowerCase() === onChainRoot) return { accounts: ours.cumulative, licenses: ours.licenseCumulative ?? [] };
   const dataHash = previous.header.dataHash;
   env.log.warn({ epoch: epoch - 1, dataHash, haveOwn: !!ours }, 'no own result matching the on-chain reward root: rebuilding from the dataset');
   const json = await findDataset(env, dataHash);
@@ -108,5 +118,5 @@ export async function previousCumulative(env: KeeperEnv, epoch: number): Promise
       `dataset ${dataHash} of epoch ${epoch - 1} evaluates to reward root ${evaluation.trees.rewardRoot}, but ${onChainRoot} is on-chain`,
     );
   }
-  return evaluation.result.cumulative;
+  return { accounts: evaluation.result.cumulative, licenses: evaluation.result.licenseCumulative };
 }

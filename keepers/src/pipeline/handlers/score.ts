@@ -10,7 +10,7 @@
  * e's starting point), reads what the chain decides (guardian set, signers paid, chain parameters, key
  * states at the seed block), builds the dataset with `datasetFromParts`, stores its canonical JSON
  * (Redis + disk) and runs `evaluateEpoch` — the same function every guardian runs. Output: the header,
- * the scores, the cumulative list and the fault leaves (the trees are rebuilt from these when proofs are
+ * the scores, the cumulative lists (account and license leaves) and the fault leaves (the trees are rebuilt from these when proofs are
  * needed).
  *
  * publish-dataset.<e>: makes sure the dataset is on disk and reachable at `publicUrl/datasets/<hash>`
@@ -22,7 +22,7 @@ import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
 import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
-import type { CumulativeReward, FaultRecord } from '../../core/scoring.js';
+import type { CumulativeReward, FaultRecord, LicenseCumulative, LicenseReward } from '../../core/scoring.js';
 import { fetchJson } from '../../infra/httpJson.js';
 import type { StoredWatchdogCommit } from '../keeperHttp.js';
 import type { StageContext, StageHandler } from '../runner.js';
@@ -41,6 +41,10 @@ export interface ScoreOutput {
   header: EpochHeader;
   scores: NodeScore[];
   cumulative: CumulativeReward[];
+  /** License leaves of the reward tree (after the account leaves), ascending tokenId. */
+  licenseCumulative: LicenseCumulative[];
+  /** This epoch's license payments. */
+  licenseRewards: LicenseReward[];
   faults: FaultRecord[];
   rejected: RejectedItem[];
   eligibleLicenses: string[];
@@ -131,9 +135,10 @@ export function scoreStage(env: KeeperEnv): StageHandler {
         settlement: contracts.EpochSettlement,
         didRegistry: contracts.DidRegistry,
         license: contracts.WatchDogLicense,
+        licenseRewards: contracts.LicenseRewards,
       };
       // What the chain decides, derived exactly as every guardian derives it (chain/epochFacts.ts).
-      const [facts, prevCumulative] = await Promise.all([
+      const [facts, previous] = await Promise.all([
         deriveEpochFacts(env.client, epochContracts, epoch, {
           commitGraceSeconds: env.consensus.commitGraceSeconds,
           assignmentLeadSeconds: env.consensus.assignmentLeadSeconds,
@@ -156,6 +161,7 @@ export function scoreStage(env: KeeperEnv): StageHandler {
           equivocationSlash: facts.equivocationSlash,
           guardianShareBps: facts.guardianShareBps,
           epochEmission: facts.epochEmission,
+          licenseEmission: facts.licenseEmission,
         },
         startBlock: collected.startBlock,
         seed: seeds.seed,
@@ -168,7 +174,8 @@ export function scoreStage(env: KeeperEnv): StageHandler {
         transcripts,
         guardianSet: facts.guardianSet,
         signersPaid: facts.signersPaid,
-        previousCumulative: prevCumulative,
+        previousCumulative: previous.accounts,
+        previousLicenseCumulative: previous.licenses,
       });
       const json = canonicalJson(dataset);
       const dataHash = keccakUtf8(json);
@@ -186,6 +193,8 @@ export function scoreStage(env: KeeperEnv): StageHandler {
         header: evaluation.header,
         scores: evaluation.result.scores,
         cumulative: evaluation.result.cumulative,
+        licenseCumulative: evaluation.result.licenseCumulative,
+        licenseRewards: evaluation.result.licenseRewards,
         faults: evaluation.result.faults,
         rejected: evaluation.rejected,
         eligibleLicenses: evaluation.eligibleLicenses,
