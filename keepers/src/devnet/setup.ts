@@ -19,6 +19,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import type { AddressBook } from '../config/addressBook.js';
 import { allowlistTree } from '../chain/watchdog.js';
+import { signNodeKeyConsent } from '../chain/nodeRegistration.js';
 import {
   didRegistryAbi,
   nodeStakingAbi,
@@ -76,7 +77,11 @@ export interface NodeRegistration {
   metadataURI?: string;
 }
 
-/** Registers and stakes edge nodes: approve + register per operator (operators may repeat). */
+/**
+ * Registers and stakes edge nodes: approve + register per operator (operators may repeat), each operator's
+ * transactions sent back to back with explicit nonces (chain/nodeRegistration.ts `registerNode` does one
+ * node at a time, waiting for each receipt).
+ */
 export async function registerNodes(ctx: SetupContext, nodes: readonly NodeRegistration[]): Promise<void> {
   const { publicClient, wallet } = clients(ctx);
   const staking = ctx.book.contracts.NodeStaking;
@@ -92,12 +97,7 @@ export async function registerNodes(ctx: SetupContext, nodes: readonly NodeRegis
       ];
       for (const n of list) {
         const nodeAccount = privateKeyToAccount(n.nodeKey);
-        const consent = await nodeAccount.signTypedData({
-          domain: { name: 'SendingNetwork NodeStaking', version: '1', chainId: ctx.book.chainId, verifyingContract: staking },
-          types: { NodeKeyConsent: [{ name: 'operator', type: 'address' }] },
-          primaryType: 'NodeKeyConsent',
-          message: { operator: operator.account.address },
-        });
+        const consent = await signNodeKeyConsent(nodeAccount, operator.account.address, ctx.book.chainId, staking);
         hashes.push(
           await operator.writeContract({
             address: staking,
