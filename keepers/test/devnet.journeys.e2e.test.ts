@@ -12,7 +12,9 @@
  *   after an epoch (its node entity as of that epoch is the chain's), and claims its reward with the
  *   keeper's published proofs (indexed as the operator's claim);
  * - presale journey: the demo buyer buys in the allowlist phase with the allowlist file the devnet
- *   published, then in the public phase, and names its WatchDog operator; the subgraph has the purchases;
+ *   published, then in the public phase, and names its WatchDog operator; a WatchDog's license reward is
+ *   claimed with the keeper's proofs and pays its holder what the scoring function computed; the subgraph
+ *   has the purchases and the claim;
  * - DID journey: register a DID, add a device key, resolve it through the ENS resolver; the subgraph has it.
  *
  * A small population (6 nodes including the four misbehaving ones, 3 WatchDogs, 12 clients) keeps it quick.
@@ -399,7 +401,7 @@ test('GraphQL rankings of two network epochs equal the keepers\' scores and the 
   assert.equal(_meta.block.hash, block.hash, '_meta names the chain\'s block');
 }));
 
-test('presale journey: allowlist purchase with the devnet\'s published allowlist file, a public purchase, license activation; indexed', { timeout: 300_000 }, step(async () => {
+test('presale journey: allowlist purchase with the devnet\'s published allowlist file, a public purchase, license activation, a WatchDog license\'s reward claim; indexed', { timeout: 300_000 }, step(async () => {
   const buyerKey = devPrivateKey(DEMO_ACCOUNTS.buyer);
   const buyer = devAccount(DEMO_ACCOUNTS.buyer).address;
   const allowlist = JSON.parse(readFileSync(devnet.allowlistPath, 'utf8')) as { entries: { account: string; max: number }[] };
@@ -452,6 +454,35 @@ test('presale journey: allowlist purchase with the devnet\'s published allowlist
     { phase: 'Public', quantity: 1, firstTokenId: publicBuy.tokenIds[0] },
   ]);
   assert.deepEqual(data.license, { owner: { id: buyer.toLowerCase() }, operator: watchdogOperator.toLowerCase() });
+
+  // License rewards: a WatchDog's license earned its share of the license emission for its challenges; anyone
+  // may send the claim (here the buyer), LicenseRewards pays the license's holder what the keepers computed
+  const watchdogLicense = devnet.watchdogs[0].tokenId;
+  const holder = privateKeyToAccount(devnet.population.watchdogs[0].ownerKey).address;
+  const settlement = devnet.book.contracts.EpochSettlement;
+  await waitFor(`epoch ${devnet.firstEpoch} to be final`, async () => (await devnet.client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claimableRewardRoot' }))[0] >= devnet.firstEpoch);
+  const balance = () => devnet.client.readContract({ address: devnet.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [holder] });
+  const before = await balance();
+  let claim: CliRun;
+  for (let attempt = 1; ; attempt++) {
+    claim = await sendnet(['--json', 'license', 'claim', String(watchdogLicense), '--proofs', `${devnet.keeper!.url}/epochs/{epoch}/claims`], buyerKey);
+    if (claim.code === 0 || attempt === 3) break;
+    console.log(`license claim attempt ${attempt}: ${claim.stderr.trim()}`); // the finalized epoch moved on meanwhile
+  }
+  assert.equal(claim.code, 0, claim.stderr);
+  const claimed = JSON.parse(claim.stdout) as { holder: string; paid: string; epoch: number };
+  assert.equal(claimed.holder, holder);
+  const paid = (await balance()) - before;
+  assert.ok(paid > 0n, 'the license holder was paid');
+  assert.equal(paid.toString(), claimed.paid);
+  const leaf = (await keeperScores(claimed.epoch)).licenses.find((l) => l.tokenId === watchdogLicense);
+  assert.equal(leaf?.cumulative, paid, `the license claim paid the scoring function's cumulative amount of epoch ${claimed.epoch}`);
+  console.log(`license ${watchdogLicense} (WatchDog 0) claimed ${paid} wei for its holder = scoring cumulative of epoch ${claimed.epoch}`);
+  const indexedClaim = await waitFor('the subgraph to index the license reward claim', async () => {
+    const d = await graphql<{ license: { rewardsClaimed: string } | null }>(graphqlUrl, `{ license(id: "${watchdogLicense}") { rewardsClaimed } }`);
+    return d.license && d.license.rewardsClaimed !== '0' ? d.license : undefined;
+  }, 60_000, 500);
+  assert.equal(indexedClaim.rewardsClaimed, paid.toString());
 }));
 
 test('DID journey: register a DID, add a device key, resolve it; indexed', { timeout: 300_000 }, step(async () => {

@@ -19,6 +19,8 @@ export interface WorkerEvaluation {
   cumulative: { account: string; cumulative: bigint }[];
   /** Reward proof of `cumulative[i]`. */
   proofs: Hex[][];
+  /** License leaves (`result.licenseCumulative`) with their reward proofs. */
+  licenses: { tokenId: bigint; cumulative: bigint; proof: Hex[] }[];
 }
 
 export function evaluateInWorker(datasetText: string, dataHash: Hex): Promise<WorkerEvaluation> {
@@ -48,6 +50,11 @@ if (!isMainThread && parentPort) {
       scores: evaluation.result.scores,
       cumulative: evaluation.result.cumulative.map((c) => ({ account: c.account, cumulative: c.cumulative })),
       proofs: evaluation.result.cumulative.map((_, i) => evaluation.trees.rewardTree!.proof(i) as Hex[]),
+      licenses: evaluation.result.licenseCumulative.map((l, i) => ({
+        tokenId: l.tokenId,
+        cumulative: l.cumulative,
+        proof: evaluation.trees.rewardTree!.proof(evaluation.trees.licenseLeafOffset + i) as Hex[],
+      })),
     };
     port.postMessage({ ok: true, value });
   })().catch((error: unknown) => port.postMessage({ ok: false, error: (error as Error).stack ?? String(error) }));
