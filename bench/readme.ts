@@ -43,7 +43,7 @@ export interface KeepersBenchReport {
   machine: { cpus: number; model: string; memoryGiB: number; node: string; loadAverageAtStart: number; loadAverageAtEnd: number };
   scoring: { results: ScoringBenchResult[]; target: { nodes: number; maxMs: number; maxRssMiB: number }; meetsTarget: boolean | null };
   openings: OpeningsBenchResult & { meetsTarget: boolean };
-  relay: { edge: BenchRelayResult['edge']; bare: BenchRelayResult['bare']; ratios: Omit<BenchRelayResult['ratios'], 'machineCpuCeiling'> & { machineCpuCeiling?: number }; options: BenchRelayResult['options']; target: number; meetsTarget: boolean };
+  relay: { edge: BenchRelayResult['edge']; bare: BenchRelayResult['bare']; ratios: BenchRelayResult['ratios']; options: BenchRelayResult['options']; target: number; meetsTarget: boolean };
 }
 
 export function renderKeepersBench(r: KeepersBenchReport): string {
@@ -61,12 +61,6 @@ export function renderKeepersBench(r: KeepersBenchReport): string {
     '|---|---:|---:|---:|---:|---|',
     `| opening verification (2 signatures each) | ${fmt(r.openings.openingsPerSecond)} openings/s = ${fmt(r.openings.signaturesPerSecondInOpenings)} sig/s | raw Ed25519 verify ${fmt(r.openings.rawEd25519VerifiesPerSecond)}/s | ${r.openings.ratio} | ≥ ${r.openings.target} | ${yes(r.openings.meetsTarget)} |`,
     `| edge-node relay, ${r.relay.options.pairs} pairs × ${fmt(r.relay.options.envelopesPerPair)} envelopes of ${r.relay.options.payloadBytes} B | ${fmt(r.relay.edge.envelopesPerSecond)} envelopes/s, p50 ${r.relay.edge.p50Ms} ms, p99 ${r.relay.edge.p99Ms} ms | bare WebSocket forwarder ${fmt(r.relay.bare.envelopesPerSecond)}/s, p50 ${r.relay.bare.p50Ms} ms, p99 ${r.relay.bare.p99Ms} ms | ${r.relay.ratios.throughput} | ≥ ${r.relay.target} | ${yes(r.relay.meetsTarget)} |`,
-    ...(r.relay.ratios.machineCpuCeiling === undefined
-      ? []
-      : [
-          '',
-          `Relay CPU per envelope (server + clients): edge node ${fmt(Math.round(r.relay.edge.serverCpuUsPerEnvelope + r.relay.edge.clientCpuUsPerEnvelope))} µs, bare forwarder ${fmt(Math.round(r.relay.bare.serverCpuUsPerEnvelope + r.relay.bare.clientCpuUsPerEnvelope))} µs: with every core busy the ratio cannot exceed ${r.relay.ratios.machineCpuCeiling} on this machine (the edge node verifies two Ed25519 signatures per envelope, the ticket and the ack, which the forwarder does not).`,
-        ]),
     KEEPERS_BLOCK.end,
   ].join('\n');
 }

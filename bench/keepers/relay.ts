@@ -69,11 +69,9 @@ export interface BenchRelayResult {
   /**
    * edge / bare of the medians: throughput (target ≥ 0.5), latency (> 1 = slower), and server CPU
    * capacity (bare CPU per envelope / edge CPU per envelope: the throughput ratio when each server has a
-   * core to itself and the clients are not the bottleneck), and the machine's CPU ceiling of the
-   * throughput ratio (bare (server + client) CPU per envelope / edge (server + client) CPU per envelope:
-   * the throughput ratio when both set-ups keep every core of this machine busy, clients included).
+   * core to itself and the clients are not the bottleneck).
    */
-  ratios: { throughput: number; p50Latency: number; p99Latency: number; serverCpuCapacity: number; machineCpuCeiling: number };
+  ratios: { throughput: number; p50Latency: number; p99Latency: number; serverCpuCapacity: number };
   runs: { edge: RelayRun[]; bare: RelayRun[] };
 }
 
@@ -254,10 +252,6 @@ export async function benchRelay(opts: BenchRelayOptions = {}): Promise<BenchRel
       p50Latency: round(edge.p50Ms / bare.p50Ms, 2),
       p99Latency: round(edge.p99Ms / bare.p99Ms, 2),
       serverCpuCapacity: round(bare.serverCpuUsPerEnvelope / edge.serverCpuUsPerEnvelope, 3),
-      machineCpuCeiling: round(
-        (bare.serverCpuUsPerEnvelope + bare.clientCpuUsPerEnvelope) / (edge.serverCpuUsPerEnvelope + edge.clientCpuUsPerEnvelope),
-        3,
-      ),
     },
   };
 }
