@@ -16,9 +16,11 @@ import {
 import type { Behaviour } from './population.js';
 
 export interface NodeRow {
+  /** Index in the devnet population; -1 for a node someone else registered (e.g. with `sendnet node register`). */
   index: number;
   nodeKey: Address;
-  behaviour: Behaviour;
+  /** `external`: not one of the devnet's own nodes, so no behaviour is expected of it. */
+  behaviour: Behaviour | 'external';
   rank: number;
   score: number;
   availability: number;
@@ -69,7 +71,7 @@ export async function epochReport(
     return {
       index: who?.index ?? -1,
       nodeKey: key,
-      behaviour: who?.behaviour ?? 'honest',
+      behaviour: who?.behaviour ?? 'external',
       rank: a.rank!,
       score: a.score!,
       availability: a.availability!,
@@ -109,7 +111,7 @@ export function renderEpochTable(report: EpochReport): string {
     const executed = r.executed.map((e) => (e.slashed > 0n ? `slashed ${send(e.slashed)}` : e.strike ? 'strike' : 'executed'));
     return [
       String(r.rank),
-      `#${r.index} ${r.nodeKey.slice(0, 10)}`,
+      `${r.index >= 0 ? `#${r.index}` : '-'} ${r.nodeKey.slice(0, 10)}`,
       r.behaviour,
       pct(r.availability),
       r.verifiedUnits.toString(),
@@ -159,6 +161,8 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
         if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it went offline`);
         if (r.faults === 0) problems.push(`${who} has no fault flags`);
         break;
+      case 'external':
+        break; // someone else's node (joined with sendnet while the devnet runs): shown, not judged
     }
   }
   return problems;

@@ -1,0 +1,50 @@
+/**
+ * The devnet's per-epoch expectations (keepers/src/devnet/report.ts `checkEpoch`): what each behaviour of
+ * the devnet's own population must cost, and nothing expected of a node someone else registered.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Address } from 'viem';
+import { FAULT_BELOW_MIN_AVAILABILITY, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
+import { checkEpoch, renderEpochTable, type EpochReport, type NodeRow } from '../src/devnet/report.js';
+
+const key = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address;
+const row = (index: number, behaviour: NodeRow['behaviour'], reward: bigint, faults = 0, executed: NodeRow['executed'] = []): NodeRow => ({
+  index,
+  nodeKey: key(index + 100),
+  behaviour,
+  rank: index + 2,
+  score: reward > 0n ? 1_000_000 : 0,
+  availability: reward > 0n ? 1_000_000 : 250_000,
+  verifiedUnits: behaviour === 'inflater' ? 0n : 10n,
+  reward,
+  faults,
+  executed,
+});
+
+const caught = (rows: NodeRow[]): EpochReport => ({ epoch: 7, rows, faultCount: 1, faultsExecuted: 1 });
+
+test('checkEpoch: each behaviour costs what the spec says; a node outside the population is shown but not judged', () => {
+  const good = caught([
+    row(0, 'honest', 10n),
+    row(1, 'dropper', 0n, FAULT_BELOW_MIN_AVAILABILITY),
+    row(2, 'inflater', 5n, FAULT_OPENINGS_FAILED | FAULT_SLASHED, [{ requested: 1n, slashed: 1n, strike: true }]),
+    row(3, 'offline', 0n, FAULT_BELOW_MIN_AVAILABILITY),
+    // joined with `sendnet node register` while the devnet ran, down for its first epoch
+    row(-1, 'external', 0n, FAULT_BELOW_MIN_AVAILABILITY),
+  ]);
+  assert.deepEqual(checkEpoch(good, true), []);
+  assert.match(renderEpochTable(good), /^\d+ +- 0x00000000 +external /m, 'an external node is listed without a population index');
+
+  const bad = caught([row(0, 'honest', 0n, FAULT_BELOW_MIN_AVAILABILITY), row(1, 'dropper', 3n), row(2, 'inflater', 5n, 0), row(3, 'offline', 4n)]);
+  assert.deepEqual(checkEpoch(bad, true), [
+    'epoch 7 node #0 (honest) earned nothing',
+    'epoch 7 node #0 (honest) was penalised: below-min-availability',
+    'epoch 7 node #1 (dropper) was paid 3 wei although it drops messages',
+    'epoch 7 node #1 (dropper) was not caught below the availability floor',
+    'epoch 7 node #2 (inflater) was not flagged for fraud (no faults)',
+    'epoch 7 node #2 (inflater): its fraud fault was not executed with a slash and a strike',
+    'epoch 7 node #3 (offline) was paid 4 wei although it went offline',
+    'epoch 7 node #3 (offline) has no fault flags',
+  ]);
+});
