@@ -39,46 +39,26 @@ import { epochReport, type EpochReport } from '../src/devnet/report.js';
 import { epochSettlementAbi, sendTokenAbi, watchDogPresaleAbi } from '../src/generated/contracts.js';
 import { graphql } from '../src/infra/graphNode.js';
 import { ChainReader } from '../src/pipeline/chain.js';
+import type { RankingRow } from '../src/cli/rankings.js';
 import { isOneSentence, runSendnet, type CliRun } from './cliHarness.js';
+import { failureTracker, waitFor as waitForTimeout } from './helpers/waiting.js';
 import { evaluateInWorker, type WorkerEvaluation } from './helpers/evaluateInWorker.js';
 
 const POPULATION = { nodes: 6, clients: 12, watchdogs: 3 };
 const SETTLE_TIMEOUT_MS = 240_000;
 
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = SETTLE_TIMEOUT_MS, intervalMs = 1000) =>
+  waitForTimeout(what, probe, timeoutMs, intervalMs);
+
 let devnet: Devnet;
 let dataDir: string;
 let chain: ChainReader;
 let graphqlUrl: string;
-let failed = false;
+const failures = failureTracker();
 let edgeNode: ServiceProcess | undefined;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = SETTLE_TIMEOUT_MS, intervalMs = 1000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await sleep(intervalMs);
-  }
-}
 
-function step(fn: () => Promise<void>): () => Promise<void> {
-  return async () => {
-    try {
-      await fn();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  };
-}
 
 /** `sendnet` against the devnet, exactly as a user runs it (a child process), signing with `key`. */
 function sendnet(args: readonly string[], key?: Hex, extraEnv: Record<string, string> = {}): Promise<CliRun> {
@@ -137,24 +117,12 @@ async function keeperScores(epoch: number): Promise<WorkerEvaluation> {
   return evaluation;
 }
 
+/** `sendnet --json rankings` output: the CLI's rows with bigints as decimal strings. */
+type JsonOf<T> = { [K in keyof T]: T[K] extends bigint ? string : T[K] extends bigint | null ? string | null : T[K] };
 interface RankingJson {
   by: string;
   epoch: number | null;
-  rows: {
-    position: number;
-    nodeKey: string;
-    operator: string;
-    status: string;
-    epoch: number | null;
-    rank: number | null;
-    score: number | null;
-    availability: number | null;
-    latencyP50Ms: number | null;
-    latencyP95Ms: number | null;
-    verifiedUnits: string | null;
-    reward: string | null;
-    cumulativeRewards: string;
-  }[];
+  rows: JsonOf<RankingRow>[];
 }
 
 before(async () => {
@@ -176,7 +144,7 @@ before(async () => {
 after(async () => {
   await stopService(edgeNode, 'SIGTERM');
   await devnet?.stop();
-  if (failed || process.env.KEEP_DEVNET_DATA) console.log(`devnet files kept in ${dataDir}`);
+  if (failures.any || process.env.KEEP_DEVNET_DATA) console.log(`devnet files kept in ${dataDir}`);
   else if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -186,7 +154,7 @@ after(async () => {
 /** The node the operator registers with sendnet (set by the first test, checked by the last). */
 let cliNode: { nodeKey: Hex; address: Address; operatorKey: Hex; operator: Address; port: number; registeredIn: number } | undefined;
 
-test('node journey, part 1: register and stake a node with sendnet, run the edge node on its endpoint', { timeout: 120_000 }, step(async () => {
+test('node journey, part 1: register and stake a node with sendnet, run the edge node on its endpoint', { timeout: 120_000 }, failures.step(async () => {
   const operatorKey = devPrivateKey(1); // the devnet treasury holds SEND; it operates no other devnet node
   const operator = devAccount(1).address;
   const nodeKey = generatePrivateKey();
@@ -218,7 +186,7 @@ test('node journey, part 1: register and stake a node with sendnet, run the edge
   cliNode = { nodeKey, address: nodeAddress, operatorKey, operator, port, registeredIn };
 }));
 
-test('presale journey: allowlist purchase with the devnet\'s published allowlist file, a public purchase, license activation, a WatchDog license\'s reward claim; indexed', { timeout: 300_000 }, step(async () => {
+test('presale journey: allowlist purchase with the devnet\'s published allowlist file, a public purchase, license activation, a WatchDog license\'s reward claim; indexed', { timeout: 300_000 }, failures.step(async () => {
   const buyerKey = devPrivateKey(DEMO_ACCOUNTS.buyer);
   const buyer = devAccount(DEMO_ACCOUNTS.buyer).address;
   const allowlist = JSON.parse(readFileSync(devnet.allowlistPath, 'utf8')) as { entries: { account: string; max: number }[] };
@@ -302,7 +270,7 @@ test('presale journey: allowlist purchase with the devnet\'s published allowlist
   assert.equal(indexedClaim.rewardsClaimed, paid.toString());
 }));
 
-test('DID journey: register a DID, add a device key, resolve it; indexed', { timeout: 300_000 }, step(async () => {
+test('DID journey: register a DID, add a device key, resolve it; indexed', { timeout: 300_000 }, failures.step(async () => {
   const ownerKey = devPrivateKey(DEMO_ACCOUNTS.didOwner);
   const owner = devAccount(DEMO_ACCOUNTS.didOwner).address;
   const name = `carol-${Date.now().toString(36)}`;
@@ -324,7 +292,7 @@ test('DID journey: register a DID, add a device key, resolve it; indexed', { tim
   assert.deepEqual(did, { name, owner: { id: owner.toLowerCase() }, keys: [{ id: deviceKey, keyType: 'Ed25519', status: 'Active' }] });
 }));
 
-test('GraphQL rankings of two network epochs equal the keepers\' scores and the chain; time travel and _meta', { timeout: 600_000 }, step(async () => {
+test('GraphQL rankings of two network epochs equal the keepers\' scores and the chain; time travel and _meta', { timeout: 600_000 }, failures.step(async () => {
   const E = devnet.firstEpoch;
   const blocks: bigint[] = [];
   for (const epoch of [E, E + 1]) {
@@ -430,7 +398,7 @@ test('GraphQL rankings of two network epochs equal the keepers\' scores and the 
   assert.equal(_meta.block.hash, block.hash, '_meta names the chain\'s block');
 }));
 
-test('node journey, part 2: the node is challenged, scored and ranked after an epoch; its operator claims the reward', { timeout: 600_000 }, step(async () => {
+test('node journey, part 2: the node is challenged, scored and ranked after an epoch; its operator claims the reward', { timeout: 600_000 }, failures.step(async () => {
   assert.ok(cliNode, 'part 1 registered the node');
   const { address: nodeAddress, operatorKey, operator, port, registeredIn } = cliNode;
   // It joins the node set from the next epoch on; the WatchDogs challenge it like any other node.
