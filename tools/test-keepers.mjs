@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run test:keepers`: every TypeScript test file in keepers/test, in two lanes that run side by side.
-// - realtime: the tests whose services run on the wall clock (live devnets with WatchDog challenges and
-//   20 s epochs, the keeper pipeline against guardians) — one file at a time, as they mostly wait;
-// - other: unit tests and chain tests that do not depend on timing — one file at a time, beside them.
+// - realtime: the live devnets (WatchDog challenges with a 2 s timeout, 20 s epochs) — one file at a time,
+//   as they mostly wait on the clock;
+// - other: everything else (unit tests, chain tests, the in-process keeper pipeline, whose windows are
+//   wide) — one file at a time, beside them. The lanes take about as long as each other.
 // Each lane is `node --test --test-concurrency=1`; every output line is prefixed with its lane. The exit
 // code is non-zero if either lane fails. With file arguments, those files run in one lane.
 import { spawn } from 'node:child_process';
@@ -10,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const DIR = 'keepers/test';
-const REALTIME = new Set(['network.e2e', 'devnet.journeys.e2e', 'devnet', 'pipeline.e2e', 'watchdog.e2e']);
+const REALTIME = new Set(['network.e2e', 'devnet.journeys.e2e', 'devnet', 'watchdog.e2e']);
 
 const args = process.argv.slice(2);
 const all = readdirSync(DIR)
