@@ -376,6 +376,11 @@ function normalizeLoose(value: unknown): unknown {
   return value;
 }
 
+/** A cumulative list given as a list, or as a map turned into one with `entry`. */
+function entryList<K, T>(list: readonly T[] | ReadonlyMap<K, Amount>, entry: (key: K, cumulative: Amount) => T): readonly T[] {
+  return list instanceof Map ? [...list.entries()].map(([key, cumulative]) => entry(key, cumulative)) : (list as readonly T[]);
+}
+
 /**
  * Builds a canonical dataset from the keeper's parts: lowercase hex, decimal strings, every list sorted
  * (nodes, openings and commitments by nodeKey, keys by key, WatchDog commits and transcripts by tokenId,
@@ -384,14 +389,8 @@ function normalizeLoose(value: unknown): unknown {
  */
 export function datasetFromParts(parts: DatasetParts): EpochDataset {
   const p = parts.parameters;
-  const prev =
-    parts.previousCumulative instanceof Map
-      ? [...parts.previousCumulative.entries()].map(([account, cumulative]) => ({ account, cumulative }))
-      : (parts.previousCumulative as readonly { account: string; cumulative: Amount }[]);
-  const prevLicenses =
-    parts.previousLicenseCumulative instanceof Map
-      ? [...parts.previousLicenseCumulative.entries()].map(([tokenId, cumulative]) => ({ tokenId, cumulative }))
-      : (parts.previousLicenseCumulative as readonly { tokenId: Amount; cumulative: Amount }[]);
+  const prev = entryList(parts.previousCumulative, (account: string, cumulative) => ({ account, cumulative }));
+  const prevLicenses = entryList(parts.previousLicenseCumulative, (tokenId: Amount, cumulative) => ({ tokenId, cumulative }));
   const sortedBy = <T>(items: T[], key: (t: T) => string, cmp = byString) => items.sort((a, b) => cmp(key(a), key(b)));
   const json = (v: unknown) => JSON.stringify(v);
   const raw = {

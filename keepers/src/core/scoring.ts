@@ -468,7 +468,8 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   let licenseTotal = 0n;
   for (const c of licenseCumulative) licenseTotal += c.cumulative;
   if (licenseTotal >= UINT96_LIMIT) throw new RangeError(`license cumulative total ${licenseTotal} exceeds uint96`);
-  const licenseRewards = [...licensePaid.keys()].sort(compareBigint).map((id) => ({ tokenId: id, amount: licensePaid.get(id)! }));
+  // `licenses` is in token-id order, so `licensePaid` is too
+  const licenseRewards = [...licensePaid].map(([id, amount]) => ({ tokenId: id, amount }));
 
   const guardianRewardTotal = signers.length > 0 ? guardianShare : 0n;
   return {
