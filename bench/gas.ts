@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../keepers/src/chain/foundry.js';
+import { repoRoot } from '../keepers/src/dev/foundry.js';
 import { createBenchContext, type GasResult, type GasSuite } from './gas/context.js';
 import { didGasSuite } from './gas/did.js';
 import { CLAIM_TREE_DEPTH, FAULT_TREE_LEAVES, settlementGasSuite } from './gas/settlement.js';

@@ -19,7 +19,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../keepers/src/chain/foundry.js';
+import { repoRoot } from '../keepers/src/dev/foundry.js';
 import { benchScoring, type ScoringBenchResult } from './keepers/scoring.js';
 import { benchOpenings } from './keepers/openings.js';
 import { benchRelay } from './keepers/relay.js';

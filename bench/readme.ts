@@ -118,7 +118,7 @@ const isMain = process.argv[1]?.endsWith('bench/readme.ts');
 if (isMain) {
   const { readFileSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { repoRoot } = await import('../keepers/src/chain/foundry.js');
+  const { repoRoot } = await import('../keepers/src/dev/foundry.js');
   const readmePath = join(repoRoot, 'README.md');
   const read = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'bench', name), 'utf8'));
   let readme = readFileSync(readmePath, 'utf8');

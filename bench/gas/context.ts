@@ -16,10 +16,10 @@ import {
 } from 'viem';
 import { privateKeyToAccount, type HDAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../../keepers/src/chain/anvil.js';
-import { deployProtocol } from '../../keepers/src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../../keepers/src/chain/devAccounts.js';
-import type { AddressBook } from '../../keepers/src/config/addressBook.js';
+import { startAnvil, type AnvilHandle } from '../../keepers/src/dev/anvil.js';
+import { deployProtocol } from '../../keepers/src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../../keepers/src/devnet/devAccounts.js';
+import type { AddressBook } from '../../keepers/src/chain/addressBook.js';
 import { sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 
 export interface GasResult {

@@ -6,7 +6,7 @@
 import { keccak256, stringToHex, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { DID_TLD, KeyType, deployDid, didDomain, didId, linkConsentTypes } from '../../keepers/src/chain/did.js';
-import { devAccount } from '../../keepers/src/chain/devAccounts.js';
+import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
 import type { GasResult, GasSuite } from './context.js';
 
 /** A 12-character name: a typical handle length (the name's length moves register by ~100 gas a byte). */

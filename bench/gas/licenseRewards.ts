@@ -7,8 +7,8 @@
  * the token will: 120M SEND sent to the predicted address before the constructor runs.
  */
 import { getContractAddress, parseEther, type Abi, type Address, type Hex } from 'viem';
-import { devAccount } from '../../keepers/src/chain/devAccounts.js';
-import { loadArtifact } from '../../keepers/src/chain/artifacts.js';
+import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
+import { loadArtifact } from '../../keepers/src/devnet/artifacts.js';
 import { epochSettlementAbi, sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 import { buildTree, licenseRewardLeaf, type MerkleTree } from '../../keepers/src/core/merkle.js';
 import { SCORES_END, collectQuorumSignatures, settlementDomain, type EpochHeader } from '../../keepers/src/core/epochHeader.js';

@@ -3,7 +3,7 @@
  */
 import { parseEther, type Address, type Hex } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { devAccount } from '../../keepers/src/chain/devAccounts.js';
+import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
 import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 import { buildTree, faultLeaf, rewardLeaf, type MerkleTree } from '../../keepers/src/core/merkle.js';
 import {

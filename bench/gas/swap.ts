@@ -4,8 +4,8 @@
  * an order before (its nonce bitmap word is non-zero), as a real trader would have.
  */
 import { parseEther, zeroAddress, type Abi, type Address, type Hex } from 'viem';
-import { devAccount } from '../../keepers/src/chain/devAccounts.js';
-import { loadArtifact, type Artifact } from '../../keepers/src/chain/artifacts.js';
+import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
+import { loadArtifact, type Artifact } from '../../keepers/src/devnet/artifacts.js';
 import { sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 import { erc20, erc721, eth, signSwapOrder, swapDomain, type Asset, type SwapOrder } from '../../keepers/src/core/swapOrder.js';
 import type { GasResult, GasSuite, Signer } from './context.js';

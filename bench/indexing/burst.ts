@@ -17,7 +17,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { loadArtifact } from '../../keepers/src/chain/artifacts.js';
+import { loadArtifact } from '../../keepers/src/devnet/artifacts.js';
 import { signNodeKeyConsent } from '../../keepers/src/chain/nodeRegistration.js';
 import { sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 

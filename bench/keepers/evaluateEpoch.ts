@@ -14,9 +14,9 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { assignWatchdogs, assignmentSeed, samplingSeed } from '../../keepers/src/core/sampling.js';
 import { challengeOffsets, signTranscript, signWatchdogCommit, type TranscriptResult } from '../../keepers/src/core/watchdogSchedule.js';
 import { datasetFromParts, datasetHash, evaluateEpoch, parseEpochDataset } from '../../keepers/src/core/dataset.js';
-import { DEVNET_CONSENSUS } from '../../keepers/src/config/consensus.js';
+import { DEVNET_CONSENSUS } from '../../keepers/src/core/consensus.js';
 import { buildEpochTrees, scoreEpoch } from '../../keepers/src/core/scoring.js';
-import { repoRoot } from '../../keepers/src/chain/foundry.js';
+import { repoRoot } from '../../keepers/src/dev/foundry.js';
 
 const { values } = parseArgs({
   options: {

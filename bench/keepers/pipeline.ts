@@ -15,12 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { freePort } from '../../keepers/src/chain/anvil.js';
-import { repoRoot } from '../../keepers/src/chain/foundry.js';
+import { freePort } from '../../keepers/src/dev/anvil.js';
+import { repoRoot } from '../../keepers/src/dev/foundry.js';
 import { ensureRedis, redisConnection } from '../../keepers/src/infra/redis.js';
-import { PipelineQueues } from '../../keepers/src/pipeline/queues.js';
-import { PipelineRunner, type StageEvent } from '../../keepers/src/pipeline/runner.js';
-import { PipelineStore } from '../../keepers/src/pipeline/store.js';
+import { PipelineQueues } from '../../keepers/src/keeper/queues.js';
+import { PipelineRunner, type StageEvent } from '../../keepers/src/keeper/runner.js';
+import { PipelineStore } from '../../keepers/src/keeper/store.js';
 
 const { values } = parseArgs({
   options: {

@@ -24,7 +24,7 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { generateDeviceKey, type Envelope } from '../../keepers/src/core/relay.js';
-import { RelayClient } from '../../keepers/src/services/client.js';
+import { RelayClient } from '../../keepers/src/client/relayClient.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generatePrivateKey } from 'viem/accounts';
 import { pino } from 'pino';
-import { EdgeNode } from '../../keepers/src/services/edgeNode.js';
-import { EpochClock } from '../../keepers/src/services/relay/epochClock.js';
+import { EdgeNode } from '../../keepers/src/edge-node/edgeNode.js';
+import { EpochClock } from '../../keepers/src/core/epochClock.js';
 import { nodeStakingDomain } from '../../keepers/src/core/commitment.js';
 import { startBareForwarder } from './bareForwarder.js';
 

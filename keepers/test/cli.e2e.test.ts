@@ -24,11 +24,11 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { freePort, startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { deployProtocol } from '../src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { freePort, startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { deployProtocol } from '../src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
 import { didId } from '../src/chain/did.js';
-import type { AddressBook } from '../src/config/addressBook.js';
+import type { AddressBook } from '../src/chain/addressBook.js';
 import { collectQuorumSignatures, settlementDomain, type EpochHeader } from '../src/core/epochHeader.js';
 import { buildTree, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import {

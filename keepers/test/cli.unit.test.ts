@@ -12,7 +12,7 @@ import { decodeErrorResult, encodeErrorResult, parseEther, type Hex } from 'viem
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { freePort } from '../src/chain/anvil.js';
+import { freePort } from '../src/dev/anvil.js';
 import { buildTree, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import { watchDogPresaleAbi } from '../src/generated/contracts.js';
 import { allowlistDocument, allowlistProof, allowlistSchema } from '../src/cli/allowlist.js';

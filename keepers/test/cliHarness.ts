@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../src/chain/foundry.js';
+import { repoRoot } from '../src/dev/foundry.js';
 
 export interface CliRun {
   code: number;

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { createPublicClient, createWalletClient, http, parseEventLogs, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { deployProtocol } from '../src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { deployProtocol } from '../src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
 import { nodeStakingAbi, sendTokenAbi } from '../src/generated/contracts.js';
-import type { AddressBook } from '../src/config/addressBook.js';
+import type { AddressBook } from '../src/chain/addressBook.js';
 import {
   commitmentDigest,
   isEquivocation,

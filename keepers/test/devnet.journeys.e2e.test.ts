@@ -29,8 +29,8 @@ import { pino } from 'pino';
 import { createWalletClient, http, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { freePort } from '../src/chain/anvil.js';
-import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { freePort } from '../src/dev/anvil.js';
+import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
 import { keccakUtf8 } from '../src/core/canonicalJson.js';
 import { firstHeaderDifference, headerToWire } from '../src/core/guardianApi.js';
 import { DEMO_ACCOUNTS, Devnet } from '../src/devnet/network.js';
@@ -38,7 +38,7 @@ import { startService, stopService, waitForHealth, type ServiceProcess } from '.
 import { epochReport, type EpochReport } from '../src/devnet/report.js';
 import { epochSettlementAbi, sendTokenAbi, watchDogPresaleAbi } from '../src/generated/contracts.js';
 import { graphql } from '../src/infra/graphNode.js';
-import { ChainReader } from '../src/pipeline/chain.js';
+import { ChainReader } from '../src/keeper/chain.js';
 import type { RankingRow } from '../src/cli/rankings.js';
 import { isOneSentence, runSendnet, type CliRun } from './cliHarness.js';
 import { failureTracker, waitFor as waitForTimeout } from './helpers/waiting.js';
@@ -175,7 +175,7 @@ test('node journey, part 1: register and stake a node with sendnet, run the edge
   // the operator runs the reference edge node on the endpoint it registered
   edgeNode = startService({
     name: 'edge node (registered with sendnet)',
-    entry: 'keepers/src/services/edgeNode.ts',
+    entry: 'keepers/src/edge-node/edgeNode.ts',
     args: ['--data-dir', join(dataDir, 'cli-node'), '--port', String(port), '--address-book', devnet.bookPath, '--rpc-url', devnet.rpcUrl],
     env: { EDGE_NODE_KEY: nodeKey },
     url: `http://127.0.0.1:${port}`,

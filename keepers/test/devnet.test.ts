@@ -12,10 +12,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, http } from 'viem';
-import { freePort, startAnvil } from '../src/chain/anvil.js';
-import { deployProtocol } from '../src/chain/deploy.js';
-import { devPrivateKey } from '../src/chain/devAccounts.js';
-import { repoRoot } from '../src/chain/foundry.js';
+import { freePort, startAnvil } from '../src/dev/anvil.js';
+import { deployProtocol } from '../src/devnet/deploy.js';
+import { devPrivateKey } from '../src/devnet/devAccounts.js';
+import { repoRoot } from '../src/dev/foundry.js';
 import {
   didUniversalResolverAbi,
   epochSettlementAbi,
@@ -24,7 +24,7 @@ import {
   sendTokenAbi,
   watchDogLicenseAbi,
 } from '../src/generated/contracts.js';
-import { loadAddressBook } from '../src/config/addressBook.js';
+import { loadAddressBook } from '../src/chain/addressBook.js';
 
 test('the deploy script deploys and wires every contract on a fresh anvil', async () => {
   const anvil = await startAnvil();
@@ -72,7 +72,7 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
 });
 
 const devnetCli = (args: string[], timeoutMs = 60_000) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'keepers/src/devnet.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs });
+  spawnSync(process.execPath, ['--import', 'tsx', 'keepers/src/devnet/main.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs });
 
 test('`npm run devnet -- --help` prints the usage and exits 0', () => {
   const run = devnetCli(['--help']);

@@ -24,8 +24,8 @@ import {
 } from 'viem';
 import { normalize, packetToBytes } from 'viem/ens';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { devAccount } from '../src/chain/devAccounts.js';
+import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { devAccount } from '../src/devnet/devAccounts.js';
 import {
   DID_TLD,
   KeyType,

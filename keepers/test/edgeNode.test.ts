@@ -16,14 +16,14 @@ import { generatePrivateKey } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import { EdgeNode, type EdgeNodeOptions } from '../src/services/edgeNode.js';
-import { RelayClient, SendRejectedError, registerClientIdentity, type ReceivedMessage } from '../src/services/client.js';
-import { EpochClock } from '../src/services/relay/epochClock.js';
-import { didRegistryKeyDirectory } from '../src/services/relay/chainKeys.js';
-import { parseEdgeNodeArgs, UsageError } from '../src/services/relay/edgeNodeCli.js';
-import { signLogin } from '../src/services/relay/login.js';
-import { checkEnvelopeFields, leafFromHashes } from '../src/services/relay/fastChecks.js';
-import { inlineVerifier, workerVerifier, Ed25519KeyCache, type SignatureVerifier } from '../src/services/relay/verifyPool.js';
+import { EdgeNode, type EdgeNodeOptions } from '../src/edge-node/edgeNode.js';
+import { RelayClient, SendRejectedError, registerClientIdentity, type ReceivedMessage } from '../src/client/relayClient.js';
+import { EpochClock } from '../src/core/epochClock.js';
+import { didRegistryKeyDirectory } from '../src/chain/didKeyDirectory.js';
+import { parseEdgeNodeArgs, UsageError } from '../src/edge-node/main.js';
+import { signLogin } from '../src/core/relayLogin.js';
+import { checkEnvelopeFields, leafFromHashes } from '../src/edge-node/fastChecks.js';
+import { inlineVerifier, workerVerifier, Ed25519KeyCache, type SignatureVerifier } from '../src/edge-node/verifyPool.js';
 import {
   ackHashBytes,
   ackTicket,
@@ -40,9 +40,9 @@ import {
 import { verifySumPath } from '../src/core/sumTree.js';
 import { isEquivocation, nodeStakingDomain, parseSignedCommitment, verifySignedCommitment } from '../src/core/commitment.js';
 import { openingSchema, sampleTargets, verifyOpening } from '../src/core/sampling.js';
-import { startAnvil } from '../src/chain/anvil.js';
-import { deployProtocol } from '../src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { startAnvil } from '../src/dev/anvil.js';
+import { deployProtocol } from '../src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
 import { didRegistryAbi } from '../src/generated/contracts.js';
 
 const quiet = pino({ level: 'silent' });

@@ -16,15 +16,15 @@ import { join } from 'node:path';
 import { createWalletClient, http, parseEventLogs, recoverAddress, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { GuardianService } from '../src/services/guardian.js';
+import { GuardianService } from '../src/guardian/guardian.js';
 import { canonicalJson, datasetFromParts, datasetHash, evaluateEpoch, type DatasetParts, type EpochDataset } from '../src/core/dataset.js';
 import { headerDigest, settlementDomain, toCompactSignature, type EpochHeader } from '../src/core/epochHeader.js';
 import { headerToWire, signResponseSchema } from '../src/core/guardianApi.js';
 import { generateDeviceKey } from '../src/core/relay.js';
 import { deriveEpochFacts } from '../src/chain/epochFacts.js';
-import { devAccount } from '../src/chain/devAccounts.js';
+import { devAccount } from '../src/devnet/devAccounts.js';
 import { epochSettlementAbi } from '../src/generated/contracts.js';
-import { DEVNET_CONSENSUS } from '../src/config/consensus.js';
+import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { buildFixture, type Device, type Fixture } from './helpers/epochFixture.js';
 import {
   currentEpoch,

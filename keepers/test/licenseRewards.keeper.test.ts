@@ -2,7 +2,7 @@
  * The keeper and guardian side of license rewards, without a chain:
  * - the claims document (`GET /epochs/:e/claims`) carries a proof for every license leaf, after the
  *   account leaves, and refuses stored lists that do not hash to the header's reward root;
- * - the guardian's chain check (services/guardianChecks.ts) against a fake read-only client: the dataset's
+ * - the guardian's chain check (guardian/checks.ts) against a fake read-only client: the dataset's
  *   `licenseEmission` must be `LicenseRewards.epochEmission(epoch)`, `contracts.licenseRewards` the
  *   guardian's, and the previous reward root is over the account leaves plus the license leaves.
  */
@@ -10,14 +10,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToHex, encodeFunctionData, hexToBytes, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
 import { cumulativeRoot, type EpochContracts } from '../src/chain/epochFacts.js';
-import { DEVNET_CONSENSUS } from '../src/config/consensus.js';
+import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { datasetFromParts, type DatasetParts } from '../src/core/dataset.js';
 import { hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import { assignmentSeed, samplingSeed } from '../src/core/sampling.js';
 import { buildRewardTree } from '../src/core/scoring.js';
 import { epochSettlementAbi } from '../src/generated/contracts.js';
-import { claimsDocument } from '../src/pipeline/keeperHttp.js';
-import { checkDatasetAgainstChain } from '../src/services/guardianChecks.js';
+import { claimsDocument } from '../src/keeper/keeperHttp.js';
+import { checkDatasetAgainstChain } from '../src/guardian/checks.js';
 
 const SEND = 10n ** 18n;
 const addr = (i: number) => keccak256(toHex(`account ${i}`)).slice(0, 42) as Address;

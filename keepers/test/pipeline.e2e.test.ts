@@ -1,10 +1,10 @@
 /**
  * The keeper pipeline end to end on a real chain (anvil, 1 s blocks, the devnet deployment), a real Redis
- * (AOF) and seven real guardian services (services/guardian.ts, which re-derive everything from the chain
+ * (AOF) and seven real guardian services (guardian/guardian.ts, which re-derive everything from the chain
  * and run evaluateEpoch before signing):
  *
  * 1. An in-process Keeper settles epochs on its own: the first epochs have no nodes; in epoch T (the first
- *    to start after the registrations, usually 2) three registered nodes are Active — a real edge node (services/edgeNode.ts) relaying envelopes between two real
+ *    to start after the registrations, usually 2) three registered nodes are Active — a real edge node (edge-node/edgeNode.ts) relaying envelopes between two real
  *    clients with on-chain DIDs, whose openings the keeper samples and evaluateEpoch verifies; one that
  *    commits (a real signed Merkle-sum commitment) and then stays silent on openings, so the epoch has a
  *    strike fault that the keeper executes after finality; and an unreachable one. Scores are published,
@@ -25,22 +25,22 @@ import { createPublicClient, createTestClient, createWalletClient, http, parseEv
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
-import { freePort, startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { deployProtocol } from '../src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
-import { repoRoot } from '../src/chain/foundry.js';
-import type { AddressBook } from '../src/config/addressBook.js';
-import { DEVNET_CONSENSUS } from '../src/config/consensus.js';
+import { freePort, startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { deployProtocol } from '../src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
+import { repoRoot } from '../src/dev/foundry.js';
+import type { AddressBook } from '../src/chain/addressBook.js';
+import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
 import { nodeStakingDomain, signCommitment, signNodeKeyConsent, signedCommitmentToWire } from '../src/core/commitment.js';
 import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../src/generated/contracts.js';
 import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/redis.js';
-import { Keeper } from '../src/pipeline/keeper.js';
-import { STAGES } from '../src/pipeline/stages.js';
-import { GuardianService } from '../src/services/guardian.js';
-import { EdgeNode } from '../src/services/edgeNode.js';
-import { EpochClock } from '../src/services/relay/epochClock.js';
-import { RelayClient, registerClientIdentity } from '../src/services/client.js';
+import { Keeper } from '../src/keeper/keeper.js';
+import { STAGES } from '../src/keeper/stages.js';
+import { GuardianService } from '../src/guardian/guardian.js';
+import { EdgeNode } from '../src/edge-node/edgeNode.js';
+import { EpochClock } from '../src/core/epochClock.js';
+import { RelayClient, registerClientIdentity } from '../src/client/relayClient.js';
 import { commitmentOf, makeDevices, makeReceipts, treeOf } from './helpers/epochFixture.js';
 
 const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -306,7 +306,7 @@ function runKeeperCli(port: number, failpoints: string): { child: ChildProcess; 
     [
       '--import',
       'tsx',
-      join(repoRoot, 'keepers/src/keeper.ts'),
+      join(repoRoot, 'keepers/src/keeper/main.ts'),
       '--rpc-url', anvil.rpcUrl,
       '--address-book', bookPath,
       ...guardianUrls.flatMap((g) => ['--guardian', g]),

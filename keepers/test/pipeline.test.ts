@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { freePort } from '../src/chain/anvil.js';
+import { freePort } from '../src/dev/anvil.js';
 import { ensureRedis, redisAnswers, redisConnection, type RedisHandle } from '../src/infra/redis.js';
-import { PipelineQueues } from '../src/pipeline/queues.js';
-import { PipelineRunner, type StageEvent, type StageHandlers } from '../src/pipeline/runner.js';
-import { jobId, parseJobId } from '../src/pipeline/stages.js';
-import { PipelineStore, decodeJson, encodeJson } from '../src/pipeline/store.js';
+import { PipelineQueues } from '../src/keeper/queues.js';
+import { PipelineRunner, type StageEvent, type StageHandlers } from '../src/keeper/runner.js';
+import { jobId, parseJobId } from '../src/keeper/stages.js';
+import { PipelineStore, decodeJson, encodeJson } from '../src/keeper/store.js';
 
 let redis: RedisHandle;
 let dataDir: string;

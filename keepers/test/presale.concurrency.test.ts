@@ -25,8 +25,8 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { devAccount } from '../src/chain/devAccounts.js';
+import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { devAccount } from '../src/devnet/devAccounts.js';
 import {
   Currency,
   decodeSaleError,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../src/chain/foundry.js';
+import { repoRoot } from '../src/dev/foundry.js';
 import { renderIndexingBench, renderKeepersBench, type IndexingBenchReport, type KeepersBenchReport } from '../../bench/readme.js';
 
 /** Figures in the README must be the ones the benchmark wrote, not typed by hand. */

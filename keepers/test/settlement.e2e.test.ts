@@ -17,11 +17,11 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { deployProtocol } from '../src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../src/chain/devAccounts.js';
+import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { deployProtocol } from '../src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
 import { epochSettlementAbi, sendTokenAbi } from '../src/generated/contracts.js';
-import type { AddressBook } from '../src/config/addressBook.js';
+import type { AddressBook } from '../src/chain/addressBook.js';
 import { buildTree, rewardLeaf, type MerkleTree } from '../src/core/merkle.js';
 import {
   SCORES_END,

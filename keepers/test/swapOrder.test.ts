@@ -19,9 +19,9 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../src/chain/anvil.js';
-import { devAccount } from '../src/chain/devAccounts.js';
-import { loadArtifact, type Artifact } from '../src/chain/artifacts.js';
+import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
+import { devAccount } from '../src/devnet/devAccounts.js';
+import { loadArtifact, type Artifact } from '../src/devnet/artifacts.js';
 import {
   AssetKind,
   SWAP_ORDER_TYPES,

@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { getAddress } from 'viem';
-import { loadAddressBook, type AddressBook } from '../../keepers/src/config/addressBook.js';
+import { loadAddressBook, type AddressBook } from '../../keepers/src/chain/addressBook.js';
 import { toYaml } from './yaml.js';
 import {
   DATA_SOURCES,

@@ -15,7 +15,7 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import { loadArtifact, type Artifact } from './artifacts.js';
+import { loadArtifact, type Artifact } from '../devnet/artifacts.js';
 
 /** Top-level label DID names resolve under (`alice.send`). */
 export const DID_TLD = 'send';

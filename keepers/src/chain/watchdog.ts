@@ -21,9 +21,9 @@ import {
   type WalletClient,
 } from 'viem';
 import { buildTree, type MerkleTree } from '../core/merkle.js';
-import { loadArtifact } from './artifacts.js';
+import { loadArtifact } from '../devnet/artifacts.js';
 
-export { loadArtifact } from './artifacts.js';
+export { loadArtifact } from '../devnet/artifacts.js';
 
 export const licenseArtifact = () => loadArtifact('WatchDogLicense');
 export const presaleArtifact = () => loadArtifact('WatchDogPresale');

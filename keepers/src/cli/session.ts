@@ -19,8 +19,8 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
-import { repoRoot } from '../chain/foundry.js';
-import { AddressBookError, loadAddressBook, type AddressBook } from '../config/addressBook.js';
+import { repoRoot } from '../dev/foundry.js';
+import { AddressBookError, loadAddressBook, type AddressBook } from '../chain/addressBook.js';
 import { describeError, revertOf } from './describeError.js';
 import { NetworkError, RejectedError, CliError } from './errors.js';
 import { Output } from './output.js';

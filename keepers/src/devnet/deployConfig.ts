@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { repoRoot } from '../chain/foundry.js';
+import { repoRoot } from '../dev/foundry.js';
 
 export interface DevnetDeployOptions {
   /** Base config, relative to the repo root. */

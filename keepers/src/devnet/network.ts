@@ -13,24 +13,24 @@ import { createPublicClient, http, parseEther, type Hex, type PublicClient } fro
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import type { Logger } from 'pino';
-import { freePort, startAnvil, type AnvilHandle } from '../chain/anvil.js';
-import { deployProtocol } from '../chain/deploy.js';
-import { devPrivateKey } from '../chain/devAccounts.js';
-import { repoRoot } from '../chain/foundry.js';
-import type { AddressBook } from '../config/addressBook.js';
-import { DEVNET_CONSENSUS, type ConsensusParameters } from '../config/consensus.js';
+import { freePort, startAnvil, type AnvilHandle } from '../dev/anvil.js';
+import { deployProtocol } from './deploy.js';
+import { devPrivateKey } from './devAccounts.js';
+import { repoRoot } from '../dev/foundry.js';
+import type { AddressBook } from '../chain/addressBook.js';
+import { DEVNET_CONSENSUS, type ConsensusParameters } from '../core/consensus.js';
 import { allowlistDocument } from '../cli/allowlist.js';
 import { nodeStakingDomain } from '../core/commitment.js';
 import { ensureRedis, type RedisHandle } from '../infra/redis.js';
 import { startGraphNode, type GraphNodeHandle } from '../infra/graphNode.js';
-import { commitDeadline, epochEnd, epochStart, openingsDeadline, transcriptDeadline } from '../pipeline/clock.js';
-import { parseKeeperTiming } from '../pipeline/config.js';
-import { log as rootLog } from '../log.js';
-import { EdgeNode } from '../services/edgeNode.js';
-import { RelayClient } from '../services/client.js';
-import { didRegistryKeyDirectory } from '../services/relay/chainKeys.js';
-import { EpochClock } from '../services/relay/epochClock.js';
-import { WatchDogService } from '../services/watchdog.js';
+import { commitDeadline, epochEnd, epochStart, openingsDeadline, transcriptDeadline } from '../core/deadlines.js';
+import { parseKeeperTiming } from '../keeper/config.js';
+import { log as rootLog } from '../infra/log.js';
+import { EdgeNode } from '../edge-node/edgeNode.js';
+import { RelayClient } from '../client/relayClient.js';
+import { didRegistryKeyDirectory } from '../chain/didKeyDirectory.js';
+import { EpochClock } from '../core/epochClock.js';
+import { WatchDogService } from '../watchdog/watchdog.js';
 import { writeDevnetDeployConfig } from './deployConfig.js';
 import { isRunning, startService, stopService, waitForHealth, type ServiceProcess } from './processes.js';
 import { buildPopulation, type Population, type PopulationPlan } from './population.js';
@@ -310,12 +310,12 @@ export class Devnet {
     this.log.info({ firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length }, 'network running');
   }
 
-  /** Guardian `index` as its own process (services/guardian.ts CLI) on its fixed port. */
+  /** Guardian `index` as its own process (guardian/guardian.ts CLI) on its fixed port. */
   private spawnGuardian(index: number): ServiceProcess {
     const url = this.guardianUrls[index];
     return startService({
       name: `guardian ${index}`,
-      entry: 'keepers/src/services/guardian.ts',
+      entry: 'keepers/src/guardian/guardian.ts',
       args: ['--rpc-url', this.rpcUrl, '--address-book', this.bookPath, '--data-dir', join(this.options.dataDir, 'guardians', String(index)), '--port', new URL(url).port],
       env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]) },
       url,
@@ -328,7 +328,7 @@ export class Devnet {
     const url = `http://127.0.0.1:${this.keeperPort}`;
     this.keeper = startService({
       name: 'keeper',
-      entry: 'keepers/src/keeper.ts',
+      entry: 'keepers/src/keeper/main.ts',
       args: [
         '--rpc-url',
         this.rpcUrl,

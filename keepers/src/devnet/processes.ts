@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../chain/foundry.js';
+import { repoRoot } from '../dev/foundry.js';
 
 export interface ServiceProcess {
   name: string;

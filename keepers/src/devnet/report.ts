@@ -4,7 +4,7 @@
  * it as a table and checks it against what each node's behaviour must cost (docs/keepers.md §9).
  */
 import { formatUnits, type Address, type PublicClient } from 'viem';
-import type { AddressBook } from '../config/addressBook.js';
+import type { AddressBook } from '../chain/addressBook.js';
 import { epochSettlementAbi, nodeStakingAbi } from '../generated/contracts.js';
 import {
   FAULT_BELOW_MIN_AVAILABILITY,

@@ -17,7 +17,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import type { AddressBook } from '../config/addressBook.js';
+import type { AddressBook } from '../chain/addressBook.js';
 import { allowlistTree } from '../chain/watchdog.js';
 import { signNodeKeyConsent } from '../chain/nodeRegistration.js';
 import {

@@ -4,7 +4,7 @@
  * (a node that is down, a send the node rejects) are counted and logged, never thrown.
  */
 import type { Logger } from 'pino';
-import type { RelayClient } from '../services/client.js';
+import type { RelayClient } from '../client/relayClient.js';
 
 export class TrafficGenerator {
   sent = 0;

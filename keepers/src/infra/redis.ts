@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { log } from '../log.js';
+import { log } from './log.js';
 
 export const REDIS_SERVER_PATH = '/usr/bin/redis-server';
 

@@ -13,7 +13,7 @@ import { nodeStakingDomain, signCommitment, signedCommitmentToWire, type EpochCo
 import { assignWatchdogs, assignmentSeed, openingToWire, sampleLeafIndices, samplingSeed } from '../../src/core/sampling.js';
 import { challengeOffsets, signTranscript, signWatchdogCommit, type TranscriptResult } from '../../src/core/watchdogSchedule.js';
 import { datasetFromParts, type DatasetParts, type EpochDataset } from '../../src/core/dataset.js';
-import { DEVNET_CONSENSUS } from '../../src/config/consensus.js';
+import { DEVNET_CONSENSUS } from '../../src/core/consensus.js';
 
 export const rand32 = (): Hex => bytesToHex(randomBytes(32));
 const lower = <T extends string>(s: string) => s.toLowerCase() as T;

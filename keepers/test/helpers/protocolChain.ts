@@ -17,12 +17,12 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { startAnvil, type AnvilHandle } from '../../src/chain/anvil.js';
-import { deployProtocol } from '../../src/chain/deploy.js';
-import { devAccount, devPrivateKey } from '../../src/chain/devAccounts.js';
+import { startAnvil, type AnvilHandle } from '../../src/dev/anvil.js';
+import { deployProtocol } from '../../src/devnet/deploy.js';
+import { devAccount, devPrivateKey } from '../../src/devnet/devAccounts.js';
 import { didId, KeyType } from '../../src/chain/did.js';
 import { didRegistryAbi, epochSettlementAbi, nodeStakingAbi, sendTokenAbi, watchDogLicenseAbi } from '../../src/generated/contracts.js';
-import type { AddressBook } from '../../src/config/addressBook.js';
+import type { AddressBook } from '../../src/chain/addressBook.js';
 import { nodeStakingDomain, signNodeKeyConsent } from '../../src/core/commitment.js';
 import { collectQuorumSignatures, settlementDomain, type EpochHeader } from '../../src/core/epochHeader.js';
 import type { DeviceKey } from '../../src/core/relay.js';

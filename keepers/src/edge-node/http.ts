@@ -1,0 +1,102 @@
+/**
+ * The edge node's HTTP routes (same port as its WebSocket):
+ *
+ *   GET  /health                      → { ok, node, epoch, connections, pending }
+ *   GET  /epochs/:epoch/commitment    → the signed commitment (404 until made, 410 once pruned)
+ *   POST /epochs/:epoch/openings      { indices: number[] } or { targets: string[] } (1..64 of them)
+ *                                     → { openings: [...] } in request order; a target r (decimal) opens the
+ *                                       leaf whose unit interval contains r (the walk of docs/keepers.md §3),
+ *                                       so a verifier that has only the commitment can ask for its samples
+ *   GET  /metrics                     → Prometheus text
+ *
+ * Every input is validated; errors answer `{ error, reason }` with a status that names the class of
+ * problem and never reach the process.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
+
+export const MAX_OPENING_INDICES = 64;
+const MAX_BODY_BYTES = 16 * 1024;
+
+export const openingsRequestSchema = z.union([
+  z.strictObject({ indices: z.array(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_OPENING_INDICES) }),
+  z.strictObject({ targets: z.array(z.string().regex(/^(0|[1-9][0-9]{0,38})$/, 'not a decimal uint128')).min(1).max(MAX_OPENING_INDICES) }),
+]);
+export type OpeningsRequest = { indices: number[] } | { targets: bigint[] };
+
+/** A handler's answer: status and JSON body (or text for metrics). */
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+  contentType?: string;
+}
+
+export interface RelayHttpApi {
+  health(): HttpAnswer;
+  commitment(epoch: number, request: IncomingMessage): Promise<HttpAnswer>;
+  openings(epoch: number, request: OpeningsRequest): Promise<HttpAnswer>;
+  metrics(): Promise<HttpAnswer>;
+  /** Called with every rejected request's reason (for metrics). */
+  rejected(reason: string): void;
+}
+
+export const httpError = (status: number, reason: string, error: string): HttpAnswer => ({
+  status,
+  body: { error, reason },
+});
+
+const EPOCH_ROUTE = /^\/epochs\/(\d{1,10})\/(commitment|openings)$/;
+
+async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpAnswer> {
+  const path = (request.url ?? '/').split('?')[0];
+  if (path === '/health' && request.method === 'GET') return api.health();
+  if (path === '/metrics' && request.method === 'GET') return api.metrics();
+  const match = EPOCH_ROUTE.exec(path);
+  if (!match) return httpError(404, 'not-found', `no route ${request.method} ${path}`);
+  const epoch = Number(match[1]);
+  if (epoch > 0xffffffff) return httpError(400, 'bad-epoch', `epoch ${match[1]} is not a uint32`);
+  if (match[2] === 'commitment') {
+    if (request.method !== 'GET') return httpError(405, 'method-not-allowed', 'use GET');
+    return api.commitment(epoch, request);
+  }
+  if (request.method !== 'POST') return httpError(405, 'method-not-allowed', 'use POST');
+  let raw: string;
+  try {
+    raw = await readBody(request, MAX_BODY_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return httpError(413, 'body-too-large', error.message);
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return httpError(400, 'bad-json', 'request body is not JSON');
+  }
+  const parsed = openingsRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.join('.') || '(body)';
+    return httpError(400, 'bad-request', `${where}: ${issue.message} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`);
+  }
+  const body = parsed.data;
+  return api.openings(epoch, 'indices' in body ? { indices: body.indices } : { targets: body.targets.map(BigInt) });
+}
+
+/** A `request` listener for node:http serving `api`. */
+export function relayHttpHandler(api: RelayHttpApi) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    route(api, request)
+      .catch((error: Error): HttpAnswer => httpError(500, 'internal', error.message))
+      .then((answer) => {
+        if (answer.status >= 400) {
+          const reason = (answer.body as { reason?: string } | undefined)?.reason ?? 'unknown';
+          api.rejected(`http-${reason}`);
+        }
+        // drains an oversized request body before closing, so the client reads the 413 instead of a reset
+        sendJson(response, answer.status, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), answer.contentType);
+      })
+      .catch(() => response.destroy());
+  };
+}

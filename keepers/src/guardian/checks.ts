@@ -1,0 +1,120 @@
+/**
+ * The guardian's check of a dataset against what the chain decides (docs/keepers.md §6): chain id and
+ * contracts, parameters (its own consensus copy plus the chain's), epoch times, the start / seed /
+ * assignment blocks and seeds, the Active node set, key states, WatchDog operators, the guardian set, the
+ * signers paid, the license emission (`LicenseRewards.epochEmission`) and the previous cumulative lists
+ * (account leaves + license leaves) against the previous reward root. Returns the first
+ * field that differs, with both values; the guardian answers 422 naming it.
+ */
+import type { Address, Hex, PublicClient } from 'viem';
+import {
+  cumulativeRoot,
+  deriveEpochFacts,
+  keyStatesAt,
+  keysNamedByOpenings,
+  watchdogOperatorsAt,
+  type EpochContracts,
+} from '../chain/epochFacts.js';
+import { canonicalJson } from '../core/canonicalJson.js';
+import type { EpochDataset } from '../core/datasetSchema.js';
+import type { ConsensusParameters } from '../core/consensus.js';
+
+export interface ChainMismatch {
+  field: string;
+  /** What the chain (or the guardian's configuration) says. */
+  ours: unknown;
+  /** What the dataset says. */
+  theirs: unknown;
+}
+
+export interface ChainCheckContext {
+  client: PublicClient;
+  chainId: number;
+  contracts: EpochContracts;
+  consensus: ConsensusParameters;
+  fromBlock?: bigint;
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+
+/** Compares the dataset with the chain; null when everything the chain decides matches. */
+export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochDataset): Promise<ChainMismatch | null> {
+  const lowerContracts = {
+    staking: ctx.contracts.staking.toLowerCase(),
+    settlement: ctx.contracts.settlement.toLowerCase(),
+    didRegistry: ctx.contracts.didRegistry.toLowerCase(),
+    license: ctx.contracts.license.toLowerCase(),
+    licenseRewards: ctx.contracts.licenseRewards.toLowerCase(),
+  };
+  if (d.chainId !== ctx.chainId) return { field: 'chainId', ours: ctx.chainId, theirs: d.chainId };
+  for (const k of Object.keys(lowerContracts) as (keyof typeof lowerContracts)[]) {
+    if (d.contracts[k] !== lowerContracts[k]) return { field: `contracts.${k}`, ours: lowerContracts[k], theirs: d.contracts[k] };
+  }
+  for (const [k, v] of Object.entries(ctx.consensus)) {
+    const theirs = d.parameters[k as keyof ConsensusParameters];
+    if (!same(v, theirs)) return { field: `parameters.${k}`, ours: v, theirs };
+  }
+
+  const facts = await deriveEpochFacts(ctx.client, ctx.contracts, d.epoch, {
+    commitGraceSeconds: ctx.consensus.commitGraceSeconds,
+    assignmentLeadSeconds: ctx.consensus.assignmentLeadSeconds,
+    fromBlock: ctx.fromBlock,
+  });
+  const scalar: [string, unknown, unknown][] = [
+    ['parameters.equivocationSlash', facts.equivocationSlash, d.parameters.equivocationSlash],
+    ['parameters.guardianShareBps', facts.guardianShareBps, d.parameters.guardianShareBps],
+    ['parameters.epochEmission', facts.epochEmission, d.parameters.epochEmission],
+    ['parameters.licenseEmission', facts.licenseEmission, d.parameters.licenseEmission],
+    ['epochStart', facts.epochStart, d.epochStart],
+    ['epochEnd', facts.epochEnd, d.epochEnd],
+    ['commitDeadline', facts.commitDeadline, d.commitDeadline],
+    ['startBlock', facts.startBlock, d.startBlock],
+    ['seed', facts.seed, d.seed],
+    ['assignSeed', facts.assignSeed, d.assignSeed],
+    ['guardianSet', facts.guardianSet, d.guardianSet],
+    ['signersPaid', facts.signersPaid, d.signersPaid],
+  ];
+  for (const [field, ours, theirs] of scalar) if (!same(ours, theirs)) return { field, ours, theirs };
+
+  const theirNodes = [...d.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
+  for (let i = 0; i < Math.max(facts.nodes.length, theirNodes.length); i++) {
+    if (!same(facts.nodes[i], theirNodes[i])) {
+      return { field: `nodes (${facts.nodes[i]?.nodeKey ?? theirNodes[i]?.nodeKey})`, ours: facts.nodes[i] ?? null, theirs: theirNodes[i] ?? null };
+    }
+  }
+
+  // The previous reward tree holds both leaf types: only the account list and the license list together
+  // reproduce its root (the root cannot tell which of the two is wrong, so the field stays previousCumulative).
+  const previousRoot = cumulativeRoot(d.previousCumulative, d.previousLicenseCumulative);
+  if (previousRoot !== facts.previousRewardRoot) {
+    return {
+      field: 'previousCumulative',
+      ours: `reward root ${facts.previousRewardRoot}`,
+      theirs: `reward root ${previousRoot} (previousCumulative + previousLicenseCumulative)`,
+    };
+  }
+
+  // Key states at the seed block: every listed key is right, and every key the openings name is listed.
+  const listed = new Map(d.keys.map((k) => [k.key, k]));
+  for (const key of keysNamedByOpenings(d)) {
+    if (!listed.has(key)) return { field: 'keys', ours: `key ${key} (named by an opening)`, theirs: 'missing' };
+  }
+  const states = await keyStatesAt(ctx.client, ctx.contracts.didRegistry, d.keys.map((k) => k.key as Hex), d.seed.blockNumber);
+  for (const state of states) {
+    const theirs = listed.get(state.key)!;
+    if (!same(state, theirs)) return { field: `keys (${state.key})`, ours: state, theirs };
+  }
+
+  // WatchDog operators at the start block.
+  const operators = await watchdogOperatorsAt(
+    ctx.client,
+    ctx.contracts.license,
+    d.watchdogs.map((w) => BigInt(w.tokenId)),
+    d.startBlock.blockNumber,
+  );
+  for (const w of d.watchdogs) {
+    const ours: Address | undefined = operators.get(w.tokenId);
+    if (ours !== w.operator) return { field: `watchdogs (${w.tokenId}).operator`, ours: ours ?? null, theirs: w.operator };
+  }
+  return null;
+}
