@@ -175,7 +175,7 @@ test('node journey, part 1: register and stake a node with sendnet, run the edge
   // the operator runs the reference edge node on the endpoint it registered
   edgeNode = startService({
     name: 'edge node (registered with sendnet)',
-    entry: 'keepers/src/edge-node/edgeNode.ts',
+    entry: 'keepers/src/edge-node/main.ts',
     args: ['--data-dir', join(dataDir, 'cli-node'), '--port', String(port), '--address-book', devnet.bookPath, '--rpc-url', devnet.rpcUrl],
     env: { EDGE_NODE_KEY: nodeKey },
     url: `http://127.0.0.1:${port}`,

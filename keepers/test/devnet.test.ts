@@ -77,8 +77,8 @@ const devnetCli = (args: string[], timeoutMs = 60_000) =>
 test('`npm run devnet -- --help` prints the usage and exits 0', () => {
   const run = devnetCli(['--help']);
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /^usage: npm run devnet -- \[options\]/);
-  for (const flag of ['--epochs N', '--port N', '--redis-url URL', '--nodes N', '--clients N', '--watchdogs N', '--guardians-down I,J', '--data-dir DIR']) {
+  assert.match(run.stdout, /^Usage: npm run devnet -- \[options\]/);
+  for (const flag of ['--epochs <n>', '--port <n>', '--redis-url <url>', '--nodes <n>', '--clients <n>', '--watchdogs <n>', '--guardians-down <i,j>', '--data-dir <dir>', '--no-graph']) {
     assert.ok(run.stdout.includes(flag), `usage mentions ${flag}`);
   }
 });
@@ -89,13 +89,13 @@ test('devnet rejects bad arguments with exit code 2 and a sentence naming the pr
     [['--epochs', '0'], /^devnet: --epochs must be an integer in 1\.\.1000, got "0"$/m],
     [['--nodes', '3'], /^devnet: --nodes must be an integer in 4\.\.200, got "3"$/m],
     [['--guardians-down', '2,9'], /^devnet: --guardians-down must be an integer in 0\.\.6, got "9"$/m],
-    [['--bogus'], /^devnet: Unknown option '--bogus'/m],
+    [['--bogus'], /^devnet: unknown option '--bogus'/m],
   ];
   for (const [args, message] of cases) {
     const run = devnetCli(args);
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, message, args.join(' '));
-    assert.match(run.stderr, /usage: npm run devnet/, `${args.join(' ')} shows the usage`);
+    assert.match(run.stderr, /Usage: npm run devnet/, `${args.join(' ')} shows the usage`);
   }
 });
 

@@ -6,7 +6,7 @@
 import type { Address, Hex, PublicClient } from 'viem';
 import { didRegistryAbi } from '../generated/contracts.js';
 import { KeyType } from './did.js';
-import type { LoginKeyDirectory } from '../edge-node/edgeNode.js';
+import type { LoginKeyDirectory } from '../core/relayLogin.js';
 
 const KEY_STATUS_ACTIVE = 1;
 

@@ -4,7 +4,6 @@
  * dataset; each guardian refuses a dataset whose parameters differ from its own copy. Loaded from JSON
  * (amounts as decimal strings) with zod; `DEVNET_CONSENSUS` matches docs/protocol.md §7.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { datasetParametersWire, formatIssuePath, type DatasetParameters } from './datasetSchema.js';
 
@@ -45,15 +44,4 @@ export function parseConsensusParameters(raw: unknown, source = 'consensus param
     throw new ConsensusConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
   }
   return parsed.data;
-}
-
-/** Reads a JSON file of consensus parameters; the error names the file and the field. */
-export function loadConsensusParameters(path: string): ConsensusParameters {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new ConsensusConfigError(`cannot read consensus parameters ${path}: ${(error as Error).message}`);
-  }
-  return parseConsensusParameters(raw, path);
 }

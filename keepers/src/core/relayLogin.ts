@@ -32,3 +32,8 @@ export function signLogin(f: LoginFields, key: DeviceSigningKey): Hex {
 export function verifyLogin(f: LoginFields, sig: Hex): boolean {
   return ed25519Verify(f.key, loginHash(f), sig);
 }
+
+/** Where an edge node checks login keys: Active on-chain for the DID the client names (chain/didKeyDirectory.ts). */
+export interface LoginKeyDirectory {
+  lookup(key: Hex): Promise<{ active: boolean; did: bigint } | undefined>;
+}

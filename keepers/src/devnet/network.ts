@@ -310,12 +310,12 @@ export class Devnet {
     this.log.info({ firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length }, 'network running');
   }
 
-  /** Guardian `index` as its own process (guardian/guardian.ts CLI) on its fixed port. */
+  /** Guardian `index` as its own process (guardian/main.ts) on its fixed port. */
   private spawnGuardian(index: number): ServiceProcess {
     const url = this.guardianUrls[index];
     return startService({
       name: `guardian ${index}`,
-      entry: 'keepers/src/guardian/guardian.ts',
+      entry: 'keepers/src/guardian/main.ts',
       args: ['--rpc-url', this.rpcUrl, '--address-book', this.bookPath, '--data-dir', join(this.options.dataDir, 'guardians', String(index)), '--port', new URL(url).port],
       env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]) },
       url,

@@ -2,20 +2,19 @@
  * Reference edge node: relays envelopes between logged-in client devices over WebSocket, holds envelopes
  * for offline recipients (LevelDB in its data dir, delivered on their next login, also after a restart),
  * turns acked deliveries into receipts, commits each epoch's Merkle-sum tree with its node key and answers
- * openings over HTTP (docs/keepers.md §2–3). One port serves both (routes in `relay/http.ts`, frames in
- * `relay/frames.ts`).
+ * openings over HTTP (docs/keepers.md §2–3). One port serves both (routes in `http.ts`, frames in
+ * `core/relayFrames.ts`).
  *
  * Misbehaviour switches (devnet and tests only): `dropRate` silently drops that fraction of envelopes,
  * `inflateUnits` pads the committed tree with forged receipts, `offlineAfterMs` goes dark after that long,
  * `equivocate` signs two different commitments per epoch. The node cannot tell WatchDog challenges from
  * traffic and does not try to.
  *
- *   tsx keepers/src/edge-node/edgeNode.ts --help
+ *   npm run edge-node -- --help      (the entry is main.ts; flags in command.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { bytesToHex, hexToBytes, type Address, type Hex, type TypedDataDomain } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -32,13 +31,8 @@ import { httpError, relayHttpHandler, type HttpAnswer, type OpeningsRequest } fr
 import { EpochLedger, OpeningIndexError } from './ledger.js';
 import { Mailbox, deliverFrame, type PendingEnvelope } from './mailbox.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
-import { verifyLogin } from '../core/relayLogin.js';
+import { verifyLogin, type LoginKeyDirectory } from '../core/relayLogin.js';
 import { RelayStore } from './store.js';
-
-/** Where login keys are checked: Active on-chain for the DID the client names (see relay/chainKeys.ts). */
-export interface LoginKeyDirectory {
-  lookup(key: Hex): Promise<{ active: boolean; did: bigint } | undefined>;
-}
 
 export interface EdgeNodeOptions {
   /** The node key (secp256k1 private key): its address is `ticket.node` and it signs commitments. */
@@ -505,15 +499,4 @@ export class EdgeNode {
   private isPruned(epoch: number): boolean {
     return epoch < this.options.clock.currentEpoch() - this.retainEpochs;
   }
-}
-
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
-  // not awaited at top level: the CLI module imports this one
-  void import('./main.js')
-    .then(({ main }) => main(process.argv.slice(2)))
-    .catch((error: Error) => {
-      console.error(`edge-node: ${error.message}`);
-      process.exit(error.name === 'UsageError' ? 2 : 1);
-    });
 }

@@ -7,12 +7,10 @@
  * different header for that epoch. `GET /health`, `GET /metrics` (Prometheus). API schemas:
  * core/guardianApi.ts.
  *
- *   GUARDIAN_PRIVATE_KEY=0x… tsx keepers/src/guardian/guardian.ts --rpc-url http://127.0.0.1:8545 \
+ *   GUARDIAN_PRIVATE_KEY=0x… tsx keepers/src/guardian/main.ts --rpc-url http://127.0.0.1:8545 \
  *     --address-book deployments/local-8545.json --data-dir .guardian/3 --port 7301 [--consensus FILE]
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { pathToFileURL } from 'node:url';
-import { Command } from 'commander';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { bytesToHex, createPublicClient, http, type Address, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
@@ -32,7 +30,7 @@ import {
 import { formatIssuePath } from '../core/datasetSchema.js';
 import { ChainFactsError, ChainNotReadyError, type EpochContracts } from '../chain/epochFacts.js';
 import { loadAddressBook } from '../chain/addressBook.js';
-import { DEVNET_CONSENSUS, loadConsensusParameters, type ConsensusParameters } from '../core/consensus.js';
+import type { ConsensusParameters } from '../core/consensus.js';
 import { checkDatasetAgainstChain } from './checks.js';
 import { SignedEpochs, SignedEpochsError } from './signedEpochs.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
@@ -309,53 +307,4 @@ export class GuardianService {
       if (!res.headersSent) send(500, { error: 'internal', message: (error as Error).message });
     }
   }
-}
-
-// ------------------------------------------------------------------------------------------------ CLI
-
-async function main(argv: string[]): Promise<void> {
-  const program = new Command()
-    .name('guardian')
-    .description('SendingNetwork guardian: recomputes epochs and signs their headers')
-    .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint')
-    .requiredOption('--address-book <file>', 'deployment address book (deployments/*.json)')
-    .requiredOption('--data-dir <dir>', 'directory for the signed-epochs record')
-    .option('--port <n>', 'HTTP port', '7300')
-    .option('--host <host>', 'HTTP host', '127.0.0.1')
-    .option('--consensus <file>', 'consensus parameters JSON (default: devnet parameters)')
-    .option('--max-dataset-mb <n>', 'largest dataset accepted, MiB', '512')
-    .parse(argv);
-  const o = program.opts<{ rpcUrl: string; addressBook: string; dataDir: string; port: string; host: string; consensus?: string; maxDatasetMb: string }>();
-  const privateKey = process.env.GUARDIAN_PRIVATE_KEY;
-  if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new Error('set GUARDIAN_PRIVATE_KEY to the guardian key (0x + 64 hex)');
-  const book = loadAddressBook(o.addressBook);
-  const guardian = new GuardianService({
-    rpcUrl: o.rpcUrl,
-    privateKey: privateKey as Hex,
-    chainId: book.chainId,
-    contracts: {
-      staking: book.contracts.NodeStaking,
-      settlement: book.contracts.EpochSettlement,
-      didRegistry: book.contracts.DidRegistry,
-      license: book.contracts.WatchDogLicense,
-      licenseRewards: book.contracts.LicenseRewards,
-    },
-    consensus: o.consensus ? loadConsensusParameters(o.consensus) : DEVNET_CONSENSUS,
-    dataDir: o.dataDir,
-    port: Number(o.port),
-    host: o.host,
-    maxDatasetBytes: Number(o.maxDatasetMb) * 1024 * 1024,
-    fromBlock: BigInt(book.startBlock),
-  });
-  await guardian.start();
-  const shutdown = () => void guardian.stop().then(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv).catch((error) => {
-    rootLog.error({ err: error }, (error as Error).message);
-    process.exit(1);
-  });
 }

@@ -3,9 +3,9 @@
  * shared with the guardians, who must hold the same ones) and its own timings (how long it waits for nodes, WatchDogs and guardians). Validated with
  * zod at every entry (CLI flags, JSON files, the Keeper constructor).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { formatIssuePath } from '../core/datasetSchema.js';
+import { readJsonFile } from '../infra/configFile.js';
 
 export class KeeperConfigError extends Error {
   override name = 'KeeperConfigError';
@@ -52,11 +52,5 @@ export function parseKeeperTiming(raw: unknown, source = 'keeper timing'): Keepe
 
 /** Reads a JSON file and validates it with `parse`; errors name the file and the field. */
 export function loadJsonFile<T>(path: string, parse: (raw: unknown, source: string) => T): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new KeeperConfigError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  return parse(raw, path);
+  return readJsonFile(path, parse, (message) => new KeeperConfigError(`cannot read ${path}: ${message}`));
 }

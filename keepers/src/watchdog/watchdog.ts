@@ -11,15 +11,13 @@
  * Events: `committed` (epoch), `assigned` ({ epoch, nodes }), `result` ({ epoch, result }), `transcript`
  * ({ epoch, accepted, transcript }), `skipped` ({ epoch, reason }).
  *
- *   WATCHDOG_OPERATOR_KEY=0x… tsx keepers/src/watchdog/watchdog.ts --keeper-url http://127.0.0.1:7000 \
+ *   WATCHDOG_OPERATOR_KEY=0x… tsx keepers/src/watchdog/main.ts --keeper-url http://127.0.0.1:7000 \
  *     --token-id 7 --address-book deployments/local-8545.json --data-dir .watchdog/7 \
  *     --identities .watchdog/7/identities.json [--register-identities 2 --rpc-url http://127.0.0.1:8545]
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Command } from 'commander';
 import { z } from 'zod';
 import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -285,52 +283,4 @@ export async function registerIdentities(rpcUrl: string, book: AddressBook, oper
   }
   writeFileSync(path, JSON.stringify(out, null, 1), { mode: 0o600 });
   return out;
-}
-
-// ------------------------------------------------------------------------------------------------ CLI
-
-async function main(argv: string[]): Promise<void> {
-  const o = new Command()
-    .name('watchdog')
-    .description('SendingNetwork WatchDog: commits, challenges its assigned edge nodes, posts transcripts')
-    .requiredOption('--keeper-url <url>', "the keeper's HTTP base URL")
-    .requiredOption('--token-id <id>', 'the license token id')
-    .requiredOption('--address-book <file>', 'deployment address book (epoch clock)')
-    .requiredOption('--data-dir <dir>', 'directory for epoch secrets')
-    .option('--identities <file>', 'challenge identities JSON [{ seed, did }] (default <data-dir>/identities.json)')
-    .option('--register-identities <n>', 'register n fresh identities on-chain first (needs --rpc-url)')
-    .option('--rpc-url <url>', 'JSON-RPC endpoint (for --register-identities)')
-    .option('--commit-grace <s>', 'commit grace seconds', String(DEVNET_CONSENSUS.commitGraceSeconds))
-    .parse(argv)
-    .opts<{ keeperUrl: string; tokenId: string; addressBook: string; dataDir: string; identities?: string; registerIdentities?: string; rpcUrl?: string; commitGrace: string }>();
-  const operatorKey = process.env.WATCHDOG_OPERATOR_KEY;
-  if (!operatorKey || !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) throw new WatchDogError('set WATCHDOG_OPERATOR_KEY to the operator key (0x + 64 hex)');
-  if (!/^[0-9]+$/.test(o.tokenId)) throw new WatchDogError(`--token-id must be a decimal integer, got ${o.tokenId}`);
-  const book = loadAddressBook(o.addressBook);
-  mkdirSync(o.dataDir, { recursive: true });
-  const identitiesPath = o.identities ?? join(o.dataDir, 'identities.json');
-  if (o.registerIdentities) {
-    if (!o.rpcUrl) throw new WatchDogError('--register-identities needs --rpc-url');
-    if (existsSync(identitiesPath)) throw new WatchDogError(`${identitiesPath} exists: not overwriting registered identities`);
-    await registerIdentities(o.rpcUrl, book, operatorKey as Hex, Number(o.registerIdentities), identitiesPath, BigInt(o.tokenId));
-  }
-  const watchdog = new WatchDogService({
-    operatorKey: operatorKey as Hex,
-    tokenId: BigInt(o.tokenId),
-    identities: loadIdentities(identitiesPath),
-    keeperUrl: o.keeperUrl,
-    clock: new EpochClock({ genesisTime: book.genesisTime, epochDurationSeconds: book.epochDurationSeconds, commitGraceSeconds: Number(o.commitGrace) }),
-    dataDir: o.dataDir,
-  });
-  watchdog.start();
-  const shutdown = () => void watchdog.stop().then(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv).catch((error) => {
-    rootLog.error({ err: error }, (error as Error).message);
-    process.exit(1);
-  });
 }

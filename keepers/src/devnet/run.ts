@@ -1,0 +1,144 @@
+/**
+ * `npm run devnet`: the project's main job. One command starts a local chain (anvil) and Redis, deploys
+ * and wires every contract, sets up a small live network — 20 edge nodes (two drop messages, one inflates
+ * its commitment, one goes offline mid-epoch), 6 WatchDogs, 7 guardians (5-of-7), 50 clients sending
+ * traffic — runs the keeper pipeline, and prints a table per settled epoch. Ctrl-C stops everything it
+ * started.
+ *
+ *   npm run devnet                       # runs until Ctrl-C
+ *   npm run devnet -- --epochs 3         # exits after 3 network epochs: 0 if every node got what its
+ *                                        # behaviour must cost, 1 otherwise
+ *   npm run devnet -- --help
+ *
+ * The entry is main.ts; the flags are in command.ts.
+ */
+import { join } from 'node:path';
+import { createConnection } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
+import { repoRoot } from '../dev/foundry.js';
+import { UsageError } from '../core/errors.js';
+import { log } from '../infra/log.js';
+import type { DevnetCommandOptions } from './command.js';
+import { DEMO_ACCOUNTS, Devnet } from './network.js';
+import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './report.js';
+import { fetchRankings } from '../cli/commands/rankings.js';
+import { renderRankings } from '../cli/rankings.js';
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The subgraph's ranking for `epoch` (top 5 by score), once graph-node has indexed its scores. */
+async function printLiveRanking(graphqlUrl: string, epoch: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const { rows } = await fetchRankings(graphqlUrl, { by: 'score', top: 5, epoch });
+      if (rows.length > 0) {
+        console.log(`live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}:\n${renderRankings(rows)}`);
+        return;
+      }
+    } catch (error) {
+      if (Date.now() > deadline) return void console.log(`(subgraph ranking unavailable: ${(error as Error).message})`);
+    }
+    if (Date.now() > deadline) return void console.log(`(subgraph has not indexed epoch ${epoch}'s scores yet)`);
+    await sleep(500);
+  }
+}
+
+/**
+ * Runs the devnet until `waitForStop` resolves (Ctrl-C) or, with `--epochs`, until those epochs are
+ * settled; returns the process's exit code. Stops every process it started before returning.
+ */
+export async function runDevnet(opts: DevnetCommandOptions, waitForStop: () => Promise<NodeJS.Signals>): Promise<number> {
+  if (await portAnswers(opts.port)) throw new UsageError(`port ${opts.port} is already in use (another devnet or anvil?): stop it or pass --port`);
+  if (opts.graph && (await portAnswers(opts.graphPort))) {
+    throw new UsageError(`port ${opts.graphPort} is already in use (another graph-node?): stop it, pass --graph-port or --no-graph`);
+  }
+
+  console.log('devnet: starting anvil and Redis, deploying, setting up nodes, WatchDogs, guardians and clients…');
+  mkdirSync(opts.dataDir, { recursive: true });
+  const logFile = join(opts.dataDir, 'devnet.log');
+  const serviceLog = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined }, pino.destination({ dest: logFile, sync: false }));
+  console.log(`devnet: service logs go to ${logFile} (keeper: ${join(opts.dataDir, 'keeper.log')})`);
+  const devnet = await Devnet.start({
+    log: serviceLog,
+    port: opts.port,
+    redisUrl: opts.redisUrl,
+    dataDir: opts.dataDir,
+    population: opts.population,
+    guardiansDown: opts.guardiansDown,
+    graph: opts.graph,
+    graphPort: opts.graphPort,
+    // the chain id of anvil's default chain: where `sendnet` and the subgraph manifest look for the book
+    addressBookPath: join(repoRoot, 'deployments', '31337.json'),
+  });
+  let stopSignal: NodeJS.Signals | undefined;
+  void waitForStop().then((signal) => (stopSignal = signal));
+  const stop = async (code: number) => {
+    console.log('devnet: stopping every process it started…');
+    await devnet.stop();
+    return code;
+  };
+
+  const { book } = devnet;
+  console.log(`chain      ${devnet.rpcUrl} (chain id ${book.chainId})`);
+  console.log(`addresses  ${devnet.bookPath}`);
+  console.log(`allowlist  ${devnet.allowlistPath}  (presale allowlist phase open: the WatchDog owners and demo buyer dev account ${DEMO_ACCOUNTS.buyer})`);
+  console.log(`keeper     ${devnet.keeper!.url}  (metrics: ${devnet.keeper!.url}/metrics)`);
+  console.log(`guardians  ${devnet.guardianUrls.join(' ')}`);
+  console.log(`redis      ${devnet.redis.url}`);
+  if (devnet.graph) console.log(`graphql    ${devnet.graph.graphqlUrl}  (npx sendnet rankings --graphql ${devnet.graph.graphqlUrl})`);
+  console.log(`nodes      ${devnet.population.nodes.map((n) => `#${n.index}${n.behaviour === 'honest' ? '' : `(${n.behaviour})`}`).join(' ')}`);
+  console.log(`epochs     ${book.epochDurationSeconds} s each; the network takes part from epoch ${devnet.firstEpoch}`);
+
+  const identities = devnet.population.nodes.map((n) => ({ index: n.index, nodeKey: n.nodeAddress, behaviour: n.behaviour }));
+  const last = opts.epochs === undefined ? Infinity : devnet.firstEpoch + opts.epochs - 1;
+  const printed = new Set<number>();
+  const problems: string[] = [];
+  let epoch = devnet.firstEpoch;
+  const reports = new Map<number, EpochReport>();
+  // A generous bound for --epochs: set-up is done; each epoch then takes its duration plus the pipeline.
+  const deadline = opts.epochs === undefined ? Infinity : Date.now() + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
+  for (;;) {
+    if (stopSignal) return stop(stopSignal === 'SIGINT' ? 130 : 143);
+    if (Date.now() > deadline) {
+      problems.push(`epochs ${devnet.firstEpoch}..${last} did not all settle in time (last settled: ${epoch - 1})`);
+      break;
+    }
+    try {
+      const report = await epochReport(devnet.client, book, epoch, identities);
+      if (report) {
+        reports.set(epoch, report);
+        // Printed once settled: scores published and every fault leaf executed (the table shows the slashes).
+        if (report.faultsExecuted >= report.faultCount) {
+          if (!printed.has(epoch)) {
+            console.log('\n' + renderEpochTable(report));
+            printed.add(epoch);
+            if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
+          }
+          problems.push(...checkEpoch(report, true));
+          if (epoch >= last) break;
+          epoch++;
+          continue;
+        }
+      }
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'devnet: reading the chain failed; retrying');
+    }
+    await sleep(1000);
+  }
+  if (problems.length > 0) {
+    console.error(`\ndevnet: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+    return stop(1);
+  }
+  console.log(`\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and no honest node was penalised`);
+  return stop(0);
+}
