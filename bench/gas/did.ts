@@ -5,7 +5,8 @@
  */
 import { keccak256, stringToHex, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { DID_TLD, KeyType, deployDid, didDomain, didId, linkConsentTypes } from '../../keepers/src/chain/did.js';
+import { DID_TLD, KeyType, didDomain, didId, linkConsentTypes } from '../../keepers/src/chain/did.js';
+import { deployDid } from '../../keepers/src/devnet/contractDeployments.js';
 import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
 import type { GasResult, GasSuite } from './context.js';
 

@@ -8,14 +8,8 @@
  */
 import { parseEther, type Abi, type Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
-import {
-  Currency,
-  allowlistTree,
-  deployStandInStablecoin,
-  deployWatchDogSale,
-  loadArtifact,
-  type Tier,
-} from '../../keepers/src/chain/watchdog.js';
+import { Currency, allowlistTree } from '../../keepers/src/chain/watchdog.js';
+import { deployStandInStablecoin, deployWatchDogSale, loadArtifact, type Tier } from '../../keepers/src/devnet/contractDeployments.js';
 import type { GasResult, GasSuite } from './context.js';
 
 /** 2^14 accounts: every leaf sits at depth 14 (a 14-hash proof); any list up to this size costs at most that. */

@@ -26,15 +26,8 @@ import { normalize, packetToBytes } from 'viem/ens';
 import { foundry } from 'viem/chains';
 import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { devAccount } from '../src/devnet/devAccounts.js';
-import {
-  DID_TLD,
-  KeyType,
-  deployDid,
-  didDomain,
-  didId,
-  linkConsentTypes,
-  type DidDeployment,
-} from '../src/chain/did.js';
+import { DID_TLD, KeyType, didDomain, didId, linkConsentTypes } from '../src/chain/did.js';
+import { deployDid, type DidDeployment } from '../src/devnet/contractDeployments.js';
 
 let anvil: AnvilHandle;
 let publicClient: PublicClient;

@@ -27,15 +27,8 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { foundry } from 'viem/chains';
 import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { devAccount } from '../src/devnet/devAccounts.js';
-import {
-  Currency,
-  decodeSaleError,
-  deployStandInStablecoin,
-  deployWatchDogSale,
-  loadArtifact,
-  type Tier,
-  type WatchDogSale,
-} from '../src/chain/watchdog.js';
+import { Currency, decodeSaleError } from '../src/chain/watchdog.js';
+import { deployStandInStablecoin, deployWatchDogSale, loadArtifact, type Tier, type WatchDogSale } from '../src/devnet/contractDeployments.js';
 
 const SUPPLY = 100;
 const PRESOLD = 80;

@@ -1,161 +1,23 @@
 /**
- * WatchDog license + presale on any chain through viem, from the forge build's artifacts
- * (`out/<File>.sol/<Contract>.json`): the order and wiring the deploy script must follow (license first,
- * its minter being the presale's predicted address; the presale then checks it is the license's only
- * minter), allowlist leaves and trees, and error decoding. Used by the concurrency test and the gas
- * benchmark; needs `forge build` first.
+ * WatchDog presale facts every program shares: phase and currency ids, allowlist leaves and trees (the
+ * proofs buyers submit), and decoding the presale's and license's custom errors with the generated ABIs.
+ * Deploying the sale from the forge artifacts is dev tooling: devnet/contractDeployments.ts.
  */
 import {
   decodeErrorResult,
   encodeAbiParameters,
-  getContractAddress,
   hexToBytes,
   keccak256,
-  type Abi,
-  type Account,
   type Address,
-  type Chain,
   type Hex,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
 } from 'viem';
 import { buildTree, type MerkleTree } from '../core/merkle.js';
-import { loadArtifact } from '../devnet/artifacts.js';
-
-export { loadArtifact } from '../devnet/artifacts.js';
-
-export const licenseArtifact = () => loadArtifact('WatchDogLicense');
-export const presaleArtifact = () => loadArtifact('WatchDogPresale');
+import { watchDogLicenseAbi, watchDogPresaleAbi } from '../generated/contracts.js';
 
 /** Presale phase ids (`WatchDogPresale.Phase`); the allowlist's is bound into its leaves. */
 export const Phase = { None: 0, Allowlist: 1, Public: 2 } as const;
 /** `WatchDogPresale.Currency`. */
 export const Currency = { Eth: 0, Token: 1 } as const;
-
-export interface Tier {
-  start: number;
-  ethPrice: bigint;
-  tokenPrice: bigint;
-}
-
-export interface AllowlistPhase {
-  start: number;
-  end: number;
-  reserve: number;
-  merkleRoot: Hex;
-}
-
-export interface PublicPhase {
-  start: number;
-  end: number;
-  walletCap: number;
-  txCap: number;
-}
-
-export interface WatchDogSaleParams {
-  owner: Address;
-  treasury: Address;
-  paymentToken: Address;
-  supply: number;
-  tiers: Tier[];
-  /** Omitted: schedule later with `setAllowlistPhase`. */
-  allowlist?: AllowlistPhase;
-  /** Omitted: schedule later with `setPublicPhase`. */
-  publicPhase?: PublicPhase;
-  unlockTime: bigint;
-  maxUnlockTime: bigint;
-  name?: string;
-  symbol?: string;
-  baseURI?: string;
-}
-
-export interface WatchDogSale {
-  license: Address;
-  presale: Address;
-  licenseAbi: Abi;
-  presaleAbi: Abi;
-}
-
-type Wallet = WalletClient<Transport, Chain, Account>;
-
-const NO_ALLOWLIST: AllowlistPhase = { start: 0, end: 0, reserve: 0, merkleRoot: `0x${'0'.repeat(64)}` };
-const NO_PUBLIC: PublicPhase = { start: 0, end: 0, walletCap: 0, txCap: 0 };
-
-/** Deploys the license then the presale from `wallet` (two consecutive nonces) and checks the wiring. */
-export async function deployWatchDogSale(
-  publicClient: PublicClient,
-  wallet: Wallet,
-  params: WatchDogSaleParams,
-): Promise<WatchDogSale> {
-  const license = licenseArtifact();
-  const presale = presaleArtifact();
-  const deployer = wallet.account.address;
-  const nonce = await publicClient.getTransactionCount({ address: deployer, blockTag: 'pending' });
-  const predictedLicense = getContractAddress({ from: deployer, nonce: BigInt(nonce) });
-  const predictedPresale = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
-
-  const licenseHash = await wallet.deployContract({
-    abi: license.abi,
-    bytecode: license.bytecode,
-    nonce,
-    args: [
-      {
-        name: params.name ?? 'SendingNetwork WatchDog License',
-        symbol: params.symbol ?? 'SNWD',
-        baseURI: params.baseURI ?? 'https://licenses.sendingnetwork.example/watchdog/',
-        owner: params.owner,
-        minter: predictedPresale,
-        unlockTime: params.unlockTime,
-        maxUnlockTime: params.maxUnlockTime,
-      },
-    ],
-  });
-  const presaleHash = await wallet.deployContract({
-    abi: presale.abi,
-    bytecode: presale.bytecode,
-    nonce: nonce + 1,
-    args: [
-      {
-        owner: params.owner,
-        license: predictedLicense,
-        paymentToken: params.paymentToken,
-        treasury: params.treasury,
-        supply: params.supply,
-        tiers: params.tiers,
-        allowlist: params.allowlist ?? NO_ALLOWLIST,
-        publicPhase: params.publicPhase ?? NO_PUBLIC,
-      },
-    ],
-  });
-  const [licenseReceipt, presaleReceipt] = await Promise.all([
-    publicClient.waitForTransactionReceipt({ hash: licenseHash }),
-    publicClient.waitForTransactionReceipt({ hash: presaleHash }),
-  ]);
-  if (licenseReceipt.status !== 'success' || licenseReceipt.contractAddress?.toLowerCase() !== predictedLicense.toLowerCase()) {
-    throw new Error(`WatchDogLicense deployment failed or landed elsewhere (${licenseReceipt.contractAddress})`);
-  }
-  if (presaleReceipt.status !== 'success' || presaleReceipt.contractAddress?.toLowerCase() !== predictedPresale.toLowerCase()) {
-    throw new Error(`WatchDogPresale deployment failed or landed elsewhere (${presaleReceipt.contractAddress})`);
-  }
-  return { license: predictedLicense, presale: predictedPresale, licenseAbi: license.abi, presaleAbi: presale.abi };
-}
-
-/**
- * A plain OpenZeppelin ERC-20 standing in for the stablecoin on local chains: a SendToken whose four
- * allocations all go to `holder` (1,000,000,000 tokens, 18 decimals).
- */
-export async function deployStandInStablecoin(publicClient: PublicClient, wallet: Wallet, holder: Address): Promise<Address> {
-  const token = loadArtifact('SendToken');
-  const hash = await wallet.deployContract({
-    abi: token.abi,
-    bytecode: token.bytecode,
-    args: [{ nodeRewards: holder, licensePool: holder, guardianRewards: holder, treasury: holder }],
-  });
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error('stand-in stablecoin deployment failed');
-  return receipt.contractAddress;
-}
 
 /** Allowlist leaf: abi.encode(address account, uint256 maxQuantity, uint8 phase = 1), double-hashed. */
 export function allowlistLeaf(account: Address, maxQuantity: bigint): Hex {
@@ -173,7 +35,7 @@ export function allowlistTree(entries: readonly { account: Address; maxQuantity:
 
 /** Name and arguments of a presale or license custom error from its revert data. */
 export function decodeSaleError(data: Hex): { errorName: string; args: readonly unknown[] } {
-  const abi = [...presaleArtifact().abi, ...licenseArtifact().abi];
+  const abi = [...watchDogPresaleAbi, ...watchDogLicenseAbi];
   const decoded = decodeErrorResult({ abi, data });
   return { errorName: decoded.errorName, args: decoded.args ?? [] };
 }
