@@ -34,6 +34,7 @@ import { Mailbox, deliverFrame, type PendingEnvelope } from './mailbox.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { verifyLogin } from '../core/relayLogin.js';
 import { RelayStore } from './store.js';
+import { SendnetError } from '../core/errors.js';
 
 /** Where login keys are checked: Active on-chain for the DID the client names (see relay/chainKeys.ts). */
 export interface LoginKeyDirectory {
@@ -82,8 +83,9 @@ interface Session {
 /** Frames one connection may have in processing at once. */
 const MAX_FRAMES_IN_FLIGHT = 512;
 
-export class EdgeNodeError extends Error {
+export class EdgeNodeError extends SendnetError {
   override name = 'EdgeNodeError';
+  override readonly code = 'edge-node';
 }
 
 export class EdgeNode {

@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { formatIssuePath } from '../core/datasetSchema.js';
+import { SendnetError } from '../core/errors.js';
 
-export class KeeperConfigError extends Error {
+export class KeeperConfigError extends SendnetError {
   override name = 'KeeperConfigError';
+  override readonly code = 'keeper-config';
 }
 
 export { DEVNET_CONSENSUS, parseConsensusParameters, type ConsensusParameters } from '../core/consensus.js';
