@@ -8,9 +8,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { repoRoot, subgraphDir } from './sources.js';
+import { SendnetError } from '../../keepers/src/core/errors.js';
 
-export class SubgraphBuildError extends Error {
+export class SubgraphBuildError extends SendnetError {
   override name = 'SubgraphBuildError';
+  override readonly code = 'subgraph-build';
 }
 
 const STAMP = '.inputs-sha256';

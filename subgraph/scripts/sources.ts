@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SendnetError } from '../../keepers/src/core/errors.js';
 
 export const subgraphDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const repoRoot = resolve(subgraphDir, '..');
@@ -144,8 +145,9 @@ const abiItem = z.looseObject({ type: z.string(), name: z.string().optional(), i
 const abiSchema = z.array(abiItem);
 export type Abi = z.infer<typeof abiSchema>;
 
-export class SubgraphSourceError extends Error {
+export class SubgraphSourceError extends SendnetError {
   override name = 'SubgraphSourceError';
+  override readonly code = 'subgraph-source';
 }
 
 /** The forge build directory: `$FOUNDRY_OUT` or `out/`. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { getAddress, type Address } from 'viem';
+import { SendnetError } from '../core/errors.js';
 
 const address = z
   .string()
@@ -33,8 +34,9 @@ export const addressBookSchema = z.object({
 
 export type AddressBook = z.infer<typeof addressBookSchema>;
 
-export class AddressBookError extends Error {
+export class AddressBookError extends SendnetError {
   override name = 'AddressBookError';
+  override readonly code = 'address-book';
 }
 
 /** Reads and validates an address book; the error names the file and the offending field. */

@@ -12,6 +12,7 @@ import { didRegistryAbi, epochSettlementAbi, licenseRewardsAbi, nodeStakingAbi, 
 import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
 import { buildRewardTree } from '../core/scoring.js';
+import { SendnetError } from '../core/errors.js';
 
 export const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
 /** NodeStaking.NodeStatus.Active */
@@ -23,12 +24,14 @@ const KEY_ED25519 = 0;
 const READ_BATCH = 100;
 
 /** Thrown when a block or event the facts need does not exist yet (retry later). */
-export class ChainNotReadyError extends Error {
+export class ChainNotReadyError extends SendnetError {
   override name = 'ChainNotReadyError';
+  override readonly code = 'chain-not-ready';
 }
 /** Thrown when the chain holds something the protocol cannot interpret. */
-export class ChainFactsError extends Error {
+export class ChainFactsError extends SendnetError {
   override name = 'ChainFactsError';
+  override readonly code = 'chain-facts';
 }
 
 export interface BlockRef {

@@ -12,6 +12,7 @@ import {
   UserRejectedRequestError,
   WaitForTransactionReceiptTimeoutError,
 } from 'viem';
+import { UsageError } from '../core/errors.js';
 import { CliError, ExitCode, sentence, type ExitCodeValue } from './errors.js';
 import { revertSentence, type RevertContext } from './reverts.js';
 
@@ -33,6 +34,7 @@ export function revertOf(error: unknown): { errorName: string; args: readonly un
 
 export function describeError(error: unknown, ctx: RevertContext = {}, rpcUrl?: string): Described {
   if (error instanceof CliError) return { message: sentence(error.message), code: error.code, exitCode: error.exitCode };
+  if (error instanceof UsageError) return { message: sentence(error.message), code: 'Usage', exitCode: ExitCode.Usage };
   const revert = revertOf(error);
   if (revert) {
     if ('errorName' in revert) {

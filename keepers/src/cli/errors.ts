@@ -3,6 +3,7 @@
  * exit code class it ends with. Anything else that escapes a command is turned into such a sentence by
  * `describeError` (cli/describeError.ts); no stack trace reaches the user unless SENDNET_DEBUG=1.
  */
+import { SendnetError } from '../core/errors.js';
 
 /** Exit codes: documented in docs/cli.md. */
 export const ExitCode = {
@@ -17,13 +18,16 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** A failure with a sentence fit for the user. `code` is a stable machine name (the revert's error name). */
-export class CliError extends Error {
+/**
+ * A failure with a sentence fit for the user. `code` is a stable machine name (the revert's error name, or
+ * a CLI code as docs/cli.md describes: `BadInput`, `WrongNetwork`…). PascalCase, unlike other codes: user-facing.
+ */
+export class CliError extends SendnetError {
   override name = 'CliError';
   constructor(
     message: string,
     readonly exitCode: ExitCodeValue = ExitCode.Usage,
-    readonly code: string = 'Usage',
+    override readonly code: string = 'Usage',
   ) {
     super(message);
   }

@@ -7,6 +7,7 @@
  * real key agreement, not confidentiality.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { SendnetError } from '../core/errors.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -18,8 +19,9 @@ export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
 export const MAX_PLAINTEXT_BYTES = MAX_CIPHERTEXT_BYTES - SEAL_OVERHEAD;
 const BUCKET = 1024;
 
-export class PayloadError extends Error {
+export class PayloadError extends SendnetError {
   override name = 'PayloadError';
+  override readonly code = 'payload';
 }
 
 /** A placeholder conversation key: sha256 over the two device keys in ascending order. */

@@ -39,6 +39,7 @@ import {
 import { nodeFrameSchema, type NodeFrame } from '../core/relayFrames.js';
 import { signLogin } from '../core/relayLogin.js';
 import { conversationKey, open, PayloadError, seal } from './payload.js';
+import { SendnetError } from '../core/errors.js';
 
 export interface ReceivedMessage {
   envelope: Envelope;
@@ -63,8 +64,9 @@ export interface RelayClientOptions {
   logger?: Logger;
 }
 
-export class SendRejectedError extends Error {
+export class SendRejectedError extends SendnetError {
   override name = 'SendRejectedError';
+  override readonly code = 'send-rejected';
   constructor(
     readonly reason: string,
     message: string,
@@ -73,8 +75,9 @@ export class SendRejectedError extends Error {
   }
 }
 
-export class RelayClientError extends Error {
+export class RelayClientError extends SendnetError {
   override name = 'RelayClientError';
+  override readonly code = 'relay-client';
 }
 
 interface Inflight {

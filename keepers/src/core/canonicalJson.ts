@@ -6,9 +6,11 @@
  */
 import { bytesToHex, type Hex } from 'viem';
 import { keccak } from './merkle.js';
+import { SendnetError } from './errors.js';
 
-export class CanonicalJsonError extends TypeError {
+export class CanonicalJsonError extends SendnetError {
   override name = 'CanonicalJsonError';
+  override readonly code = 'canonical-json';
 }
 
 function write(value: unknown, path: string, out: string[]): void {

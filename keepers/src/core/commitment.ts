@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { hashTypedData, recoverAddress, type Address, type Hex, type TypedDataDomain } from 'viem';
 import { sign } from 'viem/accounts';
 import { address, decimalBigint, describeZodError, hex32, secpSignature, uint32 } from './wire.js';
+import { SendnetError } from './errors.js';
 
 /** The struct as the contract takes it (viem's types for uint32 / bytes32 / uint128 / uint64). */
 export interface EpochCommitment {
@@ -40,8 +41,9 @@ export const EPOCH_COMMITMENT_TYPES = {
 
 export const NODE_KEY_CONSENT_TYPES = { NodeKeyConsent: [{ name: 'operator', type: 'address' }] } as const;
 
-export class CommitmentFormatError extends Error {
+export class CommitmentFormatError extends SendnetError {
   override name = 'CommitmentFormatError';
+  override readonly code = 'commitment-format';
 }
 
 /** EIP-712 domain of a NodeStaking deployment. */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { datasetParametersWire, formatIssuePath, type DatasetParameters } from './datasetSchema.js';
+import { SendnetError } from './errors.js';
 
 export const consensusParametersSchema = datasetParametersWire.omit({
   equivocationSlash: true,
@@ -33,8 +34,9 @@ export const DEVNET_CONSENSUS: ConsensusParameters = {
   stakeSplitBps: 5_000,
 };
 
-export class ConsensusConfigError extends Error {
+export class ConsensusConfigError extends SendnetError {
   override name = 'ConsensusConfigError';
+  override readonly code = 'consensus-config';
 }
 
 export function parseConsensusParameters(raw: unknown, source = 'consensus parameters'): ConsensusParameters {

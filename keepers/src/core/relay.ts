@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
 import { keccak } from './merkle.js';
 import { address, decimalUint256, describeZodError, ed25519Signature, hex32, uint32 } from './wire.js';
+import { SendnetError } from './errors.js';
 
 /** Largest decoded ciphertext of an envelope, bytes. */
 export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
@@ -24,11 +25,13 @@ export const UNIT_BYTES = 1024;
 /** Largest `units` a ticket can carry (a full 64 KiB envelope). */
 export const MAX_TICKET_UNITS = MAX_CIPHERTEXT_BYTES / UNIT_BYTES;
 
-export class RelayFormatError extends Error {
+export class RelayFormatError extends SendnetError {
   override name = 'RelayFormatError';
+  override readonly code = 'relay-format';
 }
-export class DeviceKeyMismatchError extends Error {
+export class DeviceKeyMismatchError extends SendnetError {
   override name = 'DeviceKeyMismatchError';
+  override readonly code = 'device-key-mismatch';
 }
 
 // ------------------------------------------------------------------------------------------- schemas

@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import { ackSchema, envelopeSchema } from './relay.js';
 import { decimalUint256, ed25519Signature, hex32 } from './wire.js';
+import { SendnetError } from './errors.js';
 
 /** Largest frame a node answers (a 64 KiB envelope is ~89 KB of JSON). */
 export const MAX_FRAME_BYTES = 96 * 1024;
@@ -77,8 +78,9 @@ export const FRAME_REJECTIONS = [
 ] as const;
 export type FrameRejection = (typeof FRAME_REJECTIONS)[number];
 
-export class FrameRejected extends Error {
+export class FrameRejected extends SendnetError {
   override name = 'FrameRejected';
+  override readonly code = 'frame-rejected';
   constructor(
     readonly reason: FrameRejection,
     message: string,

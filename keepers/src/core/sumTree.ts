@@ -15,13 +15,15 @@ import { z } from 'zod';
 import { bytesToHex, hexToBytes, type Hex } from 'viem';
 import { keccak } from './merkle.js';
 import { decimalBigint, hex32, isHex32 } from './wire.js';
+import { SendnetError } from './errors.js';
 
 export const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
 const UINT128_LIMIT = 1n << 128n;
 const MASK_64 = (1n << 64n) - 1n;
 
-export class SumTreeError extends Error {
+export class SumTreeError extends SendnetError {
   override name = 'SumTreeError';
+  override readonly code = 'sum-tree';
 }
 
 export interface SumLeaf {

@@ -15,12 +15,14 @@ import { bytesToHex, encodeAbiParameters, hexToBytes, recoverMessageAddress, typ
 import { signMessage } from 'viem/accounts';
 import { keccak } from './merkle.js';
 import { address, assertUint32, decimalUint256, describeZodError, hex32, isHex32, secpSignature, uint32 } from './wire.js';
+import { SendnetError } from './errors.js';
 
 /** Challenges per WatchDog, node and epoch (devnet default). */
 export const DEFAULT_CHALLENGES_PER_NODE = 4;
 
-export class WatchdogFormatError extends Error {
+export class WatchdogFormatError extends SendnetError {
   override name = 'WatchdogFormatError';
+  override readonly code = 'watchdog-format';
 }
 
 /** A raw private key, or anything that signs EIP-191 messages (a viem local account). */

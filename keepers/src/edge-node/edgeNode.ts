@@ -33,6 +33,7 @@ import { Mailbox, deliverFrame, type PendingEnvelope } from './mailbox.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { verifyLogin, type LoginKeyDirectory } from '../core/relayLogin.js';
 import { RelayStore } from './store.js';
+import { SendnetError } from '../core/errors.js';
 
 export interface EdgeNodeOptions {
   /** The node key (secp256k1 private key): its address is `ticket.node` and it signs commitments. */
@@ -76,8 +77,9 @@ interface Session {
 /** Frames one connection may have in processing at once. */
 const MAX_FRAMES_IN_FLIGHT = 512;
 
-export class EdgeNodeError extends Error {
+export class EdgeNodeError extends SendnetError {
   override name = 'EdgeNodeError';
+  override readonly code = 'edge-node';
 }
 
 export class EdgeNode {

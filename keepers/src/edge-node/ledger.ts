@@ -30,6 +30,7 @@ import {
 } from '../core/commitment.js';
 import { openingToWire } from '../core/sampling.js';
 import { epochOfKey, storeKeys, type RelayStore, type StoreOp } from './store.js';
+import { SendnetError } from '../core/errors.js';
 
 /** A receipt with its leaf hash (computed once, when the ack arrives). */
 export interface LedgerEntry {
@@ -47,8 +48,9 @@ export interface Committed {
   wire: ReturnType<typeof signedCommitmentToWire>[];
 }
 
-export class OpeningIndexError extends Error {
+export class OpeningIndexError extends SendnetError {
   override name = 'OpeningIndexError';
+  override readonly code = 'opening-index';
 }
 
 export interface LedgerOptions {

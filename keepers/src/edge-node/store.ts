@@ -14,6 +14,7 @@
  * put is replaced by the (tiny) delete. Callers wait on `write` before telling anyone a thing is stored.
  */
 import { ClassicLevel } from 'classic-level';
+import { SendnetError } from '../core/errors.js';
 
 const EPOCH_DIGITS = 10;
 const pad = (epoch: number) => String(epoch).padStart(EPOCH_DIGITS, '0');
@@ -29,8 +30,9 @@ export const storeKeys = {
 export type StoreOp = { type: 'put'; key: string; value: string | (() => string) } | { type: 'del'; key: string };
 type Op = StoreOp;
 
-export class StoreError extends Error {
+export class StoreError extends SendnetError {
   override name = 'StoreError';
+  override readonly code = 'relay-store';
 }
 
 export class RelayStore {

@@ -34,6 +34,7 @@ import type { ConsensusParameters } from '../core/consensus.js';
 import { checkDatasetAgainstChain } from './checks.js';
 import { SignedEpochs, SignedEpochsError } from './signedEpochs.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
+import { HttpError } from '../core/errors.js';
 
 export interface GuardianOptions {
   rpcUrl: string;
@@ -61,17 +62,8 @@ export interface SignOutcome {
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>,
-  ) {
-    super(String(body.message ?? body.error));
-  }
-}
-
 const err = (status: number, error: string, message: string, extra: Record<string, unknown> = {}) =>
-  new HttpError(status, { error, message, ...extra });
+  new HttpError(status, error, message, { error, message, ...extra });
 
 /** Serializes values that may contain bigints (as decimal strings). */
 const toJson = (value: unknown) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
@@ -143,7 +135,7 @@ export class GuardianService {
       return { status: 200, body: body as unknown as Record<string, unknown> };
     } catch (error) {
       if (error instanceof HttpError) {
-        this.requests.inc({ result: String(error.body.error) });
+        this.requests.inc({ result: error.wireCode });
         this.log.warn({ status: error.status, ...error.body }, 'sign refused');
         return { status: error.status, body: error.body };
       }
@@ -218,7 +210,7 @@ export class GuardianService {
     }
     this.evaluateSeconds.observe((performance.now() - started) / 1000);
     const difference = firstHeaderDifference(evaluation.header, theirs);
-    if (difference) throw new HttpError(409, { error: 'header-mismatch', ...difference });
+    if (difference) throw new HttpError(409, 'header-mismatch', 'header-mismatch', { error: 'header-mismatch', ...difference });
     this.log.info({ rejected: evaluation.rejected.length, header: headerToWire(evaluation.header) }, 'header recomputed');
     return this.signDigest(request.epoch, digest);
   }

@@ -7,14 +7,16 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Hex } from 'viem';
+import { SendnetError } from '../core/errors.js';
 
 const fileSchema = z.record(
   z.string().regex(/^[1-9][0-9]*$/),
   z.object({ digest: z.string().regex(/^0x[0-9a-f]{64}$/), signedAt: z.string() }),
 );
 
-export class SignedEpochsError extends Error {
+export class SignedEpochsError extends SendnetError {
   override name = 'SignedEpochsError';
+  override readonly code = 'signed-epochs';
 }
 
 export class SignedEpochs {

@@ -21,6 +21,7 @@ import { generateManifest } from '../../../subgraph/scripts/manifest.js';
 import { subgraphDir } from '../../../subgraph/scripts/sources.js';
 import { startIpfsProbe, type IpfsProbe } from './ipfsProbe.js';
 import { startPostgres, type PostgresHandle } from './postgres.js';
+import { SendnetError } from '../core/errors.js';
 
 export interface GraphNodeOptions {
   /** JSON-RPC endpoint of the chain to index. */
@@ -45,8 +46,9 @@ export interface GraphNodeHandle {
   stop(): Promise<void>;
 }
 
-export class GraphNodeError extends Error {
+export class GraphNodeError extends SendnetError {
   override name = 'GraphNodeError';
+  override readonly code = 'graph-node';
 }
 
 /** The name gnd dev deploys its first manifest under. */

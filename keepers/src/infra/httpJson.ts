@@ -3,9 +3,11 @@
  * nodes and guardians are untrusted), and server-side body reading with a size limit.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SendnetError } from '../core/errors.js';
 
-export class HttpRequestError extends Error {
+export class HttpRequestError extends SendnetError {
   override name = 'HttpRequestError';
+  override readonly code = 'http-request';
   constructor(
     message: string,
     readonly status?: number,
@@ -89,8 +91,9 @@ export async function fetchJson(url: string, options: FetchJsonOptions = {}): Pr
   }
 }
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends SendnetError {
   override name = 'BodyTooLargeError';
+  override readonly code = 'body-too-large';
 }
 
 /**

@@ -10,9 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../dev/anvil.js';
+import { SendnetError } from '../core/errors.js';
 
-export class PostgresError extends Error {
+export class PostgresError extends SendnetError {
   override name = 'PostgresError';
+  override readonly code = 'postgres';
 }
 
 export interface PostgresOptions {

@@ -16,11 +16,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { log } from './log.js';
+import { SendnetError } from '../core/errors.js';
 
 export const REDIS_SERVER_PATH = '/usr/bin/redis-server';
 
-export class RedisUnavailableError extends Error {
+export class RedisUnavailableError extends SendnetError {
   override name = 'RedisUnavailableError';
+  override readonly code = 'redis-unavailable';
 }
 
 export interface RedisHandle {

@@ -21,9 +21,11 @@ import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt } from '../chai
 import type { DatasetNode } from '../core/datasetSchema.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import type { EpochClock } from '../core/deadlines.js';
+import { SendnetError } from '../core/errors.js';
 
-export class ChainReadError extends Error {
+export class ChainReadError extends SendnetError {
   override name = 'ChainReadError';
+  override readonly code = 'chain-read';
 }
 
 /** `EpochSettlement.epochStatus` (EpochLifecycle). */

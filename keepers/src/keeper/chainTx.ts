@@ -29,9 +29,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { failpoint } from '../infra/failpoints.js';
 import { log as rootLog } from '../infra/log.js';
+import { SendnetError } from '../core/errors.js';
 
-export class TxError extends Error {
+export class TxError extends SendnetError {
   override name = 'TxError';
+  override readonly code = 'tx';
 }
 
 interface TxRecord {

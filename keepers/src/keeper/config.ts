@@ -5,10 +5,12 @@
  */
 import { z } from 'zod';
 import { formatIssuePath } from '../core/datasetSchema.js';
+import { SendnetError } from '../core/errors.js';
 import { readJsonFile } from '../infra/configFile.js';
 
-export class KeeperConfigError extends Error {
+export class KeeperConfigError extends SendnetError {
   override name = 'KeeperConfigError';
+  override readonly code = 'keeper-config';
 }
 
 export { DEVNET_CONSENSUS, parseConsensusParameters, type ConsensusParameters } from '../core/consensus.js';

@@ -35,6 +35,7 @@ import { PipelineQueues, type RetryOverrides } from './queues.js';
 import { PipelineRunner, type StageHandlers } from './runner.js';
 import { STAGES, type Stage } from './stages.js';
 import { PipelineStore } from './store.js';
+import { SendnetError } from '../core/errors.js';
 
 export interface KeeperOptions {
   rpcUrl: string;
@@ -74,8 +75,9 @@ export interface KeeperOptions {
   log?: Logger;
 }
 
-export class KeeperStateError extends Error {
+export class KeeperStateError extends SendnetError {
   override name = 'KeeperStateError';
+  override readonly code = 'keeper-state';
 }
 
 export class Keeper {

@@ -39,6 +39,7 @@ import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
 import type { ScoreOutput } from './handlers/score.js';
 import { buildRewardTree } from '../core/scoring.js';
+import { HttpError } from '../core/errors.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import type { TranscriptsOutput } from './handlers/score.js';
@@ -99,16 +100,6 @@ export function claimsDocument(
     (l, i) => (licenses[BigInt(l.tokenId).toString()] = { cumulative: BigInt(l.cumulative).toString(), proof: tree!.proof(offset + i) }),
   );
   return { epoch, root: scored.header.rewardRoot, claims, licenses };
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** A WatchDog commit as stored (and listed, and put into the dataset with the start block's operator). */
@@ -291,9 +282,9 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       .then(({ status, body, contentType }) => sendJson(response, status, body, contentType))
       .catch((error: unknown) => {
         if (error instanceof HttpError) {
-          metrics.httpRejected?.inc({ code: error.code });
-          log.warn({ status: error.status, code: error.code, reason: error.message, method: request.method, url: request.url }, 'keeper HTTP request refused');
-          sendJson(response, error.status, { error: error.code, message: error.message });
+          metrics.httpRejected?.inc({ code: error.wireCode });
+          log.warn({ status: error.status, code: error.wireCode, reason: error.message, method: request.method, url: request.url }, 'keeper HTTP request refused');
+          sendJson(response, error.status, error.body);
           return;
         }
         log.error({ err: (error as Error).message, url: request.url }, 'keeper HTTP handler failed');

@@ -12,9 +12,11 @@ import {
   type WatchdogAck,
 } from '../core/watchdogApi.js';
 import type { SignedTranscript, WatchdogCommitMessage } from '../core/watchdogSchedule.js';
+import { SendnetError } from '../core/errors.js';
 
-export class KeeperApiError extends Error {
+export class KeeperApiError extends SendnetError {
   override name = 'KeeperApiError';
+  override readonly code = 'keeper-api';
   constructor(
     readonly endpoint: string,
     readonly status: number,

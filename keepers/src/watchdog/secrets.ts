@@ -8,11 +8,13 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { join } from 'node:path';
 import { z } from 'zod';
 import { bytesToHex, type Hex } from 'viem';
+import { SendnetError } from '../core/errors.js';
 
 const fileSchema = z.record(z.string().regex(/^[1-9][0-9]*$/), z.string().regex(/^0x[0-9a-f]{64}$/));
 
-export class SecretStoreError extends Error {
+export class SecretStoreError extends SendnetError {
   override name = 'SecretStoreError';
+  override readonly code = 'secret-store';
 }
 
 export class SecretStore {

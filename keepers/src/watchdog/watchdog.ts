@@ -41,6 +41,7 @@ import { registerClientIdentity } from '../client/relayClient.js';
 import { Challenger, type ChallengeIdentity } from './challenger.js';
 import { KeeperApiError, KeeperClient } from './keeperClient.js';
 import { SecretStore } from './secrets.js';
+import { SendnetError } from '../core/errors.js';
 
 export interface WatchDogOptions {
   /** The license's operator key (secp256k1): signs commits and transcripts. */
@@ -58,8 +59,9 @@ export interface WatchDogOptions {
   logger?: Logger;
 }
 
-export class WatchDogError extends Error {
+export class WatchDogError extends SendnetError {
   override name = 'WatchDogError';
+  override readonly code = 'watchdog';
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>

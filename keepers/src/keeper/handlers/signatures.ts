@@ -14,6 +14,7 @@ import type { StageContext, StageHandler } from '../runner.js';
 import { headerDomain, type KeeperEnv } from './env.js';
 import type { PublishOutput, ScoreOutput } from './score.js';
 import { lowerHex } from './wire.js';
+import { SendnetError } from '../../core/errors.js';
 
 export interface GuardianSignature {
   guardian: Address;
@@ -27,8 +28,9 @@ export interface SignaturesOutput {
   refusals: { url: string; reason: string }[];
 }
 
-export class QuorumError extends Error {
+export class QuorumError extends SendnetError {
   override name = 'QuorumError';
+  override readonly code = 'quorum';
 }
 
 export function signaturesStage(env: KeeperEnv): StageHandler {
