@@ -35,7 +35,7 @@ import { buildTree, hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/
 import { freePort, startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { deployProtocol } from '../src/devnet/deploy.js';
 import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
-import { repoRoot } from '../src/dev/foundry.js';
+import { forgeScratchDir, repoRoot } from '../src/dev/foundry.js';
 import type { AddressBook } from '../src/chain/addressBook.js';
 import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
 import { signTranscript, signWatchdogCommit } from '../src/core/watchdogSchedule.js';
@@ -81,7 +81,7 @@ async function post(path: string, body: unknown) {
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'keeper-http-'));
   anvil = await startAnvil();
-  bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+  bookPath = join(forgeScratchDir('book'), 'addresses.json');
   ({ book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), addressBookPath: bookPath }));
   client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) }) as PublicClient;
   // the public sale opens 600 s after deployment: buy a license and give it an operator key

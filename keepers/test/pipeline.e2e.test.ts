@@ -28,7 +28,7 @@ import { pino } from 'pino';
 import { freePort, startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { deployProtocol } from '../src/devnet/deploy.js';
 import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
-import { repoRoot } from '../src/dev/foundry.js';
+import { forgeScratchDir, repoRoot } from '../src/dev/foundry.js';
 import type { AddressBook } from '../src/chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
@@ -128,7 +128,7 @@ async function registerNode(nodePrivateKey: Hex, endpoint: string): Promise<Addr
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'keeper-e2e-'));
   anvil = await startAnvil({ blockTime: 1 });
-  bookPath = join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+  bookPath = join(forgeScratchDir('book'), 'addresses.json');
   ({ book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), addressBookPath: bookPath }));
   client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) }) as PublicClient;
   redis = await ensureRedis({ url: `redis://127.0.0.1:${await freePort()}`, dataDir: join(tmp, 'redis') });

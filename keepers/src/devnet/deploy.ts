@@ -2,21 +2,20 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadAddressBook, type AddressBook } from '../chain/addressBook.js';
-import { foundryBinary, repoRoot } from '../dev/foundry.js';
+import { forgeScratchDir, foundryBinary, repoRoot } from '../dev/foundry.js';
 
 export interface DeployOptions {
   rpcUrl: string;
   privateKey: `0x${string}`;
   /** JSON deploy config (default config/devnet.json). */
   configPath?: string;
-  /** Where to write the address book, inside deployments/ (forge may only write there). */
+  /** Where to write the address book: inside deployments/ or FORGE_SCRATCH_DIR, where forge may write (default: a fresh scratch directory). */
   addressBookPath?: string;
 }
 
 /** Deploys the protocol with script/Deploy.s.sol (the same script used on every chain). */
 export async function deployProtocol(options: DeployOptions): Promise<{ book: AddressBook; path: string }> {
-  const rpcPort = new URL(options.rpcUrl).port || 'default';
-  const path = options.addressBookPath ?? join(repoRoot, 'deployments', `local-${rpcPort}.json`);
+  const path = options.addressBookPath ?? join(forgeScratchDir('deploy'), 'addresses.json');
   mkdirSync(dirname(path), { recursive: true });
   const args = [
     'script',

@@ -1,14 +1,14 @@
 /**
  * The devnet's deploy config: `config/devnet.json` with the run's own values — a genesis time far
- * enough ahead that every node, WatchDog and client is set up before epoch 1 starts. Written under
- * `deployments/` (the deploy script may only read `config/` and `deployments/`). The allowlist phase is
+ * enough ahead that every node, WatchDog and client is set up before epoch 1 starts. Written outside the
+ * work tree, under FORGE_SCRATCH_DIR (dev/foundry.ts), which the deploy script may read. The allowlist phase is
  * scheduled after deployment (`openAllowlist` in setup.ts): forge simulates against the latest block's
  * timestamp, which on an idle anvil can be far behind the broadcast, so a phase scheduled in the deploy
  * config could start "in the past".
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { repoRoot } from '../dev/foundry.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { forgeScratchDir, repoRoot } from '../dev/foundry.js';
 
 export interface DevnetDeployOptions {
   /** Base config, relative to the repo root. */
@@ -18,18 +18,17 @@ export interface DevnetDeployOptions {
   /** Overrides of `settlement.epochDurationSeconds` / `disputeWindowSeconds`. */
   epochDurationSeconds?: number;
   disputeWindowSeconds?: number;
-  /** Where to write it (default deployments/devnet-config-<tag>.json). */
+  /** Names the file: devnet-config-<tag>.json in a fresh directory under FORGE_SCRATCH_DIR. */
   tag: string;
 }
 
-/** Writes the derived config and returns its path relative to the repo root (what DEPLOY_CONFIG takes). */
+/** Writes the derived config and returns its absolute path (what DEPLOY_CONFIG takes). */
 export function writeDevnetDeployConfig(options: DevnetDeployOptions): string {
   const base = JSON.parse(readFileSync(join(repoRoot, options.baseConfig ?? 'config/devnet.json'), 'utf8'));
   base.settlement.genesisTime = options.genesisTime;
   if (options.epochDurationSeconds) base.settlement.epochDurationSeconds = options.epochDurationSeconds;
   if (options.disputeWindowSeconds) base.settlement.disputeWindowSeconds = options.disputeWindowSeconds;
-  const path = join(repoRoot, 'deployments', `devnet-config-${options.tag}.json`);
-  mkdirSync(dirname(path), { recursive: true });
+  const path = join(forgeScratchDir('devnet-config'), `devnet-config-${options.tag}.json`);
   writeFileSync(path, JSON.stringify(base, null, 2) + '\n');
-  return relative(repoRoot, path);
+  return path;
 }

@@ -11,5 +11,5 @@ try {
   const options = parseDevnetArgs(process.argv.slice(2));
   process.exit(options ? await runDevnet(options, untilStopSignal) : 0);
 } catch (error) {
-  process.exit(failureExitCode('devnet', error, { usage: devnetCommand().helpInformation() }));
+  process.exit(failureExitCode('devnet', error, devnetCommand().helpInformation()));
 }

@@ -8,7 +8,7 @@
  * is the first one whose WatchDog commits could be made in time (`firstEpoch`).
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createPublicClient, http, parseEther, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { freePort, startAnvil, type AnvilHandle } from '../dev/anvil.js';
 import { deployProtocol } from './deploy.js';
 import { devPrivateKey } from './devAccounts.js';
-import { repoRoot } from '../dev/foundry.js';
+import { forgeScratchDir, repoRoot } from '../dev/foundry.js';
 import type { AddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../core/consensus.js';
 import { allowlistDocument } from '../cli/allowlist.js';
@@ -174,7 +174,7 @@ export class Devnet {
       const population = buildPopulation(runLabel, options.population);
       log.info({ rpcUrl: anvil.rpcUrl, redis: redis.url }, 'chain and Redis up; deploying');
       configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
-      const bookPath = options.addressBookPath ?? join(repoRoot, 'deployments', `local-${anvil.port}.json`);
+      const bookPath = options.addressBookPath ?? join(forgeScratchDir('devnet-book'), 'addresses.json');
       const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), configPath, addressBookPath: bookPath });
       const client = createPublicClient({ chain: { ...foundry, id: book.chainId }, transport: http(anvil.rpcUrl) }) as PublicClient;
       const devnet = new Devnet(options, anvil, redis, book, bookPath, configPath, population, client, log);
@@ -196,7 +196,7 @@ export class Devnet {
     } catch (error) {
       await redis?.stop();
       await anvil.stop();
-      if (configPath) rmSync(join(repoRoot, configPath), { force: true });
+      if (configPath) rmSync(dirname(configPath), { recursive: true, force: true });
       throw error;
     }
   }
@@ -390,6 +390,6 @@ export class Devnet {
     await this.redis.stop();
     await this.anvil.stop();
     rmSync(this.bookPath, { force: true });
-    rmSync(join(repoRoot, this.configPath), { force: true });
+    rmSync(dirname(this.configPath), { recursive: true, force: true });
   }
 }

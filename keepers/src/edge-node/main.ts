@@ -17,5 +17,5 @@ try {
   }
   process.exit(0);
 } catch (error) {
-  process.exit(failureExitCode('edge-node', error, { usage: "see 'npm run edge-node -- --help'" }));
+  process.exit(failureExitCode('edge-node', error, "see 'npm run edge-node -- --help'"));
 }

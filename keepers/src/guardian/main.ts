@@ -2,8 +2,6 @@
  * Entry of a guardian process: `GUARDIAN_PRIVATE_KEY=0x… tsx keepers/src/guardian/main.ts --help`. Serves
  * until SIGINT or SIGTERM. Exit code 2 for bad usage or configuration, 1 for any other failure.
  */
-import { AddressBookError } from '../chain/addressBook.js';
-import { ConsensusConfigError } from '../core/consensus.js';
 import { failureExitCode, untilStopSignal } from '../infra/commandLine.js';
 import { parseGuardianArgs } from './command.js';
 import { GuardianService } from './guardian.js';
@@ -18,6 +16,5 @@ try {
   }
   process.exit(0);
 } catch (error) {
-  const isUsage = (e: unknown) => e instanceof AddressBookError || e instanceof ConsensusConfigError;
-  process.exit(failureExitCode('guardian', error, { isUsage, usage: "see 'tsx keepers/src/guardian/main.ts --help'" }));
+  process.exit(failureExitCode('guardian', error, "see 'tsx keepers/src/guardian/main.ts --help'"));
 }

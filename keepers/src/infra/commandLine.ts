@@ -5,7 +5,7 @@
  * `parseCommandLine`, runs, waits for `untilStopSignal`, and exits with `failureExitCode` on an error.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../core/errors.js';
+import { SendnetError, UsageError } from '../core/errors.js';
 
 /** A commander program that throws instead of exiting and prints only help: errors are the entry's to report. */
 export function commandLine(name: string, description: string): Command {
@@ -57,14 +57,16 @@ export function untilStopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** Codes of the errors that mean "fix the command line or its configuration files" (exit code 2). */
+const CONFIGURATION_ERROR_CODES: ReadonlySet<string> = new Set(['usage', 'address-book', 'consensus-config', 'keeper-config']);
+
 /**
  * Prints a program's failure to stderr and returns its exit code: 2 for a usage or configuration error
- * (`isUsage`; the usage text follows when given), 1 for anything else (with its stack).
+ * (the `usage` hint follows a usage error), 1 for anything else (with its stack).
  */
-export function failureExitCode(program: string, error: unknown, options: { isUsage?: (error: unknown) => boolean; usage?: string } = {}): number {
-  const usage = error instanceof UsageError || options.isUsage?.(error) === true;
-  if (usage) {
-    console.error(`${program}: ${(error as Error).message}${error instanceof UsageError && options.usage ? `\n${options.usage}` : ''}`);
+export function failureExitCode(program: string, error: unknown, usage?: string): number {
+  if (error instanceof SendnetError && CONFIGURATION_ERROR_CODES.has(error.code)) {
+    console.error(`${program}: ${error.message}${error instanceof UsageError && usage ? `\n${usage}` : ''}`);
     return 2;
   }
   console.error(`${program}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

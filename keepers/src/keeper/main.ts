@@ -10,13 +10,10 @@
  *   npm run keeper -- dead-letters [--redis-url …]        list dead letters (JSON lines)
  *   npm run keeper -- retry <jobId> [--redis-url …]       retry a dead-lettered job
  */
-import { AddressBookError } from '../chain/addressBook.js';
-import { ConsensusConfigError } from '../core/consensus.js';
 import { failureExitCode, untilStopSignal } from '../infra/commandLine.js';
 import { log } from '../infra/log.js';
 import { redisConnection } from '../infra/redis.js';
 import { parseKeeperArgs } from './command.js';
-import { KeeperConfigError } from './config.js';
 import { Keeper } from './keeper.js';
 import { PipelineQueues } from './queues.js';
 
@@ -45,6 +42,5 @@ try {
   }
   process.exit(0);
 } catch (error) {
-  const isUsage = (e: unknown) => e instanceof KeeperConfigError || e instanceof ConsensusConfigError || e instanceof AddressBookError;
-  process.exit(failureExitCode('keeper', error, { isUsage, usage: "see 'npm run keeper -- --help'" }));
+  process.exit(failureExitCode('keeper', error, "see 'npm run keeper -- --help'"));
 }

@@ -2,7 +2,6 @@
  * Entry of a WatchDog process: `WATCHDOG_OPERATOR_KEY=0x… tsx keepers/src/watchdog/main.ts --help`. Runs
  * until SIGINT or SIGTERM. Exit code 2 for bad usage or configuration, 1 for any other failure.
  */
-import { AddressBookError } from '../chain/addressBook.js';
 import { failureExitCode, untilStopSignal } from '../infra/commandLine.js';
 import { watchdogOptionsFromArgs } from './command.js';
 import { WatchDogService } from './watchdog.js';
@@ -17,6 +16,5 @@ try {
   }
   process.exit(0);
 } catch (error) {
-  const isUsage = (e: unknown) => e instanceof AddressBookError;
-  process.exit(failureExitCode('watchdog', error, { isUsage, usage: "see 'tsx keepers/src/watchdog/main.ts --help'" }));
+  process.exit(failureExitCode('watchdog', error, "see 'tsx keepers/src/watchdog/main.ts --help'"));
 }
