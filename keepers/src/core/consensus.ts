@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { datasetParametersWire, formatIssuePath, type DatasetParameters } from './datasetSchema.js';
+import { datasetParametersWire, type DatasetParameters } from './datasetSchema.js';
+import { describeZodError } from './wire.js';
 
 export const consensusParametersSchema = datasetParametersWire.omit({
   equivocationSlash: true,
@@ -40,10 +41,7 @@ export class ConsensusConfigError extends Error {
 
 export function parseConsensusParameters(raw: unknown, source = 'consensus parameters'): ConsensusParameters {
   const parsed = consensusParametersSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConsensusConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ConsensusConfigError(`${source}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 

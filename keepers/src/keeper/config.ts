@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { formatIssuePath } from '../core/datasetSchema.js';
+import { describeZodError } from '../core/wire.js';
 
 export class KeeperConfigError extends Error {
   override name = 'KeeperConfigError';
@@ -39,10 +39,7 @@ export type KeeperTimingInput = z.input<typeof keeperTimingSchema>;
 
 function check<T>(schema: z.ZodType<T>, raw: unknown, source: string): T {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new KeeperConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new KeeperConfigError(`${source}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 
