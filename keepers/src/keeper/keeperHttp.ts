@@ -42,7 +42,7 @@ import { buildRewardTree } from '../core/scoring.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import type { TranscriptsOutput } from './handlers/score.js';
-import { firstIssue } from './handlers/wire.js';
+import { describeZodError } from '../core/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
@@ -141,7 +141,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
 
   async function postCommit(request: IncomingMessage) {
     const parsed = watchdogCommitRequestSchema.safeParse(await jsonBody(request, 64 * 1024));
-    if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
+    if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const c = parsed.data;
     const times = epochTimes(await env.chain.clock(), env, c.epoch);
     if (nowSeconds(env) >= times.epochStart) throw new HttpError(409, 'too-late', `epoch ${c.epoch} started at ${times.epochStart}: commits are closed`);
@@ -164,7 +164,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
 
   async function postTranscript(request: IncomingMessage) {
     const parsed = transcriptRequestSchema.safeParse(await jsonBody(request, maxBody));
-    if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
+    if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const signed: SignedTranscript = parsed.data;
     const t = signed.transcript;
     const times = epochTimes(await env.chain.clock(), env, t.epoch);
