@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { getAddress, type Address } from 'viem';
+import { hexString } from '../core/wire.js';
 
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
-  .transform((value) => getAddress(value) as Address);
+const address = hexString(20, 'must be a 0x-prefixed 20-byte hex address').transform((value) => getAddress(value) as Address);
 
 /** `deployments/<chainId>.json`, written by script/Deploy.s.sol. */
 export const addressBookSchema = z.object({

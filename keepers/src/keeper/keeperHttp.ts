@@ -42,7 +42,7 @@ import { buildRewardTree } from '../core/scoring.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import type { TranscriptsOutput } from './handlers/score.js';
-import { describeZodError } from '../core/wire.js';
+import { describeZodError, hexSource } from '../core/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
@@ -69,6 +69,7 @@ export interface KeeperHttpServer {
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+const DATASET_ROUTE = new RegExp(`^/datasets/(${hexSource(32)})$`);
 
 /** The reward proofs document of `GET /epochs/:e/claims` (docs/cli.md §7). */
 export interface ClaimsDocument {
@@ -270,7 +271,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     }
     if (path === '/watchdog/commit' && method === 'POST') return postCommit(request);
     if (path === '/watchdog/transcript' && method === 'POST') return postTranscript(request);
-    let m = /^\/datasets\/(0x[0-9a-fA-F]{64})$/.exec(path);
+    let m = DATASET_ROUTE.exec(path);
     if (m && method === 'GET') {
       const json = await localDataset(env, m[1].toLowerCase());
       if (json === null) throw new HttpError(404, 'not-found', `no dataset ${m[1]}`);

@@ -8,8 +8,9 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { join } from 'node:path';
 import { z } from 'zod';
 import { bytesToHex, type Hex } from 'viem';
+import { bytes32Wire } from '../core/wire.js';
 
-const fileSchema = z.record(z.string().regex(/^[1-9][0-9]*$/), z.string().regex(/^0x[0-9a-f]{64}$/));
+const fileSchema = z.record(z.string().regex(/^[1-9][0-9]*$/), bytes32Wire);
 
 export class SecretStoreError extends Error {
   override name = 'SecretStoreError';
