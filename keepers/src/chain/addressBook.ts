@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { getAddress, type Address } from 'viem';
-import { hexString } from '../core/wire.js';
+import { describeZodError, hexString } from '../core/wire.js';
 
 const address = hexString(20, 'must be a 0x-prefixed 20-byte hex address').transform((value) => getAddress(value) as Address);
 
@@ -44,9 +44,6 @@ export function loadAddressBook(path: string): AddressBook {
     throw new AddressBookError(`cannot read address book ${path}: ${(error as Error).message}`);
   }
   const parsed = addressBookSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AddressBookError(`address book ${path}: ${issue.path.join('.') || '(root)'} ${issue.message}`);
-  }
+  if (!parsed.success) throw new AddressBookError(`address book ${path}: ${describeZodError(parsed.error, { separator: ' ' })}`);
   return parsed.data;
 }

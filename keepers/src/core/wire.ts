@@ -188,7 +188,7 @@ export function describeZodError(
   format: ZodErrorFormat = {},
 ): string {
   const issue = error.issues[0];
-  if (!issue) return `${format.root ?? '(root)'}${format.separator ?? ': '}invalid`;
+  if (!issue) return `${format.root ?? '(root)'}${format.separator ?? ': '}is invalid`;
   let path = '';
   for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : path === '' ? String(p) : `.${String(p)}`;
   const more = format.countMore && error.issues.length > 1 ? ` (+${error.issues.length - 1} more)` : '';
