@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { getAddress, type Address } from 'viem';
 import { SendnetError } from '../core/errors.js';
+import { describeZodError, hexString } from '../core/wire.js';
 
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
-  .transform((value) => getAddress(value) as Address);
+const address = hexString(20, 'must be a 0x-prefixed 20-byte hex address').transform((value) => getAddress(value) as Address);
 
 /** `deployments/<chainId>.json`, written by script/Deploy.s.sol. */
 export const addressBookSchema = z.object({
@@ -48,9 +46,6 @@ export function loadAddressBook(path: string): AddressBook {
     throw new AddressBookError(`cannot read address book ${path}: ${(error as Error).message}`);
   }
   const parsed = addressBookSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AddressBookError(`address book ${path}: ${issue.path.join('.') || '(root)'} ${issue.message}`);
-  }
+  if (!parsed.success) throw new AddressBookError(`address book ${path}: ${describeZodError(parsed.error, { separator: ' ' })}`);
   return parsed.data;
 }

@@ -9,14 +9,15 @@
 import type { Address, Hex } from 'viem';
 import { z } from 'zod';
 import { allowlistTree } from '../chain/watchdog.js';
+import { hexString } from '../core/wire.js';
 import { InputError, RejectedError } from './errors.js';
 import { readJsonSource } from './jsonSource.js';
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address').transform((s) => s as Address);
+const address = hexString(20, 'must be a 0x-prefixed 20-byte hex address').transform((s) => s as Address);
 
 export const allowlistSchema = z.object({
   phase: z.union([z.literal(1), z.literal('allowlist')]),
-  root: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of 0x hex').transform((s) => s.toLowerCase() as Hex),
+  root: hexString(32, 'must be 32 bytes of 0x hex').transform((s) => s.toLowerCase() as Hex),
   entries: z
     .array(
       z.object({

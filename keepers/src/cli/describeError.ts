@@ -15,6 +15,10 @@ import {
 import { UsageError } from '../core/errors.js';
 import { CliError, ExitCode, sentence, type ExitCodeValue } from './errors.js';
 import { revertSentence, type RevertContext } from './reverts.js';
+import { hexSource } from '../core/wire.js';
+
+/** A transaction hash inside a message. */
+const TX_HASH = new RegExp(hexSource(32));
 
 export interface Described {
   message: string;
@@ -60,7 +64,7 @@ export function describeError(error: unknown, ctx: RevertContext = {}, rpcUrl?: 
     }
     const timeout = error.walk((e) => e instanceof WaitForTransactionReceiptTimeoutError);
     if (timeout) {
-      const hash = /0x[0-9a-fA-F]{64}/.exec(timeout.message)?.[0] ?? 'the transaction';
+      const hash = TX_HASH.exec(timeout.message)?.[0] ?? 'the transaction';
       return { message: `The transaction ${hash} was sent but not mined in time: look it up later before sending it again.`, code: 'NotMined', exitCode: ExitCode.Network };
     }
     if (error.walk((e) => e instanceof UserRejectedRequestError)) {

@@ -3,6 +3,7 @@
  * every failure (unreachable, HTTP error, GraphQL `errors`, unexpected shape) into one sentence.
  */
 import type { z } from 'zod';
+import { describeZodError } from '../core/wire.js';
 import { NetworkError } from './errors.js';
 
 export const DEFAULT_GRAPHQL = 'http://127.0.0.1:8000/subgraphs/name/subgraph-0';
@@ -37,9 +38,8 @@ export async function graphqlQuery<T>(url: string, query: string, schema: z.ZodT
   if (!response.ok) throw new NetworkError(`The GraphQL endpoint at ${url} answered HTTP ${response.status}.`, 'GraphqlError');
   const parsed = schema.safeParse(body.data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     throw new NetworkError(
-      `The GraphQL endpoint at ${url} answered in an unexpected shape (${issue?.path.join('.') || 'data'} ${issue?.message ?? 'is invalid'}): is it the SendingNetwork subgraph?`,
+      `The GraphQL endpoint at ${url} answered in an unexpected shape (${describeZodError(parsed.error, { root: 'data', separator: ' ' })}): is it the SendingNetwork subgraph?`,
       'GraphqlError',
     );
   }

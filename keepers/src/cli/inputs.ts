@@ -3,8 +3,9 @@
  * Each parser returns the typed value or throws an `InputError` whose sentence names the option and the
  * offending value. Pure: no I/O.
  */
-import { getAddress, parseUnits, type Address, type Hex } from 'viem';
+import { getAddress, parseUnits, zeroHash, type Address, type Hex } from 'viem';
 import { z } from 'zod';
+import { hexPattern, hexString } from '../core/wire.js';
 import { InputError } from './errors.js';
 
 /** Runs `schema` on `value`; a failure becomes one sentence naming `what`. */
@@ -52,7 +53,7 @@ export const UINT96_MAX = (1n << 96n) - 1n;
 const addressSchema = z
   .string()
   .trim()
-  .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+  .regex(hexPattern(20), 'must be a 0x-prefixed 20-byte hex address')
   .transform((s) => getAddress(s.toLowerCase()) as Address);
 
 export function parseAddress(value: string, what: string): Address {
@@ -62,7 +63,7 @@ export function parseAddress(value: string, what: string): Address {
 const hex32Schema = z
   .string()
   .trim()
-  .regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of 0x-prefixed hex (64 hex digits)')
+  .regex(hexPattern(32), 'must be 32 bytes of 0x-prefixed hex (64 hex digits)')
   .transform((s) => s.toLowerCase() as Hex);
 
 export function parseHex32(value: string, what: string): Hex {
@@ -114,13 +115,13 @@ const privateKeySchema = z
   .string()
   .trim()
   .transform((s) => (s.startsWith('0x') ? s : `0x${s}`))
-  .pipe(z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex private key (64 hex digits, 0x optional)'));
+  .pipe(hexString(32, 'must be a 32-byte hex private key (64 hex digits, 0x optional)'));
 
 /** A secp256k1 private key in hex; the message never echoes the value. */
 export function parsePrivateKey(value: string, what: string): Hex {
   const parsed = privateKeySchema.safeParse(value);
   if (!parsed.success) throw new InputError(`${what} is not a valid private key: it must be 64 hex digits (0x optional).`);
   const key = parsed.data.toLowerCase() as Hex;
-  if (/^0x0{64}$/.test(key)) throw new InputError(`${what} is not a valid private key: it is zero.`);
+  if (key === zeroHash) throw new InputError(`${what} is not a valid private key: it is zero.`);
   return key;
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { describeZodError } from '../core/wire.js';
 import { InputError, NetworkError } from './errors.js';
 
 export const isUrl = (source: string) => /^https?:\/\//i.test(source);
@@ -41,10 +42,6 @@ export async function readJsonSource<T>(source: string, what: string, schema: z.
     throw new InputError(`The ${what} at ${source} is not valid JSON.`);
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.length ? issue.path.join('.') : '(root)';
-    throw new InputError(`The ${what} at ${source} is malformed: ${field} ${issue?.message ?? 'is invalid'}.`);
-  }
+  if (!parsed.success) throw new InputError(`The ${what} at ${source} is malformed: ${describeZodError(parsed.error, { separator: ' ' })}.`);
   return parsed.data;
 }

@@ -11,10 +11,11 @@
 import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import { hashPair, licenseRewardLeaf, rewardLeaf } from '../core/merkle.js';
+import { hexString } from '../core/wire.js';
 import { InputError, RejectedError } from './errors.js';
 import { isUrl, readJsonSource } from './jsonSource.js';
 
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of 0x hex').transform((s) => s.toLowerCase() as Hex);
+const hex32 = hexString(32, 'must be 32 bytes of 0x hex').transform((s) => s.toLowerCase() as Hex);
 const claimEntry = z.object({
   cumulative: z.string().regex(/^\d+$/, 'must be a decimal string (wei)').transform(BigInt),
   proof: z.array(hex32),
@@ -23,7 +24,7 @@ const claimEntry = z.object({
 export const rewardProofsSchema = z.object({
   epoch: z.number().int().positive(),
   root: hex32,
-  claims: z.record(z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'keys must be addresses'), claimEntry),
+  claims: z.record(hexString(20, 'keys must be addresses'), claimEntry),
   licenses: z.record(z.string().regex(/^\d+$/, 'keys must be token ids'), claimEntry).optional(),
 });
 export type RewardProofs = z.infer<typeof rewardProofsSchema>;

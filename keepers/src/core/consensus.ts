@@ -5,8 +5,9 @@
  * (amounts as decimal strings) with zod; `DEVNET_CONSENSUS` matches docs/protocol.md §7.
  */
 import { z } from 'zod';
-import { datasetParametersWire, formatIssuePath, type DatasetParameters } from './datasetSchema.js';
 import { SendnetError } from './errors.js';
+import { datasetParametersWire, type DatasetParameters } from './datasetSchema.js';
+import { describeZodError } from './wire.js';
 
 export const consensusParametersSchema = datasetParametersWire.omit({
   equivocationSlash: true,
@@ -41,9 +42,6 @@ export class ConsensusConfigError extends SendnetError {
 
 export function parseConsensusParameters(raw: unknown, source = 'consensus parameters'): ConsensusParameters {
   const parsed = consensusParametersSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConsensusConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ConsensusConfigError(`${source}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }

@@ -11,60 +11,38 @@
  */
 import { z } from 'zod';
 import type { Address, Hex } from 'viem';
+import {
+  ackWire,
+  addressWire,
+  blockNumber,
+  bytes32Wire,
+  describeZodError,
+  ecdsaSignatureWire,
+  isCanonicalDecimal,
+  isHex,
+  receiptWire,
+  ticketWire,
+  uint32,
+  uintString,
+  unixMillis,
+  unixSeconds,
+} from './wire.js';
 
 /** 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves). */
 export const DATASET_VERSION = 2;
 
 // -------------------------------------------------------------------------------------------- atoms
+// The vocabulary is core/wire.ts (its canonical dialect); the ticket and ack are its `ticketWire`, `ackWire`.
 
-const UINT_RE = /^(0|[1-9][0-9]{0,77})$/;
-
-/** Decimal string of an unsigned integer below 2^bits. */
-export const uintString = (bits: number) =>
-  z
-    .string()
-    .regex(UINT_RE, 'must be a decimal string without leading zeros')
-    .refine((s) => !UINT_RE.test(s) || BigInt(s) < 1n << BigInt(bits), `must fit in uint${bits}`);
-
-export const addressWire = z.string().regex(/^0x[0-9a-f]{40}$/, 'must be a lowercase 0x-prefixed 20-byte hex address');
-export const bytes32Wire = z.string().regex(/^0x[0-9a-f]{64}$/, 'must be a lowercase 0x-prefixed 32-byte hex value');
-/** secp256k1 signature, 65 bytes r‖s‖v. */
-export const ecdsaSignatureWire = z.string().regex(/^0x[0-9a-f]{130}$/, 'must be a lowercase 65-byte hex signature');
-/** Ed25519 signature, 64 bytes. */
-export const ed25519SignatureWire = z.string().regex(/^0x[0-9a-f]{128}$/, 'must be a lowercase 64-byte hex signature');
-const uint32 = z.number().int().min(0).max(0xffffffff);
-const blockNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const unixSeconds = z.number().int().min(0).max(2 ** 40);
 const ratio = z.number().finite().min(0).max(1);
 const reason = z.string().min(1).max(500);
 
 // ----------------------------------------------------------------------------- relay receipts (§2, §3)
 
-/** A sender ticket (docs/keepers.md §2). */
-export const ticketWire = z.strictObject({
-  envelopeId: bytes32Wire,
-  node: addressWire,
-  epoch: uint32,
-  units: uint32,
-  recipientKey: bytes32Wire,
-  senderKey: bytes32Wire,
-  senderDid: uintString(256),
-  sig: ed25519SignatureWire,
-});
-
-/** A delivery ack (docs/keepers.md §2). */
-export const ackWire = z.strictObject({
-  ticketHash: bytes32Wire,
-  recipientKey: bytes32Wire,
-  recipientDid: uintString(256),
-  sig: ed25519SignatureWire,
-});
-
 /** Opening of one sampled leaf: the receipt and its sum-tree path, siblings bottom-up. */
 export const openingWire = z.strictObject({
   index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  ticket: ticketWire,
-  ack: ackWire,
+  ...receiptWire.shape,
   siblings: z.array(z.strictObject({ hash: bytes32Wire, sum: uintString(128) })).max(64),
 });
 
@@ -113,7 +91,7 @@ export const challengeResultWire = z.strictObject({
   /** Challenge number 0..challengesPerNode−1 of the schedule. */
   i: uint32,
   /** Send time, unix milliseconds. */
-  at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  at: unixMillis,
   envelopeId: bytes32Wire,
   ok: z.boolean(),
   /** Receive time − send time (0 when !ok). */
@@ -239,14 +217,12 @@ export type LicenseCumulativeWire = z.infer<typeof licenseCumulativeWire>;
 
 // ------------------------------------------------------------------------------------------ parsing
 
-export function formatIssuePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out || '(root)';
+function invalid(message: string): never {
+  throw new RangeError(`invalid epoch dataset: ${message}`);
 }
 
 function fail(path: string, message: string): never {
-  throw new RangeError(`invalid epoch dataset: ${path}: ${message}`);
+  invalid(`${path}: ${message}`);
 }
 
 function checkUnique<T>(items: readonly T[], key: (item: T) => string, field: string, what: string): void {
@@ -265,11 +241,7 @@ function checkUnique<T>(items: readonly T[], key: (item: T) => string, field: st
  */
 export function parseEpochDataset(raw: unknown): EpochDataset {
   const result = epochDatasetSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
-    fail(formatIssuePath(issue.path), `${issue.message}${more}`);
-  }
+  if (!result.success) invalid(describeZodError(result.error, { countMore: true }));
   const d = result.data;
   const p = d.parameters;
   if (d.epochEnd <= d.epochStart) fail('epochEnd', `must be after epochStart (${d.epochStart})`);
@@ -357,7 +329,7 @@ const low = <T extends string>(v: string): T => v.toLowerCase() as T;
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byBigint = (a: string, b: string) => {
   // Not a number (a bad document): any order, the schema names the problem.
-  if (!UINT_RE.test(a) || !UINT_RE.test(b)) return byString(a, b);
+  if (!isCanonicalDecimal(a) || !isCanonicalDecimal(b)) return byString(a, b);
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
@@ -365,7 +337,7 @@ const byBigint = (a: string, b: string) => {
 
 /** Lowercases every 0x hex string and turns bigints into decimal strings, recursively. */
 function normalizeLoose(value: unknown): unknown {
-  if (typeof value === 'string') return /^0x[0-9a-fA-F]*$/.test(value) ? value.toLowerCase() : value;
+  if (typeof value === 'string') return isHex(value) ? value.toLowerCase() : value;
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return value.map(normalizeLoose);
   if (value !== null && typeof value === 'object') {

@@ -13,10 +13,8 @@
  */
 import { z } from 'zod';
 import type { Hex } from 'viem';
-import { addressWire, bytes32Wire, ecdsaSignatureWire, uintString } from './datasetSchema.js';
+import { addressWire, bytes32Wire, ecdsaSignatureWire, uint32, uintString } from './wire.js';
 import type { EpochHeader } from './epochHeader.js';
-
-const uint32 = z.number().int().min(0).max(0xffffffff);
 
 export const headerWireSchema = z.strictObject({
   epoch: uint32,

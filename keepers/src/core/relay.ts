@@ -15,8 +15,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { z } from 'zod';
 import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
 import { keccak } from './merkle.js';
-import { address, decimalUint256, describeZodError, ed25519Signature, hex32, uint32 } from './wire.js';
 import { SendnetError } from './errors.js';
+import { ackSchema, describeZodError, hex32, receiptSchema, ticketSchema, unsignedAckSchema, unsignedTicketSchema } from './wire.js';
 
 /** Largest decoded ciphertext of an envelope, bytes. */
 export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
@@ -36,25 +36,8 @@ export class DeviceKeyMismatchError extends SendnetError {
 
 // ------------------------------------------------------------------------------------------- schemas
 
-export const unsignedTicketSchema = z.object({
-  envelopeId: hex32,
-  node: address,
-  epoch: uint32,
-  units: uint32,
-  recipientKey: hex32,
-  senderKey: hex32,
-  senderDid: decimalUint256,
-});
-export const ticketSchema = unsignedTicketSchema.extend({ sig: ed25519Signature });
-
-export const unsignedAckSchema = z.object({
-  ticketHash: hex32,
-  recipientKey: hex32,
-  recipientDid: decimalUint256,
-});
-export const ackSchema = unsignedAckSchema.extend({ sig: ed25519Signature });
-
-export const receiptSchema = z.object({ ticket: ticketSchema, ack: ackSchema });
+// The ticket, ack and receipt are described once, in the wire vocabulary.
+export { ackSchema, receiptSchema, ticketSchema, unsignedAckSchema, unsignedTicketSchema };
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_BASE64_CHARS = 4 * Math.ceil(MAX_CIPHERTEXT_BYTES / 3);

@@ -89,9 +89,3 @@ export class FrameRejected extends SendnetError {
     super(message);
   }
 }
-
-/** First zod issue as `path: message`. */
-export function zodIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return `${issue.path.join('.') || '(frame)'}: ${issue.message}`;
-}

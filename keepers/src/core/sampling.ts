@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { bytesToHex, encodeAbiParameters, hexToBytes, type Address, type Hex } from 'viem';
 import { compareBytes, keccak } from './merkle.js';
-import { ackHashBytes, ackSchema, checkReceipt, receiptLeafFromHashes, ticketHashBytes, ticketSchema, type ReceiptRejection } from './relay.js';
+import { ackHashBytes, checkReceipt, receiptLeafFromHashes, receiptSchema, ticketHashBytes, type ReceiptRejection } from './relay.js';
 import { sumSiblingSchema, verifySumPath, type SumPathRejection, type SumSibling, type SumTree } from './sumTree.js';
 import type { EpochCommitment } from './commitment.js';
 import { assertUint32, isHex32 } from './wire.js';
@@ -144,8 +144,7 @@ export function assignWatchdogs(args: {
 /** JSON wire form of an opening: `{ index, ticket, ack, siblings: [{ hash, sum }] }` (sums decimal strings). */
 export const openingSchema = z.object({
   index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  ticket: ticketSchema,
-  ack: ackSchema,
+  ...receiptSchema.shape,
   siblings: z.array(sumSiblingSchema).max(64),
 });
 export type Opening = z.infer<typeof openingSchema>;

@@ -41,6 +41,7 @@ import { z } from 'zod';
 import type { Address, Hex } from 'viem';
 import { buildTree, faultLeaf, licenseRewardLeaf, rewardLeaf, type MerkleTree } from './merkle.js';
 import { scoresHashChain, type NodeScore } from './epochHeader.js';
+import { address, describeZodError, hexAddress } from './wire.js';
 
 /** 2: license leaves in the reward tree (license emission split by scheduled challenges). */
 export const CONSENSUS_VERSION = 2;
@@ -68,9 +69,6 @@ export const SCORES_CHUNK_SIZE = 100;
 
 // ---------------------------------------------------------------------------------------------- input
 
-const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'not a 20-byte hex address') as unknown as z.ZodType<Address, string>;
-// Lowercase, not checksummed: checksumming costs a keccak per address, too slow at 1M nodes.
-const address = hexAddress.transform((a) => a.toLowerCase() as Address);
 const wei = z.bigint().nonnegative().lt(UINT96_LIMIT, 'must fit in uint96');
 const ratio = z.number().finite().min(0).max(1);
 
@@ -195,12 +193,6 @@ const scoringInput = z
 export type ScoringInput = z.input<typeof scoringInput>;
 type ParsedInput = z.output<typeof scoringInput>;
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out || '(input)';
-}
-
 function parseInput(input: unknown): ParsedInput {
   const result = scoringInput.safeParse(input);
   if (result.success) {
@@ -210,9 +202,7 @@ function parseInput(input: unknown): ParsedInput {
     }
     return result.data;
   }
-  const issue = result.error.issues[0];
-  const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
-  throw new RangeError(`invalid scoring input: ${formatPath(issue.path)}: ${issue.message}${more}`);
+  throw new RangeError(`invalid scoring input: ${describeZodError(result.error, { root: '(input)', countMore: true })}`);
 }
 
 // --------------------------------------------------------------------------------------------- output

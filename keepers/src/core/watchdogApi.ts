@@ -16,7 +16,8 @@
  */
 import { z } from 'zod';
 import { signedTranscriptSchema, watchdogCommitMessageSchema } from './watchdogSchedule.js';
-import { addressWire, bytes32Wire, datasetNodeWire, ecdsaSignatureWire, uintString } from './datasetSchema.js';
+import { datasetNodeWire } from './datasetSchema.js';
+import { addressWire, bytes32Wire, ecdsaSignatureWire, uintString } from './wire.js';
 
 export const watchdogCommitRequestSchema = watchdogCommitMessageSchema;
 export const transcriptRequestSchema = signedTranscriptSchema;

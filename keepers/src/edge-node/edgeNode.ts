@@ -26,7 +26,8 @@ import type { SecpSigner } from '../core/commitment.js';
 import { EpochClock } from '../core/epochClock.js';
 import { checkEnvelopeFields, leafFromHashes } from './fastChecks.js';
 import { inlineVerifier, workerVerifier, type SignatureVerifier } from './verifyPool.js';
-import { clientFrameSchema, FrameRejected, MAX_FRAME_BYTES, zodIssue, type FrameRejection } from '../core/relayFrames.js';
+import { clientFrameSchema, FrameRejected, MAX_FRAME_BYTES, type FrameRejection } from '../core/relayFrames.js';
+import { describeZodError } from '../core/wire.js';
 import { httpError, relayHttpHandler, type HttpAnswer, type OpeningsRequest } from './http.js';
 import { EpochLedger, OpeningIndexError } from './ledger.js';
 import { Mailbox, deliverFrame, type PendingEnvelope } from './mailbox.js';
@@ -323,7 +324,7 @@ export class EdgeNode {
     const parsed = clientFrameSchema.safeParse(json);
     if (!parsed.success) {
       const ref = (json as { envelope?: { id?: unknown } } | null)?.envelope?.id;
-      throw new FrameRejected('invalid-frame', zodIssue(parsed.error), typeof ref === 'string' ? ref : undefined);
+      throw new FrameRejected('invalid-frame', describeZodError(parsed.error, { root: '(frame)' }), typeof ref === 'string' ? ref : undefined);
     }
     const frame = parsed.data;
     switch (frame.type) {

@@ -15,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
+import { describeZodError } from '../core/wire.js';
 
 export const MAX_OPENING_INDICES = 64;
 const MAX_BODY_BYTES = 16 * 1024;
@@ -76,9 +77,8 @@ async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpA
   }
   const parsed = openingsRequestSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue.path.join('.') || '(body)';
-    return httpError(400, 'bad-request', `${where}: ${issue.message} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`);
+    const problem = describeZodError(parsed.error, { root: '(body)' });
+    return httpError(400, 'bad-request', `${problem} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`);
   }
   const body = parsed.data;
   return api.openings(epoch, 'indices' in body ? { indices: body.indices } : { targets: body.targets.map(BigInt) });

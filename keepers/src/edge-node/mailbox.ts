@@ -8,6 +8,7 @@
 import type { Hex } from 'viem';
 import { z } from 'zod';
 import { envelopeSchema, type Envelope } from '../core/relay.js';
+import { bytes32Wire } from '../core/wire.js';
 import { storeKeys, epochOfKey, type RelayStore, type StoreOp } from './store.js';
 
 export interface PendingEnvelope {
@@ -17,7 +18,7 @@ export interface PendingEnvelope {
   frame: string;
 }
 
-const storedPendingSchema = z.object({ envelope: envelopeSchema, ticketHash: z.string().regex(/^0x[0-9a-f]{64}$/) });
+const storedPendingSchema = z.object({ envelope: envelopeSchema, ticketHash: bytes32Wire });
 
 type Op = StoreOp;
 

@@ -27,7 +27,7 @@ import {
   type SignRequest,
   type SignResponse,
 } from '../core/guardianApi.js';
-import { formatIssuePath } from '../core/datasetSchema.js';
+import { describeZodError } from '../core/wire.js';
 import { ChainFactsError, ChainNotReadyError, type EpochContracts } from '../chain/epochFacts.js';
 import { loadAddressBook } from '../chain/addressBook.js';
 import type { ConsensusParameters } from '../core/consensus.js';
@@ -147,10 +147,7 @@ export class GuardianService {
 
   private async signChecked(raw: unknown): Promise<SignResponse> {
     const parsed = signRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw err(400, 'bad-request', `${formatIssuePath(issue.path)}: ${issue.message}`);
-    }
+    if (!parsed.success) throw err(400, 'bad-request', describeZodError(parsed.error));
     const request: SignRequest = parsed.data;
     if (request.header.epoch !== request.epoch) throw err(400, 'bad-request', `header.epoch ${request.header.epoch} ≠ epoch ${request.epoch}`);
     const theirs = headerFromWire(request.header);

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Hex } from 'viem';
 import { SendnetError } from '../core/errors.js';
+import { bytes32Wire } from '../core/wire.js';
 
 const fileSchema = z.record(
   z.string().regex(/^[1-9][0-9]*$/),
-  z.object({ digest: z.string().regex(/^0x[0-9a-f]{64}$/), signedAt: z.string() }),
+  z.object({ digest: bytes32Wire, signedAt: z.string() }),
 );
 
 export class SignedEpochsError extends SendnetError {

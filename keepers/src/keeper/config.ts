@@ -4,9 +4,9 @@
  * zod at every entry (CLI flags, JSON files, the Keeper constructor).
  */
 import { z } from 'zod';
-import { formatIssuePath } from '../core/datasetSchema.js';
 import { SendnetError } from '../core/errors.js';
 import { readJsonFile } from '../infra/configFile.js';
+import { describeZodError } from '../core/wire.js';
 
 export class KeeperConfigError extends SendnetError {
   override name = 'KeeperConfigError';
@@ -41,10 +41,7 @@ export type KeeperTimingInput = z.input<typeof keeperTimingSchema>;
 
 function check<T>(schema: z.ZodType<T>, raw: unknown, source: string): T {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new KeeperConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new KeeperConfigError(`${source}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 

@@ -43,7 +43,7 @@ import { HttpError } from '../core/errors.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import type { TranscriptsOutput } from './handlers/score.js';
-import { firstIssue } from './handlers/wire.js';
+import { describeZodError, hexSource } from '../core/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
@@ -70,6 +70,7 @@ export interface KeeperHttpServer {
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+const DATASET_ROUTE = new RegExp(`^/datasets/(${hexSource(32)})$`);
 
 /** The reward proofs document of `GET /epochs/:e/claims` (docs/cli.md §7). */
 export interface ClaimsDocument {
@@ -132,7 +133,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
 
   async function postCommit(request: IncomingMessage) {
     const parsed = watchdogCommitRequestSchema.safeParse(await jsonBody(request, 64 * 1024));
-    if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
+    if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const c = parsed.data;
     const times = epochTimes(await env.chain.clock(), env, c.epoch);
     if (nowSeconds(env) >= times.epochStart) throw new HttpError(409, 'too-late', `epoch ${c.epoch} started at ${times.epochStart}: commits are closed`);
@@ -155,7 +156,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
 
   async function postTranscript(request: IncomingMessage) {
     const parsed = transcriptRequestSchema.safeParse(await jsonBody(request, maxBody));
-    if (!parsed.success) throw new HttpError(400, 'bad-request', firstIssue(parsed.error));
+    if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const signed: SignedTranscript = parsed.data;
     const t = signed.transcript;
     const times = epochTimes(await env.chain.clock(), env, t.epoch);
@@ -261,7 +262,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     }
     if (path === '/watchdog/commit' && method === 'POST') return postCommit(request);
     if (path === '/watchdog/transcript' && method === 'POST') return postTranscript(request);
-    let m = /^\/datasets\/(0x[0-9a-fA-F]{64})$/.exec(path);
+    let m = DATASET_ROUTE.exec(path);
     if (m && method === 'GET') {
       const json = await localDataset(env, m[1].toLowerCase());
       if (json === null) throw new HttpError(404, 'not-found', `no dataset ${m[1]}`);

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { bytesToHex, type Hex } from 'viem';
 import { SendnetError } from '../core/errors.js';
+import { bytes32Wire } from '../core/wire.js';
 
-const fileSchema = z.record(z.string().regex(/^[1-9][0-9]*$/), z.string().regex(/^0x[0-9a-f]{64}$/));
+const fileSchema = z.record(z.string().regex(/^[1-9][0-9]*$/), bytes32Wire);
 
 export class SecretStoreError extends SendnetError {
   override name = 'SecretStoreError';

@@ -24,6 +24,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import type { Logger } from 'pino';
 import { log as rootLog } from '../infra/log.js';
 import { deviceKeyFromSeed, generateDeviceKey } from '../core/relay.js';
+import { describeZodError, privateKey } from '../core/wire.js';
 import {
   signTranscript,
   signWatchdogCommit,
@@ -254,7 +255,7 @@ export class WatchDogService extends EventEmitter {
 
 // ------------------------------------------------------------------------------------------ identities
 
-const identitiesFileSchema = z.array(z.object({ seed: z.string().regex(/^0x[0-9a-fA-F]{64}$/), did: z.string().regex(/^[0-9]+$/) })).min(2);
+const identitiesFileSchema = z.array(z.object({ seed: privateKey, did: z.string().regex(/^[0-9]+$/) })).min(2);
 
 /** Reads challenge identities (`[{ seed, did }]`, Ed25519 seeds) from a JSON file. */
 export function loadIdentities(path: string): ChallengeIdentity[] {
@@ -265,8 +266,8 @@ export function loadIdentities(path: string): ChallengeIdentity[] {
     throw new WatchDogError(`cannot read identities ${path}: ${(error as Error).message}`);
   }
   const parsed = identitiesFileSchema.safeParse(raw);
-  if (!parsed.success) throw new WatchDogError(`identities ${path}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
-  return parsed.data.map((i) => ({ device: deviceKeyFromSeed(i.seed as Hex), did: BigInt(i.did) }));
+  if (!parsed.success) throw new WatchDogError(`identities ${path}: ${describeZodError(parsed.error)}`);
+  return parsed.data.map((i) => ({ device: deviceKeyFromSeed(i.seed), did: BigInt(i.did) }));
 }
 
 /**

@@ -17,7 +17,7 @@ import { assignmentSeed, samplingSeed } from '../../core/sampling.js';
 import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
-import { lowerHex } from './wire.js';
+import { describeZodError, lowerHex } from '../../core/wire.js';
 
 export interface EpochSnapshot {
   epochStart: number;
@@ -120,7 +120,7 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler {
           if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
           const parsed = commitmentWire.safeParse(lowerHex(body));
           if (!parsed.success) {
-            reason = `malformed commitment: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`;
+            reason = `malformed commitment: ${describeZodError(parsed.error)}`;
             continue;
           }
           if (parsed.data.nodeKey !== nodeKey) {

@@ -22,12 +22,11 @@ import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { evaluateEpoch } from '../../core/dataset.js';
 import type { CumulativeReward, LicenseCumulative } from '../../core/scoring.js';
 import { fetchJson } from '../../infra/httpJson.js';
+import { isLowerHex32 } from '../../core/wire.js';
 import type { KeeperEnv } from './env.js';
 
-const HASH = /^0x[0-9a-f]{64}$/;
-
 export function datasetPath(env: KeeperEnv, hash: string): string {
-  if (!HASH.test(hash)) throw new RangeError(`not a dataset hash: ${hash}`);
+  if (!isLowerHex32(hash)) throw new RangeError(`not a dataset hash: ${hash}`);
   return join(env.datasetsDir, `${hash}.json`);
 }
 
@@ -47,7 +46,7 @@ export async function saveDataset(env: KeeperEnv, hash: Hex, json: string): Prom
 /** This keeper's copy of a dataset (Redis, then disk), or null. */
 export async function localDataset(env: KeeperEnv, hash: string): Promise<string | null> {
   const lower = hash.toLowerCase();
-  if (!HASH.test(lower)) return null;
+  if (!isLowerHex32(lower)) return null;
   const fromRedis = await env.store.getDataset(lower);
   if (fromRedis !== null) return fromRedis;
   const path = datasetPath(env, lower);

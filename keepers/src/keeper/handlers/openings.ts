@@ -17,7 +17,7 @@ import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import type { CollectOutput, SeedOutput } from './collect.js';
 import { epochTimes, nowSeconds, stakingDomain, type KeeperEnv } from './env.js';
-import { firstIssue, lowerHex } from './wire.js';
+import { describeZodError, lowerHex } from '../../core/wire.js';
 
 /** Most targets the reference edge node answers per request. */
 export const MAX_TARGETS_PER_REQUEST = 64;
@@ -109,7 +109,7 @@ export function openingsStage(env: KeeperEnv): StageHandler {
           });
           if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
           const parsed = answerSchema(batch.length).safeParse(lowerHex(body));
-          if (!parsed.success) return { nodeKey, status: 'malformed', reason: firstIssue(parsed.error).slice(0, 500) };
+          if (!parsed.success) return { nodeKey, status: 'malformed', reason: describeZodError(parsed.error).slice(0, 500) };
           received.push(...parsed.data.openings);
         }
       } catch (error) {

@@ -13,8 +13,8 @@ import { fetchJson } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { headerDomain, type KeeperEnv } from './env.js';
 import type { PublishOutput, ScoreOutput } from './score.js';
-import { lowerHex } from './wire.js';
 import { SendnetError } from '../../core/errors.js';
+import { lowerHex } from '../../core/wire.js';
 
 export interface GuardianSignature {
   guardian: Address;
