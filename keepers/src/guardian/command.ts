@@ -7,6 +7,7 @@ import type { Hex } from 'viem';
 import { loadAddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../core/consensus.js';
 import { UsageError } from '../core/errors.js';
+import { isHex32 } from '../core/wire.js';
 import { loadConsensusParameters } from '../infra/configFile.js';
 import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine.js';
 import type { GuardianOptions } from './guardian.js';
@@ -28,7 +29,7 @@ export function parseGuardianArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (!parseCommandLine(command, argv)) return null;
   const o = command.opts<{ rpcUrl: string; addressBook: string; dataDir: string; port: string; host: string; consensus?: string; maxDatasetMb: string }>();
   const privateKey = env.GUARDIAN_PRIVATE_KEY;
-  if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new UsageError('set GUARDIAN_PRIVATE_KEY to the guardian key (0x + 64 hex)');
+  if (!privateKey || !isHex32(privateKey)) throw new UsageError('set GUARDIAN_PRIVATE_KEY to the guardian key (0x + 64 hex)');
   const book = loadAddressBook(o.addressBook);
   return {
     rpcUrl: o.rpcUrl,

@@ -9,6 +9,7 @@ import type { Hex } from 'viem';
 import { z } from 'zod';
 import { loadAddressBook } from '../chain/addressBook.js';
 import { UsageError } from '../core/errors.js';
+import { hexPattern } from '../core/wire.js';
 import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine.js';
 import { loadConsensusParameters } from '../infra/configFile.js';
 import { log } from '../infra/log.js';
@@ -22,7 +23,7 @@ export type KeeperInvocation =
   | { command: 'dead-letters'; redisUrl: string }
   | { command: 'retry'; redisUrl: string; jobId: string };
 
-const privateKey = z.string().trim().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex digits');
+const privateKey = z.string().trim().regex(hexPattern(32), 'must be 0x followed by 64 hex digits');
 const url = z.string().url();
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

@@ -10,6 +10,7 @@ import { loadAddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../core/consensus.js';
 import { EpochClock } from '../core/epochClock.js';
 import { UsageError } from '../core/errors.js';
+import { isHex32 } from '../core/wire.js';
 import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine.js';
 import { loadIdentities, registerIdentities, type WatchDogOptions } from './watchdog.js';
 
@@ -34,7 +35,7 @@ export async function watchdogOptionsFromArgs(argv: readonly string[], env: Node
   if (!parseCommandLine(command, argv)) return null;
   const o = command.opts<{ keeperUrl: string; tokenId: string; addressBook: string; dataDir: string; identities?: string; registerIdentities?: string; rpcUrl?: string; commitGrace: string }>();
   const operatorKey = env.WATCHDOG_OPERATOR_KEY;
-  if (!operatorKey || !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) throw new UsageError('set WATCHDOG_OPERATOR_KEY to the operator key (0x + 64 hex)');
+  if (!operatorKey || !isHex32(operatorKey)) throw new UsageError('set WATCHDOG_OPERATOR_KEY to the operator key (0x + 64 hex)');
   if (!/^[0-9]+$/.test(o.tokenId)) throw new UsageError(`--token-id must be a decimal integer, got ${o.tokenId}`);
   const book = loadAddressBook(o.addressBook);
   mkdirSync(o.dataDir, { recursive: true });
