@@ -41,7 +41,7 @@ export class ConsensusConfigError extends Error {
 export function parseConsensusParameters(raw: unknown, source = 'consensus parameters'): ConsensusParameters {
   const parsed = consensusParametersSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.error.issues[0]!;
     throw new ConsensusConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
   }
   return parsed.data;

@@ -266,7 +266,7 @@ function checkUnique<T>(items: readonly T[], key: (item: T) => string, field: st
 export function parseEpochDataset(raw: unknown): EpochDataset {
   const result = epochDatasetSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = result.error.issues[0]!;
     const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
     fail(formatIssuePath(issue.path), `${issue.message}${more}`);
   }

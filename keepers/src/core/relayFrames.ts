@@ -90,6 +90,6 @@ export class FrameRejected extends Error {
 
 /** First zod issue as `path: message`. */
 export function zodIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
+  const issue = error.issues[0]!;
   return `${issue.path.join('.') || '(frame)'}: ${issue.message}`;
 }

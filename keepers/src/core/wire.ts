@@ -68,6 +68,6 @@ export function assertUint32(what: string, value: number): void {
 
 /** First zod issue as `path: message`, for error messages that name the field. */
 export function describeZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
+  const issue = error.issues[0]!;
   return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
 }
