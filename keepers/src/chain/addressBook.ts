@@ -47,7 +47,7 @@ export function loadAddressBook(path: string): AddressBook {
   }
   const parsed = addressBookSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.error.issues[0]!;
     throw new AddressBookError(`address book ${path}: ${issue.path.join('.') || '(root)'} ${issue.message}`);
   }
   return parsed.data;

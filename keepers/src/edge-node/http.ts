@@ -49,7 +49,7 @@ export const httpError = (status: number, reason: string, error: string): HttpAn
 const EPOCH_ROUTE = /^\/epochs\/(\d{1,10})\/(commitment|openings)$/;
 
 async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpAnswer> {
-  const path = (request.url ?? '/').split('?')[0];
+  const path = (request.url ?? '/').split('?')[0]!;
   if (path === '/health' && request.method === 'GET') return api.health();
   if (path === '/metrics' && request.method === 'GET') return api.metrics();
   const match = EPOCH_ROUTE.exec(path);
@@ -76,7 +76,7 @@ async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpA
   }
   const parsed = openingsRequestSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.error.issues[0]!;
     const where = issue.path.join('.') || '(body)';
     return httpError(400, 'bad-request', `${where}: ${issue.message} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`);
   }

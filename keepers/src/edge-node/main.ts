@@ -123,7 +123,7 @@ export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     equivocate: values.equivocate,
   });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.error.issues[0]!;
     const flag = `--${String(issue.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     throw new UsageError(`${flag}: ${issue.message}`);
   }

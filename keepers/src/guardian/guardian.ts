@@ -158,7 +158,7 @@ export class GuardianService {
   private async signChecked(raw: unknown): Promise<SignResponse> {
     const parsed = signRequestSchema.safeParse(raw);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
+      const issue = parsed.error.issues[0]!;
       throw err(400, 'bad-request', `${formatIssuePath(issue.path)}: ${issue.message}`);
     }
     const request: SignRequest = parsed.data;

@@ -40,7 +40,7 @@ export type KeeperTimingInput = z.input<typeof keeperTimingSchema>;
 function check<T>(schema: z.ZodType<T>, raw: unknown, source: string): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.error.issues[0]!;
     throw new KeeperConfigError(`${source}: ${formatIssuePath(issue.path)}: ${issue.message}`);
   }
   return parsed.data;

@@ -80,7 +80,7 @@ function parse() {
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new UsageError(`${what}: ${parsed.error.issues[0].message}`);
+  if (!parsed.success) throw new UsageError(`${what}: ${parsed.error.issues[0]!.message}`);
   return parsed.data;
 }
 

@@ -120,7 +120,7 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler {
           if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
           const parsed = commitmentWire.safeParse(lowerHex(body));
           if (!parsed.success) {
-            reason = `malformed commitment: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`;
+            reason = `malformed commitment: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`;
             continue;
           }
           if (parsed.data.nodeKey !== nodeKey) {

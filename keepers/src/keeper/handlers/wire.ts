@@ -18,6 +18,6 @@ export function lowerHex(value: unknown, depth = 0): unknown {
 
 /** `path: message` of the first zod issue. */
 export function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
+  const issue = error.issues[0]!;
   return `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
 }
