@@ -34,7 +34,7 @@ const P99_TARGET_MS = 100;
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, i)];
+  return sorted[Math.max(0, i)]!;
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -221,11 +221,11 @@ async function main() {
           samples.push(performance.now() - t);
         }
         samples.sort((a, b) => a - b);
-        perQuery[name] = { p50Ms: round(percentile(samples, 50)), p99Ms: round(percentile(samples, 99)), maxMs: round(samples[samples.length - 1]) };
+        perQuery[name] = { p50Ms: round(percentile(samples, 50)), p99Ms: round(percentile(samples, 99)), maxMs: round(samples[samples.length - 1]!) };
       }
       latency[`top${top}`] = perQuery;
     }
-    const worstP99 = (top: number) => Math.max(...Object.values(latency[`top${top}`]).map((l) => l.p99Ms));
+    const worstP99 = (top: number) => Math.max(...Object.values(latency[`top${top}`]!).map((l) => l.p99Ms));
 
     const report = {
       generatedBy: 'npm run bench:indexing (bench/indexing.ts)',
@@ -233,7 +233,7 @@ async function main() {
       setup: {
         graphNode: 'gnd dev 0.45.0 (@graphprotocol/gnd-linux-x64), Postgres 15, ETHEREUM_POLLING_INTERVAL=200 ms; every query text unique (no result-cache hits)',
         chain: 'anvil 1.7.1, automine; the burst: script/dev/BulkNodeRegistrar.sol, 80 registrations per transaction, automine off, 1e9 block gas limit',
-        machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0]) },
+        machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0]!) },
       },
       indexingLag: {
         definition: 'from the receipt of an epoch\'s last publishScores transaction to GraphQL returning the epoch with scoresPublished and every result',
@@ -241,9 +241,9 @@ async function main() {
           nodesPerEpoch: smallNodes,
           samples: lagSamples,
           p50Ms: percentile(lags, 50),
-          maxMs: lags[lags.length - 1],
+          maxMs: lags[lags.length - 1]!,
           targetMs: LAG_TARGET_MS,
-          meetsTarget: lags[lags.length - 1] <= LAG_TARGET_MS,
+          meetsTarget: lags[lags.length - 1]! <= LAG_TARGET_MS,
         },
         largeEpoch: {
           nodes: bigScores.length,

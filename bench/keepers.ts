@@ -40,7 +40,7 @@ async function main() {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`--sizes: "${s}" is not a positive integer`);
     return n;
   });
-  const loadAverageAtStart = loadavg()[0];
+  const loadAverageAtStart = loadavg()[0]!;
   const scoring: ScoringBenchResult[] = [];
   for (const nodes of sizes) {
     console.error(`scoring ${nodes} nodes…`);
@@ -61,7 +61,7 @@ async function main() {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       loadAverageAtStart,
-      loadAverageAtEnd: loadavg()[0],
+      loadAverageAtEnd: loadavg()[0]!,
     },
     scoring: { results: scoring, target, meetsTarget: big ? big.totalMs <= target.maxMs && big.peakRssMiB <= target.maxRssMiB : null },
     openings: { ...openings, meetsTarget: openings.ratio >= openings.target },

@@ -94,9 +94,9 @@ export function renderIndexingBench(r: IndexingBenchReport): string {
   const burst = r.registrationBurst;
   const q = r.rankingQueries;
   const queries = (top: string) => {
-    const stats = Object.values(q.latency[top]);
+    const stats = Object.values(q.latency[top]!);
     const p50s = stats.map((s) => s.p50Ms);
-    const worst = q.worstP99Ms[top];
+    const worst = q.worstP99Ms[top]!;
     return [`p50 ${Math.min(...p50s)}–${Math.max(...p50s)} ms, p99 ≤ ${worst} ms`, `p99 ≤ ${q.targetP99Ms} ms`, yes(worst <= q.targetP99Ms)];
   };
   const tops = Object.keys(q.latency);
@@ -109,7 +109,7 @@ export function renderIndexingBench(r: IndexingBenchReport): string {
     `| lag from an epoch's last \`publishScores\` receipt to its ranking being queryable (${lag.nodesPerEpoch}-node epochs, ${lag.samples.length} samples) | p50 ${seconds(lag.p50Ms)}, max ${seconds(lag.maxMs)} | ≤ ${lag.targetMs / 1000} s | ${yes(lag.meetsTarget)} |`,
     `| one ${fmt(big.nodes)}-node epoch (${big.publishTransactions} \`publishScores\` transactions) | queryable ${seconds(big.fromLastPublishMs)} after the last publish (≈ ${big.eventsPerSecondWhilePublishing} events/s) | — | |`,
     `| burst of ${fmt(burst.registrations)} node registrations (${burst.transactions} transactions, ${burst.blocks} block${burst.blocks === 1 ? '' : 's'}) | ${burst.nodeRegisteredEventsPerSecond} \`NodeRegistered\` events/s indexed | — | |`,
-    ...tops.map((top) => `| ranking-query latency with ${fmt(q.scoredInEpoch)} scored nodes, the CLI's ${Object.keys(q.latency[top]).length} queries (\`--top ${top.replace('top', '')}\`) | ${queries(top).join(' | ')} |`),
+    ...tops.map((top) => `| ranking-query latency with ${fmt(q.scoredInEpoch)} scored nodes, the CLI's ${Object.keys(q.latency[top]!).length} queries (\`--top ${top.replace('top', '')}\`) | ${queries(top).join(' | ')} |`),
     INDEXING_BLOCK.end,
   ].join('\n');
 }

@@ -36,7 +36,7 @@ export const watchdogGasSuite: GasSuite = async ({ publicClient, testClient, wal
   const listed: PrivateKeyAccount[] = [];
   for (let i = 0; i < 4; i++) listed.push(await fundedAccount(0n));
   const entries = Array.from({ length: ALLOWLIST_SIZE }, (_, i) => ({
-    account: i < listed.length ? listed[i].address : (`0x${(i + 0x5000).toString(16).padStart(40, '0')}` as Address),
+    account: i < listed.length ? listed[i]!.address : (`0x${(i + 0x5000).toString(16).padStart(40, '0')}` as Address),
     maxQuantity: 10n,
   }));
   const tree = allowlistTree(entries);
@@ -67,11 +67,11 @@ export const watchdogGasSuite: GasSuite = async ({ publicClient, testClient, wal
   const buyAllowlist = async (index: number, quantity: number) => {
     const cost = await quote(quantity, Currency.Eth);
     return gasOf(
-      await wallet(listed[index]).writeContract({
+      await wallet(listed[index]!).writeContract({
         address: presale,
         abi: presaleAbi,
         functionName: 'buyAllowlist',
-        args: [quantity, entries[index].maxQuantity, tree.proof(index), cost],
+        args: [quantity, entries[index]!.maxQuantity, tree.proof(index), cost],
         value: cost,
       }),
     );

@@ -147,7 +147,7 @@ export async function registrationBurst(rpcUrl: string, publicClient: PublicClie
       blocks++;
       if (!firstMinedAt) firstMinedAt = Date.now();
       const [status] = (await rpcBatch(rpcUrl, [{ method: 'txpool_status', params: [] }])) as { pending: Hex }[];
-      if (BigInt(status.pending) === 0n) break;
+      if (BigInt(status!.pending) === 0n) break;
       if (blocks > calls.length) throw new Error('the burst did not drain from the transaction pool');
     }
   } finally {

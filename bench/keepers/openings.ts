@@ -59,8 +59,8 @@ export function benchOpenings(options: { receipts?: number; senders?: number; du
   const keys = Array.from({ length: senders }, () => generateDeviceKey());
   const receipts: Receipt[] = [];
   for (let i = 0; i < receiptsCount; i++) {
-    const sender = keys[i % senders];
-    const recipient = keys[(i + 1) % senders];
+    const sender = keys[i % senders]!;
+    const recipient = keys[(i + 1) % senders]!;
     const ticket = signTicket(
       {
         envelopeId: `0x${i.toString(16).padStart(64, '0')}` as Hex,
@@ -81,7 +81,7 @@ export function benchOpenings(options: { receipts?: number; senders?: number; du
   const commitment = { epoch: 7, root: tree.root, totalUnits: tree.totalUnits, leafCount: BigInt(tree.leafCount) };
   const samples = sampleLeafIndices(tree, SEED, NODE, 256);
   // Openings as they arrive from a node: JSON, parsed by the schema before verification.
-  const wire = samples.map((s) => JSON.stringify(openingToWire(tree, s.index, leaves[s.index].receipt)));
+  const wire = samples.map((s) => JSON.stringify(openingToWire(tree, s.index, leaves[s.index]!.receipt)));
 
   // Raw limit: the same signatures, ready-made key objects, nothing but crypto.verify.
   const raw = receipts.slice(0, 256).flatMap((r) => [
@@ -89,14 +89,14 @@ export function benchOpenings(options: { receipts?: number; senders?: number; du
   ]);
   let k = 0;
   const rawStep = () => {
-    const item = raw[k++ % raw.length];
+    const item = raw[k++ % raw.length]!;
     if (!verify(null, item.message, item.key, item.sig)) throw new Error('raw verify failed');
   };
   let j = 0;
   const openingStep = () => {
     const n = j++ % wire.length;
-    const opening = openingSchema.parse(JSON.parse(wire[n]));
-    const result = verifyOpening(opening, { node: NODE, commitment, target: samples[n].target });
+    const opening = openingSchema.parse(JSON.parse(wire[n]!));
+    const result = verifyOpening(opening, { node: NODE, commitment, target: samples[n]!.target });
     if (!result.ok) throw new Error(`opening ${n} rejected: ${result.reason}`);
   };
   // Interleaved 250 ms slices, so both rates see the same machine (other load drifts over seconds).

@@ -110,7 +110,7 @@ function stopServer(child: ChildProcess): Promise<void> {
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 interface Pair {
@@ -126,12 +126,12 @@ function drive(pairs: Pair[], batches: Outgoing[][], window: number): Promise<nu
   return new Promise((resolve, reject) => {
     let running = pairs.length;
     pairs.forEach(({ sender, recipient }, i) => {
-      const queue = batches[i];
+      const queue = batches[i]!;
       const sentAt = new Map<string, number>();
       let next = 0;
       let done = 0;
       const sendOne = () => {
-        const item = queue[next++];
+        const item = queue[next++]!;
         const t = performance.now();
         const envelope = typeof item === 'function' ? item() : item;
         sentAt.set(envelope.id, t);
@@ -208,13 +208,13 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Per-metric medians of several runs. */
 function medianRun(runs: RelayRun[]): RelayRun {
   return {
-    envelopes: runs[0].envelopes,
+    envelopes: runs[0]!.envelopes,
     seconds: round(median(runs.map((r) => r.seconds)), 3),
     envelopesPerSecond: round(median(runs.map((r) => r.envelopesPerSecond)), 0),
     p50Ms: round(median(runs.map((r) => r.p50Ms)), 2),

@@ -420,7 +420,7 @@ describe('rewards', () => {
     writeFileSync(join(dir, 'stale.json'), JSON.stringify({ ...proofs, epoch: 7, root: `0x${'11'.repeat(32)}` }));
     refused(await cli(['node', 'claim', '--proofs', join(dir, 'stale.json')], operator.key), 4, /are for epoch 7 but claims are checked against finalized epoch 1/);
     const corrupt = structuredClone(proofs);
-    corrupt.claims[otherAccount].cumulative = '5';
+    corrupt.claims[otherAccount]!.cumulative = '5';
     writeFileSync(join(dir, 'corrupt.json'), JSON.stringify(corrupt));
     refused(await cli(['node', 'claim', '--proofs', join(dir, 'corrupt.json'), '--account', otherAccount], operator.key), 2, /does not lead to its root/);
     refused(await cli(['node', 'claim', '--proofs', 'http://127.0.0.1:9/epochs/{epoch}/claims'], operator.key), 3, /Cannot fetch the reward proofs from http:\/\/127\.0\.0\.1:9\/epochs\/1\/claims/);

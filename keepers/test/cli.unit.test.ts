@@ -106,8 +106,8 @@ const nodeB = { ...nodeA, id: '0x00000000000000000000000000000000000000bb', stat
 describe('rankings rows and table', () => {
   test('node entities become rows; unknown values render as "-"', () => {
     const rows = rowsFromNodes(nodesResponseSchema.parse({ nodes: [nodeA, nodeB] }).nodes);
-    assert.equal(rows[0].stake, 12500n * 10n ** 18n);
-    assert.equal(rows[1].score, null);
+    assert.equal(rows[0]!.stake, 12500n * 10n ** 18n);
+    assert.equal(rows[1]!.score, null);
     assert.equal(
       renderRankings(rows),
       [
@@ -127,8 +127,8 @@ describe('rankings rows and table', () => {
       ],
     });
     const [row] = rowsFromResults(parsed.nodeEpochResults);
-    assert.deepEqual([row.epoch, row.rank, row.latencyP50Ms, row.reward], [7, 1, 41, 2n * 10n ** 18n]);
-    assert.match(renderRankings([row]), /100\.00%\s+100\.00%\s+41\/120\s+10\s+2 SEND\s+9 SEND/);
+    assert.deepEqual([row!.epoch, row!.rank, row!.latencyP50Ms, row!.reward], [7, 1, 41, 2n * 10n ** 18n]);
+    assert.match(renderRankings([row!]), /100\.00%\s+100\.00%\s+41\/120\s+10\s+2 SEND\s+9 SEND/);
   });
 
   test('a malformed answer is rejected by the schema', () => {
@@ -319,7 +319,7 @@ describe('allowlist and reward proofs', () => {
     const stranger = privateKeyToAccount(generatePrivateKey()).address;
     assert.throws(() => allowlistProof(doc, 'al.json', stranger, doc.root), /is not on the allowlist al\.json/);
     assert.throws(() => allowlistProof(doc, 'al.json', a, `0x${'11'.repeat(32)}`), /is not the sale's allowlist/);
-    const tampered = { ...doc, entries: [{ account: a, max: 30n }, doc.entries[1]] };
+    const tampered = { ...doc, entries: [{ account: a, max: 30n }, doc.entries[1]!] };
     assert.throws(() => allowlistProof(tampered, 'al.json', a, doc.root), /is inconsistent/);
   });
 

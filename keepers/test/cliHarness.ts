@@ -29,5 +29,5 @@ export function runSendnet(args: readonly string[], env: Record<string, string |
 /** The one-sentence failure contract: one line on stderr, no stack frames. */
 export function isOneSentence(stderr: string): boolean {
   const lines = stderr.trim().split('\n').filter((l) => !l.startsWith('Approving '));
-  return lines.length === 1 && lines[0].startsWith('error: ') && !/\n\s+at /.test(stderr);
+  return lines.length === 1 && lines[0]!.startsWith('error: ') && !/\n\s+at /.test(stderr);
 }

@@ -111,8 +111,8 @@ test('commitments signed in TypeScript: digest equals the contract, equivocation
   // two different commitments of one epoch by the node key are
   const receipt = await send(finder.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'proveEquivocation', args: [a, sigA, b, sigB] }));
   const [event] = parseEventLogs({ abi: nodeStakingAbi, logs: receipt.logs, eventName: 'EquivocationProven' });
-  assert.equal(event.args.nodeKey, nodeKey);
-  assert.equal(event.args.epoch, 1);
+  assert.equal(event!.args.nodeKey, nodeKey);
+  assert.equal(event!.args.epoch, 1);
   assert.equal(await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationProven', args: [nodeKey, 1] }), true);
   await assert.rejects(
     finder.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'proveEquivocation', args: [b, sigB, a, sigA] }),

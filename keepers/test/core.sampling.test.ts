@@ -72,7 +72,7 @@ test('a tree with 10% fake weight gets at least one fake sample in k=32 for ≥ 
   let caught = 0;
   for (let s = 0; s < 200; s++) {
     const samples = sampleLeafIndices(tree, samplingSeed(s + 1, h('block', s)), NODE, 32);
-    if (samples.some((x) => leaves[x.index].fake)) caught++;
+    if (samples.some((x) => leaves[x.index]!.fake)) caught++;
   }
   console.log(`# fake weight 10%, k=32: caught in ${caught}/200 seeds (expected ~${(200 * (1 - 0.9 ** 32)).toFixed(0)})`);
   assert.ok(caught >= 180, `caught only ${caught}/200`);
@@ -116,7 +116,7 @@ test('WatchDog assignment: seeded order, first m with distinct operators, indepe
   assert.deepEqual(assignWatchdogs({ assignSeed: seed, nodes, watchdogs }), assignment);
   assert.ok([...assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [] }).values()].every((p) => p.length === 0));
   assert.notDeepEqual(assignWatchdogs({ assignSeed: assignmentSeed(4, BLOCK), nodes, watchdogs }), assignment);
-  assert.throws(() => assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [...watchdogs, watchdogs[0]] }), /tokenId 1 listed twice/);
+  assert.throws(() => assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [...watchdogs, watchdogs[0]!] }), /tokenId 1 listed twice/);
 });
 
 // ------------------------------------------------------------------------------------------- openings
@@ -124,8 +124,8 @@ test('WatchDog assignment: seeded order, first m with distinct operators, indepe
 const users = Array.from({ length: 4 }, (_, i) => ({ key: generateDeviceKey(), did: String(1000 + i) }));
 
 function receipt(n: number, node: Address = NODE, epoch = 7): Receipt {
-  const from = users[n % 4];
-  const to = users[(n + 1) % 4];
+  const from = users[n % 4]!;
+  const to = users[(n + 1) % 4]!;
   const ticket = signTicket(
     { envelopeId: h('env', n), node, epoch, units: 1 + (n % 64), recipientKey: to.key.publicKey, senderKey: from.key.publicKey, senderDid: from.did },
     from.key,
@@ -146,14 +146,14 @@ test('openings of real receipts verify through the JSON wire form', () => {
   const samples = sampleLeafIndices(tree, seed, NODE);
   assert.equal(samples.length, 32);
   for (const s of samples) {
-    const wire = JSON.parse(JSON.stringify(openingToWire(tree, s.index, sorted[s.index])));
+    const wire = JSON.parse(JSON.stringify(openingToWire(tree, s.index, sorted[s.index]!)));
     const opening = openingSchema.parse(wire);
     const result = verifyOpening(opening, { node: NODE, commitment, target: s.target });
     assert.ok(result.ok, JSON.stringify(result));
-    assert.equal(result.senderDid, sorted[s.index].ticket.senderDid);
-    assert.equal(result.units, sorted[s.index].ticket.units);
+    assert.equal(result.senderDid, sorted[s.index]!.ticket.senderDid);
+    assert.equal(result.units, sorted[s.index]!.ticket.units);
   }
-  assert.throws(() => openingSchema.parse({ ...openingToWire(tree, 0, sorted[0]), siblings: [{ hash: h('x', 0), sum: 5 }] }));
+  assert.throws(() => openingSchema.parse({ ...openingToWire(tree, 0, sorted[0]!), siblings: [{ hash: h('x', 0), sum: 5 }] }));
 });
 
 test('fraudulent openings are rejected with the reason', () => {
@@ -162,8 +162,8 @@ test('fraudulent openings are rejected with the reason', () => {
     const { sorted, tree, commitment } = nodeTree(receipts, opts.epoch);
     const index = opts.pick ? opts.pick(sorted) : tree.findLeafForTarget(0n);
     let prefix = 0n;
-    for (let j = 0; j < index; j++) prefix += BigInt(sorted[j].ticket.units);
-    const opening = openingSchema.parse(JSON.parse(JSON.stringify(openingToWire(tree, index, sorted[index]))));
+    for (let j = 0; j < index; j++) prefix += BigInt(sorted[j]!.ticket.units);
+    const opening = openingSchema.parse(JSON.parse(JSON.stringify(openingToWire(tree, index, sorted[index]!))));
     return { opening, commitment, target: prefix, sorted, tree };
   };
   const reason = (c: ReturnType<typeof check>, node: Address = NODE) => {
@@ -180,7 +180,7 @@ test('fraudulent openings are rejected with the reason', () => {
   assert.equal(reason(check([...honest, foreign], { pick: (s) => s.indexOf(foreign) }), NODE), 'wrong-node');
   // a forged ticket (bad signature) inside the tree
   const forged = receipt(50);
-  forged.ticket = { ...forged.ticket, sig: ed25519Sign(new Uint8Array([1]), users[50 % 4].key) };
+  forged.ticket = { ...forged.ticket, sig: ed25519Sign(new Uint8Array([1]), users[50 % 4]!.key) };
   assert.equal(reason(check([...honest, forged], { pick: (s) => s.indexOf(forged) })), 'bad-ticket-signature');
   // opening another receipt than the committed one, or with inflated units
   assert.equal(reason({ ...base, opening: { ...base.opening, ticket: receipt(77).ticket, ack: receipt(77).ack } }), 'root-mismatch');

@@ -23,7 +23,7 @@ function referenceRoot(leaves: SumLeaf[]): { root: Hex; total: bigint } {
   while (level.length > 1) {
     const next: { hash: string; sum: bigint }[] = [];
     for (let j = 0; j < level.length; j += 2) {
-      const [l, r] = [level[j], level[j + 1]];
+      const [l, r] = [level[j]!, level[j + 1]!];
       next.push({
         hash: solidityPackedKeccak256(['bytes32', 'uint128', 'bytes32', 'uint128'], [l.hash, l.sum, r.hash, r.sum]),
         sum: l.sum + r.sum,
@@ -31,14 +31,14 @@ function referenceRoot(leaves: SumLeaf[]): { root: Hex; total: bigint } {
     }
     level = next;
   }
-  return { root: level[0].hash as Hex, total: level[0].sum };
+  return { root: level[0]!.hash as Hex, total: level[0]!.sum };
 }
 
 function linearFind(leaves: SumLeaf[], target: bigint): number {
   let prefix = 0n;
   for (let i = 0; i < leaves.length; i++) {
-    if (target < prefix + leaves[i].units) return i;
-    prefix += leaves[i].units;
+    if (target < prefix + leaves[i]!.units) return i;
+    prefix += leaves[i]!.units;
   }
   throw new Error('target beyond total');
 }
@@ -72,13 +72,13 @@ test('every opening path of small trees verifies; the walk equals a linear prefi
     for (let i = 0; i < n; i++) {
       const siblings = tree.openingPath(i);
       assert.equal(siblings.length, tree.depth);
-      const base = { leafHash: leaves[i].hash, units: leaves[i].units, index: i, siblings, root: tree.root, totalUnits: tree.totalUnits, leafCount: n };
+      const base = { leafHash: leaves[i]!.hash, units: leaves[i]!.units, index: i, siblings, root: tree.root, totalUnits: tree.totalUnits, leafCount: n };
       assert.deepEqual(verifySumPath(base), { ok: true }, `leaf ${i} of ${n}`);
-      if (leaves[i].units > 0n) {
+      if (leaves[i]!.units > 0n) {
         assert.deepEqual(verifySumPath({ ...base, target: prefix }), { ok: true });
-        assert.deepEqual(verifySumPath({ ...base, target: prefix + leaves[i].units - 1n }), { ok: true });
+        assert.deepEqual(verifySumPath({ ...base, target: prefix + leaves[i]!.units - 1n }), { ok: true });
       }
-      prefix += leaves[i].units;
+      prefix += leaves[i]!.units;
     }
     for (let r = 0n; r < tree.totalUnits; r++) assert.equal(tree.findLeafForTarget(r), linearFind(leaves, r), `target ${r} of ${n}`);
   }
@@ -86,7 +86,7 @@ test('every opening path of small trees verifies; the walk equals a linear prefi
   const tree = buildSumTree(big);
   for (let r = 0n; r < tree.totalUnits; r += 97n) assert.equal(tree.findLeafForTarget(r), linearFind(big, r));
   for (const i of [0, 1, 511, 512, 998, 999]) {
-    const v = verifySumPath({ leafHash: big[i].hash, units: big[i].units, index: i, siblings: tree.openingPath(i), root: tree.root, totalUnits: tree.totalUnits, leafCount: 1000 });
+    const v = verifySumPath({ leafHash: big[i]!.hash, units: big[i]!.units, index: i, siblings: tree.openingPath(i), root: tree.root, totalUnits: tree.totalUnits, leafCount: 1000 });
     assert.deepEqual(v, { ok: true });
   }
   assert.throws(() => tree.findLeafForTarget(tree.totalUnits), /outside \[0, totalUnits/);
@@ -99,10 +99,10 @@ test('tampering with any part of an opening fails with a specific reason', () =>
   const tree = buildSumTree(leaves);
   const i = 6;
   let prefix = 0n;
-  for (let j = 0; j < i; j++) prefix += leaves[j].units;
+  for (let j = 0; j < i; j++) prefix += leaves[j]!.units;
   const good: SumPathInput = {
-    leafHash: leaves[i].hash,
-    units: leaves[i].units,
+    leafHash: leaves[i]!.hash,
+    units: leaves[i]!.units,
     index: i,
     siblings: tree.openingPath(i),
     root: tree.root,

@@ -44,13 +44,13 @@ test('commit and challenge offsets equal an independent abi.encode (ethers)', ()
     assert.ok(offset >= 0 && offset < DURATION - TIMEOUT);
   }
   for (let k = 1; k < offsets.length; k++) {
-    const [a, b] = [offsets[k - 1], offsets[k]];
+    const [a, b] = [offsets[k - 1]!, offsets[k]!];
     assert.ok(a.offset < b.offset || (a.offset === b.offset && a.i < b.i), 'sorted by offset, ties by i');
   }
   assert.throws(() => challengeOffsets(SECRET, node, 4, 5, 5), /epochDuration > challenge timeout/);
   const schedule = watchdogSchedule(SECRET, [addr(2), addr(1), addr(2)], 4, DURATION, TIMEOUT);
   assert.equal(schedule.length, 8, 'duplicate nodes are scheduled once');
-  for (let k = 1; k < schedule.length; k++) assert.ok(schedule[k - 1].offset <= schedule[k].offset);
+  for (let k = 1; k < schedule.length; k++) assert.ok(schedule[k - 1]!.offset <= schedule[k]!.offset);
 });
 
 test('commit messages and transcripts are personal_sign-ed and recover to the operator', async () => {
@@ -72,7 +72,7 @@ test('commit messages and transcripts are personal_sign-ed and recover to the op
     ],
   };
   const signed = await signTranscript(privateKeyToAccount(key), transcript);
-  assert.equal(signed.transcript.results[0].node, [addr(1), addr(2)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0], 'canonical order');
+  assert.equal(signed.transcript.results[0]!.node, [addr(1), addr(2)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0], 'canonical order');
   const roundTrip = parseSignedTranscript(JSON.parse(JSON.stringify(signed)));
   assert.equal(await recoverTranscriptSigner(roundTrip.transcript, roundTrip.signature), operator.toLowerCase());
   const expectedHash = ethersKeccak(
@@ -149,10 +149,10 @@ test('checkTranscript names each reason to refuse a transcript', () => {
   assert.equal(reason({ ...t, secret: h('secret', 2) }), 'secret-does-not-open-commit');
   assert.equal(reason(t, { commit: watchdogCommit(17n, 4, SECRET) }), 'secret-does-not-open-commit');
   assert.equal(reason(withResults((r) => [...r].reverse())), 'results-out-of-order');
-  assert.equal(reason(withResults((r) => [...r, { ...r[r.length - 1], node: '0xffffffffffffffffffffffffffffffffffffffff' }])), 'unassigned-node');
-  assert.equal(reason(t, { nodes: [nodes[0]] }), 'unassigned-node');
-  assert.equal(reason(withResults((r) => [...r.slice(0, 2), { ...r[2], i: 3 }, ...r.slice(3)])), 'bad-challenge-index');
-  assert.equal(reason(withResults((r) => [r[0], r[0], ...r.slice(1)])), 'duplicate-result');
+  assert.equal(reason(withResults((r) => [...r, { ...r[r.length - 1]!, node: '0xffffffffffffffffffffffffffffffffffffffff' }])), 'unassigned-node');
+  assert.equal(reason(t, { nodes: [nodes[0]!] }), 'unassigned-node');
+  assert.equal(reason(withResults((r) => [...r.slice(0, 2), { ...r[2]!, i: 3 }, ...r.slice(3)])), 'bad-challenge-index');
+  assert.equal(reason(withResults((r) => [r[0]!, r[0]!, ...r.slice(1)])), 'duplicate-result');
   assert.equal(reason(withResults((r) => r.slice(1))), 'missing-result');
   assert.equal(reason(t, { nodes: [...nodes, addr(9)] }), 'missing-result');
   assert.equal(reason(withResults((r) => r.map((x, k) => (k === 1 ? { ...x, latencyMs: TIMEOUT * 1000 + 1 } : x)))), 'latency-exceeds-timeout');

@@ -30,9 +30,9 @@ function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
+    [out[i], out[j]] = [out[j]!, out[i]!];
   }
-  return out.length > 1 && out.every((x, i) => x === items[i]) ? [...out.slice(1), out[0]] : out;
+  return out.length > 1 && out.every((x, i) => x === items[i]) ? [...out.slice(1), out[0]!] : out;
 }
 
 let honest: Fixture;
@@ -72,7 +72,7 @@ test('honest nodes: all openings verify, volume estimated from samples, availabi
 test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a strike, zero volume', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'inflated', 'honest'] });
   const e = await evaluateEpoch(f.dataset);
-  const bad = f.nodes[1].nodeKey;
+  const bad = f.nodes[1]!.nodeKey;
   const r = node(e, bad);
   assert.equal(r.openings, 'fraud');
   assert.match(r.reason!, /root-mismatch|target-not-in-leaf|ack-ticket-mismatch/);
@@ -83,22 +83,22 @@ test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a 
   assert.equal(fault.strike, true);
   assert.equal(e.header.faultCount, 1);
   assert.deepEqual(e.rejected.map((x) => [x.kind, x.id]), [['openings', bad]]);
-  for (const i of [0, 2]) assert.ok(node(e, f.nodes[i].nodeKey).verifiedUnits > 0n, 'honest nodes keep their volume');
+  for (const i of [0, 2]) assert.ok(node(e, f.nodes[i]!.nodeKey).verifiedUnits > 0n, 'honest nodes keep their volume');
 });
 
 test('a silent node gets a strike without a slash; a malformed answer likewise; no commitment: nothing', async () => {
   const f = await buildFixture({ behaviours: ['silent', 'honest', 'malformed', 'no-commit'] });
   const e = await evaluateEpoch(f.dataset);
   for (const i of [0, 2]) {
-    const key = f.nodes[i].nodeKey;
+    const key = f.nodes[i]!.nodeKey;
     assert.equal(node(e, key).openings, i === 0 ? 'silent' : 'malformed');
     assert.equal(node(e, key).verifiedUnits, 0n);
     assert.deepEqual(faultOf(e, key), { epoch: f.dataset.epoch, index: faultOf(e, key)!.index, nodeKey: key, amount: 0n, strike: true });
   }
-  const absent = node(e, f.nodes[3].nodeKey);
+  const absent = node(e, f.nodes[3]!.nodeKey);
   assert.equal(absent.openings, 'no-commitment');
   assert.equal(absent.verifiedUnits, 0n);
-  assert.equal(faultOf(e, f.nodes[3].nodeKey), undefined, 'not committing is no fault');
+  assert.equal(faultOf(e, f.nodes[3]!.nodeKey), undefined, 'not committing is no fault');
   assert.ok(absent.reward > 0n, 'it still earns availability × stake');
   assert.equal(e.header.faultCount, 2);
 });
@@ -106,7 +106,7 @@ test('a silent node gets a strike without a slash; a malformed answer likewise; 
 test('two different signed commitments: equivocation fault, no reward', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'equivocate'] });
   const e = await evaluateEpoch(f.dataset);
-  const key = f.nodes[1].nodeKey;
+  const key = f.nodes[1]!.nodeKey;
   const r = node(e, key);
   assert.equal(r.equivocated, true);
   assert.equal(r.openings, 'equivocated');
@@ -118,14 +118,14 @@ test('two different signed commitments: equivocation fault, no reward', async ()
 test('one ticket at two leaves is fraud', async () => {
   const f = await buildFixture({ behaviours: ['duplicate-leaf'] });
   const e = await evaluateEpoch(f.dataset);
-  assert.equal(node(e, f.nodes[0].nodeKey).openings, 'fraud');
-  assert.match(node(e, f.nodes[0].nodeKey).reason!, /also opened at leaf/);
+  assert.equal(node(e, f.nodes[0]!.nodeKey).openings, 'fraud');
+  assert.match(node(e, f.nodes[0]!.nodeKey).reason!, /also opened at leaf/);
 });
 
 test('commitments that do not verify are rejected with a reason and never count', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'honest'] });
   const d = clone(f.dataset);
-  const [a, b] = f.nodes;
+  const a = f.nodes[0]!, b = f.nodes[1]!;
   const byA = d.commitments.find((c) => c.nodeKey === a.nodeKey)!;
   // b's commitment claimed by a different key; a commitment of an unknown node; a wrong-epoch one.
   const forged = { ...clone(d.commitments.find((c) => c.nodeKey === b.nodeKey)!), nodeKey: a.nodeKey };
@@ -145,15 +145,15 @@ test('commitments that do not verify are rejected with a reason and never count'
 test('a receipt whose key is no longer active credits nothing but is not fraud', async () => {
   const f = await buildFixture({ behaviours: ['honest'], devices: 3 });
   const d = clone(f.dataset);
-  const revoked = f.devices[0];
+  const revoked = f.devices[0]!;
   d.keys = d.keys.map((k) => (k.key === revoked.key.publicKey ? { ...k, active: false } : k));
   const before = await evaluateEpoch(f.dataset);
   const after = await evaluateEpoch(d);
-  const r = node(after, f.nodes[0].nodeKey);
+  const r = node(after, f.nodes[0]!.nodeKey);
   assert.equal(r.openings, 'ok');
   assert.equal(after.header.faultCount, 0);
   assert.ok(!r.estimatedVolume.some((v) => v.senderDid === revoked.did.toString()), 'no credit to the revoked sender');
-  assert.ok(r.verifiedUnits < node(before, f.nodes[0].nodeKey).verifiedUnits);
+  assert.ok(r.verifiedUnits < node(before, f.nodes[0]!.nodeKey).verifiedUnits);
 });
 
 test('bad WatchDog items are rejected with a reason and their samples are not used', async () => {
@@ -163,55 +163,55 @@ test('bad WatchDog items are rejected with a reason and their samples are not us
   assert.ok(used.length >= 4, 'at least four WatchDogs assigned');
   const [wrongSecret, extra, missing, badSig] = used.map((id) => f.watchdogs.find((w) => w.tokenId.toString() === id)!);
   const d = clone(f.dataset);
-  const at = (w: typeof wrongSecret) => d.transcripts.findIndex((t) => t.transcript.tokenId === w.tokenId.toString());
+  const at = (w: typeof wrongSecret) => d.transcripts.findIndex((t) => t.transcript.tokenId === w!.tokenId.toString());
   const resign = async (w: typeof wrongSecret, change: (t: EpochDataset['transcripts'][number]['transcript']) => void) => {
-    const t = clone(d.transcripts[at(w)].transcript);
+    const t = clone(d.transcripts[at(w)]!.transcript);
     change(t);
-    d.transcripts[at(w)] = await signTranscript(w.privateKey, { ...t, results: t.results.map((r) => ({ ...r, node: r.node as Address, envelopeId: r.envelopeId as Hex })) } as never);
+    d.transcripts[at(w)] = await signTranscript(w!.privateKey, { ...t, results: t.results.map((r) => ({ ...r, node: r.node as Address, envelopeId: r.envelopeId as Hex })) } as never);
   };
   await resign(wrongSecret, (t) => (t.secret = rand32()));
-  await resign(extra, (t) => t.results.push({ ...t.results[0], node: '0x' + 'ff'.repeat(20) }));
+  await resign(extra, (t) => t.results.push({ ...t.results[0]!, node: '0x' + 'ff'.repeat(20) }));
   await resign(missing, (t) => t.results.pop());
-  d.transcripts[at(badSig)] = { ...d.transcripts[at(badSig)], signature: (await signTranscript(generatePrivateKey(), d.transcripts[at(badSig)].transcript as never)).signature };
+  d.transcripts[at(badSig)] = { ...d.transcripts[at(badSig)]!, signature: (await signTranscript(generatePrivateKey(), d.transcripts[at(badSig)]!.transcript as never)).signature };
   const e = await evaluateEpoch(datasetFromParts({ ...f.parts, transcripts: d.transcripts }));
-  const reasonOf = (w: typeof wrongSecret) => e.rejected.find((x) => x.kind === 'transcript' && x.id.startsWith(`${w.tokenId}#`))?.reason ?? '';
+  const reasonOf = (w: typeof wrongSecret) => e.rejected.find((x) => x.kind === 'transcript' && x.id.startsWith(`${w!.tokenId}#`))?.reason ?? '';
   assert.match(reasonOf(wrongSecret), /secret-does-not-open-commit/);
   assert.match(reasonOf(extra), /unassigned-node/);
   assert.match(reasonOf(missing), /missing-result/);
   assert.match(reasonOf(badSig), /signature recovers to/);
   for (const n of e.perNode) {
     for (const w of [wrongSecret, extra, missing, badSig]) {
-      assert.ok(!n.watchdogRatios.some((x) => x.tokenId === w.tokenId.toString()), `${w.tokenId} sample used for ${n.nodeKey}`);
+      assert.ok(!n.watchdogRatios.some((x) => x.tokenId === w!.tokenId.toString()), `${w!.tokenId} sample used for ${n.nodeKey}`);
     }
   }
-  for (const w of [wrongSecret, extra, missing, badSig]) assert.ok(!e.eligibleLicenses.includes(w.tokenId.toString()));
+  for (const w of [wrongSecret, extra, missing, badSig]) assert.ok(!e.eligibleLicenses.includes(w!.tokenId.toString()));
 });
 
 test('a WatchDog commit with a wrong signature drops the license from the assignment', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'honest'], watchdogs: 4, watchdogOperators: 4 });
   const d = clone(f.dataset);
-  d.watchdogs[0] = { ...d.watchdogs[0], commit: rand32() };
+  d.watchdogs[0] = { ...d.watchdogs[0]!, commit: rand32() };
   const e = await evaluateEpoch(d);
-  assert.ok(e.rejected.some((x) => x.kind === 'watchdog-commit' && x.id === `${d.watchdogs[0].tokenId}#0` && /recovers to/.test(x.reason)));
+  assert.ok(e.rejected.some((x) => x.kind === 'watchdog-commit' && x.id === `${d.watchdogs[0]!.tokenId}#0` && /recovers to/.test(x.reason)));
   assert.ok(e.rejected.some((x) => x.kind === 'transcript' && /no valid commit/.test(x.reason)));
-  for (const n of e.perNode) assert.ok(!n.assignedWatchdogs.includes(d.watchdogs[0].tokenId));
+  for (const n of e.perNode) assert.ok(!n.assignedWatchdogs.includes(d.watchdogs[0]!.tokenId));
 });
 
 test('partial availability: the median of the WatchDogs’ success ratios', async () => {
   // Node 0: every WatchDog sees 3 of 4 challenges succeed → A = 0.75 < aMin → score 0.
   const f = await buildFixture({ behaviours: ['honest', 'honest'], challengeOk: (n, _t, i) => !(n === 0 && i === 0) });
   const e = await evaluateEpoch(f.dataset);
-  assert.equal(node(e, f.nodes[0].nodeKey).availability, 750_000);
-  assert.equal(node(e, f.nodes[0].nodeKey).score, 0);
-  assert.equal(node(e, f.nodes[0].nodeKey).reward, 0n);
-  assert.equal(node(e, f.nodes[1].nodeKey).availability, 1_000_000);
+  assert.equal(node(e, f.nodes[0]!.nodeKey).availability, 750_000);
+  assert.equal(node(e, f.nodes[0]!.nodeKey).score, 0);
+  assert.equal(node(e, f.nodes[0]!.nodeKey).reward, 0n);
+  assert.equal(node(e, f.nodes[1]!.nodeKey).availability, 1_000_000);
 });
 
 test('structural garbage throws a RangeError naming the field', async () => {
   const d = (honest ?? (await buildFixture({ behaviours: ['honest'] }))).dataset;
   const cases: [unknown, RegExp][] = [
     [{ ...d, nodes: [{ ...d.nodes[0], stake: 'lots' }] }, /nodes\[0\]\.stake/],
-    [{ ...d, nodes: [{ ...d.nodes[0], nodeKey: d.nodes[0].nodeKey.toUpperCase().replace('0X', '0x') }] }, /nodes\[0\]\.nodeKey/],
+    [{ ...d, nodes: [{ ...d.nodes[0], nodeKey: d.nodes[0]!.nodeKey.toUpperCase().replace('0X', '0x') }] }, /nodes\[0\]\.nodeKey/],
     [{ ...d, nodes: [d.nodes[0], d.nodes[0]] }, /nodes\[1\]: duplicate node/],
     [{ ...d, commitDeadline: d.commitDeadline + 1 }, /commitDeadline/],
     [{ ...d, seed: { ...d.seed, value: rand32() } }, /seed\.value/],
@@ -220,8 +220,8 @@ test('structural garbage throws a RangeError naming the field', async () => {
     [{ ...d, version: 1 }, /version/],
     [{ ...d, extra: 1 }, /\(root\)|extra/],
     [{ ...d, signersPaid: ['0x' + '12'.repeat(20)] }, /signersPaid\[0\]/],
-    [{ ...d, openings: [{ nodeKey: d.nodes[0].nodeKey, status: 'ok' }] }, /openings\[0\]\.openings/],
-    [{ ...d, transcripts: [{ transcript: { ...d.transcripts[0].transcript, secret: 'x' }, signature: d.transcripts[0].signature }] }, /transcripts\[0\]\.transcript\.secret/],
+    [{ ...d, openings: [{ nodeKey: d.nodes[0]!.nodeKey, status: 'ok' }] }, /openings\[0\]\.openings/],
+    [{ ...d, transcripts: [{ transcript: { ...d.transcripts[0]!.transcript, secret: 'x' }, signature: d.transcripts[0]!.signature }] }, /transcripts\[0\]\.transcript\.secret/],
     [null, /\(root\)/],
   ];
   for (const [raw, field] of cases) {
@@ -297,14 +297,14 @@ test('tampered items never make evaluateEpoch throw: every flipped hex digit in 
   assert.ok(paths.length > 500);
   let changed = 0;
   for (let n = 0; n < 40; n++) {
-    const path = paths[Math.floor(Math.random() * paths.length)];
+    const path = paths[Math.floor(Math.random() * paths.length)]!;
     const d = clone(f.dataset) as unknown as Record<string | number, any>;
     let holder = d;
     for (const p of path.slice(0, -1)) holder = holder[p];
     const last = path.at(-1)!;
     const s = holder[last] as string;
     const at = 2 + Math.floor(Math.random() * (s.length - 2));
-    holder[last] = s.slice(0, at) + ((parseInt(s[at], 16) + 1) % 16).toString(16) + s.slice(at + 1);
+    holder[last] = s.slice(0, at) + ((parseInt(s[at]!, 16) + 1) % 16).toString(16) + s.slice(at + 1);
     const e = await evaluateEpoch(d, { dataHash: base.header.dataHash }); // must not throw
     if (e.header.rewardRoot !== base.header.rewardRoot || e.rejected.length > base.rejected.length) changed++;
   }
@@ -314,7 +314,7 @@ test('tampered items never make evaluateEpoch throw: every flipped hex digit in 
 test('a wrong number of openings is malformed (strike, no slash); openings from a node that did not commit are ignored', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'no-commit'] });
   const d = clone(f.dataset);
-  const [a, b] = f.nodes;
+  const a = f.nodes[0]!, b = f.nodes[1]!;
   const entry = d.openings.find((o) => o.nodeKey === a.nodeKey)!;
   entry.openings = entry.openings!.slice(1);
   d.openings.push({ nodeKey: b.nodeKey, status: 'silent' });
@@ -386,7 +386,7 @@ test('license rewards: eligible licenses share the license emission by scheduled
 test('a license whose transcript is rejected earns nothing this epoch and keeps its previous cumulative', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'honest', 'honest'], watchdogs: 5, watchdogOperators: 5 });
   const base = await evaluateEpoch(f.dataset);
-  const loser = base.eligibleLicenses[0];
+  const loser = base.eligibleLicenses[0]!;
   const previousLicenseCumulative = [
     { tokenId: BigInt(loser), cumulative: 40n * SEND },
     { tokenId: 99n, cumulative: 1n }, // a license that did not take part at all

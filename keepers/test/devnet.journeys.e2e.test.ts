@@ -222,7 +222,7 @@ test('presale journey: allowlist purchase with the devnet\'s published allowlist
   assert.equal(publicBuy.phase, 'public');
 
   const watchdogOperator = privateKeyToAccount(generatePrivateKey()).address;
-  const tokenId = bought.tokenIds[0];
+  const tokenId = bought.tokenIds[0]!;
   const activated = await sendnetJson<{ operator: string }>(['license', 'activate', tokenId, '--operator', watchdogOperator], buyerKey);
   assert.equal(activated.operator, watchdogOperator);
 
@@ -242,8 +242,8 @@ test('presale journey: allowlist purchase with the devnet\'s published allowlist
 
   // License rewards: a WatchDog's license earned its share of the license emission for its challenges; anyone
   // may send the claim (here the buyer), LicenseRewards pays the license's holder what the keepers computed
-  const watchdogLicense = devnet.watchdogs[0].tokenId;
-  const holder = privateKeyToAccount(devnet.population.watchdogs[0].ownerKey).address;
+  const watchdogLicense = devnet.watchdogs[0]!.tokenId;
+  const holder = privateKeyToAccount(devnet.population.watchdogs[0]!.ownerKey).address;
   const settlement = devnet.book.contracts.EpochSettlement;
   await waitFor(`epoch ${devnet.firstEpoch} to be final`, async () => (await devnet.client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claimableRewardRoot' }))[0] >= devnet.firstEpoch);
   const balance = () => devnet.client.readContract({ address: devnet.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [holder] });
@@ -306,8 +306,8 @@ test('GraphQL rankings of two network epochs equal the keepers\' scores and the 
     assert.equal(ranking.rows.length, evaluation.scores.length, `epoch ${epoch}: every scored node is ranked`);
     assert.ok(ranking.rows.length >= POPULATION.nodes, `epoch ${epoch}: at least the ${POPULATION.nodes} devnet nodes`);
     ranking.rows.forEach((row, i) => {
-      const mine = evaluation.scores[i]; // evaluateEpoch lists scores in rank order
-      const onChain = report.rows[i];
+      const mine = evaluation.scores[i]!; // evaluateEpoch lists scores in rank order
+      const onChain = report.rows[i]!;
       const expected = {
         nodeKey: mine.nodeKey.toLowerCase(),
         rank: mine.rank,
@@ -356,7 +356,7 @@ test('GraphQL rankings of two network epochs equal the keepers\' scores and the 
   const byRewards = await sendnetJson<RankingJson>(['rankings', '--by', 'rewards', '--top', '1000']);
   const cumulative = byRewards.rows.map((r) => BigInt(r.cumulativeRewards));
   assert.deepEqual(cumulative, [...cumulative].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)), '--by rewards is in descending cumulative rewards');
-  assert.ok(cumulative[0] > 0n);
+  assert.ok(cumulative[0]! > 0n);
 
   // time travel: at the block that completed epoch E's scores, E is the latest scored epoch and each node's
   // cumulative rewards are the sum of what the chain published up to that block
@@ -386,7 +386,7 @@ test('GraphQL rankings of two network epochs equal the keepers\' scores and the 
   // _meta: the indexed block is real and not ahead of the chain
   const { _meta } = await graphql<{ _meta: { block: { number: number; hash: string } } }>(graphqlUrl, '{ _meta { block { number hash } } }');
   const head = await devnet.client.getBlockNumber({ cacheTime: 0 }); // read after: the chain only grows
-  assert.ok(BigInt(_meta.block.number) >= blocks[1] && BigInt(_meta.block.number) <= head, `_meta block ${_meta.block.number} is between ${blocks[1]} and the head ${head}`);
+  assert.ok(BigInt(_meta.block.number) >= blocks[1]! && BigInt(_meta.block.number) <= head, `_meta block ${_meta.block.number} is between ${blocks[1]} and the head ${head}`);
   const block = await devnet.client.getBlock({ blockNumber: BigInt(_meta.block.number) });
   assert.equal(_meta.block.hash, block.hash, '_meta names the chain\'s block');
 }));

@@ -41,15 +41,15 @@ test('nodes, licenses and DIDs are set up through the contracts', async () => {
   await distributeSend(ctx, devPrivateKey(1), operators.map((k) => privateKeyToAccount(k).address), parseEther('50000'));
 
   const stake = parseEther('10000');
-  await registerNodes(ctx, nodeKeys.map((nodeKey, i) => ({ operatorKey: operators[i % 2], nodeKey, stake, endpoint: `ws://127.0.0.1:${7000 + i}` })));
+  await registerNodes(ctx, nodeKeys.map((nodeKey, i) => ({ operatorKey: operators[i % 2]!, nodeKey, stake, endpoint: `ws://127.0.0.1:${7000 + i}` })));
   for (const [i, nodeKey] of nodeKeys.entries()) {
     const node = await publicClient.readContract({ address: book.contracts.NodeStaking, abi: nodeStakingAbi, functionName: 'getNode', args: [privateKeyToAccount(nodeKey).address] });
-    assert.equal(node.operator, privateKeyToAccount(operators[i % 2]).address);
+    assert.equal(node.operator, privateKeyToAccount(operators[i % 2]!).address);
     assert.equal(node.stake, stake);
   }
 
   const wdOperators = [0, 1].map((i) => privateKeyToAccount(key('wd-operator', i)).address);
-  const tokenIds = await buyLicenses(ctx, buyerKeys.map((ownerKey, i) => ({ ownerKey, operator: wdOperators[i] })));
+  const tokenIds = await buyLicenses(ctx, buyerKeys.map((ownerKey, i) => ({ ownerKey, operator: wdOperators[i]! })));
   assert.equal(new Set(tokenIds).size, 2);
   for (const [i, tokenId] of tokenIds.entries()) {
     const operator = await publicClient.readContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'operatorOf', args: [tokenId] });
@@ -57,9 +57,9 @@ test('nodes, licenses and DIDs are set up through the contracts', async () => {
   }
 
   const deviceKeys = [0, 1].map((i) => key('device', i));
-  const dids = await registerDids(ctx, didWallets.map((walletKey, i) => ({ walletKey, name: `setup-user-${i}`, deviceKeys: [deviceKeys[i]] })));
+  const dids = await registerDids(ctx, didWallets.map((walletKey, i) => ({ walletKey, name: `setup-user-${i}`, deviceKeys: [deviceKeys[i]!] })));
   for (const [i, did] of dids.entries()) {
-    const [status, owner] = await publicClient.readContract({ address: book.contracts.DidRegistry, abi: didRegistryAbi, functionName: 'keyState', args: [deviceKeys[i]] });
+    const [status, owner] = await publicClient.readContract({ address: book.contracts.DidRegistry, abi: didRegistryAbi, functionName: 'keyState', args: [deviceKeys[i]!] });
     assert.equal(status, 1, 'Active');
     assert.equal(owner, did);
   }

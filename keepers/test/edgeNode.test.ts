@@ -228,8 +228,8 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   const sizes = [10, 1500, 3000, 7000, 200, 64_000];
   let expectedUnits = 0n;
   for (const [i, size] of sizes.entries()) {
-    const [from, to] = [[alice, bob], [bob, carol], [carol, alice]][i % 3];
-    const { envelope } = await exchange(from, to, randomBytes(size));
+    const [from, to] = [[alice, bob], [bob, carol], [carol, alice]][i % 3]!;
+    const { envelope } = await exchange(from!, to!, randomBytes(size));
     expectedUnits += BigInt(envelope.ticket.units);
   }
   assert.equal((await getJson(`${node.httpUrl}/epochs/1/commitment`)).status, 404, 'no commitment before the epoch is over');
@@ -259,7 +259,7 @@ test('openings of sampled leaves verify against the signed commitment', async ()
       target: targets[i],
     });
     assert.deepEqual(path, { ok: true });
-    assert.equal(verifyOpening(opening, { node: node.address, commitment, target: targets[i] }).ok, true);
+    assert.equal(verifyOpening(opening, { node: node.address, commitment, target: targets[i]! }).ok, true);
     assert.ok(verifyAckSignature(opening.ack));
   }
 
@@ -345,7 +345,7 @@ test("an inflating node's forged leaves fail verification; its real leaves pass"
     const opening = openingSchema.parse(raw);
     let prefix = 0n;
     for (let level = 0; level < opening.siblings.length; level++) {
-      if ((opening.index >> level) & 1) prefix += opening.siblings[level].sum;
+      if ((opening.index >> level) & 1) prefix += opening.siblings[level]!.sum;
     }
     const result = verifyOpening(opening, { node: node.address, commitment, target: prefix });
     if (result.ok) realUnits += opening.ticket.units;
@@ -534,7 +534,7 @@ test("the node's hot-path checks (inline and on worker threads) agree with core 
         const core = checkEnvelope(envelope, { node });
         return core.ok ? 'ok' : core.reason;
       }));
-      const envelope = cases[0];
+      const envelope = cases[0]!;
       const ack = ackTicket(envelope.ticket, '2', b);
       assert.equal(await verifier.verify(ack.recipientKey, ackHashBytes(ack), ack.sig), verifyAckSignature(ack));
       assert.equal(await verifier.verify(ack.recipientKey, ackHashBytes(ack), `0x${'77'.repeat(64)}` as Hex), false);

@@ -44,7 +44,7 @@ test('the scores hash chain links chunks to SCORES_END', () => {
   const chain = scoresHashChain(scores, 10);
   assert.equal(chain.chunks.length, 3);
   assert.equal(chain.nexts[2], SCORES_END);
-  const last = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [keccak256(encodeAbiParameters([NODE_SCORE_TUPLE], [chain.chunks[2]])), SCORES_END]));
+  const last = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [keccak256(encodeAbiParameters([NODE_SCORE_TUPLE], [chain.chunks[2]!])), SCORES_END]));
   assert.equal(chain.nexts[1], last);
 });
 

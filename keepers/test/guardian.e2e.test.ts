@@ -158,7 +158,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   assert.ok(ours.header.totalCumulative > 0n);
   const domain = settlementDomain(c.book.chainId, c.contracts.settlement);
 
-  const g0 = startGuardian(guardianKeys()[0]);
+  const g0 = startGuardian(guardianKeys()[0]!);
   const url0 = await g0.start();
   assert.equal(((await (await fetch(`${url0}/health`)).json()) as { ok: boolean }).ok, true);
 
@@ -193,7 +193,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   const second = await post(url0, signRequest(dataset2, ours2.header));
   assert.equal(second.status, 409);
   assert.equal(second.body.error, 'already-signed');
-  const g5 = startGuardian(guardianKeys()[5]);
+  const g5 = startGuardian(guardianKeys()[5]!);
   assert.equal((await g5.sign(signRequest(dataset2, ours2.header))).status, 200, 'the second header is itself valid');
 
   const metrics = await (await fetch(`${url0}/metrics`)).text();
@@ -203,14 +203,14 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
 
   // After a restart the record holds: still refused; the first header gets the same signature again.
   await g0.stop();
-  const g0again = startGuardian(guardianKeys()[0], g0.dataDir);
+  const g0again = startGuardian(guardianKeys()[0]!, g0.dataDir);
   assert.equal((await g0again.sign(signRequest(dataset2, ours2.header))).body.error, 'already-signed');
   const repeat = await g0again.sign(signRequest(dataset, ours.header));
   assert.equal(repeat.status, 200);
   assert.equal(repeat.body.signature, signed.signature);
 
   // Datasets that contradict the chain or their hash: 422 naming the problem.
-  const g1 = startGuardian(guardianKeys()[1]);
+  const g1 = startGuardian(guardianKeys()[1]!);
   const lyingStake = datasetFromParts({ ...fixture.parts, nodes: fixture.parts.nodes.map((n, i) => (i === 0 ? { ...n, stake: 1n } : n)) });
   const lie = await g1.sign(signRequest(lyingStake, (await evaluateEpoch(lyingStake)).header));
   assert.equal(lie.status, 422);
@@ -224,7 +224,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   assert.equal(badHash.body.error, 'hash-mismatch');
 
   // Five guardians sign; the signatures settle epoch E on-chain.
-  const signers = [g0again, g1, ...[2, 3, 4].map((i) => startGuardian(guardianKeys()[i]))];
+  const signers = [g0again, g1, ...[2, 3, 4].map((i) => startGuardian(guardianKeys()[i]!))];
   const responses = await Promise.all(signers.map((g) => g.sign(signRequest(dataset, ours.header))));
   responses.forEach((r) => assert.equal(r.status, 200, JSON.stringify(r.body)));
   const members = [...facts.guardianSet];
@@ -247,7 +247,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
   assert.equal(receipt.status, 'success');
   const [submitted] = parseEventLogs({ abi: epochSettlementAbi, logs: receipt.logs, eventName: 'EpochSubmitted' });
-  assert.equal(submitted.args.header.rewardRoot, ours.header.rewardRoot);
+  assert.equal(submitted!.args.header.rewardRoot, ours.header.rewardRoot);
 
   // Epoch E+1: the previous cumulative list must match E's reward root; signers paid = E's signers.
   const startNext = start + c.book.epochDurationSeconds;

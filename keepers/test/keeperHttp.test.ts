@@ -224,13 +224,13 @@ test('reward proofs of a scored epoch are served and verify against its reward r
     return bytesToHex(node);
   };
   for (const c of cumulative) {
-    const claim = doc.claims[c.account];
+    const claim = doc.claims[c.account]!;
     assert.equal(claim.cumulative, c.cumulative.toString());
     assert.equal(fold(rewardLeaf(c.account, BigInt(claim.cumulative)), claim.proof), tree.root, `proof of ${c.account}`);
   }
   assert.deepEqual(Object.keys(doc.licenses).sort(), ['2', '7']);
   for (const l of licenseCumulative) {
-    const claim = doc.licenses[l.tokenId.toString()];
+    const claim = doc.licenses[l.tokenId.toString()]!;
     assert.equal(claim.cumulative, l.cumulative.toString());
     assert.equal(fold(licenseRewardLeaf(l.tokenId, BigInt(claim.cumulative)), claim.proof), tree.root, `proof of license ${l.tokenId}`);
   }

@@ -36,13 +36,13 @@ test('claims document: a proof for every account and every license leaf, under t
   assert.equal(doc.epoch, 4);
   assert.equal(doc.root, root);
   for (const a of accounts) {
-    const entry = doc.claims[a.account.toLowerCase()];
+    const entry = doc.claims[a.account.toLowerCase()]!;
     assert.equal(entry.cumulative, a.cumulative.toString());
     assert.equal(fold(rewardLeaf(a.account, a.cumulative), entry.proof), root);
   }
   assert.deepEqual(Object.keys(doc.licenses).sort(), ['12', '3']);
   for (const l of licenses) {
-    const entry = doc.licenses[l.tokenId.toString()];
+    const entry = doc.licenses[l.tokenId.toString()]!;
     assert.equal(entry.cumulative, l.cumulative.toString());
     assert.equal(fold(licenseRewardLeaf(l.tokenId, l.cumulative), entry.proof), root, `license ${l.tokenId}`);
   }

@@ -29,7 +29,7 @@ test('fault leaves match the standard leaf encoding', () => {
   const reference = StandardMerkleTree.of(values, ['uint32', 'uint32', 'address', 'uint96', 'bool']);
   const tree = buildTree(values.map(([e, i, k, a, s]) => faultLeaf(e, i, k, a, s)));
   assert.equal(tree.root, reference.root);
-  assert.equal(bytesToHex(faultLeaf(7, 0, nodeKey, 1000n, true)), reference.leafHash(values[0]));
+  assert.equal(bytesToHex(faultLeaf(7, 0, nodeKey, 1000n, true)), reference.leafHash(values[0]!));
 });
 
 test('license reward leaves match the standard leaf encoding of (bytes32 tag, uint256 tokenId, uint256 cumulative)', () => {
@@ -58,9 +58,9 @@ test('license reward leaves match the standard leaf encoding of (bytes32 tag, ui
 test('license leaves and account leaves share one tree and never collide', () => {
   const accounts = [randomAccount(1), randomAccount(2)];
   const leaves = [
-    rewardLeaf(accounts[0], 5n),
-    licenseRewardLeaf(BigInt(accounts[0]), 5n),
-    rewardLeaf(accounts[1], 7n),
+    rewardLeaf(accounts[0]!, 5n),
+    licenseRewardLeaf(BigInt(accounts[0]!), 5n),
+    rewardLeaf(accounts[1]!, 7n),
     licenseRewardLeaf(7n, 7n),
   ];
   const hexes = new Set(leaves.map((l) => bytesToHex(l)));

@@ -231,8 +231,8 @@ function startDisruptions() {
   // The third guardian goes down as soon as E+2 has its signatures: E+3's are collected only after E+2 is
   // submitted (its score stage waits for that), so they are all asked while it is down.
   const guardian = (async () => {
-    await waitFor(`epoch ${E + 2}'s guardian signatures`, async () => (await keeperStatus(E + 2)).stages.signatures.done, 600_000, 250);
-    const { heldSignaturesDone } = await waitFor(`epoch ${E + 3}'s status`, async () => ({ heldSignaturesDone: (await keeperStatus(E + 3)).stages.signatures.done }), 30_000, 250);
+    await waitFor(`epoch ${E + 2}'s guardian signatures`, async () => (await keeperStatus(E + 2)).stages.signatures!.done, 600_000, 250);
+    const { heldSignaturesDone } = await waitFor(`epoch ${E + 3}'s status`, async () => ({ heldSignaturesDone: (await keeperStatus(E + 3)).stages.signatures!.done }), 30_000, 250);
     await devnet.stopGuardian(THIRD_GUARDIAN);
     const at = nowSeconds();
     const toEnd = devnet.epochTimes(E + 3).end - at;
@@ -312,8 +312,8 @@ test('honest epoch: rewards claimed on-chain equal the scoring function of the p
       const { evaluation: ev } = await evaluated(claimableEpoch);
       const i = ev.cumulative.findIndex((c) => c.account.toLowerCase() === account.toLowerCase());
       assert.ok(i >= 0, `${account} has a reward leaf in epoch ${claimableEpoch}`);
-      const { cumulative } = ev.cumulative[i];
-      const proof = ev.proofs[i];
+      const { cumulative } = ev.cumulative[i]!;
+      const proof = ev.proofs[i]!;
       const already = await devnet.client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claimed', args: [account] });
       const balance = () => devnet.client.readContract({ address: devnet.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [account] });
       const before = await balance();
@@ -375,7 +375,7 @@ class RawConnection {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.frames.findIndex(match);
-      if (i >= 0) return this.frames.splice(i, 1)[0];
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
       if (Date.now() > deadline) throw new Error(`no ${what} frame within ${timeoutMs} ms; got: ${this.frames.map((f) => f.type).join(', ')}`);
       await new Promise<void>((resolve) => {
         this.waiter = resolve;
@@ -424,12 +424,12 @@ test('malformed and forged inputs are refused with a reason, logged, and the net
 
   // --- the edge node's WebSocket: an honest node, logged in as one of its real clients
   const clientIndex = devnet.population.clients.findIndex(
-    (c) => devnet.population.nodes[c.home].behaviour === 'honest' && devnet.population.clients.some((p) => p.home === c.home && p.index !== c.index),
+    (c) => devnet.population.nodes[c.home]!.behaviour === 'honest' && devnet.population.clients.some((p) => p.home === c.home && p.index !== c.index),
   );
-  const plan = devnet.population.clients[clientIndex];
+  const plan = devnet.population.clients[clientIndex]!;
   const peer = devnet.population.clients.find((p) => p.home === plan.home && p.index !== plan.index)!;
-  const me = { device: plan.device, did: devnet.clients[clientIndex].did };
-  const node = devnet.nodes[plan.home];
+  const me = { device: plan.device, did: devnet.clients[clientIndex]!.did };
+  const node = devnet.nodes[plan.home]!;
   const attacked = devnet.clock.currentEpoch();
   const ws = await RawConnection.open(node.url);
   try {
@@ -476,7 +476,7 @@ test('malformed and forged inputs are refused with a reason, logged, and the net
   }
 
   // --- the keeper's WatchDog endpoints
-  const license = devnet.watchdogs[0].tokenId;
+  const license = devnet.watchdogs[0]!.tokenId;
   const impostor = generatePrivateKey();
   const next = devnet.clock.currentEpoch() + 1;
   const refusals: { what: string; status: number; code: string }[] = [];
@@ -554,7 +554,7 @@ test('2 of 7 guardians down: every epoch settles with 5; a third one down: the e
     const submission = await chain.submission(epoch);
     assert.ok(submission, `epoch ${epoch} is submitted`);
     assert.equal(submission.signers.length, 5, `epoch ${epoch} settled with 5 of 7 signatures`);
-    for (const down of GUARDIANS_DOWN) assert.ok(!submission.signers.map((s) => s.toLowerCase()).includes(guardianAddresses[down]), `guardian ${down} is down`);
+    for (const down of GUARDIANS_DOWN) assert.ok(!submission.signers.map((s) => s.toLowerCase()).includes(guardianAddresses[down]!), `guardian ${down} is down`);
   }
 
   const held = E + 3;
@@ -567,21 +567,21 @@ test('2 of 7 guardians down: every epoch settles with 5; a third one down: the e
     `the keeper to report why epoch ${held} waits`,
     async () => {
       const s = await keeperStatus(held);
-      return s.stages.signatures.lastError && nowSeconds() >= t3.end + HELD_PAST_END_SECONDS ? s : undefined;
+      return s.stages.signatures!.lastError && nowSeconds() >= t3.end + HELD_PAST_END_SECONDS ? s : undefined;
     },
     SETTLE_TIMEOUT_MS,
   );
   assert.equal(await chain.epochStatus(held), 'None', `epoch ${held} is not submitted`);
   assert.equal((await submittedEvents(held)).length, 0, `no EpochSubmitted for epoch ${held}`);
-  assert.equal(status.stages.submit.done, false);
-  assert.match(status.stages.signatures.lastError!, /4 of the 5 guardian signatures needed/, 'the pipeline status names the missing quorum');
+  assert.equal(status.stages.submit!.done, false);
+  assert.match(status.stages.signatures!.lastError!, /4 of the 5 guardian signatures needed/, 'the pipeline status names the missing quorum');
   await waitFor(
     'the keeper log to name each guardian that did not sign',
     async () => readFileSync(join(dataDir, 'keeper.log'), 'utf8').split('\n').some((l) => l.includes('"msg":"guardian did not sign"') && l.includes(`"epoch":${held}`)),
     10_000,
     200,
   );
-  console.log(`epoch ${held} held ${(nowSeconds() - t3.end).toFixed(1)} s past its end: ${status.stages.signatures.lastError!.slice(0, 160)}…`);
+  console.log(`epoch ${held} held ${(nowSeconds() - t3.end).toFixed(1)} s past its end: ${status.stages.signatures!.lastError!.slice(0, 160)}…`);
 
   await devnet.startGuardian(THIRD_GUARDIAN);
   const report = await waitSettled(held);
@@ -589,7 +589,7 @@ test('2 of 7 guardians down: every epoch settles with 5; a third one down: the e
   assert.equal(submitted.length, 1, `epoch ${held} submitted exactly once`);
   const submission = await chain.submission(held);
   assert.equal(submission!.signers.length, 5);
-  assert.ok(submission!.signers.map((s) => s.toLowerCase()).includes(guardianAddresses[THIRD_GUARDIAN]), 'the restarted guardian signed it');
+  assert.ok(submission!.signers.map((s) => s.toLowerCase()).includes(guardianAddresses[THIRD_GUARDIAN]!), 'the restarted guardian signed it');
   await evaluated(held); // the header on-chain is what the published dataset gives
   assert.deepEqual(checkEpoch(report, true), [], `epoch ${held} settled correctly`);
 }));
@@ -626,7 +626,7 @@ test('every network epoch: droppers and the offline node earn nothing, the infla
     assert.deepEqual((await keeperStatus(epoch)).deadLetters, [], `epoch ${epoch} has no dead letters`);
   }
   // The epoch whose transcript window was attacked still has every WatchDog's real transcript.
-  const target = attackedEpochs[1];
+  const target = attackedEpochs[1]!;
   const dataset = JSON.parse((await evaluated(target)).text) as { transcripts: unknown[] };
   assert.equal(dataset.transcripts.length, devnet.watchdogs.length, `epoch ${target}: the forged transcripts displaced no real one`);
 }));

@@ -218,8 +218,8 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     while (Date.now() / 1000 < tStart + 1) await sleep(200);
     const [alice, bob] = relayClients;
     for (let i = 0; i < 6; i++) {
-      await alice.send(bob.key, `hello ${i}`);
-      await bob.send(alice.key, `hi ${i}`);
+      await alice!.send(bob!.key, `hello ${i}`);
+      await bob!.send(alice!.key, `hi ${i}`);
     }
     // epoch T is submitted, then finalized and its fault executed
     await waitFor(`epoch ${T} submitted`, async () => (await epochStatus(T)) !== 0, 150_000 + T * 20_000);
@@ -228,7 +228,7 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     for (let epoch = 1; epoch <= T; epoch++) {
       const events = await submittedEvents(epoch);
       assert.equal(events.length, 1, `exactly one EpochSubmitted for epoch ${epoch}`);
-      const header = events[0].args.header!;
+      const header = events[0]!.args.header!;
       // the dataset behind the header is served by the keeper and hashes to dataHash
       const res = await fetch(`${keeper.httpUrl}/datasets/${header.dataHash}`);
       assert.equal(res.status, 200);
@@ -241,7 +241,7 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
       assert.deepEqual(status.deadLetters, []);
     }
 
-    const headerT = (await submittedEvents(T))[0].args.header!;
+    const headerT = (await submittedEvents(T))[0]!.args.header!;
     const dataT = await (await fetch(`${keeper.httpUrl}/datasets/${headerT.dataHash}`)).json();
     const edgeKey = edgeNode!.address;
     assert.deepEqual(dataT.nodes.map((n: { nodeKey: string }) => n.nodeKey).sort(), [silentNodeKey, unreachableNodeKey, edgeKey].sort());
@@ -255,7 +255,7 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     // the keys the receipts name are listed Active (registered DIDs)
     assert.ok(dataT.keys.length >= 2 && dataT.keys.every((k: { active: boolean }) => k.active));
     // the guardians paid in T are those whose signatures settled T − 1 (the keeper submitted it)
-    const previous = await client.getTransaction({ hash: (await submittedEvents(T - 1))[0].transactionHash });
+    const previous = await client.getTransaction({ hash: (await submittedEvents(T - 1))[0]!.transactionHash });
     assert.equal(previous.from.toLowerCase(), devAccount(2).address.toLowerCase());
     assert.ok(dataT.signersPaid.length >= 5);
 
@@ -281,8 +281,8 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
       fromBlock: 0n,
     });
     assert.equal(faults.length, 1);
-    assert.equal(faults[0].args.nodeKey!.toLowerCase(), silentNodeKey);
-    assert.equal(faults[0].args.strike, true);
+    assert.equal(faults[0]!.args.nodeKey!.toLowerCase(), silentNodeKey);
+    assert.equal(faults[0]!.args.strike, true);
 
     // scores of the three nodes published
     await waitFor(`scores of epoch ${T}`, async () => (await keeper.queues.state('publish-scores', T)) === 'completed', 30_000);
@@ -366,7 +366,7 @@ test('a keeper killed after sending (and after signing) submitEpoch submits each
     for (const [epoch, record] of [[e1, record1], [e2, record2]] as const) {
       const events = await submittedEvents(epoch);
       assert.equal(events.length, 1, `exactly one EpochSubmitted for epoch ${epoch}`);
-      assert.equal(events[0].transactionHash, record.hash, `epoch ${epoch} was settled by the transaction stored before the kill`);
+      assert.equal(events[0]!.transactionHash, record.hash, `epoch ${epoch} was settled by the transaction stored before the kill`);
     }
     const submitted2 = JSON.parse((await connection.hget(`sn:epoch:${e2}`, 'submit'))!);
     assert.equal(submitted2.submittedByUs, true);

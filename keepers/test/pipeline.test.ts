@@ -159,9 +159,9 @@ test('a failing job retries with backoff, then goes to dead-letter with its reas
     assert.ok(Date.now() - started >= 50 + 100, 'exponential backoff waited between attempts');
     const letters = await t.queues.deadLetters(5);
     assert.equal(letters.length, 1);
-    assert.equal(letters[0].jobId, 'score.5');
-    assert.equal(letters[0].queue, 'score');
-    assert.equal(letters[0].attemptsMade, 3);
+    assert.equal(letters[0]!.jobId, 'score.5');
+    assert.equal(letters[0]!.queue, 'score');
+    assert.equal(letters[0]!.attemptsMade, 3);
     assert.equal(await t.queues.state('score', 5), 'failed');
     assert.equal(await t.queues.state('publish-dataset', 5), 'unknown'); // the pipeline stopped there
 

@@ -116,7 +116,7 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
     const account = privateKeyToAccount(generatePrivateKey());
     const quantity = i % 2 === 0 ? 1 : 2 + (i % 4 === 1 ? 1 : 0);
     const currency = i % 5 === 4 ? Currency.Token : Currency.Eth;
-    const top = currency === Currency.Eth ? TIERS[1].ethPrice : TIERS[1].tokenPrice;
+    const top = currency === Currency.Eth ? TIERS[1]!.ethPrice : TIERS[1]!.tokenPrice;
     const maxTotalCost = i % 7 === 3 ? modelCost(PRESOLD, quantity, currency) : top * BigInt(quantity);
     const value = currency === Currency.Eth ? maxTotalCost + (i % 3 === 0 ? parseEther('0.05') : 0n) : 0n;
     await testClient.setBalance({ address: account.address, value: parseEther('10') });
@@ -186,10 +186,10 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
       const [event] = parseEventLogs({ abi: presaleAbi, logs: receipt.logs, eventName: 'Purchased' }) as unknown as {
         args: { buyer: Address; firstTokenId: bigint; quantity: bigint; cost: bigint };
       }[];
-      assert.equal(event.args.buyer, r.account.address);
-      assert.equal(event.args.firstTokenId, BigInt(sold + 1), `${label}: token ids follow sold`);
-      assert.equal(event.args.quantity, BigInt(r.quantity));
-      assert.equal(event.args.cost, cost, `${label}: each license at its own tier's price`);
+      assert.equal(event!.args.buyer, r.account.address);
+      assert.equal(event!.args.firstTokenId, BigInt(sold + 1), `${label}: token ids follow sold`);
+      assert.equal(event!.args.quantity, BigInt(r.quantity));
+      assert.equal(event!.args.cost, cost, `${label}: each license at its own tier's price`);
       assert.equal(licenses, BigInt(r.quantity));
       if (r.currency === Currency.Eth) {
         assert.equal(ethDelta, cost + gasFee, `${label}: paid the cost, change returned in the same transaction`);
@@ -227,12 +227,12 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
   assert.equal(await read<bigint>(license, licenseAbi, 'totalSupply'), BigInt(SUPPLY));
   assert.equal(await read<bigint>(license, licenseAbi, 'totalMinted'), BigInt(SUPPLY));
   assert.equal((await publicClient.getBalance({ address: presale })) - presaleEthBefore, ethIn, 'the presale kept exactly the winners\' ETH costs');
-  assert.ok(losses.ExceedsAvailableSupply > 0 && losses.CostAboveMax > 0, `both kinds of losers seen: ${JSON.stringify(losses)}`);
-  assert.equal(winners + losses.ExceedsAvailableSupply + losses.CostAboveMax, RACERS);
+  assert.ok(losses.ExceedsAvailableSupply! > 0 && losses.CostAboveMax! > 0, `both kinds of losers seen: ${JSON.stringify(losses)}`);
+  assert.equal(winners + losses.ExceedsAvailableSupply! + losses.CostAboveMax!, RACERS);
   t.diagnostic(`block of ${RACERS} purchases: ${winners} winners, losers ${JSON.stringify(losses)}`);
   // once sold out, a further buyer gets the same named error from a normal (simulated) call
   await assert.rejects(
-    wallet(racers[0].account).writeContract({ address: presale, abi: presaleAbi, functionName: 'buyPublic', args: [1, parseEther('1')], value: parseEther('1') }),
+    wallet(racers[0]!.account).writeContract({ address: presale, abi: presaleAbi, functionName: 'buyPublic', args: [1, parseEther('1')], value: parseEther('1') }),
     /ExceedsAvailableSupply/,
   );
 });

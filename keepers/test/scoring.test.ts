@@ -30,8 +30,8 @@ type NodeIn = ScoringInput['nodes'][number];
 
 function node(i: number, overrides: Partial<NodeIn> = {}): NodeIn {
   return {
-    nodeKey: nodeKeys[i],
-    operator: operators[i % 3],
+    nodeKey: nodeKeys[i]!,
+    operator: operators[i % 3]!,
     stake: 10_000n * SEND,
     watchdogs: [
       { watchdog: 'wd-a', successRatio: 1, latenciesMs: [10, 20, 30] },
@@ -55,7 +55,7 @@ function baseInput(overrides: Partial<ScoringInput> = {}): ScoringInput {
     signers: guardians.slice(0, 5),
     parameters: { aMin: 0.9, aTarget: 0.99, gamma: 2, stakeCap: 50_000n * SEND, volumeCapPerDid: 1_000n },
     nodes: [0, 1, 2, 3, 4].map((i) => node(i)),
-    previousCumulative: new Map([[operators[0], 5n * SEND]]),
+    previousCumulative: new Map([[operators[0]!, 5n * SEND]]),
     ...overrides,
   };
 }
@@ -78,10 +78,10 @@ test('honest epoch: everything is paid exactly, an operator with two nodes gets 
   // operators[0] runs nodes 0 and 3; operators[1] nodes 1 and 4.
   const reward = (k: Address) => result.scores.find((s) => s.nodeKey === k)!.reward;
   const paid = (a: Address) => result.epochRewards.find((r) => r.account === a)!.cumulative;
-  assert.equal(paid(operators[0]), reward(nodeKeys[0]) + reward(nodeKeys[3]));
-  assert.equal(paid(operators[1]), reward(nodeKeys[1]) + reward(nodeKeys[4]));
+  assert.equal(paid(operators[0]!), reward(nodeKeys[0]!) + reward(nodeKeys[3]!));
+  assert.equal(paid(operators[1]!), reward(nodeKeys[1]!) + reward(nodeKeys[4]!));
   const cum = (a: Address) => result.cumulative.find((r) => r.account === a)!.cumulative;
-  assert.equal(cum(operators[0]), 5n * SEND + paid(operators[0]));
+  assert.equal(cum(operators[0]!), 5n * SEND + paid(operators[0]!));
 
   // guardians: five signers share equally (within 1 wei), non-signers get nothing
   const shares = guardians.slice(0, 5).map(paid);
@@ -138,7 +138,7 @@ test('availability is the median of three WatchDogs', () => {
       { watchdog: 'c', successRatio: 1, latenciesMs: [] },
     ],
   });
-  const s = scoreEpoch(baseInput({ nodes: [n] })).scores[0];
+  const s = scoreEpoch(baseInput({ nodes: [n] })).scores[0]!;
   assert.equal(s.availability, 945_000);
   assert.equal(s.score, 250_000);
 });
@@ -157,7 +157,7 @@ test('failed openings: zero volume credit and a strike, stake reward kept', () =
   assert.equal(epochPaid(result), input.epochEmission);
   const trees = buildEpochTrees(result);
   assert.equal(trees.faultCount, 1);
-  assert.equal(trees.faultRoot, buildTree([faultLeaf(7, 0, nodeKeys[0], 0n, true)]).root);
+  assert.equal(trees.faultRoot, buildTree([faultLeaf(7, 0, nodeKeys[0]!, 0n, true)]).root);
 });
 
 test('equivocation: no reward, a fault leaf with the slash and a strike', () => {
@@ -172,7 +172,7 @@ test('equivocation: no reward, a fault leaf with the slash and a strike', () => 
   const expected = [
     { epoch: 7, nodeKey: nodeKeys[1], amount: 1_000n * SEND, strike: true },
     { epoch: 7, nodeKey: nodeKeys[2], amount: 7n, strike: false },
-  ].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
+  ].sort((a, b) => (a.nodeKey! < b.nodeKey! ? -1 : 1));
   assert.deepEqual(
     result.faults,
     expected.map((f, index) => ({ ...f, index })),
@@ -189,11 +189,11 @@ test('stake above the cap counts as the cap', () => {
   const input = baseInput({ guardianShareBps: 0, nodes: [noVolume(0, cap), noVolume(1, cap * 10n)] });
   const result = scoreEpoch(input);
   const [a, b] = [0, 1].map((i) => result.scores.find((s) => s.nodeKey === nodeKeys[i])!.reward);
-  assert.ok(a - b <= 1n && b - a <= 1n, `${a} vs ${b}`);
-  assert.equal(a + b, input.epochEmission); // no volume anywhere: the volume pool moves to stake
+  assert.ok(a! - b! <= 1n && b! - a! <= 1n, `${a} vs ${b}`);
+  assert.equal(a! + b!, input.epochEmission); // no volume anywhere: the volume pool moves to stake
   const below = scoreEpoch(baseInput({ guardianShareBps: 0, nodes: [noVolume(0, cap / 2n), noVolume(1, cap * 10n)] }));
   const [c, d] = [0, 1].map((i) => below.scores.find((s) => s.nodeKey === nodeKeys[i])!.reward);
-  assert.ok(d > c * 2n - 2n && d < c * 2n + 2n);
+  assert.ok(d! > c! * 2n - 2n && d! < c! * 2n + 2n);
 });
 
 test('volume credit is capped per sender DID across nodes', () => {
@@ -237,7 +237,7 @@ test('deterministic: shuffled input gives identical output and roots', () => {
     signers: [...input.signers].reverse(),
     guardianSet: [...input.guardianSet].reverse(),
     nodes: [3, 0, 4, 2, 1].map((i) => {
-      const n = input.nodes[i];
+      const n = input.nodes[i]!;
       return { ...n, nodeKey: `0x${n.nodeKey.slice(2).toUpperCase()}`, volume: [...n.volume].reverse(), watchdogs: [...n.watchdogs].reverse() };
     }),
   };
@@ -253,22 +253,22 @@ test('deterministic: shuffled input gives identical output and roots', () => {
 
 test('bad inputs are rejected naming the field', () => {
   const n = baseInput().nodes;
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0], { ...n[1], stake: -1n }] })), /nodes\[1\]\.stake/);
-  const badRatio = { ...n[0], watchdogs: [{ watchdog: 'w', successRatio: 1.5, latenciesMs: [] }] };
+  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0]!, { ...n[1]!, stake: -1n }] })), /nodes\[1\]\.stake/);
+  const badRatio = { ...n[0]!, watchdogs: [{ watchdog: 'w', successRatio: 1.5, latenciesMs: [] }] };
   assert.throws(() => scoreEpoch(baseInput({ nodes: [badRatio] })), /nodes\[0\]\.watchdogs\[0\]\.successRatio/);
-  assert.throws(() => scoreEpoch(baseInput({ signers: [guardians[0], addr(999)] })), /signers\[1\]: unknown guardian/);
-  assert.throws(() => scoreEpoch(baseInput({ signers: [guardians[0], guardians[0]] })), /signers\[1\]: guardian .* twice/);
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0], n[0]] })), /nodes\[1\]\.nodeKey: duplicate/);
-  const upper = { ...n[0], nodeKey: `0x${n[0].nodeKey.slice(2).toUpperCase()}` as Address };
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0], upper] })), /nodes\[1\]\.nodeKey: duplicate/, 'case-insensitive');
+  assert.throws(() => scoreEpoch(baseInput({ signers: [guardians[0]!, addr(999)] })), /signers\[1\]: unknown guardian/);
+  assert.throws(() => scoreEpoch(baseInput({ signers: [guardians[0]!, guardians[0]!] })), /signers\[1\]: guardian .* twice/);
+  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0]!, n[0]!] })), /nodes\[1\]\.nodeKey: duplicate/);
+  const upper = { ...n[0]!, nodeKey: `0x${n[0]!.nodeKey.slice(2).toUpperCase()}` as Address };
+  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0]!, upper] })), /nodes\[1\]\.nodeKey: duplicate/, 'case-insensitive');
   assert.throws(() => scoreEpoch(baseInput({ epoch: 0 })), /epoch/);
   assert.throws(() => scoreEpoch(baseInput({ epochEmission: -1n })), /epochEmission/);
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [{ ...n[0], operator: '0x1234' as Address }] })), /nodes\[0\]\.operator/);
+  assert.throws(() => scoreEpoch(baseInput({ nodes: [{ ...n[0]!, operator: '0x1234' as Address }] })), /nodes\[0\]\.operator/);
   assert.throws(
     () => scoreEpoch(baseInput({ parameters: { ...baseInput().parameters, aTarget: 0.8 } })),
     /parameters\.aTarget/,
   );
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [{ ...n[0], volume: [n[0].volume[0], n[0].volume[0]] }] })), /volume\[1\]\.senderDid/);
+  assert.throws(() => scoreEpoch(baseInput({ nodes: [{ ...n[0]!, volume: [n[0]!.volume[0]!, n[0]!.volume[0]!] }] })), /volume\[1\]\.senderDid/);
 });
 
 test('empty node list: the node share is undistributed, guardians still paid', () => {
@@ -465,7 +465,7 @@ test('license inputs: shuffled order gives identical output; bad ones are reject
   assert.deepEqual(b, a);
   assert.equal(buildEpochTrees(b).rewardRoot, buildEpochTrees(a).rewardRoot);
 
-  assert.throws(() => scoreEpoch(baseInput({ licenses: [licenses[0], licenses[0]] })), /invalid scoring input: licenses\[1\]\.tokenId: duplicate license 7/);
+  assert.throws(() => scoreEpoch(baseInput({ licenses: [licenses[0]!, licenses[0]!] })), /invalid scoring input: licenses\[1\]\.tokenId: duplicate license 7/);
   assert.throws(() => scoreEpoch(baseInput({ licenses: [{ tokenId: -1n, scheduled: 4 }] })), /licenses\[0\]\.tokenId/);
   assert.throws(() => scoreEpoch(baseInput({ licenses: [{ tokenId: 1n, scheduled: 1.5 }] })), /licenses\[0\]\.scheduled/);
   assert.throws(() => scoreEpoch(baseInput({ licenseEmission: 1n << 96n })), /licenseEmission: must fit in uint96/);

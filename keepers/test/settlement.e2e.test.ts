@@ -59,7 +59,7 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
   const accounts: Address[] = Array.from({ length: 37 }, () => privateKeyToAccount(generatePrivateKey()).address);
   const rewards = accounts.map((_, i) => parseEther(String(i + 1)));
   const total = rewards.reduce((a, b) => a + b, 0n);
-  const tree: MerkleTree = buildTree(accounts.map((a, i) => rewardLeaf(a, rewards[i])));
+  const tree: MerkleTree = buildTree(accounts.map((a, i) => rewardLeaf(a, rewards[i]!)));
   const scores: NodeScore[] = accounts.slice(0, 25).map((nodeKey, i) => ({
     nodeKey,
     rank: i + 1,
@@ -68,7 +68,7 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
     latencyP50Ms: 40,
     latencyP95Ms: 120,
     verifiedUnits: BigInt(1000 - i),
-    reward: rewards[i],
+    reward: rewards[i]!,
     faults: 0,
   }));
   const chain = scoresHashChain(scores, 10);
@@ -111,12 +111,12 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
 
   // scores: chunks out of order are rejected, in order accepted, every record emitted
   await assert.rejects(
-    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'publishScores', args: [1, chain.chunks[1], chain.nexts[1]] }),
+    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'publishScores', args: [1, chain.chunks[1]!, chain.nexts[1]!] }),
     /ScoresChunkMismatch/,
   );
   let published = 0;
   for (let i = 0; i < chain.chunks.length; i++) {
-    const hash = await keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'publishScores', args: [1, chain.chunks[i], chain.nexts[i]] });
+    const hash = await keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'publishScores', args: [1, chain.chunks[i]!, chain.nexts[i]!] });
     const logs = parseEventLogs({ abi: epochSettlementAbi, logs: (await publicClient.waitForTransactionReceipt({ hash })).logs, eventName: 'NodeScorePublished' });
     published += logs.length;
   }
@@ -132,21 +132,21 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
       address: settlement,
       abi: epochSettlementAbi,
       functionName: 'claim',
-      args: [accounts[i], rewards[i], tree.proof(i)],
+      args: [accounts[i]!, rewards[i]!, tree.proof(i)],
     });
     assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, 'success');
-    const balance = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [accounts[i]] });
+    const balance = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [accounts[i]!] });
     assert.equal(balance, rewards[i]);
   }
   // a proof for another amount is rejected, and a second claim pays nothing
   await assert.rejects(
-    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [accounts[1], rewards[1] + 1n, tree.proof(1)] }),
+    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [accounts[1]!, rewards[1]! + 1n, tree.proof(1)] }),
     /InvalidRewardProof/,
   );
   await assert.rejects(
-    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [accounts[0], rewards[0], tree.proof(0)] }),
+    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [accounts[0]!, rewards[0]!, tree.proof(0)] }),
     /NothingToClaim/,
   );
   const claimedTotal = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'totalClaimed' });
-  assert.equal(claimedTotal, rewards[0] + rewards[17] + rewards[36]);
+  assert.equal(claimedTotal, rewards[0]! + rewards[17]! + rewards[36]!);
 });

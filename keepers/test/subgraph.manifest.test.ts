@@ -21,7 +21,7 @@ test('every event of every indexed ABI has a handler, with addresses and start b
     const { path, network, handlers } = generateManifest({ addressBookPath: fixture, outPath: join(dir, 'subgraph.yaml'), startBlock: 42 });
     assert.equal(network, 'devnet');
     const abis = extractAbis();
-    const expected = [
+    const expected: [string, string][] = [
       ['SendToken', 'SendToken'],
       ['NodeStaking', 'NodeStaking'],
       ['EpochSettlement', 'EpochSettlement'],
@@ -89,7 +89,7 @@ test('static tuple outputs are flattened for the presale view ABI; the YAML writ
     { type: 'function', name: 'names', inputs: [], outputs: [{ name: '', type: 'string[]' }] },
   ];
   const [tier] = flattenedViews(abi, ['tier']);
-  assert.deepEqual((tier.outputs as { name: string; type: string }[]).map((o) => `${o.type} ${o.name}`), ['uint32 start', 'uint96 ethPrice', 'uint256 end']);
+  assert.deepEqual((tier!.outputs as { name: string; type: string }[]).map((o) => `${o.type} ${o.name}`), ['uint32 start', 'uint96 ethPrice', 'uint256 end']);
   assert.throws(() => flattenedViews(abi, ['supply']), /no view function\(s\) supply/);
   assert.equal(
     toYaml({ a: 'x: "y"', list: [{ k: 1, b: true }, 'z'], empty: [], nested: { n: null } }),

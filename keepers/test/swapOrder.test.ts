@@ -87,7 +87,7 @@ test('the TypeScript domain and order hash equal the contract for every leg kind
     }
   }
   // The struct hash is the domain-free part: it changes with any field, the digest with the domain too.
-  const base: SwapOrder = { maker: randomAddress(), taker: zeroAddress, makerAsset: legs[0], takerAsset: legs[2], expiry: 1n, nonce: 0n };
+  const base: SwapOrder = { maker: randomAddress(), taker: zeroAddress, makerAsset: legs[0]!, takerAsset: legs[2]!, expiry: 1n, nonce: 0n };
   assert.notEqual(swapOrderStructHash(base), swapOrderStructHash({ ...base, nonce: 1n }));
   assert.notEqual(swapOrderHash(domain, base), swapOrderHash(swapDomain(chainId + 1, swap), base));
   assert.notEqual(swapOrderHash(domain, base), swapOrderHash(swapDomain(chainId, randomAddress()), base));
@@ -134,8 +134,8 @@ test('an order signed with signSwapOrder fills on anvil and OrderFilled carries 
   const [filled] = parseEventLogs({ abi: swapArtifact.abi, logs: receipt.logs, eventName: 'OrderFilled' }) as unknown as {
     args: { orderHash: string; maker: Address; taker: Address; nonce: bigint };
   }[];
-  assert.equal(filled.args.orderHash, swapOrderHash(domain, order));
-  assert.equal(filled.args.nonce, 42n);
+  assert.equal(filled!.args.orderHash, swapOrderHash(domain, order));
+  assert.equal(filled!.args.nonce, 42n);
   assert.equal(await publicClient.readContract({ address: nft, abi: erc721Artifact.abi, functionName: 'ownerOf', args: [5n] }), taker.address);
   assert.equal(await publicClient.getBalance({ address: maker.address }), makerBalance + parseEther('0.5'));
   assert.equal(

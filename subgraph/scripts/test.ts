@@ -35,9 +35,9 @@ function checkCoverage(handlers: HandlerRef[], testsDir: string): void {
   const driven = new Set<string>();
   for (const name of readdirSync(testsDir).filter((f) => f.endsWith('.json'))) {
     const parsed = testFile.safeParse(JSON.parse(readFileSync(join(testsDir, name), 'utf8')));
-    if (!parsed.success) throw new Error(`subgraph/tests/${name} is not a gnd test file: ${parsed.error.issues[0].message}`);
+    if (!parsed.success) throw new Error(`subgraph/tests/${name} is not a gnd test file: ${parsed.error.issues[0]!.message}`);
     for (const block of parsed.data.blocks) {
-      for (const event of block.events ?? []) driven.add(`${event.address.toLowerCase()} ${event.event.split('(')[0].trim()}`);
+      for (const event of block.events ?? []) driven.add(`${event.address.toLowerCase()} ${event.event.split('(')[0]!.trim()}`);
     }
   }
   const untested = handlers.filter(

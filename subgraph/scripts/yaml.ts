@@ -25,7 +25,7 @@ function emit(value: Yaml, indent: string, lines: string[]): void {
         if (nested.length === 0) {
           lines.push(`${indent}- ${Array.isArray(item) ? '[]' : '{}'}`);
         } else {
-          lines.push(`${indent}- ${nested[0].slice(indent.length + 2)}`, ...nested.slice(1));
+          lines.push(`${indent}- ${nested[0]!.slice(indent.length + 2)}`, ...nested.slice(1));
         }
       }
     }

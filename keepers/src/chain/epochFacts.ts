@@ -131,7 +131,7 @@ export async function activeNodesAt(
   );
   const nodes: DatasetNode[] = [];
   keys.forEach((nodeKey, i) => {
-    const s = states[i];
+    const s = states[i]!;
     if (s.status !== NODE_ACTIVE) return;
     nodes.push({ nodeKey, operator: lower(s.operator), stake: s.stake.toString(), endpoint: endpoints.get(nodeKey)!.endpoint });
   });
@@ -150,7 +150,7 @@ export async function keyStatesAt(
     client.readContract({ address: didRegistry, abi: didRegistryAbi, functionName: 'keyState', args: [key], blockNumber: BigInt(blockNumber) }),
   );
   return unique.map((key, i) => {
-    const [status, did, keyType] = states[i];
+    const [status, did, keyType] = states[i]!;
     return { key, did: did.toString(), active: status === KEY_ACTIVE && keyType === KEY_ED25519 };
   });
 }
@@ -166,7 +166,7 @@ export async function watchdogOperatorsAt(
   const operators = await inBatches(unique, (tokenId) =>
     client.readContract({ address: license, abi: watchDogLicenseAbi, functionName: 'operatorOf', args: [tokenId], blockNumber: BigInt(blockNumber) }),
   );
-  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(operators[i])]));
+  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(operators[i]!)]));
 }
 
 export interface PreviousEpoch {

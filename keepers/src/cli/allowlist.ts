@@ -48,5 +48,5 @@ export function allowlistProof(doc: AllowlistFile, source: string, account: Addr
   }
   const index = doc.entries.findIndex((e) => e.account.toLowerCase() === account.toLowerCase());
   if (index < 0) throw new RejectedError(`${account} is not on the allowlist ${source}.`, 'NotAllowlisted');
-  return { maxQuantity: doc.entries[index].max, proof: tree.proof(index) };
+  return { maxQuantity: doc.entries[index]!.max, proof: tree.proof(index) };
 }

@@ -32,7 +32,7 @@ export async function graphqlQuery<T>(url: string, query: string, schema: z.ZodT
     throw new NetworkError(`The GraphQL endpoint at ${url} answered HTTP ${response.status} with something that is not JSON.`, 'GraphqlError');
   }
   if (body.errors?.length) {
-    const message = String(body.errors[0]?.message ?? 'unknown error').split('\n')[0].replace(/\.$/, '');
+    const message = String(body.errors[0]?.message ?? 'unknown error').split('\n')[0]!.replace(/\.$/, '');
     throw new NetworkError(`The GraphQL endpoint at ${url} refused the query: ${message}.`, 'GraphqlError');
   }
   if (!response.ok) throw new NetworkError(`The GraphQL endpoint at ${url} answered HTTP ${response.status}.`, 'GraphqlError');

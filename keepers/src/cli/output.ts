@@ -17,7 +17,7 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
     columns
       .map((c, i) => {
         const cell = cells[i] ?? '';
-        return c.right ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
+        return c.right ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!);
       })
       .join('  ')
       .trimEnd();

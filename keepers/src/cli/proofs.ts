@@ -56,7 +56,7 @@ function checkAgainst(doc: RewardProofs, source: string, leaf: Uint8Array, entry
 export function accountClaim(doc: RewardProofs, source: string, account: Address): ClaimEntry {
   const key = Object.keys(doc.claims).find((k) => k.toLowerCase() === account.toLowerCase());
   if (!key) throw new RejectedError(`${account} has no rewards in the epoch ${doc.epoch} proofs from ${source}.`, 'NoRewards');
-  const entry = doc.claims[key];
+  const entry = doc.claims[key]!;
   checkAgainst(doc, source, rewardLeaf(account, entry.cumulative), entry, account);
   return entry;
 }

@@ -90,9 +90,9 @@ function canonicalReplacer(this: unknown, key: string, value: unknown): unknown 
       let ordered = true;
       for (let i = 0; i < keys.length; i++) {
         // Integer-like keys iterate first in JS objects whatever the insertion order.
-        const c = keys[i].charCodeAt(0);
-        if (c >= 48 && c <= 57 && INDEX_KEY.test(keys[i])) throw new NeedsReference();
-        if (i > 0 && keys[i - 1] > keys[i]) ordered = false;
+        const c = keys[i]!.charCodeAt(0);
+        if (c >= 48 && c <= 57 && INDEX_KEY.test(keys[i]!)) throw new NeedsReference();
+        if (i > 0 && keys[i - 1]! > keys[i]!) ordered = false;
       }
       if (ordered) return value;
       const record = value as Record<string, unknown>;

@@ -132,7 +132,7 @@ export function scoresHashChain(scores: readonly NodeScore[], chunkSize: number)
   const link = new Uint8Array(64);
   for (let i = chunks.length - 1; i >= 0; i--) {
     nexts[i] = next;
-    link.set(keccak(encodeScoreChunk(chunks[i])), 0);
+    link.set(keccak(encodeScoreChunk(chunks[i]!)), 0);
     link.set(hexToBytes(next), 32);
     next = bytesToHex(keccak(link));
   }

@@ -77,7 +77,7 @@ export async function evaluateCommitments(
   const equivocated = new Set<Address>();
   for (const [node, forNode] of valid) {
     if (forNode.size > 1) equivocated.add(node);
-    else commitments.set(node, [...forNode.values()][0]);
+    else commitments.set(node, [...forNode.values()][0]!);
   }
   return { commitments, equivocated };
 }
@@ -113,9 +113,9 @@ export function verifyNodeOpenings(
   const targets = sampleTargets(d.seed.value as Hex, nodeKey, commitment.totalUnits, k);
   const samplesPerDid = new Map<string, number>();
   for (let i = 0; i < k; i++) {
-    const opening = toOpening(openings[i]);
+    const opening = toOpening(openings[i]!);
     const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS });
-    const verdict = verifyOpening(opening, { node: nodeKey, commitment, target: targets[i] });
+    const verdict = verifyOpening(opening, { node: nodeKey, commitment, target: targets[i]! });
     if (!verdict.ok) return fraud(`${verdict.reason}: ${verdict.detail}`);
     const th = ticketHash(opening.ticket);
     const seenAt = tickets.get(th);

@@ -55,7 +55,7 @@ function timingProblem(d: EpochDataset, t: Transcript): string | null {
       for (const { i, offset } of challengeOffsets(t.secret, r.node, d.parameters.challengesPerNode, duration, timeoutSeconds)) byIndex[i] = offset;
       offsets.set(r.node, byIndex);
     }
-    const earliest = (d.epochStart + byIndex[r.i]) * 1000;
+    const earliest = (d.epochStart + byIndex[r.i]!) * 1000;
     if (r.at < earliest) return `challenge ${r.node}#${r.i} sent at ${r.at} ms, before its scheduled time ${earliest} ms`;
     if (r.at >= d.epochEnd * 1000) return `challenge ${r.node}#${r.i} sent at ${r.at} ms, after the epoch end`;
   }
@@ -96,7 +96,7 @@ export async function validWatchdogCommits(
   const valid = new Map<string, ValidCommit>();
   for (const [tokenId, forToken] of [...commits.entries()].sort((a, b) => byTokenId(a[0], b[0]))) {
     if (forToken.size > 1) rejected.push({ kind: 'watchdog-commit', id: tokenId, reason: 'two different commits for one license' });
-    else valid.set(tokenId, [...forToken.values()][0]);
+    else valid.set(tokenId, [...forToken.values()][0]!);
   }
   return valid;
 }
@@ -109,7 +109,7 @@ export function watchdogAssignment(
   m: number,
 ): { assignment: Map<Address, string[]>; nodesOf: Map<string, Address[]> } {
   const nodes = nodeKeys.map((n) => n.toLowerCase() as Address);
-  if (!nodes.every((n, i) => i === 0 || nodes[i - 1] < n)) nodes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (!nodes.every((n, i) => i === 0 || nodes[i - 1]! < n)) nodes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({ tokenId: BigInt(tokenId), operator: c.operator }));
   // No candidates: every node gets none (skips a per-node pass over the whole node set).
   const assigned = candidates.length > 0 ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m }) : new Map<Address, bigint[]>();
@@ -168,7 +168,7 @@ export async function evaluateWatchdogs(d: EpochDataset, sortedNodeKeys: readonl
   const transcripts = new Map<string, Map<Address, NodeAvailability>>();
   for (const [tokenId, forToken] of accepted) {
     if (forToken.size > 1) rejected.push({ kind: 'transcript', id: tokenId, reason: 'two different transcripts for one license' });
-    else transcripts.set(tokenId, [...forToken.values()][0].nodes);
+    else transcripts.set(tokenId, [...forToken.values()][0]!.nodes);
   }
 
   // Samples per node from its assigned WatchDogs' accepted transcripts.

@@ -26,7 +26,7 @@ export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }
 
@@ -113,25 +113,25 @@ export interface MerkleTree {
 export function buildTree(leaves: readonly Uint8Array[]): MerkleTree {
   const n = leaves.length;
   if (n === 0) throw new RangeError('a Merkle tree needs at least one leaf');
-  const order = leaves.map((_, i) => i).sort((i, j) => compareBytes(leaves[i], leaves[j]));
+  const order = leaves.map((_, i) => i).sort((i, j) => compareBytes(leaves[i]!, leaves[j]!));
   const nodes: Uint8Array[] = new Array(2 * n - 1);
   const position = new Int32Array(n); // original index -> heap index
   for (let k = 0; k < n; k++) {
     const heapIndex = nodes.length - 1 - k;
-    nodes[heapIndex] = leaves[order[k]];
-    position[order[k]] = heapIndex;
+    nodes[heapIndex] = leaves[order[k]!]!;
+    position[order[k]!] = heapIndex;
   }
-  for (let i = n - 2; i >= 0; i--) nodes[i] = hashPair(nodes[2 * i + 1], nodes[2 * i + 2]);
+  for (let i = n - 2; i >= 0; i--) nodes[i] = hashPair(nodes[2 * i + 1]!, nodes[2 * i + 2]!);
   return {
-    root: bytesToHex(nodes[0]),
+    root: bytesToHex(nodes[0]!),
     leafCount: n,
     proof(originalIndex: number): Hex[] {
       if (!Number.isInteger(originalIndex) || originalIndex < 0 || originalIndex >= n) {
         throw new RangeError(`leaf index ${originalIndex} out of range 0..${n - 1}`);
       }
       const proof: Hex[] = [];
-      for (let i = position[originalIndex]; i > 0; i = Math.floor((i - 1) / 2)) {
-        proof.push(bytesToHex(nodes[i % 2 === 1 ? i + 1 : i - 1]));
+      for (let i = position[originalIndex]!; i > 0; i = Math.floor((i - 1) / 2)) {
+        proof.push(bytesToHex(nodes[i % 2 === 1 ? i + 1 : i - 1]!));
       }
       return proof;
     },

@@ -272,14 +272,14 @@ export function medianInt(values: readonly number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : Math.floor((sorted[mid - 1] + sorted[mid]) / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : Math.floor((sorted[mid - 1]! + sorted[mid]!) / 2);
 }
 
 /** Nearest-rank percentile of the samples (an actual sample, rounded to whole ms). Empty: 0. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.max(1, Math.ceil((p * sorted.length) / 100));
-  return Math.round(sorted[rank - 1]);
+  return Math.round(sorted[rank - 1]!);
 }
 
 /** P = clamp((A − aMin)/(aTarget − aMin), 0, 1)^gamma, all in ppm, rounded down. */
@@ -305,10 +305,10 @@ function splitPool(pool: bigint, weights: readonly bigint[], tieKeys: readonly A
   if (remainder > 0n) {
     const order = weights
       .map((w, i) => ({ i, frac: (pool * w) % total }))
-      .filter(({ i }) => weights[i] > 0n)
-      .sort((a, b) => (a.frac > b.frac ? -1 : a.frac < b.frac ? 1 : compareAddress(tieKeys[a.i], tieKeys[b.i])));
+      .filter(({ i }) => weights[i]! > 0n)
+      .sort((a, b) => (a.frac > b.frac ? -1 : a.frac < b.frac ? 1 : compareAddress(tieKeys[a.i]!, tieKeys[b.i]!)));
     // remainder < number of positive weights, so one wei each suffices.
-    for (let k = 0; remainder > 0n; k++, remainder--) shares[order[k].i] += 1n;
+    for (let k = 0; remainder > 0n; k++, remainder--) shares[order[k]!.i]! += 1n;
   }
   return shares;
 }
@@ -333,35 +333,35 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   const p50 = new Array<number>(n);
   const p95 = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const node = nodes[i];
+    const node = nodes[i]!;
     availability[i] = medianInt(node.watchdogs.map((w) => toPpm(w.successRatio)));
-    const p = node.equivocated ? 0 : performancePpm(availability[i], aMinPpm, aTargetPpm, params.gamma);
+    const p = node.equivocated ? 0 : performancePpm(availability[i]!, aMinPpm, aTargetPpm, params.gamma);
     perf[i] = BigInt(p);
     const latencies = node.watchdogs.flatMap((w) => w.latenciesMs).sort((a, b) => a - b);
     p50[i] = percentile(latencies, 50);
     p95[i] = percentile(latencies, 95);
-    if (node.watchdogs.length === 0) faults[i] |= FAULT_NO_AVAILABILITY_DATA;
-    else if (availability[i] <= aMinPpm) faults[i] |= FAULT_BELOW_MIN_AVAILABILITY;
-    if (node.openingsFailed) faults[i] |= FAULT_OPENINGS_FAILED;
-    if (node.equivocated) faults[i] |= FAULT_EQUIVOCATION;
+    if (node.watchdogs.length === 0) faults[i]! |= FAULT_NO_AVAILABILITY_DATA;
+    else if (availability[i]! <= aMinPpm) faults[i]! |= FAULT_BELOW_MIN_AVAILABILITY;
+    if (node.openingsFailed) faults[i]! |= FAULT_OPENINGS_FAILED;
+    if (node.equivocated) faults[i]! |= FAULT_EQUIVOCATION;
   }
 
   // Volume credit, capped per sender DID over all credited nodes.
-  const credited = (i: number) => !nodes[i].openingsFailed && !nodes[i].equivocated;
+  const credited = (i: number) => !nodes[i]!.openingsFailed && !nodes[i]!.equivocated;
   const didTotals = new Map<string, bigint>();
   for (let i = 0; i < n; i++) {
     if (!credited(i)) continue;
-    for (const v of nodes[i].volume) didTotals.set(v.senderDid, (didTotals.get(v.senderDid) ?? 0n) + v.units);
+    for (const v of nodes[i]!.volume) didTotals.set(v.senderDid, (didTotals.get(v.senderDid) ?? 0n) + v.units);
   }
   const verifiedUnits = new Array<bigint>(n).fill(0n);
   for (let i = 0; i < n; i++) {
     if (!credited(i)) continue;
     let units = 0n;
-    for (const v of nodes[i].volume) {
+    for (const v of nodes[i]!.volume) {
       const total = didTotals.get(v.senderDid)!;
       units += total <= params.volumeCapPerDid ? v.units : (v.units * params.volumeCapPerDid) / total;
     }
-    if (units >= UINT64_LIMIT) throw new RangeError(`verified units of node ${nodes[i].nodeKey} exceed uint64`);
+    if (units >= UINT64_LIMIT) throw new RangeError(`verified units of node ${nodes[i]!.nodeKey} exceed uint64`);
     verifiedUnits[i] = units;
   }
 
@@ -371,8 +371,8 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   if (signers.length === 0) guardianShare = 0n;
   const nodeShare = epochEmission - guardianShare;
 
-  const stakeWeights = nodes.map((node, i) => perf[i] * (node.stake < params.stakeCap ? node.stake : params.stakeCap));
-  const volumeWeights = verifiedUnits.map((u, i) => perf[i] * u);
+  const stakeWeights = nodes.map((node, i) => perf[i]! * (node.stake < params.stakeCap ? node.stake : params.stakeCap));
+  const volumeWeights = verifiedUnits.map((u, i) => perf[i]! * u);
   const hasStake = stakeWeights.some((w) => w > 0n);
   const hasVolume = volumeWeights.some((w) => w > 0n);
   let stakePool = (nodeShare * BigInt(params.stakeSplitBps)) / BPS;
@@ -381,8 +381,8 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   if (!hasVolume) [stakePool, volumePool] = [stakePool + volumePool, 0n];
   const keys = nodes.map((node) => node.nodeKey);
   const reward = new Array<bigint>(n).fill(0n);
-  if (hasStake && stakePool > 0n) splitPool(stakePool, stakeWeights, keys).forEach((r, i) => (reward[i] += r));
-  if (hasVolume && volumePool > 0n) splitPool(volumePool, volumeWeights, keys).forEach((r, i) => (reward[i] += r));
+  if (hasStake && stakePool > 0n) splitPool(stakePool, stakeWeights, keys).forEach((r, i) => (reward[i]! += r));
+  if (hasVolume && volumePool > 0n) splitPool(volumePool, volumeWeights, keys).forEach((r, i) => (reward[i]! += r));
   let nodeRewardTotal = 0n;
   for (const r of reward) nodeRewardTotal += r;
 
@@ -391,7 +391,7 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   const pay = (account: Address, amount: bigint) => {
     if (amount > 0n) paid.set(account, (paid.get(account) ?? 0n) + amount);
   };
-  for (let i = 0; i < n; i++) pay(nodes[i].operator, reward[i]);
+  for (let i = 0; i < n; i++) pay(nodes[i]!.operator, reward[i]!);
   if (signers.length > 0) {
     const each = guardianShare / BigInt(signers.length);
     const extra = Number(guardianShare % BigInt(signers.length));
@@ -401,10 +401,10 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   // Fault leaves.
   const faultRecords: FaultRecord[] = [];
   for (let i = 0; i < n; i++) {
-    const node = nodes[i];
+    const node = nodes[i]!;
     let amount = node.slashAmount;
     if (node.equivocated && params.equivocationSlash > amount) amount = params.equivocationSlash;
-    if (amount > 0n) faults[i] |= FAULT_SLASHED;
+    if (amount > 0n) faults[i]! |= FAULT_SLASHED;
     if (node.openingsFailed || node.equivocated || amount > 0n) {
       faultRecords.push({ epoch, index: faultRecords.length, nodeKey: node.nodeKey, amount, strike: node.openingsFailed || node.equivocated });
     }
@@ -412,20 +412,20 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
 
   // Scores, ranked.
   const order = nodes.map((_, i) => i).sort((a, b) => {
-    if (perf[a] !== perf[b]) return perf[a] > perf[b] ? -1 : 1;
-    if (reward[a] !== reward[b]) return reward[a] > reward[b] ? -1 : 1;
-    return compareAddress(keys[a], keys[b]);
+    if (perf[a] !== perf[b]) return perf[a]! > perf[b]! ? -1 : 1;
+    if (reward[a] !== reward[b]) return reward[a]! > reward[b]! ? -1 : 1;
+    return compareAddress(keys[a]!, keys[b]!);
   });
   const scores: NodeScore[] = order.map((i, r) => ({
-    nodeKey: keys[i],
+    nodeKey: keys[i]!,
     rank: r + 1,
     score: Number(perf[i]),
-    availability: availability[i],
-    latencyP50Ms: p50[i],
-    latencyP95Ms: p95[i],
-    verifiedUnits: verifiedUnits[i],
-    reward: reward[i],
-    faults: faults[i],
+    availability: availability[i]!,
+    latencyP50Ms: p50[i]!,
+    latencyP95Ms: p95[i]!,
+    verifiedUnits: verifiedUnits[i]!,
+    reward: reward[i]!,
+    faults: faults[i]!,
   }));
 
   // Cumulative rewards.

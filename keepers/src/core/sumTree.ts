@@ -80,9 +80,9 @@ function hashNode(left: Uint8Array, leftSum: bigint, right: Uint8Array, rightSum
 
 /** hashNode over two stored nodes, copied byte by byte (no subarray views: less garbage in a build). */
 function hashStoredPair(src: Uint8Array, leftOffset: number, leftSum: bigint, right: Uint8Array, rightOffset: number, rightSum: bigint): Uint8Array {
-  for (let b = 0; b < 32; b++) nodeBuffer[b] = src[leftOffset + b];
+  for (let b = 0; b < 32; b++) nodeBuffer[b] = src[leftOffset + b]!;
   writeUint128(32, leftSum);
-  for (let b = 0; b < 32; b++) nodeBuffer[48 + b] = right[rightOffset + b];
+  for (let b = 0; b < 32; b++) nodeBuffer[48 + b] = right[rightOffset + b]!;
   writeUint128(80, rightSum);
   return keccak(nodeBuffer);
 }
@@ -91,10 +91,10 @@ function hashStoredPair(src: Uint8Array, leftOffset: number, leftSum: bigint, ri
 const zeroHashes: Uint8Array[] = [new Uint8Array(32)];
 function zeroHash(level: number): Uint8Array {
   while (zeroHashes.length <= level) {
-    const below = zeroHashes[zeroHashes.length - 1];
+    const below = zeroHashes[zeroHashes.length - 1]!;
     zeroHashes.push(hashNode(below, 0n, below, 0n));
   }
-  return zeroHashes[level];
+  return zeroHashes[level]!;
 }
 
 interface Level {
@@ -109,7 +109,7 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
   // Buffer's hex writer, not viem's hexToBytes: ~10x faster, and the input was just validated.
   const bottomBuffer = Buffer.from(bottom.hashes.buffer, bottom.hashes.byteOffset, bottom.hashes.byteLength);
   for (let i = 0; i < leafCount; i++) {
-    const { hash, units } = leaves[i];
+    const { hash, units } = leaves[i]!;
     // Buffer.write stops at the first non-hex character, so 32 bytes written from 64 chars = valid hex.
     const valid = typeof hash === 'string' && hash.length === 66 && hash.startsWith('0x') && bottomBuffer.write(hash.slice(2), i * 32, 32, 'hex') === 32;
     if (!valid) throw new SumTreeError(`leaf ${i}: hash is not 32 bytes of hex: ${String(hash)}`);
@@ -120,15 +120,15 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
   }
   const levels: Level[] = [bottom];
   for (let level = 0; level < depth; level++) {
-    const below = levels[level];
+    const below = levels[level]!;
     const belowCount = below.sums.length;
     const count = Math.ceil(belowCount / 2);
     const next: Level = { hashes: new Uint8Array(count * 32), sums: new Array(count) };
     const pad = zeroHash(level);
     for (let j = 0; j < count; j++) {
-      const leftSum = below.sums[2 * j];
+      const leftSum = below.sums[2 * j]!;
       const hasRight = 2 * j + 1 < belowCount;
-      const rightSum = hasRight ? below.sums[2 * j + 1] : 0n;
+      const rightSum = hasRight ? below.sums[2 * j + 1]! : 0n;
       const sum = leftSum + rightSum;
       if (sum >= UINT128_LIMIT) throw new SumTreeError(`units overflow uint128 at level ${level + 1}`);
       const hash = hasRight
@@ -139,9 +139,9 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
     }
     levels.push(next);
   }
-  const top = levels[depth];
+  const top = levels[depth]!;
   const root: Hex = leafCount === 0 ? ZERO_HASH : bytesToHex(top.hashes.subarray(0, 32));
-  const totalUnits = leafCount === 0 ? 0n : top.sums[0];
+  const totalUnits = leafCount === 0 ? 0n : top.sums[0]!;
 
   const checkIndex = (index: number) => {
     if (!Number.isInteger(index) || index < 0 || index >= leafCount) {
@@ -149,8 +149,8 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
     }
   };
   const nodeAt = (level: number, j: number): SumSibling => {
-    const l = levels[level];
-    if (j < l.sums.length) return { hash: bytesToHex(l.hashes.subarray(j * 32, j * 32 + 32)), sum: l.sums[j] };
+    const l = levels[level]!;
+    if (j < l.sums.length) return { hash: bytesToHex(l.hashes.subarray(j * 32, j * 32 + 32)), sum: l.sums[j]! };
     return { hash: bytesToHex(zeroHash(level)), sum: 0n };
   };
 
@@ -161,7 +161,7 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
     depth,
     leaf(index) {
       checkIndex(index);
-      return { hash: nodeAt(0, index).hash, units: bottom.sums[index] };
+      return { hash: nodeAt(0, index).hash, units: bottom.sums[index]! };
     },
     openingPath(index) {
       checkIndex(index);
@@ -176,7 +176,7 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
       let r = target;
       let j = 0;
       for (let level = depth - 1; level >= 0; level--) {
-        const sums = levels[level].sums;
+        const sums = levels[level]!.sums;
         const leftSum = sums[2 * j] ?? 0n;
         if (r < leftSum) j = 2 * j;
         else {

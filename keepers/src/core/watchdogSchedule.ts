@@ -305,7 +305,7 @@ export function checkTranscript(
     }
     previous = r;
     if (expected.epochStartSeconds !== undefined) {
-      const earliest = (expected.epochStartSeconds + byIndex[r.i]) * 1000;
+      const earliest = (expected.epochStartSeconds + byIndex[r.i]!) * 1000;
       if (r.at < earliest || r.at >= earliest + timeoutMs) {
         return fail('off-schedule', `result ${r.node}#${r.i} sent at ${r.at} ms, scheduled at ${earliest} ms`);
       }

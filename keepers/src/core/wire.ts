@@ -187,7 +187,7 @@ export function describeZodError(
   error: { readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[] },
   format: ZodErrorFormat = {},
 ): string {
-  const issue = error.issues[0];
+  const issue = error.issues[0]!;
   if (!issue) return `${format.root ?? '(root)'}${format.separator ?? ': '}is invalid`;
   let path = '';
   for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : path === '' ? String(p) : `.${String(p)}`;

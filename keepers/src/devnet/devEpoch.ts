@@ -57,7 +57,7 @@ export async function settleDevEpoch(
   const settlement = params.book.contracts.EpochSettlement;
   const accounts = [...params.cumulative.keys()];
   const amounts = accounts.map((a) => params.cumulative.get(a) as bigint);
-  const tree = buildTree(accounts.map((a, i) => rewardLeaf(a, amounts[i])));
+  const tree = buildTree(accounts.map((a, i) => rewardLeaf(a, amounts[i]!)));
   const totalCumulative = amounts.reduce((a, b) => a + b, 0n);
   const progress = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
   let previousTotal = 0n;
@@ -100,7 +100,7 @@ export async function settleDevEpoch(
       address: settlement,
       abi: epochSettlementAbi,
       functionName: 'publishScores',
-      args: [params.epoch, chain.chunks[i], chain.nexts[i]],
+      args: [params.epoch, chain.chunks[i]!, chain.nexts[i]!],
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success') throw new Error(`publishScores ${params.epoch} chunk ${i} reverted (${hash})`);

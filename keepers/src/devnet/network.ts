@@ -213,7 +213,7 @@ export class Devnet {
     await distributeSend(ctx, devPrivateKey(1), nodes.map((n) => n.operator), stake);
     this.nodePorts = await Promise.all(nodes.map(() => freePort()));
     // The WatchDog owners (one license each) and the demo buyer; published as a file for `sendnet presale buy --allowlist`.
-    const allowlist = allowlistFor([...watchdogs.map((w) => address(w.ownerKey)), { account: address(demo[0]), maxQuantity: DEMO_ALLOWANCE }]);
+    const allowlist = allowlistFor([...watchdogs.map((w) => address(w.ownerKey)), { account: address(demo[0]!), maxQuantity: DEMO_ALLOWANCE }]);
     writeFileSync(this.allowlistPath, JSON.stringify(allowlistDocument(allowlist.entries.map((e) => ({ account: e.account, max: e.maxQuantity }))), null, 2) + '\n');
     await openAllowlist(ctx, devPrivateKey(0), allowlist.tree.root, watchdogs.length + Number(DEMO_ALLOWANCE));
     const [tokenIds] = await Promise.all([
@@ -234,7 +234,7 @@ export class Devnet {
     }
     for (const batch of rounds) {
       const ids = await registerDids(ctx, batch.map((d) => ({ walletKey: d.walletKey, name: d.name, deviceKeys: [d.device.publicKey] })));
-      batch.forEach((d, i) => this.didOf.set(d.name, ids[i]));
+      batch.forEach((d, i) => this.didOf.set(d.name, ids[i]!));
     }
     this.log.info({ nodes: nodes.length, watchdogs: watchdogs.length, clients: clients.length, dids: this.didOf.size }, 'population set up on-chain');
   }
@@ -277,7 +277,7 @@ export class Devnet {
     for (const [i, plan] of this.population.watchdogs.entries()) {
       const watchdog = new WatchDogService({
         operatorKey: plan.operatorKey,
-        tokenId: this.licenseIds[i],
+        tokenId: this.licenseIds[i]!,
         identities: plan.identities.map((id) => ({ device: id.device, did: this.didOf.get(id.name)! })),
         keeperUrl: this.keeper!.url,
         clock,
@@ -290,7 +290,7 @@ export class Devnet {
 
     for (const plan of this.population.clients) {
       const client = new RelayClient({ device: plan.device, did: this.didOf.get(plan.name)!, logger: quiet.child({ client: plan.index }) });
-      await client.connect(this.nodes[plan.home].url);
+      await client.connect(this.nodes[plan.home]!.url);
       this.clients.push(client);
     }
     this.traffic = new TrafficGenerator(this.clients, this.population.clients.map((c) => c.home), this.options.messagesPerSecond ?? 0.5, quiet);
@@ -302,7 +302,7 @@ export class Devnet {
     this.firstEpoch = clock.epochAt(Date.now() + FIRST_EPOCH_LEAD_SECONDS * 1000) + 1;
     const offlineAtMs = (clock.epochStart(this.firstEpoch) + this.book.epochDurationSeconds / 2) * 1000;
     for (const plan of this.population.nodes.filter((n) => n.behaviour === 'offline')) {
-      const node = this.nodes[plan.index];
+      const node = this.nodes[plan.index]!;
       const timer = setTimeout(() => void node.goOffline(), Math.max(0, offlineAtMs - Date.now()));
       timer.unref();
       this.timers.push(timer);
@@ -313,11 +313,12 @@ export class Devnet {
   /** Guardian `index` as its own process (guardian/main.ts) on its fixed port. */
   private spawnGuardian(index: number): ServiceProcess {
     const url = this.guardianUrls[index];
+    if (url === undefined) throw new RangeError(`no guardian ${index}: the devnet has ${this.guardianUrls.length}`);
     return startService({
       name: `guardian ${index}`,
       entry: 'keepers/src/guardian/main.ts',
       args: ['--rpc-url', this.rpcUrl, '--address-book', this.bookPath, '--data-dir', join(this.options.dataDir, 'guardians', String(index)), '--port', new URL(url).port],
-      env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]) },
+      env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]!) },
       url,
       output: this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, `guardian-${index}.log`),
     });

@@ -120,8 +120,8 @@ export function renderEpochTable(report: EpochReport): string {
       [...faultNames(r.faults), ...executed].join(', ') || '-',
     ];
   });
-  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
-  const fmt = (cells: string[]) => cells.map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+  const fmt = (cells: string[]) => cells.map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
   return [
     `epoch ${report.epoch}: ${report.rows.length} nodes, ${report.faultCount} fault leaves (${report.faultsExecuted} executed)`,
     fmt(header),

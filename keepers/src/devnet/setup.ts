@@ -170,13 +170,13 @@ export async function buyLicenses(ctx: SetupContext, buyers: readonly LicenseBuy
   return Promise.all(
     buyers.map(async (buyer, i) => {
       const owner = wallet(buyer.ownerKey);
-      const leaf = entries.findIndex((e) => e.account.toLowerCase() === owners[i].toLowerCase());
+      const leaf = entries.findIndex((e) => e.account.toLowerCase() === owners[i]!.toLowerCase());
       if (leaf < 0) throw new Error(`license buyer ${owners[i]} is not on the allowlist`);
       const buy = await owner.writeContract({
         address: presale,
         abi: watchDogPresaleAbi,
         functionName: 'buyAllowlist',
-        args: [1n, entries[leaf].maxQuantity, tree.proof(leaf), price * 2n],
+        args: [1n, entries[leaf]!.maxQuantity, tree.proof(leaf), price * 2n],
         value: price * 2n,
       });
       const receipt = await confirm(publicClient, buy, `license purchase by ${owner.account.address}`);

@@ -28,9 +28,9 @@ export class TrafficGenerator {
     const p = (this.rate * this.tickMs) / 1000;
     this.timer = setInterval(() => {
       this.clients.forEach((client, i) => {
-        const peers = this.peers[i];
+        const peers = this.peers[i]!;
         if (peers.length === 0 || this.random() >= p) return;
-        const to = this.clients[peers[Math.floor(this.random() * peers.length)]];
+        const to = this.clients[peers[Math.floor(this.random() * peers.length)]!]!;
         const size = 200 + Math.floor(this.random() * 3000);
         client.send(to.key, new Uint8Array(size)).then(
           () => this.sent++,

@@ -81,7 +81,7 @@ export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     nodeKey: values.nodeKey ?? env.EDGE_NODE_KEY,
   });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = parsed.error.issues[0]!;
     const flag = `--${String(issue.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     throw new UsageError(`${flag}: ${issue.message}`);
   }

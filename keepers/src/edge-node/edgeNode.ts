@@ -254,7 +254,7 @@ export class EdgeNode {
         } else {
           const done = await this.ledger.commit(epoch);
           this.metrics.commitments.inc();
-          const c = done.commitments[0].commitment;
+          const c = done.commitments[0]!.commitment;
           this.log.info({ epoch, root: c.root, totalUnits: c.totalUnits.toString(), leafCount: c.leafCount.toString() }, 'epoch committed');
         }
       }

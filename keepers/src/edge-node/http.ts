@@ -50,7 +50,7 @@ export const httpError = (status: number, reason: string, error: string): HttpAn
 const EPOCH_ROUTE = /^\/epochs\/(\d{1,10})\/(commitment|openings)$/;
 
 async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpAnswer> {
-  const path = (request.url ?? '/').split('?')[0];
+  const path = (request.url ?? '/').split('?')[0]!;
   if (path === '/health' && request.method === 'GET') return api.health();
   if (path === '/metrics' && request.method === 'GET') return api.metrics();
   const match = EPOCH_ROUTE.exec(path);

@@ -73,7 +73,7 @@ export function forgeReceipts(real: readonly Receipt[], factor: number): Receipt
   let remaining = Math.round(realUnits * factor);
   const forged: Receipt[] = [];
   for (let i = 0; remaining > 0; i++) {
-    const model = real[i % real.length];
+    const model = real[i % real.length]!;
     const units = Math.min(remaining, MAX_TICKET_UNITS);
     remaining -= units;
     const ticketFields = { ...model.ticket, envelopeId: bytesToHex(randomBytes(32)), units };
@@ -216,7 +216,7 @@ export class EpochLedger {
           });
     return indices.map((index) => {
       if (index >= tree.leafCount) throw new OpeningIndexError(`leaf index ${index} out of range: epoch ${epoch} has ${tree.leafCount} leaves`);
-      return openingToWire(tree, index, entries[index].receipt);
+      return openingToWire(tree, index, entries[index]!.receipt);
     });
   }
 

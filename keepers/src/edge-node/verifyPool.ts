@@ -120,7 +120,7 @@ export function workerVerifier(threads: number): SignatureVerifier {
       batch.forEach((job, i) => buffer.set(job.item, i * 128));
       const id = nextId++;
       waiting.set(id, batch);
-      workers[nextWorker++ % workers.length].postMessage({ id, buffer: buffer.buffer }, [buffer.buffer]);
+      workers[nextWorker++ % workers.length]!.postMessage({ id, buffer: buffer.buffer }, [buffer.buffer]);
     }
   };
   return {

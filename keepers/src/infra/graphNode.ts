@@ -73,7 +73,7 @@ export async function graphql<T = unknown>(url: string, query: string, variables
   } catch {
     throw new GraphNodeError(`GraphQL ${url} answered ${response.status} with something that is not a GraphQL response: ${text.slice(0, 300)}`);
   }
-  if (body.errors?.length) throw new GraphNodeError(`GraphQL error: ${body.errors[0].message}`);
+  if (body.errors?.length) throw new GraphNodeError(`GraphQL error: ${body.errors[0]!.message}`);
   if (!response.ok) throw new GraphNodeError(`GraphQL ${url} answered ${response.status}`);
   return body.data as T;
 }

@@ -253,7 +253,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
   }
 
   async function route(request: IncomingMessage): Promise<{ status: number; body: unknown; contentType?: string }> {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0]!;
     const method = request.method ?? 'GET';
     if (path === '/health' && method === 'GET') return { status: 200, body: { ok: true } };
     if (path === '/metrics' && method === 'GET') {
@@ -264,7 +264,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (path === '/watchdog/transcript' && method === 'POST') return postTranscript(request);
     let m = DATASET_ROUTE.exec(path);
     if (m && method === 'GET') {
-      const json = await localDataset(env, m[1].toLowerCase());
+      const json = await localDataset(env, m[1]!.toLowerCase());
       if (json === null) throw new HttpError(404, 'not-found', `no dataset ${m[1]}`);
       return { status: 200, body: json };
     }

@@ -164,7 +164,7 @@ export class PipelineRunner extends EventEmitter {
     const started = performance.now();
     const parsed = jobData.safeParse(job.data);
     try {
-      if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has malformed data: ${parsed.error.issues[0].message}`);
+      if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has malformed data: ${parsed.error.issues[0]!.message}`);
       if (!token) throw new Error(`job ${job.id} has no lock token`);
       const { epoch, part, input } = parsed.data;
       const attempts = job.opts.attempts ?? 1;

@@ -33,7 +33,7 @@ export function isStage(name: string): name is Stage {
 /** The stage after `stage`, or null after the last one. */
 export function nextStage(stage: Stage): Stage | null {
   const i = STAGES.indexOf(stage);
-  return i + 1 < STAGES.length ? STAGES[i + 1] : null;
+  return i + 1 < STAGES.length ? STAGES[i + 1]! : null;
 }
 
 const PART = /^[A-Za-z0-9_-]{1,80}$/;
@@ -48,7 +48,7 @@ export function jobId(stage: Stage, epoch: number, part?: string): string {
 
 /** Inverse of `jobId`; null when `id` is not a pipeline job id. */
 export function parseJobId(id: string): { stage: Stage; epoch: number; part?: string } | null {
-  const [stage, epoch, part, ...rest] = id.split('.');
+  const [stage = '', epoch, part, ...rest] = id.split('.');
   if (rest.length > 0 || !isStage(stage) || !/^[1-9][0-9]*$/.test(epoch ?? '')) return null;
   if (part !== undefined && !PART.test(part)) return null;
   return part === undefined ? { stage, epoch: Number(epoch) } : { stage, epoch: Number(epoch), part };

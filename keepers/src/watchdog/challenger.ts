@@ -134,8 +134,8 @@ export class Challenger {
     } catch (error) {
       return { at: started, envelopeId: `0x${'0'.repeat(64)}`, ok: false, latencyMs: 0, error: (error as Error).message };
     }
-    const sender = clients[i % clients.length];
-    const recipient = clients[(i + 1) % clients.length];
+    const sender = clients[i % clients.length]!;
+    const recipient = clients[(i + 1) % clients.length]!;
     const envelope = sender.envelopeFor(recipient.key, randomBytes(randomInt(1024, 4097)));
     let onMessage: ((m: ReceivedMessage) => void) | undefined;
     const arrived = new Promise<number>((resolve) => {

@@ -91,8 +91,8 @@ export function makeReceipts(node: Address, epoch: number, devices: readonly Dev
   const receipts: Receipt[] = [];
   for (let j = 0; j < count; j++) {
     // 1 ≤ step ≤ n−1, so the recipient is never the sender.
-    const sender = devices[j % devices.length];
-    const s = devices[(j + 1 + (j % (devices.length - 1))) % devices.length];
+    const sender = devices[j % devices.length]!;
+    const s = devices[(j + 1 + (j % (devices.length - 1))) % devices.length]!;
     const ticket = signTicket(
       {
         envelopeId: rand32(),
@@ -152,15 +152,15 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     const given = o.nodes?.[i];
     const privateKey = given?.privateKey ?? generatePrivateKey();
     const nodeKey = lower<Address>(privateKeyToAccount(privateKey).address);
-    const behaviour = o.behaviours[i];
+    const behaviour = o.behaviours[i]!;
     const receipts = makeReceipts(nodeKey, epoch, devices, o.receiptsPerNode ?? 24);
     let tree: SumTree;
     if (behaviour === 'inflated') {
       tree = treeOf(receipts, Array.from({ length: 40 }, () => ({ hash: rand32(), units: 64n })));
     } else if (behaviour === 'duplicate-leaf') {
-      tree = treeOf([receipts[0], receipts[0]]);
+      tree = treeOf([receipts[0]!, receipts[0]!]);
       receipts.splice(1);
-      receipts.push(receipts[0]);
+      receipts.push(receipts[0]!);
     } else tree = treeOf(receipts);
     nodes.push({
       privateKey,
@@ -192,7 +192,7 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
         status: 'ok',
         openings: samples.map((s) => {
           // An inflating node cannot open a fake leaf: it answers with a real receipt on the fake leaf's path.
-          const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length];
+          const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length]!;
           return openingToWire(n.tree, s.index, receipt);
         }),
       });
@@ -202,7 +202,7 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   // WatchDogs: licenses, commits, assignment and transcripts.
   const operatorKeys = Array.from({ length: o.watchdogOperators ?? 4 }, () => generatePrivateKey());
   const watchdogs: FixtureWatchdog[] = (
-    o.watchdogList ?? Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({ tokenId: BigInt(i), privateKey: operatorKeys[i % operatorKeys.length] }))
+    o.watchdogList ?? Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({ tokenId: BigInt(i), privateKey: operatorKeys[i % operatorKeys.length]! }))
   ).map((w) => ({ ...w, operator: lower(privateKeyToAccount(w.privateKey).address), secret: rand32() }));
   const watchdogCommits = [];
   for (const w of watchdogs) {
@@ -255,7 +255,7 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     transcripts,
     guardianSet,
     signersPaid: guardianSet.slice(0, 5),
-    previousCumulative: [{ account: nodes[0]?.operator ?? guardianSet[0], cumulative: 5n * 10n ** 18n }],
+    previousCumulative: [{ account: nodes[0]?.operator ?? guardianSet[0]!, cumulative: 5n * 10n ** 18n }],
     previousLicenseCumulative: [{ tokenId: 0n, cumulative: 2n * 10n ** 18n }],
     ...o.overrides,
   };

@@ -112,7 +112,7 @@ export async function mintLicense(c: ProtocolChain, holderPrivateKey: Hex, opera
   );
   await tc.stopImpersonatingAccount({ address: presale });
   const [transfer] = parseEventLogs({ abi: watchDogLicenseAbi, logs: receipt.logs, eventName: 'Transfer' });
-  const tokenId = transfer.args.tokenId;
+  const tokenId = transfer!.args.tokenId;
   await send(c, wallet(c, holderPrivateKey).writeContract({ address: c.contracts.license, abi: watchDogLicenseAbi, functionName: 'setOperator', args: [tokenId, operator] }));
   return tokenId;
 }

@@ -27,7 +27,7 @@ export async function fetchRankings(url: string, req: RankingsRequest): Promise<
   if (needsLatestEpoch(req)) {
     const { epoches } = await graphqlQuery(url, LATEST_EPOCH_QUERY, latestEpochSchema);
     if (epoches.length === 0) return { epoch: null, rows: [] };
-    latest = epoches[0].number;
+    latest = epoches[0]!.number;
   }
   const query = buildRankingsQuery(req, latest);
   const epoch = req.epoch ?? latest ?? null;

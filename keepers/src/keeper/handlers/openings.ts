@@ -52,7 +52,7 @@ export async function validCommitments(env: KeeperEnv, epoch: number, commitment
     if (ok) valid.set(c.nodeKey, [...(valid.get(c.nodeKey) ?? []), c]);
   }
   const single = new Map<string, CommitmentWire>();
-  for (const [node, list] of valid) if (list.length === 1) single.set(node, list[0]);
+  for (const [node, list] of valid) if (list.length === 1) single.set(node, list[0]!);
   return single;
 }
 

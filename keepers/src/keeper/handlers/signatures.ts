@@ -66,7 +66,7 @@ export function signaturesStage(env: KeeperEnv): StageHandler {
               }
               const parsed = signResponseSchema.safeParse(lowerHex(body));
               if (!parsed.success) {
-                refusals.push({ url, reason: `malformed answer: ${parsed.error.issues[0].message}` });
+                refusals.push({ url, reason: `malformed answer: ${parsed.error.issues[0]!.message}` });
                 return;
               }
               const { guardian, signature } = parsed.data;
