@@ -41,7 +41,6 @@ import type { ScoreOutput } from './handlers/score.js';
 import { buildRewardTree } from '../core/scoring.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
-import type { TranscriptsOutput } from './handlers/score.js';
 import { firstIssue } from './handlers/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
@@ -172,7 +171,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (now < times.epochEnd) throw new HttpError(409, 'too-early', `epoch ${t.epoch} ends at ${times.epochEnd}`);
     // Open until the pipeline fixes the epoch's WatchDog data (never before the transcript deadline), so
     // WatchDogs that could not reach a keeper that was down get in when it is back.
-    const fixed = async () => (now > times.transcriptDeadline ? env.store.getStage<TranscriptsOutput>(t.epoch, 'transcripts') : undefined);
+    const fixed = async () => (now > times.transcriptDeadline ? env.store.getStage(t.epoch, 'transcripts') : undefined);
     const tooLate = () => new HttpError(409, 'too-late', `the WatchDog data of epoch ${t.epoch} was fixed (transcript deadline ${times.transcriptDeadline})`);
     if (await fixed()) throw tooLate();
     const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
@@ -198,7 +197,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
   }
 
   async function getWatchdogs(epoch: number) {
-    const cached = await env.store.getStage<EpochWatchdogsResponse>(epoch, 'watchdog-view');
+    const cached = await env.store.getStage(epoch, 'watchdog-view');
     if (cached) return { status: 200, body: cached };
     const times = epochTimes(await env.chain.clock(), env, epoch);
     const final = nowSeconds(env) >= times.epochStart;
@@ -229,7 +228,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       const { state, ...failure } = await queues.status(stage, epoch);
       stages[stage] = { job: state, done: stage in outputs, ...failure };
     }
-    const score = outputs.score as { dataHash?: string; header?: unknown; rejected?: unknown[]; faults?: unknown[] } | undefined;
+    const score = outputs.score;
     return {
       status: 200,
       body: {
@@ -251,7 +250,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
   async function getClaims(epoch: number): Promise<{ status: number; body: unknown }> {
     const cached = claimsCache.get(epoch);
     if (cached) return { status: 200, body: cached };
-    const scored = await env.store.getStage<ScoreOutput>(epoch, 'score');
+    const scored = await env.store.getStage(epoch, 'score');
     if (!scored) throw new HttpError(404, 'not-scored', `epoch ${epoch} has not been scored by this keeper`);
     const body = claimsDocument(epoch, scored);
     if (!body) throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`);

@@ -29,7 +29,6 @@ import type { StageContext, StageHandler } from '../runner.js';
 import type { CollectOutput, SeedOutput } from './collect.js';
 import { datasetPath, localDataset, previousCumulative, saveDataset } from './datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
-import type { OpeningsOutput } from './openings.js';
 
 export interface TranscriptsOutput {
   watchdogs: WatchdogCommitWire[];
@@ -53,12 +52,6 @@ export interface ScoreOutput {
 export interface PublishOutput {
   dataHash: Hex;
   datasetUrl: string;
-}
-
-async function need<T>(env: KeeperEnv, epoch: number, stage: string): Promise<T> {
-  const value = await env.store.getStage<T>(epoch, stage);
-  if (value === undefined) throw new Error(`epoch ${epoch}: the ${stage} output is missing`);
-  return value;
 }
 
 /** Every device key named by the openings (ticket sender and recipient, ack recipient). */
@@ -89,13 +82,13 @@ function snapshotMismatch(facts: EpochChainFacts, collected: CollectOutput, seed
   return null;
 }
 
-export function transcriptsStage(env: KeeperEnv): StageHandler {
+export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
   return {
     async run(ctx: StageContext): Promise<TranscriptsOutput> {
       const clock = await env.chain.clock();
       const { transcriptDeadline } = epochTimes(clock, env, ctx.epoch);
       if (nowSeconds(env) < transcriptDeadline) return ctx.waitUntil(transcriptDeadline * 1000 + 200, 'transcript deadline');
-      const collected = await need<CollectOutput>(env, ctx.epoch, 'collect-commitments');
+      const collected = await env.store.requireStage(ctx.epoch, 'collect-commitments');
       const commits = await env.store.getWatchdog<StoredWatchdogCommit>(ctx.epoch, 'commits');
       const transcripts = await env.store.getWatchdog<TranscriptWire>(ctx.epoch, 'transcripts');
       // A keeper (re)started after the epoch ended may have been unreachable during the grace: WatchDogs
@@ -118,17 +111,17 @@ export function transcriptsStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function scoreStage(env: KeeperEnv): StageHandler {
+export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
   return {
     async run(ctx: StageContext): Promise<ScoreOutput> {
       const epoch = ctx.epoch;
       if (epoch > 1 && (await env.chain.epochStatus(epoch - 1)) === 'None') {
         return ctx.waitUntil(env.nowMs() + 2000, `epoch ${epoch - 1} is not submitted yet`);
       }
-      const collected = await need<CollectOutput>(env, epoch, 'collect-commitments');
-      const seeds = await need<SeedOutput>(env, epoch, 'seed');
-      const { openings } = await need<OpeningsOutput>(env, epoch, 'openings');
-      const { watchdogs, transcripts } = await need<TranscriptsOutput>(env, epoch, 'transcripts');
+      const collected = await env.store.requireStage(epoch, 'collect-commitments');
+      const seeds = await env.store.requireStage(epoch, 'seed');
+      const { openings } = await env.store.requireStage(epoch, 'openings');
+      const { watchdogs, transcripts } = await env.store.requireStage(epoch, 'transcripts');
       const { contracts } = env.book;
       const epochContracts = {
         staking: contracts.NodeStaking,
@@ -203,10 +196,10 @@ export function scoreStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function publishDatasetStage(env: KeeperEnv): StageHandler {
+export function publishDatasetStage(env: KeeperEnv): StageHandler<'publish-dataset'> {
   return {
     async run(ctx: StageContext): Promise<PublishOutput> {
-      const { dataHash } = await need<ScoreOutput>(env, ctx.epoch, 'score');
+      const { dataHash } = await env.store.requireStage(ctx.epoch, 'score');
       const json = await localDataset(env, dataHash);
       if (json === null) throw new Error(`dataset ${dataHash} of epoch ${ctx.epoch} is missing from Redis and ${datasetPath(env, dataHash)}`);
       await saveDataset(env, dataHash, json);
