@@ -11,9 +11,8 @@ import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'v
 import { didRegistryAbi, epochSettlementAbi, licenseRewardsAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
 import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
-import { buildRewardTree } from '../core/scoring.js';
+import { ZERO_ROOT, buildRewardTree } from '../core/scoring.js';
 
-export const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
 /** NodeStaking.NodeStatus.Active */
 const NODE_ACTIVE = 1;
 /** DidKeys.KeyStatus.Active / KeyType.Ed25519 */
@@ -176,7 +175,7 @@ export interface PreviousEpoch {
 
 /** The previous epoch's reward root and signers, from its latest `EpochSubmitted` event and transaction. */
 export async function previousEpoch(client: PublicClient, settlement: Address, epoch: number, fromBlock = 0n): Promise<PreviousEpoch> {
-  if (epoch <= 1) return { rewardRoot: ZERO_HASH, totalCumulative: 0n, signers: [] };
+  if (epoch <= 1) return { rewardRoot: ZERO_ROOT, totalCumulative: 0n, signers: [] };
   const logs = await client.getContractEvents({
     address: settlement,
     abi: epochSettlementAbi,
@@ -211,7 +210,7 @@ export function cumulativeRoot(
   accounts: readonly { account: string; cumulative: string | bigint }[],
   licenses: readonly { tokenId: string | bigint; cumulative: string | bigint }[],
 ): Hex {
-  return buildRewardTree(accounts, licenses)?.root ?? ZERO_HASH;
+  return buildRewardTree(accounts, licenses)?.root ?? ZERO_ROOT;
 }
 
 export interface EpochChainFacts extends EpochTimes {

@@ -38,7 +38,7 @@ import {
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
 import type { ScoreOutput } from './handlers/score.js';
-import { buildRewardTree } from '../core/scoring.js';
+import { ZERO_ROOT, buildRewardTree } from '../core/scoring.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import { firstIssue } from './handlers/wire.js';
@@ -46,8 +46,6 @@ import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
 import { assignmentSeed } from '../core/sampling.js';
-
-const ZERO_ROOT = `0x${'0'.repeat(64)}`;
 
 export interface KeeperHttpOptions {
   env: KeeperEnv;
