@@ -21,10 +21,10 @@ import { deriveEpochFacts, keyStatesAt, type EpochChainFacts } from '../../chain
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
 import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import type { StoredWatchdogCommit } from '../../core/watchdogApi.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
 import type { CumulativeReward, FaultRecord, LicenseCumulative, LicenseReward } from '../../core/scoring.js';
 import { fetchJson } from '../../infra/httpJson.js';
-import type { StoredWatchdogCommit } from '../keeperHttp.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import type { CollectOutput, SeedOutput } from './collect.js';
 import { datasetPath, localDataset, previousCumulative, saveDataset } from './datasets.js';
