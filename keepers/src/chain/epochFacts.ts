@@ -9,6 +9,7 @@
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
 import { didRegistryAbi, epochSettlementAbi, licenseRewardsAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
+import { canonicalJson } from '../core/canonicalJson.js';
 import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
 import { ZERO_ROOT, buildRewardTree } from '../core/scoring.js';
@@ -289,6 +290,63 @@ export async function deriveEpochFacts(
     epochEmission: emission.toString(),
     licenseEmission: licenseEmission.toString(),
   };
+}
+
+/** What a dataset (or the keeper's earlier reads) says of the facts `deriveEpochFacts` reads. */
+export interface ClaimedEpochFacts {
+  parameters?: Pick<EpochDataset['parameters'], 'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'>;
+  epochStart?: number;
+  epochEnd?: number;
+  commitDeadline?: number;
+  startBlock?: { blockNumber: number; blockHash: string };
+  seed?: { blockNumber: number; blockHash: string; value: string };
+  assignSeed?: { blockNumber: number; blockHash: string; value: string };
+  guardianSet?: readonly string[];
+  signersPaid?: readonly string[];
+  nodes?: readonly DatasetNode[];
+}
+
+export interface EpochFactsMismatch {
+  field: string;
+  /** What the chain says. */
+  ours: unknown;
+  /** What was claimed. */
+  theirs: unknown;
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+
+/**
+ * The first fact where `claimed` differs from the chain's (canonical JSON comparison), or null. Only the
+ * facts `claimed` has are compared, in this order: the chain's parameters (`parameters.<name>`), epochStart,
+ * epochEnd, commitDeadline, startBlock, seed, assignSeed, guardianSet, signersPaid, then the node set
+ * node by node (`nodes (<nodeKey>)`, the claimed nodes sorted by key; a missing node is null).
+ */
+export function epochFactsMismatch(facts: EpochChainFacts, claimed: ClaimedEpochFacts): EpochFactsMismatch | null {
+  const pairs: [string, unknown, unknown][] = [];
+  if (claimed.parameters) {
+    const p = claimed.parameters;
+    pairs.push(
+      ['parameters.equivocationSlash', facts.equivocationSlash, p.equivocationSlash],
+      ['parameters.guardianShareBps', facts.guardianShareBps, p.guardianShareBps],
+      ['parameters.epochEmission', facts.epochEmission, p.epochEmission],
+      ['parameters.licenseEmission', facts.licenseEmission, p.licenseEmission],
+    );
+  }
+  for (const field of ['epochStart', 'epochEnd', 'commitDeadline', 'startBlock', 'seed', 'assignSeed', 'guardianSet', 'signersPaid'] as const) {
+    if (field in claimed) pairs.push([field, facts[field], claimed[field]]);
+  }
+  for (const [field, ours, theirs] of pairs) if (!same(ours, theirs)) return { field, ours, theirs };
+
+  if (claimed.nodes) {
+    const theirNodes = [...claimed.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
+    for (let i = 0; i < Math.max(facts.nodes.length, theirNodes.length); i++) {
+      if (!same(facts.nodes[i], theirNodes[i])) {
+        return { field: `nodes (${facts.nodes[i]?.nodeKey ?? theirNodes[i]?.nodeKey})`, ours: facts.nodes[i] ?? null, theirs: theirNodes[i] ?? null };
+      }
+    }
+  }
+  return null;
 }
 
 /** Every device key a dataset's openings name (ticket sender and recipient, ack recipient). */

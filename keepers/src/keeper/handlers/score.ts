@@ -17,7 +17,7 @@
  * (a self-check, so a wrong --public-url fails here and not at every guardian).
  */
 import type { Hex } from 'viem';
-import { deriveEpochFacts, keyStatesAt, type EpochChainFacts } from '../../chain/epochFacts.js';
+import { deriveEpochFacts, epochFactsMismatch, keyStatesAt, type EpochChainFacts } from '../../chain/epochFacts.js';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
 import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
@@ -69,17 +69,10 @@ export function keysNamed(openings: readonly NodeOpeningsWire[]): Hex[] {
 
 /** The first field where the pipeline's earlier chain reads disagree with the guardians' derivation. */
 function snapshotMismatch(facts: EpochChainFacts, collected: CollectOutput, seeds: SeedOutput): string | null {
-  const pairs: [string, unknown, unknown][] = [
-    ['epochStart', facts.epochStart, collected.epochStart],
-    ['epochEnd', facts.epochEnd, collected.epochEnd],
-    ['commitDeadline', facts.commitDeadline, collected.commitDeadline],
-    ['startBlock', facts.startBlock, collected.startBlock],
-    ['node set', facts.nodes, collected.nodes],
-    ['seed', facts.seed, seeds.seed],
-    ['assignSeed', facts.assignSeed, seeds.assignSeed],
-  ];
-  for (const [field, a, b] of pairs) if (canonicalJson(a) !== canonicalJson(b)) return field;
-  return null;
+  // collected: epoch times, start block, node set; seeds: seed, assignSeed
+  const mismatch = epochFactsMismatch(facts, collected) ?? epochFactsMismatch(facts, seeds);
+  if (!mismatch) return null;
+  return mismatch.field.startsWith('nodes') ? 'node set' : mismatch.field;
 }
 
 export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
