@@ -17,10 +17,10 @@
  * (a self-check, so a wrong --public-url fails here and not at every guardian).
  */
 import type { Hex } from 'viem';
-import { deriveEpochFacts, epochFactsMismatch, keyStatesAt, type EpochChainFacts } from '../../chain/epochFacts.js';
+import { deriveEpochFacts, epochFactsMismatch, keyStatesAt, keysNamedByOpenings, type EpochChainFacts } from '../../chain/epochFacts.js';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
-import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import type { TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
 import type { StoredWatchdogCommit } from '../../core/watchdogApi.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
 import type { CumulativeReward, FaultRecord, LicenseCumulative, LicenseReward } from '../../core/scoring.js';
@@ -52,19 +52,6 @@ export interface ScoreOutput {
 export interface PublishOutput {
   dataHash: Hex;
   datasetUrl: string;
-}
-
-/** Every device key named by the openings (ticket sender and recipient, ack recipient). */
-export function keysNamed(openings: readonly NodeOpeningsWire[]): Hex[] {
-  const keys = new Set<string>();
-  for (const entry of openings) {
-    for (const o of entry.openings ?? []) {
-      keys.add(o.ticket.senderKey);
-      keys.add(o.ticket.recipientKey);
-      keys.add(o.ack.recipientKey);
-    }
-  }
-  return [...keys].sort() as Hex[];
 }
 
 /** The first field where the pipeline's earlier chain reads disagree with the guardians' derivation. */
@@ -134,7 +121,7 @@ export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
       ]);
       const mismatch = snapshotMismatch(facts, collected, seeds);
       if (mismatch) throw new Error(`epoch ${epoch}: the pipeline's ${mismatch} differs from the chain's (reorg?)`);
-      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamed(openings), seeds.seed.blockNumber);
+      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamedByOpenings({ openings }), seeds.seed.blockNumber);
       const dataset = datasetFromParts({
         chainId: env.book.chainId,
         contracts: epochContracts,
