@@ -91,7 +91,12 @@ export interface ClaimsDocument {
  */
 export function claimsDocument(
   epoch: number,
-  scored: Pick<ScoreOutput, 'header' | 'cumulative'> & { licenseCumulative?: ScoreOutput['licenseCumulative'] },
+  scored: {
+    header: Pick<ScoreOutput['header'], 'rewardRoot'>;
+    /** Amounts as bigints or decimal strings (core/scoring.ts `rewardTreeLeaves`). */
+    cumulative: readonly { account: string; cumulative: bigint | string }[];
+    licenseCumulative?: readonly { tokenId: bigint | string; cumulative: bigint | string }[];
+  },
 ): ClaimsDocument | null {
   const licenseCumulative = scored.licenseCumulative ?? [];
   const tree = buildRewardTree(scored.cumulative, licenseCumulative);
