@@ -20,7 +20,7 @@ import { repoRoot } from '../../keepers/src/dev/foundry.js';
 import { ensureRedis, redisConnection } from '../../keepers/src/infra/redis.js';
 import { PipelineQueues } from '../../keepers/src/keeper/queues.js';
 import { PipelineRunner, type StageEvent } from '../../keepers/src/keeper/runner.js';
-import { PipelineStore } from '../../keepers/src/keeper/store.js';
+import { PipelineStore, type StageFields } from '../../keepers/src/keeper/store.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +38,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-keeper-'));
 const redis = await ensureRedis({ url: `redis://127.0.0.1:${await freePort()}`, dataDir: dir });
 const connection = redisConnection(redis.url);
 
-function until(runner: PipelineRunner, predicate: (e: StageEvent) => boolean): Promise<void> {
+function until<F extends StageFields>(runner: PipelineRunner<F>, predicate: (e: StageEvent) => boolean): Promise<void> {
   return new Promise((resolve) => {
     const listener = (e: StageEvent) => {
       if (!predicate(e)) return;
@@ -52,7 +52,7 @@ function until(runner: PipelineRunner, predicate: (e: StageEvent) => boolean): P
 try {
   // 1. three chained stages
   const queues = new PipelineQueues({ connection, bullPrefix: 'bench-chain' });
-  const store = new PipelineStore(connection, 'bench-chain');
+  const store = new PipelineStore<StageFields>(connection, 'bench-chain');
   const trivial = { run: async () => ({ ok: true }) };
   const runner = new PipelineRunner({
     connection,
@@ -74,7 +74,7 @@ try {
 
   // 2. fan-out
   const fq = new PipelineQueues({ connection, bullPrefix: 'bench-fan' });
-  const fs = new PipelineStore(connection, 'bench-fan');
+  const fs = new PipelineStore<Omit<StageFields, 'openings'> & { openings: { parts: number } }>(connection, 'bench-fan');
   const fr = new PipelineRunner({
     connection,
     queues: fq,
@@ -94,13 +94,13 @@ try {
   await fq.add('openings', 1);
   await fanDone;
   const fanSeconds = (performance.now() - t1) / 1000;
-  const fanParts = ((await fs.getStage<{ parts: number }>(1, 'openings')) ?? { parts: 0 }).parts;
+  const fanParts = ((await fs.getStage(1, 'openings')) ?? { parts: 0 }).parts;
   await fr.stop();
   await fq.close();
 
   // 3. Redis restart
   const rq = new PipelineQueues({ connection, bullPrefix: 'bench-restart' });
-  const rs = new PipelineStore(connection, 'bench-restart');
+  const rs = new PipelineStore<StageFields>(connection, 'bench-restart');
   const rr = new PipelineRunner({ connection, queues: rq, store: rs, handlers: { seed: trivial }, log: quiet });
   rr.start();
   const warm = until(rr, (e) => e.epoch === 1);

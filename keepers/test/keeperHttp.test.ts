@@ -44,6 +44,7 @@ import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/red
 import { TxSender } from '../src/keeper/chainTx.js';
 import { revertName } from '../src/keeper/handlers/settle.js';
 import { Keeper } from '../src/keeper/keeper.js';
+import { PipelineStore, type StageFields } from '../src/keeper/store.js';
 
 const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 let anvil: AnvilHandle;
@@ -207,7 +208,9 @@ test('reward proofs of a scored epoch are served and verify against its reward r
     ...cumulative.map((c) => rewardLeaf(c.account, c.cumulative)),
     ...licenseCumulative.map((l) => licenseRewardLeaf(l.tokenId, l.cumulative)),
   ]);
-  await keeper.env.store.setStage(9, 'score', { header: { rewardRoot: tree.root }, cumulative, licenseCumulative });
+  // score outputs reduced to what the claims need (and shaped as older keepers stored them), written untyped
+  const outputs = new PipelineStore<StageFields>(keeper.env.store.redis, keeper.env.store.prefix);
+  await outputs.setStage(9, 'score', { header: { rewardRoot: tree.root }, cumulative, licenseCumulative });
   const res = await fetch(`${keeper.httpUrl}/epochs/9/claims`);
   assert.equal(res.status, 200);
   const doc = (await res.json()) as {
@@ -236,13 +239,13 @@ test('reward proofs of a scored epoch are served and verify against its reward r
   }
   // an output stored before license leaves existed (no license list) is served with none
   const accountsOnly = buildTree(cumulative.map((c) => rewardLeaf(c.account, c.cumulative)));
-  await keeper.env.store.setStage(11, 'score', { header: { rewardRoot: accountsOnly.root }, cumulative });
+  await outputs.setStage(11, 'score', { header: { rewardRoot: accountsOnly.root }, cumulative });
   const old = (await (await fetch(`${keeper.httpUrl}/epochs/11/claims`)).json()) as { licenses: Record<string, unknown> };
   assert.deepEqual(old.licenses, {});
   // a stored list that does not hash to the header's root is never served (a missing license list included)
-  await keeper.env.store.setStage(12, 'score', { header: { rewardRoot: tree.root }, cumulative });
+  await outputs.setStage(12, 'score', { header: { rewardRoot: tree.root }, cumulative });
   assert.equal((await fetch(`${keeper.httpUrl}/epochs/12/claims`)).status, 500);
-  await keeper.env.store.setStage(10, 'score', { header: { rewardRoot: tree.root }, cumulative: cumulative.slice(1), licenseCumulative });
+  await outputs.setStage(10, 'score', { header: { rewardRoot: tree.root }, cumulative: cumulative.slice(1), licenseCumulative });
   const bad = await fetch(`${keeper.httpUrl}/epochs/10/claims`);
   assert.equal(bad.status, 500);
   assert.equal(((await bad.json()) as { error: string }).error, 'root-mismatch');

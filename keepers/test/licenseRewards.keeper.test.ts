@@ -32,7 +32,7 @@ const licenses = [3n, 12n].map((tokenId) => ({ tokenId, cumulative: tokenId * SE
 
 test('claims document: a proof for every account and every license leaf, under the header root', () => {
   const root = buildRewardTree(accounts, licenses)!.root;
-  const doc = claimsDocument(4, { header: { rewardRoot: root } as never, cumulative: accounts, licenseCumulative: licenses })!;
+  const doc = claimsDocument(4, { header: { rewardRoot: root }, cumulative: accounts, licenseCumulative: licenses })!;
   assert.equal(doc.epoch, 4);
   assert.equal(doc.root, root);
   for (const a of accounts) {
@@ -48,17 +48,17 @@ test('claims document: a proof for every account and every license leaf, under t
   }
   // amounts as the store may hold them (decimal strings) give the same document
   const asStrings = {
-    header: { rewardRoot: root } as never,
-    cumulative: accounts.map((a) => ({ ...a, cumulative: a.cumulative.toString() })) as never,
-    licenseCumulative: licenses.map((l) => ({ tokenId: l.tokenId.toString(), cumulative: l.cumulative.toString() })) as never,
+    header: { rewardRoot: root },
+    cumulative: accounts.map((a) => ({ ...a, cumulative: a.cumulative.toString() })),
+    licenseCumulative: licenses.map((l) => ({ tokenId: l.tokenId.toString(), cumulative: l.cumulative.toString() })),
   };
   assert.deepEqual(claimsDocument(4, asStrings), doc);
   // lists that do not hash to the root: refused (a dropped license list, a changed license amount)
-  assert.equal(claimsDocument(4, { header: { rewardRoot: root } as never, cumulative: accounts }), null);
+  assert.equal(claimsDocument(4, { header: { rewardRoot: root }, cumulative: accounts }), null);
   const changed = licenses.map((l, i) => (i === 1 ? { ...l, cumulative: l.cumulative + 1n } : l));
-  assert.equal(claimsDocument(4, { header: { rewardRoot: root } as never, cumulative: accounts, licenseCumulative: changed }), null);
+  assert.equal(claimsDocument(4, { header: { rewardRoot: root }, cumulative: accounts, licenseCumulative: changed }), null);
   // an output stored before license leaves existed: no license list, none served
-  const old = claimsDocument(4, { header: { rewardRoot: buildRewardTree(accounts, [])!.root } as never, cumulative: accounts });
+  const old = claimsDocument(4, { header: { rewardRoot: buildRewardTree(accounts, [])!.root }, cumulative: accounts });
   assert.deepEqual(old?.licenses, {});
 });
 

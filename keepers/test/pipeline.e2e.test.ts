@@ -259,13 +259,10 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     assert.equal(previous.from.toLowerCase(), devAccount(2).address.toLowerCase());
     assert.ok(dataT.signersPaid.length >= 5);
 
-    const submitT = await keeper.env.store.getStage<{ headerMatches: boolean; submittedByUs: boolean }>(T, 'submit');
+    const submitT = await keeper.env.store.getStage(T, 'submit');
     assert.equal(submitT?.headerMatches, true);
     assert.equal(submitT?.submittedByUs, true);
-    const scoreT = await keeper.env.store.getStage<{ faults: unknown[]; rejected: { kind: string }[]; scores: { nodeKey: string; verifiedUnits: bigint }[] }>(
-      T,
-      'score',
-    );
+    const scoreT = await keeper.env.store.getStage(T, 'score');
     const explain = JSON.stringify({ faults: scoreT?.faults, rejected: scoreT?.rejected, scores: scoreT?.scores }, (_k, v) =>
       typeof v === 'bigint' ? v.toString() : v,
     );

@@ -16,7 +16,7 @@ import { ensureRedis, redisAnswers, redisConnection, type RedisHandle } from '..
 import { PipelineQueues } from '../src/keeper/queues.js';
 import { PipelineRunner, type StageEvent, type StageHandlers } from '../src/keeper/runner.js';
 import { jobId, parseJobId } from '../src/keeper/stages.js';
-import { PipelineStore, decodeJson, encodeJson } from '../src/keeper/store.js';
+import { PipelineStore, decodeJson, encodeJson, type StageFields } from '../src/keeper/store.js';
 
 let redis: RedisHandle;
 let dataDir: string;
@@ -37,10 +37,11 @@ after(async () => {
 });
 
 /** A fresh queue namespace per test, so tests do not see each other's jobs. */
-function setup(handlers: StageHandlers, retries: ConstructorParameters<typeof PipelineQueues>[0]['retries'] = {}) {
+/** The runner alone, with outputs of any shape. */
+function setup(handlers: StageHandlers<StageFields>, retries: ConstructorParameters<typeof PipelineQueues>[0]['retries'] = {}) {
   namespace++;
   const queues = new PipelineQueues({ connection, bullPrefix: `t${namespace}-bull`, retries });
-  const store = new PipelineStore(connection, `t${namespace}`);
+  const store = new PipelineStore<StageFields>(connection, `t${namespace}`);
   const runner = new PipelineRunner({ connection, queues, store, handlers, lockDurationMs: 5000, log: quiet });
   return {
     queues,
@@ -53,7 +54,7 @@ function setup(handlers: StageHandlers, retries: ConstructorParameters<typeof Pi
   };
 }
 
-function waitFor<T>(emitter: PipelineRunner, event: string, predicate: (e: T) => boolean, timeoutMs = 20_000): Promise<T> {
+function waitFor<T>(emitter: PipelineRunner<StageFields>, event: string, predicate: (e: T) => boolean, timeoutMs = 20_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} event within ${timeoutMs} ms`)), timeoutMs);
     const listener = (e: T) => {
@@ -173,7 +174,7 @@ test('a failing job retries with backoff, then goes to dead-letter with its reas
     // an operator fixes the cause and retries the dead letter
     const fixed = waitFor<StageEvent>(t.runner, 'completed', (e) => e.epoch === 5);
     t.runner.removeAllListeners('dead-letter');
-    const handlers = (t.runner as unknown as { options: { handlers: StageHandlers } }).options.handlers;
+    const handlers = (t.runner as unknown as { options: { handlers: StageHandlers<StageFields> } }).options.handlers;
     handlers.score!.run = async () => ({ fixed: true });
     await t.queues.retryDeadLetter('score.5');
     await fixed;

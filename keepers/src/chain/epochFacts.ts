@@ -9,12 +9,12 @@
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
 import { didRegistryAbi, epochSettlementAbi, licenseRewardsAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
+import { canonicalJson } from '../core/canonicalJson.js';
 import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
-import { buildRewardTree } from '../core/scoring.js';
+import { ZERO_ROOT, buildRewardTree } from '../core/scoring.js';
 import { SendnetError } from '../core/errors.js';
 
-export const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
 /** NodeStaking.NodeStatus.Active */
 const NODE_ACTIVE = 1;
 /** DidKeys.KeyStatus.Active / KeyType.Ed25519 */
@@ -179,7 +179,7 @@ export interface PreviousEpoch {
 
 /** The previous epoch's reward root and signers, from its latest `EpochSubmitted` event and transaction. */
 export async function previousEpoch(client: PublicClient, settlement: Address, epoch: number, fromBlock = 0n): Promise<PreviousEpoch> {
-  if (epoch <= 1) return { rewardRoot: ZERO_HASH, totalCumulative: 0n, signers: [] };
+  if (epoch <= 1) return { rewardRoot: ZERO_ROOT, totalCumulative: 0n, signers: [] };
   const logs = await client.getContractEvents({
     address: settlement,
     abi: epochSettlementAbi,
@@ -214,7 +214,7 @@ export function cumulativeRoot(
   accounts: readonly { account: string; cumulative: string | bigint }[],
   licenses: readonly { tokenId: string | bigint; cumulative: string | bigint }[],
 ): Hex {
-  return buildRewardTree(accounts, licenses)?.root ?? ZERO_HASH;
+  return buildRewardTree(accounts, licenses)?.root ?? ZERO_ROOT;
 }
 
 export interface EpochChainFacts extends EpochTimes {
@@ -293,6 +293,63 @@ export async function deriveEpochFacts(
     epochEmission: emission.toString(),
     licenseEmission: licenseEmission.toString(),
   };
+}
+
+/** What a dataset (or the keeper's earlier reads) says of the facts `deriveEpochFacts` reads. */
+export interface ClaimedEpochFacts {
+  parameters?: Pick<EpochDataset['parameters'], 'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'>;
+  epochStart?: number;
+  epochEnd?: number;
+  commitDeadline?: number;
+  startBlock?: { blockNumber: number; blockHash: string };
+  seed?: { blockNumber: number; blockHash: string; value: string };
+  assignSeed?: { blockNumber: number; blockHash: string; value: string };
+  guardianSet?: readonly string[];
+  signersPaid?: readonly string[];
+  nodes?: readonly DatasetNode[];
+}
+
+export interface EpochFactsMismatch {
+  field: string;
+  /** What the chain says. */
+  ours: unknown;
+  /** What was claimed. */
+  theirs: unknown;
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+
+/**
+ * The first fact where `claimed` differs from the chain's (canonical JSON comparison), or null. Only the
+ * facts `claimed` has are compared, in this order: the chain's parameters (`parameters.<name>`), epochStart,
+ * epochEnd, commitDeadline, startBlock, seed, assignSeed, guardianSet, signersPaid, then the node set
+ * node by node (`nodes (<nodeKey>)`, the claimed nodes sorted by key; a missing node is null).
+ */
+export function epochFactsMismatch(facts: EpochChainFacts, claimed: ClaimedEpochFacts): EpochFactsMismatch | null {
+  const pairs: [string, unknown, unknown][] = [];
+  if (claimed.parameters) {
+    const p = claimed.parameters;
+    pairs.push(
+      ['parameters.equivocationSlash', facts.equivocationSlash, p.equivocationSlash],
+      ['parameters.guardianShareBps', facts.guardianShareBps, p.guardianShareBps],
+      ['parameters.epochEmission', facts.epochEmission, p.epochEmission],
+      ['parameters.licenseEmission', facts.licenseEmission, p.licenseEmission],
+    );
+  }
+  for (const field of ['epochStart', 'epochEnd', 'commitDeadline', 'startBlock', 'seed', 'assignSeed', 'guardianSet', 'signersPaid'] as const) {
+    if (field in claimed) pairs.push([field, facts[field], claimed[field]]);
+  }
+  for (const [field, ours, theirs] of pairs) if (!same(ours, theirs)) return { field, ours, theirs };
+
+  if (claimed.nodes) {
+    const theirNodes = [...claimed.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
+    for (let i = 0; i < Math.max(facts.nodes.length, theirNodes.length); i++) {
+      if (!same(facts.nodes[i], theirNodes[i])) {
+        return { field: `nodes (${facts.nodes[i]?.nodeKey ?? theirNodes[i]?.nodeKey})`, ours: facts.nodes[i] ?? null, theirs: theirNodes[i] ?? null };
+      }
+    }
+  }
+  return null;
 }
 
 /** Every device key a dataset's openings name (ticket sender and recipient, ack recipient). */

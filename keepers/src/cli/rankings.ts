@@ -164,7 +164,7 @@ const COLUMNS: Column[] = [
   { header: 'status' },
 ];
 
-const dash = (v: unknown, f: (x: never) => string = String) => (v === null || v === undefined ? '-' : f(v as never));
+const dash = <T>(v: T | null | undefined, f: (x: T) => string = String) => (v === null || v === undefined ? '-' : f(v));
 
 /** The rankings table for people. */
 export function renderRankings(rows: readonly RankingRow[]): string {

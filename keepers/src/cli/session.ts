@@ -14,8 +14,12 @@ import {
   type Abi,
   type Address,
   type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   type Hash,
   type PublicClient,
+  type ReadContractParameters,
+  type ReadContractReturnType,
   type TransactionReceipt,
 } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
@@ -171,10 +175,20 @@ export class Session {
     return Number((await this.publicClient().getBlock({ blockTag: await this.blockTag() })).timestamp);
   }
 
-  /** Read-only call with every protocol error decodable. */
-  async read<T>(call: Omit<ContractCall, 'value'> & { account?: Address }): Promise<T> {
+  /**
+   * Read-only call at `blockTag()` with every protocol error decodable; typed like viem's `readContract`
+   * (the result type follows from the generated ABI and the function name).
+   */
+  async read<
+    const abi extends Abi,
+    functionName extends ContractFunctionName<abi, 'pure' | 'view'>,
+    const args extends ContractFunctionArgs<abi, 'pure' | 'view', functionName>,
+  >(call: ReadContractParameters<abi, functionName, args>): Promise<ReadContractReturnType<abi, functionName, args>> {
     const blockTag = await this.blockTag();
-    return (await this.publicClient().readContract({ ...call, abi: withAllErrors(call.abi), blockTag } as never)) as T;
+    // Appending the protocol's errors to the ABI hides the call's types from viem: the parameters were
+    // checked by this method's signature, and the result has this function's type.
+    const withErrors = { ...call, abi: withAllErrors(call.abi), blockTag } as ReadContractParameters;
+    return (await this.publicClient().readContract(withErrors)) as ReadContractReturnType<abi, functionName, args>;
   }
 
   /**
@@ -184,7 +198,7 @@ export class Session {
   async preflight(call: ContractCall, ctx: RevertContext = {}): Promise<{ errorName: string; error: CliError } | null> {
     const account = await this.signer();
     try {
-      await this.publicClient().simulateContract({ ...call, abi: withAllErrors(call.abi), account, blockTag: await this.blockTag() } as never);
+      await this.publicClient().simulateContract({ ...call, abi: withAllErrors(call.abi), account, blockTag: await this.blockTag() });
       return null;
     } catch (error) {
       const revert = revertOf(error);
@@ -206,11 +220,11 @@ export class Session {
     const abi = withAllErrors(call.abi);
     const blockTag = await this.blockTag();
     try {
-      const { request } = await client.simulateContract({ ...call, abi, account, blockTag } as never);
+      const { request } = await client.simulateContract({ ...call, abi, account, blockTag });
       // estimated against the same block as the simulation, with headroom for state that moves meanwhile
-      const gas = await client.estimateContractGas({ ...call, abi, account, blockTag } as never);
+      const gas = await client.estimateContractGas({ ...call, abi, account, blockTag });
       const wallet = createWalletClient({ account, chain, transport: http(this.rpcUrl, { retryCount: 1, timeout: 15_000 }) });
-      const hash = await wallet.writeContract({ ...(request as object), gas: (gas * 12n) / 10n } as never);
+      const hash = await wallet.writeContract({ ...request, gas: (gas * 12n) / 10n });
       const receipt = await client.waitForTransactionReceipt({ hash, timeout: 120_000 });
       if (receipt.status !== 'success') {
         throw new RejectedError(`The ${call.functionName} transaction ${hash} was mined but reverted.`, 'Reverted');

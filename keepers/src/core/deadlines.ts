@@ -9,7 +9,8 @@
  *   the pipeline's `transcripts` stage fixes them).
  */
 
-export interface EpochClock {
+/** The settlement's clock parameters (unix seconds); `EpochClock` (epochClock.ts) wraps them with a `now`. */
+export interface EpochTiming {
   genesisTime: number;
   epochDuration: number;
 }
@@ -21,39 +22,39 @@ export interface Deadlines {
   transcriptGraceSeconds: number;
 }
 
-export function epochStart(clock: EpochClock, epoch: number): number {
+export function epochStart(clock: EpochTiming, epoch: number): number {
   return clock.genesisTime + (epoch - 1) * clock.epochDuration;
 }
 
-export function epochEnd(clock: EpochClock, epoch: number): number {
+export function epochEnd(clock: EpochTiming, epoch: number): number {
   return clock.genesisTime + epoch * clock.epochDuration;
 }
 
 /** The epoch in progress at `t` (0 before genesis), as `EpochSettlement.currentEpoch()`. */
-export function epochAt(clock: EpochClock, t: number): number {
+export function epochAt(clock: EpochTiming, t: number): number {
   if (t < clock.genesisTime) return 0;
   return Math.floor((t - clock.genesisTime) / clock.epochDuration) + 1;
 }
 
-export function commitDeadline(clock: EpochClock, d: Deadlines, epoch: number): number {
+export function commitDeadline(clock: EpochTiming, d: Pick<Deadlines, 'commitGraceSeconds'>, epoch: number): number {
   return epochEnd(clock, epoch) + d.commitGraceSeconds;
 }
 
 /** Reference time of the WatchDog assignment seed: `epochStart − assignmentLeadSeconds`. */
-export function assignmentTime(clock: EpochClock, d: Deadlines, epoch: number): number {
+export function assignmentTime(clock: EpochTiming, d: Deadlines, epoch: number): number {
   return epochStart(clock, epoch) - d.assignmentLeadSeconds;
 }
 
-export function openingsDeadline(clock: EpochClock, d: Deadlines, epoch: number): number {
+export function openingsDeadline(clock: EpochTiming, d: Deadlines, epoch: number): number {
   return commitDeadline(clock, d, epoch) + d.openingsWindowSeconds;
 }
 
-export function transcriptDeadline(clock: EpochClock, d: Deadlines, epoch: number): number {
+export function transcriptDeadline(clock: EpochTiming, d: Deadlines, epoch: number): number {
   return epochEnd(clock, epoch) + d.transcriptGraceSeconds;
 }
 
 /** Epochs whose commit deadline has passed at `t`, i.e. whose pipeline may start: 1..n (0 if none). */
-export function lastEpochDue(clock: EpochClock, d: Deadlines, t: number): number {
+export function lastEpochDue(clock: EpochTiming, d: Deadlines, t: number): number {
   // commitDeadline(e) = genesis + e·duration + grace ≤ t  ⇔  e ≤ (t − genesis − grace) / duration
   const n = Math.floor((t - clock.genesisTime - d.commitGraceSeconds) / clock.epochDuration);
   return Math.max(0, n);

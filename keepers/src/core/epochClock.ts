@@ -2,9 +2,10 @@
  * The settlement epoch clock as an edge node sees it: epoch `e ≥ 1` covers
  * `[genesisTime + (e−1)·epochDuration, genesisTime + e·epochDuration)` (docs/protocol.md §5.1), and a
  * node commits epoch e before `epochEnd(e) + commitGraceSeconds` (docs/keepers.md §3). Pure arithmetic
- * over an injectable `now()`, so tests drive time by hand.
+ * (core/deadlines.ts's formulas) over an injectable `now()`, so tests drive time by hand.
  */
 import { z } from 'zod';
+import * as deadlines from './deadlines.js';
 
 export interface EpochClockParams {
   /** Unix seconds at which epoch 1 starts. */
@@ -24,6 +25,7 @@ export class EpochClock {
   readonly genesisTime: number;
   readonly epochDurationSeconds: number;
   readonly commitGraceSeconds: number;
+  private readonly timing: deadlines.EpochTiming;
 
   /** `now` returns Unix milliseconds (default `Date.now`). */
   constructor(
@@ -34,13 +36,12 @@ export class EpochClock {
     this.genesisTime = parsed.genesisTime;
     this.epochDurationSeconds = parsed.epochDurationSeconds;
     this.commitGraceSeconds = parsed.commitGraceSeconds;
+    this.timing = { genesisTime: this.genesisTime, epochDuration: this.epochDurationSeconds };
   }
 
   /** The epoch in progress at `atMs` (0 before genesis). */
   epochAt(atMs: number): number {
-    const seconds = Math.floor(atMs / 1000);
-    if (seconds < this.genesisTime) return 0;
-    return Math.floor((seconds - this.genesisTime) / this.epochDurationSeconds) + 1;
+    return deadlines.epochAt(this.timing, Math.floor(atMs / 1000));
   }
 
   currentEpoch(): number {
@@ -49,16 +50,16 @@ export class EpochClock {
 
   /** Unix seconds at which `epoch` starts. */
   epochStart(epoch: number): number {
-    return this.genesisTime + (epoch - 1) * this.epochDurationSeconds;
+    return deadlines.epochStart(this.timing, epoch);
   }
 
   /** Unix seconds at which `epoch` ends (exclusive). */
   epochEnd(epoch: number): number {
-    return this.genesisTime + epoch * this.epochDurationSeconds;
+    return deadlines.epochEnd(this.timing, epoch);
   }
 
   /** Unix seconds after which a commitment of `epoch` is ignored. */
   commitDeadline(epoch: number): number {
-    return this.epochEnd(epoch) + this.commitGraceSeconds;
+    return deadlines.commitDeadline(this.timing, this, epoch);
   }
 }

@@ -62,7 +62,8 @@ const BPS = 10_000n;
 const UINT96_LIMIT = 1n << 96n;
 const UINT64_LIMIT = 1n << 64n;
 const UINT256_LIMIT = 1n << 256n;
-const ZERO_ROOT: Hex = '0x0000000000000000000000000000000000000000000000000000000000000000';
+/** The root of a tree without leaves (an empty reward or fault tree; the previous reward root of epoch 1). */
+export const ZERO_ROOT: Hex = '0x0000000000000000000000000000000000000000000000000000000000000000';
 
 /** Default chunk size of the scores hash chain (consensus-relevant: the head depends on it). */
 export const SCORES_CHUNK_SIZE = 100;

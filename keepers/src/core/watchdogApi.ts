@@ -40,6 +40,7 @@ export const storedWatchdogCommitSchema = z.strictObject({
   commit: bytes32Wire,
   signature: ecdsaSignatureWire,
 });
+export type StoredWatchdogCommit = z.infer<typeof storedWatchdogCommitSchema>;
 
 export const epochWatchdogsResponseSchema = z.object({
   epoch: z.number().int().min(1),

@@ -10,6 +10,7 @@ import type { Address, Hex, PublicClient } from 'viem';
 import {
   cumulativeRoot,
   deriveEpochFacts,
+  epochFactsMismatch,
   keyStatesAt,
   keysNamedByOpenings,
   watchdogOperatorsAt,
@@ -60,28 +61,8 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
     assignmentLeadSeconds: ctx.consensus.assignmentLeadSeconds,
     fromBlock: ctx.fromBlock,
   });
-  const scalar: [string, unknown, unknown][] = [
-    ['parameters.equivocationSlash', facts.equivocationSlash, d.parameters.equivocationSlash],
-    ['parameters.guardianShareBps', facts.guardianShareBps, d.parameters.guardianShareBps],
-    ['parameters.epochEmission', facts.epochEmission, d.parameters.epochEmission],
-    ['parameters.licenseEmission', facts.licenseEmission, d.parameters.licenseEmission],
-    ['epochStart', facts.epochStart, d.epochStart],
-    ['epochEnd', facts.epochEnd, d.epochEnd],
-    ['commitDeadline', facts.commitDeadline, d.commitDeadline],
-    ['startBlock', facts.startBlock, d.startBlock],
-    ['seed', facts.seed, d.seed],
-    ['assignSeed', facts.assignSeed, d.assignSeed],
-    ['guardianSet', facts.guardianSet, d.guardianSet],
-    ['signersPaid', facts.signersPaid, d.signersPaid],
-  ];
-  for (const [field, ours, theirs] of scalar) if (!same(ours, theirs)) return { field, ours, theirs };
-
-  const theirNodes = [...d.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
-  for (let i = 0; i < Math.max(facts.nodes.length, theirNodes.length); i++) {
-    if (!same(facts.nodes[i], theirNodes[i])) {
-      return { field: `nodes (${facts.nodes[i]?.nodeKey ?? theirNodes[i]?.nodeKey})`, ours: facts.nodes[i] ?? null, theirs: theirNodes[i] ?? null };
-    }
-  }
+  const factsMismatch = epochFactsMismatch(facts, d);
+  if (factsMismatch) return factsMismatch;
 
   // The previous reward tree holds both leaf types: only the account list and the license list together
   // reproduce its root (the root cannot tell which of the two is wrong, so the field stays previousCumulative).

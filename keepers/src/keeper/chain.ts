@@ -20,7 +20,7 @@ import { epochSettlementAbi } from '../generated/contracts.js';
 import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt } from '../chain/epochFacts.js';
 import type { DatasetNode } from '../core/datasetSchema.js';
 import type { EpochHeader } from '../core/epochHeader.js';
-import type { EpochClock } from '../core/deadlines.js';
+import type { EpochTiming } from '../core/deadlines.js';
 import { SendnetError } from '../core/errors.js';
 
 export class ChainReadError extends SendnetError {
@@ -58,7 +58,7 @@ export interface ChainReaderOptions {
 const byAddress = (a: Address, b: Address) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
 
 export class ChainReader {
-  private clockCache: EpochClock | null = null;
+  private clockCache: EpochTiming | null = null;
   private readonly logRange: bigint;
 
   constructor(
@@ -74,7 +74,7 @@ export class ChainReader {
   }
 
   /** genesisTime and epochDuration (immutable: read once). */
-  async clock(): Promise<EpochClock> {
+  async clock(): Promise<EpochTiming> {
     if (this.clockCache) return this.clockCache;
     const [genesis, duration] = await Promise.all([
       this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'genesisTime' }),

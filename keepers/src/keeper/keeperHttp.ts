@@ -21,35 +21,42 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Address, Hex } from 'viem';
-import type { z } from 'zod';
 import type { Logger } from 'pino';
 import {
-  storedWatchdogCommitSchema,
+  COMMIT_SIGNATURE_UNRECOVERABLE,
+  TRANSCRIPT_SIGNATURE_UNRECOVERABLE,
+  commitConflict,
+  commitSignerRefusal,
+  commitTooLate,
+  missedFixedData,
+  transcriptConflict,
+  transcriptSecretRefusal,
+  transcriptSignerRefusal,
+  transcriptTooEarly,
+  transcriptWithoutCommit,
+  watchdogDataFixed,
+  watchdogDataMayBeFixed,
+  type Refusal,
+} from '../core/watchdogAcceptance.js';
+import {
   transcriptRequestSchema,
   watchdogCommitRequestSchema,
   type EpochWatchdogsResponse,
+  type StoredWatchdogCommit,
 } from '../core/watchdogApi.js';
-import {
-  recoverTranscriptSigner,
-  recoverWatchdogCommitSigner,
-  watchdogCommit,
-  type SignedTranscript,
-} from '../core/watchdogSchedule.js';
+import { recoverTranscriptSigner, recoverWatchdogCommitSigner, type SignedTranscript } from '../core/watchdogSchedule.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
 import type { ScoreOutput } from './handlers/score.js';
-import { buildRewardTree } from '../core/scoring.js';
+import { ZERO_ROOT, buildRewardTree } from '../core/scoring.js';
 import { HttpError } from '../core/errors.js';
 import { localDataset } from './handlers/datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './handlers/env.js';
-import type { TranscriptsOutput } from './handlers/score.js';
 import { describeZodError, hexSource } from '../core/wire.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
 import { assignmentSeed } from '../core/sampling.js';
-
-const ZERO_ROOT = `0x${'0'.repeat(64)}`;
 
 export interface KeeperHttpOptions {
   env: KeeperEnv;
@@ -69,7 +76,6 @@ export interface KeeperHttpServer {
   close(): Promise<void>;
 }
 
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 const DATASET_ROUTE = new RegExp(`^/datasets/(${hexSource(32)})$`);
 
 /** The reward proofs document of `GET /epochs/:e/claims` (docs/cli.md §7). */
@@ -88,7 +94,12 @@ export interface ClaimsDocument {
  */
 export function claimsDocument(
   epoch: number,
-  scored: Pick<ScoreOutput, 'header' | 'cumulative'> & { licenseCumulative?: ScoreOutput['licenseCumulative'] },
+  scored: {
+    header: Pick<ScoreOutput['header'], 'rewardRoot'>;
+    /** Amounts as bigints or decimal strings (core/scoring.ts `rewardTreeLeaves`). */
+    cumulative: readonly { account: string; cumulative: bigint | string }[];
+    licenseCumulative?: readonly { tokenId: bigint | string; cumulative: bigint | string }[];
+  },
 ): ClaimsDocument | null {
   const licenseCumulative = scored.licenseCumulative ?? [];
   const tree = buildRewardTree(scored.cumulative, licenseCumulative);
@@ -103,8 +114,12 @@ export function claimsDocument(
   return { epoch, root: scored.header.rewardRoot, claims, licenses };
 }
 
-/** A WatchDog commit as stored (and listed, and put into the dataset with the start block's operator). */
-export type StoredWatchdogCommit = z.infer<typeof storedWatchdogCommitSchema>;
+/** A WatchDog acceptance rule's refusal (core/watchdogAcceptance.ts) as a 409. */
+const refused = (refusal: Refusal) => new HttpError(409, refusal.code, refusal.message);
+
+function refuse(refusal: Refusal | null): void {
+  if (refusal) throw refused(refusal);
+}
 
 async function jsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
   let text: string;
@@ -136,20 +151,18 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const c = parsed.data;
     const times = epochTimes(await env.chain.clock(), env, c.epoch);
-    if (nowSeconds(env) >= times.epochStart) throw new HttpError(409, 'too-late', `epoch ${c.epoch} started at ${times.epochStart}: commits are closed`);
+    refuse(commitTooLate(c.epoch, nowSeconds(env), times.epochStart));
     let signer: Address;
     try {
       signer = await recoverWatchdogCommitSigner(c);
     } catch {
-      throw new HttpError(409, 'bad-signature', 'the commit signature does not recover');
+      throw refused(COMMIT_SIGNATURE_UNRECOVERABLE);
     }
     const operator = await operatorNow(BigInt(c.tokenId));
-    if (operator === ZERO_ADDRESS) throw new HttpError(409, 'unknown-license', `license ${c.tokenId} has no operator`);
-    if (signer !== operator) throw new HttpError(409, 'not-operator', `commit signed by ${signer}, but license ${c.tokenId}'s operator is ${operator}`);
+    refuse(commitSignerRefusal(c.tokenId, signer, operator));
     const stored: StoredWatchdogCommit = { tokenId: c.tokenId, operator, commit: c.commit, signature: c.signature };
     if (!(await env.store.putWatchdog(c.epoch, 'commits', c.tokenId, stored))) {
-      const existing = (await env.store.getWatchdog<StoredWatchdogCommit>(c.epoch, 'commits')).get(c.tokenId);
-      if (existing?.commit !== c.commit) throw new HttpError(409, 'conflict', `license ${c.tokenId} already committed ${existing?.commit} for epoch ${c.epoch}`);
+      refuse(commitConflict(c, (await env.store.getWatchdog<StoredWatchdogCommit>(c.epoch, 'commits')).get(c.tokenId)));
     }
     return { status: 200, body: { accepted: true } };
   }
@@ -161,36 +174,31 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     const t = signed.transcript;
     const times = epochTimes(await env.chain.clock(), env, t.epoch);
     const now = nowSeconds(env);
-    if (now < times.epochEnd) throw new HttpError(409, 'too-early', `epoch ${t.epoch} ends at ${times.epochEnd}`);
+    refuse(transcriptTooEarly(t.epoch, now, times.epochEnd));
     // Open until the pipeline fixes the epoch's WatchDog data (never before the transcript deadline), so
     // WatchDogs that could not reach a keeper that was down get in when it is back.
-    const fixed = async () => (now > times.transcriptDeadline ? env.store.getStage<TranscriptsOutput>(t.epoch, 'transcripts') : undefined);
-    const tooLate = () => new HttpError(409, 'too-late', `the WatchDog data of epoch ${t.epoch} was fixed (transcript deadline ${times.transcriptDeadline})`);
-    if (await fixed()) throw tooLate();
+    const fixed = async () => (watchdogDataMayBeFixed(now, times.transcriptDeadline) ? env.store.getStage(t.epoch, 'transcripts') : undefined);
+    if (await fixed()) throw refused(watchdogDataFixed(t.epoch, times.transcriptDeadline));
     const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
-    if (!commit) throw new HttpError(409, 'no-commit', `license ${t.tokenId} did not commit for epoch ${t.epoch}`);
-    if (watchdogCommit(BigInt(t.tokenId), t.epoch, t.secret) !== commit.commit) {
-      throw new HttpError(409, 'secret-mismatch', `the secret does not open license ${t.tokenId}'s commit ${commit.commit}`);
-    }
+    if (!commit) throw refused(transcriptWithoutCommit(t));
+    refuse(transcriptSecretRefusal(t, commit));
     let signer: Address;
     try {
       signer = await recoverTranscriptSigner(t, signed.signature);
     } catch {
-      throw new HttpError(409, 'bad-signature', 'the transcript signature does not recover');
+      throw refused(TRANSCRIPT_SIGNATURE_UNRECOVERABLE);
     }
-    if (signer !== commit.operator) throw new HttpError(409, 'bad-signature', `transcript signed by ${signer}, not by operator ${commit.operator}`);
+    refuse(transcriptSignerRefusal(signer, commit));
     if (!(await env.store.putWatchdog(t.epoch, 'transcripts', t.tokenId, signed))) {
-      const existing = (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId);
-      if (JSON.stringify(existing) !== JSON.stringify(signed)) throw new HttpError(409, 'conflict', `license ${t.tokenId} already sent another transcript for epoch ${t.epoch}`);
+      refuse(transcriptConflict(signed, (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId)));
     }
     // Fixed while this one was being stored: accepted only if the snapshot has it.
-    const snapshot = await fixed();
-    if (snapshot && !snapshot.transcripts.some((x) => x.transcript.tokenId === t.tokenId)) throw tooLate();
+    if (missedFixedData(t, await fixed())) throw refused(watchdogDataFixed(t.epoch, times.transcriptDeadline));
     return { status: 200, body: { accepted: true } };
   }
 
   async function getWatchdogs(epoch: number) {
-    const cached = await env.store.getStage<EpochWatchdogsResponse>(epoch, 'watchdog-view');
+    const cached = await env.store.getStage(epoch, 'watchdog-view');
     if (cached) return { status: 200, body: cached };
     const times = epochTimes(await env.chain.clock(), env, epoch);
     const final = nowSeconds(env) >= times.epochStart;
@@ -221,7 +229,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       const { state, ...failure } = await queues.status(stage, epoch);
       stages[stage] = { job: state, done: stage in outputs, ...failure };
     }
-    const score = outputs.score as { dataHash?: string; header?: unknown; rejected?: unknown[]; faults?: unknown[] } | undefined;
+    const score = outputs.score;
     return {
       status: 200,
       body: {
@@ -243,7 +251,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
   async function getClaims(epoch: number): Promise<{ status: number; body: unknown }> {
     const cached = claimsCache.get(epoch);
     if (cached) return { status: 200, body: cached };
-    const scored = await env.store.getStage<ScoreOutput>(epoch, 'score');
+    const scored = await env.store.getStage(epoch, 'score');
     if (!scored) throw new HttpError(404, 'not-scored', `epoch ${epoch} has not been scored by this keeper`);
     const body = claimsDocument(epoch, scored);
     if (!body) throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`);

@@ -22,9 +22,10 @@ import { log as rootLog } from '../infra/log.js';
 import type { KeeperMetrics } from './metrics.js';
 import type { PipelineJobData, PipelineQueues } from './queues.js';
 import { STAGES, nextStage, type Stage } from './stages.js';
-import type { PipelineStore } from './store.js';
+import type { EpochFields, PipelineStore, StageFields } from './store.js';
 
-export interface StageContext {
+/** `F` (here and below): the stored fields' value types, `EpochFields` in the keeper. */
+export interface StageContext<F extends StageFields = EpochFields> {
   stage: Stage;
   epoch: number;
   /** Set for per-part jobs. */
@@ -32,7 +33,7 @@ export interface StageContext {
   /** The per-part job's input (what the parent passed to `fanOut`). */
   input?: unknown;
   job: Job<PipelineJobData>;
-  store: PipelineStore;
+  store: PipelineStore<F>;
   queues: PipelineQueues;
   log: Logger;
   /** 1-based attempt number of this run. */
@@ -48,21 +49,22 @@ export interface StageContext {
   fanOut<T = unknown>(parts: { part: string; input?: unknown }[]): Promise<Map<string, T>>;
 }
 
-export interface StageHandler {
+/** The handler of stage `S`. */
+export interface StageHandler<S extends Stage, F extends StageFields = EpochFields> {
   /** The stage's work for one epoch; returns its output (JSON with bigints), stored before the next stage. */
-  run(ctx: StageContext): Promise<unknown>;
+  run(ctx: StageContext<F>): Promise<F[S]>;
   /** Work of one per-part job (only for stages that fan out). */
-  part?(ctx: StageContext): Promise<unknown>;
+  part?(ctx: StageContext<F>): Promise<unknown>;
 }
 
-export type StageHandlers = Partial<Record<Stage, StageHandler>>;
+export type StageHandlers<F extends StageFields = EpochFields> = { [S in Stage]?: StageHandler<S, F> };
 
-export interface RunnerOptions {
+export interface RunnerOptions<F extends StageFields = EpochFields> {
   /** ioredis client for the workers (duplicated by BullMQ for its blocking connection). */
   connection: Redis;
   queues: PipelineQueues;
-  store: PipelineStore;
-  handlers: StageHandlers;
+  store: PipelineStore<F>;
+  handlers: StageHandlers<F>;
   metrics?: KeeperMetrics;
   log?: Logger;
   /** Jobs processed in parallel per stage (default 1; stages that fan out: `fanOutConcurrency`). */
@@ -101,11 +103,11 @@ function reasonOf(error: unknown): string {
  * Events: `completed` (StageEvent) after a stage job stored its output and enqueued the next stage,
  * `part` after a per-part job stored its output, `dead-letter` ({ stage, epoch, part, reason }).
  */
-export class PipelineRunner extends EventEmitter {
+export class PipelineRunner<F extends StageFields = EpochFields> extends EventEmitter {
   private readonly workers: Worker<PipelineJobData>[] = [];
   private readonly log: Logger;
 
-  constructor(private readonly options: RunnerOptions) {
+  constructor(private readonly options: RunnerOptions<F>) {
     super();
     this.log = options.log ?? rootLog;
   }
@@ -159,7 +161,7 @@ export class PipelineRunner extends EventEmitter {
     }
   }
 
-  private async process(stage: Stage, handler: StageHandler, job: Job<PipelineJobData>, token: string | undefined): Promise<unknown> {
+  private async process<S extends Stage>(stage: S, handler: StageHandler<S, F>, job: Job<PipelineJobData>, token: string | undefined): Promise<unknown> {
     const { options } = this;
     const started = performance.now();
     const parsed = jobData.safeParse(job.data);
@@ -168,7 +170,7 @@ export class PipelineRunner extends EventEmitter {
       if (!token) throw new Error(`job ${job.id} has no lock token`);
       const { epoch, part, input } = parsed.data;
       const attempts = job.opts.attempts ?? 1;
-      const ctx: StageContext = {
+      const ctx: StageContext<F> = {
         stage,
         epoch,
         part,

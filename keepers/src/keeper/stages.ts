@@ -7,6 +7,11 @@
  * every stage; each stage's output is stored in Redis before the next stage is enqueued, so a re-run
  * skips to the next stage and a killed keeper resumes where it stopped.
  */
+import type { CollectOutput, SeedOutput } from './handlers/collect.js';
+import type { OpeningsOutput } from './handlers/openings.js';
+import type { PublishOutput, ScoreOutput, TranscriptsOutput } from './handlers/score.js';
+import type { ExecuteFaultsOutput, PublishScoresOutput, SubmitOutput } from './handlers/settle.js';
+import type { SignaturesOutput } from './handlers/signatures.js';
 
 export const STAGES = [
   'collect-commitments',
@@ -22,6 +27,20 @@ export const STAGES = [
 ] as const;
 
 export type Stage = (typeof STAGES)[number];
+
+/** What each stage stores as its output (JSON with bigints, store.ts), by stage name. */
+export interface StageOutputs {
+  'collect-commitments': CollectOutput;
+  seed: SeedOutput;
+  openings: OpeningsOutput;
+  transcripts: TranscriptsOutput;
+  score: ScoreOutput;
+  'publish-dataset': PublishOutput;
+  signatures: SignaturesOutput;
+  submit: SubmitOutput;
+  'publish-scores': PublishScoresOutput;
+  'execute-faults': ExecuteFaultsOutput;
+}
 
 /** The queue that receives jobs that failed their last attempt. */
 export const DEAD_LETTER_QUEUE = 'dead-letter';

@@ -13,6 +13,20 @@
  * JSON values keep bigints as `{"$n":"<decimal>"}` so they round-trip exactly.
  */
 import type { Redis } from 'ioredis';
+import type { EpochWatchdogsResponse } from '../core/watchdogApi.js';
+import type { EpochSnapshot } from './handlers/collect.js';
+import type { Stage, StageOutputs } from './stages.js';
+
+/** The fields of `<p>:epoch:<e>` and their values: every stage's output, and two values kept beside them. */
+export interface EpochFields extends StageOutputs {
+  /** The epoch's start block and node set (handlers/collect.ts `epochSnapshot`). */
+  snapshot: EpochSnapshot;
+  /** The final `GET /epochs/:e/watchdogs` answer (keeperHttp.ts). */
+  'watchdog-view': EpochWatchdogsResponse;
+}
+
+/** A map from field name to value type with (at least) every stage's output: what the runner needs. */
+export type StageFields = Record<Stage, unknown>;
 
 export function encodeJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? { $n: v.toString() } : v));
@@ -28,7 +42,8 @@ export function decodeJson<T = unknown>(text: string): T {
   }) as T;
 }
 
-export class PipelineStore {
+/** `F`: the epoch fields' value types (the keeper's `EpochFields`; tests of the runner alone use their own). */
+export class PipelineStore<F extends object = EpochFields> {
   constructor(
     readonly redis: Redis,
     readonly prefix = 'sn',
@@ -39,16 +54,23 @@ export class PipelineStore {
   }
 
   /** The stored output of `stage` for `epoch`, or undefined. */
-  async getStage<T = unknown>(epoch: number, stage: string): Promise<T | undefined> {
+  async getStage<K extends keyof F & string>(epoch: number, stage: K): Promise<F[K] | undefined> {
     const raw = await this.redis.hget(this.key('epoch', epoch), stage);
-    return raw === null ? undefined : decodeJson<T>(raw);
+    return raw === null ? undefined : decodeJson<F[K]>(raw);
+  }
+
+  /** The stored output of `stage` for `epoch`; throws when it is missing (a stage needs an earlier one's). */
+  async requireStage<K extends keyof F & string>(epoch: number, stage: K): Promise<F[K]> {
+    const value = await this.getStage(epoch, stage);
+    if (value === undefined) throw new Error(`epoch ${epoch}: the ${stage} output is missing`);
+    return value;
   }
 
   /**
    * Stores the output of `stage` once: if an output is already there (a concurrent or earlier run),
    * that one is kept and returned, so every reader sees one value.
    */
-  async setStage<T>(epoch: number, stage: string, value: T): Promise<T> {
+  async setStage<K extends keyof F & string>(epoch: number, stage: K, value: F[K]): Promise<F[K]> {
     const key = this.key('epoch', epoch);
     const written = await this.redis
       .multi()
@@ -58,17 +80,17 @@ export class PipelineStore {
       .exec();
     const stored = written?.[1]?.[1];
     if (typeof stored !== 'string') throw new Error(`could not store stage ${stage} of epoch ${epoch}`);
-    return decodeJson<T>(stored);
+    return decodeJson<F[K]>(stored);
   }
 
   /** Forgets a stage's output (an operator's re-run after a resync). */
-  async clearStage(epoch: number, stage: string): Promise<void> {
+  async clearStage(epoch: number, stage: keyof F & string): Promise<void> {
     await this.redis.hdel(this.key('epoch', epoch), stage);
   }
 
-  async stageOutputs(epoch: number): Promise<Record<string, unknown>> {
+  async stageOutputs(epoch: number): Promise<Partial<F>> {
     const all = await this.redis.hgetall(this.key('epoch', epoch));
-    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, decodeJson(v)]));
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, decodeJson(v)])) as Partial<F>;
   }
 
   /** Per-part outputs (`kind` e.g. "commitments"), written once per part. */

@@ -19,7 +19,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Logger } from 'pino';
 import { log as rootLog } from '../infra/log.js';
@@ -276,12 +276,18 @@ export function loadIdentities(path: string): ChallengeIdentity[] {
  */
 export async function registerIdentities(rpcUrl: string, book: AddressBook, operatorKey: Hex, count: number, path: string, tokenId: bigint) {
   const account = privateKeyToAccount(operatorKey);
-  const walletClient = createWalletClient({ transport: http(rpcUrl), account, chain: { id: book.chainId } as never });
+  const chain = defineChain({
+    id: book.chainId,
+    name: `chain ${book.chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  const walletClient = createWalletClient({ transport: http(rpcUrl), account, chain });
   const publicClient = createPublicClient({ transport: http(rpcUrl) });
   const out: { seed: Hex; did: string }[] = [];
   for (let i = 0; i < count; i++) {
     const name = `wd${tokenId}-${Date.now().toString(36)}-${i}`;
-    const { did, device } = await registerClientIdentity(walletClient as never, publicClient as never, book, name, generateDeviceKey(), 'watchdog');
+    const { did, device } = await registerClientIdentity(walletClient, publicClient, book, name, generateDeviceKey(), 'watchdog');
     out.push({ seed: device.seed, did: did.toString() });
   }
   writeFileSync(path, JSON.stringify(out, null, 1), { mode: 0o600 });

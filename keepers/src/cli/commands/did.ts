@@ -37,7 +37,7 @@ interface DidContext {
 
 async function registryOf(session: Session): Promise<DidContext> {
   const registry = await session.contract('DidRegistry');
-  const tld = await session.read<string>({ address: registry, abi: didRegistryAbi, functionName: 'tld', args: [] });
+  const tld = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'tld', args: [] });
   return { registry, tld };
 }
 
@@ -63,7 +63,7 @@ async function listKeys(session: Session, registry: Address, did: bigint): Promi
   return Promise.all(
     logs.map(async (log) => {
       const key = log.args.key as Hex;
-      const [status] = await session.read<readonly [number, bigint, number]>({ address: registry, abi: didRegistryAbi, functionName: 'keyState', args: [key] });
+      const [status] = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'keyState', args: [key] });
       const metadata = (log.args.metadata ?? '0x') as Hex;
       let text = metadata === '0x' ? '' : metadata;
       try {
@@ -132,7 +132,7 @@ export function didCommand(): Command {
       if (options.consent || options.wallet) throw new InputError('Pass either --wallet-key-env or --wallet with --consent, not both.');
       const walletAccount = accountFromEnv(options.walletKeyEnv, 'wallet', session.env);
       wallet = walletAccount.address;
-      const nonce = await session.read<bigint>({ address: registry, abi: didRegistryAbi, functionName: 'linkNonce', args: [wallet] });
+      const nonce = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'linkNonce', args: [wallet] });
       deadline = BigInt((await session.now()) + parseInteger(options.ttl, '--ttl', 60, 31_536_000));
       const { book } = await session.book();
       consent = await walletAccount.signTypedData({
@@ -174,7 +174,7 @@ export function didCommand(): Command {
     const label = didLabel(nameArg, tld);
     const id = didId(label);
     const { book } = await session.book();
-    const nonce = await session.read<bigint>({ address: registry, abi: didRegistryAbi, functionName: 'linkNonce', args: [walletAccount.address] });
+    const nonce = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'linkNonce', args: [walletAccount.address] });
     const deadline = BigInt((await session.now()) + parseInteger(options.ttl, '--ttl', 60, 31_536_000));
     const consent = await walletAccount.signTypedData({
       domain: didDomain(book.chainId, registry),
@@ -303,8 +303,8 @@ export function didCommand(): Command {
       await Promise.all(textKeys.map(async (key) => [key, await client.getEnsText({ name: ensName, key, universalResolverAddress })] as const)),
     );
     const id = didId(label);
-    const wallets = await session.read<readonly Address[]>({ address: registry, abi: didRegistryAbi, functionName: 'walletsOf', args: [id] });
-    const contenthash = await session.read<Hex>({ address: registry, abi: didRegistryAbi, functionName: 'contenthash', args: [namehash(ensName)] });
+    const wallets = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'walletsOf', args: [id] });
+    const contenthash = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'contenthash', args: [namehash(ensName)] });
     const activeKeys = (await listKeys(session, registry, id)).filter((k) => k.status === 'active');
     session.out.result(
       { name: ensName, id, address, wallets, texts, contenthash: contenthash === '0x' ? null : contenthash, keys: activeKeys },

@@ -45,7 +45,7 @@ function nodeKeyAddress(arg: string | undefined, options: { nodeKeyEnv?: string;
 }
 
 async function getNode(session: Session, staking: Address, nodeKey: Address): Promise<NodeRecord> {
-  return session.read<NodeRecord>({ address: staking, abi: nodeStakingAbi, functionName: 'getNode', args: [nodeKey] });
+  return session.read({ address: staking, abi: nodeStakingAbi, functionName: 'getNode', args: [nodeKey] });
 }
 
 /** The strike epochs packed four to a word, oldest first, zeros dropped. */
@@ -71,11 +71,11 @@ async function requireOperatorOfActive(session: Session, staking: Address, nodeK
 
 /** Approves `spender` for `amount` SEND unless the allowance already covers it; checks the balance first. */
 async function ensureSendAllowance(session: Session, token: Address, owner: Address, spender: Address, amount: bigint): Promise<void> {
-  const balance = await session.read<bigint>({ address: token, abi: sendTokenAbi, functionName: 'balanceOf', args: [owner] });
+  const balance = await session.read({ address: token, abi: sendTokenAbi, functionName: 'balanceOf', args: [owner] });
   if (balance < amount) {
     throw new RejectedError(`${owner} holds only ${formatSend(balance)} but ${formatSend(amount)} is needed.`, 'InsufficientBalance');
   }
-  const allowance = await session.read<bigint>({ address: token, abi: sendTokenAbi, functionName: 'allowance', args: [owner, spender] });
+  const allowance = await session.read({ address: token, abi: sendTokenAbi, functionName: 'allowance', args: [owner, spender] });
   if (allowance >= amount) return;
   session.out.note(`Approving ${formatSend(amount)} for NodeStaking ${spender}…`);
   await session.send({ address: token, abi: sendTokenAbi, functionName: 'approve', args: [spender, amount] });
@@ -121,7 +121,7 @@ export function nodeCommand(): Command {
 
     const existing = await getNode(session, staking, nodeAccount.address);
     if (existing.status !== 0) throw new RejectedError(revertSentence('NodeKeyAlreadyRegistered', [nodeAccount.address]), 'NodeKeyAlreadyRegistered');
-    const minStake = await session.read<bigint>({ address: staking, abi: nodeStakingAbi, functionName: 'minStake', args: [] });
+    const minStake = await session.read({ address: staking, abi: nodeStakingAbi, functionName: 'minStake', args: [] });
     if (stake < minStake) throw new RejectedError(revertSentence('StakeBelowMinimum', [stake, minStake]), 'StakeBelowMinimum');
 
     const consent = await nodeAccount.signTypedData({
@@ -239,7 +239,7 @@ export function nodeCommand(): Command {
     const nodeKey = nodeKeyAddress(nodeKeyArg, options, session.env);
     const staking = await session.contract('NodeStaking');
     const node = await getNode(session, staking, nodeKey);
-    const minStake = await session.read<bigint>({ address: staking, abi: nodeStakingAbi, functionName: 'minStake', args: [] });
+    const minStake = await session.read({ address: staking, abi: nodeStakingAbi, functionName: 'minStake', args: [] });
     const status = STATUS[node.status] ?? `status ${node.status}`;
     const strikes = strikeEpochs(node.recentStrikeEpochs);
     const data = {
@@ -283,7 +283,7 @@ export function nodeCommand(): Command {
     const session = sessionFor(command);
     const account = options.account ? parseAddress(options.account, '--account') : (await session.signer()).address;
     const settlement = await session.contract('EpochSettlement');
-    const [epoch, root] = await session.read<readonly [number, `0x${string}`]>({
+    const [epoch, root] = await session.read({
       address: settlement,
       abi: epochSettlementAbi,
       functionName: 'claimableRewardRoot',
@@ -294,7 +294,7 @@ export function nodeCommand(): Command {
     const doc = await loadRewardProofs(source);
     requireCurrentRoot(doc, source, { epoch, root });
     const entry = accountClaim(doc, source, account);
-    const already = await session.read<bigint>({ address: settlement, abi: epochSettlementAbi, functionName: 'claimed', args: [account] });
+    const already = await session.read({ address: settlement, abi: epochSettlementAbi, functionName: 'claimed', args: [account] });
     if (entry.cumulative <= already) throw new RejectedError(revertSentence('NothingToClaim', [account, entry.cumulative, already]), 'NothingToClaim');
     const receipt = await session.send({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [account, entry.cumulative, entry.proof] });
     const paid = entry.cumulative - already;

@@ -5,7 +5,7 @@
  * operator key that runs the WatchDog) and license claim (license rewards with a keeper-published proof).
  */
 import { Command } from 'commander';
-import { parseEventLogs, type Address, type Hex } from 'viem';
+import { parseEventLogs, type Address } from 'viem';
 import { epochSettlementAbi, licenseRewardsAbi, sendTokenAbi, watchDogLicenseAbi, watchDogPresaleAbi } from '../../generated/contracts.js';
 import { allowlistDocument, allowlistProof, loadAllowlist } from '../allowlist.js';
 import { InputError, RejectedError } from '../errors.js';
@@ -19,31 +19,16 @@ import { sessionFor, txLines, withExamples } from './common.js';
 const CURRENCY = { eth: 0, token: 1 } as const;
 const SALE_STATUS = ['active', 'cancelled', 'finalized'];
 
-interface Schedule {
-  allowlistStart: number;
-  allowlistEnd: number;
-  allowlistReserve: number;
-  publicStart: number;
-  publicEnd: number;
-  walletCap: number;
-  txCap: number;
-}
-interface SaleState {
-  sold: number;
-  allowlistSold: number;
-  status: number;
-  ethHeld: bigint;
-}
 interface Unit {
   symbol: string;
   decimals: number;
 }
 
 async function paymentUnit(session: Session, presale: Address): Promise<Unit & { token: Address }> {
-  const token = await session.read<Address>({ address: presale, abi: watchDogPresaleAbi, functionName: 'paymentToken', args: [] });
+  const token = await session.read({ address: presale, abi: watchDogPresaleAbi, functionName: 'paymentToken', args: [] });
   const [symbol, decimals] = await Promise.all([
-    session.read<string>({ address: token, abi: sendTokenAbi, functionName: 'symbol', args: [] }).catch(() => 'tokens'),
-    session.read<number>({ address: token, abi: sendTokenAbi, functionName: 'decimals', args: [] }).catch(() => 18),
+    session.read({ address: token, abi: sendTokenAbi, functionName: 'symbol', args: [] }).catch(() => 'tokens'),
+    session.read({ address: token, abi: sendTokenAbi, functionName: 'decimals', args: [] }).catch(() => 18),
   ]);
   return { token, symbol, decimals: Number(decimals) };
 }
@@ -73,18 +58,18 @@ export function presaleCommand(): Command {
     const session = sessionFor(command);
     const account = options.account ? parseAddress(options.account, '--account') : undefined;
     const address = await session.contract('WatchDogPresale');
-    const read = <T>(functionName: string, args: readonly unknown[] = []) => session.read<T>({ address, abi: watchDogPresaleAbi, functionName, args });
+    const presaleContract = { address, abi: watchDogPresaleAbi } as const;
     const [state, schedule, supply, tierCount, now, unit] = await Promise.all([
-      read<SaleState>('saleState'),
-      read<Schedule>('schedule'),
-      read<number>('supply'),
-      read<number>('tierCount'),
+      session.read({ ...presaleContract, functionName: 'saleState', args: [] }),
+      session.read({ ...presaleContract, functionName: 'schedule', args: [] }),
+      session.read({ ...presaleContract, functionName: 'supply', args: [] }),
+      session.read({ ...presaleContract, functionName: 'tierCount', args: [] }),
       session.now(),
       paymentUnit(session, address),
     ]);
     const tiers = await Promise.all(
       Array.from({ length: Number(tierCount) }, (_, i) =>
-        read<readonly [{ start: number; ethPrice: bigint; tokenPrice: bigint }, bigint]>('tier', [BigInt(i)]).then(([t, end]) => ({
+        session.read({ ...presaleContract, functionName: 'tier', args: [BigInt(i)] }).then(([t, end]) => ({
           from: t.start,
           to: Number(end),
           ethPrice: t.ethPrice,
@@ -94,7 +79,7 @@ export function presaleCommand(): Command {
     );
     const soldOut = state.sold >= supply;
     const next = soldOut ? null : tiers.find((t) => state.sold >= t.from && state.sold < t.to) ?? null;
-    const purchased = account ? await read<readonly [bigint, bigint]>('purchasedBy', [account]) : undefined;
+    const purchased = account ? await session.read({ ...presaleContract, functionName: 'purchasedBy', args: [account] }) : undefined;
     const allowlistOpen = now >= schedule.allowlistStart && now < schedule.allowlistEnd && schedule.allowlistStart !== 0;
     const publicOpen = now >= schedule.publicStart && now < schedule.publicEnd && schedule.publicStart !== 0;
     const status = SALE_STATUS[state.status] ?? `status ${state.status}`;
@@ -157,13 +142,13 @@ export function presaleCommand(): Command {
     const maxTotalCost =
       options.maxTotalCost !== undefined
         ? parseAmount(options.maxTotalCost, '--max-total-cost', { decimals: unit.decimals, symbol: unit.symbol, allowZero: true })
-        : await session.read<bigint>({ address, abi: watchDogPresaleAbi, functionName: 'quote', args: [quantity, currency] });
+        : await session.read({ address, abi: watchDogPresaleAbi, functionName: 'quote', args: [quantity, currency] });
 
     let functionName: string;
     let args: readonly unknown[];
     if (options.allowlist) {
       const doc = await loadAllowlist(options.allowlist);
-      const root = await session.read<Hex>({ address, abi: watchDogPresaleAbi, functionName: 'merkleRoot', args: [] });
+      const root = await session.read({ address, abi: watchDogPresaleAbi, functionName: 'merkleRoot', args: [] });
       const { maxQuantity, proof } = allowlistProof(doc, options.allowlist, buyer, root);
       functionName = currencyName === 'eth' ? 'buyAllowlist' : 'buyAllowlistWithToken';
       args = [quantity, maxQuantity, proof, maxTotalCost];
@@ -176,7 +161,7 @@ export function presaleCommand(): Command {
       // the sale's own checks come first; only a missing allowance may remain before approving
       const refusal = await session.preflight(call, ctx);
       if (refusal && refusal.errorName !== 'ERC20InsufficientAllowance') throw refusal.error;
-      const allowance = await session.read<bigint>({ address: unit.token, abi: sendTokenAbi, functionName: 'allowance', args: [buyer, address] });
+      const allowance = await session.read({ address: unit.token, abi: sendTokenAbi, functionName: 'allowance', args: [buyer, address] });
       if (allowance < maxTotalCost) {
         session.out.note(`Approving ${formatToken(maxTotalCost, unit.decimals, unit.symbol)} for the presale…`);
         await session.send({ address: unit.token, abi: sendTokenAbi, functionName: 'approve', args: [address, maxTotalCost] });
@@ -274,16 +259,16 @@ export function licenseCommand(): Command {
     const tokenId = parseTokenId(tokenIdArg, 'the license token id');
     const rewards = await session.contract('LicenseRewards');
     const settlement = await session.contract('EpochSettlement');
-    const [epoch, root] = await session.read<readonly [number, Hex]>({ address: settlement, abi: epochSettlementAbi, functionName: 'claimableRewardRoot', args: [] });
+    const [epoch, root] = await session.read({ address: settlement, abi: epochSettlementAbi, functionName: 'claimableRewardRoot', args: [] });
     if (epoch === 0) throw new RejectedError(revertSentence('NoFinalizedEpoch', []), 'NoFinalizedEpoch');
     const source = proofsSource(options.proofs, epoch);
     const doc = await loadRewardProofs(source);
     requireCurrentRoot(doc, source, { epoch, root });
     const entry = licenseClaim(doc, source, tokenId);
-    const already = await session.read<bigint>({ address: rewards, abi: licenseRewardsAbi, functionName: 'claimed', args: [tokenId] });
+    const already = await session.read({ address: rewards, abi: licenseRewardsAbi, functionName: 'claimed', args: [tokenId] });
     if (entry.cumulative <= already) throw new RejectedError(revertSentence('NothingToClaim', [tokenId, entry.cumulative, already]), 'NothingToClaim');
     const licenseAddress = await session.contract('WatchDogLicense');
-    const holder = await session.read<Address>({ address: licenseAddress, abi: watchDogLicenseAbi, functionName: 'ownerOf', args: [tokenId] });
+    const holder = await session.read({ address: licenseAddress, abi: watchDogLicenseAbi, functionName: 'ownerOf', args: [tokenId] });
     const receipt = await session.send({ address: rewards, abi: licenseRewardsAbi, functionName: 'claim', args: [tokenId, entry.cumulative, entry.proof] });
     const paid = entry.cumulative - already;
     session.out.result({ tokenId, holder, epoch, cumulative: entry.cumulative, paid, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>

@@ -52,7 +52,7 @@ const SNAPSHOT_FIELD = 'snapshot';
  * while the start block does not exist. Shared by the pipeline and the WatchDog endpoints.
  */
 export async function epochSnapshot(env: KeeperEnv, epoch: number): Promise<EpochSnapshot | null> {
-  const stored = await env.store.getStage<EpochSnapshot>(epoch, SNAPSHOT_FIELD);
+  const stored = await env.store.getStage(epoch, SNAPSHOT_FIELD);
   if (stored) return stored;
   const clock = await env.chain.clock();
   const times = epochTimes(clock, env, epoch);
@@ -76,7 +76,7 @@ export async function epochSnapshot(env: KeeperEnv, epoch: number): Promise<Epoc
 
 const nodeInput = z.object({ endpoint: z.string() });
 
-export function collectCommitmentsStage(env: KeeperEnv): StageHandler {
+export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-commitments'> {
   return {
     async run(ctx: StageContext): Promise<CollectOutput> {
       const clock = await env.chain.clock();
@@ -138,7 +138,7 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function seedStage(env: KeeperEnv): StageHandler {
+export function seedStage(env: KeeperEnv): StageHandler<'seed'> {
   return {
     async run(ctx: StageContext): Promise<SeedOutput> {
       const clock = await env.chain.clock();

@@ -99,7 +99,7 @@ export async function previousCumulative(env: KeeperEnv, epoch: number): Promise
   const previous = await env.chain.submission(epoch - 1);
   if (!previous) throw new Error(`epoch ${epoch - 1} is not submitted: epoch ${epoch} cannot be built yet`);
   const onChainRoot = previous.header.rewardRoot.toLowerCase();
-  const ours = await env.store.getStage<ScoreLike>(epoch - 1, 'score');
+  const ours: ScoreLike | undefined = await env.store.getStage(epoch - 1, 'score');
   // An output stored before license leaves existed has no license list: its tree had none.
   if (ours && ours.header.rewardRoot.toLowerCase() === onChainRoot) return { accounts: ours.cumulative, licenses: ours.licenseCumulative ?? [] };
   const dataHash = previous.header.dataHash;

@@ -19,7 +19,7 @@ import {
   openingsDeadline,
   transcriptDeadline,
   type Deadlines,
-  type EpochClock,
+  type EpochTiming,
 } from '../../core/deadlines.js';
 
 export interface KeeperEnv {
@@ -63,7 +63,7 @@ export interface EpochTimes {
   transcriptDeadline: number;
 }
 
-export function epochTimes(clock: EpochClock, env: KeeperEnv, epoch: number): EpochTimes {
+export function epochTimes(clock: EpochTiming, env: KeeperEnv, epoch: number): EpochTimes {
   const d = deadlinesOf(env);
   return {
     epochStart: epochStart(clock, epoch),

@@ -15,7 +15,6 @@ import { openingWire, type CommitmentWire, type NodeOpeningsWire } from '../../c
 import { sampleTargets } from '../../core/sampling.js';
 import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
-import type { CollectOutput, SeedOutput } from './collect.js';
 import { epochTimes, nowSeconds, stakingDomain, type KeeperEnv } from './env.js';
 import { describeZodError, lowerHex } from '../../core/wire.js';
 
@@ -59,11 +58,11 @@ export async function validCommitments(env: KeeperEnv, epoch: number, commitment
 const answerSchema = (count: number) =>
   z.strictObject({ openings: z.array(openingWire).length(count, `expected exactly ${count} openings`) });
 
-export function openingsStage(env: KeeperEnv): StageHandler {
+export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
   return {
     async run(ctx: StageContext): Promise<OpeningsOutput> {
-      const collected = await env.store.getStage<CollectOutput>(ctx.epoch, 'collect-commitments');
-      const seeds = await env.store.getStage<SeedOutput>(ctx.epoch, 'seed');
+      const collected = await env.store.getStage(ctx.epoch, 'collect-commitments');
+      const seeds = await env.store.getStage(ctx.epoch, 'seed');
       if (!collected || !seeds) throw new Error(`openings of epoch ${ctx.epoch} need the collect-commitments and seed outputs`);
       const single = await validCommitments(env, ctx.epoch, collected.commitments);
       const endpoints = new Map(collected.nodes.map((n) => [n.nodeKey, n.endpoint]));

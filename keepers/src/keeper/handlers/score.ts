@@ -17,19 +17,18 @@
  * (a self-check, so a wrong --public-url fails here and not at every guardian).
  */
 import type { Hex } from 'viem';
-import { deriveEpochFacts, keyStatesAt, type EpochChainFacts } from '../../chain/epochFacts.js';
+import { deriveEpochFacts, epochFactsMismatch, keyStatesAt, keysNamedByOpenings, type EpochChainFacts } from '../../chain/epochFacts.js';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
-import type { NodeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import type { TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import type { StoredWatchdogCommit } from '../../core/watchdogApi.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
 import type { CumulativeReward, FaultRecord, LicenseCumulative, LicenseReward } from '../../core/scoring.js';
 import { fetchJson } from '../../infra/httpJson.js';
-import type { StoredWatchdogCommit } from '../keeperHttp.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import type { CollectOutput, SeedOutput } from './collect.js';
 import { datasetPath, localDataset, previousCumulative, saveDataset } from './datasets.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
-import type { OpeningsOutput } from './openings.js';
 
 export interface TranscriptsOutput {
   watchdogs: WatchdogCommitWire[];
@@ -55,47 +54,21 @@ export interface PublishOutput {
   datasetUrl: string;
 }
 
-async function need<T>(env: KeeperEnv, epoch: number, stage: string): Promise<T> {
-  const value = await env.store.getStage<T>(epoch, stage);
-  if (value === undefined) throw new Error(`epoch ${epoch}: the ${stage} output is missing`);
-  return value;
-}
-
-/** Every device key named by the openings (ticket sender and recipient, ack recipient). */
-export function keysNamed(openings: readonly NodeOpeningsWire[]): Hex[] {
-  const keys = new Set<string>();
-  for (const entry of openings) {
-    for (const o of entry.openings ?? []) {
-      keys.add(o.ticket.senderKey);
-      keys.add(o.ticket.recipientKey);
-      keys.add(o.ack.recipientKey);
-    }
-  }
-  return [...keys].sort() as Hex[];
-}
-
 /** The first field where the pipeline's earlier chain reads disagree with the guardians' derivation. */
 function snapshotMismatch(facts: EpochChainFacts, collected: CollectOutput, seeds: SeedOutput): string | null {
-  const pairs: [string, unknown, unknown][] = [
-    ['epochStart', facts.epochStart, collected.epochStart],
-    ['epochEnd', facts.epochEnd, collected.epochEnd],
-    ['commitDeadline', facts.commitDeadline, collected.commitDeadline],
-    ['startBlock', facts.startBlock, collected.startBlock],
-    ['node set', facts.nodes, collected.nodes],
-    ['seed', facts.seed, seeds.seed],
-    ['assignSeed', facts.assignSeed, seeds.assignSeed],
-  ];
-  for (const [field, a, b] of pairs) if (canonicalJson(a) !== canonicalJson(b)) return field;
-  return null;
+  // collected: epoch times, start block, node set; seeds: seed, assignSeed
+  const mismatch = epochFactsMismatch(facts, collected) ?? epochFactsMismatch(facts, seeds);
+  if (!mismatch) return null;
+  return mismatch.field.startsWith('nodes') ? 'node set' : mismatch.field;
 }
 
-export function transcriptsStage(env: KeeperEnv): StageHandler {
+export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
   return {
     async run(ctx: StageContext): Promise<TranscriptsOutput> {
       const clock = await env.chain.clock();
       const { transcriptDeadline } = epochTimes(clock, env, ctx.epoch);
       if (nowSeconds(env) < transcriptDeadline) return ctx.waitUntil(transcriptDeadline * 1000 + 200, 'transcript deadline');
-      const collected = await need<CollectOutput>(env, ctx.epoch, 'collect-commitments');
+      const collected = await env.store.requireStage(ctx.epoch, 'collect-commitments');
       const commits = await env.store.getWatchdog<StoredWatchdogCommit>(ctx.epoch, 'commits');
       const transcripts = await env.store.getWatchdog<TranscriptWire>(ctx.epoch, 'transcripts');
       // A keeper (re)started after the epoch ended may have been unreachable during the grace: WatchDogs
@@ -118,17 +91,17 @@ export function transcriptsStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function scoreStage(env: KeeperEnv): StageHandler {
+export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
   return {
     async run(ctx: StageContext): Promise<ScoreOutput> {
       const epoch = ctx.epoch;
       if (epoch > 1 && (await env.chain.epochStatus(epoch - 1)) === 'None') {
         return ctx.waitUntil(env.nowMs() + 2000, `epoch ${epoch - 1} is not submitted yet`);
       }
-      const collected = await need<CollectOutput>(env, epoch, 'collect-commitments');
-      const seeds = await need<SeedOutput>(env, epoch, 'seed');
-      const { openings } = await need<OpeningsOutput>(env, epoch, 'openings');
-      const { watchdogs, transcripts } = await need<TranscriptsOutput>(env, epoch, 'transcripts');
+      const collected = await env.store.requireStage(epoch, 'collect-commitments');
+      const seeds = await env.store.requireStage(epoch, 'seed');
+      const { openings } = await env.store.requireStage(epoch, 'openings');
+      const { watchdogs, transcripts } = await env.store.requireStage(epoch, 'transcripts');
       const { contracts } = env.book;
       const epochContracts = {
         staking: contracts.NodeStaking,
@@ -148,7 +121,7 @@ export function scoreStage(env: KeeperEnv): StageHandler {
       ]);
       const mismatch = snapshotMismatch(facts, collected, seeds);
       if (mismatch) throw new Error(`epoch ${epoch}: the pipeline's ${mismatch} differs from the chain's (reorg?)`);
-      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamed(openings), seeds.seed.blockNumber);
+      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamedByOpenings({ openings }), seeds.seed.blockNumber);
       const dataset = datasetFromParts({
         chainId: env.book.chainId,
         contracts: epochContracts,
@@ -203,10 +176,10 @@ export function scoreStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function publishDatasetStage(env: KeeperEnv): StageHandler {
+export function publishDatasetStage(env: KeeperEnv): StageHandler<'publish-dataset'> {
   return {
     async run(ctx: StageContext): Promise<PublishOutput> {
-      const { dataHash } = await need<ScoreOutput>(env, ctx.epoch, 'score');
+      const { dataHash } = await env.store.requireStage(ctx.epoch, 'score');
       const json = await localDataset(env, dataHash);
       if (json === null) throw new Error(`dataset ${dataHash} of epoch ${ctx.epoch} is missing from Redis and ${datasetPath(env, dataHash)}`);
       await saveDataset(env, dataHash, json);

@@ -23,8 +23,6 @@ import { SCORES_CHUNK_SIZE } from '../../core/scoring.js';
 import { epochStart } from '../../core/deadlines.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { epochTimes, headerDomain, nowSeconds, type KeeperEnv } from './env.js';
-import type { ScoreOutput } from './score.js';
-import type { SignaturesOutput } from './signatures.js';
 
 export interface SubmitOutput {
   txHash: Hex;
@@ -55,18 +53,12 @@ export function revertName(error: unknown): string | undefined {
   return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
 }
 
-async function need<T>(env: KeeperEnv, epoch: number, stage: string): Promise<T> {
-  const value = await env.store.getStage<T>(epoch, stage);
-  if (value === undefined) throw new Error(`epoch ${epoch}: the ${stage} output is missing`);
-  return value;
-}
-
-export function submitStage(env: KeeperEnv): StageHandler {
+export function submitStage(env: KeeperEnv): StageHandler<'submit'> {
   return {
     async run(ctx: StageContext): Promise<SubmitOutput> {
       const epoch = ctx.epoch;
-      const score = await need<ScoreOutput>(env, epoch, 'score');
-      const sigs = await need<SignaturesOutput>(env, epoch, 'signatures');
+      const score = await env.store.requireStage(epoch, 'score');
+      const sigs = await env.store.requireStage(epoch, 'signatures');
       const name = `submit.${epoch}`;
       const status = await env.chain.epochStatus(epoch);
       if (status === 'None' && !(await env.sender.record(name))) {
@@ -122,7 +114,7 @@ export function submitStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function publishScoresStage(env: KeeperEnv): StageHandler {
+export function publishScoresStage(env: KeeperEnv): StageHandler<'publish-scores'> {
   const settlement = () => env.book.contracts.EpochSettlement;
   const cursorOf = async (epoch: number): Promise<Hex | null> => {
     try {
@@ -136,8 +128,8 @@ export function publishScoresStage(env: KeeperEnv): StageHandler {
   return {
     async run(ctx: StageContext): Promise<PublishScoresOutput> {
       const epoch = ctx.epoch;
-      const submit = await need<SubmitOutput>(env, epoch, 'submit');
-      const score = await need<ScoreOutput>(env, epoch, 'score');
+      const submit = await env.store.requireStage(epoch, 'submit');
+      const score = await env.store.requireStage(epoch, 'score');
       if (!submit.headerMatches) return { chunks: 0, sentByUs: 0, skipped: 'the header on-chain is not ours' };
       const chain = scoresHashChain(score.scores, SCORES_CHUNK_SIZE);
       if (chain.head !== score.header.scoresHash) {
@@ -163,15 +155,15 @@ export function publishScoresStage(env: KeeperEnv): StageHandler {
   };
 }
 
-export function executeFaultsStage(env: KeeperEnv): StageHandler {
+export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults'> {
   const settlement = () => env.book.contracts.EpochSettlement;
   const pending = (epoch: number, index: number) =>
     env.client.readContract({ address: settlement(), abi: epochSettlementAbi, functionName: 'faultPending', args: [epoch, index] });
   return {
     async run(ctx: StageContext): Promise<ExecuteFaultsOutput> {
       const epoch = ctx.epoch;
-      const submit = await need<SubmitOutput>(env, epoch, 'submit');
-      const { faults } = await need<ScoreOutput>(env, epoch, 'score');
+      const submit = await env.store.requireStage(epoch, 'submit');
+      const { faults } = await env.store.requireStage(epoch, 'score');
       const empty = { faults: faults.length, executedByUs: [], alreadyExecuted: [] };
       if (faults.length === 0) return empty;
       if (!submit.headerMatches) return { ...empty, skipped: 'the header on-chain is not ours' };

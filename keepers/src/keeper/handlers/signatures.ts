@@ -12,7 +12,6 @@ import { headerDigest } from '../../core/epochHeader.js';
 import { fetchJson } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { headerDomain, type KeeperEnv } from './env.js';
-import type { PublishOutput, ScoreOutput } from './score.js';
 import { SendnetError } from '../../core/errors.js';
 import { lowerHex } from '../../core/wire.js';
 
@@ -33,11 +32,11 @@ export class QuorumError extends SendnetError {
   override readonly code = 'quorum';
 }
 
-export function signaturesStage(env: KeeperEnv): StageHandler {
+export function signaturesStage(env: KeeperEnv): StageHandler<'signatures'> {
   return {
     async run(ctx: StageContext): Promise<SignaturesOutput> {
-      const score = await env.store.getStage<ScoreOutput>(ctx.epoch, 'score');
-      const publish = await env.store.getStage<PublishOutput>(ctx.epoch, 'publish-dataset');
+      const score = await env.store.getStage(ctx.epoch, 'score');
+      const publish = await env.store.getStage(ctx.epoch, 'publish-dataset');
       if (!score || !publish) throw new Error(`epoch ${ctx.epoch}: signatures need the score and publish-dataset outputs`);
       const set = await env.chain.guardianSet();
       const members = new Set(set.members.map((m) => m.toLowerCase()));
