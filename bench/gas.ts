@@ -58,14 +58,22 @@ async function main() {
     results: Object.fromEntries(
       Object.entries(results).map(([name, r]) => [
         name,
-        { suite: r.suite, gas: r.gas, target: r.target ?? null, meetsTarget: r.target ? r.gas <= r.target : null, note: r.note },
+        {
+          suite: r.suite,
+          gas: r.gas,
+          target: r.target ?? null,
+          meetsTarget: r.target ? r.gas <= r.target : null,
+          note: r.note,
+        },
       ]),
     ),
   };
   const path = join(repoRoot, 'bench', 'gas.json');
-  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   for (const [name, r] of Object.entries(report.results)) {
-    ctx.log(`${name.padEnd(40)} ${String(r.gas).padStart(8)}  target ${r.target ?? '-'}  ${r.meetsTarget === false ? 'MISSED' : ''}`);
+    ctx.log(
+      `${name.padEnd(40)} ${String(r.gas).padStart(8)}  target ${r.target ?? '-'}  ${r.meetsTarget === false ? 'MISSED' : ''}`,
+    );
   }
   ctx.log(`wrote ${path}`);
   const readme = join(repoRoot, 'README.md');
@@ -89,7 +97,9 @@ function withGasTable(
     ([name, r]) =>
       `| ${r.suite} | \`${name}\` | ${r.gas.toLocaleString('en-US')} | ${r.target ? `≤ ${r.target.toLocaleString('en-US')}` : '—'} | ${r.note.replaceAll('|', '/')} |`,
   );
-  const table = ['| suite | operation | gas | target | what was measured |', '|---|---|---:|---:|---|', ...rows].join('\n');
+  const table = ['| suite | operation | gas | target | what was measured |', '|---|---|---:|---:|---|', ...rows].join(
+    '\n',
+  );
   return `${readme.slice(0, start + TABLE_START.length)}\n${table}\n${readme.slice(end)}`;
 }
 

@@ -15,7 +15,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { INDEXING_BLOCK, renderIndexingBench, withReadmeBlock } from './readme.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address, type PublicClient } from 'viem';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  parseEther,
+  type Address,
+  type PublicClient,
+} from 'viem';
 import { foundry } from 'viem/chains';
 import { freePort, startAnvil } from '../keepers/src/dev/anvil.js';
 import { deployProtocol } from '../keepers/src/devnet/deploy.js';
@@ -39,7 +47,12 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-async function waitFor<T>(what: string, poll: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 25): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  poll: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await poll();
@@ -65,7 +78,10 @@ async function scoresQueryable(gn: GraphNodeHandle, epoch: number, count: number
 }
 
 async function indexedBlock(gn: GraphNodeHandle): Promise<bigint> {
-  const data = await graphql<{ _meta: { block: { number: number }; hasIndexingErrors: boolean } }>(gn.graphqlUrl, '{ _meta { block { number } hasIndexingErrors } }');
+  const data = await graphql<{ _meta: { block: { number: number }; hasIndexingErrors: boolean } }>(
+    gn.graphqlUrl,
+    '{ _meta { block { number } hasIndexingErrors } }',
+  );
   if (data._meta.hasIndexingErrors) throw new Error(`the subgraph has indexing errors; see ${gn.logPath}`);
   return BigInt(data._meta.block.number);
 }
@@ -161,13 +177,35 @@ async function main() {
     // 2. a burst of registrations
     console.log(`bench:indexing: burst of ${burstCount} registrations`);
     const headBefore = await indexedBlock(gn);
-    const burst = await registrationBurst(anvil.rpcUrl, publicClient, { ...burstParams, from: smallNodes, count: burstCount });
-    await waitFor('the burst to be indexed', async () => ((await indexedBlock(gn!)) >= burst.lastBlock ? true : undefined), 1_800_000, 50);
+    const burst = await registrationBurst(anvil.rpcUrl, publicClient, {
+      ...burstParams,
+      from: smallNodes,
+      count: burstCount,
+    });
+    await waitFor(
+      'the burst to be indexed',
+      async () => ((await indexedBlock(gn!)) >= burst.lastBlock ? true : undefined),
+      1_800_000,
+      50,
+    );
     const burstIndexedAt = Date.now();
-    const staked = await publicClient.readContract({ address: book.contracts.NodeStaking, abi: nodeStakingAbi, functionName: 'totalStaked' });
-    const protocol = await graphql<{ protocol: { nodeCount: number; totalStaked: string } }>(gn.graphqlUrl, '{ protocol(id: "protocol") { nodeCount totalStaked } }');
-    if (protocol.protocol.nodeCount !== totalNodes || BigInt(protocol.protocol.totalStaked) !== staked || staked !== STAKE * BigInt(totalNodes)) {
-      throw new Error(`after the burst the subgraph has ${protocol.protocol.nodeCount} nodes / ${protocol.protocol.totalStaked} staked; chain ${staked}, expected ${totalNodes} nodes`);
+    const staked = await publicClient.readContract({
+      address: book.contracts.NodeStaking,
+      abi: nodeStakingAbi,
+      functionName: 'totalStaked',
+    });
+    const protocol = await graphql<{ protocol: { nodeCount: number; totalStaked: string } }>(
+      gn.graphqlUrl,
+      '{ protocol(id: "protocol") { nodeCount totalStaked } }',
+    );
+    if (
+      protocol.protocol.nodeCount !== totalNodes ||
+      BigInt(protocol.protocol.totalStaked) !== staked ||
+      staked !== STAKE * BigInt(totalNodes)
+    ) {
+      throw new Error(
+        `after the burst the subgraph has ${protocol.protocol.nodeCount} nodes / ${protocol.protocol.totalStaked} staked; chain ${staked}, expected ${totalNodes} nodes`,
+      );
     }
     const indexSeconds = (burstIndexedAt - burst.firstMinedAt) / 1000;
 
@@ -194,18 +232,27 @@ async function main() {
     // 4. ranking queries with every node scored: the CLI's queries (sendnet rankings), its field lists,
     //    at its default --top 10 and at --top 100
     console.log(`bench:indexing: ${querySamples} samples of each ranking query`);
-    const NODE_FIELDS = 'id operator stake status endpoint latestEpoch latestRank latestScore latestAvailability latestVerifiedUnits latestReward cumulativeRewards';
+    const NODE_FIELDS =
+      'id operator stake status endpoint latestEpoch latestRank latestScore latestAvailability latestVerifiedUnits latestReward cumulativeRewards';
     const RESULT_FIELDS = `epochNumber rank score availability latencyP50Ms latencyP95Ms verifiedUnits reward faults node { ${NODE_FIELDS} }`;
     // `a` is a per-sample alias: every query text is new, so graph-node's result cache never answers
     const rankingQueries = (top: number): Record<string, (a: string) => string> => ({
-      latestEpoch: (a) => `{ ${a}: epoches(first: 1, orderBy: number, orderDirection: desc, where: {scoresPublished: true}) { number } }`,
-      byScore: (a) => `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: rank, orderDirection: asc) { ${RESULT_FIELDS} } }`,
-      byUptime: (a) => `{ ${a}: nodes(first: ${top}, orderBy: latestAvailability, orderDirection: desc, where: {latestEpoch_not: null}) { ${NODE_FIELDS} } }`,
-      byVolume: (a) => `{ ${a}: nodes(first: ${top}, orderBy: latestVerifiedUnits, orderDirection: desc, where: {latestEpoch_not: null}) { ${NODE_FIELDS} } }`,
-      byRewards: (a) => `{ ${a}: nodes(first: ${top}, orderBy: cumulativeRewards, orderDirection: desc) { ${NODE_FIELDS} } }`,
-      epochByUptime: (a) => `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: availability, orderDirection: desc) { ${RESULT_FIELDS} } }`,
-      epochByVolume: (a) => `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: verifiedUnits, orderDirection: desc) { ${RESULT_FIELDS} } }`,
-      epochByRewards: (a) => `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: reward, orderDirection: desc) { ${RESULT_FIELDS} } }`,
+      latestEpoch: (a) =>
+        `{ ${a}: epoches(first: 1, orderBy: number, orderDirection: desc, where: {scoresPublished: true}) { number } }`,
+      byScore: (a) =>
+        `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: rank, orderDirection: asc) { ${RESULT_FIELDS} } }`,
+      byUptime: (a) =>
+        `{ ${a}: nodes(first: ${top}, orderBy: latestAvailability, orderDirection: desc, where: {latestEpoch_not: null}) { ${NODE_FIELDS} } }`,
+      byVolume: (a) =>
+        `{ ${a}: nodes(first: ${top}, orderBy: latestVerifiedUnits, orderDirection: desc, where: {latestEpoch_not: null}) { ${NODE_FIELDS} } }`,
+      byRewards: (a) =>
+        `{ ${a}: nodes(first: ${top}, orderBy: cumulativeRewards, orderDirection: desc) { ${NODE_FIELDS} } }`,
+      epochByUptime: (a) =>
+        `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: availability, orderDirection: desc) { ${RESULT_FIELDS} } }`,
+      epochByVolume: (a) =>
+        `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: verifiedUnits, orderDirection: desc) { ${RESULT_FIELDS} } }`,
+      epochByRewards: (a) =>
+        `{ ${a}: nodeEpochResults(first: ${top}, where: {epochNumber: ${bigEpoch}}, orderBy: reward, orderDirection: desc) { ${RESULT_FIELDS} } }`,
     });
     const latency: Record<string, Record<string, { p50Ms: number; p99Ms: number; maxMs: number }>> = {};
     const TOPS = [10, 100];
@@ -221,7 +268,11 @@ async function main() {
           samples.push(performance.now() - t);
         }
         samples.sort((a, b) => a - b);
-        perQuery[name] = { p50Ms: round(percentile(samples, 50)), p99Ms: round(percentile(samples, 99)), maxMs: round(samples[samples.length - 1]!) };
+        perQuery[name] = {
+          p50Ms: round(percentile(samples, 50)),
+          p99Ms: round(percentile(samples, 99)),
+          maxMs: round(samples[samples.length - 1]!),
+        };
       }
       latency[`top${top}`] = perQuery;
     }
@@ -231,12 +282,15 @@ async function main() {
       generatedBy: 'npm run bench:indexing (bench/indexing.ts)',
       generatedAt: new Date().toISOString(),
       setup: {
-        graphNode: 'gnd dev 0.45.0 (@graphprotocol/gnd-linux-x64), Postgres 15, ETHEREUM_POLLING_INTERVAL=200 ms; every query text unique (no result-cache hits)',
-        chain: 'anvil 1.7.1, automine; the burst: script/dev/BulkNodeRegistrar.sol, 80 registrations per transaction, automine off, 1e9 block gas limit',
+        graphNode:
+          'gnd dev 0.45.0 (@graphprotocol/gnd-linux-x64), Postgres 15, ETHEREUM_POLLING_INTERVAL=200 ms; every query text unique (no result-cache hits)',
+        chain:
+          'anvil 1.7.1, automine; the burst: script/dev/BulkNodeRegistrar.sol, 80 registrations per transaction, automine off, 1e9 block gas limit',
         machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0]!) },
       },
       indexingLag: {
-        definition: 'from the receipt of an epoch\'s last publishScores transaction to GraphQL returning the epoch with scoresPublished and every result',
+        definition:
+          "from the receipt of an epoch's last publishScores transaction to GraphQL returning the epoch with scoresPublished and every result",
         devnetEpochs: {
           nodesPerEpoch: smallNodes,
           samples: lagSamples,
@@ -265,10 +319,12 @@ async function main() {
         indexMs: burstIndexedAt - burst.firstMinedAt,
         afterLastBlockMinedMs: burstIndexedAt - burst.lastMinedAt,
         nodeRegisteredEventsPerSecond: round(burst.registrations / indexSeconds),
-        definition: 'NodeRegistered events / (time the subgraph reached the last burst block − time the first burst block was mined)',
+        definition:
+          'NodeRegistered events / (time the subgraph reached the last burst block − time the first burst block was mined)',
       },
       rankingQueries: {
-        definition: "the CLI's ranking queries (sendnet rankings: same filters, orders and field lists), sequential, over HTTP from Node",
+        definition:
+          "the CLI's ranking queries (sendnet rankings: same filters, orders and field lists), sequential, over HTTP from Node",
         nodesIndexed: totalNodes,
         scoredInEpoch: bigScores.length,
         samplesPerQuery: querySamples,
@@ -281,7 +337,10 @@ async function main() {
     };
     writeFileSync(join(repoRoot, 'bench', 'indexing.json'), `${JSON.stringify(report, null, 2)}\n`);
     const readmePath = join(repoRoot, 'README.md');
-    writeFileSync(readmePath, withReadmeBlock(readFileSync(readmePath, 'utf8'), INDEXING_BLOCK, renderIndexingBench(report)));
+    writeFileSync(
+      readmePath,
+      withReadmeBlock(readFileSync(readmePath, 'utf8'), INDEXING_BLOCK, renderIndexingBench(report)),
+    );
     console.log(JSON.stringify(report, null, 2));
   } catch (error) {
     failed = true;

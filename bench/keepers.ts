@@ -25,14 +25,21 @@ import { benchOpenings } from './keepers/openings.js';
 import { benchRelay } from './keepers/relay.js';
 import { KEEPERS_BLOCK, renderKeepersBench, withReadmeBlock, type KeepersBenchReport } from './readme.js';
 
-
 async function main() {
-  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000,1000000' }, 'readme-only': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '10000,100000,1000000' },
+      'readme-only': { type: 'boolean', default: false },
+    },
+  });
   const readmePath = join(repoRoot, 'README.md');
   const jsonPath = join(repoRoot, 'bench', 'keepers.json');
   if (values['readme-only']) {
     const report = JSON.parse(readFileSync(jsonPath, 'utf8')) as KeepersBenchReport;
-    writeFileSync(readmePath, withReadmeBlock(readFileSync(readmePath, 'utf8'), KEEPERS_BLOCK, renderKeepersBench(report)));
+    writeFileSync(
+      readmePath,
+      withReadmeBlock(readFileSync(readmePath, 'utf8'), KEEPERS_BLOCK, renderKeepersBench(report)),
+    );
     return;
   }
   const sizes = values.sizes.split(',').map((s) => {
@@ -63,12 +70,26 @@ async function main() {
       loadAverageAtStart,
       loadAverageAtEnd: loadavg()[0]!,
     },
-    scoring: { results: scoring, target, meetsTarget: big ? big.totalMs <= target.maxMs && big.peakRssMiB <= target.maxRssMiB : null },
+    scoring: {
+      results: scoring,
+      target,
+      meetsTarget: big ? big.totalMs <= target.maxMs && big.peakRssMiB <= target.maxRssMiB : null,
+    },
     openings: { ...openings, meetsTarget: openings.ratio >= openings.target },
-    relay: { edge: relay.edge, bare: relay.bare, ratios: relay.ratios, options: relay.options, target: 0.5, meetsTarget: relay.ratios.throughput >= 0.5 },
+    relay: {
+      edge: relay.edge,
+      bare: relay.bare,
+      ratios: relay.ratios,
+      options: relay.options,
+      target: 0.5,
+      meetsTarget: relay.ratios.throughput >= 0.5,
+    },
   };
-  writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(readmePath, withReadmeBlock(readFileSync(readmePath, 'utf8'), KEEPERS_BLOCK, renderKeepersBench(report)));
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    readmePath,
+    withReadmeBlock(readFileSync(readmePath, 'utf8'), KEEPERS_BLOCK, renderKeepersBench(report)),
+  );
   console.log(renderKeepersBench(report));
 }
 

@@ -40,10 +40,28 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export interface KeepersBenchReport {
   generatedBy: string;
   generatedAt: string;
-  machine: { cpus: number; model: string; memoryGiB: number; node: string; loadAverageAtStart: number; loadAverageAtEnd: number };
-  scoring: { results: ScoringBenchResult[]; target: { nodes: number; maxMs: number; maxRssMiB: number }; meetsTarget: boolean | null };
+  machine: {
+    cpus: number;
+    model: string;
+    memoryGiB: number;
+    node: string;
+    loadAverageAtStart: number;
+    loadAverageAtEnd: number;
+  };
+  scoring: {
+    results: ScoringBenchResult[];
+    target: { nodes: number; maxMs: number; maxRssMiB: number };
+    meetsTarget: boolean | null;
+  };
   openings: OpeningsBenchResult & { meetsTarget: boolean };
-  relay: { edge: BenchRelayResult['edge']; bare: BenchRelayResult['bare']; ratios: BenchRelayResult['ratios']; options: BenchRelayResult['options']; target: number; meetsTarget: boolean };
+  relay: {
+    edge: BenchRelayResult['edge'];
+    bare: BenchRelayResult['bare'];
+    ratios: BenchRelayResult['ratios'];
+    options: BenchRelayResult['options'];
+    target: number;
+    meetsTarget: boolean;
+  };
 }
 
 export function renderKeepersBench(r: KeepersBenchReport): string {
@@ -76,10 +94,27 @@ export interface IndexingBenchReport {
   generatedAt: string;
   setup: { graphNode: string; machine: { cpus: number; loadAverage1m: number } };
   indexingLag: {
-    devnetEpochs: { nodesPerEpoch: number; samples: unknown[]; p50Ms: number; maxMs: number; targetMs: number; meetsTarget: boolean };
-    largeEpoch: { nodes: number; publishTransactions: number; fromLastPublishMs: number; eventsPerSecondWhilePublishing: number };
+    devnetEpochs: {
+      nodesPerEpoch: number;
+      samples: unknown[];
+      p50Ms: number;
+      maxMs: number;
+      targetMs: number;
+      meetsTarget: boolean;
+    };
+    largeEpoch: {
+      nodes: number;
+      publishTransactions: number;
+      fromLastPublishMs: number;
+      eventsPerSecondWhilePublishing: number;
+    };
   };
-  registrationBurst: { registrations: number; transactions: number; blocks: number; nodeRegisteredEventsPerSecond: number };
+  registrationBurst: {
+    registrations: number;
+    transactions: number;
+    blocks: number;
+    nodeRegisteredEventsPerSecond: number;
+  };
   rankingQueries: {
     scoredInEpoch: number;
     latency: Record<string, Record<string, LatencyStats>>;
@@ -97,7 +132,11 @@ export function renderIndexingBench(r: IndexingBenchReport): string {
     const stats = Object.values(q.latency[top]!);
     const p50s = stats.map((s) => s.p50Ms);
     const worst = q.worstP99Ms[top]!;
-    return [`p50 ${Math.min(...p50s)}–${Math.max(...p50s)} ms, p99 ≤ ${worst} ms`, `p99 ≤ ${q.targetP99Ms} ms`, yes(worst <= q.targetP99Ms)];
+    return [
+      `p50 ${Math.min(...p50s)}–${Math.max(...p50s)} ms, p99 ≤ ${worst} ms`,
+      `p99 ≤ ${q.targetP99Ms} ms`,
+      yes(worst <= q.targetP99Ms),
+    ];
   };
   const tops = Object.keys(q.latency);
   return [
@@ -109,7 +148,10 @@ export function renderIndexingBench(r: IndexingBenchReport): string {
     `| lag from an epoch's last \`publishScores\` receipt to its ranking being queryable (${lag.nodesPerEpoch}-node epochs, ${lag.samples.length} samples) | p50 ${seconds(lag.p50Ms)}, max ${seconds(lag.maxMs)} | ≤ ${lag.targetMs / 1000} s | ${yes(lag.meetsTarget)} |`,
     `| one ${fmt(big.nodes)}-node epoch (${big.publishTransactions} \`publishScores\` transactions) | queryable ${seconds(big.fromLastPublishMs)} after the last publish (≈ ${big.eventsPerSecondWhilePublishing} events/s) | — | |`,
     `| burst of ${fmt(burst.registrations)} node registrations (${burst.transactions} transactions, ${burst.blocks} block${burst.blocks === 1 ? '' : 's'}) | ${burst.nodeRegisteredEventsPerSecond} \`NodeRegistered\` events/s indexed | — | |`,
-    ...tops.map((top) => `| ranking-query latency with ${fmt(q.scoredInEpoch)} scored nodes, the CLI's ${Object.keys(q.latency[top]!).length} queries (\`--top ${top.replace('top', '')}\`) | ${queries(top).join(' | ')} |`),
+    ...tops.map(
+      (top) =>
+        `| ranking-query latency with ${fmt(q.scoredInEpoch)} scored nodes, the CLI's ${Object.keys(q.latency[top]!).length} queries (\`--top ${top.replace('top', '')}\`) | ${queries(top).join(' | ')} |`,
+    ),
     INDEXING_BLOCK.end,
   ].join('\n');
 }

@@ -14,7 +14,12 @@ const run = spawnSync(
   ['coverage', '--report', 'lcov', '--report', 'summary', '--no-match-coverage', '(test|script)/'],
   {
     stdio: 'inherit',
-    env: { FOUNDRY_PROFILE: 'coverage', ...process.env, FOUNDRY_OUT: 'out-coverage', FOUNDRY_CACHE_PATH: 'cache-coverage' },
+    env: {
+      FOUNDRY_PROFILE: 'coverage',
+      ...process.env,
+      FOUNDRY_OUT: 'out-coverage',
+      FOUNDRY_CACHE_PATH: 'cache-coverage',
+    },
   },
 );
 if (run.status !== 0) {
@@ -50,7 +55,9 @@ if (rows.length === 0) {
 const lines = (100 * sum.LH) / sum.LF;
 const branches = sum.BRF === 0 ? 100 : (100 * sum.BRH) / sum.BRF;
 console.log(`coverage of contracts/:\n${rows.join('\n')}`);
-console.log(`  total: lines ${lines.toFixed(2)}% (min ${MIN_LINES}%), branches ${branches.toFixed(2)}% (min ${MIN_BRANCHES}%)`);
+console.log(
+  `  total: lines ${lines.toFixed(2)}% (min ${MIN_LINES}%), branches ${branches.toFixed(2)}% (min ${MIN_BRANCHES}%)`,
+);
 if (lines < MIN_LINES || branches < MIN_BRANCHES) {
   console.error('coverage gate: FAILED');
   process.exit(1);

@@ -23,8 +23,8 @@ process.stdin.on('end', () => {
   const input = Buffer.concat(chunks).toString('utf8');
   // Sources arrive inline from forge; imports outside them are read from disk relative to the
   // allowed paths forge passes (--allow-paths / --base-path / --include-path).
-  const fs = require('fs');
-  const path = require('path');
+  const fs = require('node:fs');
+  const path = require('node:path');
   const roots = [process.cwd()];
   for (let i = 0; i < args.length; i++) {
     if (['--base-path', '--include-path', '--allow-paths'].includes(args[i]) && args[i + 1]) {

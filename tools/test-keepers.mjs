@@ -18,7 +18,13 @@ const all = readdirSync(DIR)
   .filter((f) => f.endsWith('.test.ts'))
   .sort()
   .map((f) => `${DIR}/${f}`);
-const isRealtime = (path) => REALTIME.has(path.split('/').pop().replace(/\.test\.ts$/, ''));
+const isRealtime = (path) =>
+  REALTIME.has(
+    path
+      .split('/')
+      .pop()
+      .replace(/\.test\.ts$/, ''),
+  );
 const lanes =
   args.length > 0
     ? [{ name: 'tests', files: args }]
@@ -31,14 +37,18 @@ const children = [];
 function runLane({ name, files }) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
     }
     child.on('exit', (code, signal) => {
       const seconds = Math.round((Date.now() - started) / 1000);
-      process.stdout.write(`[${name}] lane finished in ${seconds} s: ${code === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`}\n`);
+      process.stdout.write(
+        `[${name}] lane finished in ${seconds} s: ${code === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`}\n`,
+      );
       resolve(code ?? 1);
     });
   });

@@ -83,7 +83,11 @@ export const didGasSuite: GasSuite = async ({ book, publicClient, wallet, gasOf,
     note: 'ENS-style setText(node, "com.twitter", "satoshi"), a new short record; ENS PublicResolver setText: 57.8k',
   };
   results.didSetText_avatarUri = {
-    gas: await write(owner, 'setText', [node, 'avatar', 'ipfs://bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq']),
+    gas: await write(owner, 'setText', [
+      node,
+      'avatar',
+      'ipfs://bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq',
+    ]),
     note: 'setText(node, "avatar", 66-character ipfs URI): the value takes 3 fresh storage words',
   };
   results.didSetContenthash = {

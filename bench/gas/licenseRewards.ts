@@ -11,7 +11,12 @@ import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
 import { loadArtifact } from '../../keepers/src/devnet/artifacts.js';
 import { epochSettlementAbi, sendTokenAbi } from '../../keepers/src/generated/contracts.js';
 import { buildTree, licenseRewardLeaf, type MerkleTree } from '../../keepers/src/core/merkle.js';
-import { SCORES_END, collectQuorumSignatures, settlementDomain, type EpochHeader } from '../../keepers/src/core/epochHeader.js';
+import {
+  SCORES_END,
+  collectQuorumSignatures,
+  settlementDomain,
+  type EpochHeader,
+} from '../../keepers/src/core/epochHeader.js';
 import type { GasResult, GasSuite } from './context.js';
 
 export const LICENSE_CLAIM_TREE_DEPTH = 20;
@@ -22,8 +27,15 @@ const POOL = parseEther('120000000');
 const HALVING = 730;
 const INITIAL_EMISSION = POOL / BigInt(2 * HALVING);
 
-
-export const licenseRewardsGasSuite: GasSuite = async ({ book, publicClient, testClient, wallet, gasOf, fundedAccount, log }) => {
+export const licenseRewardsGasSuite: GasSuite = async ({
+  book,
+  publicClient,
+  testClient,
+  wallet,
+  gasOf,
+  fundedAccount,
+  log,
+}) => {
   const { SendToken: token, EpochSettlement: settlement } = book.contracts;
   const rewardsArtifact = loadArtifact('LicenseRewards.sol', 'LicenseRewards');
   const licenseArtifact = loadArtifact('MockLicense.sol', 'MockLicense');
@@ -46,7 +58,12 @@ export const licenseRewardsGasSuite: GasSuite = async ({ book, publicClient, tes
   const nonce = await publicClient.getTransactionCount({ address: deployer.address });
   const predicted = getContractAddress({ from: deployer.address, nonce: BigInt(nonce) });
   await gasOf(
-    await treasury.writeContract({ address: token, abi: sendTokenAbi, functionName: 'transfer', args: [predicted, POOL] }),
+    await treasury.writeContract({
+      address: token,
+      abi: sendTokenAbi,
+      functionName: 'transfer',
+      args: [predicted, POOL],
+    }),
   );
   const rewards = await deploy(rewardsArtifact, [
     {
@@ -62,18 +79,37 @@ export const licenseRewardsGasSuite: GasSuite = async ({ book, publicClient, tes
   const owner = await fundedAccount(0n); // holds no SEND yet
   const tokenId = 1n;
   await gasOf(
-    await wallet(deployer).writeContract({ address: license, abi: licenseArtifact.abi, functionName: 'mint', args: [owner.address, tokenId] }),
+    await wallet(deployer).writeContract({
+      address: license,
+      abi: licenseArtifact.abi,
+      functionName: 'mint',
+      args: [owner.address, tokenId],
+    }),
   );
 
   // ---- epochs continue from wherever earlier suites left the settlement, account total unchanged
-  const progress = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
+  const progress = await publicClient.readContract({
+    address: settlement,
+    abi: epochSettlementAbi,
+    functionName: 'settlementProgress',
+  });
   let epoch = progress.lastSubmitted;
   const accountTotal = (
-    await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEntry', args: [epoch] })
+    await publicClient.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEntry',
+      args: [epoch],
+    })
   ).totalCumulative;
   const submitNext = async (rewardRoot: Hex) => {
     epoch += 1;
-    const endsAt = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [epoch] });
+    const endsAt = await publicClient.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEnd',
+      args: [epoch],
+    });
     const now = (await publicClient.getBlock()).timestamp;
     if (now < endsAt) await testClient.setNextBlockTimestamp({ timestamp: endsAt });
     const header: EpochHeader = {
@@ -88,7 +124,12 @@ export const licenseRewardsGasSuite: GasSuite = async ({ book, publicClient, tes
       dataHash: ZERO32.replace(/0$/, '3') as Hex,
       seed: ZERO32.replace(/0$/, '4') as Hex,
     };
-    const quorum = await collectQuorumSignatures(domain, header, guardians.map((g) => g.address), guardians.slice(0, SIGNERS));
+    const quorum = await collectQuorumSignatures(
+      domain,
+      header,
+      guardians.map((g) => g.address),
+      guardians.slice(0, SIGNERS),
+    );
     await gasOf(
       await keeper.writeContract({
         address: settlement,
@@ -139,8 +180,15 @@ export const licenseRewardsGasSuite: GasSuite = async ({ book, publicClient, tes
     gas: await gasOf(await claim(second, perEpoch * 2n)),
     note: `${LICENSE_CLAIM_TREE_DEPTH}-deep proof, license claimed before, owner holds SEND: settlement root view + ownerOf + transfer`,
   };
-  const paid = await publicClient.readContract({ address: token, abi: sendTokenAbi, functionName: 'balanceOf', args: [owner.address as Address] });
+  const paid = await publicClient.readContract({
+    address: token,
+    abi: sendTokenAbi,
+    functionName: 'balanceOf',
+    args: [owner.address as Address],
+  });
   if (paid !== perEpoch * 2n) throw new Error(`owner received ${paid}, expected ${perEpoch * 2n}`);
-  log(`license claim: first ${results.licenseClaim_first_2pow20Leaves.gas}, repeat ${results.licenseClaim_repeat_2pow20Leaves.gas}`);
+  log(
+    `license claim: first ${results.licenseClaim_first_2pow20Leaves.gas}, repeat ${results.licenseClaim_repeat_2pow20Leaves.gas}`,
+  );
   return results;
 };

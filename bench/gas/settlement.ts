@@ -20,7 +20,16 @@ const SIGNERS = 5;
 const GUARDIAN_INDICES = [3, 4, 5, 6, 7, 8, 9]; // dev accounts listed in config/devnet.json
 const ZERO32: Hex = `0x${'0'.repeat(64)}`;
 
-export const settlementGasSuite: GasSuite = async ({ book, publicClient, testClient, wallet, gasOf, fundedAccount, keyFor, log }) => {
+export const settlementGasSuite: GasSuite = async ({
+  book,
+  publicClient,
+  testClient,
+  wallet,
+  gasOf,
+  fundedAccount,
+  keyFor,
+  log,
+}) => {
   const { SendToken: token, NodeStaking: staking, EpochSettlement: settlement } = book.contracts;
   const keeper = wallet(devAccount(2));
   const guardians = GUARDIAN_INDICES.map((i) => devAccount(i));
@@ -148,7 +157,7 @@ export const settlementGasSuite: GasSuite = async ({ book, publicClient, testCli
   await passDisputeWindow();
 
   // Epochs 3..12 with small trees and no faults: the ring of 8 slots is reused from epoch 8 on.
-  let smallTree = second.tree;
+  const smallTree = second.tree;
   for (let epoch = 3; epoch <= 12; epoch++) {
     submitGas.push(await submit(epoch, smallTree.root, cumulativeTotal));
     await passDisputeWindow();
@@ -201,7 +210,6 @@ export const settlementGasSuite: GasSuite = async ({ book, publicClient, testCli
     gas: await gasOf(await executeFault(await fundedAccount(0n), 15, faultTree15, false)),
     note: 'as executeFault (no strike), but the finder holds no SEND yet (fresh balance slot)',
   };
-
 
   results.registerAndStake.target = 150_000;
   results.submitEpoch_5of7_steadyState.target = 107_000;

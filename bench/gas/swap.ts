@@ -7,7 +7,15 @@ import { parseEther, zeroAddress, type Abi, type Address, type Hex } from 'viem'
 import { devAccount } from '../../keepers/src/devnet/devAccounts.js';
 import { loadArtifact, type Artifact } from '../../keepers/src/devnet/artifacts.js';
 import { sendTokenAbi } from '../../keepers/src/generated/contracts.js';
-import { erc20, erc721, eth, signSwapOrder, swapDomain, type Asset, type SwapOrder } from '../../keepers/src/core/swapOrder.js';
+import {
+  erc20,
+  erc721,
+  eth,
+  signSwapOrder,
+  swapDomain,
+  type Asset,
+  type SwapOrder,
+} from '../../keepers/src/core/swapOrder.js';
 import type { GasResult, GasSuite, Signer } from './context.js';
 
 const APPROVAL = parseEther('1000000000'); // finite: every fill decrements it (non-zero -> non-zero)
@@ -33,8 +41,14 @@ export const swapGasSuite: GasSuite = async (ctx) => {
   // SEND from the treasury, USD and NFTs minted: both traders hold both tokens.
   const maker = await fundedAccount(parseEther('10000'));
   const taker = await fundedAccount(parseEther('10000'));
-  const write = async (account: Signer, address: Address, abi: Abi, functionName: string, args: unknown[], value = 0n) =>
-    gasOf(await wallet(account).writeContract({ address, abi, functionName, args, value }));
+  const write = async (
+    account: Signer,
+    address: Address,
+    abi: Abi,
+    functionName: string,
+    args: unknown[],
+    value = 0n,
+  ) => gasOf(await wallet(account).writeContract({ address, abi, functionName, args, value }));
   for (const account of [maker, taker]) {
     await write(devAccount(0), usd, erc20Artifact.abi, 'mint', [account.address, parseEther('10000')]);
     await write(account, usd, erc20Artifact.abi, 'approve', [swap, APPROVAL]);

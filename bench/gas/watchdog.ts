@@ -9,7 +9,12 @@
 import { parseEther, type Abi, type Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { Currency, allowlistTree } from '../../keepers/src/chain/watchdog.js';
-import { deployStandInStablecoin, deployWatchDogSale, loadArtifact, type Tier } from '../../keepers/src/devnet/contractDeployments.js';
+import {
+  deployStandInStablecoin,
+  deployWatchDogSale,
+  loadArtifact,
+  type Tier,
+} from '../../keepers/src/devnet/contractDeployments.js';
 import type { GasResult, GasSuite } from './context.js';
 
 /** 2^14 accounts: every leaf sits at depth 14 (a 14-hash proof); any list up to this size costs at most that. */
@@ -58,11 +63,24 @@ export const watchdogGasSuite: GasSuite = async ({ publicClient, testClient, wal
   await testClient.mine({ blocks: 1 });
 
   const quote = (quantity: number, currency: number) =>
-    publicClient.readContract({ address: presale, abi: presaleAbi, functionName: 'quote', args: [quantity, currency] }) as Promise<bigint>;
+    publicClient.readContract({
+      address: presale,
+      abi: presaleAbi,
+      functionName: 'quote',
+      args: [quantity, currency],
+    }) as Promise<bigint>;
   const buyPublic = async (quantity: number) => {
     const buyer = await fundedAccount(0n);
     const cost = await quote(quantity, Currency.Eth);
-    return gasOf(await wallet(buyer).writeContract({ address: presale, abi: presaleAbi, functionName: 'buyPublic', args: [quantity, cost], value: cost }));
+    return gasOf(
+      await wallet(buyer).writeContract({
+        address: presale,
+        abi: presaleAbi,
+        functionName: 'buyPublic',
+        args: [quantity, cost],
+        value: cost,
+      }),
+    );
   };
   const buyAllowlist = async (index: number, quantity: number) => {
     const cost = await quote(quantity, Currency.Eth);
@@ -79,9 +97,30 @@ export const watchdogGasSuite: GasSuite = async ({ publicClient, testClient, wal
   const buyWithToken = async (quantity: number) => {
     const buyer = await fundedAccount(0n);
     const cost = await quote(quantity, Currency.Token);
-    await gasOf(await ownerWallet.writeContract({ address: stablecoin, abi: tokenAbi, functionName: 'transfer', args: [buyer.address, cost] }));
-    await gasOf(await wallet(buyer).writeContract({ address: stablecoin, abi: tokenAbi, functionName: 'approve', args: [presale, cost] }));
-    return gasOf(await wallet(buyer).writeContract({ address: presale, abi: presaleAbi, functionName: 'buyPublicWithToken', args: [quantity, cost] }));
+    await gasOf(
+      await ownerWallet.writeContract({
+        address: stablecoin,
+        abi: tokenAbi,
+        functionName: 'transfer',
+        args: [buyer.address, cost],
+      }),
+    );
+    await gasOf(
+      await wallet(buyer).writeContract({
+        address: stablecoin,
+        abi: tokenAbi,
+        functionName: 'approve',
+        args: [presale, cost],
+      }),
+    );
+    return gasOf(
+      await wallet(buyer).writeContract({
+        address: presale,
+        abi: presaleAbi,
+        functionName: 'buyPublicWithToken',
+        args: [quantity, cost],
+      }),
+    );
   };
 
   // warm-up: the sale's first purchases in each currency pay for its fresh counters and balances
@@ -126,6 +165,8 @@ export const watchdogGasSuite: GasSuite = async ({ publicClient, testClient, wal
     gas: token10,
     note: 'buyPublicWithToken(10)',
   };
-  log(`license buys: public 1 ${public1}, public 10 ${public10}, allowlist overhead ${allowlist1 - publicAgain1}, token 1 ${token1}`);
+  log(
+    `license buys: public 1 ${public1}, public 10 ${public10}, allowlist overhead ${allowlist1 - publicAgain1}, token 1 ${token1}`,
+  );
   return results;
 };

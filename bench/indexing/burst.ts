@@ -35,7 +35,11 @@ interface RpcResponse {
 /** One batched JSON-RPC request; throws on the first error. */
 export async function rpcBatch(rpcUrl: string, calls: { method: string; params: unknown[] }[]): Promise<unknown[]> {
   const body = calls.map((c, id) => ({ jsonrpc: '2.0', id, method: c.method, params: c.params }));
-  const response = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const results = (await response.json()) as RpcResponse[];
   const byId = new Map(results.map((r) => [r.id, r]));
   return calls.map((c, id) => {
@@ -81,10 +85,19 @@ export async function deployRegistrar(
   params: { staking: Address; token: Address; fund: bigint },
 ): Promise<Address> {
   const artifact = loadArtifact('BulkNodeRegistrar.sol', 'BulkNodeRegistrar');
-  const hash = await deployer.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: [params.staking] });
+  const hash = await deployer.deployContract({
+    abi: artifact.abi,
+    bytecode: artifact.bytecode,
+    args: [params.staking],
+  });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error('BulkNodeRegistrar deployment failed');
-  const fund = await deployer.writeContract({ address: params.token, abi: sendTokenAbi, functionName: 'transfer', args: [receipt.contractAddress, params.fund] });
+  const fund = await deployer.writeContract({
+    address: params.token,
+    abi: sendTokenAbi,
+    functionName: 'transfer',
+    args: [receipt.contractAddress, params.fund],
+  });
   await publicClient.waitForTransactionReceipt({ hash: fund });
   return receipt.contractAddress;
 }
@@ -94,7 +107,11 @@ export async function deployRegistrar(
  * = the registrar, `registerMany` transactions sent with automine off, then mined in as few blocks as the
  * gas limit allows. Leaves automine on afterwards.
  */
-export async function registrationBurst(rpcUrl: string, publicClient: PublicClient, params: BurstParams): Promise<BurstResult> {
+export async function registrationBurst(
+  rpcUrl: string,
+  publicClient: PublicClient,
+  params: BurstParams,
+): Promise<BurstResult> {
   const signStart = Date.now();
   const calls: Hex[] = [];
   for (let i = params.from; i < params.from + params.count; i += params.perTransaction) {
@@ -107,7 +124,13 @@ export async function registrationBurst(rpcUrl: string, publicClient: PublicClie
       consents.push(await signNodeKeyConsent(key, params.registrar, params.chainId, params.staking));
       endpoints.push(`ws://bench-${j}.devnet:7000`);
     }
-    calls.push(encodeFunctionData({ abi: REGISTRAR_ABI, functionName: 'registerMany', args: [keys, consents, endpoints, params.stake] }));
+    calls.push(
+      encodeFunctionData({
+        abi: REGISTRAR_ABI,
+        functionName: 'registerMany',
+        args: [keys, consents, endpoints, params.stake],
+      }),
+    );
   }
   const signMs = Date.now() - signStart;
 

@@ -18,7 +18,13 @@ export async function startBareForwarder(port = 0, host = '127.0.0.1') {
     let key: string | undefined;
     ws.send(JSON.stringify({ type: 'challenge', nonce: `0x${randomBytes(32).toString('hex')}`, node: NODE, epoch: 1 }));
     ws.on('message', (data) => {
-      let frame: { type?: string; key?: string; did?: string; envelope?: { id: string; to: string }; ack?: { ticketHash: string } };
+      let frame: {
+        type?: string;
+        key?: string;
+        did?: string;
+        envelope?: { id: string; to: string };
+        ack?: { ticketHash: string };
+      };
       try {
         frame = JSON.parse(data.toString());
       } catch {
@@ -27,7 +33,10 @@ export async function startBareForwarder(port = 0, host = '127.0.0.1') {
       if (frame.type === 'login' && frame.key) {
         key = frame.key;
         let set = byKey.get(key);
-        if (!set) byKey.set(key, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          byKey.set(key, set);
+        }
         set.add(ws);
         ws.send(JSON.stringify({ type: 'welcome', key, did: frame.did, node: NODE, epoch: 1, pending: 0 }));
       } else if (frame.type === 'send' && frame.envelope) {

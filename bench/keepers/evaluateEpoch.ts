@@ -12,7 +12,12 @@ import { parseArgs } from 'node:util';
 import { bytesToHex, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { assignWatchdogs, assignmentSeed, samplingSeed } from '../../keepers/src/core/sampling.js';
-import { challengeOffsets, signTranscript, signWatchdogCommit, type TranscriptResult } from '../../keepers/src/core/watchdogSchedule.js';
+import {
+  challengeOffsets,
+  signTranscript,
+  signWatchdogCommit,
+  type TranscriptResult,
+} from '../../keepers/src/core/watchdogSchedule.js';
 import { datasetFromParts, datasetHash, evaluateEpoch, parseEpochDataset } from '../../keepers/src/core/dataset.js';
 import { DEVNET_CONSENSUS } from '../../keepers/src/core/consensus.js';
 import { buildEpochTrees, scoreEpoch } from '../../keepers/src/core/scoring.js';
@@ -45,15 +50,29 @@ const assignSeed = assignmentSeed(epoch, assignHash);
 const pool = randomBytes(20 * N);
 const nodes = Array.from({ length: N }, (_, i) => {
   const nodeKey = bytesToHex(pool.subarray(20 * i, 20 * i + 20));
-  return { nodeKey, operator: nodeKey, stake: ((10_000n + BigInt(i % 5000)) * 10n ** 18n).toString(), endpoint: `ws://10.0.${i >> 8 & 255}.${i & 255}:8080` };
+  return {
+    nodeKey,
+    operator: nodeKey,
+    stake: ((10_000n + BigInt(i % 5000)) * 10n ** 18n).toString(),
+    endpoint: `ws://10.0.${(i >> 8) & 255}.${i & 255}:8080`,
+  };
 });
 
 const [{ watchdogs, transcripts }, buildWatchdogs] = await time(async () => {
-  const list = Array.from({ length: W }, (_, i) => ({ tokenId: BigInt(i + 1), key: generatePrivateKey(), secret: rand32() }));
+  const list = Array.from({ length: W }, (_, i) => ({
+    tokenId: BigInt(i + 1),
+    key: generatePrivateKey(),
+    secret: rand32(),
+  }));
   const commits = await Promise.all(
     list.map(async (w) => {
       const m = await signWatchdogCommit(w.key, w.tokenId, epoch, w.secret);
-      return { tokenId: w.tokenId, operator: privateKeyToAccount(w.key).address, commit: m.commit, signature: m.signature };
+      return {
+        tokenId: w.tokenId,
+        operator: privateKeyToAccount(w.key).address,
+        commit: m.commit,
+        signature: m.signature,
+      };
     }),
   );
   const assignment = assignWatchdogs({
@@ -63,7 +82,8 @@ const [{ watchdogs, transcripts }, buildWatchdogs] = await time(async () => {
     m: DEVNET_CONSENSUS.m,
   });
   const perDog = new Map<bigint, Address[]>();
-  for (const [node, ids] of assignment) for (const id of ids) (perDog.get(id) ?? perDog.set(id, []).get(id)!).push(node);
+  for (const [node, ids] of assignment)
+    for (const id of ids) (perDog.get(id) ?? perDog.set(id, []).get(id)!).push(node);
   const signed = [];
   for (const w of list) {
     const results: TranscriptResult[] = [];
@@ -81,11 +101,24 @@ const guardians = Array.from({ length: 7 }, () => privateKeyToAccount(generatePr
 const [dataset, build] = await time(() =>
   datasetFromParts({
     chainId: 31337,
-    contracts: { staking: '0x' + '11'.repeat(20), settlement: '0x' + '22'.repeat(20), didRegistry: '0x' + '33'.repeat(20), license: '0x' + '44'.repeat(20), licenseRewards: '0x' + '55'.repeat(20) },
+    contracts: {
+      staking: `0x${'11'.repeat(20)}`,
+      settlement: `0x${'22'.repeat(20)}`,
+      didRegistry: `0x${'33'.repeat(20)}`,
+      license: `0x${'44'.repeat(20)}`,
+      licenseRewards: `0x${'55'.repeat(20)}`,
+    },
     epoch,
     epochStart,
     epochEnd,
-    parameters: { ...DEVNET_CONSENSUS, challengesPerNode: C, equivocationSlash: 10n ** 21n, guardianShareBps: 500, epochEmission: 273_972n * 10n ** 18n, licenseEmission: 82_191n * 10n ** 18n },
+    parameters: {
+      ...DEVNET_CONSENSUS,
+      challengesPerNode: C,
+      equivocationSlash: 10n ** 21n,
+      guardianShareBps: 500,
+      epochEmission: 273_972n * 10n ** 18n,
+      licenseEmission: 82_191n * 10n ** 18n,
+    },
     startBlock: { blockNumber: 100, blockHash: rand32() },
     seed: { blockNumber: 200, blockHash: seedHash, value: samplingSeed(epoch, seedHash) },
     assignSeed: { blockNumber: 99, blockHash: assignHash, value: assignSeed },
@@ -104,7 +137,8 @@ const [dataset, build] = await time(() =>
 const [dataHash, hash] = await time(() => datasetHash(dataset));
 const [, parse] = await time(() => parseEpochDataset(dataset));
 const [evaluation, evaluate] = await time(() => evaluateEpoch(dataset, { dataHash }));
-if (evaluation.rejected.length > 0) throw new Error(`unexpected rejections: ${JSON.stringify(evaluation.rejected.slice(0, 3))}`);
+if (evaluation.rejected.length > 0)
+  throw new Error(`unexpected rejections: ${JSON.stringify(evaluation.rejected.slice(0, 3))}`);
 // The scoring part alone (core/scoring.ts on the same input), to see what evaluateEpoch adds to it.
 const [scored, score] = await time(() => scoreEpoch(evaluation.scoringInput));
 const [, trees] = await time(() => buildEpochTrees(scored));
@@ -134,5 +168,13 @@ try {
 } catch {
   previous = [];
 }
-const runs = [...previous.filter((r) => (r as { nodes: number; watchdogs: number }).nodes !== N || (r as { watchdogs: number }).watchdogs !== W), result];
-writeFileSync(values.out!, JSON.stringify({ description: 'evaluateEpoch at scale (bench/keepers/evaluateEpoch.ts)', runs }, null, 2) + '\n');
+const runs = [
+  ...previous.filter(
+    (r) => (r as { nodes: number; watchdogs: number }).nodes !== N || (r as { watchdogs: number }).watchdogs !== W,
+  ),
+  result,
+];
+writeFileSync(
+  values.out!,
+  `${JSON.stringify({ description: 'evaluateEpoch at scale (bench/keepers/evaluateEpoch.ts)', runs }, null, 2)}\n`,
+);

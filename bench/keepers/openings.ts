@@ -52,7 +52,9 @@ function rate(ms: number, fn: () => void): { perSecond: number; calls: number } 
   return { perSecond: (calls * 1000) / elapsed, calls };
 }
 
-export function benchOpenings(options: { receipts?: number; senders?: number; durationMs?: number } = {}): OpeningsBenchResult {
+export function benchOpenings(
+  options: { receipts?: number; senders?: number; durationMs?: number } = {},
+): OpeningsBenchResult {
   const receiptsCount = options.receipts ?? 4096;
   const senders = options.senders ?? 64;
   const durationMs = options.durationMs ?? 3000;
@@ -84,9 +86,11 @@ export function benchOpenings(options: { receipts?: number; senders?: number; du
   const wire = samples.map((s) => JSON.stringify(openingToWire(tree, s.index, leaves[s.index]!.receipt)));
 
   // Raw limit: the same signatures, ready-made key objects, nothing but crypto.verify.
-  const raw = receipts.slice(0, 256).flatMap((r) => [
-    { key: ed25519PublicKey(r.ticket.senderKey), message: ticketHashBytes(r.ticket), sig: hexToBytes(r.ticket.sig) },
-  ]);
+  const raw = receipts
+    .slice(0, 256)
+    .flatMap((r) => [
+      { key: ed25519PublicKey(r.ticket.senderKey), message: ticketHashBytes(r.ticket), sig: hexToBytes(r.ticket.sig) },
+    ]);
   let k = 0;
   const rawStep = () => {
     const item = raw[k++ % raw.length]!;
@@ -125,5 +129,5 @@ export function benchOpenings(options: { receipts?: number; senders?: number; du
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(benchOpenings(), null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(benchOpenings(), null, 2)}\n`);
 }

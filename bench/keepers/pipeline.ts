@@ -74,14 +74,19 @@ try {
 
   // 2. fan-out
   const fq = new PipelineQueues({ connection, bullPrefix: 'bench-fan' });
-  const fs = new PipelineStore<Omit<StageFields, 'openings'> & { openings: { parts: number } }>(connection, 'bench-fan');
+  const fs = new PipelineStore<Omit<StageFields, 'openings'> & { openings: { parts: number } }>(
+    connection,
+    'bench-fan',
+  );
   const fr = new PipelineRunner({
     connection,
     queues: fq,
     store: fs,
     handlers: {
       openings: {
-        run: async (ctx) => ({ parts: (await ctx.fanOut(Array.from({ length: PARTS }, (_, i) => ({ part: `n${i}` })))).size }),
+        run: async (ctx) => ({
+          parts: (await ctx.fanOut(Array.from({ length: PARTS }, (_, i) => ({ part: `n${i}` })))).size,
+        }),
         part: async () => ({ ok: true }),
       },
     },
@@ -118,8 +123,20 @@ try {
   const report = {
     generatedAt: new Date().toISOString(),
     machine: 'shared 2-core VM (other workloads running); Redis 7.0.15 with appendonly yes, appendfsync everysec',
-    chain: { epochs: EPOCHS, stages: 3, jobs: EPOCHS * 3, concurrency: CONCURRENCY, seconds: +chainSeconds.toFixed(2), jobsPerSecond: Math.round((EPOCHS * 3) / chainSeconds) },
-    fanOut: { parts: fanParts, concurrency: CONCURRENCY, seconds: +fanSeconds.toFixed(2), partsPerSecond: Math.round(fanParts / fanSeconds) },
+    chain: {
+      epochs: EPOCHS,
+      stages: 3,
+      jobs: EPOCHS * 3,
+      concurrency: CONCURRENCY,
+      seconds: +chainSeconds.toFixed(2),
+      jobsPerSecond: Math.round((EPOCHS * 3) / chainSeconds),
+    },
+    fanOut: {
+      parts: fanParts,
+      concurrency: CONCURRENCY,
+      seconds: +fanSeconds.toFixed(2),
+      partsPerSecond: Math.round(fanParts / fanSeconds),
+    },
     redisRestart: { secondsUntilNextJobCompleted: +restartSeconds.toFixed(2) },
   };
   const out = join(repoRoot, 'bench', 'keepers', 'pipeline.json');

@@ -77,12 +77,28 @@ export interface BenchRelayResult {
 
 const quiet = pino({ level: 'warn' });
 
-async function startServer(mode: 'edge' | 'bare', verifyThreads: number): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(
+  mode: 'edge' | 'bare',
+  verifyThreads: number,
+): Promise<{ url: string; child: ChildProcess }> {
   // RELAY_BENCH_SERVER_FLAGS="--cpu-prof" profiles the servers
   const flags = (process.env.RELAY_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(here, 'relayServer.ts'), '--mode', mode, '--verify-threads', String(verifyThreads)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...flags,
+      '--import',
+      'tsx',
+      join(here, 'relayServer.ts'),
+      '--mode',
+      mode,
+      '--verify-threads',
+      String(verifyThreads),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
@@ -95,7 +111,9 @@ async function startServer(mode: 'edge' | 'bare', verifyThreads: number): Promis
 /** User + system CPU microseconds the server process has used so far. */
 function serverCpu(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
-    child.once('message', (message: { cpu: { user: number; system: number } }) => resolve(message.cpu.user + message.cpu.system));
+    child.once('message', (message: { cpu: { user: number; system: number } }) =>
+      resolve(message.cpu.user + message.cpu.system),
+    );
     if (!child.send('cpu')) reject(new Error('server IPC channel closed'));
   });
 }
@@ -162,7 +180,14 @@ async function runAgainst(mode: 'edge' | 'bare', o: Required<BenchRelayOptions>)
   const pairs: Pair[] = [];
   try {
     for (let i = 0; i < o.pairs; i++) {
-      const make = (did: number) => new RelayClient({ device: generateDeviceKey(), did: BigInt(did), openPayloads: false, reconnect: false, logger: quiet });
+      const make = (did: number) =>
+        new RelayClient({
+          device: generateDeviceKey(),
+          did: BigInt(did),
+          openPayloads: false,
+          reconnect: false,
+          logger: quiet,
+        });
       const pair = { sender: make(1000 + 2 * i), recipient: make(1001 + 2 * i) };
       await pair.sender.connect(url);
       await pair.recipient.connect(url);
@@ -277,7 +302,10 @@ if (isMain) {
     window: int.parse(values.window),
     presignTickets: values.presign,
     rounds: int.parse(values.rounds),
-    verifyThreads: values['verify-threads'] === undefined ? undefined : z.coerce.number().int().min(0).parse(values['verify-threads']),
+    verifyThreads:
+      values['verify-threads'] === undefined
+        ? undefined
+        : z.coerce.number().int().min(0).parse(values['verify-threads']),
   });
   const json = JSON.stringify(result, null, 2);
   writeFileSync(join(here, 'relay.json'), `${json}\n`);

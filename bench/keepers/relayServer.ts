@@ -21,7 +21,9 @@ process.on('message', (message) => {
   if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
 });
 
-const { values } = parseArgs({ options: { mode: { type: 'string', default: 'edge' }, 'verify-threads': { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: { mode: { type: 'string', default: 'edge' }, 'verify-threads': { type: 'string', default: '0' } },
+});
 
 if (values.mode === 'bare') {
   const server = await startBareForwarder();
@@ -32,18 +34,24 @@ if (values.mode === 'bare') {
   const node = new EdgeNode({
     nodeKey: generatePrivateKey(),
     dataDir,
-    clock: new EpochClock({ genesisTime: Math.floor(Date.now() / 1000) - 10, epochDurationSeconds: 3600, commitGraceSeconds: 60 }),
+    clock: new EpochClock({
+      genesisTime: Math.floor(Date.now() / 1000) - 10,
+      epochDurationSeconds: 3600,
+      commitGraceSeconds: 60,
+    }),
     domain: nodeStakingDomain(31337, '0x0000000000000000000000000000000000000001'),
     logger: pino({ level: 'warn' }),
     verifyThreads: Number(values['verify-threads']),
   });
   await node.start();
   process.stdout.write(`${JSON.stringify({ url: node.url, node: node.address })}\n`);
-  process.once('SIGTERM', () =>
-    void node.stop().then(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
-    }),
+  process.once(
+    'SIGTERM',
+    () =>
+      void node.stop().then(() => {
+        rmSync(dataDir, { recursive: true, force: true });
+        process.exit(0);
+      }),
   );
 } else {
   console.error(`unknown --mode ${values.mode}: use edge or bare`);

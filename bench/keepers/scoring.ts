@@ -53,7 +53,14 @@ export function syntheticEpoch(nodes: number, seed = 1): ScoringInput {
     guardianShareBps: 500,
     guardianSet: [1, 2, 3, 4, 5, 6, 7].map((g) => hex40(0xaa, g)),
     signers: [1, 2, 3, 4, 5].map((g) => hex40(0xaa, g)),
-    parameters: { aMin: 0.9, aTarget: 0.99, gamma: 2, stakeCap: 100_000n * SEND, volumeCapPerDid: 10_000n, equivocationSlash: 1_000n * SEND },
+    parameters: {
+      aMin: 0.9,
+      aTarget: 0.99,
+      gamma: 2,
+      stakeCap: 100_000n * SEND,
+      volumeCapPerDid: 10_000n,
+      equivocationSlash: 1_000n * SEND,
+    },
     nodes: [],
     previousCumulative: new Map(),
   };
@@ -69,7 +76,10 @@ export function syntheticEpoch(nodes: number, seed = 1): ScoringInput {
         successRatio: weak ? 0.5 + random() * 0.4 : 0.95 + random() * 0.05,
         latenciesMs: [20 + Math.floor(random() * 100), 20 + Math.floor(random() * 100)],
       })),
-      volume: [0, 1, 2, 3].map((d) => ({ senderDid: `did-${(i * 7 + d * 13) % nodes}`, units: BigInt(1 + Math.floor(random() * 5_000)) })),
+      volume: [0, 1, 2, 3].map((d) => ({
+        senderDid: `did-${(i * 7 + d * 13) % nodes}`,
+        units: BigInt(1 + Math.floor(random() * 5_000)),
+      })),
       openingsFailed: random() < 0.005,
       equivocated: random() < 0.001,
     });
@@ -103,9 +113,13 @@ export function runScoring(nodes: number): ScoringBenchResult {
 export function benchScoring(nodes: number): Promise<ScoringBenchResult> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--max-old-space-size=6144', self, '--nodes', String(nodes)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--max-old-space-size=6144', self, '--nodes', String(nodes)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('error', reject);
@@ -119,6 +133,7 @@ export function benchScoring(nodes: number): Promise<ScoringBenchResult> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { nodes: { type: 'string', default: '10000' } } });
   const nodes = Number(values.nodes);
-  if (!Number.isInteger(nodes) || nodes < 1) throw new RangeError(`--nodes must be a positive integer, got ${values.nodes}`);
-  process.stdout.write(JSON.stringify(runScoring(nodes)) + '\n');
+  if (!Number.isInteger(nodes) || nodes < 1)
+    throw new RangeError(`--nodes must be a positive integer, got ${values.nodes}`);
+  process.stdout.write(`${JSON.stringify(runScoring(nodes))}\n`);
 }

@@ -49,11 +49,17 @@ let publicClient: PublicClient;
 let dir: string;
 const transport = () => http(anvil.rpcUrl);
 const testClient = () => createTestClient({ chain: foundry, mode: 'anvil', transport: transport() });
-const wallet = (key: Hex) => createWalletClient({ chain: foundry, transport: transport(), account: privateKeyToAccount(key) });
+const wallet = (key: Hex) =>
+  createWalletClient({ chain: foundry, transport: transport(), account: privateKeyToAccount(key) });
 
 /** Runs the CLI against the test chain, signing with `key` (if any). */
 function cli(args: readonly string[], key?: Hex, extraEnv: Record<string, string> = {}): Promise<CliRun> {
-  return runSendnet(args, { SENDNET_RPC: anvil.rpcUrl, SENDNET_DEPLOYMENTS: bookPath, SENDNET_PRIVATE_KEY: key, ...extraEnv });
+  return runSendnet(args, {
+    SENDNET_RPC: anvil.rpcUrl,
+    SENDNET_DEPLOYMENTS: bookPath,
+    SENDNET_PRIVATE_KEY: key,
+    ...extraEnv,
+  });
 }
 const json = (run: CliRun) => {
   assert.equal(run.code, 0, `expected success, got exit ${run.code}: ${run.stderr}`);
@@ -103,7 +109,14 @@ before(async () => {
   buyerB = await freshAccount();
   const outsider = privateKeyToAccount(generatePrivateKey()).address;
   allowlistPath = join(dir, 'allowlist.json');
-  const built = await runSendnet(['presale', 'allowlist', `${buyerA.address}:3`, `${outsider}:5`, '--out', allowlistPath]);
+  const built = await runSendnet([
+    'presale',
+    'allowlist',
+    `${buyerA.address}:3`,
+    `${outsider}:5`,
+    '--out',
+    allowlistPath,
+  ]);
   assert.equal(built.code, 0, built.stderr);
   const doc = JSON.parse(readFileSync(allowlistPath, 'utf8')) as { root: Hex };
   allowlistStart = Number((await publicClient.getBlock()).timestamp) + 60;
@@ -135,14 +148,25 @@ after(async () => {
 
 describe('presale journey', () => {
   test('allowlist phase: not open yet, then a purchase with the proof from the allowlist file; price and cap errors', async () => {
-    refused(await cli(['presale', 'buy', '--allowlist', allowlistPath, '--quantity', '2'], buyerA.key), 4, /allowlist sale is not open yet: it opens at/);
+    refused(
+      await cli(['presale', 'buy', '--allowlist', allowlistPath, '--quantity', '2'], buyerA.key),
+      4,
+      /allowlist sale is not open yet: it opens at/,
+    );
     await warpTo(allowlistStart);
 
-    const bought = json(await cli(['--json', 'presale', 'buy', '--allowlist', allowlistPath, '--quantity', '2'], buyerA.key));
+    const bought = json(
+      await cli(['--json', 'presale', 'buy', '--allowlist', allowlistPath, '--quantity', '2'], buyerA.key),
+    );
     assert.equal(bought.phase, 'allowlist');
     assert.deepEqual(bought.tokenIds, ['1', '2']);
     assert.equal(bought.cost, parseEther('0.2').toString());
-    const balance = await publicClient.readContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'balanceOf', args: [buyerA.address] });
+    const balance = await publicClient.readContract({
+      address: book.contracts.WatchDogLicense,
+      abi: watchDogLicenseAbi,
+      functionName: 'balanceOf',
+      args: [buyerA.address],
+    });
     assert.equal(balance, 2n);
 
     // price above the buyer's max, then above the allowance: nothing is bought
@@ -151,23 +175,41 @@ describe('presale journey', () => {
       4,
       /price is above your maximum: 0\.1 ETH is needed but --max-total-cost is 0\.05 ETH/,
     );
-    refused(await cli(['presale', 'buy', '--allowlist', allowlistPath, '--quantity', '2'], buyerA.key), 4, /Cap reached: .* may buy 3 licenses in the allowlist phase, has bought 2/);
+    refused(
+      await cli(['presale', 'buy', '--allowlist', allowlistPath, '--quantity', '2'], buyerA.key),
+      4,
+      /Cap reached: .* may buy 3 licenses in the allowlist phase, has bought 2/,
+    );
     refused(await cli(['presale', 'buy', '--allowlist', allowlistPath], buyerB.key), 4, /is not on the allowlist/);
     // the public phase has not started yet
     refused(await cli(['presale', 'buy', '--quantity', '1'], buyerB.key), 4, /public sale is not open yet/);
-    const sold = await publicClient.readContract({ address: book.contracts.WatchDogPresale, abi: watchDogPresaleAbi, functionName: 'sold' });
+    const sold = await publicClient.readContract({
+      address: book.contracts.WatchDogPresale,
+      abi: watchDogPresaleAbi,
+      functionName: 'sold',
+    });
     assert.equal(sold, 2n);
   });
 
   test('public phase: ETH and stablecoin purchases, the per-purchase cap, status', async () => {
-    const schedule = await publicClient.readContract({ address: book.contracts.WatchDogPresale, abi: watchDogPresaleAbi, functionName: 'schedule' });
+    const schedule = await publicClient.readContract({
+      address: book.contracts.WatchDogPresale,
+      abi: watchDogPresaleAbi,
+      functionName: 'schedule',
+    });
     await warpTo(schedule.publicStart);
 
-    const bought = json(await cli(['--json', 'presale', 'buy', '--quantity', '3', '--max-total-cost', '1'], buyerB.key));
+    const bought = json(
+      await cli(['--json', 'presale', 'buy', '--quantity', '3', '--max-total-cost', '1'], buyerB.key),
+    );
     assert.equal(bought.phase, 'public');
     assert.deepEqual(bought.tokenIds, ['3', '4', '5']);
     assert.equal(bought.cost, parseEther('0.3').toString(), 'pays the price, not the max');
-    refused(await cli(['presale', 'buy', '--quantity', '11'], buyerB.key), 4, /Cap reached: at most 10 licenses per purchase in the public phase, asked for 11/);
+    refused(
+      await cli(['presale', 'buy', '--quantity', '11'], buyerB.key),
+      4,
+      /Cap reached: at most 10 licenses per purchase in the public phase, asked for 11/,
+    );
 
     // the stablecoin: approval then purchase, at the tier's token price (300 dUSD, 6 decimals)
     await mined(
@@ -178,8 +220,14 @@ describe('presale journey', () => {
         args: [buyerB.address, 1000_000000n],
       }),
     );
-    refused(await cli(['presale', 'buy', '--currency', 'token', '--max-total-cost', '299.99'], buyerB.key), 4, /300 dUSD is needed but --max-total-cost is 299\.99 dUSD/);
-    const paidInToken = json(await cli(['--json', 'presale', 'buy', '--currency', 'token', '--max-total-cost', '300'], buyerB.key));
+    refused(
+      await cli(['presale', 'buy', '--currency', 'token', '--max-total-cost', '299.99'], buyerB.key),
+      4,
+      /300 dUSD is needed but --max-total-cost is 299\.99 dUSD/,
+    );
+    const paidInToken = json(
+      await cli(['--json', 'presale', 'buy', '--currency', 'token', '--max-total-cost', '300'], buyerB.key),
+    );
     assert.deepEqual(paidInToken.tokenIds, ['6']);
     assert.equal(paidInToken.cost, '300000000');
 
@@ -198,10 +246,23 @@ describe('presale journey', () => {
     const operatorKey = privateKeyToAccount(generatePrivateKey()).address;
     const done = json(await cli(['--json', 'license', 'activate', '3', '--operator', operatorKey], buyerB.key));
     assert.equal(done.operator, operatorKey);
-    const onChain = await publicClient.readContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'operatorOf', args: [3n] });
+    const onChain = await publicClient.readContract({
+      address: book.contracts.WatchDogLicense,
+      abi: watchDogLicenseAbi,
+      functionName: 'operatorOf',
+      args: [3n],
+    });
     assert.equal(onChain, operatorKey);
-    refused(await cli(['license', 'activate', '3', '--operator', operatorKey], buyerA.key), 4, /neither holds license 3 nor is approved/);
-    refused(await cli(['license', 'activate', '999', '--operator', operatorKey], buyerA.key), 4, /license does not exist/);
+    refused(
+      await cli(['license', 'activate', '3', '--operator', operatorKey], buyerA.key),
+      4,
+      /neither holds license 3 nor is approved/,
+    );
+    refused(
+      await cli(['license', 'activate', '999', '--operator', operatorKey], buyerA.key),
+      4,
+      /license does not exist/,
+    );
   });
 });
 
@@ -213,9 +274,23 @@ describe('node journey', () => {
     nodeKey = generatePrivateKey();
     nodeAddress = privateKeyToAccount(nodeKey).address;
     const registered = json(
-      await cli(['--json', 'node', 'register', '--stake', '10000', '--endpoint', 'ws://127.0.0.1:7001', '--metadata', 'ipfs://op'], operator.key, {
-        SENDNET_NODE_KEY: nodeKey,
-      }),
+      await cli(
+        [
+          '--json',
+          'node',
+          'register',
+          '--stake',
+          '10000',
+          '--endpoint',
+          'ws://127.0.0.1:7001',
+          '--metadata',
+          'ipfs://op',
+        ],
+        operator.key,
+        {
+          SENDNET_NODE_KEY: nodeKey,
+        },
+      ),
     );
     assert.equal(registered.nodeKey, nodeAddress);
     assert.equal(registered.operator, operator.address);
@@ -228,7 +303,12 @@ describe('node journey', () => {
     assert.equal(status.operator, operator.address);
     assert.equal(status.stake, parseEther('12500.5').toString());
     // the chain agrees
-    const node = await publicClient.readContract({ address: book.contracts.NodeStaking, abi: nodeStakingAbi, functionName: 'getNode', args: [nodeAddress] });
+    const node = await publicClient.readContract({
+      address: book.contracts.NodeStaking,
+      abi: nodeStakingAbi,
+      functionName: 'getNode',
+      args: [nodeAddress],
+    });
     assert.equal(node.operator, operator.address);
     assert.equal(node.stake, parseEther('12500.5'));
     const human = await cli(['node', 'status', nodeAddress]);
@@ -237,18 +317,32 @@ describe('node journey', () => {
   });
 
   test('stake below the minimum and an already registered key are refused before any approval', async () => {
-    const allowanceBefore = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'allowance', args: [operator.address, book.contracts.NodeStaking] });
+    const allowanceBefore = await publicClient.readContract({
+      address: book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'allowance',
+      args: [operator.address, book.contracts.NodeStaking],
+    });
     refused(
-      await cli(['node', 'register', '--stake', '9999.5', '--endpoint', 'ws://127.0.0.1:7002'], operator.key, { SENDNET_NODE_KEY: generatePrivateKey() }),
+      await cli(['node', 'register', '--stake', '9999.5', '--endpoint', 'ws://127.0.0.1:7002'], operator.key, {
+        SENDNET_NODE_KEY: generatePrivateKey(),
+      }),
       4,
       /The stake of 9999\.5 SEND is below the minimum stake of 10000 SEND\./,
     );
     refused(
-      await cli(['node', 'register', '--stake', '10000', '--endpoint', 'ws://127.0.0.1:7001'], operator.key, { SENDNET_NODE_KEY: nodeKey }),
+      await cli(['node', 'register', '--stake', '10000', '--endpoint', 'ws://127.0.0.1:7001'], operator.key, {
+        SENDNET_NODE_KEY: nodeKey,
+      }),
       4,
       new RegExp(`Node ${nodeAddress} is already registered`),
     );
-    const allowanceAfter = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'allowance', args: [operator.address, book.contracts.NodeStaking] });
+    const allowanceAfter = await publicClient.readContract({
+      address: book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'allowance',
+      args: [operator.address, book.contracts.NodeStaking],
+    });
     assert.equal(allowanceAfter, allowanceBefore, 'no approval was spent on a refused registration');
     // someone else's node
     refused(await cli(['node', 'stake', nodeAddress, '--amount', '1'], buyerA.key), 4, /is not the operator of node/);
@@ -264,20 +358,46 @@ describe('node journey', () => {
   test('wrong network, RPC down, bad input and bad keys end with one sentence', async () => {
     const wrongChain = join(dir, 'wrong-chain.json');
     writeFileSync(wrongChain, JSON.stringify({ ...JSON.parse(readFileSync(bookPath, 'utf8')), chainId: 1 }));
-    refused(await cli(['--deployments', wrongChain, 'node', 'status', nodeAddress]), 3, /Wrong network: the address book .* is for chain 1 but the RPC at .* is chain 31337/);
+    refused(
+      await cli(['--deployments', wrongChain, 'node', 'status', nodeAddress]),
+      3,
+      /Wrong network: the address book .* is for chain 1 but the RPC at .* is chain 31337/,
+    );
 
     const otherDeployment = join(dir, 'other-deployment.json');
     const raw = JSON.parse(readFileSync(bookPath, 'utf8'));
     raw.contracts.NodeStaking = privateKeyToAccount(generatePrivateKey()).address;
     writeFileSync(otherDeployment, JSON.stringify(raw));
-    refused(await cli(['--deployments', otherDeployment, 'node', 'status', nodeAddress]), 3, /Wrong network: there is no NodeStaking contract at/);
+    refused(
+      await cli(['--deployments', otherDeployment, 'node', 'status', nodeAddress]),
+      3,
+      /Wrong network: there is no NodeStaking contract at/,
+    );
 
     const deadPort = await freePort();
-    refused(await cli(['--rpc', `http://127.0.0.1:${deadPort}`, 'node', 'status', nodeAddress]), 3, /Cannot reach the RPC at http:\/\/127\.0\.0\.1:\d+/);
-    refused(await cli(['--deployments', join(dir, 'missing.json'), 'node', 'status', nodeAddress]), 3, /cannot read address book/i);
+    refused(
+      await cli(['--rpc', `http://127.0.0.1:${deadPort}`, 'node', 'status', nodeAddress]),
+      3,
+      /Cannot reach the RPC at http:\/\/127\.0\.0\.1:\d+/,
+    );
+    refused(
+      await cli(['--deployments', join(dir, 'missing.json'), 'node', 'status', nodeAddress]),
+      3,
+      /cannot read address book/i,
+    );
 
-    refused(await cli(['node', 'register', '--stake', 'ten', '--endpoint', 'ws://x'], operator.key, { SENDNET_NODE_KEY: generatePrivateKey() }), 2, /--stake must be a decimal number/);
-    refused(await cli(['node', 'stake', nodeAddress, '--amount', '1'], '0x1234' as Hex), 2, /SENDNET_PRIVATE_KEY is not a valid private key/);
+    refused(
+      await cli(['node', 'register', '--stake', 'ten', '--endpoint', 'ws://x'], operator.key, {
+        SENDNET_NODE_KEY: generatePrivateKey(),
+      }),
+      2,
+      /--stake must be a decimal number/,
+    );
+    refused(
+      await cli(['node', 'stake', nodeAddress, '--amount', '1'], '0x1234' as Hex),
+      2,
+      /SENDNET_PRIVATE_KEY is not a valid private key/,
+    );
     const noKey = await cli(['--json', 'node', 'stake', nodeAddress, '--amount', '1']);
     refused(noKey, 2, /No signing key: set SENDNET_PRIVATE_KEY/);
     assert.equal(JSON.parse(noKey.stdout).error.code, 'NoKey', '--json also reports the failure on stdout');
@@ -300,23 +420,48 @@ describe('DID journey', () => {
   });
 
   test('add a device key, link a wallet with its EIP-712 consent, resolve through the ENS resolver', async () => {
-    json(await cli(['--json', 'did', 'keys', 'add', 'alice', deviceKey, '--type', 'ed25519', '--metadata', 'phone'], owner.key));
+    json(
+      await cli(
+        ['--json', 'did', 'keys', 'add', 'alice', deviceKey, '--type', 'ed25519', '--metadata', 'phone'],
+        owner.key,
+      ),
+    );
     refused(await cli(['did', 'keys', 'add', 'alice', deviceKey], owner.key), 4, /was already added once/);
-    refused(await cli(['did', 'keys', 'add', 'alice', `0x${'cd'.repeat(32)}`], buyerA.key), 4, /does not own the DID "alice"/);
+    refused(
+      await cli(['did', 'keys', 'add', 'alice', `0x${'cd'.repeat(32)}`], buyerA.key),
+      4,
+      /does not own the DID "alice"/,
+    );
 
-    const linked = json(await cli(['--json', 'did', 'link', 'alice', '--wallet-key-env', 'WALLET_KEY'], owner.key, { WALLET_KEY: walletKey }));
+    const linked = json(
+      await cli(['--json', 'did', 'link', 'alice', '--wallet-key-env', 'WALLET_KEY'], owner.key, {
+        WALLET_KEY: walletKey,
+      }),
+    );
     assert.equal(linked.wallet, walletAddress);
     assert.equal(
-      await publicClient.readContract({ address: book.contracts.DidRegistry, abi: didRegistryAbi, functionName: 'isLinked', args: [didId('alice'), walletAddress] }),
+      await publicClient.readContract({
+        address: book.contracts.DidRegistry,
+        abi: didRegistryAbi,
+        functionName: 'isLinked',
+        args: [didId('alice'), walletAddress],
+      }),
       true,
     );
-    refused(await cli(['did', 'link', 'alice', '--wallet-key-env', 'WALLET_KEY'], owner.key, { WALLET_KEY: walletKey }), 4, /is already linked to the DID "alice"/);
+    refused(
+      await cli(['did', 'link', 'alice', '--wallet-key-env', 'WALLET_KEY'], owner.key, { WALLET_KEY: walletKey }),
+      4,
+      /is already linked to the DID "alice"/,
+    );
 
     const resolved = json(await cli(['--json', 'did', 'resolve', 'alice']));
     assert.equal(resolved.name, 'alice.send');
     assert.equal(resolved.address, owner.address);
     assert.deepEqual(resolved.wallets, [walletAddress]);
-    assert.deepEqual(resolved.keys.map((k: { key: string; type: string; metadata: string }) => [k.key, k.type, k.metadata]), [[deviceKey, 'ed25519', 'phone']]);
+    assert.deepEqual(
+      resolved.keys.map((k: { key: string; type: string; metadata: string }) => [k.key, k.type, k.metadata]),
+      [[deviceKey, 'ed25519', 'phone']],
+    );
     const human = await cli(['did', 'resolve', 'alice.send']);
     assert.match(human.stdout, new RegExp(`address\\s+${owner.address}`));
     refused(await cli(['did', 'resolve', 'nobody']), 4, /The DID nobody\.send is not registered\./);
@@ -325,16 +470,39 @@ describe('DID journey', () => {
   test('consent signed by the wallet and handed over, keys revoked and listed, unlink', async () => {
     const second = await freshAccount();
     const consent = json(await cli(['--json', 'did', 'consent', 'alice', '--owner', owner.address], second.key));
-    json(await cli(['--json', 'did', 'link', 'alice', '--wallet', consent.wallet, '--deadline', consent.deadline, '--consent', consent.consent], owner.key));
+    json(
+      await cli(
+        [
+          '--json',
+          'did',
+          'link',
+          'alice',
+          '--wallet',
+          consent.wallet,
+          '--deadline',
+          consent.deadline,
+          '--consent',
+          consent.consent,
+        ],
+        owner.key,
+      ),
+    );
     json(await cli(['--json', 'did', 'keys', 'revoke', 'alice', deviceKey], owner.key));
     const keys = json(await cli(['--json', 'did', 'keys', 'list', 'alice']));
-    assert.deepEqual(keys.keys.map((k: { status: string }) => k.status), ['revoked']);
+    assert.deepEqual(
+      keys.keys.map((k: { status: string }) => k.status),
+      ['revoked'],
+    );
     json(await cli(['--json', 'did', 'unlink', 'alice', '--wallet', walletAddress], owner.key));
     json(await cli(['--json', 'did', 'unlink', 'alice'], second.key)); // the wallet unlinks itself
     const resolved = json(await cli(['--json', 'did', 'resolve', 'alice']));
     assert.deepEqual(resolved.wallets, []);
     assert.deepEqual(resolved.keys, []);
-    refused(await cli(['did', 'unlink', 'alice', '--wallet', walletAddress], owner.key), 4, /is not linked to the DID "alice"/);
+    refused(
+      await cli(['did', 'unlink', 'alice', '--wallet', walletAddress], owner.key),
+      4,
+      /is not linked to the DID "alice"/,
+    );
   });
 
   test('an encrypted keystore signs; a wrong password is one sentence', async () => {
@@ -347,11 +515,29 @@ describe('DID journey', () => {
       }),
     );
     assert.equal(created.address, holder.address);
-    refused(await runSendnet(['keystore', 'create', '--out', keystore], { SENDNET_KEYSTORE_PASSWORD: 'x' }), 2, /already exists/);
-    const done = json(await cli(['--json', '--keystore', keystore, 'did', 'register', 'bob'], undefined, { SENDNET_KEYSTORE_PASSWORD: 'correct horse' }));
+    refused(
+      await runSendnet(['keystore', 'create', '--out', keystore], { SENDNET_KEYSTORE_PASSWORD: 'x' }),
+      2,
+      /already exists/,
+    );
+    const done = json(
+      await cli(['--json', '--keystore', keystore, 'did', 'register', 'bob'], undefined, {
+        SENDNET_KEYSTORE_PASSWORD: 'correct horse',
+      }),
+    );
     assert.equal(done.owner, holder.address);
-    refused(await cli(['--keystore', keystore, 'did', 'register', 'bobby'], undefined, { SENDNET_KEYSTORE_PASSWORD: 'wrong' }), 2, /Wrong password for the keystore/);
-    refused(await cli(['--keystore', keystore, 'did', 'register', 'bobby']), 2, /No password: set SENDNET_KEYSTORE_PASSWORD/);
+    refused(
+      await cli(['--keystore', keystore, 'did', 'register', 'bobby'], undefined, {
+        SENDNET_KEYSTORE_PASSWORD: 'wrong',
+      }),
+      2,
+      /Wrong password for the keystore/,
+    );
+    refused(
+      await cli(['--keystore', keystore, 'did', 'register', 'bobby']),
+      2,
+      /No password: set SENDNET_KEYSTORE_PASSWORD/,
+    );
   });
 });
 
@@ -361,13 +547,26 @@ describe('rewards', () => {
     const operatorReward = parseEther('1234.5');
     const licenseReward = parseEther('77');
     const otherAccount = privateKeyToAccount(generatePrivateKey()).address;
-    const leaves = [rewardLeaf(operator.address, operatorReward), rewardLeaf(otherAccount, parseEther('1')), licenseRewardLeaf(1n, licenseReward)];
+    const leaves = [
+      rewardLeaf(operator.address, operatorReward),
+      rewardLeaf(otherAccount, parseEther('1')),
+      licenseRewardLeaf(1n, licenseReward),
+    ];
     const tree = buildTree(leaves);
 
-    refused(await cli(['node', 'claim', '--proofs', join(dir, 'none.json')], operator.key), 4, /No epoch has been finalized yet/);
+    refused(
+      await cli(['node', 'claim', '--proofs', join(dir, 'none.json')], operator.key),
+      4,
+      /No epoch has been finalized yet/,
+    );
 
     // epoch 1 settled by 5 of the 7 devnet guardians, then finalized after the dispute window
-    const endsAt = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [1] });
+    const endsAt = await publicClient.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEnd',
+      args: [1],
+    });
     await warpTo(endsAt);
     const header: EpochHeader = {
       epoch: 1,
@@ -381,13 +580,31 @@ describe('rewards', () => {
       dataHash: ZERO,
       seed: ZERO,
     };
-    const [, members] = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' });
-    const quorum = await collectQuorumSignatures(settlementDomain(book.chainId, settlement), header, members, [3, 4, 5, 6, 7].map((i) => devAccount(i)));
+    const [, members] = await publicClient.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'activeGuardianSet',
+    });
+    const quorum = await collectQuorumSignatures(
+      settlementDomain(book.chainId, settlement),
+      header,
+      members,
+      [3, 4, 5, 6, 7].map((i) => devAccount(i)),
+    );
     const keeper = createWalletClient({ chain: foundry, transport: transport(), account: devAccount(2) });
-    await mined(await keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'submitEpoch', args: [header, quorum.guardians, quorum.signerBitmap, quorum.signatures] }));
+    await mined(
+      await keeper.writeContract({
+        address: settlement,
+        abi: epochSettlementAbi,
+        functionName: 'submitEpoch',
+        args: [header, quorum.guardians, quorum.signerBitmap, quorum.signatures],
+      }),
+    );
     await testClient().increaseTime({ seconds: book.disputeWindowSeconds + 1 });
     await testClient().mine({ blocks: 1 });
-    await mined(await keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'finalizeEpochs' }));
+    await mined(
+      await keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'finalizeEpochs' }),
+    );
 
     // what the keeper publishes at GET /epochs/1/claims
     const proofs = {
@@ -402,12 +619,26 @@ describe('rewards', () => {
     writeFileSync(join(dir, 'claims-1.json'), JSON.stringify(proofs));
     const template = join(dir, 'claims-{epoch}.json');
 
-    const before = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [operator.address] });
+    const before = await publicClient.readContract({
+      address: book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'balanceOf',
+      args: [operator.address],
+    });
     const claimed = json(await cli(['--json', 'node', 'claim', '--proofs', template], operator.key));
     assert.equal(claimed.paid, operatorReward.toString());
-    const afterBalance = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [operator.address] });
+    const afterBalance = await publicClient.readContract({
+      address: book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'balanceOf',
+      args: [operator.address],
+    });
     assert.equal(afterBalance - before, operatorReward);
-    refused(await cli(['node', 'claim', '--proofs', template], operator.key), 4, /has nothing to claim: 1234\.5 SEND of its 1234\.5 SEND were already paid/);
+    refused(
+      await cli(['node', 'claim', '--proofs', template], operator.key),
+      4,
+      /has nothing to claim: 1234\.5 SEND of its 1234\.5 SEND were already paid/,
+    );
     refused(await cli(['node', 'claim', '--proofs', template], buyerA.key), 4, /has no rewards in the epoch 1 proofs/);
 
     // anyone may send the claim for another account; a license claim pays the license's holder
@@ -418,18 +649,33 @@ describe('rewards', () => {
 
     // stale or corrupt proofs are refused before sending
     writeFileSync(join(dir, 'stale.json'), JSON.stringify({ ...proofs, epoch: 7, root: `0x${'11'.repeat(32)}` }));
-    refused(await cli(['node', 'claim', '--proofs', join(dir, 'stale.json')], operator.key), 4, /are for epoch 7 but claims are checked against finalized epoch 1/);
+    refused(
+      await cli(['node', 'claim', '--proofs', join(dir, 'stale.json')], operator.key),
+      4,
+      /are for epoch 7 but claims are checked against finalized epoch 1/,
+    );
     const corrupt = structuredClone(proofs);
     corrupt.claims[otherAccount]!.cumulative = '5';
     writeFileSync(join(dir, 'corrupt.json'), JSON.stringify(corrupt));
-    refused(await cli(['node', 'claim', '--proofs', join(dir, 'corrupt.json'), '--account', otherAccount], operator.key), 2, /does not lead to its root/);
-    refused(await cli(['node', 'claim', '--proofs', 'http://127.0.0.1:9/epochs/{epoch}/claims'], operator.key), 3, /Cannot fetch the reward proofs from http:\/\/127\.0\.0\.1:9\/epochs\/1\/claims/);
+    refused(
+      await cli(['node', 'claim', '--proofs', join(dir, 'corrupt.json'), '--account', otherAccount], operator.key),
+      2,
+      /does not lead to its root/,
+    );
+    refused(
+      await cli(['node', 'claim', '--proofs', 'http://127.0.0.1:9/epochs/{epoch}/claims'], operator.key),
+      3,
+      /Cannot fetch the reward proofs from http:\/\/127\.0\.0\.1:9\/epochs\/1\/claims/,
+    );
   });
 });
 
 test('rankings: an unreachable GraphQL endpoint is one sentence', async () => {
   const port = await freePort();
-  refused(await cli(['--graphql', `http://127.0.0.1:${port}/subgraphs/name/sendnet`, 'rankings']), 3, /Cannot reach the GraphQL endpoint at http:\/\/127\.0\.0\.1:\d+\/subgraphs\/name\/sendnet/);
+  refused(
+    await cli(['--graphql', `http://127.0.0.1:${port}/subgraphs/name/sendnet`, 'rankings']),
+    3,
+    /Cannot reach the GraphQL endpoint at http:\/\/127\.0\.0\.1:\d+\/subgraphs\/name\/sendnet/,
+  );
   refused(await cli(['rankings', '--by', 'fame']), 2, /--by must be one of score, uptime, volume, rewards/);
 });
-

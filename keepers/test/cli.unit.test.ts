@@ -21,7 +21,14 @@ import { ExitCode, InputError, RejectedError } from '../src/cli/errors.js';
 import { graphqlQuery } from '../src/cli/graphql.js';
 import { parseAddress, parseAmount, parseInteger, parsePrivateKey, parseUrl, UINT96_MAX } from '../src/cli/inputs.js';
 import { formatPpm, renderRecord, renderTable } from '../src/cli/output.js';
-import { accountClaim, licenseClaim, processProof, proofsSource, requireCurrentRoot, rewardProofsSchema } from '../src/cli/proofs.js';
+import {
+  accountClaim,
+  licenseClaim,
+  processProof,
+  proofsSource,
+  requireCurrentRoot,
+  rewardProofsSchema,
+} from '../src/cli/proofs.js';
 import {
   LATEST_EPOCH_QUERY,
   buildRankingsQuery,
@@ -45,7 +52,10 @@ const RESULT_FIELDS = `epochNumber rank score availability latencyP50Ms latencyP
 
 describe('rankings queries (the subgraph contract)', () => {
   test('by score: the latest scored epoch first, then its results by rank', () => {
-    assert.equal(LATEST_EPOCH_QUERY, '{ epoches(first: 1, orderBy: number, orderDirection: desc, where: {scoresPublished: true}) { number } }');
+    assert.equal(
+      LATEST_EPOCH_QUERY,
+      '{ epoches(first: 1, orderBy: number, orderDirection: desc, where: {scoresPublished: true}) { number } }',
+    );
     assert.equal(needsLatestEpoch({ by: 'score', top: 10 }), true);
     assert.equal(needsLatestEpoch({ by: 'score', top: 10, epoch: 3 }), false);
     assert.equal(needsLatestEpoch({ by: 'uptime', top: 10 }), false);
@@ -70,7 +80,10 @@ describe('rankings queries (the subgraph contract)', () => {
       buildRankingsQuery({ by: 'volume', top: 5 }),
       `{ nodes(first: 5, orderBy: latestVerifiedUnits, orderDirection: desc, where: {latestEpoch_not: null}) { ${NODE_FIELDS} } }`,
     );
-    assert.equal(buildRankingsQuery({ by: 'rewards', top: 1000 }), `{ nodes(first: 1000, orderBy: cumulativeRewards, orderDirection: desc) { ${NODE_FIELDS} } }`);
+    assert.equal(
+      buildRankingsQuery({ by: 'rewards', top: 1000 }),
+      `{ nodes(first: 1000, orderBy: cumulativeRewards, orderDirection: desc) { ${NODE_FIELDS} } }`,
+    );
     assert.equal(
       buildRankingsQuery({ by: 'volume', top: 5, epoch: 4 }),
       `{ nodeEpochResults(first: 5, where: {epochNumber: 4}, orderBy: verifiedUnits, orderDirection: desc) { ${RESULT_FIELDS} } }`,
@@ -101,7 +114,19 @@ const nodeA = {
   latestReward: '1500000000000000000',
   cumulativeRewards: '9000000000000000000',
 };
-const nodeB = { ...nodeA, id: '0x00000000000000000000000000000000000000bb', status: 'Unbonding', latestEpoch: null, latestRank: null, latestScore: null, latestAvailability: null, latestVerifiedUnits: null, latestReward: null, cumulativeRewards: '0', stake: '10000000000000000000000' };
+const nodeB = {
+  ...nodeA,
+  id: '0x00000000000000000000000000000000000000bb',
+  status: 'Unbonding',
+  latestEpoch: null,
+  latestRank: null,
+  latestScore: null,
+  latestAvailability: null,
+  latestVerifiedUnits: null,
+  latestReward: null,
+  cumulativeRewards: '0',
+  stake: '10000000000000000000000',
+};
 
 describe('rankings rows and table', () => {
   test('node entities become rows; unknown values render as "-"', () => {
@@ -123,7 +148,18 @@ describe('rankings rows and table', () => {
   test('epoch results become rows with latencies', () => {
     const parsed = resultsResponseSchema.parse({
       nodeEpochResults: [
-        { epochNumber: 7, rank: 1, score: 1_000_000, availability: 1_000_000, latencyP50Ms: 41, latencyP95Ms: 120, verifiedUnits: '10', reward: '2000000000000000000', faults: 0, node: nodeA },
+        {
+          epochNumber: 7,
+          rank: 1,
+          score: 1_000_000,
+          availability: 1_000_000,
+          latencyP50Ms: 41,
+          latencyP95Ms: 120,
+          verifiedUnits: '10',
+          reward: '2000000000000000000',
+          faults: 0,
+          node: nodeA,
+        },
       ],
     });
     const [row] = rowsFromResults(parsed.nodeEpochResults);
@@ -136,15 +172,33 @@ describe('rankings rows and table', () => {
   });
 
   test('tables and records align', () => {
-    assert.equal(renderTable([{ header: 'a' }, { header: 'num', right: true }], [['xx', '1'], ['y', '100']]), 'a   num\n--  ---\nxx    1\ny   100');
-    assert.equal(renderRecord([['k', 'v'], ['long key', 'w']]), 'k         v\nlong key  w');
+    assert.equal(
+      renderTable(
+        [{ header: 'a' }, { header: 'num', right: true }],
+        [
+          ['xx', '1'],
+          ['y', '100'],
+        ],
+      ),
+      'a   num\n--  ---\nxx    1\ny   100',
+    );
+    assert.equal(
+      renderRecord([
+        ['k', 'v'],
+        ['long key', 'w'],
+      ]),
+      'k         v\nlong key  w',
+    );
     assert.equal(formatPpm(995000), '99.50%');
     assert.equal(formatPpm(null), '-');
   });
 });
 
 describe('GraphQL client', () => {
-  async function withServer(answer: (body: string) => { status: number; body: string }, run: (url: string) => Promise<void>) {
+  async function withServer(
+    answer: (body: string) => { status: number; body: string },
+    run: (url: string) => Promise<void>,
+  ) {
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
@@ -167,11 +221,27 @@ describe('GraphQL client', () => {
       (body) => {
         const { query } = JSON.parse(body) as { query: string };
         seen.push(query);
-        if (query.includes('epoches')) return { status: 200, body: JSON.stringify({ data: { epoches: [{ number: 7 }] } }) };
+        if (query.includes('epoches'))
+          return { status: 200, body: JSON.stringify({ data: { epoches: [{ number: 7 }] } }) };
         return {
           status: 200,
           body: JSON.stringify({
-            data: { nodeEpochResults: [{ epochNumber: 7, rank: 1, score: 900000, availability: 990000, latencyP50Ms: 1, latencyP95Ms: 2, verifiedUnits: '3', reward: '4', faults: 0, node: nodeA }] },
+            data: {
+              nodeEpochResults: [
+                {
+                  epochNumber: 7,
+                  rank: 1,
+                  score: 900000,
+                  availability: 990000,
+                  latencyP50Ms: 1,
+                  latencyP95Ms: 2,
+                  verifiedUnits: '3',
+                  reward: '4',
+                  faults: 0,
+                  node: nodeA,
+                },
+              ],
+            },
           }),
         };
       },
@@ -195,7 +265,11 @@ describe('GraphQL client', () => {
     const schema = z.object({ nodes: z.array(z.unknown()) });
     await withServer(
       () => ({ status: 200, body: JSON.stringify({ errors: [{ message: 'Type `Query` has no field `nodes`' }] }) }),
-      async (url) => assert.rejects(graphqlQuery(url, '{ nodes { id } }', schema), /refused the query: Type `Query` has no field `nodes`\.$/),
+      async (url) =>
+        assert.rejects(
+          graphqlQuery(url, '{ nodes { id } }', schema),
+          /refused the query: Type `Query` has no field `nodes`\.$/,
+        ),
     );
     await withServer(
       () => ({ status: 404, body: '{}' }),
@@ -203,12 +277,19 @@ describe('GraphQL client', () => {
     );
     await withServer(
       () => ({ status: 200, body: JSON.stringify({ data: { nodes: 3 } }) }),
-      async (url) => assert.rejects(graphqlQuery(url, '{ nodes { id } }', schema), /unexpected shape \(nodes .*\): is it the SendingNetwork subgraph\?/),
+      async (url) =>
+        assert.rejects(
+          graphqlQuery(url, '{ nodes { id } }', schema),
+          /unexpected shape \(nodes .*\): is it the SendingNetwork subgraph\?/,
+        ),
     );
     const port = await freePort();
     await assert.rejects(graphqlQuery(`http://127.0.0.1:${port}/x`, '{ a }', schema), (e: unknown) => {
       const d = describeError(e);
-      return d.exitCode === ExitCode.Network && /^Cannot reach the GraphQL endpoint at http:\/\/127\.0\.0\.1:\d+\/x \(connection failed\)/.test(d.message);
+      return (
+        d.exitCode === ExitCode.Network &&
+        /^Cannot reach the GraphQL endpoint at http:\/\/127\.0\.0\.1:\d+\/x \(connection failed\)/.test(d.message)
+      );
     });
   });
 
@@ -225,7 +306,10 @@ describe('GraphQL client', () => {
         assert.match(run.stdout, /1\s+0x0+aa\s+7\s+1\s+98\.77%/);
         const asJson = await runSendnet(['--json', '--graphql', url, 'rankings', '--by', 'rewards', '--top', '2']);
         const parsed = JSON.parse(asJson.stdout);
-        assert.deepEqual(parsed.rows.map((r: { nodeKey: string }) => r.nodeKey), [nodeA.id, nodeB.id]);
+        assert.deepEqual(
+          parsed.rows.map((r: { nodeKey: string }) => r.nodeKey),
+          [nodeA.id, nodeB.id],
+        );
         assert.equal(parsed.rows[0].cumulativeRewards, nodeA.cumulativeRewards);
       },
     );
@@ -241,30 +325,46 @@ describe('inputs', () => {
     assert.throws(() => parseAmount('0', '--stake', send), /--stake must be more than 0 SEND, got "0"\./);
     assert.equal(parseAmount('0', '--max', { ...send, allowZero: true }), 0n);
     assert.throws(() => parseAmount('1.0000001', '--max', { decimals: 6, symbol: 'dUSD' }), /more than 6 decimals/);
-    assert.throws(() => parseAmount('-5', '--stake', send), /--stake must be a decimal number like 10000 or 12\.5, got "-5"\./);
+    assert.throws(
+      () => parseAmount('-5', '--stake', send),
+      /--stake must be a decimal number like 10000 or 12\.5, got "-5"\./,
+    );
     assert.throws(() => parseAmount('1e6', '--stake', send), InputError);
     assert.throws(() => parseAmount('80000000000', '--stake', send), /too large/);
   });
 
   test('addresses, integers, URLs, keys', () => {
-    assert.equal(parseAddress('0x70997970c51812dc3a010c7d01b50e0d17dc79c8', '--wallet'), '0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
-    assert.throws(() => parseAddress('0x1234', '--wallet'), /--wallet must be a 0x-prefixed 20-byte hex address, got "0x1234"\./);
+    assert.equal(
+      parseAddress('0x70997970c51812dc3a010c7d01b50e0d17dc79c8', '--wallet'),
+      '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    );
+    assert.throws(
+      () => parseAddress('0x1234', '--wallet'),
+      /--wallet must be a 0x-prefixed 20-byte hex address, got "0x1234"\./,
+    );
     assert.equal(parseInteger('25', '--top', 1, 1000), 25);
     assert.throws(() => parseInteger('0', '--top', 1, 1000), /--top must be at least 1/);
     assert.throws(() => parseInteger('2.5', '--top', 1, 1000), /--top must be a whole number/);
-    assert.throws(() => parseUrl('ftp://x', '--endpoint', ['ws:', 'wss:']), /--endpoint must start with ws:\/\/ or wss:\/\//);
+    assert.throws(
+      () => parseUrl('ftp://x', '--endpoint', ['ws:', 'wss:']),
+      /--endpoint must start with ws:\/\/ or wss:\/\//,
+    );
     assert.throws(() => parseUrl('not a url', '--rpc', ['http:']), /--rpc must be an absolute URL/);
     const key = generatePrivateKey();
     assert.equal(parsePrivateKey(key.slice(2), 'K'), key);
     const secret = `0x${'z'.repeat(64)}`;
-    assert.throws(() => parsePrivateKey(secret, 'The key in K'), (e: Error) => !e.message.includes(secret) && /not a valid private key/.test(e.message));
+    assert.throws(
+      () => parsePrivateKey(secret, 'The key in K'),
+      (e: Error) => !e.message.includes(secret) && /not a valid private key/.test(e.message),
+    );
     assert.throws(() => parsePrivateKey(`0x${'0'.repeat(64)}`, 'K'), /it is zero/);
   });
 
   test('DID names and strike epochs', () => {
     assert.equal(didLabel('alice.send', 'send'), 'alice');
     assert.equal(didLabel('bob-2', 'send'), 'bob-2');
-    for (const bad of ['Alice', 'ab', 'a--b', '-ab', 'x'.repeat(25), 'a b c']) assert.throws(() => didLabel(bad, 'send'), /is not a valid DID name/);
+    for (const bad of ['Alice', 'ab', 'a--b', '-ab', 'x'.repeat(25), 'a b c'])
+      assert.throws(() => didLabel(bad, 'send'), /is not a valid DID name/);
     assert.deepEqual(strikeEpochs(0n), []);
     assert.deepEqual(strikeEpochs(3n | (9n << 32n) | (12n << 64n)), [3, 9, 12]);
   });
@@ -273,34 +373,65 @@ describe('inputs', () => {
 describe('revert sentences', () => {
   test('every table entry names a real contract error', () => {
     const names = new Set(allErrorsAbi.map((e) => e.name));
-    for (const name of knownRevertNames()) assert.ok(names.has(name), `${name} is not an error of any protocol contract`);
+    for (const name of knownRevertNames())
+      assert.ok(names.has(name), `${name} is not an error of any protocol contract`);
   });
 
   test('decoded revert data becomes the sentence; unknown errors show name and args', () => {
-    const data = encodeErrorResult({ abi: watchDogPresaleAbi, errorName: 'CostAboveMax', args: [parseEther('0.2'), parseEther('0.15')] });
+    const data = encodeErrorResult({
+      abi: watchDogPresaleAbi,
+      errorName: 'CostAboveMax',
+      args: [parseEther('0.2'), parseEther('0.15')],
+    });
     const decoded = decodeErrorResult({ abi: allErrorsAbi, data });
-    assert.equal(revertSentence(decoded.errorName, decoded.args ?? []), 'The price is above your maximum: 0.2 ETH is needed but --max-total-cost is 0.15 ETH.');
+    assert.equal(
+      revertSentence(decoded.errorName, decoded.args ?? []),
+      'The price is above your maximum: 0.2 ETH is needed but --max-total-cost is 0.15 ETH.',
+    );
     assert.equal(
       revertSentence('CostAboveMax', [300_000000n, 299_990000n], { currency: { symbol: 'dUSD', decimals: 6 } }),
       'The price is above your maximum: 300 dUSD is needed but --max-total-cost is 299.99 dUSD.',
     );
-    assert.equal(revertSentence('EpochNotNext', [5, 3n]), 'The contract refused the transaction with EpochNotNext(5, 3).');
+    assert.equal(
+      revertSentence('EpochNotNext', [5, 3n]),
+      'The contract refused the transaction with EpochNotNext(5, 3).',
+    );
   });
 
   test('phase windows read against chain time', () => {
-    assert.match(revertSentence('PhaseNotOpen', [2, 1000, 2000], { now: 400 }), /^The public sale is not open yet: it opens at 1970-01-01T00:16:40Z \(in 10 min\)\.$/);
-    assert.match(revertSentence('PhaseNotOpen', [1, 1000, 2000], { now: 2500 }), /^The allowlist sale is not open: it ended at 1970-01-01T00:33:20Z\.$/);
-    assert.equal(revertSentence('PhaseNotOpen', [1, 0, 0]), 'The allowlist sale is not open: that phase is not scheduled.');
+    assert.match(
+      revertSentence('PhaseNotOpen', [2, 1000, 2000], { now: 400 }),
+      /^The public sale is not open yet: it opens at 1970-01-01T00:16:40Z \(in 10 min\)\.$/,
+    );
+    assert.match(
+      revertSentence('PhaseNotOpen', [1, 1000, 2000], { now: 2500 }),
+      /^The allowlist sale is not open: it ended at 1970-01-01T00:33:20Z\.$/,
+    );
+    assert.equal(
+      revertSentence('PhaseNotOpen', [1, 0, 0]),
+      'The allowlist sale is not open: that phase is not scheduled.',
+    );
   });
 
   test('the two NothingToClaim errors (account and license) and DID ids read as names', () => {
-    assert.match(revertSentence('NothingToClaim', ['0x00000000000000000000000000000000000000a1', 5n * 10n ** 18n, 5n * 10n ** 18n]), /^0x0+a1 has nothing to claim: 5 SEND of its 5 SEND/);
+    assert.match(
+      revertSentence('NothingToClaim', [
+        '0x00000000000000000000000000000000000000a1',
+        5n * 10n ** 18n,
+        5n * 10n ** 18n,
+      ]),
+      /^0x0+a1 has nothing to claim: 5 SEND of its 5 SEND/,
+    );
     assert.match(revertSentence('NothingToClaim', [7n, 1n, 1n]), /^License 7 has nothing to claim/);
     assert.match(revertSentence('NotDidOwner', [0x616c696365n, '0xabc']), /does not own the DID "alice"/);
   });
 
   test('describeError keeps CLI errors and wraps the rest in one sentence', () => {
-    assert.deepEqual(describeError(new RejectedError('Cap reached: x', 'WalletCapExceeded')), { message: 'Cap reached: x.', code: 'WalletCapExceeded', exitCode: 4 });
+    assert.deepEqual(describeError(new RejectedError('Cap reached: x', 'WalletCapExceeded')), {
+      message: 'Cap reached: x.',
+      code: 'WalletCapExceeded',
+      exitCode: 4,
+    });
     const unexpected = describeError(new TypeError('boom\n    at somewhere'));
     assert.equal(unexpected.message, 'Unexpected error: boom.');
     assert.equal(unexpected.exitCode, ExitCode.Unexpected);
@@ -310,7 +441,12 @@ describe('revert sentences', () => {
 describe('allowlist and reward proofs', () => {
   const a = privateKeyToAccount(generatePrivateKey()).address;
   const b = privateKeyToAccount(generatePrivateKey()).address;
-  const doc = allowlistSchema.parse(allowlistDocument([{ account: a, max: 3 }, { account: b, max: 1 }]));
+  const doc = allowlistSchema.parse(
+    allowlistDocument([
+      { account: a, max: 3 },
+      { account: b, max: 1 },
+    ]),
+  );
 
   test('the allowlist proof is found by account and checked against both roots', () => {
     const { maxQuantity, proof } = allowlistProof(doc, 'al.json', b, doc.root);
@@ -328,7 +464,10 @@ describe('allowlist and reward proofs', () => {
     const proofs = rewardProofsSchema.parse({
       epoch: 3,
       root: tree.root,
-      claims: { [a.toLowerCase()]: { cumulative: '10', proof: tree.proof(0) }, [b]: { cumulative: '21', proof: tree.proof(1) } },
+      claims: {
+        [a.toLowerCase()]: { cumulative: '10', proof: tree.proof(0) },
+        [b]: { cumulative: '21', proof: tree.proof(1) },
+      },
       licenses: { '4': { cumulative: '30', proof: tree.proof(2) } },
     });
     assert.equal(processProof(rewardLeaf(a, 10n), tree.proof(0)), tree.root);
@@ -337,9 +476,16 @@ describe('allowlist and reward proofs', () => {
     assert.equal(licenseClaim(proofs, 'p.json', 4n).cumulative, 30n);
     assert.throws(() => licenseClaim(proofs, 'p.json', 5n), /License 5 has no rewards in the epoch 3 proofs/);
     assert.doesNotThrow(() => requireCurrentRoot(proofs, 'p.json', { epoch: 3, root: tree.root as Hex }));
-    assert.throws(() => requireCurrentRoot(proofs, 'p.json', { epoch: 4, root: `0x${'22'.repeat(32)}` }), /are for epoch 3 but claims are checked against finalized epoch 4/);
+    assert.throws(
+      () => requireCurrentRoot(proofs, 'p.json', { epoch: 4, root: `0x${'22'.repeat(32)}` }),
+      /are for epoch 3 but claims are checked against finalized epoch 4/,
+    );
     assert.equal(proofsSource('http://k/epochs/{epoch}/claims', 12), 'http://k/epochs/12/claims');
-    assert.equal(rewardProofsSchema.safeParse({ epoch: 1, root: tree.root, claims: { nope: { cumulative: '1', proof: [] } } }).success, false);
+    assert.equal(
+      rewardProofsSchema.safeParse({ epoch: 1, root: tree.root, claims: { nope: { cumulative: '1', proof: [] } } })
+        .success,
+      false,
+    );
   });
 });
 
@@ -356,20 +502,42 @@ describe('help', () => {
     walk(program);
     const names = leaves.map((c) => {
       const parts: string[] = [];
-      for (let x: Command | null = c; x && x.parent; x = x.parent) parts.unshift(x.name());
+      for (let x: Command | null = c; x?.parent; x = x.parent) parts.unshift(x.name());
       return parts.join(' ');
     });
     assert.deepEqual(names.sort(), [
-      'did consent', 'did keys add', 'did keys list', 'did keys revoke', 'did link', 'did register', 'did resolve', 'did unlink',
-      'keystore create', 'license activate', 'license claim', 'node claim', 'node register', 'node stake', 'node status', 'node unbond',
-      'node withdraw', 'presale allowlist', 'presale buy', 'presale status', 'rankings',
+      'did consent',
+      'did keys add',
+      'did keys list',
+      'did keys revoke',
+      'did link',
+      'did register',
+      'did resolve',
+      'did unlink',
+      'keystore create',
+      'license activate',
+      'license claim',
+      'node claim',
+      'node register',
+      'node stake',
+      'node status',
+      'node unbond',
+      'node withdraw',
+      'presale allowlist',
+      'presale buy',
+      'presale status',
+      'rankings',
     ]);
     for (const leaf of all) {
       let help = '';
       leaf.configureOutput({ writeOut: (s) => (help += s) });
       leaf.outputHelp();
       assert.ok(leaf.description().length > 20, `${leaf.name()} has a description`);
-      assert.match(help, /Examples:\n {2}\$ (SENDNET_[A-Z_]+=\S+ |[A-Z_]+=\S+ )*sendnet /, `${leaf.name()} has examples`);
+      assert.match(
+        help,
+        /Examples:\n {2}\$ (SENDNET_[A-Z_]+=\S+ |[A-Z_]+=\S+ )*sendnet /,
+        `${leaf.name()} has examples`,
+      );
       assert.match(help, /Options:[\s\S]*--rpc <url>/, `${leaf.name()} shows the global options`);
     }
   });
@@ -383,4 +551,3 @@ describe('help', () => {
     assert.match(help.stdout, /Commands:[\s\S]*node[\s\S]*presale[\s\S]*license[\s\S]*did[\s\S]*rankings/);
   });
 });
-

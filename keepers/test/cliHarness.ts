@@ -19,15 +19,27 @@ export function runSendnet(args: readonly string[], env: Record<string, string |
   const cleanEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) cleanEnv[k] = v;
   return new Promise((resolve) => {
-    execFile(process.execPath, [SENDNET_BIN, ...args], { cwd: repoRoot, env: cleanEnv, timeout: 180_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [SENDNET_BIN, ...args],
+      { cwd: repoRoot, env: cleanEnv, timeout: 180_000 },
+      (error, stdout, stderr) => {
+        const code = error
+          ? typeof (error as { code?: unknown }).code === 'number'
+            ? (error as { code: number }).code
+            : -1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 /** The one-sentence failure contract: one line on stderr, no stack frames. */
 export function isOneSentence(stderr: string): boolean {
-  const lines = stderr.trim().split('\n').filter((l) => !l.startsWith('Approving '));
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('Approving '));
   return lines.length === 1 && lines[0]!.startsWith('error: ') && !/\n\s+at /.test(stderr);
 }

@@ -56,16 +56,41 @@ test('commitments signed in TypeScript: digest equals the contract, equivocation
 
   // register the node key with its consent
   assert.equal(
-    await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'nodeKeyConsentDigest', args: [devAccount(1).address] }),
+    await publicClient.readContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'nodeKeyConsentDigest',
+      args: [devAccount(1).address],
+    }),
     nodeKeyConsentDigest(domain, devAccount(1).address),
   );
   const minStake = await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'minStake' });
-  await send(operator.writeContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'approve', args: [staking, minStake] }));
+  await send(
+    operator.writeContract({
+      address: book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'approve',
+      args: [staking, minStake],
+    }),
+  );
   const consent = await signNodeKeyConsent(nodePrivateKey, domain, devAccount(1).address);
   await send(
-    operator.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'register', args: [nodeKey, minStake, consent, 'ws://127.0.0.1:1', ''] }),
+    operator.writeContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'register',
+      args: [nodeKey, minStake, consent, 'ws://127.0.0.1:1', ''],
+    }),
   );
-  assert.equal(await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'isActive', args: [nodeKey] }), true);
+  assert.equal(
+    await publicClient.readContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'isActive',
+      args: [nodeKey],
+    }),
+    true,
+  );
 
   // the contract's digest equals ours, for an empty and a real tree
   const tree = buildSumTree([
@@ -73,11 +98,29 @@ test('commitments signed in TypeScript: digest equals the contract, equivocation
     { hash: `0x${'22'.repeat(32)}`, units: 7n },
     { hash: `0x${'33'.repeat(32)}`, units: 1n },
   ]);
-  const a: EpochCommitment = { epoch: 1, root: tree.root, totalUnits: tree.totalUnits, leafCount: BigInt(tree.leafCount) };
+  const a: EpochCommitment = {
+    epoch: 1,
+    root: tree.root,
+    totalUnits: tree.totalUnits,
+    leafCount: BigInt(tree.leafCount),
+  };
   const b: EpochCommitment = { ...a, totalUnits: a.totalUnits + 1n };
   const empty: EpochCommitment = { epoch: 1, root: `0x${'00'.repeat(32)}`, totalUnits: 0n, leafCount: 0n };
-  for (const c of [a, b, empty, { ...a, epoch: 0xffffffff, totalUnits: (1n << 128n) - 1n, leafCount: (1n << 64n) - 1n }]) {
-    assert.equal(await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'commitmentDigest', args: [c] }), commitmentDigest(domain, c));
+  for (const c of [
+    a,
+    b,
+    empty,
+    { ...a, epoch: 0xffffffff, totalUnits: (1n << 128n) - 1n, leafCount: (1n << 64n) - 1n },
+  ]) {
+    assert.equal(
+      await publicClient.readContract({
+        address: staking,
+        abi: nodeStakingAbi,
+        functionName: 'commitmentDigest',
+        args: [c],
+      }),
+      commitmentDigest(domain, c),
+    );
   }
 
   // signatures: from a raw key and from a viem account; recovery; wire round trip
@@ -92,30 +135,66 @@ test('commitments signed in TypeScript: digest equals the contract, equivocation
   assert.deepEqual(parsed, { ...signedA, nodeKey: nodeKey.toLowerCase() });
   assert.ok(await verifySignedCommitment(domain, parsed));
   assert.ok(!(await verifySignedCommitment(domain, { ...parsed, commitment: b })));
-  assert.ok(!(await verifySignedCommitment(nodeStakingDomain(book.chainId + 1, staking), parsed)), 'another chain id is another domain');
-  assert.throws(() => parseSignedCommitment({ ...wire, commitment: { ...wire.commitment, leafCount: 3 } }), /commitment.leafCount/);
+  assert.ok(
+    !(await verifySignedCommitment(nodeStakingDomain(book.chainId + 1, staking), parsed)),
+    'another chain id is another domain',
+  );
+  assert.throws(
+    () => parseSignedCommitment({ ...wire, commitment: { ...wire.commitment, leafCount: 3 } }),
+    /commitment.leafCount/,
+  );
   assert.ok(isEquivocation(signedA, signedB));
   assert.ok(!isEquivocation(signedA, { ...signedA, signature: sigA }));
 
   // identical commitments are not an equivocation
   await assert.rejects(
-    finder.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'proveEquivocation', args: [a, sigA, a, sigA] }),
+    finder.writeContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'proveEquivocation',
+      args: [a, sigA, a, sigA],
+    }),
     /CommitmentsIdentical/,
   );
   // two different signers are not an equivocation
   const otherSig = await signCommitment(generatePrivateKey(), domain, b);
   await assert.rejects(
-    finder.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'proveEquivocation', args: [a, sigA, b, otherSig] }),
+    finder.writeContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'proveEquivocation',
+      args: [a, sigA, b, otherSig],
+    }),
     /CommitmentSignerMismatch/,
   );
   // two different commitments of one epoch by the node key are
-  const receipt = await send(finder.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'proveEquivocation', args: [a, sigA, b, sigB] }));
+  const receipt = await send(
+    finder.writeContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'proveEquivocation',
+      args: [a, sigA, b, sigB],
+    }),
+  );
   const [event] = parseEventLogs({ abi: nodeStakingAbi, logs: receipt.logs, eventName: 'EquivocationProven' });
   assert.equal(event!.args.nodeKey, nodeKey);
   assert.equal(event!.args.epoch, 1);
-  assert.equal(await publicClient.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationProven', args: [nodeKey, 1] }), true);
+  assert.equal(
+    await publicClient.readContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'equivocationProven',
+      args: [nodeKey, 1],
+    }),
+    true,
+  );
   await assert.rejects(
-    finder.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'proveEquivocation', args: [b, sigB, a, sigA] }),
+    finder.writeContract({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'proveEquivocation',
+      args: [b, sigB, a, sigA],
+    }),
     /EquivocationAlreadyProven/,
   );
 });

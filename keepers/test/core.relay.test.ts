@@ -52,8 +52,15 @@ function unsignedTicket(overrides: Partial<UnsignedTicket> = {}): UnsignedTicket
   };
 }
 
-function makeReceipt(overrides: Partial<UnsignedTicket> = {}, from: DeviceKey = sender, to: DeviceKey = recipient): Receipt {
-  const ticket = signTicket(unsignedTicket({ senderKey: from.publicKey, recipientKey: to.publicKey, ...overrides }), from);
+function makeReceipt(
+  overrides: Partial<UnsignedTicket> = {},
+  from: DeviceKey = sender,
+  to: DeviceKey = recipient,
+): Receipt {
+  const ticket = signTicket(
+    unsignedTicket({ senderKey: from.publicKey, recipientKey: to.publicKey, ...overrides }),
+    from,
+  );
   return { ticket, ack: ackTicket(ticket, '42', to) };
 }
 
@@ -88,14 +95,28 @@ test('ticket, ack and leaf hashes equal an independent abi.encode (ethers)', () 
   const expectedTicket = ethersKeccak(
     abi.encode(
       ['string', 'bytes32', 'address', 'uint32', 'uint32', 'bytes32', 'bytes32', 'uint256'],
-      ['SN-TICKET-1', ticket.envelopeId, ticket.node, ticket.epoch, ticket.units, ticket.recipientKey, ticket.senderKey, ticket.senderDid],
+      [
+        'SN-TICKET-1',
+        ticket.envelopeId,
+        ticket.node,
+        ticket.epoch,
+        ticket.units,
+        ticket.recipientKey,
+        ticket.senderKey,
+        ticket.senderDid,
+      ],
     ),
   );
   assert.equal(ticketHash(ticket), expectedTicket);
   assert.equal(ack.ticketHash, expectedTicket);
-  const expectedAck = ethersKeccak(abi.encode(['string', 'bytes32', 'bytes32', 'uint256'], ['SN-ACK-1', expectedTicket, ack.recipientKey, 42n]));
+  const expectedAck = ethersKeccak(
+    abi.encode(['string', 'bytes32', 'bytes32', 'uint256'], ['SN-ACK-1', expectedTicket, ack.recipientKey, 42n]),
+  );
   assert.equal(ackHash(ack), expectedAck);
-  assert.equal(receiptLeafHash({ ticket, ack }), ethersKeccak(abi.encode(['bytes32', 'bytes32'], [expectedTicket, expectedAck])));
+  assert.equal(
+    receiptLeafHash({ ticket, ack }),
+    ethersKeccak(abi.encode(['bytes32', 'bytes32'], [expectedTicket, expectedAck])),
+  );
 });
 
 test('signatures verify, and changing any signed field breaks them', () => {
@@ -112,7 +133,8 @@ test('signatures verify, and changing any signed field breaks them', () => {
     { senderKey: other.publicKey },
     { senderDid: '1' },
   ];
-  for (const change of ticketTampers) assert.ok(!verifyTicketSignature({ ...ticket, ...change }), JSON.stringify(change));
+  for (const change of ticketTampers)
+    assert.ok(!verifyTicketSignature({ ...ticket, ...change }), JSON.stringify(change));
   assert.ok(!verifyAckSignature({ ...ack, recipientDid: '43' }));
   assert.ok(!verifyAckSignature({ ...ack, ticketHash: `0x${'00'.repeat(32)}` }));
   assert.ok(!verifyAckSignature({ ...ack, recipientKey: other.publicKey }));
@@ -124,7 +146,10 @@ test('signing with a key that is not the named one throws', () => {
   assert.throws(() => signTicket(unsignedTicket(), recipient), DeviceKeyMismatchError);
   const ticket = signTicket(unsignedTicket(), sender);
   assert.throws(() => ackTicket(ticket, '42', sender), DeviceKeyMismatchError);
-  assert.throws(() => signAck({ ticketHash: ticketHash(ticket), recipientKey: recipient.publicKey, recipientDid: '-1' }, recipient), RelayFormatError);
+  assert.throws(
+    () => signAck({ ticketHash: ticketHash(ticket), recipientKey: recipient.publicKey, recipientDid: '-1' }, recipient),
+    RelayFormatError,
+  );
 });
 
 test('sizeUnits: max(1, ceil(bytes / 1024))', () => {
@@ -135,13 +160,18 @@ test('sizeUnits: max(1, ceil(bytes / 1024))', () => {
 
 test('wire schemas normalise hex to lowercase and name the bad field', () => {
   const { ticket, ack } = makeReceipt();
-  const upper = JSON.parse(JSON.stringify({ ticket: { ...ticket, node: NODE.toUpperCase().replace('0X', '0x') }, ack }));
+  const upper = JSON.parse(
+    JSON.stringify({ ticket: { ...ticket, node: NODE.toUpperCase().replace('0X', '0x') }, ack }),
+  );
   upper.ticket.envelopeId = upper.ticket.envelopeId.toUpperCase().replace('0X', '0x');
   const parsed = parseReceipt(upper);
   assert.deepEqual(parsed, { ticket, ack });
   assert.throws(() => parseTicket({ ...ticket, senderDid: 5 }), /senderDid/);
   assert.throws(() => parseTicket({ ...ticket, senderDid: '007' }), /senderDid: not a canonical decimal/);
-  assert.throws(() => parseTicket({ ...ticket, senderDid: (1n << 256n).toString() }), /senderDid: does not fit in uint256/);
+  assert.throws(
+    () => parseTicket({ ...ticket, senderDid: (1n << 256n).toString() }),
+    /senderDid: does not fit in uint256/,
+  );
   assert.throws(() => parseTicket({ ...ticket, epoch: -1 }), /epoch/);
   assert.throws(() => parseTicket({ ...ticket, units: 1.5 }), /units/);
   assert.throws(() => parseTicket({ ...ticket, sig: '0x12' }), /sig: not a 64-byte/);
@@ -153,7 +183,9 @@ test('wire schemas normalise hex to lowercase and name the bad field', () => {
 test('checkReceipt accepts a good receipt and names each rejection', () => {
   const good = makeReceipt();
   assert.deepEqual(checkReceipt(good, { node: NODE, epoch: 7 }), { ok: true });
-  assert.deepEqual(checkReceipt(good, { node: NODE.toUpperCase().replace('0X', '0x') as Address, epoch: 7 }), { ok: true });
+  assert.deepEqual(checkReceipt(good, { node: NODE.toUpperCase().replace('0X', '0x') as Address, epoch: 7 }), {
+    ok: true,
+  });
   const reason = (r: Receipt, node: Address = NODE, epoch = 7) => {
     const result = checkReceipt(r, { node, epoch });
     return result.ok ? 'ok' : result.reason;
@@ -168,7 +200,10 @@ test('checkReceipt accepts a good receipt and names each rejection', () => {
   assert.equal(reason({ ticket: good.ticket, ack: other.ack }), 'ack-ticket-mismatch');
   // ack signed by a third key (correct ticket hash)
   const third = generateDeviceKey();
-  const wrongSigner = signAck({ ticketHash: ticketHash(good.ticket), recipientKey: third.publicKey, recipientDid: '42' }, third);
+  const wrongSigner = signAck(
+    { ticketHash: ticketHash(good.ticket), recipientKey: third.publicKey, recipientDid: '42' },
+    third,
+  );
   assert.equal(reason({ ticket: good.ticket, ack: wrongSigner }), 'recipient-key-mismatch');
   // sending to oneself: same key, or same DID
   assert.equal(reason(makeReceipt({}, sender, sender)), 'sender-is-recipient');
@@ -178,7 +213,10 @@ test('checkReceipt accepts a good receipt and names each rejection', () => {
   const forgedTicket = { ...good.ticket, sig: ed25519Sign(new Uint8Array([9]), sender) };
   const forgedAck = ackTicket(forgedTicket, '42', recipient);
   assert.equal(reason({ ticket: forgedTicket, ack: forgedAck }), 'bad-ticket-signature');
-  assert.equal(reason({ ticket: good.ticket, ack: { ...good.ack, sig: ed25519Sign(new Uint8Array([9]), recipient) } }), 'bad-ack-signature');
+  assert.equal(
+    reason({ ticket: good.ticket, ack: { ...good.ack, sig: ed25519Sign(new Uint8Array([9]), recipient) } }),
+    'bad-ack-signature',
+  );
   const result = checkReceipt(good, { node: NODE, epoch: 9 });
   assert.ok(!result.ok && /epoch 7, expected 9/.test(result.detail));
 });
@@ -201,16 +239,31 @@ test('checkReceiptKeys: both keys Active for the DIDs they name', () => {
   };
   assert.equal(reason(directory([[recipient.publicKey, { active: true, did: 42n }]])), 'sender-key-not-active');
   assert.equal(
-    reason(directory([[sender.publicKey, { active: false, did: senderDid }], [recipient.publicKey, { active: true, did: 42n }]])),
+    reason(
+      directory([
+        [sender.publicKey, { active: false, did: senderDid }],
+        [recipient.publicKey, { active: true, did: 42n }],
+      ]),
+    ),
     'sender-key-not-active',
   );
   assert.equal(
-    reason(directory([[sender.publicKey, { active: true, did: 1n }], [recipient.publicKey, { active: true, did: 42n }]])),
+    reason(
+      directory([
+        [sender.publicKey, { active: true, did: 1n }],
+        [recipient.publicKey, { active: true, did: 42n }],
+      ]),
+    ),
     'sender-did-mismatch',
   );
   assert.equal(reason(directory([[sender.publicKey, { active: true, did: senderDid }]])), 'recipient-key-not-active');
   assert.equal(
-    reason(directory([[sender.publicKey, { active: true, did: senderDid }], [recipient.publicKey, { active: true, did: 43n }]])),
+    reason(
+      directory([
+        [sender.publicKey, { active: true, did: senderDid }],
+        [recipient.publicKey, { active: true, did: 43n }],
+      ]),
+    ),
     'recipient-did-mismatch',
   );
 });
@@ -228,9 +281,15 @@ test('envelopes: size limit, and the ticket must match the envelope, node, epoch
   assert.equal(reason({ ...envelope, to: sender.publicKey }), 'ticket-recipient-mismatch');
   assert.equal(reason({ ...envelope, ciphertext: Buffer.alloc(2048).toString('base64') }), 'units-mismatch');
   assert.equal(reason(envelope, 8), 'wrong-epoch');
-  assert.equal(reason({ ...envelope, ticket: { ...ticket, sig: ed25519Sign(hexToBytes('0x01'), sender) } }), 'bad-ticket-signature');
+  assert.equal(
+    reason({ ...envelope, ticket: { ...ticket, sig: ed25519Sign(hexToBytes('0x01'), sender) } }),
+    'bad-ticket-signature',
+  );
   const max = Buffer.alloc(65536).toString('base64');
   assert.doesNotThrow(() => parseEnvelope({ ...envelope, ciphertext: max }));
-  assert.throws(() => parseEnvelope({ ...envelope, ciphertext: Buffer.alloc(65537).toString('base64') }), /ciphertext larger than 65536/);
+  assert.throws(
+    () => parseEnvelope({ ...envelope, ciphertext: Buffer.alloc(65537).toString('base64') }),
+    /ciphertext larger than 65536/,
+  );
   assert.throws(() => parseEnvelope({ ...envelope, ciphertext: 'not base64!' }), /ciphertext is not padded base64/);
 });

@@ -19,26 +19,43 @@ import {
   type WatchdogCandidate,
 } from '../src/core/sampling.js';
 import { buildSumTree } from '../src/core/sumTree.js';
-import { ackTicket, ed25519Sign, generateDeviceKey, receiptLeafHash, signTicket, ticketHash, type Receipt } from '../src/core/relay.js';
+import {
+  ackTicket,
+  ed25519Sign,
+  generateDeviceKey,
+  receiptLeafHash,
+  signTicket,
+  ticketHash,
+  type Receipt,
+} from '../src/core/relay.js';
 import type { EpochCommitment } from '../src/core/commitment.js';
 
 const abi = AbiCoder.defaultAbiCoder();
-const h = (label: string, i: number): Hex => keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }], [label, BigInt(i)]));
+const h = (label: string, i: number): Hex =>
+  keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }], [label, BigInt(i)]));
 const addr = (i: number): Address => h('addr', i).slice(0, 42) as Address;
 const NODE: Address = '0x00000000000000000000000000000000000000aa';
 const BLOCK: Hex = h('block', 1);
 
 test('seeds and targets equal an independent abi.encode (ethers)', () => {
   assert.equal(samplingSeed(7, BLOCK), ethersKeccak(abi.encode(['uint32', 'bytes32'], [7, BLOCK])));
-  assert.equal(assignmentSeed(7, BLOCK), ethersKeccak(abi.encode(['string', 'uint32', 'bytes32'], ['SN-ASSIGN-1', 7, BLOCK])));
+  assert.equal(
+    assignmentSeed(7, BLOCK),
+    ethersKeccak(abi.encode(['string', 'uint32', 'bytes32'], ['SN-ASSIGN-1', 7, BLOCK])),
+  );
   assert.notEqual(samplingSeed(7, BLOCK), samplingSeed(8, BLOCK));
   const seed = samplingSeed(7, BLOCK);
   const total = 123_456_789n;
   const targets = sampleTargets(seed, NODE, total, 5);
   assert.equal(targets.length, 5);
-  targets.forEach((r, i) => assert.equal(r, BigInt(ethersKeccak(abi.encode(['bytes32', 'address', 'uint32'], [seed, NODE, i]))) % total));
+  targets.forEach((r, i) =>
+    assert.equal(r, BigInt(ethersKeccak(abi.encode(['bytes32', 'address', 'uint32'], [seed, NODE, i]))) % total),
+  );
   assert.deepEqual(sampleTargets(seed, NODE, 0n, 32), [], 'a node with no units is not sampled');
-  assert.deepEqual(sampleTargets(seed, NODE, total), sampleTargets(seed, NODE.toUpperCase().replace('0X', '0x') as Address, total));
+  assert.deepEqual(
+    sampleTargets(seed, NODE, total),
+    sampleTargets(seed, NODE.toUpperCase().replace('0X', '0x') as Address, total),
+  );
   assert.equal(sampleTargets(seed, NODE, total).length, 32, 'k defaults to 32');
   assert.throws(() => samplingSeed(-1, BLOCK), /epoch must be a uint32/);
   assert.throws(() => samplingSeed(1, '0x12'), /blockHash must be 32 bytes/);
@@ -62,7 +79,11 @@ test('samples are proportional to units; zero-unit leaves are never picked', () 
 
 test('a tree with 10% fake weight gets at least one fake sample in k=32 for ≥ 90% of 200 seeds', () => {
   // 1000 leaves of 1..64 units; every 10th leaf is fake, scaled so fakes hold 10% of the weight
-  const leaves = Array.from({ length: 1000 }, (_, i) => ({ hash: h('leaf', i), units: BigInt(1 + ((i * 7919) % 64)), fake: i % 10 === 3 }));
+  const leaves = Array.from({ length: 1000 }, (_, i) => ({
+    hash: h('leaf', i),
+    units: BigInt(1 + ((i * 7919) % 64)),
+    fake: i % 10 === 3,
+  }));
   const realUnits = leaves.filter((l) => !l.fake).reduce((a, l) => a + l.units, 0n);
   const fakeCount = leaves.filter((l) => l.fake).length;
   for (const l of leaves) if (l.fake) l.units = realUnits / 9n / BigInt(fakeCount);
@@ -74,13 +95,18 @@ test('a tree with 10% fake weight gets at least one fake sample in k=32 for ≥ 
     const samples = sampleLeafIndices(tree, samplingSeed(s + 1, h('block', s)), NODE, 32);
     if (samples.some((x) => leaves[x.index]!.fake)) caught++;
   }
-  console.log(`# fake weight 10%, k=32: caught in ${caught}/200 seeds (expected ~${(200 * (1 - 0.9 ** 32)).toFixed(0)})`);
+  console.log(
+    `# fake weight 10%, k=32: caught in ${caught}/200 seeds (expected ~${(200 * (1 - 0.9 ** 32)).toFixed(0)})`,
+  );
   assert.ok(caught >= 180, `caught only ${caught}/200`);
 });
 
 function referenceAssignment(seed: Hex, node: Address, watchdogs: WatchdogCandidate[], m: number): bigint[] {
   const ranked = watchdogs
-    .map((w) => ({ w, key: BigInt(ethersKeccak(abi.encode(['bytes32', 'address', 'uint256'], [seed, node, w.tokenId]))) }))
+    .map((w) => ({
+      w,
+      key: BigInt(ethersKeccak(abi.encode(['bytes32', 'address', 'uint256'], [seed, node, w.tokenId]))),
+    }))
     .sort((a, b) => (a.key < b.key ? -1 : 1));
   const picked: bigint[] = [];
   const ops = new Set<string>();
@@ -97,7 +123,10 @@ test('WatchDog assignment: seeded order, first m with distinct operators, indepe
   const seed = assignmentSeed(3, BLOCK);
   const nodes = [5, 1, 4, 2, 3].map(addr);
   // 12 licenses over 4 operators (operator j owns tokens ≡ j mod 4)
-  const watchdogs: WatchdogCandidate[] = Array.from({ length: 12 }, (_, t) => ({ tokenId: BigInt(t + 1), operator: addr(100 + (t % 4)) }));
+  const watchdogs: WatchdogCandidate[] = Array.from({ length: 12 }, (_, t) => ({
+    tokenId: BigInt(t + 1),
+    operator: addr(100 + (t % 4)),
+  }));
   const assignment = assignWatchdogs({ assignSeed: seed, nodes, watchdogs, m: 3 });
   const sortedNodes = nodes.map((n) => n.toLowerCase()).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
   assert.deepEqual([...assignment.keys()], sortedNodes);
@@ -107,16 +136,25 @@ test('WatchDog assignment: seeded order, first m with distinct operators, indepe
     assert.equal(new Set(picked.map((t) => owner.get(t))).size, 3, 'operators pairwise different');
     assert.deepEqual(picked, referenceAssignment(seed, node, watchdogs, 3));
   }
-  const shuffled = assignWatchdogs({ assignSeed: seed, nodes: [...nodes].reverse(), watchdogs: [...watchdogs].reverse(), m: 3 });
+  const shuffled = assignWatchdogs({
+    assignSeed: seed,
+    nodes: [...nodes].reverse(),
+    watchdogs: [...watchdogs].reverse(),
+    m: 3,
+  });
   assert.deepEqual([...shuffled.entries()], [...assignment.entries()]);
   // only two operators: two WatchDogs per node
   const two = watchdogs.filter((w) => w.operator === addr(100) || w.operator === addr(101));
-  for (const picked of assignWatchdogs({ assignSeed: seed, nodes, watchdogs: two, m: 3 }).values()) assert.equal(picked.length, 2);
+  for (const picked of assignWatchdogs({ assignSeed: seed, nodes, watchdogs: two, m: 3 }).values())
+    assert.equal(picked.length, 2);
   // default m = 3, no WatchDogs = empty lists, another seed = another assignment
   assert.deepEqual(assignWatchdogs({ assignSeed: seed, nodes, watchdogs }), assignment);
   assert.ok([...assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [] }).values()].every((p) => p.length === 0));
   assert.notDeepEqual(assignWatchdogs({ assignSeed: assignmentSeed(4, BLOCK), nodes, watchdogs }), assignment);
-  assert.throws(() => assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [...watchdogs, watchdogs[0]!] }), /tokenId 1 listed twice/);
+  assert.throws(
+    () => assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [...watchdogs, watchdogs[0]!] }),
+    /tokenId 1 listed twice/,
+  );
 });
 
 // ------------------------------------------------------------------------------------------- openings
@@ -127,7 +165,15 @@ function receipt(n: number, node: Address = NODE, epoch = 7): Receipt {
   const from = users[n % 4]!;
   const to = users[(n + 1) % 4]!;
   const ticket = signTicket(
-    { envelopeId: h('env', n), node, epoch, units: 1 + (n % 64), recipientKey: to.key.publicKey, senderKey: from.key.publicKey, senderDid: from.did },
+    {
+      envelopeId: h('env', n),
+      node,
+      epoch,
+      units: 1 + (n % 64),
+      recipientKey: to.key.publicKey,
+      senderKey: from.key.publicKey,
+      senderDid: from.did,
+    },
     from.key,
   );
   return { ticket, ack: ackTicket(ticket, to.did, to.key) };
@@ -136,7 +182,12 @@ function receipt(n: number, node: Address = NODE, epoch = 7): Receipt {
 function nodeTree(receipts: Receipt[], epoch = 7) {
   const sorted = [...receipts].sort((a, b) => (BigInt(ticketHash(a.ticket)) < BigInt(ticketHash(b.ticket)) ? -1 : 1));
   const tree = buildSumTree(sorted.map((r) => ({ hash: receiptLeafHash(r), units: BigInt(r.ticket.units) })));
-  const commitment: EpochCommitment = { epoch, root: tree.root, totalUnits: tree.totalUnits, leafCount: BigInt(tree.leafCount) };
+  const commitment: EpochCommitment = {
+    epoch,
+    root: tree.root,
+    totalUnits: tree.totalUnits,
+    leafCount: BigInt(tree.leafCount),
+  };
   return { sorted, tree, commitment };
 }
 
@@ -153,7 +204,9 @@ test('openings of real receipts verify through the JSON wire form', () => {
     assert.equal(result.senderDid, sorted[s.index]!.ticket.senderDid);
     assert.equal(result.units, sorted[s.index]!.ticket.units);
   }
-  assert.throws(() => openingSchema.parse({ ...openingToWire(tree, 0, sorted[0]!), siblings: [{ hash: h('x', 0), sum: 5 }] }));
+  assert.throws(() =>
+    openingSchema.parse({ ...openingToWire(tree, 0, sorted[0]!), siblings: [{ hash: h('x', 0), sum: 5 }] }),
+  );
 });
 
 test('fraudulent openings are rejected with the reason', () => {
@@ -183,9 +236,21 @@ test('fraudulent openings are rejected with the reason', () => {
   forged.ticket = { ...forged.ticket, sig: ed25519Sign(new Uint8Array([1]), users[50 % 4]!.key) };
   assert.equal(reason(check([...honest, forged], { pick: (s) => s.indexOf(forged) })), 'bad-ticket-signature');
   // opening another receipt than the committed one, or with inflated units
-  assert.equal(reason({ ...base, opening: { ...base.opening, ticket: receipt(77).ticket, ack: receipt(77).ack } }), 'root-mismatch');
-  assert.equal(reason({ ...base, opening: { ...base.opening, ticket: { ...base.opening.ticket, units: base.opening.ticket.units + 1 } } }), 'root-mismatch');
+  assert.equal(
+    reason({ ...base, opening: { ...base.opening, ticket: receipt(77).ticket, ack: receipt(77).ack } }),
+    'root-mismatch',
+  );
+  assert.equal(
+    reason({
+      ...base,
+      opening: { ...base.opening, ticket: { ...base.opening.ticket, units: base.opening.ticket.units + 1 } },
+    }),
+    'root-mismatch',
+  );
   // a valid path for another leaf than the one the target falls in
   assert.equal(reason({ ...base, target: base.target + BigInt(base.opening.ticket.units) }), 'target-not-in-leaf');
-  assert.equal(reason({ ...base, opening: { ...base.opening, siblings: base.opening.siblings.slice(1) } }), 'depth-mismatch');
+  assert.equal(
+    reason({ ...base, opening: { ...base.opening, siblings: base.opening.siblings.slice(1) } }),
+    'depth-mismatch',
+  );
 });

@@ -7,9 +7,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { solidityPackedKeccak256 } from 'ethers';
 import { encodeAbiParameters, keccak256, type Hex } from 'viem';
-import { SumTreeError, ZERO_HASH, buildSumTree, depthFor, verifySumPath, type SumLeaf, type SumPathInput } from '../src/core/sumTree.js';
+import {
+  SumTreeError,
+  ZERO_HASH,
+  buildSumTree,
+  depthFor,
+  verifySumPath,
+  type SumLeaf,
+  type SumPathInput,
+} from '../src/core/sumTree.js';
 
-const leafHash = (i: number): Hex => keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }], ['leaf', BigInt(i)]));
+const leafHash = (i: number): Hex =>
+  keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }], ['leaf', BigInt(i)]));
 const leavesOf = (n: number, units: (i: number) => bigint = (i) => BigInt((i * 37) % 64) + 1n): SumLeaf[] =>
   Array.from({ length: n }, (_, i) => ({ hash: leafHash(i), units: units(i) }));
 
@@ -72,7 +81,15 @@ test('every opening path of small trees verifies; the walk equals a linear prefi
     for (let i = 0; i < n; i++) {
       const siblings = tree.openingPath(i);
       assert.equal(siblings.length, tree.depth);
-      const base = { leafHash: leaves[i]!.hash, units: leaves[i]!.units, index: i, siblings, root: tree.root, totalUnits: tree.totalUnits, leafCount: n };
+      const base = {
+        leafHash: leaves[i]!.hash,
+        units: leaves[i]!.units,
+        index: i,
+        siblings,
+        root: tree.root,
+        totalUnits: tree.totalUnits,
+        leafCount: n,
+      };
       assert.deepEqual(verifySumPath(base), { ok: true }, `leaf ${i} of ${n}`);
       if (leaves[i]!.units > 0n) {
         assert.deepEqual(verifySumPath({ ...base, target: prefix }), { ok: true });
@@ -80,13 +97,22 @@ test('every opening path of small trees verifies; the walk equals a linear prefi
       }
       prefix += leaves[i]!.units;
     }
-    for (let r = 0n; r < tree.totalUnits; r++) assert.equal(tree.findLeafForTarget(r), linearFind(leaves, r), `target ${r} of ${n}`);
+    for (let r = 0n; r < tree.totalUnits; r++)
+      assert.equal(tree.findLeafForTarget(r), linearFind(leaves, r), `target ${r} of ${n}`);
   }
   const big = leavesOf(1000);
   const tree = buildSumTree(big);
   for (let r = 0n; r < tree.totalUnits; r += 97n) assert.equal(tree.findLeafForTarget(r), linearFind(big, r));
   for (const i of [0, 1, 511, 512, 998, 999]) {
-    const v = verifySumPath({ leafHash: big[i]!.hash, units: big[i]!.units, index: i, siblings: tree.openingPath(i), root: tree.root, totalUnits: tree.totalUnits, leafCount: 1000 });
+    const v = verifySumPath({
+      leafHash: big[i]!.hash,
+      units: big[i]!.units,
+      index: i,
+      siblings: tree.openingPath(i),
+      root: tree.root,
+      totalUnits: tree.totalUnits,
+      leafCount: 1000,
+    });
     assert.deepEqual(v, { ok: true });
   }
   assert.throws(() => tree.findLeafForTarget(tree.totalUnits), /outside \[0, totalUnits/);
@@ -135,7 +161,10 @@ test('tampering with any part of an opening fails with a specific reason', () =>
   assert.equal(reason({ target: prefix - 1n }), 'target-not-in-leaf');
   assert.equal(reason({ target: prefix + good.units }), 'target-not-in-leaf');
   assert.equal(reason({ target: good.totalUnits }), 'target-out-of-range');
-  assert.equal(reason({ siblings: good.siblings.map((s, l) => (l === 0 ? { ...s, sum: 1n << 128n } : s)) }), 'sum-overflow');
+  assert.equal(
+    reason({ siblings: good.siblings.map((s, l) => (l === 0 ? { ...s, sum: 1n << 128n } : s)) }),
+    'sum-overflow',
+  );
   assert.equal(reason({ leafHash: '0x1234' }), 'bad-input');
   // without leafCount the index must still fit the path
   assert.equal(reason({ leafCount: undefined, index: 16 }), 'index-out-of-range');
@@ -146,11 +175,21 @@ test('tampering with any part of an opening fails with a specific reason', () =>
 
 test('bad leaves are refused with a SumTreeError that names the leaf', () => {
   assert.throws(() => buildSumTree([{ hash: '0x12', units: 1n }]), /leaf 0: hash is not 32 bytes/);
-  assert.throws(() => buildSumTree([...leavesOf(2), { hash: `0x${'zz'.repeat(32)}` as Hex, units: 1n }]), /leaf 2: hash/);
+  assert.throws(
+    () => buildSumTree([...leavesOf(2), { hash: `0x${'zz'.repeat(32)}` as Hex, units: 1n }]),
+    /leaf 2: hash/,
+  );
   assert.throws(() => buildSumTree([{ hash: leafHash(0), units: -1n }]), /leaf 0: units must be a uint128/);
   assert.throws(() => buildSumTree([{ hash: leafHash(0), units: 1 as unknown as bigint }]), SumTreeError);
   const huge = (1n << 127n) + 1n;
-  assert.throws(() => buildSumTree([{ hash: leafHash(0), units: huge }, { hash: leafHash(1), units: huge }]), /overflow uint128/);
+  assert.throws(
+    () =>
+      buildSumTree([
+        { hash: leafHash(0), units: huge },
+        { hash: leafHash(1), units: huge },
+      ]),
+    /overflow uint128/,
+  );
 });
 
 test('1e5 leaves build well under a second', () => {

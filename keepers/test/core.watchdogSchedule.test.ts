@@ -26,7 +26,8 @@ import {
 } from '../src/core/watchdogSchedule.js';
 
 const abi = AbiCoder.defaultAbiCoder();
-const h = (label: string, i: number): Hex => keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }], [label, BigInt(i)]));
+const h = (label: string, i: number): Hex =>
+  keccak256(encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }], [label, BigInt(i)]));
 const addr = (i: number): Address => h('addr', i).slice(0, 42) as Address;
 const SECRET = h('secret', 1);
 const EPOCH_START = 1_700_000_000;
@@ -34,13 +35,25 @@ const DURATION = 20;
 const TIMEOUT = 5;
 
 test('commit and challenge offsets equal an independent abi.encode (ethers)', () => {
-  assert.equal(watchdogCommit(17n, 3, SECRET), ethersKeccak(abi.encode(['string', 'uint256', 'uint32', 'bytes32'], ['SN-WD-1', 17n, 3, SECRET])));
+  assert.equal(
+    watchdogCommit(17n, 3, SECRET),
+    ethersKeccak(abi.encode(['string', 'uint256', 'uint32', 'bytes32'], ['SN-WD-1', 17n, 3, SECRET])),
+  );
   const node = addr(1);
   const offsets = challengeOffsets(SECRET, node, 16, DURATION, TIMEOUT);
   assert.equal(offsets.length, 16);
-  assert.deepEqual(offsets.map((o) => o.i).sort((a, b) => a - b), [...Array(16).keys()]);
+  assert.deepEqual(
+    offsets.map((o) => o.i).sort((a, b) => a - b),
+    [...Array(16).keys()],
+  );
   for (const { i, offset } of offsets) {
-    assert.equal(offset, Number(BigInt(ethersKeccak(abi.encode(['bytes32', 'address', 'uint32'], [SECRET, node, i]))) % BigInt(DURATION - TIMEOUT)));
+    assert.equal(
+      offset,
+      Number(
+        BigInt(ethersKeccak(abi.encode(['bytes32', 'address', 'uint32'], [SECRET, node, i]))) %
+          BigInt(DURATION - TIMEOUT),
+      ),
+    );
     assert.ok(offset >= 0 && offset < DURATION - TIMEOUT);
   }
   for (let k = 1; k < offsets.length; k++) {
@@ -72,13 +85,23 @@ test('commit messages and transcripts are personal_sign-ed and recover to the op
     ],
   };
   const signed = await signTranscript(privateKeyToAccount(key), transcript);
-  assert.equal(signed.transcript.results[0]!.node, [addr(1), addr(2)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0], 'canonical order');
+  assert.equal(
+    signed.transcript.results[0]!.node,
+    [addr(1), addr(2)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0],
+    'canonical order',
+  );
   const roundTrip = parseSignedTranscript(JSON.parse(JSON.stringify(signed)));
   assert.equal(await recoverTranscriptSigner(roundTrip.transcript, roundTrip.signature), operator.toLowerCase());
   const expectedHash = ethersKeccak(
     abi.encode(
       ['string', 'uint256', 'uint32', 'bytes32', 'tuple(address,uint32,uint64,bytes32,bool,uint32)[]'],
-      ['SN-WD-TRANSCRIPT-1', 17n, 3, SECRET, signed.transcript.results.map((r) => [r.node, r.i, r.at, r.envelopeId, r.ok, r.latencyMs])],
+      [
+        'SN-WD-TRANSCRIPT-1',
+        17n,
+        3,
+        SECRET,
+        signed.transcript.results.map((r) => [r.node, r.i, r.at, r.envelopeId, r.ok, r.latencyMs]),
+      ],
     ),
   );
   assert.equal(transcriptHash(signed.transcript), expectedHash);
@@ -86,19 +109,40 @@ test('commit messages and transcripts are personal_sign-ed and recover to the op
   // any change to the transcript changes the recovered signer
   const tampered = { ...signed.transcript, results: signed.transcript.results.map((r) => ({ ...r, ok: true })) };
   assert.notEqual(await recoverTranscriptSigner(tampered, signed.signature), operator.toLowerCase());
-  assert.throws(() => parseSignedTranscript({ ...signed, transcript: { ...signed.transcript, epoch: '3' } }), WatchdogFormatError);
+  assert.throws(
+    () => parseSignedTranscript({ ...signed, transcript: { ...signed.transcript, epoch: '3' } }),
+    WatchdogFormatError,
+  );
 });
 
 /** An honest transcript of `nodes` × `count` challenges, sent on schedule; `fails(node, i)` marks misses. */
-function honestTranscript(nodes: Address[], count: number, fails: (node: Address, i: number) => boolean = () => false): Transcript {
+function honestTranscript(
+  nodes: Address[],
+  count: number,
+  fails: (node: Address, i: number) => boolean = () => false,
+): Transcript {
   const results: TranscriptResult[] = [];
   for (const node of nodes) {
     for (const { i, offset } of challengeOffsets(SECRET, node, count, DURATION, TIMEOUT)) {
       const ok = !fails(node, i);
-      results.push({ node, i, at: (EPOCH_START + offset) * 1000 + 250, envelopeId: h(`env-${node}`, i), ok, latencyMs: ok ? 10 + i : 0 });
+      results.push({
+        node,
+        i,
+        at: (EPOCH_START + offset) * 1000 + 250,
+        envelopeId: h(`env-${node}`, i),
+        ok,
+        latencyMs: ok ? 10 + i : 0,
+      });
     }
   }
-  return { tokenId: '17', epoch: 3, secret: SECRET, results: results.sort((a, b) => (BigInt(a.node) < BigInt(b.node) ? -1 : BigInt(a.node) > BigInt(b.node) ? 1 : a.i - b.i)) };
+  return {
+    tokenId: '17',
+    epoch: 3,
+    secret: SECRET,
+    results: results.sort((a, b) =>
+      BigInt(a.node) < BigInt(b.node) ? -1 : BigInt(a.node) > BigInt(b.node) ? 1 : a.i - b.i,
+    ),
+  };
 }
 
 test('checkTranscript: ratios and latencies per node for an exact schedule', () => {
@@ -142,24 +186,45 @@ test('checkTranscript names each reason to refuse a transcript', () => {
     const result = checkTranscript(tr, { ...expected, ...change });
     return result.ok ? 'ok' : result.reason;
   };
-  const withResults = (f: (r: TranscriptResult[]) => TranscriptResult[]) => ({ ...t, results: f(t.results.map((r) => ({ ...r }))) });
+  const withResults = (f: (r: TranscriptResult[]) => TranscriptResult[]) => ({
+    ...t,
+    results: f(t.results.map((r) => ({ ...r }))),
+  });
   assert.equal(reason(t), 'ok');
   assert.equal(reason(t, { tokenId: 18n }), 'wrong-token');
   assert.equal(reason(t, { epoch: 4 }), 'wrong-epoch');
   assert.equal(reason({ ...t, secret: h('secret', 2) }), 'secret-does-not-open-commit');
   assert.equal(reason(t, { commit: watchdogCommit(17n, 4, SECRET) }), 'secret-does-not-open-commit');
   assert.equal(reason(withResults((r) => [...r].reverse())), 'results-out-of-order');
-  assert.equal(reason(withResults((r) => [...r, { ...r[r.length - 1]!, node: '0xffffffffffffffffffffffffffffffffffffffff' }])), 'unassigned-node');
+  assert.equal(
+    reason(withResults((r) => [...r, { ...r[r.length - 1]!, node: '0xffffffffffffffffffffffffffffffffffffffff' }])),
+    'unassigned-node',
+  );
   assert.equal(reason(t, { nodes: [nodes[0]!] }), 'unassigned-node');
-  assert.equal(reason(withResults((r) => [...r.slice(0, 2), { ...r[2]!, i: 3 }, ...r.slice(3)])), 'bad-challenge-index');
+  assert.equal(
+    reason(withResults((r) => [...r.slice(0, 2), { ...r[2]!, i: 3 }, ...r.slice(3)])),
+    'bad-challenge-index',
+  );
   assert.equal(reason(withResults((r) => [r[0]!, r[0]!, ...r.slice(1)])), 'duplicate-result');
   assert.equal(reason(withResults((r) => r.slice(1))), 'missing-result');
   assert.equal(reason(t, { nodes: [...nodes, addr(9)] }), 'missing-result');
-  assert.equal(reason(withResults((r) => r.map((x, k) => (k === 1 ? { ...x, latencyMs: TIMEOUT * 1000 + 1 } : x)))), 'latency-exceeds-timeout');
+  assert.equal(
+    reason(withResults((r) => r.map((x, k) => (k === 1 ? { ...x, latencyMs: TIMEOUT * 1000 + 1 } : x)))),
+    'latency-exceeds-timeout',
+  );
   assert.equal(reason(withResults((r) => r.map((x, k) => (k === 0 ? { ...x, at: x.at - 1000 } : x)))), 'off-schedule');
-  assert.equal(reason(withResults((r) => r.map((x, k) => (k === 0 ? { ...x, at: x.at + TIMEOUT * 1000 } : x)))), 'off-schedule');
+  assert.equal(
+    reason(withResults((r) => r.map((x, k) => (k === 0 ? { ...x, at: x.at + TIMEOUT * 1000 } : x)))),
+    'off-schedule',
+  );
   // without an epoch start the send times are not checked
-  assert.equal(reason(withResults((r) => r.map((x) => ({ ...x, at: 0 }))), { epochStartSeconds: undefined }), 'ok');
+  assert.equal(
+    reason(
+      withResults((r) => r.map((x) => ({ ...x, at: 0 }))),
+      { epochStartSeconds: undefined },
+    ),
+    'ok',
+  );
   const result = checkTranscript({ ...t, secret: h('secret', 2) }, expected);
   assert.ok(!result.ok && /does not open commit/.test(result.detail));
 });

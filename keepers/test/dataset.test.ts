@@ -51,7 +51,10 @@ test('honest nodes: all openings verify, volume estimated from samples, availabi
     assert.equal(r.openings, 'ok', `${n.nodeKey}: ${r.reason}`);
     assert.equal(r.committed, true);
     const estimated = r.estimatedVolume.reduce((a, v) => a + v.units, 0n);
-    assert.ok(estimated > 0n && estimated <= n.commitment.totalUnits, `estimate ${estimated} of ${n.commitment.totalUnits}`);
+    assert.ok(
+      estimated > 0n && estimated <= n.commitment.totalUnits,
+      `estimate ${estimated} of ${n.commitment.totalUnits}`,
+    );
     assert.ok(r.verifiedUnits > 0n, 'verified units credited');
     assert.equal(r.assignedWatchdogs.length, 3, 'm = 3 WatchDogs from different operators');
     assert.equal(r.watchdogRatios.length, 3);
@@ -64,7 +67,10 @@ test('honest nodes: all openings verify, volume estimated from samples, availabi
   assert.equal(e.result.undistributed, 0n);
   assert.equal(e.header.totalCumulative, e.result.totalCumulative);
   assert.equal(e.header.totalCumulative, 5n * 10n ** 18n + BigInt(honest.dataset.parameters.epochEmission));
-  assert.deepEqual(e.eligibleLicenses, ['0', '1', '2', '3', '4'].filter((id) => e.perNode.some((n) => n.assignedWatchdogs.includes(id))));
+  assert.deepEqual(
+    e.eligibleLicenses,
+    ['0', '1', '2', '3', '4'].filter((id) => e.perNode.some((n) => n.assignedWatchdogs.includes(id))),
+  );
   // The scoring input is what scoring.ts got: one entry per node with its samples.
   assert.equal(e.scoringInput.nodes.length, 4);
 });
@@ -82,7 +88,10 @@ test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a 
   assert.equal(fault.amount, BigInt(f.dataset.parameters.fraudSlash));
   assert.equal(fault.strike, true);
   assert.equal(e.header.faultCount, 1);
-  assert.deepEqual(e.rejected.map((x) => [x.kind, x.id]), [['openings', bad]]);
+  assert.deepEqual(
+    e.rejected.map((x) => [x.kind, x.id]),
+    [['openings', bad]],
+  );
   for (const i of [0, 2]) assert.ok(node(e, f.nodes[i]!.nodeKey).verifiedUnits > 0n, 'honest nodes keep their volume');
 });
 
@@ -93,7 +102,13 @@ test('a silent node gets a strike without a slash; a malformed answer likewise; 
     const key = f.nodes[i]!.nodeKey;
     assert.equal(node(e, key).openings, i === 0 ? 'silent' : 'malformed');
     assert.equal(node(e, key).verifiedUnits, 0n);
-    assert.deepEqual(faultOf(e, key), { epoch: f.dataset.epoch, index: faultOf(e, key)!.index, nodeKey: key, amount: 0n, strike: true });
+    assert.deepEqual(faultOf(e, key), {
+      epoch: f.dataset.epoch,
+      index: faultOf(e, key)!.index,
+      nodeKey: key,
+      amount: 0n,
+      strike: true,
+    });
   }
   const absent = node(e, f.nodes[3]!.nodeKey);
   assert.equal(absent.openings, 'no-commitment');
@@ -112,7 +127,13 @@ test('two different signed commitments: equivocation fault, no reward', async ()
   assert.equal(r.openings, 'equivocated');
   assert.equal(r.reward, 0n);
   assert.ok(r.faults & FAULT_EQUIVOCATION);
-  assert.deepEqual(faultOf(e, key), { epoch: f.dataset.epoch, index: 0, nodeKey: key, amount: BigInt(f.dataset.parameters.equivocationSlash), strike: true });
+  assert.deepEqual(faultOf(e, key), {
+    epoch: f.dataset.epoch,
+    index: 0,
+    nodeKey: key,
+    amount: BigInt(f.dataset.parameters.equivocationSlash),
+    strike: true,
+  });
 });
 
 test('one ticket at two leaves is fraud', async () => {
@@ -125,11 +146,12 @@ test('one ticket at two leaves is fraud', async () => {
 test('commitments that do not verify are rejected with a reason and never count', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'honest'] });
   const d = clone(f.dataset);
-  const a = f.nodes[0]!, b = f.nodes[1]!;
+  const a = f.nodes[0]!,
+    b = f.nodes[1]!;
   const byA = d.commitments.find((c) => c.nodeKey === a.nodeKey)!;
   // b's commitment claimed by a different key; a commitment of an unknown node; a wrong-epoch one.
   const forged = { ...clone(d.commitments.find((c) => c.nodeKey === b.nodeKey)!), nodeKey: a.nodeKey };
-  const stranger = { ...clone(byA), nodeKey: '0x' + '77'.repeat(20) };
+  const stranger = { ...clone(byA), nodeKey: `0x${'77'.repeat(20)}` };
   const otherEpoch = { ...clone(byA), commitment: { ...byA.commitment, epoch: d.epoch + 1 } };
   d.commitments.push(forged, stranger, otherEpoch);
   const e = await evaluateEpoch(d);
@@ -164,24 +186,37 @@ test('bad WatchDog items are rejected with a reason and their samples are not us
   const [wrongSecret, extra, missing, badSig] = used.map((id) => f.watchdogs.find((w) => w.tokenId.toString() === id)!);
   const d = clone(f.dataset);
   const at = (w: typeof wrongSecret) => d.transcripts.findIndex((t) => t.transcript.tokenId === w!.tokenId.toString());
-  const resign = async (w: typeof wrongSecret, change: (t: EpochDataset['transcripts'][number]['transcript']) => void) => {
+  const resign = async (
+    w: typeof wrongSecret,
+    change: (t: EpochDataset['transcripts'][number]['transcript']) => void,
+  ) => {
     const t = clone(d.transcripts[at(w)]!.transcript);
     change(t);
-    d.transcripts[at(w)] = await signTranscript(w!.privateKey, { ...t, results: t.results.map((r) => ({ ...r, node: r.node as Address, envelopeId: r.envelopeId as Hex })) } as never);
+    d.transcripts[at(w)] = await signTranscript(w!.privateKey, {
+      ...t,
+      results: t.results.map((r) => ({ ...r, node: r.node as Address, envelopeId: r.envelopeId as Hex })),
+    } as never);
   };
   await resign(wrongSecret, (t) => (t.secret = rand32()));
-  await resign(extra, (t) => t.results.push({ ...t.results[0]!, node: '0x' + 'ff'.repeat(20) }));
+  await resign(extra, (t) => t.results.push({ ...t.results[0]!, node: `0x${'ff'.repeat(20)}` }));
   await resign(missing, (t) => t.results.pop());
-  d.transcripts[at(badSig)] = { ...d.transcripts[at(badSig)]!, signature: (await signTranscript(generatePrivateKey(), d.transcripts[at(badSig)]!.transcript as never)).signature };
+  d.transcripts[at(badSig)] = {
+    ...d.transcripts[at(badSig)]!,
+    signature: (await signTranscript(generatePrivateKey(), d.transcripts[at(badSig)]!.transcript as never)).signature,
+  };
   const e = await evaluateEpoch(datasetFromParts({ ...f.parts, transcripts: d.transcripts }));
-  const reasonOf = (w: typeof wrongSecret) => e.rejected.find((x) => x.kind === 'transcript' && x.id.startsWith(`${w!.tokenId}#`))?.reason ?? '';
+  const reasonOf = (w: typeof wrongSecret) =>
+    e.rejected.find((x) => x.kind === 'transcript' && x.id.startsWith(`${w!.tokenId}#`))?.reason ?? '';
   assert.match(reasonOf(wrongSecret), /secret-does-not-open-commit/);
   assert.match(reasonOf(extra), /unassigned-node/);
   assert.match(reasonOf(missing), /missing-result/);
   assert.match(reasonOf(badSig), /signature recovers to/);
   for (const n of e.perNode) {
     for (const w of [wrongSecret, extra, missing, badSig]) {
-      assert.ok(!n.watchdogRatios.some((x) => x.tokenId === w!.tokenId.toString()), `${w!.tokenId} sample used for ${n.nodeKey}`);
+      assert.ok(
+        !n.watchdogRatios.some((x) => x.tokenId === w!.tokenId.toString()),
+        `${w!.tokenId} sample used for ${n.nodeKey}`,
+      );
     }
   }
   for (const w of [wrongSecret, extra, missing, badSig]) assert.ok(!e.eligibleLicenses.includes(w!.tokenId.toString()));
@@ -192,7 +227,11 @@ test('a WatchDog commit with a wrong signature drops the license from the assign
   const d = clone(f.dataset);
   d.watchdogs[0] = { ...d.watchdogs[0]!, commit: rand32() };
   const e = await evaluateEpoch(d);
-  assert.ok(e.rejected.some((x) => x.kind === 'watchdog-commit' && x.id === `${d.watchdogs[0]!.tokenId}#0` && /recovers to/.test(x.reason)));
+  assert.ok(
+    e.rejected.some(
+      (x) => x.kind === 'watchdog-commit' && x.id === `${d.watchdogs[0]!.tokenId}#0` && /recovers to/.test(x.reason),
+    ),
+  );
   assert.ok(e.rejected.some((x) => x.kind === 'transcript' && /no valid commit/.test(x.reason)));
   for (const n of e.perNode) assert.ok(!n.assignedWatchdogs.includes(d.watchdogs[0]!.tokenId));
 });
@@ -211,7 +250,10 @@ test('structural garbage throws a RangeError naming the field', async () => {
   const d = (honest ?? (await buildFixture({ behaviours: ['honest'] }))).dataset;
   const cases: [unknown, RegExp][] = [
     [{ ...d, nodes: [{ ...d.nodes[0], stake: 'lots' }] }, /nodes\[0\]\.stake/],
-    [{ ...d, nodes: [{ ...d.nodes[0], nodeKey: d.nodes[0]!.nodeKey.toUpperCase().replace('0X', '0x') }] }, /nodes\[0\]\.nodeKey/],
+    [
+      { ...d, nodes: [{ ...d.nodes[0], nodeKey: d.nodes[0]!.nodeKey.toUpperCase().replace('0X', '0x') }] },
+      /nodes\[0\]\.nodeKey/,
+    ],
     [{ ...d, nodes: [d.nodes[0], d.nodes[0]] }, /nodes\[1\]: duplicate node/],
     [{ ...d, commitDeadline: d.commitDeadline + 1 }, /commitDeadline/],
     [{ ...d, seed: { ...d.seed, value: rand32() } }, /seed\.value/],
@@ -219,9 +261,17 @@ test('structural garbage throws a RangeError naming the field', async () => {
     [{ ...d, parameters: { ...d.parameters, k: 0 } }, /parameters\.k/],
     [{ ...d, version: 1 }, /version/],
     [{ ...d, extra: 1 }, /\(root\)|extra/],
-    [{ ...d, signersPaid: ['0x' + '12'.repeat(20)] }, /signersPaid\[0\]/],
+    [{ ...d, signersPaid: [`0x${'12'.repeat(20)}`] }, /signersPaid\[0\]/],
     [{ ...d, openings: [{ nodeKey: d.nodes[0]!.nodeKey, status: 'ok' }] }, /openings\[0\]\.openings/],
-    [{ ...d, transcripts: [{ transcript: { ...d.transcripts[0]!.transcript, secret: 'x' }, signature: d.transcripts[0]!.signature }] }, /transcripts\[0\]\.transcript\.secret/],
+    [
+      {
+        ...d,
+        transcripts: [
+          { transcript: { ...d.transcripts[0]!.transcript, secret: 'x' }, signature: d.transcripts[0]!.signature },
+        ],
+      },
+      /transcripts\[0\]\.transcript\.secret/,
+    ],
     [null, /\(root\)/],
   ];
   for (const [raw, field] of cases) {
@@ -256,7 +306,12 @@ test('the evaluation does not depend on list order; the canonical dataset hash d
   assert.deepEqual(b.result, a.result);
   assert.deepEqual(b.rejected.map((x) => x.reason).sort(), a.rejected.map((x) => x.reason).sort());
   // datasetFromParts puts any order back into the canonical one.
-  assert.equal(datasetHash(datasetFromParts({ ...f.parts, nodes: shuffled(f.parts.nodes), transcripts: shuffled(f.parts.transcripts) })), dataHash);
+  assert.equal(
+    datasetHash(
+      datasetFromParts({ ...f.parts, nodes: shuffled(f.parts.nodes), transcripts: shuffled(f.parts.transcripts) }),
+    ),
+    dataHash,
+  );
   assert.equal(datasetHash(parseEpochDataset(JSON.parse(canonicalJson(d)))), dataHash, 'round trip through JSON');
 });
 
@@ -279,7 +334,10 @@ test('canonical JSON: the fast path equals the reference; non-JSON values are re
     [{ a: new Date(0) }, /\$\.a: Date/],
     [undefined, /\$/],
   ] as const) {
-    assert.throws(() => canonicalJson(bad), (e: unknown) => e instanceof CanonicalJsonError && path.test(e.message));
+    assert.throws(
+      () => canonicalJson(bad),
+      (e: unknown) => e instanceof CanonicalJsonError && path.test(e.message),
+    );
   }
 });
 
@@ -314,7 +372,8 @@ test('tampered items never make evaluateEpoch throw: every flipped hex digit in 
 test('a wrong number of openings is malformed (strike, no slash); openings from a node that did not commit are ignored', async () => {
   const f = await buildFixture({ behaviours: ['honest', 'no-commit'] });
   const d = clone(f.dataset);
-  const a = f.nodes[0]!, b = f.nodes[1]!;
+  const a = f.nodes[0]!,
+    b = f.nodes[1]!;
   const entry = d.openings.find((o) => o.nodeKey === a.nodeKey)!;
   entry.openings = entry.openings!.slice(1);
   d.openings.push({ nodeKey: b.nodeKey, status: 'silent' });
@@ -324,7 +383,9 @@ test('a wrong number of openings is malformed (strike, no slash); openings from 
   assert.deepEqual(faultOf(e, a.nodeKey), { epoch: d.epoch, index: 0, nodeKey: a.nodeKey, amount: 0n, strike: true });
   assert.equal(node(e, b.nodeKey).openings, 'no-commitment');
   assert.equal(faultOf(e, b.nodeKey), undefined);
-  assert.ok(e.rejected.some((x) => x.kind === 'openings' && x.id === b.nodeKey && /no openings expected/.test(x.reason)));
+  assert.ok(
+    e.rejected.some((x) => x.kind === 'openings' && x.id === b.nodeKey && /no openings expected/.test(x.reason)),
+  );
 });
 
 // ------------------------------------------------------------------------------------- license rewards
@@ -338,7 +399,11 @@ function verifies(leaf: Uint8Array, proof: readonly Hex[], root: Hex): boolean {
 }
 
 test('license rewards: eligible licenses share the license emission by scheduled challenges; their leaves verify under the reward root', async () => {
-  const f = await buildFixture({ behaviours: ['honest', 'honest', 'honest', 'honest'], watchdogs: 6, watchdogOperators: 6 });
+  const f = await buildFixture({
+    behaviours: ['honest', 'honest', 'honest', 'honest'],
+    watchdogs: 6,
+    watchdogOperators: 6,
+  });
   const e = await evaluateEpoch(f.dataset);
   assert.deepEqual(e.rejected, []);
   const L = BigInt(f.dataset.parameters.licenseEmission);
@@ -369,14 +434,19 @@ test('license rewards: eligible licenses share the license emission by scheduled
   for (const x of expected) if (x.tokenId !== 0n) assert.equal(cumulativeOf(x.tokenId), share(x.tokenId));
 
   // the header: totalCumulative is the account leaves only (previous 5 SEND + this epoch's emission)
-  assert.equal(e.header.totalCumulative, e.result.cumulative.reduce((sum, c) => sum + c.cumulative, 0n));
+  assert.equal(
+    e.header.totalCumulative,
+    e.result.cumulative.reduce((sum, c) => sum + c.cumulative, 0n),
+  );
   assert.equal(e.header.totalCumulative, 5n * SEND + BigInt(f.dataset.parameters.epochEmission));
   assert.equal(e.header.epochEmission, BigInt(f.dataset.parameters.epochEmission));
 
   // every leaf of both types verifies under the header's reward root
   const tree = e.trees.rewardTree!;
   assert.equal(tree.leafCount, e.result.cumulative.length + e.result.licenseCumulative.length);
-  e.result.cumulative.forEach((c, i) => assert.ok(verifies(rewardLeaf(c.account, c.cumulative), tree.proof(i), e.header.rewardRoot)));
+  e.result.cumulative.forEach((c, i) =>
+    assert.ok(verifies(rewardLeaf(c.account, c.cumulative), tree.proof(i), e.header.rewardRoot)),
+  );
   e.result.licenseCumulative.forEach((l, i) => {
     const proof = tree.proof(e.trees.licenseLeafOffset + i);
     assert.ok(verifies(licenseRewardLeaf(l.tokenId, l.cumulative), proof, e.header.rewardRoot), `license ${l.tokenId}`);
@@ -405,7 +475,10 @@ test('a license whose transcript is rejected earns nothing this epoch and keeps 
   assert.equal(cumulativeOf(99n), 1n);
   // ascending by token id, numerically
   const ids = e.result.licenseCumulative.map((x) => x.tokenId);
-  assert.deepEqual(ids, [...ids].sort((a, b) => (a < b ? -1 : 1)));
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => (a < b ? -1 : 1)),
+  );
 });
 
 test('license dataset fields: canonical order, chain-decided emission, structural errors name the field', async () => {
@@ -422,16 +495,40 @@ test('license dataset fields: canonical order, chain-decided emission, structura
     { tokenId: '9', cumulative: '2' },
     { tokenId: '10', cumulative: '1' },
   ]);
-  const fromMap = datasetFromParts({ ...f.parts, previousLicenseCumulative: new Map([[10n, 1n], [9n, 2n]]) });
+  const fromMap = datasetFromParts({
+    ...f.parts,
+    previousLicenseCumulative: new Map([
+      [10n, 1n],
+      [9n, 2n],
+    ]),
+  });
   assert.equal(datasetHash(fromMap), datasetHash(fromList));
   assert.equal(fromList.parameters.licenseEmission, '82191780821917808219178');
 
   const d = f.dataset;
   const cases: [unknown, RegExp][] = [
-    [{ ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: '1' }, { tokenId: '1', cumulative: '2' }] }, /previousLicenseCumulative\[1\]: duplicate license 1/],
-    [{ ...d, previousLicenseCumulative: [{ tokenId: '01', cumulative: '1' }] }, /previousLicenseCumulative\[0\]\.tokenId/],
-    [{ ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: (1n << 96n).toString() }] }, /previousLicenseCumulative\[0\]\.cumulative: must fit in uint96/],
-    [{ ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: ((1n << 96n) - 1n).toString() }] }, /previousLicenseCumulative: sum plus licenseEmission exceeds uint96/],
+    [
+      {
+        ...d,
+        previousLicenseCumulative: [
+          { tokenId: '1', cumulative: '1' },
+          { tokenId: '1', cumulative: '2' },
+        ],
+      },
+      /previousLicenseCumulative\[1\]: duplicate license 1/,
+    ],
+    [
+      { ...d, previousLicenseCumulative: [{ tokenId: '01', cumulative: '1' }] },
+      /previousLicenseCumulative\[0\]\.tokenId/,
+    ],
+    [
+      { ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: (1n << 96n).toString() }] },
+      /previousLicenseCumulative\[0\]\.cumulative: must fit in uint96/,
+    ],
+    [
+      { ...d, previousLicenseCumulative: [{ tokenId: '1', cumulative: ((1n << 96n) - 1n).toString() }] },
+      /previousLicenseCumulative: sum plus licenseEmission exceeds uint96/,
+    ],
     [{ ...d, previousLicenseCumulative: undefined }, /previousLicenseCumulative/],
     [{ ...d, parameters: { ...d.parameters, licenseEmission: 'lots' } }, /parameters\.licenseEmission/],
     [{ ...d, parameters: { ...d.parameters, licenseEmission: undefined } }, /parameters\.licenseEmission/],

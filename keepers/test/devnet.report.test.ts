@@ -9,7 +9,13 @@ import { FAULT_BELOW_MIN_AVAILABILITY, FAULT_OPENINGS_FAILED, FAULT_SLASHED } fr
 import { checkEpoch, renderEpochTable, type EpochReport, type NodeRow } from '../src/devnet/report.js';
 
 const key = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address;
-const row = (index: number, behaviour: NodeRow['behaviour'], reward: bigint, faults = 0, executed: NodeRow['executed'] = []): NodeRow => ({
+const row = (
+  index: number,
+  behaviour: NodeRow['behaviour'],
+  reward: bigint,
+  faults = 0,
+  executed: NodeRow['executed'] = [],
+): NodeRow => ({
   index,
   nodeKey: key(index + 100),
   behaviour,
@@ -34,9 +40,18 @@ test('checkEpoch: each behaviour costs what the spec says; a node outside the po
     row(-1, 'external', 0n, FAULT_BELOW_MIN_AVAILABILITY),
   ]);
   assert.deepEqual(checkEpoch(good, true), []);
-  assert.match(renderEpochTable(good), /^\d+ +- 0x00000000 +external /m, 'an external node is listed without a population index');
+  assert.match(
+    renderEpochTable(good),
+    /^\d+ +- 0x00000000 +external /m,
+    'an external node is listed without a population index',
+  );
 
-  const bad = caught([row(0, 'honest', 0n, FAULT_BELOW_MIN_AVAILABILITY), row(1, 'dropper', 3n), row(2, 'inflater', 5n, 0), row(3, 'offline', 4n)]);
+  const bad = caught([
+    row(0, 'honest', 0n, FAULT_BELOW_MIN_AVAILABILITY),
+    row(1, 'dropper', 3n),
+    row(2, 'inflater', 5n, 0),
+    row(3, 'offline', 4n),
+  ]);
   assert.deepEqual(checkEpoch(bad, true), [
     'epoch 7 node #0 (honest) earned nothing',
     'epoch 7 node #0 (honest) was penalised: below-min-availability',

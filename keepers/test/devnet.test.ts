@@ -41,28 +41,63 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
       assert.ok(((await client.getCode({ address })) ?? '0x').length > 2, `no code at ${address}`);
     }
     // wiring: staking and settlement point at each other and at the token
-    assert.equal(await client.readContract({ address: NodeStaking, abi: nodeStakingAbi, functionName: 'settlement' }), EpochSettlement);
-    assert.equal(await client.readContract({ address: NodeStaking, abi: nodeStakingAbi, functionName: 'token' }), SendToken);
-    assert.equal(await client.readContract({ address: EpochSettlement, abi: epochSettlementAbi, functionName: 'staking' }), NodeStaking);
-    // the escrow holds the node-reward and guardian allocations (40% + 3%)
-    const escrow = await client.readContract({ address: SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [EpochSettlement] });
-    assert.equal(escrow, 430_000_000n * 10n ** 18n);
-    const [set] = await client.readContract({ address: EpochSettlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' });
-    assert.equal(set.size, 7);
-    assert.equal(set.threshold, 5);
-    // the WatchDog license pool (12%) sits in LicenseRewards; the presale is the license's only minter
-    const pool = await client.readContract({ address: SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [book.contracts.LicenseRewards] });
-    assert.equal(pool, 120_000_000n * 10n ** 18n);
     assert.equal(
-      await client.readContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'minter' }),
-      book.contracts.WatchDogPresale,
-    );
-    assert.equal(
-      await client.readContract({ address: book.contracts.LicenseRewards, abi: licenseRewardsAbi, functionName: 'settlement' }),
+      await client.readContract({ address: NodeStaking, abi: nodeStakingAbi, functionName: 'settlement' }),
       EpochSettlement,
     );
     assert.equal(
-      await client.readContract({ address: book.contracts.DidUniversalResolver, abi: didUniversalResolverAbi, functionName: 'registry' }),
+      await client.readContract({ address: NodeStaking, abi: nodeStakingAbi, functionName: 'token' }),
+      SendToken,
+    );
+    assert.equal(
+      await client.readContract({ address: EpochSettlement, abi: epochSettlementAbi, functionName: 'staking' }),
+      NodeStaking,
+    );
+    // the escrow holds the node-reward and guardian allocations (40% + 3%)
+    const escrow = await client.readContract({
+      address: SendToken,
+      abi: sendTokenAbi,
+      functionName: 'balanceOf',
+      args: [EpochSettlement],
+    });
+    assert.equal(escrow, 430_000_000n * 10n ** 18n);
+    const [set] = await client.readContract({
+      address: EpochSettlement,
+      abi: epochSettlementAbi,
+      functionName: 'activeGuardianSet',
+    });
+    assert.equal(set.size, 7);
+    assert.equal(set.threshold, 5);
+    // the WatchDog license pool (12%) sits in LicenseRewards; the presale is the license's only minter
+    const pool = await client.readContract({
+      address: SendToken,
+      abi: sendTokenAbi,
+      functionName: 'balanceOf',
+      args: [book.contracts.LicenseRewards],
+    });
+    assert.equal(pool, 120_000_000n * 10n ** 18n);
+    assert.equal(
+      await client.readContract({
+        address: book.contracts.WatchDogLicense,
+        abi: watchDogLicenseAbi,
+        functionName: 'minter',
+      }),
+      book.contracts.WatchDogPresale,
+    );
+    assert.equal(
+      await client.readContract({
+        address: book.contracts.LicenseRewards,
+        abi: licenseRewardsAbi,
+        functionName: 'settlement',
+      }),
+      EpochSettlement,
+    );
+    assert.equal(
+      await client.readContract({
+        address: book.contracts.DidUniversalResolver,
+        abi: didUniversalResolverAbi,
+        functionName: 'registry',
+      }),
       book.contracts.DidRegistry,
     );
   } finally {
@@ -72,13 +107,27 @@ test('the deploy script deploys and wires every contract on a fresh anvil', asyn
 });
 
 const devnetCli = (args: string[], timeoutMs = 60_000) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'keepers/src/devnet/main.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: timeoutMs });
+  spawnSync(process.execPath, ['--import', 'tsx', 'keepers/src/devnet/main.ts', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
 
 test('`npm run devnet -- --help` prints the usage and exits 0', () => {
   const run = devnetCli(['--help']);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^Usage: npm run devnet -- \[options\]/);
-  for (const flag of ['--epochs <n>', '--port <n>', '--redis-url <url>', '--nodes <n>', '--clients <n>', '--watchdogs <n>', '--guardians-down <i,j>', '--data-dir <dir>', '--no-graph']) {
+  for (const flag of [
+    '--epochs <n>',
+    '--port <n>',
+    '--redis-url <url>',
+    '--nodes <n>',
+    '--clients <n>',
+    '--watchdogs <n>',
+    '--guardians-down <i,j>',
+    '--data-dir <dir>',
+    '--no-graph',
+  ]) {
     assert.ok(run.stdout.includes(flag), `usage mentions ${flag}`);
   }
 });
@@ -106,7 +155,13 @@ test('devnet refuses a port that is already in use', async () => {
     const { port } = server.address() as AddressInfo;
     const run = devnetCli(['--port', String(port), '--epochs', '1', '--no-graph']);
     assert.equal(run.status, 2, run.stderr);
-    assert.match(run.stderr, new RegExp(`^devnet: port ${port} is already in use \\(another devnet or anvil\\?\\): stop it or pass --port$`, 'm'));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^devnet: port ${port} is already in use \\(another devnet or anvil\\?\\): stop it or pass --port$`,
+        'm',
+      ),
+    );
   } finally {
     server.close();
   }
@@ -117,21 +172,51 @@ test('`npm run devnet -- --epochs 1` on a small population settles the epoch, pr
   const port = String(await freePort());
   const started = Date.now();
   const run = devnetCli(
-    ['--epochs', '1', '--nodes', '6', '--clients', '12', '--watchdogs', '3', '--guardians-down', '5,6', '--no-graph', '--port', port, '--data-dir', dataDir],
+    [
+      '--epochs',
+      '1',
+      '--nodes',
+      '6',
+      '--clients',
+      '12',
+      '--watchdogs',
+      '3',
+      '--guardians-down',
+      '5,6',
+      '--no-graph',
+      '--port',
+      port,
+      '--data-dir',
+      dataDir,
+    ],
     420_000,
   );
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   try {
-    assert.equal(run.status, 0, `exit ${run.status} ${run.signal ?? ''} after ${seconds} s\n${run.stdout}\n${run.stderr}`);
+    assert.equal(
+      run.status,
+      0,
+      `exit ${run.status} ${run.signal ?? ''} after ${seconds} s\n${run.stdout}\n${run.stderr}`,
+    );
     console.log(run.stdout);
     assert.match(run.stdout, /nodes {6}#0\(dropper\) #1\(dropper\) #2\(inflater\) #3\(offline\) #4 #5/);
     const table = /^epoch (\d+): 6 nodes, (\d+) fault leaves \((\d+) executed\)$/m.exec(run.stdout);
     assert.ok(table, 'an epoch table is printed');
     assert.equal(table[3], table[2], 'the table is printed once every fault leaf is executed');
     assert.match(run.stdout, /^rank +node +behaviour +availability +volume +score +reward SEND +faults$/m);
-    for (const behaviour of ['honest', 'dropper', 'inflater', 'offline']) assert.match(run.stdout, new RegExp(`^\\d+ +#\\d 0x[0-9a-f]{8} +${behaviour} `, 'm'), `a ${behaviour} row`);
-    assert.match(run.stdout, /^\d+ +#2 0x[0-9a-f]{8} +inflater .* openings-failed, slash(, [a-z-]+)*, slashed 1,000$/m, 'the inflater is shown slashed');
-    assert.match(run.stdout, new RegExp(`devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught and no honest node was penalised`));
+    for (const behaviour of ['honest', 'dropper', 'inflater', 'offline'])
+      assert.match(run.stdout, new RegExp(`^\\d+ +#\\d 0x[0-9a-f]{8} +${behaviour} `, 'm'), `a ${behaviour} row`);
+    assert.match(
+      run.stdout,
+      /^\d+ +#2 0x[0-9a-f]{8} +inflater .* openings-failed, slash(, [a-z-]+)*, slashed 1,000$/m,
+      'the inflater is shown slashed',
+    );
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught and no honest node was penalised`,
+      ),
+    );
     assert.match(run.stdout, /devnet: stopping every process it started/);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -67,7 +67,7 @@ before(async () => {
   const node = namehash('alice.send');
   await write('setText', [node, 'avatar', 'https://example.com/alice.png']);
   await write('setText', [node, 'com.sendingnetwork.profile', 'ipfs://bafy-settings-and-social-graph']);
-  await write('setContenthash', [node, '0xe30101701220' + '11'.repeat(32)]);
+  await write('setContenthash', [node, `0xe30101701220${'11'.repeat(32)}`]);
   await write('addKey', [didId('alice'), keccak256(stringToHex('x25519 phone')), KeyType.X25519, '0x']);
   await write('setPrimary', [didId('alice')]);
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
@@ -84,7 +84,10 @@ after(async () => anvil?.stop());
 
 test('getEnsAddress resolves a DID name to its owner (addr and addr with coin type 60)', async () => {
   const universalResolverAddress = did.universalResolver;
-  assert.equal(await publicClient.getEnsAddress({ name: normalize('alice.send'), universalResolverAddress }), owner.address);
+  assert.equal(
+    await publicClient.getEnsAddress({ name: normalize('alice.send'), universalResolverAddress }),
+    owner.address,
+  );
   const coin60 = await publicClient.getEnsAddress({ name: 'alice.send', coinType: 60n, universalResolverAddress });
   assert.equal(coin60?.toLowerCase(), owner.address.toLowerCase());
   // this chain's ENSIP-11 coin type answers too, another chain's does not
@@ -143,7 +146,15 @@ test('the profile pointer (contenthash) and the ENS interfaces answer through th
     args: [
       toHex(packetToBytes('alice.send')),
       encodeFunctionData({
-        abi: [{ type: 'function', name: 'contenthash', stateMutability: 'view', inputs: [{ type: 'bytes32' }], outputs: [{ type: 'bytes' }] }],
+        abi: [
+          {
+            type: 'function',
+            name: 'contenthash',
+            stateMutability: 'view',
+            inputs: [{ type: 'bytes32' }],
+            outputs: [{ type: 'bytes' }],
+          },
+        ],
         functionName: 'contenthash',
         args: [node],
       }),
@@ -151,7 +162,7 @@ test('the profile pointer (contenthash) and the ENS interfaces answer through th
     ],
   })) as [Hex, Address];
   assert.equal(resolverAddress, did.registry);
-  assert.equal(decodeAbiParameters([{ type: 'bytes' }], result)[0], '0xe30101701220' + '11'.repeat(32));
+  assert.equal(decodeAbiParameters([{ type: 'bytes' }], result)[0], `0xe30101701220${'11'.repeat(32)}`);
   for (const id of ['0x3b3b57de', '0xf1cb7e06', '0x59d1d43c', '0xbc1c58d1', '0x691f3431', '0x80ac58cd']) {
     const supported = await publicClient.readContract({
       address: did.registry,

@@ -4,7 +4,7 @@
  * relayed and acked, receipts committed and opened (openings verified against the signed commitment),
  * offline delivery across restarts, reconnects, the misbehaviour switches, and every named rejection.
  */
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,14 +17,24 @@ import { foundry } from 'viem/chains';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { EdgeNode, type EdgeNodeOptions } from '../src/edge-node/edgeNode.js';
-import { RelayClient, SendRejectedError, registerClientIdentity, type ReceivedMessage } from '../src/client/relayClient.js';
+import {
+  RelayClient,
+  SendRejectedError,
+  registerClientIdentity,
+  type ReceivedMessage,
+} from '../src/client/relayClient.js';
 import { EpochClock } from '../src/core/epochClock.js';
 import { didRegistryKeyDirectory } from '../src/chain/didKeyDirectory.js';
 import { parseEdgeNodeArgs } from '../src/edge-node/command.js';
 import { UsageError } from '../src/core/errors.js';
 import { signLogin } from '../src/core/relayLogin.js';
 import { checkEnvelopeFields, leafFromHashes } from '../src/edge-node/fastChecks.js';
-import { inlineVerifier, workerVerifier, Ed25519KeyCache, type SignatureVerifier } from '../src/edge-node/verifyPool.js';
+import {
+  inlineVerifier,
+  workerVerifier,
+  Ed25519KeyCache,
+  type SignatureVerifier,
+} from '../src/edge-node/verifyPool.js';
 import {
   ackHashBytes,
   ackTicket,
@@ -39,7 +49,12 @@ import {
   type Envelope,
 } from '../src/core/relay.js';
 import { verifySumPath } from '../src/core/sumTree.js';
-import { isEquivocation, nodeStakingDomain, parseSignedCommitment, verifySignedCommitment } from '../src/core/commitment.js';
+import {
+  isEquivocation,
+  nodeStakingDomain,
+  parseSignedCommitment,
+  verifySignedCommitment,
+} from '../src/core/commitment.js';
 import { openingSchema, sampleTargets, verifyOpening } from '../src/core/sampling.js';
 import { startAnvil } from '../src/dev/anvil.js';
 import { deployProtocol } from '../src/devnet/deploy.js';
@@ -54,7 +69,10 @@ const domain = nodeStakingDomain(31337, '0x0000000000000000000000000000000000000
 
 /** Unix ms the injected clocks read; tests move it by hand. */
 const time = { ms: (GENESIS + 5) * 1000 };
-const clock = new EpochClock({ genesisTime: GENESIS, epochDurationSeconds: EPOCH_SECONDS, commitGraceSeconds: GRACE_SECONDS }, () => time.ms);
+const clock = new EpochClock(
+  { genesisTime: GENESIS, epochDurationSeconds: EPOCH_SECONDS, commitGraceSeconds: GRACE_SECONDS },
+  () => time.ms,
+);
 
 const dirs: string[] = [];
 const nodes: EdgeNode[] = [];
@@ -67,14 +85,25 @@ function tempDir(): string {
 }
 
 async function startNode(options: Partial<EdgeNodeOptions> = {}): Promise<EdgeNode> {
-  const node = new EdgeNode({ nodeKey: generatePrivateKey(), dataDir: tempDir(), clock, domain, tickMs: 0, logger: quiet, ...options });
+  const node = new EdgeNode({
+    nodeKey: generatePrivateKey(),
+    dataDir: tempDir(),
+    clock,
+    domain,
+    tickMs: 0,
+    logger: quiet,
+    ...options,
+  });
   await node.start();
   nodes.push(node);
   return node;
 }
 
 let nextDid = 1n;
-async function connect(node: EdgeNode, options: { device?: DeviceKey; did?: bigint; reconnect?: boolean } = {}): Promise<RelayClient> {
+async function connect(
+  node: EdgeNode,
+  options: { device?: DeviceKey; did?: bigint; reconnect?: boolean } = {},
+): Promise<RelayClient> {
   const client = new RelayClient({
     device: options.device ?? generateDeviceKey(),
     did: options.did ?? nextDid++,
@@ -91,7 +120,8 @@ function nextEvent<T>(emitter: RelayClient, event: string, ms = 5000): Promise<T
 }
 
 /** The next `error` frame the node sends the client. */
-const nextRejection = (client: RelayClient) => nextEvent<{ reason: string; message: string; ref?: string }>(client, 'rejected');
+const nextRejection = (client: RelayClient) =>
+  nextEvent<{ reason: string; message: string; ref?: string }>(client, 'rejected');
 
 async function getJson(url: string, init?: RequestInit) {
   const response = await fetch(url, init);
@@ -150,7 +180,10 @@ test('two clients exchange envelopes; tickets and acks verify and receipts are r
   assert.match(metrics, /relay_envelopes_relayed_total 2/);
   assert.match(metrics, /relay_acks_total\{paid="true"\} 2/);
   const health = await getJson(`${node.httpUrl}/health`);
-  assert.deepEqual({ ...health.body, connections: undefined }, { ok: true, node: node.address, epoch: 1, pending: 0, connections: undefined });
+  assert.deepEqual(
+    { ...health.body, connections: undefined },
+    { ok: true, node: node.address, epoch: 1, pending: 0, connections: undefined },
+  );
 
   const signed = await commitEpoch(node, 1);
   assert.equal(signed.commitment.totalUnits, 6n);
@@ -198,7 +231,10 @@ test('an offline recipient gets its envelope after the node restarts, and only o
   assert.equal((await welcome).pending, 0);
   // the envelope id stays taken across restarts (its receipt remembers it)
   const aliceAgain = await connect(third, { device: aliceDevice, did: aliceDid });
-  await assert.rejects(aliceAgain.sendEnvelope(envelope), (error: unknown) => error instanceof SendRejectedError && error.reason === 'replayed-envelope');
+  await assert.rejects(
+    aliceAgain.sendEnvelope(envelope),
+    (error: unknown) => error instanceof SendRejectedError && error.reason === 'replayed-envelope',
+  );
   const signed = await commitEpoch(third, 1);
   assert.equal(signed.commitment.leafCount, 1n);
 });
@@ -228,11 +264,19 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   const sizes = [10, 1500, 3000, 7000, 200, 64_000];
   let expectedUnits = 0n;
   for (const [i, size] of sizes.entries()) {
-    const [from, to] = [[alice, bob], [bob, carol], [carol, alice]][i % 3]!;
+    const [from, to] = [
+      [alice, bob],
+      [bob, carol],
+      [carol, alice],
+    ][i % 3]!;
     const { envelope } = await exchange(from!, to!, randomBytes(size));
     expectedUnits += BigInt(envelope.ticket.units);
   }
-  assert.equal((await getJson(`${node.httpUrl}/epochs/1/commitment`)).status, 404, 'no commitment before the epoch is over');
+  assert.equal(
+    (await getJson(`${node.httpUrl}/epochs/1/commitment`)).status,
+    404,
+    'no commitment before the epoch is over',
+  );
 
   const signed = await commitEpoch(node, 1);
   const { commitment } = signed;
@@ -286,11 +330,17 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   const tooMany = await postJson(`${node.httpUrl}/epochs/1/openings`, { indices: Array.from({ length: 65 }, () => 0) });
   assert.equal(tooMany.status, 400);
   assert.equal(tooMany.body.reason, 'bad-request');
-  assert.equal((await postJson(`${node.httpUrl}/epochs/1/openings`, { indices: [sizes.length] })).body.reason, 'index-out-of-range');
+  assert.equal(
+    (await postJson(`${node.httpUrl}/epochs/1/openings`, { indices: [sizes.length] })).body.reason,
+    'index-out-of-range',
+  );
   assert.equal((await postJson(`${node.httpUrl}/epochs/2/openings`, { indices: [0] })).status, 404);
   const garbage = await getJson(`${node.httpUrl}/epochs/1/openings`, { method: 'POST', body: '{nope' });
   assert.equal(garbage.body.reason, 'bad-json');
-  const oversized = await getJson(`${node.httpUrl}/epochs/1/openings`, { method: 'POST', body: JSON.stringify({ indices: [0], pad: 'x'.repeat(1024 * 1024) }) });
+  const oversized = await getJson(`${node.httpUrl}/epochs/1/openings`, {
+    method: 'POST',
+    body: JSON.stringify({ indices: [0], pad: 'x'.repeat(1024 * 1024) }),
+  });
   assert.equal(oversized.status, 413, 'an oversized body is answered (not a connection reset)');
   assert.equal(oversized.body.reason, 'body-too-large');
 
@@ -338,7 +388,9 @@ test("an inflating node's forged leaves fail verification; its real leaves pass"
   const { commitment } = await commitEpoch(node, 1);
   assert.equal(commitment.totalUnits, 12n, '8 real units + 50%');
   const leafCount = Number(commitment.leafCount);
-  const { body } = await postJson(`${node.httpUrl}/epochs/1/openings`, { indices: Array.from({ length: leafCount }, (_, i) => i) });
+  const { body } = await postJson(`${node.httpUrl}/epochs/1/openings`, {
+    indices: Array.from({ length: leafCount }, (_, i) => i),
+  });
   let forgedUnits = 0;
   let realUnits = 0;
   for (const raw of body.openings) {
@@ -418,7 +470,15 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
   const elsewhere = (() => {
     const id = `0x${randomBytes(32).toString('hex')}` as Hex;
     const ticket = signTicket(
-      { envelopeId: id, node: '0x00000000000000000000000000000000000000bb' as Address, epoch: 1, units: 1, recipientKey: bob.key, senderKey: alice.key, senderDid: alice.did },
+      {
+        envelopeId: id,
+        node: '0x00000000000000000000000000000000000000bb' as Address,
+        epoch: 1,
+        units: 1,
+        recipientKey: bob.key,
+        senderKey: alice.key,
+        senderDid: alice.did,
+      },
       (alice as any).options.device,
     );
     return { id, to: bob.key, ciphertext: cipher.toString('base64'), ticket };
@@ -437,7 +497,13 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
 
   // acks: from the wrong key, with a bad signature, unknown, and twice
   const pendingForBob = await (async () => {
-    const bobQuiet = new RelayClient({ device: generateDeviceKey(), did: nextDid++, autoAck: false, reconnect: false, logger: quiet });
+    const bobQuiet = new RelayClient({
+      device: generateDeviceKey(),
+      did: nextDid++,
+      autoAck: false,
+      reconnect: false,
+      logger: quiet,
+    });
     clients.push(bobQuiet);
     await bobQuiet.connect(node.url);
     const got = nextEvent<ReceivedMessage>(bobQuiet, 'message');
@@ -445,12 +511,38 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
     return { recipient: bobQuiet, envelope: (await got).envelope };
   })();
   const { recipient, envelope } = pendingForBob;
-  const malloryAck = ackTicket({ ...envelope.ticket, recipientKey: mallory.key }, mallory.did, (mallory as any).options.device);
-  await expectRejection(mallory, JSON.stringify({ type: 'ack', ack: { ...malloryAck, ticketHash: ackTicket(envelope.ticket, recipient.did, (recipient as any).options.device).ticketHash } }), 'ack-wrong-key');
+  const malloryAck = ackTicket(
+    { ...envelope.ticket, recipientKey: mallory.key },
+    mallory.did,
+    (mallory as any).options.device,
+  );
+  await expectRejection(
+    mallory,
+    JSON.stringify({
+      type: 'ack',
+      ack: {
+        ...malloryAck,
+        ticketHash: ackTicket(envelope.ticket, recipient.did, (recipient as any).options.device).ticketHash,
+      },
+    }),
+    'ack-wrong-key',
+  );
   const goodAck = ackTicket(envelope.ticket, recipient.did, (recipient as any).options.device);
-  await expectRejection(recipient, JSON.stringify({ type: 'ack', ack: { ...goodAck, sig: `0x${'22'.repeat(64)}` } }), 'bad-ack-signature');
-  await expectRejection(recipient, JSON.stringify({ type: 'ack', ack: { ...goodAck, recipientDid: '999999' } }), 'ack-wrong-did');
-  await expectRejection(recipient, JSON.stringify({ type: 'ack', ack: { ...goodAck, ticketHash: `0x${'33'.repeat(32)}` } }), 'ack-unknown-ticket');
+  await expectRejection(
+    recipient,
+    JSON.stringify({ type: 'ack', ack: { ...goodAck, sig: `0x${'22'.repeat(64)}` } }),
+    'bad-ack-signature',
+  );
+  await expectRejection(
+    recipient,
+    JSON.stringify({ type: 'ack', ack: { ...goodAck, recipientDid: '999999' } }),
+    'ack-wrong-did',
+  );
+  await expectRejection(
+    recipient,
+    JSON.stringify({ type: 'ack', ack: { ...goodAck, ticketHash: `0x${'33'.repeat(32)}` } }),
+    'ack-unknown-ticket',
+  );
   const acked = nextEvent<{ paid: boolean }>(recipient, 'acked');
   recipient.sendRaw(JSON.stringify({ type: 'ack', ack: goodAck }));
   assert.equal((await acked).paid, true);
@@ -470,7 +562,10 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
   raw.send(JSON.stringify({ type: 'send', envelope: alice.envelopeFor(bob.key, cipher) }));
   assert.equal((await nextFrame()).reason, 'not-logged-in');
   const device = generateDeviceKey();
-  const wrongNonce = signLogin({ nonce: `0x${'44'.repeat(32)}`, node: node.address, did: '77', key: device.publicKey }, device);
+  const wrongNonce = signLogin(
+    { nonce: `0x${'44'.repeat(32)}`, node: node.address, did: '77', key: device.publicKey },
+    device,
+  );
   raw.send(JSON.stringify({ type: 'login', key: device.publicKey, did: '77', sig: wrongNonce }));
   assert.equal((await nextFrame()).reason, 'bad-login-signature');
   const right = signLogin({ nonce: challenge.nonce, node: node.address, did: '77', key: device.publicKey }, device);
@@ -490,7 +585,15 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
   const after = await exchange(alice, bob, 'still here');
   assert.equal(after.message.plaintext?.toString(), 'still here');
   const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
-  for (const reason of ['bad-json', 'frame-too-large', 'bad-ticket-signature', 'replayed-envelope', 'wrong-epoch', 'wrong-node', 'ack-wrong-key']) {
+  for (const reason of [
+    'bad-json',
+    'frame-too-large',
+    'bad-ticket-signature',
+    'replayed-envelope',
+    'wrong-epoch',
+    'wrong-node',
+    'ack-wrong-key',
+  ]) {
     assert.match(metrics, new RegExp(`relay_rejects_total\\{reason="${reason}"\\} [1-9]`), reason);
   }
 });
@@ -498,11 +601,21 @@ test('malformed and dishonest frames are rejected with a named reason; the node 
 test("the node's hot-path checks (inline and on worker threads) agree with core checkEnvelope, verifyAckSignature and receiptLeafHash", async () => {
   const [a, b] = [generateDeviceKey(), generateDeviceKey()];
   const node = '0x00000000000000000000000000000000000000cc' as Address;
-  const make = (over: { units?: number; node?: Address; to?: Hex; recipientKey?: Hex; envelopeId?: Hex; bytes?: number } = {}): Envelope => {
+  const make = (
+    over: { units?: number; node?: Address; to?: Hex; recipientKey?: Hex; envelopeId?: Hex; bytes?: number } = {},
+  ): Envelope => {
     const id = `0x${randomBytes(32).toString('hex')}` as Hex;
     const bytes = over.bytes ?? 2000;
     const ticket = signTicket(
-      { envelopeId: over.envelopeId ?? id, node: over.node ?? node, epoch: 3, units: over.units ?? Math.ceil(bytes / 1024), recipientKey: over.recipientKey ?? b.publicKey, senderKey: a.publicKey, senderDid: '1' },
+      {
+        envelopeId: over.envelopeId ?? id,
+        node: over.node ?? node,
+        epoch: 3,
+        units: over.units ?? Math.ceil(bytes / 1024),
+        recipientKey: over.recipientKey ?? b.publicKey,
+        senderKey: a.publicKey,
+        senderDid: '1',
+      },
       a,
     );
     return { id, to: over.to ?? b.publicKey, ciphertext: randomBytes(bytes).toString('base64'), ticket };
@@ -530,17 +643,23 @@ test("the node's hot-path checks (inline and on worker threads) agree with core 
           return (await verifier.verify(t.senderKey, ticketHashBytes(t), t.sig)) ? 'ok' : 'bad-ticket-signature';
         }),
       );
-      assert.deepEqual(results, cases.map((envelope) => {
-        const core = checkEnvelope(envelope, { node });
-        return core.ok ? 'ok' : core.reason;
-      }));
+      assert.deepEqual(
+        results,
+        cases.map((envelope) => {
+          const core = checkEnvelope(envelope, { node });
+          return core.ok ? 'ok' : core.reason;
+        }),
+      );
       const envelope = cases[0]!;
       const ack = ackTicket(envelope.ticket, '2', b);
       assert.equal(await verifier.verify(ack.recipientKey, ackHashBytes(ack), ack.sig), verifyAckSignature(ack));
       assert.equal(await verifier.verify(ack.recipientKey, ackHashBytes(ack), `0x${'77'.repeat(64)}` as Hex), false);
       assert.equal(await verifier.verify(a.publicKey, ackHashBytes(ack), ack.sig), false);
       assert.equal(await verifier.verify(`0x${'00'.repeat(32)}` as Hex, ackHashBytes(ack), ack.sig), false);
-      assert.equal(bytesToHex(leafFromHashes(ticketHashBytes(envelope.ticket), ackHashBytes(ack))), receiptLeafHash({ ticket: envelope.ticket, ack }));
+      assert.equal(
+        bytesToHex(leafFromHashes(ticketHashBytes(envelope.ticket), ackHashBytes(ack))),
+        receiptLeafHash({ ticket: envelope.ticket, ack }),
+      );
     }
   } finally {
     for (const verifier of verifiers) await verifier.close();
@@ -551,12 +670,30 @@ test('the command line validates its flags', () => {
   assert.equal(parseEdgeNodeArgs(['--help']), null);
   const key = generatePrivateKey();
   const options = parseEdgeNodeArgs(
-    ['--node-key', key, '--data-dir', '/tmp/x', '--genesis-time', '100', '--epoch-duration', '20', '--chain-id', '31337', '--node-staking', domain.verifyingContract as string, '--drop-rate', '0.25'],
+    [
+      '--node-key',
+      key,
+      '--data-dir',
+      '/tmp/x',
+      '--genesis-time',
+      '100',
+      '--epoch-duration',
+      '20',
+      '--chain-id',
+      '31337',
+      '--node-staking',
+      domain.verifyingContract as string,
+      '--drop-rate',
+      '0.25',
+    ],
     {},
   );
   assert.equal(options?.dropRate, 0.25);
   assert.equal(options?.clock.epochDurationSeconds, 20);
-  assert.throws(() => parseEdgeNodeArgs(['--node-key', key, '--data-dir', '/tmp/x', '--drop-rate', '2', '--address-book', 'x'], {}), /--drop-rate: --drop-rate must be in \[0, 1\]/);
+  assert.throws(
+    () => parseEdgeNodeArgs(['--node-key', key, '--data-dir', '/tmp/x', '--drop-rate', '2', '--address-book', 'x'], {}),
+    /--drop-rate: --drop-rate must be in \[0, 1\]/,
+  );
   assert.throws(() => parseEdgeNodeArgs(['--node-key', 'nope', '--data-dir', '/tmp/x'], {}), /--node-key/);
   assert.throws(() => parseEdgeNodeArgs(['--node-key', key, '--data-dir', '/tmp/x'], {}), UsageError);
   assert.throws(() => parseEdgeNodeArgs(['--bogus'], {}), UsageError);
@@ -572,7 +709,12 @@ test('registered DIDs: registerClientIdentity puts keys on-chain and the node ad
     const wallet = (i: number) => createWalletClient({ chain: foundry, transport, account: devAccount(i) });
     const alice = await registerClientIdentity(wallet(0), publicClient, book, 'alice');
     const bob = await registerClientIdentity(wallet(1), publicClient, book, 'bob');
-    const [status, did, keyType] = await publicClient.readContract({ address: book.contracts.DidRegistry, abi: didRegistryAbi, functionName: 'keyState', args: [alice.device.publicKey] });
+    const [status, did, keyType] = await publicClient.readContract({
+      address: book.contracts.DidRegistry,
+      abi: didRegistryAbi,
+      functionName: 'keyState',
+      args: [alice.device.publicKey],
+    });
     assert.deepEqual([status, did, keyType], [1, alice.did, 0]);
 
     time.ms = (GENESIS + 5) * 1000;

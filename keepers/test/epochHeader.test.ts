@@ -35,7 +35,11 @@ function score(i: number): NodeScore {
 test('encodeScoreChunk writes exactly abi.encode(NodeScore[]) for 0, 1 and many records', () => {
   for (const n of [0, 1, 2, 37]) {
     const chunk = Array.from({ length: n }, (_, i) => score(i));
-    assert.equal(bytesToHex(encodeScoreChunk(chunk)), encodeAbiParameters([NODE_SCORE_TUPLE], [chunk]), `chunk of ${n}`);
+    assert.equal(
+      bytesToHex(encodeScoreChunk(chunk)),
+      encodeAbiParameters([NODE_SCORE_TUPLE], [chunk]),
+      `chunk of ${n}`,
+    );
   }
 });
 
@@ -44,7 +48,12 @@ test('the scores hash chain links chunks to SCORES_END', () => {
   const chain = scoresHashChain(scores, 10);
   assert.equal(chain.chunks.length, 3);
   assert.equal(chain.nexts[2], SCORES_END);
-  const last = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [keccak256(encodeAbiParameters([NODE_SCORE_TUPLE], [chain.chunks[2]!])), SCORES_END]));
+  const last = keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'bytes32' }],
+      [keccak256(encodeAbiParameters([NODE_SCORE_TUPLE], [chain.chunks[2]!])), SCORES_END],
+    ),
+  );
   assert.equal(chain.nexts[1], last);
 });
 
@@ -54,6 +63,9 @@ test('out-of-range fields are rejected naming the field', () => {
   assert.throws(() => encodeScoreChunk([{ ...score(1), verifiedUnits: -1n }]), /NodeScore\.verifiedUnits/);
   assert.throws(() => encodeScoreChunk([{ ...score(1), rank: 1.5 }]), /NodeScore\.rank/);
   assert.throws(() => encodeScoreChunk([{ ...score(1), nodeKey: '0x12' as Address }]), /nodeKey/);
-  assert.throws(() => encodeScoreChunk([{ ...score(1), nodeKey: `0x${'zz'.repeat(20)}` as Address }]), /nodeKey is not hex/);
+  assert.throws(
+    () => encodeScoreChunk([{ ...score(1), nodeKey: `0x${'zz'.repeat(20)}` as Address }]),
+    /nodeKey is not hex/,
+  );
   assert.throws(() => scoresHashChain([], 0), /chunk size/);
 });

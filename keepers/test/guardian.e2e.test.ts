@@ -17,7 +17,14 @@ import { createWalletClient, http, parseEventLogs, recoverAddress, type Address,
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { GuardianService } from '../src/guardian/guardian.js';
-import { canonicalJson, datasetFromParts, datasetHash, evaluateEpoch, type DatasetParts, type EpochDataset } from '../src/core/dataset.js';
+import {
+  canonicalJson,
+  datasetFromParts,
+  datasetHash,
+  evaluateEpoch,
+  type DatasetParts,
+  type EpochDataset,
+} from '../src/core/dataset.js';
 import { headerDigest, settlementDomain, toCompactSignature, type EpochHeader } from '../src/core/epochHeader.js';
 import { headerToWire, signResponseSchema } from '../src/core/guardianApi.js';
 import { generateDeviceKey } from '../src/core/relay.js';
@@ -89,11 +96,19 @@ function startGuardian(privateKey: Hex, dataDir?: string): GuardianService {
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${url}/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${url}/sign`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-const signRequest = (dataset: EpochDataset, header: EpochHeader) => ({ epoch: dataset.epoch, ...publish(dataset), header: headerToWire(header) });
+const signRequest = (dataset: EpochDataset, header: EpochHeader) => ({
+  epoch: dataset.epoch,
+  ...publish(dataset),
+  header: headerToWire(header),
+});
 
 test('guardians recompute the epoch, sign only the right header, once per epoch, and settle it on-chain', async () => {
   const c = chain;
@@ -111,11 +126,20 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
     stake: (20_000n + BigInt(i) * 1_000n) * 10n ** 18n,
     endpoint: `ws://127.0.0.1:${9100 + i}`,
   }));
-  for (const n of nodes) await registerNode(c, { nodePrivateKey: n.privateKey, operatorPrivateKey: n.operatorPrivateKey, stake: n.stake, endpoint: n.endpoint });
+  for (const n of nodes)
+    await registerNode(c, {
+      nodePrivateKey: n.privateKey,
+      operatorPrivateKey: n.operatorPrivateKey,
+      stake: n.stake,
+      endpoint: n.endpoint,
+    });
   const watchdogList: { tokenId: bigint; privateKey: Hex }[] = [];
   for (let i = 0; i < 4; i++) {
     const operatorKey = generatePrivateKey();
-    watchdogList.push({ tokenId: await mintLicense(c, generatePrivateKey(), privateKeyToAccount(operatorKey).address), privateKey: operatorKey });
+    watchdogList.push({
+      tokenId: await mintLicense(c, generatePrivateKey(), privateKeyToAccount(operatorKey).address),
+      privateKey: operatorKey,
+    });
   }
 
   // Epoch E: the first one starting after the setup. Earlier epochs are settled empty by guardians 5..9.
@@ -126,15 +150,28 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   await submitEmptyEpochs(c, E - 1, earlierSigners);
   await mineAt(c, start + c.book.epochDurationSeconds + grace);
 
-  const facts = await deriveEpochFacts(c.publicClient, c.contracts, E, { ...DEVNET_CONSENSUS, fromBlock: BigInt(c.book.startBlock) });
+  const facts = await deriveEpochFacts(c.publicClient, c.contracts, E, {
+    ...DEVNET_CONSENSUS,
+    fromBlock: BigInt(c.book.startBlock),
+  });
   const nodeKeys = nodes.map((n) => privateKeyToAccount(n.privateKey).address.toLowerCase()).sort();
-  assert.deepEqual(facts.nodes.map((n) => n.nodeKey), nodeKeys, 'the Active node set at the start block');
+  assert.deepEqual(
+    facts.nodes.map((n) => n.nodeKey),
+    nodeKeys,
+    'the Active node set at the start block',
+  );
   const startBlock = await c.publicClient.getBlock({ blockNumber: BigInt(facts.startBlock.blockNumber) });
   assert.equal(Number(startBlock.timestamp), start, 'the start block is the first at or after epochStart');
-  const expectedSignersPaid = E === 1 ? [] : earlierSigners.map((k) => privateKeyToAccount(k).address.toLowerCase()).sort();
+  const expectedSignersPaid =
+    E === 1 ? [] : earlierSigners.map((k) => privateKeyToAccount(k).address.toLowerCase()).sort();
   assert.deepEqual(facts.signersPaid, expectedSignersPaid, 'signers decoded from the previous submitEpoch');
 
-  const build = (epoch: number, f: typeof facts, behaviours: Fixture['nodes'][number]['behaviour'][], overrides: Partial<DatasetParts> = {}) =>
+  const build = (
+    epoch: number,
+    f: typeof facts,
+    behaviours: Fixture['nodes'][number]['behaviour'][],
+    overrides: Partial<DatasetParts> = {},
+  ) =>
     buildFixture({
       epoch,
       chainId: c.book.chainId,
@@ -144,12 +181,23 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
       behaviours,
       nodes: f.nodes.map((fn) => {
         const n = nodes.find((x) => privateKeyToAccount(x.privateKey).address.toLowerCase() === fn.nodeKey)!;
-        return { privateKey: n.privateKey, operator: fn.operator as Address, stake: BigInt(fn.stake), endpoint: fn.endpoint };
+        return {
+          privateKey: n.privateKey,
+          operator: fn.operator as Address,
+          stake: BigInt(fn.stake),
+          endpoint: fn.endpoint,
+        };
       }),
       deviceList: devices,
       watchdogList,
       blocks: { start: f.startBlock, seed: f.seed, assign: f.assignSeed },
-      overrides: { guardianSet: f.guardianSet, signersPaid: f.signersPaid, previousCumulative: [], previousLicenseCumulative: [], ...overrides },
+      overrides: {
+        guardianSet: f.guardianSet,
+        signersPaid: f.signersPaid,
+        previousCumulative: [],
+        previousLicenseCumulative: [],
+        ...overrides,
+      },
     });
   const fixture = await build(E, facts, ['honest', 'inflated', 'honest']);
   const dataset = fixture.dataset;
@@ -171,7 +219,12 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   // One changed root: 409 naming the field, nothing signed.
   const wrong = await post(url0, signRequest(dataset, { ...ours.header, rewardRoot: `0x${'ab'.repeat(32)}` }));
   assert.equal(wrong.status, 409);
-  assert.deepEqual(wrong.body, { error: 'header-mismatch', field: 'rewardRoot', ours: ours.header.rewardRoot, theirs: `0x${'ab'.repeat(32)}` });
+  assert.deepEqual(wrong.body, {
+    error: 'header-mismatch',
+    field: 'rewardRoot',
+    ours: ours.header.rewardRoot,
+    theirs: `0x${'ab'.repeat(32)}`,
+  });
 
   // The right header: signed; the signature recovers to the guardian under headerDigest (= the contract's).
   const good = await post(url0, signRequest(dataset, ours.header));
@@ -180,7 +233,12 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   const digest = headerDigest(domain, ours.header);
   assert.equal(signed.digest, digest);
   assert.equal(
-    await c.publicClient.readContract({ address: c.contracts.settlement, abi: epochSettlementAbi, functionName: 'headerDigest', args: [ours.header] }),
+    await c.publicClient.readContract({
+      address: c.contracts.settlement,
+      abi: epochSettlementAbi,
+      functionName: 'headerDigest',
+      args: [ours.header],
+    }),
     digest,
   );
   assert.equal((await recoverAddress({ hash: digest, signature: signed.signature as Hex })).toLowerCase(), g0.address);
@@ -211,7 +269,10 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
 
   // Datasets that contradict the chain or their hash: 422 naming the problem.
   const g1 = startGuardian(guardianKeys()[1]!);
-  const lyingStake = datasetFromParts({ ...fixture.parts, nodes: fixture.parts.nodes.map((n, i) => (i === 0 ? { ...n, stake: 1n } : n)) });
+  const lyingStake = datasetFromParts({
+    ...fixture.parts,
+    nodes: fixture.parts.nodes.map((n, i) => (i === 0 ? { ...n, stake: 1n } : n)),
+  });
   const lie = await g1.sign(signRequest(lyingStake, (await evaluateEpoch(lyingStake)).header));
   assert.equal(lie.status, 422);
   assert.equal(lie.body.error, 'chain-mismatch');
@@ -252,14 +313,20 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   // Epoch E+1: the previous cumulative list must match E's reward root; signers paid = E's signers.
   const startNext = start + c.book.epochDurationSeconds;
   await mineAt(c, startNext + c.book.epochDurationSeconds + grace);
-  const factsNext = await deriveEpochFacts(c.publicClient, c.contracts, E + 1, { ...DEVNET_CONSENSUS, fromBlock: BigInt(c.book.startBlock) });
+  const factsNext = await deriveEpochFacts(c.publicClient, c.contracts, E + 1, {
+    ...DEVNET_CONSENSUS,
+    fromBlock: BigInt(c.book.startBlock),
+  });
   assert.deepEqual(factsNext.signersPaid, signers.map((g) => g.address).sort());
   assert.equal(factsNext.previousRewardRoot, ours.header.rewardRoot);
   const previousCumulative = ours.result.cumulative.map((x) => ({ account: x.account, cumulative: x.cumulative }));
   // the license leaves of E's tree are part of its root too
   const previousLicenseCumulative = ours.result.licenseCumulative;
   assert.ok(previousLicenseCumulative.length > 0, 'the WatchDogs of epoch E earned license rewards');
-  const next = await build(E + 1, factsNext, ['honest', 'silent', 'no-commit'], { previousCumulative, previousLicenseCumulative });
+  const next = await build(E + 1, factsNext, ['honest', 'silent', 'no-commit'], {
+    previousCumulative,
+    previousLicenseCumulative,
+  });
   const oursNext = await evaluateEpoch(next.dataset);
   assert.ok(oursNext.header.totalCumulative > ours.header.totalCumulative);
   assert.equal((await g1.sign(signRequest(next.dataset, oursNext.header))).status, 200);

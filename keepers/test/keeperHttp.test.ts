@@ -35,11 +35,16 @@ import { buildTree, hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/
 import { freePort, startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { deployProtocol } from '../src/devnet/deploy.js';
 import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
-import { forgeScratchDir, repoRoot } from '../src/dev/foundry.js';
+import { forgeScratchDir } from '../src/dev/foundry.js';
 import type { AddressBook } from '../src/chain/addressBook.js';
 import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
 import { signTranscript, signWatchdogCommit } from '../src/core/watchdogSchedule.js';
-import { epochSettlementAbi, sendTokenAbi, watchDogLicenseAbi, watchDogPresaleAbi } from '../src/generated/contracts.js';
+import {
+  epochSettlementAbi,
+  sendTokenAbi,
+  watchDogLicenseAbi,
+  watchDogPresaleAbi,
+} from '../src/generated/contracts.js';
 import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/redis.js';
 import { TxSender } from '../src/keeper/chainTx.js';
 import { revertName } from '../src/keeper/handlers/settle.js';
@@ -75,7 +80,11 @@ async function moveTo(t: number): Promise<void> {
 }
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${keeper.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${keeper.httpUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -88,13 +97,32 @@ before(async () => {
   // the public sale opens 600 s after deployment: buy a license and give it an operator key
   await moveTo((await chainNow()) + 601);
   const buyer = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account: devAccount(5) });
-  const buy = await buyer.writeContract({ address: book.contracts.WatchDogPresale, abi: watchDogPresaleAbi, functionName: 'buyPublic', args: [1n, parseEther('1')], value: parseEther('1') });
+  const buy = await buyer.writeContract({
+    address: book.contracts.WatchDogPresale,
+    abi: watchDogPresaleAbi,
+    functionName: 'buyPublic',
+    args: [1n, parseEther('1')],
+    value: parseEther('1'),
+  });
   const bought = await client.waitForTransactionReceipt({ hash: buy });
   assert.equal(bought.status, 'success');
   const minted = parseEventLogs({ abi: watchDogLicenseAbi, logs: bought.logs });
-  const firstId = minted.map((l) => (l.eventName === 'Transfer' ? l.args.tokenId : l.eventName === 'ConsecutiveTransfer' ? l.args.fromTokenId : undefined)).find((x) => x !== undefined);
+  const firstId = minted
+    .map((l) =>
+      l.eventName === 'Transfer'
+        ? l.args.tokenId
+        : l.eventName === 'ConsecutiveTransfer'
+          ? l.args.fromTokenId
+          : undefined,
+    )
+    .find((x) => x !== undefined);
   assert.equal(firstId, TOKEN, `the first license sold is token ${TOKEN} (got ${firstId})`);
-  const set = await buyer.writeContract({ address: book.contracts.WatchDogLicense, abi: watchDogLicenseAbi, functionName: 'setOperator', args: [TOKEN, operator.address] });
+  const set = await buyer.writeContract({
+    address: book.contracts.WatchDogLicense,
+    abi: watchDogLicenseAbi,
+    functionName: 'setOperator',
+    args: [TOKEN, operator.address],
+  });
   assert.equal((await client.waitForTransactionReceipt({ hash: set })).status, 'success');
   offsetMs = (await chainNow()) * 1000 - Date.now();
 
@@ -135,15 +163,25 @@ test('WatchDog commits, the epoch view and transcripts follow the epoch clock an
   // commits
   const commit = await signWatchdogCommit(operatorKey, TOKEN, epoch, secret);
   assert.deepEqual(await post('/watchdog/commit', commit), { status: 200, body: { accepted: true } });
-  assert.deepEqual(await post('/watchdog/commit', commit), { status: 200, body: { accepted: true } }, 'the same commit again is fine');
+  assert.deepEqual(
+    await post('/watchdog/commit', commit),
+    { status: 200, body: { accepted: true } },
+    'the same commit again is fine',
+  );
   const other = await signWatchdogCommit(operatorKey, TOKEN, epoch, keccak256('0x02'));
   assert.equal((await post('/watchdog/commit', other)).body.error, 'conflict');
   const stranger = await signWatchdogCommit(generatePrivateKey(), TOKEN, epoch, secret);
   const refused = await post('/watchdog/commit', stranger);
   assert.equal(refused.status, 409);
   assert.equal(refused.body.error, 'not-operator');
-  assert.equal((await post('/watchdog/commit', await signWatchdogCommit(operatorKey, 999n, epoch, secret))).body.error, 'unknown-license');
-  assert.equal((await post('/watchdog/commit', await signWatchdogCommit(operatorKey, TOKEN, current, secret))).body.error, 'too-late');
+  assert.equal(
+    (await post('/watchdog/commit', await signWatchdogCommit(operatorKey, 999n, epoch, secret))).body.error,
+    'unknown-license',
+  );
+  assert.equal(
+    (await post('/watchdog/commit', await signWatchdogCommit(operatorKey, TOKEN, current, secret))).body.error,
+    'too-late',
+  );
   const malformed = await post('/watchdog/commit', { ...commit, commit: '0x1234' });
   assert.equal(malformed.status, 400);
   assert.match(String(malformed.body.message), /commit/);
@@ -152,7 +190,9 @@ test('WatchDog commits, the epoch view and transcripts follow the epoch clock an
   let view = (await (await fetch(`${keeper.httpUrl}/epochs/${epoch}/watchdogs`)).json()) as Record<string, unknown>;
   assert.equal(view.final, false);
   assert.equal(view.nodes, null);
-  assert.deepEqual(view.watchdogs, [{ tokenId: TOKEN_ID, operator: operator.address.toLowerCase(), commit: commit.commit, signature: commit.signature }]);
+  assert.deepEqual(view.watchdogs, [
+    { tokenId: TOKEN_ID, operator: operator.address.toLowerCase(), commit: commit.commit, signature: commit.signature },
+  ]);
 
   // transcripts are refused before the epoch ends
   const transcript = await signTranscript(operatorKey, { tokenId: TOKEN_ID, epoch, secret, results: [] });
@@ -165,7 +205,12 @@ test('WatchDog commits, the epoch view and transcripts follow the epoch clock an
   assert.equal((await post('/watchdog/transcript', transcript)).body.error, 'too-early');
 
   await moveTo(end);
-  const wrongSecret = await signTranscript(operatorKey, { tokenId: TOKEN_ID, epoch, secret: keccak256('0x03'), results: [] });
+  const wrongSecret = await signTranscript(operatorKey, {
+    tokenId: TOKEN_ID,
+    epoch,
+    secret: keccak256('0x03'),
+    results: [],
+  });
   assert.equal((await post('/watchdog/transcript', wrongSecret)).body.error, 'secret-mismatch');
   const wrongSigner = await signTranscript(generatePrivateKey(), { tokenId: TOKEN_ID, epoch, secret, results: [] });
   assert.equal((await post('/watchdog/transcript', wrongSigner)).body.error, 'bad-signature');
@@ -193,14 +238,19 @@ test('datasets are served byte for byte; unknown ones and unknown routes are 404
   assert.equal(res.status, 200);
   assert.equal(await res.text(), json);
   assert.equal((await fetch(`${keeper.httpUrl}/nope`)).status, 404);
-  const status = (await (await fetch(`${keeper.httpUrl}/epochs/7`)).json()) as { stages: Record<string, unknown>; deadLetters: unknown[] };
+  const status = (await (await fetch(`${keeper.httpUrl}/epochs/7`)).json()) as {
+    stages: Record<string, unknown>;
+    deadLetters: unknown[];
+  };
   assert.deepEqual(status.stages.submit, { job: 'unknown', done: false });
   assert.deepEqual(status.deadLetters, []);
 });
 
 test('reward proofs of a scored epoch are served and verify against its reward root; unscored or tampered epochs are refused', async () => {
   assert.equal((await fetch(`${keeper.httpUrl}/epochs/9/claims`)).status, 404, 'not scored yet');
-  const accounts = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()].map((k) => privateKeyToAccount(k).address.toLowerCase() as Address);
+  const accounts = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()].map(
+    (k) => privateKeyToAccount(k).address.toLowerCase() as Address,
+  );
   const cumulative = accounts.map((account, i) => ({ account, cumulative: BigInt(i + 1) * 10n ** 18n }));
   const licenseCumulative = [2n, 7n].map((tokenId) => ({ tokenId, cumulative: tokenId * 10n ** 17n }));
   // the reward tree: account leaves, then license leaves (core/scoring.ts)
@@ -229,23 +279,37 @@ test('reward proofs of a scored epoch are served and verify against its reward r
   for (const c of cumulative) {
     const claim = doc.claims[c.account]!;
     assert.equal(claim.cumulative, c.cumulative.toString());
-    assert.equal(fold(rewardLeaf(c.account, BigInt(claim.cumulative)), claim.proof), tree.root, `proof of ${c.account}`);
+    assert.equal(
+      fold(rewardLeaf(c.account, BigInt(claim.cumulative)), claim.proof),
+      tree.root,
+      `proof of ${c.account}`,
+    );
   }
   assert.deepEqual(Object.keys(doc.licenses).sort(), ['2', '7']);
   for (const l of licenseCumulative) {
     const claim = doc.licenses[l.tokenId.toString()]!;
     assert.equal(claim.cumulative, l.cumulative.toString());
-    assert.equal(fold(licenseRewardLeaf(l.tokenId, BigInt(claim.cumulative)), claim.proof), tree.root, `proof of license ${l.tokenId}`);
+    assert.equal(
+      fold(licenseRewardLeaf(l.tokenId, BigInt(claim.cumulative)), claim.proof),
+      tree.root,
+      `proof of license ${l.tokenId}`,
+    );
   }
   // an output stored before license leaves existed (no license list) is served with none
   const accountsOnly = buildTree(cumulative.map((c) => rewardLeaf(c.account, c.cumulative)));
   await outputs.setStage(11, 'score', { header: { rewardRoot: accountsOnly.root }, cumulative });
-  const old = (await (await fetch(`${keeper.httpUrl}/epochs/11/claims`)).json()) as { licenses: Record<string, unknown> };
+  const old = (await (await fetch(`${keeper.httpUrl}/epochs/11/claims`)).json()) as {
+    licenses: Record<string, unknown>;
+  };
   assert.deepEqual(old.licenses, {});
   // a stored list that does not hash to the header's root is never served (a missing license list included)
   await outputs.setStage(12, 'score', { header: { rewardRoot: tree.root }, cumulative });
   assert.equal((await fetch(`${keeper.httpUrl}/epochs/12/claims`)).status, 500);
-  await outputs.setStage(10, 'score', { header: { rewardRoot: tree.root }, cumulative: cumulative.slice(1), licenseCumulative });
+  await outputs.setStage(10, 'score', {
+    header: { rewardRoot: tree.root },
+    cumulative: cumulative.slice(1),
+    licenseCumulative,
+  });
   const bad = await fetch(`${keeper.httpUrl}/epochs/10/claims`);
   assert.equal(bad.status, 500);
   assert.equal(((await bad.json()) as { error: string }).error, 'root-mismatch');
@@ -258,8 +322,15 @@ test('TxSender sends each named transaction once and survives a stolen nonce', a
   const sender = new TxSender({ client, account, chain: foundry, redis: connection, prefix: 'txtest', log: quiet });
   const token = book.contracts.SendToken;
   const spender = privateKeyToAccount(generatePrivateKey()).address;
-  const allowance = () => client.readContract({ address: token, abi: sendTokenAbi, functionName: 'allowance', args: [account.address, spender] });
-  const approve = (amount: bigint) => ({ address: token, abi: sendTokenAbi, functionName: 'approve', args: [spender, amount] }) as const;
+  const allowance = () =>
+    client.readContract({
+      address: token,
+      abi: sendTokenAbi,
+      functionName: 'allowance',
+      args: [account.address, spender],
+    });
+  const approve = (amount: bigint) =>
+    ({ address: token, abi: sendTokenAbi, functionName: 'approve', args: [spender, amount] }) as const;
 
   const nonce0 = await client.getTransactionCount({ address: account.address });
   const first = await sender.sendOnce('approve.1', approve(5n), async () => (await allowance()) === 5n);
@@ -288,7 +359,10 @@ test('TxSender sends each named transaction once and survives a stolen nonce', a
   const data = encodeFunctionData({ abi: sendTokenAbi, functionName: 'approve', args: [spender, 7n] });
   const request = await client.prepareTransactionRequest({ account, chain: foundry, to: token, data, nonce });
   const raw = await account.signTransaction(request as Parameters<typeof account.signTransaction>[0]);
-  await connection.set('txtest:tx:approve.3', JSON.stringify({ hash: keccak256(raw), raw, nonce, to: token, functionName: 'approve', createdAt: '' }));
+  await connection.set(
+    'txtest:tx:approve.3',
+    JSON.stringify({ hash: keccak256(raw), raw, nonce, to: token, functionName: 'approve', createdAt: '' }),
+  );
   const wallet = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account });
   const thief = await wallet.sendTransaction({ to: spender, value: 1n, nonce });
   await client.waitForTransactionReceipt({ hash: thief });

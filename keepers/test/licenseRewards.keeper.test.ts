@@ -8,7 +8,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesToHex, encodeFunctionData, hexToBytes, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  bytesToHex,
+  encodeFunctionData,
+  hexToBytes,
+  keccak256,
+  toHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import { cumulativeRoot, type EpochContracts } from '../src/chain/epochFacts.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { datasetFromParts, type DatasetParts } from '../src/core/dataset.js';
@@ -56,7 +65,10 @@ test('claims document: a proof for every account and every license leaf, under t
   // lists that do not hash to the root: refused (a dropped license list, a changed license amount)
   assert.equal(claimsDocument(4, { header: { rewardRoot: root }, cumulative: accounts }), null);
   const changed = licenses.map((l, i) => (i === 1 ? { ...l, cumulative: l.cumulative + 1n } : l));
-  assert.equal(claimsDocument(4, { header: { rewardRoot: root }, cumulative: accounts, licenseCumulative: changed }), null);
+  assert.equal(
+    claimsDocument(4, { header: { rewardRoot: root }, cumulative: accounts, licenseCumulative: changed }),
+    null,
+  );
   // an output stored before license leaves existed: no license list, none served
   const old = claimsDocument(4, { header: { rewardRoot: buildRewardTree(accounts, [])!.root }, cumulative: accounts });
   assert.deepEqual(old?.licenses, {});
@@ -76,7 +88,11 @@ const contracts: EpochContracts = {
 };
 const guardians = [addr(20), addr(21), addr(22)].map((g) => g.toLowerCase() as Address).sort();
 /** Block n has timestamp 1000 + n; epoch e ends at 1050 + 20e. */
-const blockAt = (n: number) => ({ number: BigInt(n), hash: keccak256(toHex(`block ${n}`)), timestamp: 1000n + BigInt(n) });
+const blockAt = (n: number) => ({
+  number: BigInt(n),
+  hash: keccak256(toHex(`block ${n}`)),
+  timestamp: 1000n + BigInt(n),
+});
 const HEAD = 300;
 const epochEnd = (e: number) => 1050 + 20 * e;
 
@@ -94,7 +110,11 @@ function fakeChain(previousRoot: Hex): PublicClient {
     dataHash: keccak256(toHex('dataset 1')),
     seed: keccak256(toHex('seed 1')),
   };
-  const input = encodeFunctionData({ abi: epochSettlementAbi, functionName: 'submitEpoch', args: [header, guardians, 0b011n, []] });
+  const input = encodeFunctionData({
+    abi: epochSettlementAbi,
+    functionName: 'submitEpoch',
+    args: [header, guardians, 0b011n, []],
+  });
   const txHash = keccak256(toHex('submit 1'));
   const reads: Record<string, (args: readonly unknown[]) => unknown> = {
     epochEnd: ([e]) => BigInt(epochEnd(Number(e))),
@@ -106,9 +126,19 @@ function fakeChain(previousRoot: Hex): PublicClient {
   };
   const client = {
     getChainId: async () => 31337,
-    getBlock: async ({ blockTag, blockNumber }: { blockTag?: string; blockNumber?: bigint }) => blockAt(blockTag === 'latest' ? HEAD : Number(blockNumber)),
-    readContract: async ({ address, functionName, args = [] }: { address: Address; functionName: string; args?: readonly unknown[] }) => {
-      if (functionName === 'epochEmission' && address !== contracts.licenseRewards) throw new Error(`epochEmission read from ${address}`);
+    getBlock: async ({ blockTag, blockNumber }: { blockTag?: string; blockNumber?: bigint }) =>
+      blockAt(blockTag === 'latest' ? HEAD : Number(blockNumber)),
+    readContract: async ({
+      address,
+      functionName,
+      args = [],
+    }: {
+      address: Address;
+      functionName: string;
+      args?: readonly unknown[];
+    }) => {
+      if (functionName === 'epochEmission' && address !== contracts.licenseRewards)
+        throw new Error(`epochEmission read from ${address}`);
       const read = reads[functionName];
       if (!read) throw new Error(`unexpected read ${functionName}`);
       return read(args);
@@ -158,11 +188,14 @@ test('guardian chain check: licenseEmission is LicenseRewards.epochEmission(epoc
   const previousRoot = cumulativeRoot(accounts, licenses);
   assert.notEqual(previousRoot, cumulativeRoot(accounts, []), 'the license leaves change the root');
   const ctx = { client: fakeChain(previousRoot), chainId: 31337, contracts, consensus: DEVNET_CONSENSUS };
-  const check = (overrides: Partial<DatasetParts> = {}) => checkDatasetAgainstChain(ctx, datasetFromParts(datasetParts(overrides)));
+  const check = (overrides: Partial<DatasetParts> = {}) =>
+    checkDatasetAgainstChain(ctx, datasetFromParts(datasetParts(overrides)));
 
   assert.equal(await check(), null, 'a dataset that matches the chain');
 
-  const wrongEmission = await check({ parameters: { ...datasetParts().parameters, licenseEmission: LICENSE_EMISSION + 1n } });
+  const wrongEmission = await check({
+    parameters: { ...datasetParts().parameters, licenseEmission: LICENSE_EMISSION + 1n },
+  });
   assert.deepEqual(wrongEmission, {
     field: 'parameters.licenseEmission',
     ours: LICENSE_EMISSION.toString(),

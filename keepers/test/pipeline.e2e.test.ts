@@ -21,7 +21,16 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicClient, createTestClient, createWalletClient, http, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
@@ -32,7 +41,12 @@ import { forgeScratchDir, repoRoot } from '../src/dev/foundry.js';
 import type { AddressBook } from '../src/chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
-import { nodeStakingDomain, signCommitment, signNodeKeyConsent, signedCommitmentToWire } from '../src/core/commitment.js';
+import {
+  nodeStakingDomain,
+  signCommitment,
+  signNodeKeyConsent,
+  signedCommitmentToWire,
+} from '../src/core/commitment.js';
 import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../src/generated/contracts.js';
 import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/redis.js';
 import { Keeper } from '../src/keeper/keeper.js';
@@ -44,7 +58,13 @@ import { RelayClient, registerClientIdentity } from '../src/client/relayClient.j
 import { commitmentOf, makeDevices, makeReceipts, treeOf } from './helpers/epochFixture.js';
 
 const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-const TIMING = { openingsWindowSeconds: 4, transcriptGraceSeconds: 1, requestTimeoutMs: 1000, schedulerIntervalMs: 500, commitmentFetches: 2 };
+const TIMING = {
+  openingsWindowSeconds: 4,
+  transcriptGraceSeconds: 1,
+  requestTimeoutMs: 1000,
+  schedulerIntervalMs: 500,
+  commitmentFetches: 2,
+};
 
 let anvil: AnvilHandle;
 let book: AddressBook;
@@ -58,7 +78,7 @@ let silentNode: Server | undefined;
 let silentNodeKey: Address;
 let unreachableNodeKey: Address;
 let edgeNode: EdgeNode | undefined;
-let relayClients: RelayClient[] = [];
+const relayClients: RelayClient[] = [];
 /** The first epoch whose start block follows every registration of `before`. */
 let targetEpoch: number;
 
@@ -76,7 +96,12 @@ async function submittedEvents(epoch: number) {
 }
 
 async function epochStatus(epoch: number): Promise<number> {
-  return client.readContract({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, functionName: 'epochStatus', args: [epoch] });
+  return client.readContract({
+    address: book.contracts.EpochSettlement,
+    abi: epochSettlementAbi,
+    functionName: 'epochStatus',
+    args: [epoch],
+  });
 }
 
 async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -97,12 +122,16 @@ async function startSilentNode(nodePrivateKey: Hex): Promise<string> {
     void (async () => {
       const m = /^\/epochs\/(\d+)\/(commitment|openings)$/.exec(req.url ?? '');
       if (!m) return res.writeHead(404).end();
-      if (m[2] === 'openings') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
+      if (m[2] === 'openings')
+        return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
       const epoch = Number(m[1]);
       if (!byEpoch.has(epoch)) {
         const commitment = commitmentOf(epoch, treeOf(makeReceipts(nodeKey, epoch, devices, 12)));
         const signature = await signCommitment(nodePrivateKey, domain, commitment);
-        byEpoch.set(epoch, signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }));
+        byEpoch.set(
+          epoch,
+          signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }),
+        );
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(byEpoch.get(epoch)));
     })();
@@ -117,10 +146,24 @@ async function registerNode(nodePrivateKey: Hex, endpoint: string): Promise<Addr
   const staking = book.contracts.NodeStaking;
   const nodeKey = privateKeyToAccount(nodePrivateKey).address;
   const minStake = await client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'minStake' });
-  const approve = await operator.writeContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'approve', args: [staking, minStake] });
+  const approve = await operator.writeContract({
+    address: book.contracts.SendToken,
+    abi: sendTokenAbi,
+    functionName: 'approve',
+    args: [staking, minStake],
+  });
   await client.waitForTransactionReceipt({ hash: approve });
-  const consent = await signNodeKeyConsent(nodePrivateKey, nodeStakingDomain(book.chainId, staking), devAccount(1).address);
-  const hash = await operator.writeContract({ address: staking, abi: nodeStakingAbi, functionName: 'register', args: [nodeKey, minStake, consent, endpoint, ''] });
+  const consent = await signNodeKeyConsent(
+    nodePrivateKey,
+    nodeStakingDomain(book.chainId, staking),
+    devAccount(1).address,
+  );
+  const hash = await operator.writeContract({
+    address: staking,
+    abi: nodeStakingAbi,
+    functionName: 'register',
+    args: [nodeKey, minStake, consent, endpoint, ''],
+  });
   assert.equal((await client.waitForTransactionReceipt({ hash })).status, 'success');
   return nodeKey.toLowerCase() as Address;
 }
@@ -175,7 +218,11 @@ before(async () => {
   for (const name of ['alice-e2e', 'bob-e2e']) {
     const key = generatePrivateKey();
     await testClient.setBalance({ address: privateKeyToAccount(key).address, value: 10n ** 20n });
-    const wallet = createWalletClient({ chain: foundry, transport: http(anvil.rpcUrl), account: privateKeyToAccount(key) });
+    const wallet = createWalletClient({
+      chain: foundry,
+      transport: http(anvil.rpcUrl),
+      account: privateKeyToAccount(key),
+    });
     const { did, device } = await registerClientIdentity(wallet, client, book, name);
     const relay = new RelayClient({ device, did, reconnect: false, logger: quiet });
     await relay.connect(edgeNode.url);
@@ -196,7 +243,9 @@ after(async () => {
   rmSync(bookPath ?? join(tmp, 'none'), { force: true });
 });
 
-test('a keeper settles epochs end to end: datasets, guardian quorum, submit, scores, fault execution', { timeout: 240_000 }, async () => {
+test('a keeper settles epochs end to end: datasets, guardian quorum, submit, scores, fault execution', {
+  timeout: 240_000,
+}, async () => {
   const keeper = new Keeper({
     rpcUrl: anvil.rpcUrl,
     addressBook: book,
@@ -223,7 +272,11 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     }
     // epoch T is submitted, then finalized and its fault executed
     await waitFor(`epoch ${T} submitted`, async () => (await epochStatus(T)) !== 0, 150_000 + T * 20_000);
-    await waitFor(`execute-faults of epoch ${T}`, async () => (await keeper.queues.state('execute-faults', T)) === 'completed', 60_000);
+    await waitFor(
+      `execute-faults of epoch ${T}`,
+      async () => (await keeper.queues.state('execute-faults', T)) === 'completed',
+      60_000,
+    );
 
     for (let epoch = 1; epoch <= T; epoch++) {
       const events = await submittedEvents(epoch);
@@ -237,18 +290,29 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
       assert.equal(dataset.epoch, epoch);
       // pipeline status: every stage completed
       const status = await (await fetch(`${keeper.httpUrl}/epochs/${epoch}`)).json();
-      for (const stage of STAGES) assert.deepEqual(status.stages[stage], { job: 'completed', done: true }, `epoch ${epoch} stage ${stage}`);
+      for (const stage of STAGES)
+        assert.deepEqual(status.stages[stage], { job: 'completed', done: true }, `epoch ${epoch} stage ${stage}`);
       assert.deepEqual(status.deadLetters, []);
     }
 
     const headerT = (await submittedEvents(T))[0]!.args.header!;
     const dataT = await (await fetch(`${keeper.httpUrl}/datasets/${headerT.dataHash}`)).json();
     const edgeKey = edgeNode!.address;
-    assert.deepEqual(dataT.nodes.map((n: { nodeKey: string }) => n.nodeKey).sort(), [silentNodeKey, unreachableNodeKey, edgeKey].sort());
-    assert.equal(dataT.commitments.length, 2, 'the edge node and the silent node committed; the unreachable one did not');
+    assert.deepEqual(
+      dataT.nodes.map((n: { nodeKey: string }) => n.nodeKey).sort(),
+      [silentNodeKey, unreachableNodeKey, edgeKey].sort(),
+    );
+    assert.equal(
+      dataT.commitments.length,
+      2,
+      'the edge node and the silent node committed; the unreachable one did not',
+    );
     assert.deepEqual(
       dataT.openings.map((o: { nodeKey: string; status: string }) => [o.nodeKey, o.status]).sort(),
-      [[edgeKey, 'ok'], [silentNodeKey, 'silent']].sort(),
+      [
+        [edgeKey, 'ok'],
+        [silentNodeKey, 'silent'],
+      ].sort(),
     );
     const edgeOpenings = dataT.openings.find((o: { nodeKey: string }) => o.nodeKey === edgeKey);
     assert.equal(edgeOpenings.openings.length, DEVNET_CONSENSUS.k);
@@ -263,11 +327,19 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     assert.equal(submitT?.headerMatches, true);
     assert.equal(submitT?.submittedByUs, true);
     const scoreT = await keeper.env.store.getStage(T, 'score');
-    const explain = JSON.stringify({ faults: scoreT?.faults, rejected: scoreT?.rejected, scores: scoreT?.scores }, (_k, v) =>
-      typeof v === 'bigint' ? v.toString() : v,
+    const explain = JSON.stringify(
+      { faults: scoreT?.faults, rejected: scoreT?.rejected, scores: scoreT?.scores },
+      (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
     );
-    assert.deepEqual(scoreT?.rejected.filter((r) => r.kind === 'openings'), [], explain);
-    assert.ok(scoreT!.scores.find((x) => x.nodeKey === edgeKey)!.verifiedUnits > 0n, `the edge node earned volume credit: ${explain}`);
+    assert.deepEqual(
+      scoreT?.rejected.filter((r) => r.kind === 'openings'),
+      [],
+      explain,
+    );
+    assert.ok(
+      scoreT!.scores.find((x) => x.nodeKey === edgeKey)!.verifiedUnits > 0n,
+      `the edge node earned volume credit: ${explain}`,
+    );
     // one fault leaf (strike for the silent node), executed on-chain after finality
     assert.equal(headerT.faultCount, 1, explain);
     const faults = await client.getContractEvents({
@@ -282,8 +354,18 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     assert.equal(faults[0]!.args.strike, true);
 
     // scores of the three nodes published
-    await waitFor(`scores of epoch ${T}`, async () => (await keeper.queues.state('publish-scores', T)) === 'completed', 30_000);
-    const scoreLogs = await client.getContractEvents({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, eventName: 'NodeScorePublished', args: { epoch: T }, fromBlock: 0n });
+    await waitFor(
+      `scores of epoch ${T}`,
+      async () => (await keeper.queues.state('publish-scores', T)) === 'completed',
+      30_000,
+    );
+    const scoreLogs = await client.getContractEvents({
+      address: book.contracts.EpochSettlement,
+      abi: epochSettlementAbi,
+      eventName: 'NodeScorePublished',
+      args: { epoch: T },
+      fromBlock: 0n,
+    });
     assert.equal(scoreLogs.length, 3);
 
     const metrics = await (await fetch(`${keeper.httpUrl}/metrics`)).text();
@@ -296,7 +378,10 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
   }
 });
 
-function runKeeperCli(port: number, failpoints: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function runKeeperCli(
+  port: number,
+  failpoints: string,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   let output = '';
   const child = spawn(
     process.execPath,
@@ -304,15 +389,22 @@ function runKeeperCli(port: number, failpoints: string): { child: ChildProcess; 
       '--import',
       'tsx',
       join(repoRoot, 'keepers/src/keeper/main.ts'),
-      '--rpc-url', anvil.rpcUrl,
-      '--address-book', bookPath,
+      '--rpc-url',
+      anvil.rpcUrl,
+      '--address-book',
+      bookPath,
       ...guardianUrls.flatMap((g) => ['--guardian', g]),
-      '--redis-url', redis.url,
+      '--redis-url',
+      redis.url,
       '--no-spawn-redis',
-      '--port', String(port),
-      '--data-dir', join(tmp, 'keeper-cli'),
-      '--lock-ms', '2000',
-      '--timing', join(tmp, 'timing.json'),
+      '--port',
+      String(port),
+      '--data-dir',
+      join(tmp, 'keeper-cli'),
+      '--lock-ms',
+      '2000',
+      '--timing',
+      join(tmp, 'timing.json'),
     ],
     {
       cwd: repoRoot,
@@ -326,12 +418,18 @@ function runKeeperCli(port: number, failpoints: string): { child: ChildProcess; 
   return { child, output: () => output, exited };
 }
 
-test('a keeper killed after sending (and after signing) submitEpoch submits each epoch exactly once after restart', { timeout: 300_000 }, async () => {
+test('a keeper killed after sending (and after signing) submitEpoch submits each epoch exactly once after restart', {
+  timeout: 300_000,
+}, async () => {
   writeFileSync(join(tmp, 'timing.json'), JSON.stringify(TIMING));
   const port = await freePort();
   const connection = redisConnection(redis.url);
   // the first epochs the previous keeper did not submit
-  const progress = await client.readContract({ address: book.contracts.EpochSettlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
+  const progress = await client.readContract({
+    address: book.contracts.EpochSettlement,
+    abi: epochSettlementAbi,
+    functionName: 'settlementProgress',
+  });
   const e1 = progress.lastSubmitted + 1;
   const e2 = e1 + 1;
   try {
@@ -355,23 +453,43 @@ test('a keeper killed after sending (and after signing) submitEpoch submits each
     const third = runKeeperCli(port, '');
     try {
       await waitFor(`epoch ${e2} submitted`, async () => (await epochStatus(e2)) !== 0, 90_000);
-      await waitFor(`submit stage of epoch ${e2} completed`, async () => (await connection.hget(`sn:epoch:${e2}`, 'submit')) !== null, 30_000);
+      await waitFor(
+        `submit stage of epoch ${e2} completed`,
+        async () => (await connection.hget(`sn:epoch:${e2}`, 'submit')) !== null,
+        30_000,
+      );
     } finally {
       third.child.kill('SIGTERM');
       await third.exited;
     }
-    for (const [epoch, record] of [[e1, record1], [e2, record2]] as const) {
+    for (const [epoch, record] of [
+      [e1, record1],
+      [e2, record2],
+    ] as const) {
       const events = await submittedEvents(epoch);
       assert.equal(events.length, 1, `exactly one EpochSubmitted for epoch ${epoch}`);
-      assert.equal(events[0]!.transactionHash, record.hash, `epoch ${epoch} was settled by the transaction stored before the kill`);
+      assert.equal(
+        events[0]!.transactionHash,
+        record.hash,
+        `epoch ${epoch} was settled by the transaction stored before the kill`,
+      );
     }
     const submitted2 = JSON.parse((await connection.hget(`sn:epoch:${e2}`, 'submit'))!);
     assert.equal(submitted2.submittedByUs, true);
     assert.equal(submitted2.headerMatches, true);
-    const receipts = await Promise.all([record1.hash, record2.hash].map((hash: Hex) => client.getTransactionReceipt({ hash })));
+    const receipts = await Promise.all(
+      [record1.hash, record2.hash].map((hash: Hex) => client.getTransactionReceipt({ hash })),
+    );
     assert.ok(receipts.every((r) => r.status === 'success'));
-    const submitted = parseEventLogs({ abi: epochSettlementAbi, logs: receipts.flatMap((r) => r.logs), eventName: 'EpochSubmitted' });
-    assert.deepEqual(submitted.map((l) => l.args.epoch), [e1, e2]);
+    const submitted = parseEventLogs({
+      abi: epochSettlementAbi,
+      logs: receipts.flatMap((r) => r.logs),
+      eventName: 'EpochSubmitted',
+    });
+    assert.deepEqual(
+      submitted.map((l) => l.args.epoch),
+      [e1, e2],
+    );
   } finally {
     connection.disconnect();
   }

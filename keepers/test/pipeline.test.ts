@@ -38,7 +38,10 @@ after(async () => {
 
 /** A fresh queue namespace per test, so tests do not see each other's jobs. */
 /** The runner alone, with outputs of any shape. */
-function setup(handlers: StageHandlers<StageFields>, retries: ConstructorParameters<typeof PipelineQueues>[0]['retries'] = {}) {
+function setup(
+  handlers: StageHandlers<StageFields>,
+  retries: ConstructorParameters<typeof PipelineQueues>[0]['retries'] = {},
+) {
   namespace++;
   const queues = new PipelineQueues({ connection, bullPrefix: `t${namespace}-bull`, retries });
   const store = new PipelineStore<StageFields>(connection, `t${namespace}`);
@@ -54,7 +57,12 @@ function setup(handlers: StageHandlers<StageFields>, retries: ConstructorParamet
   };
 }
 
-function waitFor<T>(emitter: PipelineRunner<StageFields>, event: string, predicate: (e: T) => boolean, timeoutMs = 20_000): Promise<T> {
+function waitFor<T>(
+  emitter: PipelineRunner<StageFields>,
+  event: string,
+  predicate: (e: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} event within ${timeoutMs} ms`)), timeoutMs);
     const listener = (e: T) => {
@@ -148,7 +156,11 @@ test('a failing job retries with backoff, then goes to dead-letter with its reas
   );
   try {
     t.runner.start();
-    const dead = waitFor<{ stage: string; epoch: number; reason: string }>(t.runner, 'dead-letter', (e) => e.epoch === 5);
+    const dead = waitFor<{ stage: string; epoch: number; reason: string }>(
+      t.runner,
+      'dead-letter',
+      (e) => e.epoch === 5,
+    );
     const flakyDone = waitFor<StageEvent>(t.runner, 'completed', (e) => e.epoch === 6);
     const started = Date.now();
     await t.queues.add('score', 5);
@@ -246,16 +258,19 @@ test('fan-out: per-part jobs run (with retries) and the parent resumes with ever
 
 test('waitUntil delays a job without using an attempt', async () => {
   let runs = 0;
-  const t = setup({
-    transcripts: {
-      async run(ctx) {
-        runs++;
-        const at = (ctx.job.timestamp ?? Date.now()) + 400;
-        if (Date.now() < at) return ctx.waitUntil(at, 'transcript deadline');
-        return { runs };
+  const t = setup(
+    {
+      transcripts: {
+        async run(ctx) {
+          runs++;
+          const at = (ctx.job.timestamp ?? Date.now()) + 400;
+          if (Date.now() < at) return ctx.waitUntil(at, 'transcript deadline');
+          return { runs };
+        },
       },
     },
-  }, { transcripts: { attempts: 1 } });
+    { transcripts: { attempts: 1 } },
+  );
   try {
     t.runner.start();
     const done = waitFor<StageEvent>(t.runner, 'completed', (e) => e.epoch === 2);

@@ -28,7 +28,13 @@ import { foundry } from 'viem/chains';
 import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { devAccount } from '../src/devnet/devAccounts.js';
 import { Currency, decodeSaleError } from '../src/chain/watchdog.js';
-import { deployStandInStablecoin, deployWatchDogSale, loadArtifact, type Tier, type WatchDogSale } from '../src/devnet/contractDeployments.js';
+import {
+  deployStandInStablecoin,
+  deployWatchDogSale,
+  loadArtifact,
+  type Tier,
+  type WatchDogSale,
+} from '../src/devnet/contractDeployments.js';
 
 const SUPPLY = 100;
 const PRESOLD = 80;
@@ -104,7 +110,13 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
     await testClient.setBalance({ address: buyer.address, value: parseEther('10') });
     const cost = await read<bigint>(presale, presaleAbi, 'quote', [TX_CAP, Currency.Eth]);
     await mined(
-      await wallet(buyer).writeContract({ address: presale, abi: presaleAbi, functionName: 'buyPublic', args: [TX_CAP, cost], value: cost }),
+      await wallet(buyer).writeContract({
+        address: presale,
+        abi: presaleAbi,
+        functionName: 'buyPublic',
+        args: [TX_CAP, cost],
+        value: cost,
+      }),
     );
   }
   assert.equal(await read<bigint>(presale, presaleAbi, 'sold'), BigInt(PRESOLD));
@@ -121,8 +133,22 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
     const value = currency === Currency.Eth ? maxTotalCost + (i % 3 === 0 ? parseEther('0.05') : 0n) : 0n;
     await testClient.setBalance({ address: account.address, value: parseEther('10') });
     if (currency === Currency.Token) {
-      await mined(await deployer.writeContract({ address: stablecoin, abi: tokenAbi, functionName: 'transfer', args: [account.address, maxTotalCost] }));
-      await mined(await wallet(account).writeContract({ address: stablecoin, abi: tokenAbi, functionName: 'approve', args: [presale, maxTotalCost] }));
+      await mined(
+        await deployer.writeContract({
+          address: stablecoin,
+          abi: tokenAbi,
+          functionName: 'transfer',
+          args: [account.address, maxTotalCost],
+        }),
+      );
+      await mined(
+        await wallet(account).writeContract({
+          address: stablecoin,
+          abi: tokenAbi,
+          functionName: 'approve',
+          args: [presale, maxTotalCost],
+        }),
+      );
     }
     racers.push({ account, quantity, currency, maxTotalCost, value });
   }
@@ -166,7 +192,9 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
   assert.equal(blockNumbers.size, 1, 'every racer landed in the same block');
 
   // ---- replay the block's order through the model; compare every outcome
-  const ordered = [...racers].sort((a, b) => receipts.get(a.hash!)!.transactionIndex - receipts.get(b.hash!)!.transactionIndex);
+  const ordered = [...racers].sort(
+    (a, b) => receipts.get(a.hash!)!.transactionIndex - receipts.get(b.hash!)!.transactionIndex,
+  );
   let sold = PRESOLD;
   let winners = 0;
   let ethIn = 0n;
@@ -174,8 +202,11 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
   for (const r of ordered) {
     const receipt = receipts.get(r.hash!)!;
     const gasFee = receipt.gasUsed * receipt.effectiveGasPrice;
-    const ethDelta = ethBefore.get(r.account.address)! - (await publicClient.getBalance({ address: r.account.address }));
-    const tokenDelta = tokenBefore.get(r.account.address)! - (await read<bigint>(stablecoin, tokenAbi, 'balanceOf', [r.account.address]));
+    const ethDelta =
+      ethBefore.get(r.account.address)! - (await publicClient.getBalance({ address: r.account.address }));
+    const tokenDelta =
+      tokenBefore.get(r.account.address)! -
+      (await read<bigint>(stablecoin, tokenAbi, 'balanceOf', [r.account.address]));
     const licenses = await read<bigint>(license, licenseAbi, 'balanceOf', [r.account.address]);
     const available = SUPPLY - sold;
     const cost = r.quantity <= available ? modelCost(sold, r.quantity, r.currency) : 0n;
@@ -215,7 +246,11 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
     assert.ok(trace.output && trace.output !== '0x', `${label}: revert data available`);
     const error = decodeSaleError(trace.output);
     if (r.quantity > available) {
-      assert.deepEqual(error, { errorName: 'ExceedsAvailableSupply', args: [BigInt(r.quantity), BigInt(available)] }, label);
+      assert.deepEqual(
+        error,
+        { errorName: 'ExceedsAvailableSupply', args: [BigInt(r.quantity), BigInt(available)] },
+        label,
+      );
     } else {
       assert.deepEqual(error, { errorName: 'CostAboveMax', args: [cost, r.maxTotalCost] }, label);
     }
@@ -226,13 +261,26 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
   assert.equal(await read<bigint>(presale, presaleAbi, 'sold'), BigInt(SUPPLY), 'exactly the supply sold');
   assert.equal(await read<bigint>(license, licenseAbi, 'totalSupply'), BigInt(SUPPLY));
   assert.equal(await read<bigint>(license, licenseAbi, 'totalMinted'), BigInt(SUPPLY));
-  assert.equal((await publicClient.getBalance({ address: presale })) - presaleEthBefore, ethIn, 'the presale kept exactly the winners\' ETH costs');
-  assert.ok(losses.ExceedsAvailableSupply! > 0 && losses.CostAboveMax! > 0, `both kinds of losers seen: ${JSON.stringify(losses)}`);
+  assert.equal(
+    (await publicClient.getBalance({ address: presale })) - presaleEthBefore,
+    ethIn,
+    "the presale kept exactly the winners' ETH costs",
+  );
+  assert.ok(
+    losses.ExceedsAvailableSupply! > 0 && losses.CostAboveMax! > 0,
+    `both kinds of losers seen: ${JSON.stringify(losses)}`,
+  );
   assert.equal(winners + losses.ExceedsAvailableSupply! + losses.CostAboveMax!, RACERS);
   t.diagnostic(`block of ${RACERS} purchases: ${winners} winners, losers ${JSON.stringify(losses)}`);
   // once sold out, a further buyer gets the same named error from a normal (simulated) call
   await assert.rejects(
-    wallet(racers[0]!.account).writeContract({ address: presale, abi: presaleAbi, functionName: 'buyPublic', args: [1, parseEther('1')], value: parseEther('1') }),
+    wallet(racers[0]!.account).writeContract({
+      address: presale,
+      abi: presaleAbi,
+      functionName: 'buyPublic',
+      args: [1, parseEther('1')],
+      value: parseEther('1'),
+    }),
     /ExceedsAvailableSupply/,
   );
 });

@@ -87,10 +87,16 @@ test('honest epoch: everything is paid exactly, an operator with two nodes gets 
   const shares = guardians.slice(0, 5).map(paid);
   const [min, max] = [shares.reduce((a, b) => (a < b ? a : b)), shares.reduce((a, b) => (a > b ? a : b))];
   assert.ok(max - min <= 1n, 'guardian shares differ by at most 1 wei');
-  assert.equal(result.epochRewards.find((r) => r.account === guardians[6]), undefined);
+  assert.equal(
+    result.epochRewards.find((r) => r.account === guardians[6]),
+    undefined,
+  );
 
   // ranks 1..n, all full availability
-  assert.deepEqual(result.scores.map((s) => s.rank), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    result.scores.map((s) => s.rank),
+    [1, 2, 3, 4, 5],
+  );
   for (const s of result.scores) {
     assert.equal(s.score, 1_000_000);
     assert.equal(s.availability, 1_000_000);
@@ -105,7 +111,7 @@ test('honest epoch: everything is paid exactly, an operator with two nodes gets 
   const direct = buildTree(result.cumulative.map((c) => rewardLeaf(c.account, c.cumulative)));
   assert.equal(trees.rewardRoot, direct.root);
   assert.equal(trees.faultCount, 0);
-  assert.equal(trees.faultRoot, '0x' + '0'.repeat(64));
+  assert.equal(trees.faultRoot, `0x${'0'.repeat(64)}`);
   assert.equal(trees.totalCumulative, result.totalCumulative);
   assert.equal(trees.epochEmission, input.epochEmission);
 });
@@ -180,7 +186,10 @@ test('equivocation: no reward, a fault leaf with the slash and a strike', () => 
   assert.equal(epochPaid(result), input.epochEmission);
   const trees = buildEpochTrees(result);
   assert.equal(trees.faultCount, 2);
-  assert.equal(trees.faultRoot, buildTree(result.faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike))).root);
+  assert.equal(
+    trees.faultRoot,
+    buildTree(result.faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike))).root,
+  );
 });
 
 test('stake above the cap counts as the cap', () => {
@@ -200,7 +209,12 @@ test('volume credit is capped per sender DID across nodes', () => {
   const input = baseInput({
     parameters: { ...baseInput().parameters, volumeCapPerDid: 100n },
     nodes: [
-      node(0, { volume: [{ senderDid: 'did:wash', units: 300n }, { senderDid: 'did:x', units: 40n }] }),
+      node(0, {
+        volume: [
+          { senderDid: 'did:wash', units: 300n },
+          { senderDid: 'did:x', units: 40n },
+        ],
+      }),
       node(1, { volume: [{ senderDid: 'did:wash', units: 100n }] }),
       node(2, { volume: [{ senderDid: 'did:y', units: 60n }] }),
     ],
@@ -238,7 +252,12 @@ test('deterministic: shuffled input gives identical output and roots', () => {
     guardianSet: [...input.guardianSet].reverse(),
     nodes: [3, 0, 4, 2, 1].map((i) => {
       const n = input.nodes[i]!;
-      return { ...n, nodeKey: `0x${n.nodeKey.slice(2).toUpperCase()}`, volume: [...n.volume].reverse(), watchdogs: [...n.watchdogs].reverse() };
+      return {
+        ...n,
+        nodeKey: `0x${n.nodeKey.slice(2).toUpperCase()}`,
+        volume: [...n.volume].reverse(),
+        watchdogs: [...n.watchdogs].reverse(),
+      };
     }),
   };
   const b = scoreEpoch(shuffled);
@@ -257,18 +276,31 @@ test('bad inputs are rejected naming the field', () => {
   const badRatio = { ...n[0]!, watchdogs: [{ watchdog: 'w', successRatio: 1.5, latenciesMs: [] }] };
   assert.throws(() => scoreEpoch(baseInput({ nodes: [badRatio] })), /nodes\[0\]\.watchdogs\[0\]\.successRatio/);
   assert.throws(() => scoreEpoch(baseInput({ signers: [guardians[0]!, addr(999)] })), /signers\[1\]: unknown guardian/);
-  assert.throws(() => scoreEpoch(baseInput({ signers: [guardians[0]!, guardians[0]!] })), /signers\[1\]: guardian .* twice/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ signers: [guardians[0]!, guardians[0]!] })),
+    /signers\[1\]: guardian .* twice/,
+  );
   assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0]!, n[0]!] })), /nodes\[1\]\.nodeKey: duplicate/);
   const upper = { ...n[0]!, nodeKey: `0x${n[0]!.nodeKey.slice(2).toUpperCase()}` as Address };
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [n[0]!, upper] })), /nodes\[1\]\.nodeKey: duplicate/, 'case-insensitive');
+  assert.throws(
+    () => scoreEpoch(baseInput({ nodes: [n[0]!, upper] })),
+    /nodes\[1\]\.nodeKey: duplicate/,
+    'case-insensitive',
+  );
   assert.throws(() => scoreEpoch(baseInput({ epoch: 0 })), /epoch/);
   assert.throws(() => scoreEpoch(baseInput({ epochEmission: -1n })), /epochEmission/);
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [{ ...n[0]!, operator: '0x1234' as Address }] })), /nodes\[0\]\.operator/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ nodes: [{ ...n[0]!, operator: '0x1234' as Address }] })),
+    /nodes\[0\]\.operator/,
+  );
   assert.throws(
     () => scoreEpoch(baseInput({ parameters: { ...baseInput().parameters, aTarget: 0.8 } })),
     /parameters\.aTarget/,
   );
-  assert.throws(() => scoreEpoch(baseInput({ nodes: [{ ...n[0]!, volume: [n[0]!.volume[0]!, n[0]!.volume[0]!] }] })), /volume\[1\]\.senderDid/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ nodes: [{ ...n[0]!, volume: [n[0]!.volume[0]!, n[0]!.volume[0]!] }] })),
+    /volume\[1\]\.senderDid/,
+  );
 });
 
 test('empty node list: the node share is undistributed, guardians still paid', () => {
@@ -284,7 +316,7 @@ test('empty node list: the node share is undistributed, guardians still paid', (
   // nothing ever rewarded and nothing eligible: zero roots, nothing paid
   const none = scoreEpoch(baseInput({ nodes: [], signers: [], previousCumulative: new Map() }));
   assert.equal(none.undistributed, none.epochEmission);
-  assert.equal(buildEpochTrees(none).rewardRoot, '0x' + '0'.repeat(64));
+  assert.equal(buildEpochTrees(none).rewardRoot, `0x${'0'.repeat(64)}`);
 });
 
 test('random epochs: the sum paid always equals the emission exactly', () => {
@@ -300,7 +332,9 @@ test('random epochs: the sum paid always equals the emission exactly', () => {
         nodeKey: addr(1000 * round + i),
         operator: operators[next(3)],
         stake: BigInt(next(1_000_000)) * 10n ** BigInt(next(19)),
-        watchdogs: [0, 1, 2].slice(0, 1 + next(3)).map((w) => ({ watchdog: `w${w}`, successRatio: 0.85 + next(1500) / 10_000, latenciesMs: [next(500)] })),
+        watchdogs: [0, 1, 2]
+          .slice(0, 1 + next(3))
+          .map((w) => ({ watchdog: `w${w}`, successRatio: 0.85 + next(1500) / 10_000, latenciesMs: [next(500)] })),
         volume: [{ senderDid: `did:${next(4)}`, units: BigInt(next(5000)) }],
         openingsFailed: next(5) === 0,
       }),
@@ -314,9 +348,14 @@ test('random epochs: the sum paid always equals the emission exactly', () => {
     });
     const result = scoreEpoch(input);
     assert.equal(epochPaid(result) + result.undistributed, input.epochEmission, `round ${round}`);
-    const eligible = result.scores.some((s) => s.score > 0 && (s.verifiedUnits > 0n || nodes.find((n) => n.nodeKey === s.nodeKey)!.stake > 0n));
+    const eligible = result.scores.some(
+      (s) => s.score > 0 && (s.verifiedUnits > 0n || nodes.find((n) => n.nodeKey === s.nodeKey)!.stake > 0n),
+    );
     if (eligible) assert.equal(result.undistributed, 0n, `round ${round}`);
-    assert.equal(result.scores.reduce((s, x) => s + x.reward, 0n), result.nodeRewardTotal);
+    assert.equal(
+      result.scores.reduce((s, x) => s + x.reward, 0n),
+      result.nodeRewardTotal,
+    );
   }
 });
 
@@ -395,7 +434,9 @@ test('license cumulative: previous carried, eligible licenses add their share, o
     { licenses: [{ tokenId: 4n, scheduled: 0 }] },
     { licenses: [{ tokenId: 4n, scheduled: 4 }], licenseEmission: 0n },
   ] satisfies Partial<ScoringInput>[]) {
-    const none = scoreEpoch(baseInput({ licenseEmission: 5n * SEND, previousLicenseCumulative: new Map([[2n, 3n]]), ...overrides }));
+    const none = scoreEpoch(
+      baseInput({ licenseEmission: 5n * SEND, previousLicenseCumulative: new Map([[2n, 3n]]), ...overrides }),
+    );
     assert.deepEqual(none.licenseRewards, []);
     assert.deepEqual(none.licenseCumulative, [{ tokenId: 2n, cumulative: 3n }]);
     assert.equal(none.licenseUndistributed, none.licenseEmission);
@@ -417,7 +458,10 @@ test('reward tree: account leaves then license leaves, each verifies with its pr
 
   // header fields: the settlement's amounts only (EpochSettlement's circuit breaker and escrow check)
   assert.equal(trees.totalCumulative, accountsOnly.totalCumulative);
-  assert.equal(trees.totalCumulative, result.cumulative.reduce((sum, c) => sum + c.cumulative, 0n));
+  assert.equal(
+    trees.totalCumulative,
+    result.cumulative.reduce((sum, c) => sum + c.cumulative, 0n),
+  );
   assert.equal(trees.epochEmission, input.epochEmission);
   // but the root commits to the license leaves too
   assert.notEqual(trees.rewardRoot, accountsOnly.rewardRoot);
@@ -431,18 +475,32 @@ test('reward tree: account leaves then license leaves, each verifies with its pr
   assert.equal(trees.rewardTree!.leafCount, result.cumulative.length + 3);
 
   result.cumulative.forEach((c, i) => {
-    assert.equal(processProof(rewardLeaf(c.account, c.cumulative), trees.rewardTree!.proof(i)), trees.rewardRoot, `account ${c.account}`);
+    assert.equal(
+      processProof(rewardLeaf(c.account, c.cumulative), trees.rewardTree!.proof(i)),
+      trees.rewardRoot,
+      `account ${c.account}`,
+    );
   });
   result.licenseCumulative.forEach((l, i) => {
     const proof = trees.rewardTree!.proof(trees.licenseLeafOffset + i);
-    assert.equal(processProof(licenseRewardLeaf(l.tokenId, l.cumulative), proof), trees.rewardRoot, `license ${l.tokenId}`);
+    assert.equal(
+      processProof(licenseRewardLeaf(l.tokenId, l.cumulative), proof),
+      trees.rewardRoot,
+      `license ${l.tokenId}`,
+    );
     // the same amount as an account-type leaf, or another amount, does not verify
     assert.notEqual(processProof(licenseRewardLeaf(l.tokenId, l.cumulative + 1n), proof), trees.rewardRoot);
   });
 
   // only license leaves (no account ever paid): still a tree, the header's totalCumulative is 0
   const licensesOnly = scoreEpoch(
-    baseInput({ nodes: [], signers: [], previousCumulative: new Map(), licenseEmission: 10n, licenses: [{ tokenId: 8n, scheduled: 4 }] }),
+    baseInput({
+      nodes: [],
+      signers: [],
+      previousCumulative: new Map(),
+      licenseEmission: 10n,
+      licenses: [{ tokenId: 8n, scheduled: 4 }],
+    }),
   );
   const t = buildEpochTrees(licensesOnly);
   assert.equal(t.totalCumulative, 0n);
@@ -461,18 +519,36 @@ test('license inputs: shuffled order gives identical output; bad ones are reject
     [1n, 9n],
   ]);
   const a = scoreEpoch(baseInput({ licenseEmission: 12_345n, licenses, previousLicenseCumulative: prev }));
-  const b = scoreEpoch(baseInput({ licenseEmission: 12_345n, licenses: [...licenses].reverse(), previousLicenseCumulative: new Map([...prev].reverse()) }));
+  const b = scoreEpoch(
+    baseInput({
+      licenseEmission: 12_345n,
+      licenses: [...licenses].reverse(),
+      previousLicenseCumulative: new Map([...prev].reverse()),
+    }),
+  );
   assert.deepEqual(b, a);
   assert.equal(buildEpochTrees(b).rewardRoot, buildEpochTrees(a).rewardRoot);
 
-  assert.throws(() => scoreEpoch(baseInput({ licenses: [licenses[0]!, licenses[0]!] })), /invalid scoring input: licenses\[1\]\.tokenId: duplicate license 7/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ licenses: [licenses[0]!, licenses[0]!] })),
+    /invalid scoring input: licenses\[1\]\.tokenId: duplicate license 7/,
+  );
   assert.throws(() => scoreEpoch(baseInput({ licenses: [{ tokenId: -1n, scheduled: 4 }] })), /licenses\[0\]\.tokenId/);
-  assert.throws(() => scoreEpoch(baseInput({ licenses: [{ tokenId: 1n, scheduled: 1.5 }] })), /licenses\[0\]\.scheduled/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ licenses: [{ tokenId: 1n, scheduled: 1.5 }] })),
+    /licenses\[0\]\.scheduled/,
+  );
   assert.throws(() => scoreEpoch(baseInput({ licenseEmission: 1n << 96n })), /licenseEmission: must fit in uint96/);
-  assert.throws(() => scoreEpoch(baseInput({ previousLicenseCumulative: new Map([[1n, -1n]]) })), /previousLicenseCumulative/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ previousLicenseCumulative: new Map([[1n, -1n]]) })),
+    /previousLicenseCumulative/,
+  );
   const huge = new Map([
     [1n, (1n << 96n) - 1n],
     [2n, 1n],
   ]);
-  assert.throws(() => scoreEpoch(baseInput({ previousLicenseCumulative: huge })), /license cumulative total .* exceeds uint96/);
+  assert.throws(
+    () => scoreEpoch(baseInput({ previousLicenseCumulative: huge })),
+    /license cumulative total .* exceeds uint96/,
+  );
 });

@@ -75,7 +75,12 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
   assert.equal(chain.chunks.length, 3);
 
   const submit = async (header: EpochHeader, signers = guardianAccounts.slice(0, 5)) => {
-    const endsAt = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [header.epoch] });
+    const endsAt = await publicClient.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEnd',
+      args: [header.epoch],
+    });
     const now = (await publicClient.getBlock()).timestamp;
     if (now < endsAt) await testClient.setNextBlockTimestamp({ timestamp: endsAt });
     const quorum = await collectQuorumSignatures(domain, header, members, signers);
@@ -100,7 +105,12 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
     seed: ZERO,
   };
   // the contract's own digest equals the TypeScript one
-  const onChainDigest = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'headerDigest', args: [header1] });
+  const onChainDigest = await publicClient.readContract({
+    address: settlement,
+    abi: epochSettlementAbi,
+    functionName: 'headerDigest',
+    args: [header1],
+  });
   const { headerDigest } = await import('../src/core/epochHeader.js');
   assert.equal(onChainDigest, headerDigest(domain, header1));
 
@@ -111,13 +121,27 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
 
   // scores: chunks out of order are rejected, in order accepted, every record emitted
   await assert.rejects(
-    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'publishScores', args: [1, chain.chunks[1]!, chain.nexts[1]!] }),
+    keeper.writeContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'publishScores',
+      args: [1, chain.chunks[1]!, chain.nexts[1]!],
+    }),
     /ScoresChunkMismatch/,
   );
   let published = 0;
   for (let i = 0; i < chain.chunks.length; i++) {
-    const hash = await keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'publishScores', args: [1, chain.chunks[i]!, chain.nexts[i]!] });
-    const logs = parseEventLogs({ abi: epochSettlementAbi, logs: (await publicClient.waitForTransactionReceipt({ hash })).logs, eventName: 'NodeScorePublished' });
+    const hash = await keeper.writeContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'publishScores',
+      args: [1, chain.chunks[i]!, chain.nexts[i]!],
+    });
+    const logs = parseEventLogs({
+      abi: epochSettlementAbi,
+      logs: (await publicClient.waitForTransactionReceipt({ hash })).logs,
+      eventName: 'NodeScorePublished',
+    });
     published += logs.length;
   }
   assert.equal(published, scores.length);
@@ -135,18 +159,37 @@ test('headers, reward proofs and score chunks built in TypeScript are accepted o
       args: [accounts[i]!, rewards[i]!, tree.proof(i)],
     });
     assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, 'success');
-    const balance = await publicClient.readContract({ address: book.contracts.SendToken, abi: sendTokenAbi, functionName: 'balanceOf', args: [accounts[i]!] });
+    const balance = await publicClient.readContract({
+      address: book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'balanceOf',
+      args: [accounts[i]!],
+    });
     assert.equal(balance, rewards[i]);
   }
   // a proof for another amount is rejected, and a second claim pays nothing
   await assert.rejects(
-    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [accounts[1]!, rewards[1]! + 1n, tree.proof(1)] }),
+    keeper.writeContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'claim',
+      args: [accounts[1]!, rewards[1]! + 1n, tree.proof(1)],
+    }),
     /InvalidRewardProof/,
   );
   await assert.rejects(
-    keeper.writeContract({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [accounts[0]!, rewards[0]!, tree.proof(0)] }),
+    keeper.writeContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'claim',
+      args: [accounts[0]!, rewards[0]!, tree.proof(0)],
+    }),
     /NothingToClaim/,
   );
-  const claimedTotal = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'totalClaimed' });
+  const claimedTotal = await publicClient.readContract({
+    address: settlement,
+    abi: epochSettlementAbi,
+    functionName: 'totalClaimed',
+  });
   assert.equal(claimedTotal, rewards[0]! + rewards[17]! + rewards[36]!);
 });

@@ -18,7 +18,11 @@ const book = JSON.parse(readFileSync(fixture, 'utf8'));
 test('every event of every indexed ABI has a handler, with addresses and start block from the book', () => {
   const dir = mkdtempSync(join(subgraphDir, '.manifest-test-'));
   try {
-    const { path, network, handlers } = generateManifest({ addressBookPath: fixture, outPath: join(dir, 'subgraph.yaml'), startBlock: 42 });
+    const { path, network, handlers } = generateManifest({
+      addressBookPath: fixture,
+      outPath: join(dir, 'subgraph.yaml'),
+      startBlock: 42,
+    });
     assert.equal(network, 'devnet');
     const abis = extractAbis();
     const expected: [string, string][] = [
@@ -38,7 +42,11 @@ test('every event of every indexed ABI has a handler, with addresses and start b
       assert.ok(handled.every((h) => h.address === book.contracts[dataSource].toLowerCase()));
     }
     const yaml = readFileSync(path, 'utf8');
-    assert.equal((yaml.match(/startBlock: 42/g) ?? []).length, 10, 'the start block override reaches every data source');
+    assert.equal(
+      (yaml.match(/startBlock: 42/g) ?? []).length,
+      10,
+      'the start block override reaches every data source',
+    );
     assert.match(yaml, /network: "devnet"/);
     assert.match(yaml, /prune: "never"/);
     // claims: SEND transfers out of the settlement only; the stablecoin only with the presale on a side
@@ -64,11 +72,18 @@ test('network names come from the chain id, and unknown chains need --network', 
   try {
     const other = join(dir, 'book.json');
     writeFileSync(other, JSON.stringify({ ...book, chainId: 999_999 }));
-    const { network } = generateManifest({ addressBookPath: other, network: 'my-chain', outPath: join(subgraphDir, '.manifest-test-net', 'subgraph.yaml') });
+    const { network } = generateManifest({
+      addressBookPath: other,
+      network: 'my-chain',
+      outPath: join(subgraphDir, '.manifest-test-net', 'subgraph.yaml'),
+    });
     assert.equal(network, 'my-chain');
     assert.throws(() => generateManifest({ addressBookPath: other, outPath: join(dir, 'x.yaml') }), /pass --network/);
     writeFileSync(other, JSON.stringify({ ...book, contracts: { ...book.contracts, NodeStaking: 'not-an-address' } }));
-    assert.throws(() => generateManifest({ addressBookPath: other, outPath: join(dir, 'x.yaml') }), /contracts\.NodeStaking/);
+    assert.throws(
+      () => generateManifest({ addressBookPath: other, outPath: join(dir, 'x.yaml') }),
+      /contracts\.NodeStaking/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(join(subgraphDir, '.manifest-test-net'), { recursive: true, force: true });
@@ -82,14 +97,24 @@ test('static tuple outputs are flattened for the presale view ABI; the YAML writ
       name: 'tier',
       inputs: [{ name: 'index', type: 'uint256' }],
       outputs: [
-        { name: 't', type: 'tuple', components: [{ name: 'start', type: 'uint32' }, { name: 'ethPrice', type: 'uint96' }] },
+        {
+          name: 't',
+          type: 'tuple',
+          components: [
+            { name: 'start', type: 'uint32' },
+            { name: 'ethPrice', type: 'uint96' },
+          ],
+        },
         { name: 'end', type: 'uint256' },
       ],
     },
     { type: 'function', name: 'names', inputs: [], outputs: [{ name: '', type: 'string[]' }] },
   ];
   const [tier] = flattenedViews(abi, ['tier']);
-  assert.deepEqual((tier!.outputs as { name: string; type: string }[]).map((o) => `${o.type} ${o.name}`), ['uint32 start', 'uint96 ethPrice', 'uint256 end']);
+  assert.deepEqual(
+    (tier!.outputs as { name: string; type: string }[]).map((o) => `${o.type} ${o.name}`),
+    ['uint32 start', 'uint96 ethPrice', 'uint256 end'],
+  );
   assert.throws(() => flattenedViews(abi, ['supply']), /no view function\(s\) supply/);
   assert.equal(
     toYaml({ a: 'x: "y"', list: [{ k: 1, b: true }, 'z'], empty: [], nested: { n: null } }),

@@ -69,7 +69,11 @@ const randomAddress = () => privateKeyToAccount(generatePrivateKey()).address;
 
 test('the TypeScript domain and order hash equal the contract for every leg kind', async () => {
   const domain = swapDomain(chainId, swap);
-  const separator = await publicClient.readContract({ address: swap, abi: swapArtifact.abi, functionName: 'DOMAIN_SEPARATOR' });
+  const separator = await publicClient.readContract({
+    address: swap,
+    abi: swapArtifact.abi,
+    functionName: 'DOMAIN_SEPARATOR',
+  });
   assert.equal(separator, domainSeparator({ domain }));
   const legs = [erc20(randomAddress(), 123n * 10n ** 18n), erc721(randomAddress(), 2n ** 255n + 7n), eth(1n)];
   for (const makerAsset of legs) {
@@ -82,12 +86,24 @@ test('the TypeScript domain and order hash equal the contract for every leg kind
         expiry: 2n ** 64n + 1n,
         nonce: 2n ** 256n - 1n,
       };
-      const onChain = await publicClient.readContract({ address: swap, abi: swapArtifact.abi, functionName: 'hashOrder', args: [order] });
+      const onChain = await publicClient.readContract({
+        address: swap,
+        abi: swapArtifact.abi,
+        functionName: 'hashOrder',
+        args: [order],
+      });
       assert.equal(onChain, swapOrderHash(domain, order), `kinds ${makerAsset.kind}/${takerAsset.kind}`);
     }
   }
   // The struct hash is the domain-free part: it changes with any field, the digest with the domain too.
-  const base: SwapOrder = { maker: randomAddress(), taker: zeroAddress, makerAsset: legs[0]!, takerAsset: legs[2]!, expiry: 1n, nonce: 0n };
+  const base: SwapOrder = {
+    maker: randomAddress(),
+    taker: zeroAddress,
+    makerAsset: legs[0]!,
+    takerAsset: legs[2]!,
+    expiry: 1n,
+    nonce: 0n,
+  };
   assert.notEqual(swapOrderStructHash(base), swapOrderStructHash({ ...base, nonce: 1n }));
   assert.notEqual(swapOrderHash(domain, base), swapOrderHash(swapDomain(chainId + 1, swap), base));
   assert.notEqual(swapOrderHash(domain, base), swapOrderHash(swapDomain(chainId, randomAddress()), base));
@@ -107,8 +123,22 @@ test('an order signed with signSwapOrder fills on anvil and OrderFilled carries 
     assert.equal(receipt.status, 'success');
     return receipt;
   };
-  await wait(await deployer.writeContract({ address: nft, abi: erc721Artifact.abi, functionName: 'mint', args: [maker.address, 5n] }));
-  await wait(await makerWallet.writeContract({ address: nft, abi: erc721Artifact.abi, functionName: 'setApprovalForAll', args: [swap, true] }));
+  await wait(
+    await deployer.writeContract({
+      address: nft,
+      abi: erc721Artifact.abi,
+      functionName: 'mint',
+      args: [maker.address, 5n],
+    }),
+  );
+  await wait(
+    await makerWallet.writeContract({
+      address: nft,
+      abi: erc721Artifact.abi,
+      functionName: 'setApprovalForAll',
+      args: [swap, true],
+    }),
+  );
 
   const domain = swapDomain(chainId, swap);
   const order: SwapOrder = {
@@ -129,36 +159,76 @@ test('an order signed with signSwapOrder fills on anvil and OrderFilled carries 
   assert.equal(checked, swapOrderHash(domain, order));
   const makerBalance = await publicClient.getBalance({ address: maker.address });
   const receipt = await wait(
-    await takerWallet.writeContract({ address: swap, abi: swapArtifact.abi, functionName: 'fill', args: [order, signature], value: parseEther('0.5') }),
+    await takerWallet.writeContract({
+      address: swap,
+      abi: swapArtifact.abi,
+      functionName: 'fill',
+      args: [order, signature],
+      value: parseEther('0.5'),
+    }),
   );
-  const [filled] = parseEventLogs({ abi: swapArtifact.abi, logs: receipt.logs, eventName: 'OrderFilled' }) as unknown as {
+  const [filled] = parseEventLogs({
+    abi: swapArtifact.abi,
+    logs: receipt.logs,
+    eventName: 'OrderFilled',
+  }) as unknown as {
     args: { orderHash: string; maker: Address; taker: Address; nonce: bigint };
   }[];
   assert.equal(filled!.args.orderHash, swapOrderHash(domain, order));
   assert.equal(filled!.args.nonce, 42n);
-  assert.equal(await publicClient.readContract({ address: nft, abi: erc721Artifact.abi, functionName: 'ownerOf', args: [5n] }), taker.address);
+  assert.equal(
+    await publicClient.readContract({ address: nft, abi: erc721Artifact.abi, functionName: 'ownerOf', args: [5n] }),
+    taker.address,
+  );
   assert.equal(await publicClient.getBalance({ address: maker.address }), makerBalance + parseEther('0.5'));
   assert.equal(
-    await publicClient.readContract({ address: swap, abi: swapArtifact.abi, functionName: 'isNonceUsable', args: [maker.address, 42n] }),
+    await publicClient.readContract({
+      address: swap,
+      abi: swapArtifact.abi,
+      functionName: 'isNonceUsable',
+      args: [maker.address, 42n],
+    }),
     false,
   );
   // usd is deployed for the hash test's sake only; it holds nothing.
-  assert.equal(await publicClient.readContract({ address: usd, abi: erc20Artifact.abi, functionName: 'balanceOf', args: [swap] }), 0n);
+  assert.equal(
+    await publicClient.readContract({ address: usd, abi: erc20Artifact.abi, functionName: 'balanceOf', args: [swap] }),
+    0n,
+  );
 });
 
 test('malformed orders and wrong signers are refused in TypeScript with a message naming the problem', async () => {
   const maker = privateKeyToAccount(generatePrivateKey());
   const domain = swapDomain(31337, randomAddress());
-  const ok: SwapOrder = { maker: maker.address, taker: zeroAddress, makerAsset: erc20(randomAddress(), 1n), takerAsset: eth(1n), expiry: 1n, nonce: 0n };
+  const ok: SwapOrder = {
+    maker: maker.address,
+    taker: zeroAddress,
+    makerAsset: erc20(randomAddress(), 1n),
+    takerAsset: eth(1n),
+    expiry: 1n,
+    nonce: 0n,
+  };
   assertWellFormedOrder(ok);
-  assert.throws(() => assertWellFormedOrder({ ...ok, makerAsset: { ...ok.makerAsset, kind: 3 } }), /unknown asset kind 3/);
-  assert.throws(() => assertWellFormedOrder({ ...ok, takerAsset: { ...ok.takerAsset, token: randomAddress() } }), /ETH leg must not name a token/);
+  assert.throws(
+    () => assertWellFormedOrder({ ...ok, makerAsset: { ...ok.makerAsset, kind: 3 } }),
+    /unknown asset kind 3/,
+  );
+  assert.throws(
+    () => assertWellFormedOrder({ ...ok, takerAsset: { ...ok.takerAsset, token: randomAddress() } }),
+    /ETH leg must not name a token/,
+  );
   assert.throws(() => assertWellFormedOrder({ ...ok, makerAsset: erc20(zeroAddress, 1n) }), /needs a token address/);
-  assert.throws(() => assertWellFormedOrder({ ...ok, makerAsset: erc20(randomAddress(), 0n) }), /maker leg: zero amount/);
+  assert.throws(
+    () => assertWellFormedOrder({ ...ok, makerAsset: erc20(randomAddress(), 0n) }),
+    /maker leg: zero amount/,
+  );
   assert.throws(() => assertWellFormedOrder({ ...ok, makerAsset: eth(1n) }), /both legs are ETH/);
   assert.throws(() => assertWellFormedOrder({ ...ok, taker: maker.address }), /maker cannot be the taker/);
   assert.doesNotThrow(() => assertWellFormedOrder({ ...ok, makerAsset: erc721(randomAddress(), 0n) }));
-  await assert.rejects(signSwapOrder(privateKeyToAccount(generatePrivateKey()), domain, ok), /is not the order's maker/);
+  await assert.rejects(
+    signSwapOrder(privateKeyToAccount(generatePrivateKey()), domain, ok),
+    /is not the order's maker/,
+  );
   const sig = await signSwapOrder(maker, domain, ok);
   assert.equal(sig.length, 2 + 65 * 2);
   assert.ok(SWAP_ORDER_TYPES.Asset.length === 3);

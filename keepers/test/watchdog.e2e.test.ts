@@ -8,7 +8,7 @@
  * The keeper's three WatchDog endpoints are a small stand-in here (the keeper pipeline is built on another
  * branch); it validates every body with the shared schemas of core/watchdogApi.ts, as the keeper must.
  */
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +26,11 @@ import { generateDeviceKey } from '../src/core/relay.js';
 import { nodeStakingDomain } from '../src/core/commitment.js';
 import { assignmentSeed, samplingSeed } from '../src/core/sampling.js';
 import { recoverWatchdogCommitSigner, type SignedTranscript } from '../src/core/watchdogSchedule.js';
-import { transcriptRequestSchema, watchdogCommitRequestSchema, type EpochWatchdogsResponse } from '../src/core/watchdogApi.js';
+import {
+  transcriptRequestSchema,
+  watchdogCommitRequestSchema,
+  type EpochWatchdogsResponse,
+} from '../src/core/watchdogApi.js';
 import { datasetFromParts, evaluateEpoch } from '../src/core/dataset.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 
@@ -42,7 +46,10 @@ const tempDir = () => {
 
 /** The keeper's WatchDog endpoints, validating with the shared schemas. */
 class KeeperStandIn {
-  readonly commits = new Map<number, Map<string, { tokenId: string; operator: string; commit: string; signature: string }>>();
+  readonly commits = new Map<
+    number,
+    Map<string, { tokenId: string; operator: string; commit: string; signature: string }>
+  >();
   readonly transcripts: SignedTranscript[] = [];
   readonly assignBlockHash = new Map<number, Hex>();
   server?: Server;
@@ -68,9 +75,11 @@ class KeeperStandIn {
         const parsed = watchdogCommitRequestSchema.safeParse(body);
         if (!parsed.success) return reply(400, { error: 'bad-request', message: parsed.error.message });
         const m = parsed.data;
-        if (this.clock.now() >= this.clock.epochStart(m.epoch) * 1000) return reply(409, { error: 'late', message: 'epoch started' });
+        if (this.clock.now() >= this.clock.epochStart(m.epoch) * 1000)
+          return reply(409, { error: 'late', message: 'epoch started' });
         const operator = this.licenses.get(m.tokenId);
-        if (!operator || (await recoverWatchdogCommitSigner(m)) !== operator) return reply(409, { error: 'bad-signature', message: 'not the operator' });
+        if (!operator || (await recoverWatchdogCommitSigner(m)) !== operator)
+          return reply(409, { error: 'bad-signature', message: 'not the operator' });
         const forEpoch = this.commits.get(m.epoch) ?? new Map();
         const prior = forEpoch.get(m.tokenId);
         if (prior && prior.commit !== m.commit) return reply(409, { error: 'conflict', message: 'another commit' });
@@ -88,10 +97,16 @@ class KeeperStandIn {
           epochStart: this.clock.epochStart(epoch),
           epochEnd: this.clock.epochEnd(epoch),
           final,
-          parameters: { m: PARAMS.m, challengesPerNode: PARAMS.challengesPerNode, challengeTimeoutMs: PARAMS.challengeTimeoutMs },
+          parameters: {
+            m: PARAMS.m,
+            challengesPerNode: PARAMS.challengesPerNode,
+            challengeTimeoutMs: PARAMS.challengeTimeoutMs,
+          },
           assignSeed: { blockNumber: 7, blockHash, value: assignmentSeed(epoch, blockHash) },
           nodes: final ? this.nodes() : null,
-          watchdogs: [...(this.commits.get(epoch)?.values() ?? [])].sort((a, b) => Number(BigInt(a.tokenId) - BigInt(b.tokenId))),
+          watchdogs: [...(this.commits.get(epoch)?.values() ?? [])].sort((a, b) =>
+            Number(BigInt(a.tokenId) - BigInt(b.tokenId)),
+          ),
         };
         return reply(200, answer);
       }
@@ -135,12 +150,25 @@ test('the secret store keeps one secret per epoch across restarts', () => {
   assert.equal(new SecretStore(dir, 6n).get(1), undefined, 'per license');
 });
 
-test('WatchDogs challenge their assigned nodes on schedule and their transcripts are accepted by evaluateEpoch', { timeout: 90_000 }, async () => {
+test('WatchDogs challenge their assigned nodes on schedule and their transcripts are accepted by evaluateEpoch', {
+  timeout: 90_000,
+}, async () => {
   const genesis = Math.floor(Date.now() / 1000) + 4;
-  const clock = new EpochClock({ genesisTime: genesis, epochDurationSeconds: EPOCH_SECONDS, commitGraceSeconds: PARAMS.commitGraceSeconds });
+  const clock = new EpochClock({
+    genesisTime: genesis,
+    epochDurationSeconds: EPOCH_SECONDS,
+    commitGraceSeconds: PARAMS.commitGraceSeconds,
+  });
   const domain = nodeStakingDomain(31337, '0x00000000000000000000000000000000000000aa');
   const start = async (options: { dropRate?: number } = {}) => {
-    const node = new EdgeNode({ nodeKey: generatePrivateKey(), dataDir: tempDir(), clock, domain, logger: quiet, ...options });
+    const node = new EdgeNode({
+      nodeKey: generatePrivateKey(),
+      dataDir: tempDir(),
+      clock,
+      domain,
+      logger: quiet,
+      ...options,
+    });
     await node.start();
     edgeNodes.push(node);
     return node;
@@ -150,12 +178,19 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
   const dropping = await start({ dropRate: 1 });
   const downKey = privateKeyToAccount(generatePrivateKey()).address.toLowerCase();
   const nodeList = [
-    ...[healthyA, healthyB, dropping].map((n) => ({ nodeKey: n.address, operator: n.address, stake: '10000000000000000000000', endpoint: n.url })),
+    ...[healthyA, healthyB, dropping].map((n) => ({
+      nodeKey: n.address,
+      operator: n.address,
+      stake: '10000000000000000000000',
+      endpoint: n.url,
+    })),
     { nodeKey: downKey, operator: downKey, stake: '10000000000000000000000', endpoint: 'ws://127.0.0.1:9' },
   ].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
 
   const operators = [1, 2, 3, 4].map(() => generatePrivateKey());
-  const licenses = new Map(operators.map((k, i) => [String(i + 1), privateKeyToAccount(k).address.toLowerCase() as Address]));
+  const licenses = new Map(
+    operators.map((k, i) => [String(i + 1), privateKeyToAccount(k).address.toLowerCase() as Address]),
+  );
   keeper = new KeeperStandIn(clock, licenses, () => nodeList);
   await keeper.start();
 
@@ -196,11 +231,23 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
   const assignHash = keeper.assignBlockHash.get(1)!;
   const dataset = datasetFromParts({
     chainId: 31337,
-    contracts: { staking: '0x' + 'aa'.padStart(40, '0'), settlement: '0x' + '5e'.repeat(20), didRegistry: '0x' + 'd1'.repeat(20), license: '0x' + '1c'.repeat(20), licenseRewards: '0x' + '1e'.repeat(20) },
+    contracts: {
+      staking: `0x${'aa'.padStart(40, '0')}`,
+      settlement: `0x${'5e'.repeat(20)}`,
+      didRegistry: `0x${'d1'.repeat(20)}`,
+      license: `0x${'1c'.repeat(20)}`,
+      licenseRewards: `0x${'1e'.repeat(20)}`,
+    },
     epoch: 1,
     epochStart: clock.epochStart(1),
     epochEnd: clock.epochEnd(1),
-    parameters: { ...PARAMS, equivocationSlash: 10n ** 21n, guardianShareBps: 500, epochEmission: 10n ** 23n, licenseEmission: 10n ** 22n },
+    parameters: {
+      ...PARAMS,
+      equivocationSlash: 10n ** 21n,
+      guardianShareBps: 500,
+      epochEmission: 10n ** 23n,
+      licenseEmission: 10n ** 22n,
+    },
     startBlock: { blockNumber: 8, blockHash: bytesToHex(randomBytes(32)) },
     seed: { blockNumber: 9, blockHash: seedHash, value: samplingSeed(1, seedHash) },
     assignSeed: { blockNumber: 7, blockHash: assignHash, value: assignmentSeed(1, assignHash) },
@@ -210,7 +257,7 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
     commitments: [],
     openings: [],
     transcripts: keeper.transcripts,
-    guardianSet: ['0x' + '99'.repeat(20)],
+    guardianSet: [`0x${'99'.repeat(20)}`],
     signersPaid: [],
     previousCumulative: [],
     previousLicenseCumulative: [],

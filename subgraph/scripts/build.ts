@@ -3,6 +3,7 @@
  * take minutes on a busy machine, and the inputs rarely change between runs. Codegen output depends only
  * on the schema and ABIs; the build on those, the mappings and the manifest.
  */
+import { stripVTControlCharacters } from 'node:util';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -36,7 +37,8 @@ function filesUnder(dir: string, ext: string): string[] {
 /** Content hash of files, named relative to the subgraph folder (the same inputs hash alike anywhere). */
 function hashFiles(paths: string[]): string {
   const hash = createHash('sha256');
-  for (const path of paths) hash.update(relative(subgraphDir, path)).update('\0').update(readFileSync(path)).update('\0');
+  for (const path of paths)
+    hash.update(relative(subgraphDir, path)).update('\0').update(readFileSync(path)).update('\0');
   return hash.digest('hex');
 }
 
@@ -59,7 +61,7 @@ function run(args: string[], what: string): Promise<void> {
     child.on('error', reject);
     child.on('exit', (code) => {
       // graph-cli colours its output; strip the escapes so the error reads as text
-      const text = output.replace(/\x1b\[[0-9;]*m/g, '');
+      const text = stripVTControlCharacters(output);
       if (code === 0 && !/✖|Failed to/.test(text)) resolvePromise();
       else reject(new SubgraphBuildError(`${what} failed (exit ${code}):\n${text.slice(-6000)}`));
     });
@@ -94,7 +96,10 @@ function buildInputsDigest(manifestPath: string): string {
  * `graph build` of `manifestPath` into `outDir` unless nothing changed since the last build there.
  * Returns the built manifest (`<outDir>/subgraph.yaml`).
  */
-export async function build(manifestPath: string, outDir: string): Promise<{ builtManifest: string; rebuilt: boolean }> {
+export async function build(
+  manifestPath: string,
+  outDir: string,
+): Promise<{ builtManifest: string; rebuilt: boolean }> {
   const digest = buildInputsDigest(manifestPath);
   const builtManifest = join(outDir, 'subgraph.yaml');
   if (stamped(outDir, digest) && existsSync(builtManifest)) return { builtManifest, rebuilt: false };
@@ -120,7 +125,10 @@ const CACHE_ENTRIES = 6;
 export async function buildCached(manifestPath: string): Promise<{ builtManifest: string; rebuilt: boolean }> {
   await codegen(manifestPath);
   const cacheDir = join(subgraphDir, '.build-cache');
-  const outDir = join(cacheDir, createHash('sha256').update(buildInputsDigest(manifestPath)).digest('hex').slice(0, 16));
+  const outDir = join(
+    cacheDir,
+    createHash('sha256').update(buildInputsDigest(manifestPath)).digest('hex').slice(0, 16),
+  );
   const result = await build(manifestPath, outDir);
   if (result.rebuilt) {
     const entries = readdirSync(cacheDir)

@@ -159,7 +159,10 @@ function foundryOut(): string {
 /** Reads the ABI of `source` from the forge build. */
 export function readForgeAbi(source: AbiSource): Abi {
   const path = join(foundryOut(), source.artifact);
-  if (!existsSync(path)) throw new SubgraphSourceError(`forge artifact ${path} is missing: build the contracts first (npm run build:contracts)`);
+  if (!existsSync(path))
+    throw new SubgraphSourceError(
+      `forge artifact ${path} is missing: build the contracts first (npm run build:contracts)`,
+    );
   const parsed = abiSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')).abi);
   if (!parsed.success) throw new SubgraphSourceError(`${path}: "abi" is not an ABI array`);
   return parsed.data;

@@ -27,7 +27,9 @@ const NOT_MOCKABLE: Record<string, string> = {
 
 const testFile = z.object({
   name: z.string(),
-  blocks: z.array(z.object({ events: z.array(z.object({ address: z.string(), event: z.string() })).optional() }).loose()),
+  blocks: z.array(
+    z.object({ events: z.array(z.object({ address: z.string(), event: z.string() })).optional() }).loose(),
+  ),
 });
 
 /** Fails when a manifest handler is driven by no test file (every handler must be tested). */
@@ -35,19 +37,25 @@ function checkCoverage(handlers: HandlerRef[], testsDir: string): void {
   const driven = new Set<string>();
   for (const name of readdirSync(testsDir).filter((f) => f.endsWith('.json'))) {
     const parsed = testFile.safeParse(JSON.parse(readFileSync(join(testsDir, name), 'utf8')));
-    if (!parsed.success) throw new Error(`subgraph/tests/${name} is not a gnd test file: ${parsed.error.issues[0]!.message}`);
+    if (!parsed.success)
+      throw new Error(`subgraph/tests/${name} is not a gnd test file: ${parsed.error.issues[0]!.message}`);
     for (const block of parsed.data.blocks) {
-      for (const event of block.events ?? []) driven.add(`${event.address.toLowerCase()} ${event.event.split('(')[0]!.trim()}`);
+      for (const event of block.events ?? [])
+        driven.add(`${event.address.toLowerCase()} ${event.event.split('(')[0]!.trim()}`);
     }
   }
   const untested = handlers.filter(
     (h) => !driven.has(`${h.address.toLowerCase()} ${h.event}`) && !NOT_MOCKABLE[`${h.dataSource}.${h.event}`],
   );
   if (untested.length) {
-    throw new Error(`no test in subgraph/tests drives ${untested.map((h) => `${h.dataSource}.${h.event} (${h.handler})`).join(', ')}`);
+    throw new Error(
+      `no test in subgraph/tests drives ${untested.map((h) => `${h.dataSource}.${h.event} (${h.handler})`).join(', ')}`,
+    );
   }
   const skipped = Object.entries(NOT_MOCKABLE).map(([h, why]) => `${h}: ${why}`);
-  console.log(`test:subgraph: every handler is driven by a test (${handlers.length} handlers)${skipped.length ? `, except\n  ${skipped.join('\n  ')}` : ''}`);
+  console.log(
+    `test:subgraph: every handler is driven by a test (${handlers.length} handlers)${skipped.length ? `, except\n  ${skipped.join('\n  ')}` : ''}`,
+  );
 }
 
 async function main(): Promise<number> {
@@ -61,13 +69,19 @@ async function main(): Promise<number> {
   if (selectedNames.length === 0) checkCoverage(handlers, join(subgraphDir, 'tests'));
   const started = Date.now();
   const { rebuilt } = await codegenAndBuild(manifest, join(testDir, 'build'));
-  console.log(`test:subgraph: ${rebuilt ? 'built' : 'build up to date'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(
+    `test:subgraph: ${rebuilt ? 'built' : 'build up to date'} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
 
   const dataDir = mkdtempSync(join(tmpdir(), 'subgraph-test-pg-'));
   const pg = await startPostgres({ dataDir, database: 'gnd-test' });
   try {
     const testsDir = join(subgraphDir, 'tests');
-    const files = selectedNames.length ? selectedNames : readdirSync(testsDir).filter((f) => f.endsWith('.json')).sort();
+    const files = selectedNames.length
+      ? selectedNames
+      : readdirSync(testsDir)
+          .filter((f) => f.endsWith('.json'))
+          .sort();
     // one database per file: gnd test leaves a file's entities behind in a shared --postgres-url database
     const failed: string[] = [];
     for (const [i, name] of files.entries()) {
@@ -75,7 +89,9 @@ async function main(): Promise<number> {
       const code = await runGnd(['test', '--skip-build', '-m', manifest, '--postgres-url', url, join(testsDir, name)]);
       if (code !== 0) failed.push(name);
     }
-    console.log(`\ntest:subgraph: ${files.length - failed.length} of ${files.length} test files passed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+    console.log(
+      `\ntest:subgraph: ${files.length - failed.length} of ${files.length} test files passed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+    );
     return failed.length ? 1 : 0;
   } finally {
     await pg.stop();

@@ -4,7 +4,9 @@ import { getAddress, type Address } from 'viem';
 import { SendnetError } from '../core/errors.js';
 import { describeZodError, hexString } from '../core/wire.js';
 
-const address = hexString(20, 'must be a 0x-prefixed 20-byte hex address').transform((value) => getAddress(value) as Address);
+const address = hexString(20, 'must be a 0x-prefixed 20-byte hex address').transform(
+  (value) => getAddress(value) as Address,
+);
 
 /** `deployments/<chainId>.json`, written by script/Deploy.s.sol. */
 export const addressBookSchema = z.object({
@@ -46,6 +48,7 @@ export function loadAddressBook(path: string): AddressBook {
     throw new AddressBookError(`cannot read address book ${path}: ${(error as Error).message}`);
   }
   const parsed = addressBookSchema.safeParse(raw);
-  if (!parsed.success) throw new AddressBookError(`address book ${path}: ${describeZodError(parsed.error, { separator: ' ' })}`);
+  if (!parsed.success)
+    throw new AddressBookError(`address book ${path}: ${describeZodError(parsed.error, { separator: ' ' })}`);
   return parsed.data;
 }

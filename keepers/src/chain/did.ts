@@ -3,11 +3,7 @@
  * the consents the registry checks, key types. Deploying the registry from the forge artifacts is dev
  * tooling: devnet/contractDeployments.ts.
  */
-import {
-  hexToBigInt,
-  stringToHex,
-  type Address,
-} from 'viem';
+import { hexToBigInt, stringToHex, type Address } from 'viem';
 
 /** Top-level label DID names resolve under (`alice.send`). */
 export const DID_TLD = 'send';

@@ -10,14 +10,24 @@ import type { LoginKeyDirectory } from '../core/relayLogin.js';
 
 const KEY_STATUS_ACTIVE = 1;
 
-export function didRegistryKeyDirectory(publicClient: PublicClient, registry: Address, cacheMs = 10_000): LoginKeyDirectory {
+export function didRegistryKeyDirectory(
+  publicClient: PublicClient,
+  registry: Address,
+  cacheMs = 10_000,
+): LoginKeyDirectory {
   const cache = new Map<Hex, { at: number; value: { active: boolean; did: bigint } | undefined }>();
   return {
     async lookup(key) {
       const hit = cache.get(key);
       if (hit && Date.now() - hit.at < cacheMs) return hit.value;
-      const [status, did, keyType] = await publicClient.readContract({ address: registry, abi: didRegistryAbi, functionName: 'keyState', args: [key] });
-      const value = did === 0n ? undefined : { active: status === KEY_STATUS_ACTIVE && keyType === KeyType.Ed25519, did };
+      const [status, did, keyType] = await publicClient.readContract({
+        address: registry,
+        abi: didRegistryAbi,
+        functionName: 'keyState',
+        args: [key],
+      });
+      const value =
+        did === 0n ? undefined : { active: status === KEY_STATUS_ACTIVE && keyType === KeyType.Ed25519, did };
       cache.set(key, { at: Date.now(), value });
       return value;
     },

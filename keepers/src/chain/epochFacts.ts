@@ -8,7 +8,13 @@
  * every guardian re-derives them to check a dataset before signing.
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
-import { didRegistryAbi, epochSettlementAbi, licenseRewardsAbi, nodeStakingAbi, watchDogLicenseAbi } from '../generated/contracts.js';
+import {
+  didRegistryAbi,
+  epochSettlementAbi,
+  licenseRewardsAbi,
+  nodeStakingAbi,
+  watchDogLicenseAbi,
+} from '../generated/contracts.js';
 import { canonicalJson } from '../core/canonicalJson.js';
 import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchema.js';
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
@@ -52,7 +58,8 @@ const lower = <T extends string>(s: string) => s.toLowerCase() as T;
 
 async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
-  for (let i = 0; i < items.length; i += READ_BATCH) out.push(...(await Promise.all(items.slice(i, i + READ_BATCH).map(fn))));
+  for (let i = 0; i < items.length; i += READ_BATCH)
+    out.push(...(await Promise.all(items.slice(i, i + READ_BATCH).map(fn))));
   return out;
 }
 
@@ -62,7 +69,11 @@ async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>)
  * not exist yet). `_fromBlock` is accepted for compatibility and ignored: a lower bound other than 0 could
  * skip an earlier block with the same timestamp and make two callers disagree.
  */
-export async function firstBlockAtOrAfter(client: PublicClient, timestamp: number, _fromBlock?: bigint): Promise<BlockRef | null> {
+export async function firstBlockAtOrAfter(
+  client: PublicClient,
+  timestamp: number,
+  _fromBlock?: bigint,
+): Promise<BlockRef | null> {
   const head = await client.getBlock({ blockTag: 'latest' });
   if (head.timestamp < BigInt(timestamp)) return null;
   let lo = 0n;
@@ -82,7 +93,8 @@ export async function firstBlockAtOrAfter(client: PublicClient, timestamp: numbe
 
 async function requireBlock(client: PublicClient, what: string, timestamp: number): Promise<BlockRef> {
   const block = await firstBlockAtOrAfter(client, timestamp);
-  if (!block) throw new ChainNotReadyError(`the ${what} block (first with timestamp ≥ ${timestamp}) does not exist yet`);
+  if (!block)
+    throw new ChainNotReadyError(`the ${what} block (first with timestamp ≥ ${timestamp}) does not exist yet`);
   return block;
 }
 
@@ -133,7 +145,12 @@ export async function activeNodesAt(
   keys.forEach((nodeKey, i) => {
     const s = states[i]!;
     if (s.status !== NODE_ACTIVE) return;
-    nodes.push({ nodeKey, operator: lower(s.operator), stake: s.stake.toString(), endpoint: endpoints.get(nodeKey)!.endpoint });
+    nodes.push({
+      nodeKey,
+      operator: lower(s.operator),
+      stake: s.stake.toString(),
+      endpoint: endpoints.get(nodeKey)!.endpoint,
+    });
   });
   return nodes;
 }
@@ -147,7 +164,13 @@ export async function keyStatesAt(
 ): Promise<DatasetKey[]> {
   const unique = [...new Set(keys.map((k) => lower<Hex>(k)))].sort();
   const states = await inBatches(unique, (key) =>
-    client.readContract({ address: didRegistry, abi: didRegistryAbi, functionName: 'keyState', args: [key], blockNumber: BigInt(blockNumber) }),
+    client.readContract({
+      address: didRegistry,
+      abi: didRegistryAbi,
+      functionName: 'keyState',
+      args: [key],
+      blockNumber: BigInt(blockNumber),
+    }),
   );
   return unique.map((key, i) => {
     const [status, did, keyType] = states[i]!;
@@ -164,7 +187,13 @@ export async function watchdogOperatorsAt(
 ): Promise<Map<string, Address>> {
   const unique = [...new Set(tokenIds)];
   const operators = await inBatches(unique, (tokenId) =>
-    client.readContract({ address: license, abi: watchDogLicenseAbi, functionName: 'operatorOf', args: [tokenId], blockNumber: BigInt(blockNumber) }),
+    client.readContract({
+      address: license,
+      abi: watchDogLicenseAbi,
+      functionName: 'operatorOf',
+      args: [tokenId],
+      blockNumber: BigInt(blockNumber),
+    }),
   );
   return new Map(unique.map((id, i) => [id.toString(), lower<Address>(operators[i]!)]));
 }
@@ -178,7 +207,12 @@ export interface PreviousEpoch {
 }
 
 /** The previous epoch's reward root and signers, from its latest `EpochSubmitted` event and transaction. */
-export async function previousEpoch(client: PublicClient, settlement: Address, epoch: number, fromBlock = 0n): Promise<PreviousEpoch> {
+export async function previousEpoch(
+  client: PublicClient,
+  settlement: Address,
+  epoch: number,
+  fromBlock = 0n,
+): Promise<PreviousEpoch> {
   if (epoch <= 1) return { rewardRoot: ZERO_ROOT, totalCumulative: 0n, signers: [] };
   const logs = await client.getContractEvents({
     address: settlement,
@@ -263,21 +297,31 @@ export async function deriveEpochFacts(
     requireBlock(client, 'seed', commitDeadline),
     requireBlock(client, 'assignment', assignTime),
   ]);
-  const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission, licenseEmission] = await Promise.all([
-    activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
-    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
-    previousEpoch(client, settlement, epoch, fromBlock),
-    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
-    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
-    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
-    client.readContract({ address: contracts.licenseRewards, abi: licenseRewardsAbi, functionName: 'epochEmission', args: [epoch] }),
-  ]);
+  const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission, licenseEmission] =
+    await Promise.all([
+      activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
+      client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
+      previousEpoch(client, settlement, epoch, fromBlock),
+      client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
+      client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
+      client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
+      client.readContract({
+        address: contracts.licenseRewards,
+        abi: licenseRewardsAbi,
+        functionName: 'epochEmission',
+        args: [epoch],
+      }),
+    ]);
   return {
     chainId,
     ...times,
     commitDeadline,
     startBlock: { blockNumber: startBlock.blockNumber, blockHash: startBlock.blockHash },
-    seed: { blockNumber: seedBlock.blockNumber, blockHash: seedBlock.blockHash, value: samplingSeed(epoch, seedBlock.blockHash) },
+    seed: {
+      blockNumber: seedBlock.blockNumber,
+      blockHash: seedBlock.blockHash,
+      value: samplingSeed(epoch, seedBlock.blockHash),
+    },
     assignSeed: {
       blockNumber: assignBlock.blockNumber,
       blockHash: assignBlock.blockHash,
@@ -297,7 +341,10 @@ export async function deriveEpochFacts(
 
 /** What a dataset (or the keeper's earlier reads) says of the facts `deriveEpochFacts` reads. */
 export interface ClaimedEpochFacts {
-  parameters?: Pick<EpochDataset['parameters'], 'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'>;
+  parameters?: Pick<
+    EpochDataset['parameters'],
+    'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'
+  >;
   epochStart?: number;
   epochEnd?: number;
   commitDeadline?: number;
@@ -336,7 +383,16 @@ export function epochFactsMismatch(facts: EpochChainFacts, claimed: ClaimedEpoch
       ['parameters.licenseEmission', facts.licenseEmission, p.licenseEmission],
     );
   }
-  for (const field of ['epochStart', 'epochEnd', 'commitDeadline', 'startBlock', 'seed', 'assignSeed', 'guardianSet', 'signersPaid'] as const) {
+  for (const field of [
+    'epochStart',
+    'epochEnd',
+    'commitDeadline',
+    'startBlock',
+    'seed',
+    'assignSeed',
+    'guardianSet',
+    'signersPaid',
+  ] as const) {
     if (field in claimed) pairs.push([field, facts[field], claimed[field]]);
   }
   for (const [field, ours, theirs] of pairs) if (!same(ours, theirs)) return { field, ours, theirs };
@@ -345,7 +401,11 @@ export function epochFactsMismatch(facts: EpochChainFacts, claimed: ClaimedEpoch
     const theirNodes = [...claimed.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
     for (let i = 0; i < Math.max(facts.nodes.length, theirNodes.length); i++) {
       if (!same(facts.nodes[i], theirNodes[i])) {
-        return { field: `nodes (${facts.nodes[i]?.nodeKey ?? theirNodes[i]?.nodeKey})`, ours: facts.nodes[i] ?? null, theirs: theirNodes[i] ?? null };
+        return {
+          field: `nodes (${facts.nodes[i]?.nodeKey ?? theirNodes[i]?.nodeKey})`,
+          ours: facts.nodes[i] ?? null,
+          theirs: theirNodes[i] ?? null,
+        };
       }
     }
   }

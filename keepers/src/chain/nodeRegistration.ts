@@ -2,7 +2,7 @@
  * Edge-node registration on NodeStaking: the node key's EIP-712 `NodeKeyConsent(address operator)` (domain
  * "SendingNetwork NodeStaking" v1) and the approve + register transactions an operator sends.
  */
-import { type Account, type Address, type Chain, type Hex, type LocalAccount, type PublicClient, type Transport, type WalletClient } from 'viem';
+import type { Account, Address, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from 'viem';
 import { nodeStakingAbi, sendTokenAbi } from '../generated/contracts.js';
 
 export const stakingDomain = (chainId: number, staking: Address) =>
@@ -11,7 +11,12 @@ export const stakingDomain = (chainId: number, staking: Address) =>
 export const nodeKeyConsentTypes = { NodeKeyConsent: [{ name: 'operator', type: 'address' }] } as const;
 
 /** The node key's consent to being registered by `operator` (what `register` checks). */
-export function signNodeKeyConsent(nodeKey: LocalAccount, operator: Address, chainId: number, staking: Address): Promise<Hex> {
+export function signNodeKeyConsent(
+  nodeKey: LocalAccount,
+  operator: Address,
+  chainId: number,
+  staking: Address,
+): Promise<Hex> {
   return nodeKey.signTypedData({
     domain: stakingDomain(chainId, staking),
     types: nodeKeyConsentTypes,
@@ -36,9 +41,19 @@ export async function registerNode(
   params: RegisterNodeParams,
 ) {
   const owner = operator.account.address;
-  const allowance = await publicClient.readContract({ address: params.token, abi: sendTokenAbi, functionName: 'allowance', args: [owner, params.staking] });
+  const allowance = await publicClient.readContract({
+    address: params.token,
+    abi: sendTokenAbi,
+    functionName: 'allowance',
+    args: [owner, params.staking],
+  });
   if (allowance < params.stake) {
-    const hash = await operator.writeContract({ address: params.token, abi: sendTokenAbi, functionName: 'approve', args: [params.staking, params.stake] });
+    const hash = await operator.writeContract({
+      address: params.token,
+      abi: sendTokenAbi,
+      functionName: 'approve',
+      args: [params.staking, params.stake],
+    });
     await publicClient.waitForTransactionReceipt({ hash });
   }
   const consent = await signNodeKeyConsent(params.nodeKey, owner, operator.chain.id, params.staking);

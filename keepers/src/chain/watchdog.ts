@@ -3,14 +3,7 @@
  * proofs buyers submit), and decoding the presale's and license's custom errors with the generated ABIs.
  * Deploying the sale from the forge artifacts is dev tooling: devnet/contractDeployments.ts.
  */
-import {
-  decodeErrorResult,
-  encodeAbiParameters,
-  hexToBytes,
-  keccak256,
-  type Address,
-  type Hex,
-} from 'viem';
+import { decodeErrorResult, encodeAbiParameters, hexToBytes, keccak256, type Address, type Hex } from 'viem';
 import { buildTree, type MerkleTree } from '../core/merkle.js';
 import { watchDogLicenseAbi, watchDogPresaleAbi } from '../generated/contracts.js';
 

@@ -22,7 +22,9 @@ export const allowlistSchema = z.object({
     .array(
       z.object({
         account: address,
-        max: z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a whole number')]).transform((v) => BigInt(v)),
+        max: z
+          .union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a whole number')])
+          .transform((v) => BigInt(v)),
       }),
     )
     .min(1, 'must list at least one account'),
@@ -34,17 +36,31 @@ export const loadAllowlist = (source: string) => readJsonSource(source, 'allowli
 /** The JSON document for `entries` (what a sale owner publishes). */
 export function allowlistDocument(entries: readonly { account: Address; max: bigint | number }[]) {
   const tree = allowlistTree(entries.map((e) => ({ account: e.account, maxQuantity: BigInt(e.max) })));
-  return { phase: 1 as const, root: tree.root, entries: entries.map((e) => ({ account: e.account, max: Number(e.max) })) };
+  return {
+    phase: 1 as const,
+    root: tree.root,
+    entries: entries.map((e) => ({ account: e.account, max: Number(e.max) })),
+  };
 }
 
 /** `account`'s allowance and proof; the rebuilt root must equal the file's and the sale's `onChainRoot`. */
-export function allowlistProof(doc: AllowlistFile, source: string, account: Address, onChainRoot: Hex): { maxQuantity: bigint; proof: Hex[] } {
+export function allowlistProof(
+  doc: AllowlistFile,
+  source: string,
+  account: Address,
+  onChainRoot: Hex,
+): { maxQuantity: bigint; proof: Hex[] } {
   const tree = allowlistTree(doc.entries.map((e) => ({ account: e.account, maxQuantity: e.max })));
   if (tree.root !== doc.root) {
-    throw new InputError(`The allowlist ${source} is inconsistent: its entries hash to ${tree.root}, not to its root ${doc.root}.`);
+    throw new InputError(
+      `The allowlist ${source} is inconsistent: its entries hash to ${tree.root}, not to its root ${doc.root}.`,
+    );
   }
   if (doc.root !== onChainRoot.toLowerCase()) {
-    throw new RejectedError(`The allowlist ${source} (root ${doc.root}) is not the sale's allowlist (root ${onChainRoot}): get the published file.`, 'AllowlistMismatch');
+    throw new RejectedError(
+      `The allowlist ${source} (root ${doc.root}) is not the sale's allowlist (root ${onChainRoot}): get the published file.`,
+      'AllowlistMismatch',
+    );
   }
   const index = doc.entries.findIndex((e) => e.account.toLowerCase() === account.toLowerCase());
   if (index < 0) throw new RejectedError(`${account} is not on the allowlist ${source}.`, 'NotAllowlisted');

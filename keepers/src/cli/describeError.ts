@@ -27,7 +27,9 @@ export interface Described {
 }
 
 /** The custom error a viem error carries, if it is a decoded contract revert. */
-export function revertOf(error: unknown): { errorName: string; args: readonly unknown[] } | { unknownSignature: string } | { reason: string } | null {
+export function revertOf(
+  error: unknown,
+): { errorName: string; args: readonly unknown[] } | { unknownSignature: string } | { reason: string } | null {
   if (!(error instanceof BaseError)) return null;
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
   if (!(reverted instanceof ContractFunctionRevertedError)) return null;
@@ -37,12 +39,17 @@ export function revertOf(error: unknown): { errorName: string; args: readonly un
 }
 
 export function describeError(error: unknown, ctx: RevertContext = {}, rpcUrl?: string): Described {
-  if (error instanceof CliError) return { message: sentence(error.message), code: error.code, exitCode: error.exitCode };
+  if (error instanceof CliError)
+    return { message: sentence(error.message), code: error.code, exitCode: error.exitCode };
   if (error instanceof UsageError) return { message: sentence(error.message), code: 'Usage', exitCode: ExitCode.Usage };
   const revert = revertOf(error);
   if (revert) {
     if ('errorName' in revert) {
-      return { message: sentence(revertSentence(revert.errorName, revert.args, ctx)), code: revert.errorName, exitCode: ExitCode.Rejected };
+      return {
+        message: sentence(revertSentence(revert.errorName, revert.args, ctx)),
+        code: revert.errorName,
+        exitCode: ExitCode.Rejected,
+      };
     }
     if ('unknownSignature' in revert) {
       return {
@@ -51,27 +58,51 @@ export function describeError(error: unknown, ctx: RevertContext = {}, rpcUrl?: 
         exitCode: ExitCode.Rejected,
       };
     }
-    return { message: sentence(`The contract refused the transaction: ${revert.reason}`), code: 'Reverted', exitCode: ExitCode.Rejected };
+    return {
+      message: sentence(`The contract refused the transaction: ${revert.reason}`),
+      code: 'Reverted',
+      exitCode: ExitCode.Rejected,
+    };
   }
   if (error instanceof BaseError) {
     const http = error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError);
     if (http) {
       const url = (http as HttpRequestError).url ?? rpcUrl ?? 'the RPC';
-      return { message: `Cannot reach the RPC at ${url}: check that the node is running and --rpc is right.`, code: 'RpcUnreachable', exitCode: ExitCode.Network };
+      return {
+        message: `Cannot reach the RPC at ${url}: check that the node is running and --rpc is right.`,
+        code: 'RpcUnreachable',
+        exitCode: ExitCode.Network,
+      };
     }
     if (error.walk((e) => e instanceof InsufficientFundsError)) {
-      return { message: 'The signing account does not have enough ETH to pay for this transaction and its gas.', code: 'InsufficientFunds', exitCode: ExitCode.Rejected };
+      return {
+        message: 'The signing account does not have enough ETH to pay for this transaction and its gas.',
+        code: 'InsufficientFunds',
+        exitCode: ExitCode.Rejected,
+      };
     }
     const timeout = error.walk((e) => e instanceof WaitForTransactionReceiptTimeoutError);
     if (timeout) {
       const hash = TX_HASH.exec(timeout.message)?.[0] ?? 'the transaction';
-      return { message: `The transaction ${hash} was sent but not mined in time: look it up later before sending it again.`, code: 'NotMined', exitCode: ExitCode.Network };
+      return {
+        message: `The transaction ${hash} was sent but not mined in time: look it up later before sending it again.`,
+        code: 'NotMined',
+        exitCode: ExitCode.Network,
+      };
     }
     if (error.walk((e) => e instanceof UserRejectedRequestError)) {
       return { message: 'The signer refused to sign the transaction.', code: 'Rejected', exitCode: ExitCode.Rejected };
     }
-    return { message: sentence(`The chain refused the request: ${error.shortMessage.split('\n')[0]}`), code: 'ChainError', exitCode: ExitCode.Unexpected };
+    return {
+      message: sentence(`The chain refused the request: ${error.shortMessage.split('\n')[0]}`),
+      code: 'ChainError',
+      exitCode: ExitCode.Unexpected,
+    };
   }
   const text = error instanceof Error ? error.message : String(error);
-  return { message: sentence(`Unexpected error: ${text.split('\n')[0]}`), code: 'Unexpected', exitCode: ExitCode.Unexpected };
+  return {
+    message: sentence(`Unexpected error: ${text.split('\n')[0]}`),
+    code: 'Unexpected',
+    exitCode: ExitCode.Unexpected,
+  };
 }

@@ -8,7 +8,12 @@ import { NetworkError } from './errors.js';
 
 export const DEFAULT_GRAPHQL = 'http://127.0.0.1:8000/subgraphs/name/subgraph-0';
 
-export async function graphqlQuery<T>(url: string, query: string, schema: z.ZodType<T>, timeoutMs = 15_000): Promise<T> {
+export async function graphqlQuery<T>(
+  url: string,
+  query: string,
+  schema: z.ZodType<T>,
+  timeoutMs = 15_000,
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -18,7 +23,8 @@ export async function graphqlQuery<T>(url: string, query: string, schema: z.ZodT
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : 'connection failed';
+    const reason =
+      (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : 'connection failed';
     throw new NetworkError(
       `Cannot reach the GraphQL endpoint at ${url} (${reason}): check that the subgraph is running and --graphql (or SENDNET_GRAPHQL) is right.`,
       'GraphqlUnreachable',
@@ -29,13 +35,19 @@ export async function graphqlQuery<T>(url: string, query: string, schema: z.ZodT
   try {
     body = JSON.parse(text);
   } catch {
-    throw new NetworkError(`The GraphQL endpoint at ${url} answered HTTP ${response.status} with something that is not JSON.`, 'GraphqlError');
+    throw new NetworkError(
+      `The GraphQL endpoint at ${url} answered HTTP ${response.status} with something that is not JSON.`,
+      'GraphqlError',
+    );
   }
   if (body.errors?.length) {
-    const message = String(body.errors[0]?.message ?? 'unknown error').split('\n')[0]!.replace(/\.$/, '');
+    const message = String(body.errors[0]?.message ?? 'unknown error')
+      .split('\n')[0]!
+      .replace(/\.$/, '');
     throw new NetworkError(`The GraphQL endpoint at ${url} refused the query: ${message}.`, 'GraphqlError');
   }
-  if (!response.ok) throw new NetworkError(`The GraphQL endpoint at ${url} answered HTTP ${response.status}.`, 'GraphqlError');
+  if (!response.ok)
+    throw new NetworkError(`The GraphQL endpoint at ${url} answered HTTP ${response.status}.`, 'GraphqlError');
   const parsed = schema.safeParse(body.data);
   if (!parsed.success) {
     throw new NetworkError(

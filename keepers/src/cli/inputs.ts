@@ -41,7 +41,8 @@ export function parseAmount(value: string, what: string, options: AmountOptions)
     throw new InputError(`${what} has more than ${options.decimals} decimals, got "${value}".`);
   }
   const amount = parseUnits(text, options.decimals);
-  if (amount === 0n && !options.allowZero) throw new InputError(`${what} must be more than 0 ${options.symbol}, got "${value}".`);
+  if (amount === 0n && !options.allowZero)
+    throw new InputError(`${what} must be more than 0 ${options.symbol}, got "${value}".`);
   if (options.max !== undefined && amount > options.max) {
     throw new InputError(`${what} is too large, got "${value}" ${options.symbol}.`);
   }
@@ -120,7 +121,8 @@ const privateKeySchema = z
 /** A secp256k1 private key in hex; the message never echoes the value. */
 export function parsePrivateKey(value: string, what: string): Hex {
   const parsed = privateKeySchema.safeParse(value);
-  if (!parsed.success) throw new InputError(`${what} is not a valid private key: it must be 64 hex digits (0x optional).`);
+  if (!parsed.success)
+    throw new InputError(`${what} is not a valid private key: it must be 64 hex digits (0x optional).`);
   const key = parsed.data.toLowerCase() as Hex;
   if (key === zeroHash) throw new InputError(`${what} is not a valid private key: it is zero.`);
   return key;

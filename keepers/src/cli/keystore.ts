@@ -15,7 +15,9 @@ export async function decryptKeystoreFile(path: string, password: string): Promi
   try {
     json = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(`Cannot read the keystore ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
+    throw new InputError(
+      `Cannot read the keystore ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`,
+    );
   }
   const { Wallet } = await import('ethers');
   try {
@@ -29,8 +31,14 @@ export async function decryptKeystoreFile(path: string, password: string): Promi
 }
 
 /** Writes `privateKey` encrypted with `password` to `path` (mode 0600); refuses to overwrite. */
-export async function writeKeystoreFile(path: string, privateKey: Hex, password: string, scryptN?: number): Promise<string> {
-  if (existsSync(path)) throw new InputError(`${path} already exists: choose another --out file (keystores are never overwritten).`);
+export async function writeKeystoreFile(
+  path: string,
+  privateKey: Hex,
+  password: string,
+  scryptN?: number,
+): Promise<string> {
+  if (existsSync(path))
+    throw new InputError(`${path} already exists: choose another --out file (keystores are never overwritten).`);
   if (password.length === 0) throw new InputError('The keystore password must not be empty.');
   const { Wallet, encryptKeystoreJson } = await import('ethers');
   const wallet = new Wallet(privateKey);

@@ -21,7 +21,9 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
       })
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join(
+    '\n',
+  );
 }
 
 /** Key/value lines with the keys padded to the longest. */
@@ -61,7 +63,13 @@ export function formatRelative(target: number, now: number): string {
   const delta = target - now;
   const abs = Math.abs(delta);
   const text =
-    abs < 120 ? `${abs} s` : abs < 7200 ? `${Math.round(abs / 60)} min` : abs < 172_800 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86_400)} days`;
+    abs < 120
+      ? `${abs} s`
+      : abs < 7200
+        ? `${Math.round(abs / 60)} min`
+        : abs < 172_800
+          ? `${Math.round(abs / 3600)} h`
+          : `${Math.round(abs / 86_400)} days`;
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 

@@ -25,25 +25,40 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--rpc <url>', 'JSON-RPC endpoint of the chain').env('SENDNET_RPC').default(DEFAULT_RPC))
     .addOption(
-      new Option('--deployments <file>', 'address book written by the deploy script (default: deployments/<chainId>.json)').env(
-        'SENDNET_DEPLOYMENTS',
-      ),
-    )
-    .addOption(new Option('--graphql <url>', `subgraph GraphQL endpoint for rankings (default: ${DEFAULT_GRAPHQL})`).env('SENDNET_GRAPHQL'))
-    .addOption(
-      new Option('--private-key-env <name>', 'environment variable holding the signer’s hex private key').default(DEFAULT_PRIVATE_KEY_ENV),
+      new Option(
+        '--deployments <file>',
+        'address book written by the deploy script (default: deployments/<chainId>.json)',
+      ).env('SENDNET_DEPLOYMENTS'),
     )
     .addOption(
-      new Option('--keystore <file>', 'sign with this encrypted keystore instead (password: SENDNET_KEYSTORE_PASSWORD or a prompt)').env(
-        'SENDNET_KEYSTORE',
+      new Option('--graphql <url>', `subgraph GraphQL endpoint for rankings (default: ${DEFAULT_GRAPHQL})`).env(
+        'SENDNET_GRAPHQL',
       ),
+    )
+    .addOption(
+      new Option('--private-key-env <name>', 'environment variable holding the signer’s hex private key').default(
+        DEFAULT_PRIVATE_KEY_ENV,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--keystore <file>',
+        'sign with this encrypted keystore instead (password: SENDNET_KEYSTORE_PASSWORD or a prompt)',
+      ).env('SENDNET_KEYSTORE'),
     )
     .option('--json', 'print machine-readable JSON instead of tables')
     .showSuggestionAfterError()
     .exitOverride()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
 
-  for (const command of [nodeCommand(), presaleCommand(), licenseCommand(), didCommand(), rankingsCommand(), keystoreCommand()]) {
+  for (const command of [
+    nodeCommand(),
+    presaleCommand(),
+    licenseCommand(),
+    didCommand(),
+    rankingsCommand(),
+    keystoreCommand(),
+  ]) {
     program.addCommand(command);
   }
   withExamples(program, [

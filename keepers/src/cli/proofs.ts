@@ -48,14 +48,17 @@ export function processProof(leaf: Uint8Array, proof: readonly Hex[]): Hex {
 
 function checkAgainst(doc: RewardProofs, source: string, leaf: Uint8Array, entry: ClaimEntry, who: string) {
   if (processProof(leaf, entry.proof) !== doc.root) {
-    throw new InputError(`The proof for ${who} in ${isUrl(source) ? 'the reward proofs at ' : ''}${source} does not lead to its root ${doc.root}: the document is corrupt.`);
+    throw new InputError(
+      `The proof for ${who} in ${isUrl(source) ? 'the reward proofs at ' : ''}${source} does not lead to its root ${doc.root}: the document is corrupt.`,
+    );
   }
 }
 
 /** `account`'s entry, verified against the document's root. */
 export function accountClaim(doc: RewardProofs, source: string, account: Address): ClaimEntry {
   const key = Object.keys(doc.claims).find((k) => k.toLowerCase() === account.toLowerCase());
-  if (!key) throw new RejectedError(`${account} has no rewards in the epoch ${doc.epoch} proofs from ${source}.`, 'NoRewards');
+  if (!key)
+    throw new RejectedError(`${account} has no rewards in the epoch ${doc.epoch} proofs from ${source}.`, 'NoRewards');
   const entry = doc.claims[key]!;
   checkAgainst(doc, source, rewardLeaf(account, entry.cumulative), entry, account);
   return entry;
@@ -64,14 +67,19 @@ export function accountClaim(doc: RewardProofs, source: string, account: Address
 /** License `tokenId`'s entry, verified against the document's root. */
 export function licenseClaim(doc: RewardProofs, source: string, tokenId: bigint): ClaimEntry {
   const entry = doc.licenses?.[tokenId.toString()];
-  if (!entry) throw new RejectedError(`License ${tokenId} has no rewards in the epoch ${doc.epoch} proofs from ${source}.`, 'NoRewards');
+  if (!entry)
+    throw new RejectedError(
+      `License ${tokenId} has no rewards in the epoch ${doc.epoch} proofs from ${source}.`,
+      'NoRewards',
+    );
   checkAgainst(doc, source, licenseRewardLeaf(tokenId, entry.cumulative), entry, `license ${tokenId}`);
   return entry;
 }
 
 /** Refuses proofs of another epoch than the one claims are checked against now. */
 export function requireCurrentRoot(doc: RewardProofs, source: string, onChain: { epoch: number; root: Hex }): void {
-  if (onChain.epoch === 0) throw new RejectedError('No epoch has been finalized yet, so there are no rewards to claim.', 'NoFinalizedEpoch');
+  if (onChain.epoch === 0)
+    throw new RejectedError('No epoch has been finalized yet, so there are no rewards to claim.', 'NoFinalizedEpoch');
   if (doc.root !== onChain.root.toLowerCase()) {
     throw new RejectedError(
       `The proofs from ${source} are for epoch ${doc.epoch} but claims are checked against finalized epoch ${onChain.epoch}: fetch the proofs of epoch ${onChain.epoch}.`,

@@ -40,8 +40,10 @@ const EPOCH_ORDER: Record<RankBy, { field: string; direction: 'asc' | 'desc' }> 
 export const needsLatestEpoch = (req: RankingsRequest) => req.by === 'score' && req.epoch === undefined;
 
 function checkRequest(req: RankingsRequest): void {
-  if (!Number.isInteger(req.top) || req.top < 1 || req.top > MAX_TOP) throw new RangeError(`top must be 1..${MAX_TOP}, got ${req.top}`);
-  if (req.epoch !== undefined && (!Number.isInteger(req.epoch) || req.epoch < 0)) throw new RangeError(`bad epoch ${req.epoch}`);
+  if (!Number.isInteger(req.top) || req.top < 1 || req.top > MAX_TOP)
+    throw new RangeError(`top must be 1..${MAX_TOP}, got ${req.top}`);
+  if (req.epoch !== undefined && (!Number.isInteger(req.epoch) || req.epoch < 0))
+    throw new RangeError(`bad epoch ${req.epoch}`);
 }
 
 /** The GraphQL query text of `req`; for `by: score` without an epoch pass the latest scored epoch. */
@@ -53,12 +55,16 @@ export function buildRankingsQuery(req: RankingsRequest, latestEpoch?: number): 
     return `{ nodeEpochResults(first: ${req.top}, where: {epochNumber: ${epoch}}, orderBy: ${order.field}, orderDirection: ${order.direction}) { ${RESULT_FIELDS} } }`;
   }
   if (req.by === 'score') throw new RangeError('ranking by score needs an epoch');
-  if (req.by === 'rewards') return `{ nodes(first: ${req.top}, orderBy: cumulativeRewards, orderDirection: desc) { ${NODE_FIELDS} } }`;
+  if (req.by === 'rewards')
+    return `{ nodes(first: ${req.top}, orderBy: cumulativeRewards, orderDirection: desc) { ${NODE_FIELDS} } }`;
   const field = req.by === 'uptime' ? 'latestAvailability' : 'latestVerifiedUnits';
   return `{ nodes(first: ${req.top}, orderBy: ${field}, orderDirection: desc, where: {latestEpoch_not: null}) { ${NODE_FIELDS} } }`;
 }
 
-const bigintString = z.string().regex(/^-?\d+$/, 'must be a decimal BigInt').transform(BigInt);
+const bigintString = z
+  .string()
+  .regex(/^-?\d+$/, 'must be a decimal BigInt')
+  .transform(BigInt);
 const optionalBigint = bigintString.nullable().optional();
 const optionalInt = z.number().int().nullable().optional();
 

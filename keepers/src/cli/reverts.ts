@@ -81,7 +81,8 @@ function phaseNotOpen([phase, start, end]: Args, ctx: RevertContext): string {
   const e = Number(end);
   if (s === 0) return `The ${name} sale is not open: that phase is not scheduled.`;
   const now = ctx.now;
-  if (now !== undefined && now < s) return `The ${name} sale is not open yet: it opens at ${formatTime(s)} (${formatRelative(s, now)}).`;
+  if (now !== undefined && now < s)
+    return `The ${name} sale is not open yet: it opens at ${formatTime(s)} (${formatRelative(s, now)}).`;
   if (now !== undefined && now >= e) return `The ${name} sale is not open: it ended at ${formatTime(e)}.`;
   return `The ${name} sale is not open: it runs from ${formatTime(s)} to ${formatTime(e)}.`;
 }
@@ -89,19 +90,25 @@ function phaseNotOpen([phase, start, end]: Args, ctx: RevertContext): string {
 /** Error name → sentence. Arguments are in ABI order, as viem decodes them. */
 const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
   // NodeStaking
-  NodeKeyAlreadyRegistered: ([key]) => `Node ${key} is already registered: a node key can be registered only once, so use a new node key.`,
+  NodeKeyAlreadyRegistered: ([key]) =>
+    `Node ${key} is already registered: a node key can be registered only once, so use a new node key.`,
   NodeNotRegistered: ([key]) => `Node ${key} is not registered.`,
   NotNodeOperator: ([key, caller]) => `${caller} is not the operator of node ${key}: sign with the operator's key.`,
-  NodeNotActive: ([key, status]) => `Node ${key} is ${NODE_STATUS[Number(status)] ?? `in status ${status}`}, not Active.`,
+  NodeNotActive: ([key, status]) =>
+    `Node ${key} is ${NODE_STATUS[Number(status)] ?? `in status ${status}`}, not Active.`,
   StakeBelowMinimum: ([stake, min]) => `The stake of ${send(stake)} is below the minimum stake of ${send(min)}.`,
-  UnbondExceedsStake: ([amount, stake]) => `Cannot unbond ${send(amount)}: the node's active stake is only ${send(stake)}.`,
+  UnbondExceedsStake: ([amount, stake]) =>
+    `Cannot unbond ${send(amount)}: the node's active stake is only ${send(stake)}.`,
   NothingToWithdraw: ([key]) =>
-    key === undefined ? 'There is nothing to withdraw.' : `Node ${key} has no unbonded stake to withdraw: request an unbond first.`,
+    key === undefined
+      ? 'There is nothing to withdraw.'
+      : `Node ${key} has no unbonded stake to withdraw: request an unbond first.`,
   UnbondingNotReleased: ([key, at], ctx) =>
     `The unbonded stake of node ${key} is still cooling down until ${formatTime(big(at))}${ctx.now !== undefined ? ` (${formatRelative(Number(at), ctx.now)})` : ''}.`,
   UnbondingEpochNotFinalized: ([key, epoch, last]) =>
     `Node ${key} cannot withdraw until epoch ${epoch} is finalized (the last finalized epoch is ${last}).`,
-  InvalidNodeKeySignature: ([key]) => `The node key consent does not recover to ${key}: the node key and the signature do not match.`,
+  InvalidNodeKeySignature: ([key]) =>
+    `The node key consent does not recover to ${key}: the node key and the signature do not match.`,
   ZeroAmount: () => 'The amount must be more than zero.',
   // SEND and other ERC-20s
   ERC20InsufficientBalance: ([who, balance, needed]) =>
@@ -116,26 +123,32 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
     `The reward proof for license ${tokenId} (cumulative ${send(cumulative)}) does not match the latest finalized reward root: fetch the proofs of the latest finalized epoch.`,
   NothingToClaim: ([who, cumulative, already]) =>
     `${typeof who === 'bigint' ? `License ${who}` : String(who)} has nothing to claim: ${send(already)} of its ${send(cumulative)} were already paid.`,
-  PayoutExceedsFinalizedTotal: () => 'The settlement refuses to pay more than the finalized total: report this to the protocol operators.',
+  PayoutExceedsFinalizedTotal: () =>
+    'The settlement refuses to pay more than the finalized total: report this to the protocol operators.',
   PayoutExceedsEmitted: ([amount, available]) =>
     `The license pool may pay out only ${send(available)} so far but this claim needs ${send(amount)}: try again after later epochs are finalized.`,
   LicenseNotFound: ([tokenId]) => `License ${tokenId} does not exist.`,
   // WatchDogPresale
-  SaleNotActive: ([status]) => `The sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}: no more licenses can be bought.`,
+  SaleNotActive: ([status]) =>
+    `The sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}: no more licenses can be bought.`,
   PhaseNotOpen: phaseNotOpen,
   ZeroQuantity: () => 'The quantity must be at least 1.',
   InvalidAllowlistProof: ([account, max]) =>
     `The allowlist proof for ${account} (max ${max}) does not match the sale's allowlist root: check that the allowlist file is the published one.`,
   AllowlistQuantityExceeded: ([account, bought, quantity, max]) =>
     `Cap reached: ${account} may buy ${max} licenses in the allowlist phase, has bought ${bought}, and asked for ${quantity} more.`,
-  TransactionCapExceeded: ([quantity, cap]) => `Cap reached: at most ${cap} licenses per purchase in the public phase, asked for ${quantity}.`,
+  TransactionCapExceeded: ([quantity, cap]) =>
+    `Cap reached: at most ${cap} licenses per purchase in the public phase, asked for ${quantity}.`,
   WalletCapExceeded: ([account, bought, quantity, cap]) =>
     `Cap reached: ${account} may buy ${cap} licenses in the public phase, has bought ${bought}, and asked for ${quantity} more.`,
   ExceedsAvailableSupply: ([quantity, available]) =>
     `Cap reached: only ${available} ${available === 1n ? 'license is' : 'licenses are'} left for this phase, asked for ${quantity}.`,
-  CostAboveMax: ([c, max], ctx) => `The price is above your maximum: ${cost(c, ctx)} is needed but --max-total-cost is ${cost(max, ctx)}.`,
-  InsufficientPayment: ([c, paid], ctx) => `The payment of ${cost(paid, ctx)} does not cover the cost of ${cost(c, ctx)}.`,
-  TokenPaymentShortfall: ([c, received]) => `The payment token delivered ${received} units instead of ${c}: it cannot be used for this sale.`,
+  CostAboveMax: ([c, max], ctx) =>
+    `The price is above your maximum: ${cost(c, ctx)} is needed but --max-total-cost is ${cost(max, ctx)}.`,
+  InsufficientPayment: ([c, paid], ctx) =>
+    `The payment of ${cost(paid, ctx)} does not cover the cost of ${cost(c, ctx)}.`,
+  TokenPaymentShortfall: ([c, received]) =>
+    `The payment token delivered ${received} units instead of ${c}: it cannot be used for this sale.`,
   // WatchDogLicense (ERC721A)
   NotHolderNorApproved: ([tokenId, caller]) => `${caller} neither holds license ${tokenId} nor is approved for it.`,
   OwnerQueryForNonexistentToken: () => 'That license does not exist.',
@@ -159,7 +172,8 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
   NotLinked: ([did, wallet]) => `${wallet} is not linked to the DID ${didName(did)}.`,
   TooManyWallets: ([did]) => `The DID ${didName(did)} already links the maximum of 32 wallets.`,
   TooManyDids: ([wallet]) => `${wallet} is already linked to the maximum of 16 DIDs.`,
-  NotOwnerOrWallet: ([did, caller]) => `${caller} is neither the owner of the DID ${didName(did)} nor the linked wallet.`,
+  NotOwnerOrWallet: ([did, caller]) =>
+    `${caller} is neither the owner of the DID ${didName(did)} nor the linked wallet.`,
   NotLinkedOrOwned: ([did, account]) => `${account} neither owns nor is linked to the DID ${didName(did)}.`,
   ZeroKey: () => 'The key must not be zero.',
   KeyAlreadyUsed: ([key]) => `The key ${key} was already added once (keys can never be re-added): generate a new key.`,
@@ -170,7 +184,13 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
 export function revertSentence(errorName: string, args: Args, ctx: RevertContext = {}): string {
   const format = SENTENCES[errorName];
   if (format) return format(args, ctx);
-  const shown = args.map((a) => (typeof a === 'string' ? a : typeof a === 'bigint' ? a.toString() : JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))));
+  const shown = args.map((a) =>
+    typeof a === 'string'
+      ? a
+      : typeof a === 'bigint'
+        ? a.toString()
+        : JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+  );
   return `The contract refused the transaction with ${errorName}(${shown.join(', ')}).`;
 }
 

@@ -72,7 +72,9 @@ export class Session {
   }
 
   publicClient(): PublicClient {
-    this.client ??= createPublicClient({ transport: http(this.rpcUrl, { retryCount: 1, timeout: 15_000 }) }) as PublicClient;
+    this.client ??= createPublicClient({
+      transport: http(this.rpcUrl, { retryCount: 1, timeout: 15_000 }),
+    }) as PublicClient;
     return this.client;
   }
 
@@ -81,7 +83,10 @@ export class Session {
     this.chainIdPromise ??= this.publicClient()
       .getChainId()
       .catch(() => {
-        throw new NetworkError(`Cannot reach the RPC at ${this.rpcUrl}: check that the node is running and --rpc (or SENDNET_RPC) is right.`, 'RpcUnreachable');
+        throw new NetworkError(
+          `Cannot reach the RPC at ${this.rpcUrl}: check that the node is running and --rpc (or SENDNET_RPC) is right.`,
+          'RpcUnreachable',
+        );
       });
     return this.chainIdPromise;
   }
@@ -118,7 +123,8 @@ export class Session {
       try {
         book = loadAddressBook(path);
       } catch (error) {
-        if (error instanceof AddressBookError) throw new NetworkError(`${error.message.replace(/\.$/, '')}.`, 'BadAddressBook');
+        if (error instanceof AddressBookError)
+          throw new NetworkError(`${error.message.replace(/\.$/, '')}.`, 'BadAddressBook');
         throw error;
       }
       const chainId = await this.chainId();
@@ -148,7 +154,10 @@ export class Session {
   }
 
   signer(): Promise<PrivateKeyAccount> {
-    this.signerPromise ??= loadSigner({ privateKeyEnv: this.options.privateKeyEnv, keystore: this.options.keystore }, this.env);
+    this.signerPromise ??= loadSigner(
+      { privateKeyEnv: this.options.privateKeyEnv, keystore: this.options.keystore },
+      this.env,
+    );
     return this.signerPromise;
   }
 
@@ -198,7 +207,12 @@ export class Session {
   async preflight(call: ContractCall, ctx: RevertContext = {}): Promise<{ errorName: string; error: CliError } | null> {
     const account = await this.signer();
     try {
-      await this.publicClient().simulateContract({ ...call, abi: withAllErrors(call.abi), account, blockTag: await this.blockTag() });
+      await this.publicClient().simulateContract({
+        ...call,
+        abi: withAllErrors(call.abi),
+        account,
+        blockTag: await this.blockTag(),
+      });
       return null;
     } catch (error) {
       const revert = revertOf(error);
@@ -223,7 +237,11 @@ export class Session {
       const { request } = await client.simulateContract({ ...call, abi, account, blockTag });
       // estimated against the same block as the simulation, with headroom for state that moves meanwhile
       const gas = await client.estimateContractGas({ ...call, abi, account, blockTag });
-      const wallet = createWalletClient({ account, chain, transport: http(this.rpcUrl, { retryCount: 1, timeout: 15_000 }) });
+      const wallet = createWalletClient({
+        account,
+        chain,
+        transport: http(this.rpcUrl, { retryCount: 1, timeout: 15_000 }),
+      });
       const hash = await wallet.writeContract({ ...request, gas: (gas * 12n) / 10n });
       const receipt = await client.waitForTransactionReceipt({ hash, timeout: 120_000 });
       if (receipt.status !== 'success') {

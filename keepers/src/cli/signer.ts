@@ -36,7 +36,9 @@ export function accountFromFile(path: string, role: string): PrivateKeyAccount {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(`Cannot read the ${role} key file ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
+    throw new InputError(
+      `Cannot read the ${role} key file ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`,
+    );
   }
   return account(parsePrivateKey(text, `The ${role} key file ${path}`), `The ${role} key file ${path}`);
 }
@@ -49,7 +51,10 @@ export interface SignerSource {
 }
 
 /** The transaction signer chosen by the global options. */
-export async function loadSigner(source: SignerSource, env: NodeJS.ProcessEnv = process.env): Promise<PrivateKeyAccount> {
+export async function loadSigner(
+  source: SignerSource,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PrivateKeyAccount> {
   if (source.keystore) {
     const key = await decryptKeystoreFile(source.keystore, await keystorePassword(source.keystore, env));
     return account(key, `The key in ${source.keystore}`);

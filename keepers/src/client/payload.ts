@@ -59,6 +59,7 @@ export function open(key: Uint8Array, sealed: Uint8Array): Buffer {
     throw new PayloadError('payload does not authenticate under the conversation key');
   }
   const length = framed.readUInt32BE(0);
-  if (length > framed.length - LENGTH_BYTES) throw new PayloadError(`payload length prefix ${length} exceeds the payload`);
+  if (length > framed.length - LENGTH_BYTES)
+    throw new PayloadError(`payload length prefix ${length} exceeds the payload`);
   return framed.subarray(LENGTH_BYTES, LENGTH_BYTES + length);
 }

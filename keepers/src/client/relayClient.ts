@@ -28,14 +28,7 @@ import { log as rootLog } from '../infra/log.js';
 import { didRegistryAbi } from '../generated/contracts.js';
 import type { AddressBook } from '../chain/addressBook.js';
 import { didId, KeyType } from '../chain/did.js';
-import {
-  ackTicket,
-  generateDeviceKey,
-  signTicket,
-  sizeUnits,
-  type DeviceKey,
-  type Envelope,
-} from '../core/relay.js';
+import { ackTicket, generateDeviceKey, signTicket, sizeUnits, type DeviceKey, type Envelope } from '../core/relay.js';
 import { nodeFrameSchema, type NodeFrame } from '../core/relayFrames.js';
 import { signLogin } from '../core/relayLogin.js';
 import { conversationKey, open, PayloadError, seal } from './payload.js';
@@ -148,7 +141,8 @@ export class RelayClient extends EventEmitter {
       if (this.options.reconnect === false) {
         this.connectWaiter?.reject(new RelayClientError(`connection to ${this.url} closed`));
         this.connectWaiter = undefined;
-        for (const [, f] of this.inflight) f.reject(new RelayClientError('connection closed before the node accepted the envelope'));
+        for (const [, f] of this.inflight)
+          f.reject(new RelayClientError('connection closed before the node accepted the envelope'));
         this.inflight.clear();
         return;
       }
@@ -207,12 +201,14 @@ export class RelayClient extends EventEmitter {
         return;
       }
       case 'deliver':
-        return this.onDeliver(frame.envelope);
+        this.onDeliver(frame.envelope);
+        return;
       case 'acked':
         this.emit('acked', frame);
         return;
       case 'error':
-        return this.onError(frame);
+        this.onError(frame);
+        return;
     }
   }
 
@@ -230,7 +226,8 @@ export class RelayClient extends EventEmitter {
     // a re-send after reconnecting that the node had already taken
     if (frame.reason === 'replayed-envelope' && f.retried) {
       this.inflight.delete(frame.ref as Hex);
-      return f.resolve();
+      f.resolve();
+      return;
     }
     this.inflight.delete(frame.ref as Hex);
     f.reject(new SendRejectedError(frame.reason, frame.message));
@@ -251,7 +248,13 @@ export class RelayClient extends EventEmitter {
         if (!(error instanceof PayloadError)) throw error;
       }
     }
-    const message: ReceivedMessage = { envelope, from: ticket.senderKey, fromDid: ticket.senderDid, plaintext, receivedAt: Date.now() };
+    const message: ReceivedMessage = {
+      envelope,
+      from: ticket.senderKey,
+      fromDid: ticket.senderDid,
+      plaintext,
+      receivedAt: Date.now(),
+    };
     this.emit('message', message);
   }
 
@@ -309,7 +312,8 @@ export class RelayClient extends EventEmitter {
   /** Closes for good (no reconnect); envelopes not yet accepted are rejected. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const [, f] of this.inflight) f.reject(new RelayClientError('client closed before the node accepted the envelope'));
+    for (const [, f] of this.inflight)
+      f.reject(new RelayClientError('client closed before the node accepted the envelope'));
     this.inflight.clear();
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
@@ -341,7 +345,15 @@ export async function registerClientIdentity(
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success') throw new RelayClientError(`${what} transaction ${hash} reverted`);
   };
-  await wait(await walletClient.writeContract({ address: registry, abi: didRegistryAbi, functionName: 'register', args: [name] }), `register(${name})`);
+  await wait(
+    await walletClient.writeContract({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'register',
+      args: [name],
+    }),
+    `register(${name})`,
+  );
   await wait(
     await walletClient.writeContract({
       address: registry,

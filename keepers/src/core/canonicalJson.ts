@@ -116,7 +116,8 @@ function canonicalReplacer(this: unknown, key: string, value: unknown): unknown 
 export function canonicalJson(value: unknown): string {
   try {
     const text = JSON.stringify(value, canonicalReplacer);
-    if (text === undefined || (text.includes('null') && containsUndefinedInArray(value))) return canonicalJsonReference(value);
+    if (text === undefined || (text.includes('null') && containsUndefinedInArray(value)))
+      return canonicalJsonReference(value);
     return text;
   } catch (error) {
     if (error instanceof NeedsReference || error instanceof TypeError) return canonicalJsonReference(value);

@@ -79,7 +79,11 @@ export function signNodeKeyConsent(nodeKey: SecpSigner, domain: TypedDataDomain,
 }
 
 /** The address that signed `c` (lowercase); throws on a malformed signature. */
-export async function recoverCommitmentSigner(domain: TypedDataDomain, c: EpochCommitment, signature: Hex): Promise<Address> {
+export async function recoverCommitmentSigner(
+  domain: TypedDataDomain,
+  c: EpochCommitment,
+  signature: Hex,
+): Promise<Address> {
   const signer = await recoverAddress({ hash: commitmentDigest(domain, c), signature });
   return signer.toLowerCase() as Address;
 }
@@ -122,14 +126,24 @@ export const signedCommitmentSchema = z.object({
 /** Parses the JSON wire form; the error names the offending field. Does not check the signature. */
 export function parseSignedCommitment(value: unknown): SignedCommitment {
   const parsed = signedCommitmentSchema.safeParse(value);
-  if (!parsed.success) throw new CommitmentFormatError(`malformed signed commitment: ${describeZodError(parsed.error)}`);
+  if (!parsed.success)
+    throw new CommitmentFormatError(`malformed signed commitment: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 
 export function commitmentToWire(c: EpochCommitment) {
-  return { epoch: c.epoch, root: c.root.toLowerCase(), totalUnits: c.totalUnits.toString(), leafCount: c.leafCount.toString() };
+  return {
+    epoch: c.epoch,
+    root: c.root.toLowerCase(),
+    totalUnits: c.totalUnits.toString(),
+    leafCount: c.leafCount.toString(),
+  };
 }
 
 export function signedCommitmentToWire(s: SignedCommitment) {
-  return { commitment: commitmentToWire(s.commitment), signature: s.signature.toLowerCase(), nodeKey: s.nodeKey.toLowerCase() };
+  return {
+    commitment: commitmentToWire(s.commitment),
+    signature: s.signature.toLowerCase(),
+    nodeKey: s.nodeKey.toLowerCase(),
+  };
 }

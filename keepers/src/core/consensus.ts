@@ -4,7 +4,7 @@
  * dataset; each guardian refuses a dataset whose parameters differ from its own copy. Loaded from JSON
  * (amounts as decimal strings) with zod; `DEVNET_CONSENSUS` matches docs/protocol.md §7.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { SendnetError } from './errors.js';
 import { datasetParametersWire, type DatasetParameters } from './datasetSchema.js';
 import { describeZodError } from './wire.js';
@@ -17,7 +17,10 @@ export const consensusParametersSchema = datasetParametersWire.omit({
 });
 export type ConsensusParameters = z.infer<typeof consensusParametersSchema>;
 /** The dataset parameters the chain decides. */
-export type ChainParameters = Pick<DatasetParameters, 'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'>;
+export type ChainParameters = Pick<
+  DatasetParameters,
+  'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'
+>;
 
 export const DEVNET_CONSENSUS: ConsensusParameters = {
   k: 32,

@@ -128,7 +128,8 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
   // nodes it was assigned (an accepted transcript covers every assigned node, challengesPerNode each).
   const scheduledOf = new Map<string, number>(watchdogs.eligibleLicenses.map((id) => [id, 0]));
   for (const counts of watchdogs.ratios.values()) {
-    for (const c of counts) if (scheduledOf.has(c.tokenId)) scheduledOf.set(c.tokenId, scheduledOf.get(c.tokenId)! + c.scheduled);
+    for (const c of counts)
+      if (scheduledOf.has(c.tokenId)) scheduledOf.set(c.tokenId, scheduledOf.get(c.tokenId)! + c.scheduled);
   }
 
   const scoringInput: ScoringInput = {
@@ -154,7 +155,9 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
         operator: n.operator as Address,
         stake: BigInt(n.stake),
         watchdogs: watchdogs.samples.get(n.nodeKey as Address) ?? [],
-        volume: [...r.volume.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([senderDid, units]) => ({ senderDid, units })),
+        volume: [...r.volume.entries()]
+          .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+          .map(([senderDid, units]) => ({ senderDid, units })),
         openingsFailed: failed,
         equivocated: r.equivocated,
         slashAmount: r.outcome === 'fraud' ? fraudSlash : 0n,
@@ -163,7 +166,9 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
     previousCumulative: new Map(d.previousCumulative.map((c) => [c.account as Address, BigInt(c.cumulative)])),
     licenseEmission: BigInt(p.licenseEmission),
     licenses: [...scheduledOf.entries()].map(([tokenId, scheduled]) => ({ tokenId: BigInt(tokenId), scheduled })),
-    previousLicenseCumulative: new Map(d.previousLicenseCumulative.map((c) => [BigInt(c.tokenId), BigInt(c.cumulative)])),
+    previousLicenseCumulative: new Map(
+      d.previousLicenseCumulative.map((c) => [BigInt(c.tokenId), BigInt(c.cumulative)]),
+    ),
   };
   let result: ScoringResult;
   try {
@@ -196,7 +201,11 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
       operator: n.operator as Address,
       committed: r.committed,
       equivocated: r.equivocated,
-      commitment: r.commitment && { root: r.commitment.root, totalUnits: r.commitment.totalUnits, leafCount: r.commitment.leafCount },
+      commitment: r.commitment && {
+        root: r.commitment.root,
+        totalUnits: r.commitment.totalUnits,
+        leafCount: r.commitment.leafCount,
+      },
       openings: r.outcome,
       openingsOk: r.outcome === 'ok' || r.outcome === 'not-sampled' || r.outcome === 'no-commitment',
       reason: r.reason,

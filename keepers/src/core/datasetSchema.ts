@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import type { Address, Hex } from 'viem';
 import {
-  ackWire,
+  type ackWire,
   addressWire,
   blockNumber,
   bytes32Wire,
@@ -21,7 +21,7 @@ import {
   isCanonicalDecimal,
   isHex,
   receiptWire,
-  ticketWire,
+  type ticketWire,
   uint32,
   uintString,
   unixMillis,
@@ -121,9 +121,17 @@ export const datasetParametersWire = z.strictObject({
   /** Challenges each assigned WatchDog sends a node per epoch. */
   challengesPerNode: z.number().int().min(1).max(10_000),
   challengeTimeoutMs: z.number().int().min(1).max(86_400_000),
-  commitGraceSeconds: z.number().int().min(0).max(2 ** 32),
+  commitGraceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32),
   /** The assignment seed's reference time is epochStart − assignmentLeadSeconds. */
-  assignmentLeadSeconds: z.number().int().min(0).max(2 ** 32),
+  assignmentLeadSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32),
   /** Fault amount of an openings fraud. */
   fraudSlash: uintString(96),
   // scoring parameters (core/scoring.ts)
@@ -253,7 +261,8 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
   }
   if (Math.round(p.aTarget * 1e6) <= Math.round(p.aMin * 1e6)) fail('parameters.aTarget', 'must exceed aMin');
   // A node's verified units (≤ k DIDs, each credited at most volumeCapPerDid) must fit in uint64.
-  if (BigInt(p.volumeCapPerDid) * BigInt(p.k) >= 1n << 64n) fail('parameters.volumeCapPerDid', 'times k must fit in uint64');
+  if (BigInt(p.volumeCapPerDid) * BigInt(p.k) >= 1n << 64n)
+    fail('parameters.volumeCapPerDid', 'times k must fit in uint64');
   if (d.seed.blockNumber < d.startBlock.blockNumber) fail('seed.blockNumber', 'must not precede startBlock');
   if (d.assignSeed.blockNumber > d.startBlock.blockNumber) fail('assignSeed.blockNumber', 'must not follow startBlock');
 
@@ -270,8 +279,10 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
   });
   d.openings.forEach((o, i) => {
     if (o.status === 'ok' && o.openings === undefined) fail(`openings[${i}].openings`, 'required when status is ok');
-    if (o.status !== 'ok' && o.openings !== undefined) fail(`openings[${i}].openings`, `must be absent when status is ${o.status}`);
-    if (o.status === 'malformed' && o.reason === undefined) fail(`openings[${i}].reason`, 'required when status is malformed');
+    if (o.status !== 'ok' && o.openings !== undefined)
+      fail(`openings[${i}].openings`, `must be absent when status is ${o.status}`);
+    if (o.status === 'malformed' && o.reason === undefined)
+      fail(`openings[${i}].reason`, 'required when status is malformed');
   });
   let total = BigInt(p.epochEmission);
   for (const c of d.previousCumulative) total += BigInt(c.cumulative);
@@ -349,8 +360,13 @@ function normalizeLoose(value: unknown): unknown {
 }
 
 /** A cumulative list given as a list, or as a map turned into one with `entry`. */
-function entryList<K, T>(list: readonly T[] | ReadonlyMap<K, Amount>, entry: (key: K, cumulative: Amount) => T): readonly T[] {
-  return list instanceof Map ? [...list.entries()].map(([key, cumulative]) => entry(key, cumulative)) : (list as readonly T[]);
+function entryList<K, T>(
+  list: readonly T[] | ReadonlyMap<K, Amount>,
+  entry: (key: K, cumulative: Amount) => T,
+): readonly T[] {
+  return list instanceof Map
+    ? [...list.entries()].map(([key, cumulative]) => entry(key, cumulative))
+    : (list as readonly T[]);
 }
 
 /**
@@ -362,7 +378,10 @@ function entryList<K, T>(list: readonly T[] | ReadonlyMap<K, Amount>, entry: (ke
 export function datasetFromParts(parts: DatasetParts): EpochDataset {
   const p = parts.parameters;
   const prev = entryList(parts.previousCumulative, (account: string, cumulative) => ({ account, cumulative }));
-  const prevLicenses = entryList(parts.previousLicenseCumulative, (tokenId: Amount, cumulative) => ({ tokenId, cumulative }));
+  const prevLicenses = entryList(parts.previousLicenseCumulative, (tokenId: Amount, cumulative) => ({
+    tokenId,
+    cumulative,
+  }));
   const sortedBy = <T>(items: T[], key: (t: T) => string, cmp = byString) => items.sort((a, b) => cmp(key(a), key(b)));
   const json = (v: unknown) => JSON.stringify(v);
   const raw = {
@@ -399,14 +418,23 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       licenseEmission: dec(p.licenseEmission),
     },
     startBlock: { blockNumber: Number(parts.startBlock.blockNumber), blockHash: low(parts.startBlock.blockHash) },
-    seed: { blockNumber: Number(parts.seed.blockNumber), blockHash: low(parts.seed.blockHash), value: low(parts.seed.value) },
+    seed: {
+      blockNumber: Number(parts.seed.blockNumber),
+      blockHash: low(parts.seed.blockHash),
+      value: low(parts.seed.value),
+    },
     assignSeed: {
       blockNumber: Number(parts.assignSeed.blockNumber),
       blockHash: low(parts.assignSeed.blockHash),
       value: low(parts.assignSeed.value),
     },
     nodes: sortedBy(
-      parts.nodes.map((n) => ({ nodeKey: low(n.nodeKey), operator: low(n.operator), stake: dec(n.stake), endpoint: n.endpoint })),
+      parts.nodes.map((n) => ({
+        nodeKey: low(n.nodeKey),
+        operator: low(n.operator),
+        stake: dec(n.stake),
+        endpoint: n.endpoint,
+      })),
       (n) => n.nodeKey,
     ),
     keys: sortedBy(
@@ -414,7 +442,12 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       (k) => k.key,
     ),
     watchdogs: sortedBy(
-      parts.watchdogs.map((w) => ({ tokenId: dec(w.tokenId), operator: low(w.operator), commit: low(w.commit), signature: low(w.signature) })),
+      parts.watchdogs.map((w) => ({
+        tokenId: dec(w.tokenId),
+        operator: low(w.operator),
+        commit: low(w.commit),
+        signature: low(w.signature),
+      })),
       (w) => w.tokenId,
       byBigint,
     ).sort((a, b) => byBigint(a.tokenId, b.tokenId) || byString(json(a), json(b))),
@@ -427,7 +460,9 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
     ),
     transcripts: parts.transcripts
       .map((t) => normalizeLoose(t) as { transcript: { tokenId: string } })
-      .sort((a, b) => byBigint(String(a.transcript?.tokenId), String(b.transcript?.tokenId)) || byString(json(a), json(b))),
+      .sort(
+        (a, b) => byBigint(String(a.transcript?.tokenId), String(b.transcript?.tokenId)) || byString(json(a), json(b)),
+      ),
     guardianSet: parts.guardianSet.map((g) => low(g)).sort(byString),
     signersPaid: parts.signersPaid.map((g) => low(g)).sort(byString),
     previousCumulative: sortedBy(

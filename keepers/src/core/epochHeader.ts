@@ -77,7 +77,8 @@ const SCORE_WORDS = 9;
 const MASK_64 = (1n << 64n) - 1n;
 
 function putUint(view: DataView, offset: number, value: number, limit: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > limit) throw new RangeError(`NodeScore.${what} out of range: ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > limit)
+    throw new RangeError(`NodeScore.${what} out of range: ${value}`);
   view.setUint32(offset + 28, value); // limits are at most 32 bits; the rest of the word stays zero
 }
 

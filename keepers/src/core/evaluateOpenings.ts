@@ -104,17 +104,24 @@ export function verifyNodeOpenings(
   const nothing = { volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
   if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', ...nothing };
   const k = d.parameters.k;
-  if (!entry || entry.status === 'silent') return { outcome: 'silent', reason: 'no openings before the deadline', ...nothing };
+  if (!entry || entry.status === 'silent')
+    return { outcome: 'silent', reason: 'no openings before the deadline', ...nothing };
   if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, ...nothing };
   const openings = entry.openings ?? [];
-  if (openings.length !== k) return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, ...nothing };
+  if (openings.length !== k)
+    return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, ...nothing };
   const volume = new Map<string, bigint>();
   const tickets = new Map<Hex, number>();
   const targets = sampleTargets(d.seed.value as Hex, nodeKey, commitment.totalUnits, k);
   const samplesPerDid = new Map<string, number>();
   for (let i = 0; i < k; i++) {
     const opening = toOpening(openings[i]!);
-    const fraud = (reason: string) => ({ outcome: 'fraud' as const, reason: `opening ${i}: ${reason}`, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS });
+    const fraud = (reason: string) => ({
+      outcome: 'fraud' as const,
+      reason: `opening ${i}: ${reason}`,
+      volume: NOTHING_VOLUME,
+      tickets: NOTHING_TICKETS,
+    });
     const verdict = verifyOpening(opening, { node: nodeKey, commitment, target: targets[i]! });
     if (!verdict.ok) return fraud(`${verdict.reason}: ${verdict.detail}`);
     const th = ticketHash(opening.ticket);
@@ -143,7 +150,13 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
   for (const nodeKey of nodes) {
     const base = { nodeKey, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
     if (equivocated.has(nodeKey)) {
-      results.set(nodeKey, { ...base, committed: true, equivocated: true, outcome: 'equivocated', reason: 'two different signed commitments' });
+      results.set(nodeKey, {
+        ...base,
+        committed: true,
+        equivocated: true,
+        outcome: 'equivocated',
+        reason: 'two different signed commitments',
+      });
       continue;
     }
     const commitment = commitments.get(nodeKey);
@@ -151,7 +164,13 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
       results.set(nodeKey, { ...base, committed: false, equivocated: false, outcome: 'no-commitment' });
       continue;
     }
-    results.set(nodeKey, { nodeKey, committed: true, equivocated: false, commitment, ...verifyNodeOpenings(d, nodeKey, commitment, entries.get(nodeKey), keys) });
+    results.set(nodeKey, {
+      nodeKey,
+      committed: true,
+      equivocated: false,
+      commitment,
+      ...verifyNodeOpenings(d, nodeKey, commitment, entries.get(nodeKey), keys),
+    });
   }
   // A ticket opened at two nodes is fraud for the later node in nodeKey order (lowercase hex of equal
   // length: string order is numeric order).
@@ -161,18 +180,27 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
     const r = results.get(nodeKey)!;
     const clash = [...r.tickets.keys()].find((th) => ticketOwner.has(th));
     if (clash) {
-      Object.assign(r, { outcome: 'fraud', reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`, volume: NOTHING_VOLUME });
+      Object.assign(r, {
+        outcome: 'fraud',
+        reason: `ticket ${clash} already opened at node ${ticketOwner.get(clash)}`,
+        volume: NOTHING_VOLUME,
+      });
       continue;
     }
     for (const th of r.tickets.keys()) ticketOwner.set(th, nodeKey);
   }
   for (const [nodeKey, r] of results) {
-    if (r.outcome === 'fraud' || r.outcome === 'malformed') rejected.push({ kind: 'openings', id: nodeKey, reason: `${r.outcome}: ${r.reason}` });
+    if (r.outcome === 'fraud' || r.outcome === 'malformed')
+      rejected.push({ kind: 'openings', id: nodeKey, reason: `${r.outcome}: ${r.reason}` });
   }
   for (const entry of d.openings) {
     const r = results.get(entry.nodeKey as Address);
     if (!r || r.outcome === 'no-commitment' || r.outcome === 'equivocated' || r.outcome === 'not-sampled') {
-      rejected.push({ kind: 'openings', id: entry.nodeKey, reason: `no openings expected (${r?.outcome ?? 'not an Active node'}): ignored` });
+      rejected.push({
+        kind: 'openings',
+        id: entry.nodeKey,
+        reason: `no openings expected (${r?.outcome ?? 'not an Active node'}): ignored`,
+      });
     }
   }
   return results;

@@ -52,11 +52,19 @@ function timingProblem(d: EpochDataset, t: Transcript): string | null {
     let byIndex = offsets.get(r.node);
     if (!byIndex) {
       byIndex = [];
-      for (const { i, offset } of challengeOffsets(t.secret, r.node, d.parameters.challengesPerNode, duration, timeoutSeconds)) byIndex[i] = offset;
+      for (const { i, offset } of challengeOffsets(
+        t.secret,
+        r.node,
+        d.parameters.challengesPerNode,
+        duration,
+        timeoutSeconds,
+      ))
+        byIndex[i] = offset;
       offsets.set(r.node, byIndex);
     }
     const earliest = (d.epochStart + byIndex[r.i]!) * 1000;
-    if (r.at < earliest) return `challenge ${r.node}#${r.i} sent at ${r.at} ms, before its scheduled time ${earliest} ms`;
+    if (r.at < earliest)
+      return `challenge ${r.node}#${r.i} sent at ${r.at} ms, before its scheduled time ${earliest} ms`;
     if (r.at >= d.epochEnd * 1000) return `challenge ${r.node}#${r.i} sent at ${r.at} ms, after the epoch end`;
   }
   return null;
@@ -81,21 +89,30 @@ export async function validWatchdogCommits(
 ): Promise<Map<string, ValidCommit>> {
   const signers = await Promise.all(
     entries.map((w) =>
-      recover(recoverWatchdogCommitSigner({ tokenId: w.tokenId, epoch, commit: w.commit as Hex, signature: w.signature as Hex })),
+      recover(
+        recoverWatchdogCommitSigner({
+          tokenId: w.tokenId,
+          epoch,
+          commit: w.commit as Hex,
+          signature: w.signature as Hex,
+        }),
+      ),
     ),
   );
   const commits = new Map<string, Map<string, ValidCommit>>();
   entries.forEach((w, i) => {
     const reject = (reason: string) => rejected.push({ kind: 'watchdog-commit', id: `${w.tokenId}#${i}`, reason });
     if (w.operator === ZERO_ADDRESS) return reject('license has no operator');
-    if (signers[i] !== w.operator) return reject(`signature recovers to ${signers[i] ?? 'nothing'}, not operator ${w.operator}`);
+    if (signers[i] !== w.operator)
+      return reject(`signature recovers to ${signers[i] ?? 'nothing'}, not operator ${w.operator}`);
     const forToken = commits.get(w.tokenId) ?? new Map<string, ValidCommit>();
     forToken.set(`${w.operator}:${w.commit}`, { operator: w.operator as Address, commit: w.commit as Hex });
     commits.set(w.tokenId, forToken);
   });
   const valid = new Map<string, ValidCommit>();
   for (const [tokenId, forToken] of [...commits.entries()].sort((a, b) => byTokenId(a[0], b[0]))) {
-    if (forToken.size > 1) rejected.push({ kind: 'watchdog-commit', id: tokenId, reason: 'two different commits for one license' });
+    if (forToken.size > 1)
+      rejected.push({ kind: 'watchdog-commit', id: tokenId, reason: 'two different commits for one license' });
     else valid.set(tokenId, [...forToken.values()][0]!);
   }
   return valid;
@@ -110,9 +127,15 @@ export function watchdogAssignment(
 ): { assignment: Map<Address, string[]>; nodesOf: Map<string, Address[]> } {
   const nodes = nodeKeys.map((n) => n.toLowerCase() as Address);
   if (!nodes.every((n, i) => i === 0 || nodes[i - 1]! < n)) nodes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({ tokenId: BigInt(tokenId), operator: c.operator }));
+  const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({
+    tokenId: BigInt(tokenId),
+    operator: c.operator,
+  }));
   // No candidates: every node gets none (skips a per-node pass over the whole node set).
-  const assigned = candidates.length > 0 ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m }) : new Map<Address, bigint[]>();
+  const assigned =
+    candidates.length > 0
+      ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m })
+      : new Map<Address, bigint[]>();
   const assignment = new Map<Address, string[]>();
   const nodesOf = new Map<string, Address[]>();
   for (const node of nodes) {
@@ -128,7 +151,11 @@ export function watchdogAssignment(
 }
 
 /** `sortedNodeKeys`: the dataset's node keys, ascending. */
-export async function evaluateWatchdogs(d: EpochDataset, sortedNodeKeys: readonly Address[], rejected: RejectedItem[]): Promise<WatchdogEvaluation> {
+export async function evaluateWatchdogs(
+  d: EpochDataset,
+  sortedNodeKeys: readonly Address[],
+  rejected: RejectedItem[],
+): Promise<WatchdogEvaluation> {
   const validCommits = await validWatchdogCommits(d.epoch, d.watchdogs, rejected);
   const nodes = sortedNodeKeys;
   const { assignment, nodesOf } = watchdogAssignment(d.assignSeed.value as Hex, nodes, validCommits, d.parameters.m);
@@ -167,7 +194,8 @@ export async function evaluateWatchdogs(d: EpochDataset, sortedNodeKeys: readonl
   });
   const transcripts = new Map<string, Map<Address, NodeAvailability>>();
   for (const [tokenId, forToken] of accepted) {
-    if (forToken.size > 1) rejected.push({ kind: 'transcript', id: tokenId, reason: 'two different transcripts for one license' });
+    if (forToken.size > 1)
+      rejected.push({ kind: 'transcript', id: tokenId, reason: 'two different transcripts for one license' });
     else transcripts.set(tokenId, [...forToken.values()][0]!.nodes);
   }
 

@@ -16,7 +16,15 @@ import { z } from 'zod';
 import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
 import { keccak } from './merkle.js';
 import { SendnetError } from './errors.js';
-import { ackSchema, describeZodError, hex32, receiptSchema, ticketSchema, unsignedAckSchema, unsignedTicketSchema } from './wire.js';
+import {
+  ackSchema,
+  describeZodError,
+  hex32,
+  receiptSchema,
+  ticketSchema,
+  unsignedAckSchema,
+  unsignedTicketSchema,
+} from './wire.js';
 
 /** Largest decoded ciphertext of an envelope, bytes. */
 export const MAX_CIPHERTEXT_BYTES = 64 * 1024;
@@ -49,7 +57,10 @@ export const envelopeSchema = z.object({
     .string()
     .max(MAX_BASE64_CHARS, `ciphertext larger than ${MAX_CIPHERTEXT_BYTES} bytes`)
     .regex(BASE64, 'ciphertext is not padded base64')
-    .refine((b64) => base64DecodedLength(b64) <= MAX_CIPHERTEXT_BYTES, `ciphertext larger than ${MAX_CIPHERTEXT_BYTES} bytes`),
+    .refine(
+      (b64) => base64DecodedLength(b64) <= MAX_CIPHERTEXT_BYTES,
+      `ciphertext larger than ${MAX_CIPHERTEXT_BYTES} bytes`,
+    ),
   ticket: ticketSchema,
 });
 
@@ -189,13 +200,19 @@ export function generateDeviceKey(): DeviceKey {
 export function deviceKeyFromSeed(seed: Hex): DeviceKey {
   const bytes = hexToBytes(seed);
   if (bytes.length !== 32) throw new RangeError(`an Ed25519 seed is 32 bytes, got ${bytes.length}`);
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, bytes]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, bytes]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return deviceKeyFromPrivateKey(privateKey);
 }
 
 function deviceKeyFromPrivateKey(privateKey: KeyObject): DeviceKey {
   if (privateKey.asymmetricKeyType !== 'ed25519' || privateKey.type !== 'private') {
-    throw new DeviceKeyMismatchError(`expected an Ed25519 private key, got ${privateKey.asymmetricKeyType} ${privateKey.type}`);
+    throw new DeviceKeyMismatchError(
+      `expected an Ed25519 private key, got ${privateKey.asymmetricKeyType} ${privateKey.type}`,
+    );
   }
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
@@ -319,7 +336,8 @@ export function checkReceipt(
   if (ticket.node.toLowerCase() !== expected.node.toLowerCase()) {
     return fail('wrong-node', `ticket names node ${ticket.node}, expected ${expected.node}`);
   }
-  if (ticket.epoch !== expected.epoch) return fail('wrong-epoch', `ticket names epoch ${ticket.epoch}, expected ${expected.epoch}`);
+  if (ticket.epoch !== expected.epoch)
+    return fail('wrong-epoch', `ticket names epoch ${ticket.epoch}, expected ${expected.epoch}`);
   if (!Number.isInteger(ticket.units) || ticket.units < 1 || ticket.units > MAX_TICKET_UNITS) {
     return fail('bad-units', `ticket units ${ticket.units} outside 1..${MAX_TICKET_UNITS}`);
   }
@@ -328,13 +346,18 @@ export function checkReceipt(
     return fail('ack-ticket-mismatch', `ack is for ticket ${ack.ticketHash}, not ${bytesToHex(th)}`);
   }
   if (ack.recipientKey.toLowerCase() !== ticket.recipientKey.toLowerCase()) {
-    return fail('recipient-key-mismatch', `ack signed by ${ack.recipientKey}, ticket addressed to ${ticket.recipientKey}`);
+    return fail(
+      'recipient-key-mismatch',
+      `ack signed by ${ack.recipientKey}, ticket addressed to ${ticket.recipientKey}`,
+    );
   }
   if (ticket.senderKey.toLowerCase() === ticket.recipientKey.toLowerCase() || ticket.senderDid === ack.recipientDid) {
     return fail('sender-is-recipient', `sender ${ticket.senderKey} (DID ${ticket.senderDid}) is the recipient`);
   }
-  if (!ed25519Verify(ticket.senderKey, th, ticket.sig)) return fail('bad-ticket-signature', 'ticket signature does not verify');
-  if (!ed25519Verify(ack.recipientKey, hashes?.ackHash ?? ackHashBytes(ack), ack.sig)) return fail('bad-ack-signature', 'ack signature does not verify');
+  if (!ed25519Verify(ticket.senderKey, th, ticket.sig))
+    return fail('bad-ticket-signature', 'ticket signature does not verify');
+  if (!ed25519Verify(ack.recipientKey, hashes?.ackHash ?? ackHashBytes(ack), ack.sig))
+    return fail('bad-ack-signature', 'ack signature does not verify');
   return { ok: true };
 }
 
@@ -344,7 +367,11 @@ export interface KeyDirectory {
   statusOf(key: Hex): { active: boolean; did: bigint } | undefined;
 }
 
-export type KeyRejection = 'sender-key-not-active' | 'recipient-key-not-active' | 'sender-did-mismatch' | 'recipient-did-mismatch';
+export type KeyRejection =
+  | 'sender-key-not-active'
+  | 'recipient-key-not-active'
+  | 'sender-did-mismatch'
+  | 'recipient-did-mismatch';
 
 /** Both keys Active for the DIDs the ticket and ack name. */
 export function checkReceiptKeys(receipt: Receipt, keys: KeyDirectory): CheckResult<KeyRejection> {
@@ -355,7 +382,8 @@ export function checkReceiptKeys(receipt: Receipt, keys: KeyDirectory): CheckRes
   for (const { key, did, side } of sides) {
     const status = keys.statusOf(key.toLowerCase() as Hex);
     if (!status?.active) return fail(`${side}-key-not-active`, `${side} key ${key} is not Active`);
-    if (status.did !== BigInt(did)) return fail(`${side}-did-mismatch`, `${side} key ${key} belongs to DID ${status.did}, not ${did}`);
+    if (status.did !== BigInt(did))
+      return fail(`${side}-did-mismatch`, `${side} key ${key} belongs to DID ${status.did}, not ${did}`);
   }
   return { ok: true };
 }
@@ -373,18 +401,26 @@ export type EnvelopeRejection =
  * What a relay node checks before accepting an envelope: the ticket is for this envelope and recipient,
  * its units match the ciphertext size, it names this node (and `epoch` if given), and the sender signed it.
  */
-export function checkEnvelope(envelope: Envelope, expected: { node: Address; epoch?: number }): CheckResult<EnvelopeRejection> {
+export function checkEnvelope(
+  envelope: Envelope,
+  expected: { node: Address; epoch?: number },
+): CheckResult<EnvelopeRejection> {
   const { ticket } = envelope;
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-  if (!same(ticket.envelopeId, envelope.id)) return fail('ticket-envelope-mismatch', `ticket is for envelope ${ticket.envelopeId}, not ${envelope.id}`);
-  if (!same(ticket.recipientKey, envelope.to)) return fail('ticket-recipient-mismatch', `ticket is for ${ticket.recipientKey}, envelope to ${envelope.to}`);
+  if (!same(ticket.envelopeId, envelope.id))
+    return fail('ticket-envelope-mismatch', `ticket is for envelope ${ticket.envelopeId}, not ${envelope.id}`);
+  if (!same(ticket.recipientKey, envelope.to))
+    return fail('ticket-recipient-mismatch', `ticket is for ${ticket.recipientKey}, envelope to ${envelope.to}`);
   const units = sizeUnits(base64DecodedLength(envelope.ciphertext));
-  if (ticket.units !== units) return fail('units-mismatch', `ticket claims ${ticket.units} units, ciphertext is ${units}`);
-  if (!same(ticket.node, expected.node)) return fail('wrong-node', `ticket names node ${ticket.node}, this is ${expected.node}`);
+  if (ticket.units !== units)
+    return fail('units-mismatch', `ticket claims ${ticket.units} units, ciphertext is ${units}`);
+  if (!same(ticket.node, expected.node))
+    return fail('wrong-node', `ticket names node ${ticket.node}, this is ${expected.node}`);
   if (expected.epoch !== undefined && ticket.epoch !== expected.epoch) {
     return fail('wrong-epoch', `ticket names epoch ${ticket.epoch}, current is ${expected.epoch}`);
   }
-  if (same(ticket.senderKey, ticket.recipientKey)) return fail('sender-is-recipient', 'sender key is the recipient key');
+  if (same(ticket.senderKey, ticket.recipientKey))
+    return fail('sender-is-recipient', 'sender key is the recipient key');
   if (!verifyTicketSignature(ticket)) return fail('bad-ticket-signature', 'ticket signature does not verify');
   return { ok: true };
 }

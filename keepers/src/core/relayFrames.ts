@@ -23,12 +23,22 @@ import { SendnetError } from './errors.js';
 /** Largest frame a node answers (a 64 KiB envelope is ~89 KB of JSON). */
 export const MAX_FRAME_BYTES = 96 * 1024;
 
-export const loginFrameSchema = z.object({ type: z.literal('login'), key: hex32, did: decimalUint256, sig: ed25519Signature });
+export const loginFrameSchema = z.object({
+  type: z.literal('login'),
+  key: hex32,
+  did: decimalUint256,
+  sig: ed25519Signature,
+});
 export const sendFrameSchema = z.object({ type: z.literal('send'), envelope: envelopeSchema });
 export const ackFrameSchema = z.object({ type: z.literal('ack'), ack: ackSchema });
 export const helloFrameSchema = z.object({ type: z.literal('hello') });
 
-export const clientFrameSchema = z.discriminatedUnion('type', [helloFrameSchema, loginFrameSchema, sendFrameSchema, ackFrameSchema]);
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  helloFrameSchema,
+  loginFrameSchema,
+  sendFrameSchema,
+  ackFrameSchema,
+]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 /** Node → client frames, validated by the client. */

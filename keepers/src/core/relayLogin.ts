@@ -12,7 +12,13 @@ import { encodeAbiParameters, hexToBytes, type Address, type Hex } from 'viem';
 import { keccak } from './merkle.js';
 import { ed25519Sign, ed25519Verify, type DeviceSigningKey } from './relay.js';
 
-const LOGIN_PARAMS = [{ type: 'string' }, { type: 'bytes32' }, { type: 'address' }, { type: 'uint256' }, { type: 'bytes32' }] as const;
+const LOGIN_PARAMS = [
+  { type: 'string' },
+  { type: 'bytes32' },
+  { type: 'address' },
+  { type: 'uint256' },
+  { type: 'bytes32' },
+] as const;
 
 export interface LoginFields {
   nonce: Hex;

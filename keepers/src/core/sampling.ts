@@ -13,7 +13,14 @@
 import { z } from 'zod';
 import { bytesToHex, encodeAbiParameters, hexToBytes, type Address, type Hex } from 'viem';
 import { compareBytes, keccak } from './merkle.js';
-import { ackHashBytes, checkReceipt, receiptLeafFromHashes, receiptSchema, ticketHashBytes, type ReceiptRejection } from './relay.js';
+import {
+  ackHashBytes,
+  checkReceipt,
+  receiptLeafFromHashes,
+  receiptSchema,
+  ticketHashBytes,
+  type ReceiptRejection,
+} from './relay.js';
 import { sumSiblingSchema, verifySumPath, type SumPathRejection, type SumSibling, type SumTree } from './sumTree.js';
 import type { EpochCommitment } from './commitment.js';
 import { assertUint32, isHex32 } from './wire.js';
@@ -45,14 +52,19 @@ function toBigint(bytes: Uint8Array): bigint {
 export function samplingSeed(epoch: number, blockHash: Hex): Hex {
   assertUint32('epoch', epoch);
   checkHex32('blockHash', blockHash);
-  return bytesToHex(keccak(hexToBytes(encodeAbiParameters([{ type: 'uint32' }, { type: 'bytes32' }], [epoch, blockHash]))));
+  return bytesToHex(
+    keccak(hexToBytes(encodeAbiParameters([{ type: 'uint32' }, { type: 'bytes32' }], [epoch, blockHash]))),
+  );
 }
 
 /** The WatchDog assignment seed; `blockHash` of the first block at or after epochStart − assignmentLeadSeconds. */
 export function assignmentSeed(epoch: number, blockHash: Hex): Hex {
   assertUint32('epoch', epoch);
   checkHex32('blockHash', blockHash);
-  const encoded = encodeAbiParameters([{ type: 'string' }, { type: 'uint32' }, { type: 'bytes32' }], ['SN-ASSIGN-1', epoch, blockHash]);
+  const encoded = encodeAbiParameters(
+    [{ type: 'string' }, { type: 'uint32' }, { type: 'bytes32' }],
+    ['SN-ASSIGN-1', epoch, blockHash],
+  );
   return bytesToHex(keccak(hexToBytes(encoded)));
 }
 
@@ -84,7 +96,11 @@ export interface Sample {
 
 /** The k samples of a node's tree: target r_i and the leaf it falls in. */
 export function sampleLeafIndices(tree: SumTree, seed: Hex, nodeKey: Address, k: number = DEFAULT_SAMPLES): Sample[] {
-  return sampleTargets(seed, nodeKey, tree.totalUnits, k).map((target, i) => ({ i, target, index: tree.findLeafForTarget(target) }));
+  return sampleTargets(seed, nodeKey, tree.totalUnits, k).map((target, i) => ({
+    i,
+    target,
+    index: tree.findLeafForTarget(target),
+  }));
 }
 
 export interface WatchdogCandidate {
@@ -112,7 +128,9 @@ export function assignWatchdogs(args: {
     if (seen.has(w.tokenId)) throw new RangeError(`WatchDog tokenId ${w.tokenId} listed twice`);
     seen.add(w.tokenId);
   }
-  const nodes = [...new Set(args.nodes.map((n) => n.toLowerCase() as Address))].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const nodes = [...new Set(args.nodes.map((n) => n.toLowerCase() as Address))].sort((a, b) =>
+    BigInt(a) < BigInt(b) ? -1 : 1,
+  );
   const buffer = new Uint8Array(96);
   buffer.set(hexToBytes(args.assignSeed), 0);
   const result = new Map<Address, bigint[]>();
@@ -150,7 +168,11 @@ export const openingSchema = z.object({
 export type Opening = z.infer<typeof openingSchema>;
 
 /** The opening of leaf `index` of `tree` for a receipt, in wire form (ready for JSON). */
-export function openingToWire(tree: SumTree, index: number, receipt: { ticket: Opening['ticket']; ack: Opening['ack'] }) {
+export function openingToWire(
+  tree: SumTree,
+  index: number,
+  receipt: { ticket: Opening['ticket']; ack: Opening['ack'] },
+) {
   return {
     index,
     ticket: receipt.ticket,

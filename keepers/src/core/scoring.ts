@@ -103,12 +103,22 @@ const nodeInput = z
   .superRefine((node, ctx) => {
     const dogs = new Set<string>();
     node.watchdogs.forEach((w, i) => {
-      if (dogs.has(w.watchdog)) ctx.addIssue({ code: 'custom', path: ['watchdogs', i, 'watchdog'], message: `duplicate WatchDog ${w.watchdog}` });
+      if (dogs.has(w.watchdog))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['watchdogs', i, 'watchdog'],
+          message: `duplicate WatchDog ${w.watchdog}`,
+        });
       dogs.add(w.watchdog);
     });
     const dids = new Set<string>();
     node.volume.forEach((v, i) => {
-      if (dids.has(v.senderDid)) ctx.addIssue({ code: 'custom', path: ['volume', i, 'senderDid'], message: `duplicate sender DID ${v.senderDid}` });
+      if (dids.has(v.senderDid))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['volume', i, 'senderDid'],
+          message: `duplicate sender DID ${v.senderDid}`,
+        });
       dids.add(v.senderDid);
     });
   });
@@ -138,7 +148,11 @@ const parameters = z
   })
   .superRefine((p, ctx) => {
     if (Math.round(p.aTarget * PPM) <= Math.round(p.aMin * PPM)) {
-      ctx.addIssue({ code: 'custom', path: ['aTarget'], message: `aTarget (${p.aTarget}) must exceed aMin (${p.aMin})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aTarget'],
+        message: `aTarget (${p.aTarget}) must exceed aMin (${p.aMin})`,
+      });
     }
   });
 
@@ -167,7 +181,8 @@ const scoringInput = z
   })
   .superRefine((input, ctx) => {
     const set = new Set(input.guardianSet);
-    if (set.size !== input.guardianSet.length) ctx.addIssue({ code: 'custom', path: ['guardianSet'], message: 'duplicate guardian' });
+    if (set.size !== input.guardianSet.length)
+      ctx.addIssue({ code: 'custom', path: ['guardianSet'], message: 'duplicate guardian' });
     const seen = new Set<string>();
     input.signers.forEach((s, i) => {
       if (!set.has(s)) ctx.addIssue({ code: 'custom', path: ['signers', i], message: `unknown guardian ${s}` });
@@ -177,16 +192,22 @@ const scoringInput = z
     const keys = new Set<string>();
     input.nodes.forEach((n, i) => {
       const key = n.nodeKey.toLowerCase();
-      if (keys.has(key)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'nodeKey'], message: `duplicate node ${n.nodeKey}` });
+      if (keys.has(key))
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'nodeKey'], message: `duplicate node ${n.nodeKey}` });
       keys.add(key);
     });
     // Map keys differing only in case collapse to one account after lowercasing.
     if (new Set(input.previousCumulative.keys()).size !== input.previousCumulative.size) {
-      ctx.addIssue({ code: 'custom', path: ['previousCumulative'], message: 'an account appears twice (case-insensitive)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previousCumulative'],
+        message: 'an account appears twice (case-insensitive)',
+      });
     }
     const licenses = new Set<bigint>();
     input.licenses.forEach((l, i) => {
-      if (licenses.has(l.tokenId)) ctx.addIssue({ code: 'custom', path: ['licenses', i, 'tokenId'], message: `duplicate license ${l.tokenId}` });
+      if (licenses.has(l.tokenId))
+        ctx.addIssue({ code: 'custom', path: ['licenses', i, 'tokenId'], message: `duplicate license ${l.tokenId}` });
       licenses.add(l.tokenId);
     });
   });
@@ -203,7 +224,9 @@ function parseInput(input: unknown): ParsedInput {
     }
     return result.data;
   }
-  throw new RangeError(`invalid scoring input: ${describeZodError(result.error, { root: '(input)', countMore: true })}`);
+  throw new RangeError(
+    `invalid scoring input: ${describeZodError(result.error, { root: '(input)', countMore: true })}`,
+  );
 }
 
 // --------------------------------------------------------------------------------------------- output
@@ -407,16 +430,24 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
     if (node.equivocated && params.equivocationSlash > amount) amount = params.equivocationSlash;
     if (amount > 0n) faults[i]! |= FAULT_SLASHED;
     if (node.openingsFailed || node.equivocated || amount > 0n) {
-      faultRecords.push({ epoch, index: faultRecords.length, nodeKey: node.nodeKey, amount, strike: node.openingsFailed || node.equivocated });
+      faultRecords.push({
+        epoch,
+        index: faultRecords.length,
+        nodeKey: node.nodeKey,
+        amount,
+        strike: node.openingsFailed || node.equivocated,
+      });
     }
   }
 
   // Scores, ranked.
-  const order = nodes.map((_, i) => i).sort((a, b) => {
-    if (perf[a] !== perf[b]) return perf[a]! > perf[b]! ? -1 : 1;
-    if (reward[a] !== reward[b]) return reward[a]! > reward[b]! ? -1 : 1;
-    return compareAddress(keys[a]!, keys[b]!);
-  });
+  const order = nodes
+    .map((_, i) => i)
+    .sort((a, b) => {
+      if (perf[a] !== perf[b]) return perf[a]! > perf[b]! ? -1 : 1;
+      if (reward[a] !== reward[b]) return reward[a]! > reward[b]! ? -1 : 1;
+      return compareAddress(keys[a]!, keys[b]!);
+    });
   const scores: NodeScore[] = order.map((i, r) => ({
     nodeKey: keys[i]!,
     rank: r + 1,
@@ -437,7 +468,9 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   let totalCumulative = 0n;
   for (const c of cumulative) totalCumulative += c.cumulative;
   if (totalCumulative >= UINT96_LIMIT) throw new RangeError(`totalCumulative ${totalCumulative} exceeds uint96`);
-  const epochRewards = [...paid.keys()].sort(compareAddress).map((account) => ({ account, cumulative: paid.get(account)! }));
+  const epochRewards = [...paid.keys()]
+    .sort(compareAddress)
+    .map((account) => ({ account, cumulative: paid.get(account)! }));
 
   // License rewards: a pool of their own, pro rata to scheduled challenges, floor; the remainder stays unpaid.
   const licenses = [...input.licenses].sort((a, b) => compareBigint(a.tokenId, b.tokenId));
@@ -455,7 +488,9 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   }
   const licenseMap = new Map<bigint, bigint>(input.previousLicenseCumulative);
   for (const [id, amount] of licensePaid) licenseMap.set(id, (licenseMap.get(id) ?? 0n) + amount);
-  const licenseCumulative = [...licenseMap.keys()].sort(compareBigint).map((id) => ({ tokenId: id, cumulative: licenseMap.get(id)! }));
+  const licenseCumulative = [...licenseMap.keys()]
+    .sort(compareBigint)
+    .map((id) => ({ tokenId: id, cumulative: licenseMap.get(id)! }));
   let licenseTotal = 0n;
   for (const c of licenseCumulative) licenseTotal += c.cumulative;
   if (licenseTotal >= UINT96_LIMIT) throw new RangeError(`license cumulative total ${licenseTotal} exceeds uint96`);
@@ -542,7 +577,9 @@ export function buildRewardTree(
 export function buildEpochTrees(result: ScoringResult, scoresChunkSize: number = SCORES_CHUNK_SIZE): EpochTrees {
   const rewardTree = buildRewardTree(result.cumulative, result.licenseCumulative);
   const faultTree =
-    result.faults.length > 0 ? buildTree(result.faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike))) : null;
+    result.faults.length > 0
+      ? buildTree(result.faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike)))
+      : null;
   return {
     rewardTree,
     licenseLeafOffset: result.cumulative.length,

@@ -79,7 +79,14 @@ function hashNode(left: Uint8Array, leftSum: bigint, right: Uint8Array, rightSum
 }
 
 /** hashNode over two stored nodes, copied byte by byte (no subarray views: less garbage in a build). */
-function hashStoredPair(src: Uint8Array, leftOffset: number, leftSum: bigint, right: Uint8Array, rightOffset: number, rightSum: bigint): Uint8Array {
+function hashStoredPair(
+  src: Uint8Array,
+  leftOffset: number,
+  leftSum: bigint,
+  right: Uint8Array,
+  rightOffset: number,
+  rightSum: bigint,
+): Uint8Array {
   for (let b = 0; b < 32; b++) nodeBuffer[b] = src[leftOffset + b]!;
   writeUint128(32, leftSum);
   for (let b = 0; b < 32; b++) nodeBuffer[48 + b] = right[rightOffset + b]!;
@@ -111,7 +118,11 @@ export function buildSumTree(leaves: readonly SumLeaf[]): SumTree {
   for (let i = 0; i < leafCount; i++) {
     const { hash, units } = leaves[i]!;
     // Buffer.write stops at the first non-hex character, so 32 bytes written from 64 chars = valid hex.
-    const valid = typeof hash === 'string' && hash.length === 66 && hash.startsWith('0x') && bottomBuffer.write(hash.slice(2), i * 32, 32, 'hex') === 32;
+    const valid =
+      typeof hash === 'string' &&
+      hash.length === 66 &&
+      hash.startsWith('0x') &&
+      bottomBuffer.write(hash.slice(2), i * 32, 32, 'hex') === 32;
     if (!valid) throw new SumTreeError(`leaf ${i}: hash is not 32 bytes of hex: ${String(hash)}`);
     if (typeof units !== 'bigint' || units < 0n || units >= UINT128_LIMIT) {
       throw new SumTreeError(`leaf ${i}: units must be a uint128 bigint, got ${String(units)}`);
@@ -218,18 +229,22 @@ export interface SumPathInput {
  * Recomputes the root and total from a leaf and its siblings and checks them against the commitment;
  * with `target`, also checks that the walk by child sums from the root would reach this leaf.
  */
-export function verifySumPath(input: SumPathInput): { ok: true } | { ok: false; reason: SumPathRejection; detail: string } {
+export function verifySumPath(
+  input: SumPathInput,
+): { ok: true } | { ok: false; reason: SumPathRejection; detail: string } {
   const fail = (reason: SumPathRejection, detail: string) => ({ ok: false as const, reason, detail });
   const { leafHash, units, index, siblings, root, totalUnits, target } = input;
   if (!isHex32(leafHash) || !isHex32(root)) return fail('bad-input', 'leaf hash or root is not 32 bytes of hex');
-  if (typeof units !== 'bigint' || units < 0n || units >= UINT128_LIMIT) return fail('sum-overflow', `leaf units ${String(units)} not a uint128`);
+  if (typeof units !== 'bigint' || units < 0n || units >= UINT128_LIMIT)
+    return fail('sum-overflow', `leaf units ${String(units)} not a uint128`);
   if (!Number.isSafeInteger(index) || index < 0) return fail('index-out-of-range', `bad index ${index}`);
   if (siblings.length > 64) return fail('depth-mismatch', `path of ${siblings.length} siblings is too long`);
   if (input.leafCount !== undefined) {
     const leafCount = Number(input.leafCount);
     if (index >= leafCount) return fail('index-out-of-range', `index ${index} ≥ leafCount ${leafCount}`);
     const depth = depthFor(leafCount);
-    if (siblings.length !== depth) return fail('depth-mismatch', `path has ${siblings.length} siblings, leafCount ${leafCount} needs ${depth}`);
+    if (siblings.length !== depth)
+      return fail('depth-mismatch', `path has ${siblings.length} siblings, leafCount ${leafCount} needs ${depth}`);
   } else if (index >= 2 ** siblings.length) {
     return fail('index-out-of-range', `index ${index} does not fit a path of ${siblings.length} siblings`);
   }
@@ -249,10 +264,12 @@ export function verifySumPath(input: SumPathInput): { ok: true } | { ok: false; 
     sum += sibling.sum;
     if (sum >= UINT128_LIMIT) return fail('sum-overflow', `sum overflows uint128 at level ${level + 1}`);
   }
-  if (bytesToHex(hash) !== root.toLowerCase()) return fail('root-mismatch', `path gives root ${bytesToHex(hash)}, committed ${root}`);
+  if (bytesToHex(hash) !== root.toLowerCase())
+    return fail('root-mismatch', `path gives root ${bytesToHex(hash)}, committed ${root}`);
   if (sum !== totalUnits) return fail('total-mismatch', `path gives total ${sum}, committed ${totalUnits}`);
   if (target !== undefined) {
-    if (target < 0n || target >= totalUnits) return fail('target-out-of-range', `target ${target} outside [0, ${totalUnits})`);
+    if (target < 0n || target >= totalUnits)
+      return fail('target-out-of-range', `target ${target} outside [0, ${totalUnits})`);
     if (target < prefix || target >= prefix + units) {
       return fail('target-not-in-leaf', `target ${target} outside the leaf's interval [${prefix}, ${prefix + units})`);
     }

@@ -52,7 +52,11 @@ export function swapDomain(chainId: number, swapSettlement: Address): TypedDataD
 }
 
 export const erc20 = (token: Address, amount: bigint): Asset => ({ kind: AssetKind.ERC20, token, amountOrId: amount });
-export const erc721 = (token: Address, tokenId: bigint): Asset => ({ kind: AssetKind.ERC721, token, amountOrId: tokenId });
+export const erc721 = (token: Address, tokenId: bigint): Asset => ({
+  kind: AssetKind.ERC721,
+  token,
+  amountOrId: tokenId,
+});
 export const eth = (amount: bigint): Asset => ({ kind: AssetKind.ETH, token: zeroAddress, amountOrId: amount });
 
 /** EIP-712 `hashStruct` of the order (before the domain is applied). */

@@ -10,7 +10,12 @@
  */
 import type { Address } from 'viem';
 import type { StoredWatchdogCommit } from './watchdogApi.js';
-import { watchdogCommit, type SignedTranscript, type Transcript, type WatchdogCommitMessage } from './watchdogSchedule.js';
+import {
+  watchdogCommit,
+  type SignedTranscript,
+  type Transcript,
+  type WatchdogCommitMessage,
+} from './watchdogSchedule.js';
 
 export interface Refusal {
   code: string;
@@ -21,22 +26,34 @@ const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
 /** Commits close when the epoch starts (`now`, `epochStart`: unix seconds). */
 export function commitTooLate(epoch: number, now: number, epochStart: number): Refusal | null {
-  return now >= epochStart ? { code: 'too-late', message: `epoch ${epoch} started at ${epochStart}: commits are closed` } : null;
+  return now >= epochStart
+    ? { code: 'too-late', message: `epoch ${epoch} started at ${epochStart}: commits are closed` }
+    : null;
 }
 
-export const COMMIT_SIGNATURE_UNRECOVERABLE: Refusal = { code: 'bad-signature', message: 'the commit signature does not recover' };
+export const COMMIT_SIGNATURE_UNRECOVERABLE: Refusal = {
+  code: 'bad-signature',
+  message: 'the commit signature does not recover',
+};
 
 /** The commit is signed by the license's operator when it is received (`operator`; zero address: none). */
 export function commitSignerRefusal(tokenId: string, signer: Address, operator: Address): Refusal | null {
   if (operator === ZERO_ADDRESS) return { code: 'unknown-license', message: `license ${tokenId} has no operator` };
-  if (signer !== operator) return { code: 'not-operator', message: `commit signed by ${signer}, but license ${tokenId}'s operator is ${operator}` };
+  if (signer !== operator)
+    return {
+      code: 'not-operator',
+      message: `commit signed by ${signer}, but license ${tokenId}'s operator is ${operator}`,
+    };
   return null;
 }
 
 /** A license commits once per epoch: the same commit again is fine, another one is refused. */
 export function commitConflict(c: WatchdogCommitMessage, existing: StoredWatchdogCommit | undefined): Refusal | null {
   if (existing?.commit === c.commit) return null;
-  return { code: 'conflict', message: `license ${c.tokenId} already committed ${existing?.commit} for epoch ${c.epoch}` };
+  return {
+    code: 'conflict',
+    message: `license ${c.tokenId} already committed ${existing?.commit} for epoch ${c.epoch}`,
+  };
 }
 
 /** Transcripts open when the epoch ends. */
@@ -51,11 +68,17 @@ export function watchdogDataMayBeFixed(now: number, transcriptDeadline: number):
 
 /** Transcripts close when the pipeline fixed the epoch's WatchDog data. */
 export function watchdogDataFixed(epoch: number, transcriptDeadline: number): Refusal {
-  return { code: 'too-late', message: `the WatchDog data of epoch ${epoch} was fixed (transcript deadline ${transcriptDeadline})` };
+  return {
+    code: 'too-late',
+    message: `the WatchDog data of epoch ${epoch} was fixed (transcript deadline ${transcriptDeadline})`,
+  };
 }
 
 /** A transcript stored while the data was being fixed counts only if the fixed data has it. */
-export function missedFixedData(t: Transcript, fixed: { transcripts: readonly { transcript: { tokenId: string } }[] } | undefined): boolean {
+export function missedFixedData(
+  t: Transcript,
+  fixed: { transcripts: readonly { transcript: { tokenId: string } }[] } | undefined,
+): boolean {
   return fixed !== undefined && !fixed.transcripts.some((x) => x.transcript.tokenId === t.tokenId);
 }
 
@@ -67,14 +90,22 @@ export function transcriptWithoutCommit(t: Transcript): Refusal {
 /** The transcript's secret opens its license's commit. */
 export function transcriptSecretRefusal(t: Transcript, commit: StoredWatchdogCommit): Refusal | null {
   if (watchdogCommit(BigInt(t.tokenId), t.epoch, t.secret) === commit.commit) return null;
-  return { code: 'secret-mismatch', message: `the secret does not open license ${t.tokenId}'s commit ${commit.commit}` };
+  return {
+    code: 'secret-mismatch',
+    message: `the secret does not open license ${t.tokenId}'s commit ${commit.commit}`,
+  };
 }
 
-export const TRANSCRIPT_SIGNATURE_UNRECOVERABLE: Refusal = { code: 'bad-signature', message: 'the transcript signature does not recover' };
+export const TRANSCRIPT_SIGNATURE_UNRECOVERABLE: Refusal = {
+  code: 'bad-signature',
+  message: 'the transcript signature does not recover',
+};
 
 /** The transcript is signed by the operator the commit was accepted from. */
 export function transcriptSignerRefusal(signer: Address, commit: StoredWatchdogCommit): Refusal | null {
-  return signer !== commit.operator ? { code: 'bad-signature', message: `transcript signed by ${signer}, not by operator ${commit.operator}` } : null;
+  return signer !== commit.operator
+    ? { code: 'bad-signature', message: `transcript signed by ${signer}, not by operator ${commit.operator}` }
+    : null;
 }
 
 /** A license sends one transcript per epoch: the same one again is fine, another one is refused. */

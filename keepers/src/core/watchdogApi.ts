@@ -21,7 +21,10 @@ import { addressWire, bytes32Wire, ecdsaSignatureWire, uintString } from './wire
 
 export const watchdogCommitRequestSchema = watchdogCommitMessageSchema;
 export const transcriptRequestSchema = signedTranscriptSchema;
-export type { WatchdogCommitMessage as WatchdogCommitRequest, SignedTranscript as TranscriptRequest } from './watchdogSchedule.js';
+export type {
+  WatchdogCommitMessage as WatchdogCommitRequest,
+  SignedTranscript as TranscriptRequest,
+} from './watchdogSchedule.js';
 
 export const watchdogAckSchema = z.object({
   accepted: z.boolean(),

@@ -14,7 +14,16 @@ import { z } from 'zod';
 import { bytesToHex, encodeAbiParameters, hexToBytes, recoverMessageAddress, type Address, type Hex } from 'viem';
 import { signMessage } from 'viem/accounts';
 import { keccak } from './merkle.js';
-import { address, assertUint32, decimalUint256, describeZodError, hex32, isHex32, secpSignature, uint32 } from './wire.js';
+import {
+  address,
+  assertUint32,
+  decimalUint256,
+  describeZodError,
+  hex32,
+  isHex32,
+  secpSignature,
+  uint32,
+} from './wire.js';
 import { SendnetError } from './errors.js';
 
 /** Challenges per WatchDog, node and epoch (devnet default). */
@@ -69,9 +78,19 @@ export function parseWatchdogCommitMessage(value: unknown): WatchdogCommitMessag
 }
 
 /** The signed commit message for (tokenId, epoch, secret). */
-export async function signWatchdogCommit(signer: MessageSigner, tokenId: bigint, epoch: number, secret: Hex): Promise<WatchdogCommitMessage> {
+export async function signWatchdogCommit(
+  signer: MessageSigner,
+  tokenId: bigint,
+  epoch: number,
+  secret: Hex,
+): Promise<WatchdogCommitMessage> {
   const commit = watchdogCommit(tokenId, epoch, secret);
-  return { tokenId: tokenId.toString(), epoch, commit, signature: (await personalSign(signer, commit)).toLowerCase() as Hex };
+  return {
+    tokenId: tokenId.toString(),
+    epoch,
+    commit,
+    signature: (await personalSign(signer, commit)).toLowerCase() as Hex,
+  };
 }
 
 /** The operator address that signed a commit message (lowercase); the caller compares with the license. */
@@ -101,8 +120,15 @@ export function challengeOffsets(
 ): { i: number; offset: number }[] {
   checkHex32('secret', secret);
   assertUint32('count', count);
-  if (!Number.isInteger(epochDurationSeconds) || !Number.isInteger(timeoutSeconds) || timeoutSeconds < 0 || epochDurationSeconds <= timeoutSeconds) {
-    throw new RangeError(`need integer epochDuration > challenge timeout ≥ 0 seconds, got ${epochDurationSeconds} and ${timeoutSeconds}`);
+  if (
+    !Number.isInteger(epochDurationSeconds) ||
+    !Number.isInteger(timeoutSeconds) ||
+    timeoutSeconds < 0 ||
+    epochDurationSeconds <= timeoutSeconds
+  ) {
+    throw new RangeError(
+      `need integer epochDuration > challenge timeout ≥ 0 seconds, got ${epochDurationSeconds} and ${timeoutSeconds}`,
+    );
   }
   const window = BigInt(epochDurationSeconds - timeoutSeconds);
   const nodeBytes = hexToBytes(node);
@@ -128,7 +154,11 @@ export function watchdogSchedule(
   timeoutSeconds: number,
 ): ScheduledChallenge[] {
   const all = uniqueSortedNodes(nodes).flatMap((node) =>
-    challengeOffsets(secret, node, count, epochDurationSeconds, timeoutSeconds).map(({ i, offset }) => ({ node, i, offset })),
+    challengeOffsets(secret, node, count, epochDurationSeconds, timeoutSeconds).map(({ i, offset }) => ({
+      node,
+      i,
+      offset,
+    })),
   );
   return all.sort((a, b) => a.offset - b.offset || compareAddress(a.node, b.node) || a.i - b.i);
 }
@@ -207,7 +237,14 @@ export function transcriptHash(t: Transcript): Hex {
     BigInt(t.tokenId),
     t.epoch,
     t.secret,
-    t.results.map((r) => ({ node: r.node, i: r.i, at: BigInt(r.at), envelopeId: r.envelopeId, ok: r.ok, latencyMs: r.latencyMs })),
+    t.results.map((r) => ({
+      node: r.node,
+      i: r.i,
+      at: BigInt(r.at),
+      envelopeId: r.envelopeId,
+      ok: r.ok,
+      latencyMs: r.latencyMs,
+    })),
   ]);
   return bytesToHex(keccak(hexToBytes(encoded)));
 }
@@ -277,7 +314,8 @@ export function checkTranscript(
   if (expected.tokenId !== undefined && BigInt(t.tokenId) !== expected.tokenId) {
     return fail('wrong-token', `transcript is for license ${t.tokenId}, expected ${expected.tokenId}`);
   }
-  if (expected.epoch !== undefined && t.epoch !== expected.epoch) return fail('wrong-epoch', `transcript is for epoch ${t.epoch}, expected ${expected.epoch}`);
+  if (expected.epoch !== undefined && t.epoch !== expected.epoch)
+    return fail('wrong-epoch', `transcript is for epoch ${t.epoch}, expected ${expected.epoch}`);
   if (watchdogCommit(BigInt(t.tokenId), t.epoch, t.secret) !== expected.commit.toLowerCase()) {
     return fail('secret-does-not-open-commit', `secret does not open commit ${expected.commit}`);
   }
@@ -285,7 +323,14 @@ export function checkTranscript(
   const offsets = new Map<Address, number[]>();
   for (const node of nodes) {
     const byIndex: number[] = new Array(expected.count);
-    for (const { i, offset } of challengeOffsets(t.secret, node, expected.count, expected.epochDurationSeconds, expected.timeoutSeconds)) byIndex[i] = offset;
+    for (const { i, offset } of challengeOffsets(
+      t.secret,
+      node,
+      expected.count,
+      expected.epochDurationSeconds,
+      expected.timeoutSeconds,
+    ))
+      byIndex[i] = offset;
     offsets.set(node, byIndex);
   }
   const timeoutMs = expected.timeoutSeconds * 1000;
@@ -297,11 +342,13 @@ export function checkTranscript(
     const node = r.node.toLowerCase() as Address;
     const byIndex = offsets.get(node);
     if (!byIndex) return fail('unassigned-node', `result for node ${r.node}, which is not assigned to this WatchDog`);
-    if (r.i >= expected.count) return fail('bad-challenge-index', `result ${r.node}#${r.i}: only ${expected.count} challenges per node`);
+    if (r.i >= expected.count)
+      return fail('bad-challenge-index', `result ${r.node}#${r.i}: only ${expected.count} challenges per node`);
     if (previous) {
       const order = compareAddress(previous.node, node) || previous.i - r.i;
       if (order === 0) return fail('duplicate-result', `two results for ${r.node}#${r.i}`);
-      if (order > 0) return fail('results-out-of-order', `result ${r.node}#${r.i} after ${previous.node}#${previous.i}`);
+      if (order > 0)
+        return fail('results-out-of-order', `result ${r.node}#${r.i} after ${previous.node}#${previous.i}`);
     }
     previous = r;
     if (expected.epochStartSeconds !== undefined) {
@@ -311,7 +358,11 @@ export function checkTranscript(
       }
     }
     if (r.ok) {
-      if (r.latencyMs > timeoutMs) return fail('latency-exceeds-timeout', `result ${r.node}#${r.i}: ok with latency ${r.latencyMs} ms > ${timeoutMs} ms`);
+      if (r.latencyMs > timeoutMs)
+        return fail(
+          'latency-exceeds-timeout',
+          `result ${r.node}#${r.i}: ok with latency ${r.latencyMs} ms > ${timeoutMs} ms`,
+        );
       const entry = out.get(node)!;
       entry.ok++;
       entry.latenciesMs.push(r.latencyMs);

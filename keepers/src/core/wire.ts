@@ -63,7 +63,10 @@ export function lowerHex(value: unknown, depth = 0): unknown {
 // ----------------------------------------------------------------------------- normalising dialect
 
 /** A 20-byte address in any case, kept as given (for hot paths that lowercase later). */
-export const hexAddress = hexString(20, 'not a 20-byte 0x-prefixed hex address') as unknown as z.ZodType<Address, string>;
+export const hexAddress = hexString(20, 'not a 20-byte 0x-prefixed hex address') as unknown as z.ZodType<
+  Address,
+  string
+>;
 
 /** 32 bytes, `0x` + 64 hex digits, normalised to lowercase. */
 export const hex32 = hexString(32, 'not 32 bytes of 0x-prefixed hex').transform(toLower<Hex>);
@@ -75,7 +78,9 @@ export const address = hexString(20, 'not a 20-byte 0x-prefixed hex address').tr
 export const secpSignature = hexString(65, 'not a 65-byte 0x-prefixed hex signature').transform(toLower<Hex>);
 
 /** A 64-byte Ed25519 signature, lowercase hex. */
-export const ed25519Signature = hexString(64, 'not a 64-byte 0x-prefixed hex Ed25519 signature').transform(toLower<Hex>);
+export const ed25519Signature = hexString(64, 'not a 64-byte 0x-prefixed hex Ed25519 signature').transform(
+  toLower<Hex>,
+);
 
 /** A 32-byte private key (secp256k1 key or Ed25519 seed), `0x` + 64 hex digits, normalised to lowercase. */
 export const privateKey = hexString(32, 'not a 32-byte 0x-prefixed hex private key').transform(toLower<Hex>);
@@ -125,7 +130,11 @@ export const uint32 = z.number().int().min(0).max(0xffffffff);
 /** A block number. */
 export const blockNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A Unix time in seconds. */
-export const unixSeconds = z.number().int().min(0).max(2 ** 40);
+export const unixSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 40);
 /** A Unix time in milliseconds. */
 export const unixMillis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -139,7 +148,11 @@ export function assertUint32(what: string, value: number): void {
 // --------------------------------------------------------------------------- ticket, ack, receipt (§2)
 
 /** A sender ticket's fields in a dialect (its `sig` signs their hash, core/relay.ts). */
-const ticketFields = <B extends z.ZodType, A extends z.ZodType, U extends z.ZodType>(bytes32: B, address: A, uint256: U) => ({
+const ticketFields = <B extends z.ZodType, A extends z.ZodType, U extends z.ZodType>(
+  bytes32: B,
+  address: A,
+  uint256: U,
+) => ({
   envelopeId: bytes32,
   node: address,
   epoch: uint32,
@@ -163,7 +176,10 @@ export const ackSchema = unsignedAckSchema.extend({ sig: ed25519Signature });
 export const receiptSchema = z.object({ ticket: ticketSchema, ack: ackSchema });
 
 /** The same in canonical form (lowercase required, nothing transformed, no unknown keys): the epoch dataset's. */
-export const ticketWire = z.strictObject({ ...ticketFields(bytes32Wire, addressWire, uintString(256)), sig: ed25519SignatureWire });
+export const ticketWire = z.strictObject({
+  ...ticketFields(bytes32Wire, addressWire, uintString(256)),
+  sig: ed25519SignatureWire,
+});
 export const ackWire = z.strictObject({ ...ackFields(bytes32Wire, uintString(256)), sig: ed25519SignatureWire });
 export const receiptWire = z.strictObject({ ticket: ticketWire, ack: ackWire });
 

@@ -7,8 +7,14 @@ import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine
 import type { PopulationPlan } from './population.js';
 
 export function devnetCommand() {
-  return commandLine('npm run devnet --', 'The whole network live on one machine: anvil, Redis, contracts, edge nodes, WatchDogs, guardians, clients, the keeper and graph-node')
-    .option('--epochs <n>', 'exit after N network epochs are settled (and their faults executed); exit code 1 if any node did not get what its behaviour must cost')
+  return commandLine(
+    'npm run devnet --',
+    'The whole network live on one machine: anvil, Redis, contracts, edge nodes, WatchDogs, guardians, clients, the keeper and graph-node',
+  )
+    .option(
+      '--epochs <n>',
+      'exit after N network epochs are settled (and their faults executed); exit code 1 if any node did not get what its behaviour must cost',
+    )
     .option('--port <n>', 'anvil port', '8545')
     .option('--redis-url <url>', 'use this Redis (default: a private redis-server in the data dir)')
     .option('--nodes <n>', 'edge nodes (default 20)')
@@ -35,7 +41,18 @@ export interface DevnetCommandOptions {
 export function parseDevnetArgs(argv: readonly string[]): DevnetCommandOptions | null {
   const command = devnetCommand();
   if (!parseCommandLine(command, argv)) return null;
-  const values = command.opts<{ epochs?: string; port: string; redisUrl?: string; nodes?: string; clients?: string; watchdogs?: string; guardiansDown?: string; dataDir: string; graph: boolean; graphPort: string }>();
+  const values = command.opts<{
+    epochs?: string;
+    port: string;
+    redisUrl?: string;
+    nodes?: string;
+    clients?: string;
+    watchdogs?: string;
+    guardiansDown?: string;
+    dataDir: string;
+    graph: boolean;
+    graphPort: string;
+  }>();
   const population: Partial<PopulationPlan> = {};
   const nodes = integerFlag(values.nodes, '--nodes', 4, 200);
   if (nodes !== undefined) population.nodes = nodes;

@@ -19,7 +19,6 @@ import {
   type WalletClient,
 } from 'viem';
 import { DID_TLD } from '../chain/did.js';
-import { Phase } from '../chain/watchdog.js';
 import { loadArtifact, type Artifact } from './artifacts.js';
 
 export { loadArtifact } from './artifacts.js';
@@ -126,10 +125,16 @@ export async function deployWatchDogSale(
     publicClient.waitForTransactionReceipt({ hash: licenseHash }),
     publicClient.waitForTransactionReceipt({ hash: presaleHash }),
   ]);
-  if (licenseReceipt.status !== 'success' || licenseReceipt.contractAddress?.toLowerCase() !== predictedLicense.toLowerCase()) {
+  if (
+    licenseReceipt.status !== 'success' ||
+    licenseReceipt.contractAddress?.toLowerCase() !== predictedLicense.toLowerCase()
+  ) {
     throw new Error(`WatchDogLicense deployment failed or landed elsewhere (${licenseReceipt.contractAddress})`);
   }
-  if (presaleReceipt.status !== 'success' || presaleReceipt.contractAddress?.toLowerCase() !== predictedPresale.toLowerCase()) {
+  if (
+    presaleReceipt.status !== 'success' ||
+    presaleReceipt.contractAddress?.toLowerCase() !== predictedPresale.toLowerCase()
+  ) {
     throw new Error(`WatchDogPresale deployment failed or landed elsewhere (${presaleReceipt.contractAddress})`);
   }
   return { license: predictedLicense, presale: predictedPresale, licenseAbi: license.abi, presaleAbi: presale.abi };
@@ -139,7 +144,11 @@ export async function deployWatchDogSale(
  * A plain OpenZeppelin ERC-20 standing in for the stablecoin on local chains: a SendToken whose four
  * allocations all go to `holder` (1,000,000,000 tokens, 18 decimals).
  */
-export async function deployStandInStablecoin(publicClient: PublicClient, wallet: Wallet, holder: Address): Promise<Address> {
+export async function deployStandInStablecoin(
+  publicClient: PublicClient,
+  wallet: Wallet,
+  holder: Address,
+): Promise<Address> {
   const token = loadArtifact('SendToken');
   const hash = await wallet.deployContract({
     abi: token.abi,
@@ -147,7 +156,8 @@ export async function deployStandInStablecoin(publicClient: PublicClient, wallet
     args: [{ nodeRewards: holder, licensePool: holder, guardianRewards: holder, treasury: holder }],
   });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error('stand-in stablecoin deployment failed');
+  if (receipt.status !== 'success' || !receipt.contractAddress)
+    throw new Error('stand-in stablecoin deployment failed');
   return receipt.contractAddress;
 }
 
@@ -181,4 +191,3 @@ export async function deployDid(
   const universalResolver = await deploy(resolverArtifact, [registry]);
   return { registry, universalResolver, registryAbi: registryArtifact.abi, universalResolverAbi: resolverArtifact.abi };
 }
-

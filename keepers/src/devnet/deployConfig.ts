@@ -29,6 +29,6 @@ export function writeDevnetDeployConfig(options: DevnetDeployOptions): string {
   if (options.epochDurationSeconds) base.settlement.epochDurationSeconds = options.epochDurationSeconds;
   if (options.disputeWindowSeconds) base.settlement.disputeWindowSeconds = options.disputeWindowSeconds;
   const path = join(forgeScratchDir('devnet-config'), `devnet-config-${options.tag}.json`);
-  writeFileSync(path, JSON.stringify(base, null, 2) + '\n');
+  writeFileSync(path, `${JSON.stringify(base, null, 2)}\n`);
   return path;
 }

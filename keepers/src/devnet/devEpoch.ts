@@ -4,20 +4,16 @@
  * dev guardian keys (anvil accounts 3–9), submits it and publishes the per-node scores in hash-chained
  * chunks. For tests, benchmarks and seeding a devnet; the keeper pipeline computes the same from data.
  */
-import {
-  type Account,
-  type Address,
-  type Chain,
-  type Hash,
-  type Hex,
-  type PublicClient,
-  type TestClient,
-  type Transport,
-  type WalletClient,
-} from 'viem';
+import type { Account, Address, Chain, Hash, Hex, PublicClient, TestClient, Transport, WalletClient } from 'viem';
 import type { AddressBook } from '../chain/addressBook.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
-import { collectQuorumSignatures, scoresHashChain, settlementDomain, type EpochHeader, type NodeScore } from '../core/epochHeader.js';
+import {
+  collectQuorumSignatures,
+  scoresHashChain,
+  settlementDomain,
+  type EpochHeader,
+  type NodeScore,
+} from '../core/epochHeader.js';
 import { buildTree, rewardLeaf, type MerkleTree } from '../core/merkle.js';
 import { devAccount } from './devAccounts.js';
 
@@ -59,10 +55,19 @@ export async function settleDevEpoch(
   const amounts = accounts.map((a) => params.cumulative.get(a) as bigint);
   const tree = buildTree(accounts.map((a, i) => rewardLeaf(a, amounts[i]!)));
   const totalCumulative = amounts.reduce((a, b) => a + b, 0n);
-  const progress = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
+  const progress = await publicClient.readContract({
+    address: settlement,
+    abi: epochSettlementAbi,
+    functionName: 'settlementProgress',
+  });
   let previousTotal = 0n;
   if (progress.lastSubmitted > 0) {
-    const entry = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEntry', args: [progress.lastSubmitted] });
+    const entry = await publicClient.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEntry',
+      args: [progress.lastSubmitted],
+    });
     previousTotal = entry.totalCumulative;
   }
   const chain = scoresHashChain(params.scores, params.chunkSize ?? 100);
@@ -78,12 +83,26 @@ export async function settleDevEpoch(
     dataHash: ZERO,
     seed: ZERO,
   };
-  const endsAt = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [params.epoch] });
+  const endsAt = await publicClient.readContract({
+    address: settlement,
+    abi: epochSettlementAbi,
+    functionName: 'epochEnd',
+    args: [params.epoch],
+  });
   const now = (await publicClient.getBlock()).timestamp;
   if (now < endsAt) await testClient.setNextBlockTimestamp({ timestamp: endsAt });
-  const [, members] = await publicClient.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' });
+  const [, members] = await publicClient.readContract({
+    address: settlement,
+    abi: epochSettlementAbi,
+    functionName: 'activeGuardianSet',
+  });
   const signers = (params.guardianIndices ?? [3, 4, 5, 6, 7]).map((i) => devAccount(i));
-  const quorum = await collectQuorumSignatures(settlementDomain(params.book.chainId, settlement), header, members, signers);
+  const quorum = await collectQuorumSignatures(
+    settlementDomain(params.book.chainId, settlement),
+    header,
+    members,
+    signers,
+  );
   params.onSubmit?.();
   const submitHash = await keeper.writeContract({
     address: settlement,

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { freePort, startAnvil, type AnvilHandle } from '../dev/anvil.js';
 import { deployProtocol } from './deploy.js';
 import { devPrivateKey } from './devAccounts.js';
-import { forgeScratchDir, repoRoot } from '../dev/foundry.js';
+import { forgeScratchDir } from '../dev/foundry.js';
 import type { AddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../core/consensus.js';
 import { allowlistDocument } from '../cli/allowlist.js';
@@ -34,7 +34,15 @@ import { WatchDogService } from '../watchdog/watchdog.js';
 import { writeDevnetDeployConfig } from './deployConfig.js';
 import { isRunning, startService, stopService, waitForHealth, type ServiceProcess } from './processes.js';
 import { buildPopulation, type Population, type PopulationPlan } from './population.js';
-import { allowlistFor, buyLicenses, distributeSend, fundEth, openAllowlist, registerDids, registerNodes } from './setup.js';
+import {
+  allowlistFor,
+  buyLicenses,
+  distributeSend,
+  fundEth,
+  openAllowlist,
+  registerDids,
+  registerNodes,
+} from './setup.js';
 import { TrafficGenerator } from './traffic.js';
 
 /** Anvil dev accounts: 0 deploys and owns, 1 is the treasury, 2 the keeper, 3–9 the guardians. */
@@ -137,7 +145,13 @@ export class Devnet {
    * starts after it), and the transcript deadline. A healthy epoch is submitted a few seconds after
    * `openingsDeadline` and finalizes `disputeWindowSeconds` later.
    */
-  epochTimes(epoch: number): { start: number; end: number; commitDeadline: number; openingsDeadline: number; transcriptDeadline: number } {
+  epochTimes(epoch: number): {
+    start: number;
+    end: number;
+    commitDeadline: number;
+    openingsDeadline: number;
+    transcriptDeadline: number;
+  } {
     const clock = { genesisTime: this.book.genesisTime, epochDuration: this.book.epochDurationSeconds };
     const timing = parseKeeperTiming({});
     const deadlines = {
@@ -161,7 +175,10 @@ export class Devnet {
     // A fresh chain: state of an earlier run (node stores, guardian records, Redis) must not leak in.
     mkdirSync(options.dataDir, { recursive: true });
     for (const entry of readdirSync(options.dataDir, { withFileTypes: true })) {
-      if (['nodes', 'guardians', 'watchdogs', 'keeper', 'redis', 'allowlist.json'].includes(entry.name) || /^(keeper|guardian-\d+)\.log$/.test(entry.name)) {
+      if (
+        ['nodes', 'guardians', 'watchdogs', 'keeper', 'redis', 'allowlist.json'].includes(entry.name) ||
+        /^(keeper|guardian-\d+)\.log$/.test(entry.name)
+      ) {
         rmSync(join(options.dataDir, entry.name), { recursive: true, force: true });
       }
     }
@@ -169,19 +186,35 @@ export class Devnet {
     let redis: RedisHandle | undefined;
     let configPath: string | undefined;
     try {
-      redis = await ensureRedis({ url: options.redisUrl ?? `redis://127.0.0.1:${await freePort()}`, dataDir: join(options.dataDir, 'redis') });
+      redis = await ensureRedis({
+        url: options.redisUrl ?? `redis://127.0.0.1:${await freePort()}`,
+        dataDir: join(options.dataDir, 'redis'),
+      });
       const runLabel = `${anvil.port}-${Date.now()}`;
       const population = buildPopulation(runLabel, options.population);
       log.info({ rpcUrl: anvil.rpcUrl, redis: redis.url }, 'chain and Redis up; deploying');
       configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
       const bookPath = options.addressBookPath ?? join(forgeScratchDir('devnet-book'), 'addresses.json');
-      const { book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), configPath, addressBookPath: bookPath });
-      const client = createPublicClient({ chain: { ...foundry, id: book.chainId }, transport: http(anvil.rpcUrl) }) as PublicClient;
+      const { book } = await deployProtocol({
+        rpcUrl: anvil.rpcUrl,
+        privateKey: devPrivateKey(0),
+        configPath,
+        addressBookPath: bookPath,
+      });
+      const client = createPublicClient({
+        chain: { ...foundry, id: book.chainId },
+        transport: http(anvil.rpcUrl),
+      }) as PublicClient;
       const devnet = new Devnet(options, anvil, redis, book, bookPath, configPath, population, client, log);
       try {
         // graph-node indexes from the deployment block, so it can start while the population is set up.
         const graph = options.graph
-          ? startGraphNode({ rpcUrl: anvil.rpcUrl, addressBookPath: bookPath, dataDir: join(options.dataDir, 'graph'), httpPort: options.graphPort })
+          ? startGraphNode({
+              rpcUrl: anvil.rpcUrl,
+              addressBookPath: bookPath,
+              dataDir: join(options.dataDir, 'graph'),
+              httpPort: options.graphPort,
+            })
           : undefined;
         devnet.graphStarting = graph;
         graph?.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
@@ -206,21 +239,50 @@ export class Devnet {
     const ctx = { rpcUrl: this.rpcUrl, book: this.book };
     const { nodes, watchdogs, clients } = this.population;
     const address = (key: Hex) => privateKeyToAccount(key).address;
-    const wallets = [...nodes.map((n) => n.operatorKey), ...watchdogs.map((w) => w.ownerKey), ...clients.map((c) => c.walletKey)];
+    const wallets = [
+      ...nodes.map((n) => n.operatorKey),
+      ...watchdogs.map((w) => w.ownerKey),
+      ...clients.map((c) => c.walletKey),
+    ];
     const demo = [devPrivateKey(DEMO_ACCOUNTS.buyer), devPrivateKey(DEMO_ACCOUNTS.didOwner)];
     await fundEth(ctx, [...wallets, ...demo].map(address), parseEther('1000'));
     const stake = parseEther('20000');
-    await distributeSend(ctx, devPrivateKey(1), nodes.map((n) => n.operator), stake);
+    await distributeSend(
+      ctx,
+      devPrivateKey(1),
+      nodes.map((n) => n.operator),
+      stake,
+    );
     this.nodePorts = await Promise.all(nodes.map(() => freePort()));
     // The WatchDog owners (one license each) and the demo buyer; published as a file for `sendnet presale buy --allowlist`.
-    const allowlist = allowlistFor([...watchdogs.map((w) => address(w.ownerKey)), { account: address(demo[0]!), maxQuantity: DEMO_ALLOWANCE }]);
-    writeFileSync(this.allowlistPath, JSON.stringify(allowlistDocument(allowlist.entries.map((e) => ({ account: e.account, max: e.maxQuantity }))), null, 2) + '\n');
+    const allowlist = allowlistFor([
+      ...watchdogs.map((w) => address(w.ownerKey)),
+      { account: address(demo[0]!), maxQuantity: DEMO_ALLOWANCE },
+    ]);
+    writeFileSync(
+      this.allowlistPath,
+      `${JSON.stringify(
+        allowlistDocument(allowlist.entries.map((e) => ({ account: e.account, max: e.maxQuantity }))),
+        null,
+        2,
+      )}\n`,
+    );
     await openAllowlist(ctx, devPrivateKey(0), allowlist.tree.root, watchdogs.length + Number(DEMO_ALLOWANCE));
     const [tokenIds] = await Promise.all([
-      buyLicenses(ctx, watchdogs.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator })), allowlist),
+      buyLicenses(
+        ctx,
+        watchdogs.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator })),
+        allowlist,
+      ),
       registerNodes(
         ctx,
-        nodes.map((n, i) => ({ operatorKey: n.operatorKey, nodeKey: n.nodeKey, stake, endpoint: `ws://127.0.0.1:${this.nodePorts[i]}`, metadataURI: `devnet:node-${i}` })),
+        nodes.map((n, i) => ({
+          operatorKey: n.operatorKey,
+          nodeKey: n.nodeKey,
+          stake,
+          endpoint: `ws://127.0.0.1:${this.nodePorts[i]}`,
+          metadataURI: `devnet:node-${i}`,
+        })),
       ),
     ]);
     this.licenseIds = tokenIds;
@@ -230,13 +292,20 @@ export class Devnet {
     for (const identity of [...clients, ...watchdogs.flatMap((w) => w.identities)]) {
       const k = perWallet.get(identity.walletKey) ?? 0;
       perWallet.set(identity.walletKey, k + 1);
-      (rounds[k] ??= []).push(identity);
+      rounds[k] ??= [];
+      rounds[k].push(identity);
     }
     for (const batch of rounds) {
-      const ids = await registerDids(ctx, batch.map((d) => ({ walletKey: d.walletKey, name: d.name, deviceKeys: [d.device.publicKey] })));
+      const ids = await registerDids(
+        ctx,
+        batch.map((d) => ({ walletKey: d.walletKey, name: d.name, deviceKeys: [d.device.publicKey] })),
+      );
       batch.forEach((d, i) => this.didOf.set(d.name, ids[i]!));
     }
-    this.log.info({ nodes: nodes.length, watchdogs: watchdogs.length, clients: clients.length, dids: this.didOf.size }, 'population set up on-chain');
+    this.log.info(
+      { nodes: nodes.length, watchdogs: watchdogs.length, clients: clients.length, dids: this.didOf.size },
+      'population set up on-chain',
+    );
   }
 
   private nodePorts: number[] = [];
@@ -253,7 +322,8 @@ export class Devnet {
     for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardianUrls.push(`http://127.0.0.1:${await freePort()}`);
     this.keeperPort = await freePort();
     this.startKeeper();
-    for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++) this.guardians.push(down.has(i) ? undefined : this.spawnGuardian(i));
+    for (let i = 0; i < GUARDIAN_ACCOUNTS.length; i++)
+      this.guardians.push(down.has(i) ? undefined : this.spawnGuardian(i));
     await Promise.all([this.keeper!, ...this.guardians.filter((g) => g !== undefined)].map((p) => waitForHealth(p)));
 
     const keys = didRegistryKeyDirectory(this.client, this.book.contracts.DidRegistry);
@@ -289,11 +359,20 @@ export class Devnet {
     }
 
     for (const plan of this.population.clients) {
-      const client = new RelayClient({ device: plan.device, did: this.didOf.get(plan.name)!, logger: quiet.child({ client: plan.index }) });
+      const client = new RelayClient({
+        device: plan.device,
+        did: this.didOf.get(plan.name)!,
+        logger: quiet.child({ client: plan.index }),
+      });
       await client.connect(this.nodes[plan.home]!.url);
       this.clients.push(client);
     }
-    this.traffic = new TrafficGenerator(this.clients, this.population.clients.map((c) => c.home), this.options.messagesPerSecond ?? 0.5, quiet);
+    this.traffic = new TrafficGenerator(
+      this.clients,
+      this.population.clients.map((c) => c.home),
+      this.options.messagesPerSecond ?? 0.5,
+      quiet,
+    );
     this.traffic.start();
 
     // The first epoch the whole network takes part in: every service is up now, and the WatchDogs (which
@@ -307,7 +386,10 @@ export class Devnet {
       timer.unref();
       this.timers.push(timer);
     }
-    this.log.info({ firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length }, 'network running');
+    this.log.info(
+      { firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length },
+      'network running',
+    );
   }
 
   /** Guardian `index` as its own process (guardian/main.ts) on its fixed port. */
@@ -317,10 +399,20 @@ export class Devnet {
     return startService({
       name: `guardian ${index}`,
       entry: 'keepers/src/guardian/main.ts',
-      args: ['--rpc-url', this.rpcUrl, '--address-book', this.bookPath, '--data-dir', join(this.options.dataDir, 'guardians', String(index)), '--port', new URL(url).port],
+      args: [
+        '--rpc-url',
+        this.rpcUrl,
+        '--address-book',
+        this.bookPath,
+        '--data-dir',
+        join(this.options.dataDir, 'guardians', String(index)),
+        '--port',
+        new URL(url).port,
+      ],
       env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]!) },
       url,
-      output: this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, `guardian-${index}.log`),
+      output:
+        this.options.serviceOutput === 'inherit' ? 'inherit' : join(this.options.dataDir, `guardian-${index}.log`),
     });
   }
 

@@ -26,7 +26,11 @@ export const populationSchema = z
   })
   .superRefine((p, ctx) => {
     if (p.droppers + p.inflaters + p.offline > p.nodes) {
-      ctx.addIssue({ code: 'custom', path: ['nodes'], message: `${p.droppers + p.inflaters + p.offline} misbehaving nodes need at least as many nodes, got ${p.nodes}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes'],
+        message: `${p.droppers + p.inflaters + p.offline} misbehaving nodes need at least as many nodes, got ${p.nodes}`,
+      });
     }
   });
 export type PopulationPlan = z.infer<typeof populationSchema>;

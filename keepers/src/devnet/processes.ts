@@ -36,13 +36,17 @@ export function startService(spec: ServiceSpec): ServiceProcess {
   return { name: spec.name, child, url: spec.url };
 }
 
-export const isRunning = (p: ServiceProcess | undefined): boolean => !!p && p.child.exitCode === null && p.child.signalCode === null;
+export const isRunning = (p: ServiceProcess | undefined): boolean =>
+  !!p && p.child.exitCode === null && p.child.signalCode === null;
 
 /** Waits until `GET <url>/health` answers 200 (the process compiles its TypeScript first). */
 export async function waitForHealth(p: ServiceProcess, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isRunning(p)) throw new Error(`${p.name} exited (code ${p.child.exitCode}, signal ${p.child.signalCode}) before answering; see its log`);
+    if (!isRunning(p))
+      throw new Error(
+        `${p.name} exited (code ${p.child.exitCode}, signal ${p.child.signalCode}) before answering; see its log`,
+      );
     try {
       if ((await fetch(`${p.url}/health`)).ok) return;
     } catch {

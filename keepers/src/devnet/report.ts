@@ -57,12 +57,42 @@ export async function epochReport(
   fromBlock = BigInt(book.startBlock),
 ): Promise<EpochReport | undefined> {
   const settlement = book.contracts.EpochSettlement;
-  const done = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'ScoresFullyPublished', args: { epoch }, fromBlock });
+  const done = await client.getContractEvents({
+    address: settlement,
+    abi: epochSettlementAbi,
+    eventName: 'ScoresFullyPublished',
+    args: { epoch },
+    fromBlock,
+  });
   if (done.length === 0) return undefined;
-  const [submitted] = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'EpochSubmitted', args: { epoch }, fromBlock });
-  const scores = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'NodeScorePublished', args: { epoch }, fromBlock });
-  const executed = await client.getContractEvents({ address: settlement, abi: epochSettlementAbi, eventName: 'FaultExecuted', args: { epoch }, fromBlock });
-  const slashes = await client.getContractEvents({ address: book.contracts.NodeStaking, abi: nodeStakingAbi, eventName: 'NodeSlashed', args: { epoch }, fromBlock });
+  const [submitted] = await client.getContractEvents({
+    address: settlement,
+    abi: epochSettlementAbi,
+    eventName: 'EpochSubmitted',
+    args: { epoch },
+    fromBlock,
+  });
+  const scores = await client.getContractEvents({
+    address: settlement,
+    abi: epochSettlementAbi,
+    eventName: 'NodeScorePublished',
+    args: { epoch },
+    fromBlock,
+  });
+  const executed = await client.getContractEvents({
+    address: settlement,
+    abi: epochSettlementAbi,
+    eventName: 'FaultExecuted',
+    args: { epoch },
+    fromBlock,
+  });
+  const slashes = await client.getContractEvents({
+    address: book.contracts.NodeStaking,
+    abi: nodeStakingAbi,
+    eventName: 'NodeSlashed',
+    args: { epoch },
+    fromBlock,
+  });
   const byKey = new Map(nodes.map((n) => [n.nodeKey.toLowerCase(), n]));
   const rows: NodeRow[] = scores.map((log) => {
     const a = log.args;
@@ -83,7 +113,9 @@ export async function epochReport(
         .map((f) => ({
           requested: f.args.requested!,
           strike: f.args.strike!,
-          slashed: slashes.filter((s) => s.transactionHash === f.transactionHash).reduce((sum, s) => sum + s.args.amount!, 0n),
+          slashed: slashes
+            .filter((s) => s.transactionHash === f.transactionHash)
+            .reduce((sum, s) => sum + s.args.amount!, 0n),
         })),
     };
   });
@@ -108,7 +140,9 @@ const send = (wei: bigint) => Number(formatUnits(wei, 18)).toLocaleString('en-US
 export function renderEpochTable(report: EpochReport): string {
   const header = ['rank', 'node', 'behaviour', 'availability', 'volume', 'score', 'reward SEND', 'faults'];
   const lines = report.rows.map((r) => {
-    const executed = r.executed.map((e) => (e.slashed > 0n ? `slashed ${send(e.slashed)}` : e.strike ? 'strike' : 'executed'));
+    const executed = r.executed.map((e) =>
+      e.slashed > 0n ? `slashed ${send(e.slashed)}` : e.strike ? 'strike' : 'executed',
+    );
     return [
       String(r.rank),
       `${r.index >= 0 ? `#${r.index}` : '-'} ${r.nodeKey.slice(0, 10)}`,
@@ -121,7 +155,11 @@ export function renderEpochTable(report: EpochReport): string {
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
-  const fmt = (cells: string[]) => cells.map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((cell, c) => (c >= 3 && c <= 6 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [
     `epoch ${report.epoch}: ${report.rows.length} nodes, ${report.faultCount} fault leaves (${report.faultsExecuted} executed)`,
     fmt(header),
@@ -143,19 +181,30 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
     switch (r.behaviour) {
       case 'honest':
         if (r.reward === 0n) problems.push(`${who} earned nothing`);
-        if (r.faults & (FAULT_OPENINGS_FAILED | FAULT_EQUIVOCATION | FAULT_SLASHED | FAULT_BELOW_MIN_AVAILABILITY | FAULT_NO_AVAILABILITY_DATA)) {
+        if (
+          r.faults &
+          (FAULT_OPENINGS_FAILED |
+            FAULT_EQUIVOCATION |
+            FAULT_SLASHED |
+            FAULT_BELOW_MIN_AVAILABILITY |
+            FAULT_NO_AVAILABILITY_DATA)
+        ) {
           problems.push(`${who} was penalised: ${faultNames(r.faults).join(', ')}`);
         }
         if (r.executed.length > 0) problems.push(`${who} had a fault executed`);
         break;
       case 'dropper':
         if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it drops messages`);
-        if (!(r.faults & (FAULT_BELOW_MIN_AVAILABILITY | FAULT_NO_AVAILABILITY_DATA))) problems.push(`${who} was not caught below the availability floor`);
+        if (!(r.faults & (FAULT_BELOW_MIN_AVAILABILITY | FAULT_NO_AVAILABILITY_DATA)))
+          problems.push(`${who} was not caught below the availability floor`);
         break;
       case 'inflater':
-        if (r.verifiedUnits !== 0n) problems.push(`${who} got ${r.verifiedUnits} volume credit for an inflated commitment`);
-        if (!(r.faults & FAULT_OPENINGS_FAILED) || !(r.faults & FAULT_SLASHED)) problems.push(`${who} was not flagged for fraud (${faultNames(r.faults).join(', ') || 'no faults'})`);
-        if (faultsFinal && !r.executed.some((e) => e.slashed > 0n && e.strike)) problems.push(`${who}: its fraud fault was not executed with a slash and a strike`);
+        if (r.verifiedUnits !== 0n)
+          problems.push(`${who} got ${r.verifiedUnits} volume credit for an inflated commitment`);
+        if (!(r.faults & FAULT_OPENINGS_FAILED) || !(r.faults & FAULT_SLASHED))
+          problems.push(`${who} was not flagged for fraud (${faultNames(r.faults).join(', ') || 'no faults'})`);
+        if (faultsFinal && !r.executed.some((e) => e.slashed > 0n && e.strike))
+          problems.push(`${who}: its fraud fault was not executed with a slash and a strike`);
         break;
       case 'offline':
         if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it went offline`);

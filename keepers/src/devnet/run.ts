@@ -28,7 +28,10 @@ import { renderRankings } from '../cli/rankings.js';
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -42,7 +45,9 @@ async function printLiveRanking(graphqlUrl: string, epoch: number): Promise<void
     try {
       const { rows } = await fetchRankings(graphqlUrl, { by: 'score', top: 5, epoch });
       if (rows.length > 0) {
-        console.log(`live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}:\n${renderRankings(rows)}`);
+        console.log(
+          `live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}:\n${renderRankings(rows)}`,
+        );
         return;
       }
     } catch (error) {
@@ -57,16 +62,25 @@ async function printLiveRanking(graphqlUrl: string, epoch: number): Promise<void
  * Runs the devnet until `waitForStop` resolves (Ctrl-C) or, with `--epochs`, until those epochs are
  * settled; returns the process's exit code. Stops every process it started before returning.
  */
-export async function runDevnet(opts: DevnetCommandOptions, waitForStop: () => Promise<NodeJS.Signals>): Promise<number> {
-  if (await portAnswers(opts.port)) throw new UsageError(`port ${opts.port} is already in use (another devnet or anvil?): stop it or pass --port`);
+export async function runDevnet(
+  opts: DevnetCommandOptions,
+  waitForStop: () => Promise<NodeJS.Signals>,
+): Promise<number> {
+  if (await portAnswers(opts.port))
+    throw new UsageError(`port ${opts.port} is already in use (another devnet or anvil?): stop it or pass --port`);
   if (opts.graph && (await portAnswers(opts.graphPort))) {
-    throw new UsageError(`port ${opts.graphPort} is already in use (another graph-node?): stop it, pass --graph-port or --no-graph`);
+    throw new UsageError(
+      `port ${opts.graphPort} is already in use (another graph-node?): stop it, pass --graph-port or --no-graph`,
+    );
   }
 
   console.log('devnet: starting anvil and Redis, deploying, setting up nodes, WatchDogs, guardians and clients…');
   mkdirSync(opts.dataDir, { recursive: true });
   const logFile = join(opts.dataDir, 'devnet.log');
-  const serviceLog = pino({ level: process.env.LOG_LEVEL ?? 'info', base: undefined }, pino.destination({ dest: logFile, sync: false }));
+  const serviceLog = pino(
+    { level: process.env.LOG_LEVEL ?? 'info', base: undefined },
+    pino.destination({ dest: logFile, sync: false }),
+  );
   console.log(`devnet: service logs go to ${logFile} (keeper: ${join(opts.dataDir, 'keeper.log')})`);
   const devnet = await Devnet.start({
     log: serviceLog,
@@ -91,22 +105,32 @@ export async function runDevnet(opts: DevnetCommandOptions, waitForStop: () => P
   const { book } = devnet;
   console.log(`chain      ${devnet.rpcUrl} (chain id ${book.chainId})`);
   console.log(`addresses  ${devnet.bookPath}`);
-  console.log(`allowlist  ${devnet.allowlistPath}  (presale allowlist phase open: the WatchDog owners and demo buyer dev account ${DEMO_ACCOUNTS.buyer})`);
+  console.log(
+    `allowlist  ${devnet.allowlistPath}  (presale allowlist phase open: the WatchDog owners and demo buyer dev account ${DEMO_ACCOUNTS.buyer})`,
+  );
   console.log(`keeper     ${devnet.keeper!.url}  (metrics: ${devnet.keeper!.url}/metrics)`);
   console.log(`guardians  ${devnet.guardianUrls.join(' ')}`);
   console.log(`redis      ${devnet.redis.url}`);
-  if (devnet.graph) console.log(`graphql    ${devnet.graph.graphqlUrl}  (npx sendnet rankings --graphql ${devnet.graph.graphqlUrl})`);
-  console.log(`nodes      ${devnet.population.nodes.map((n) => `#${n.index}${n.behaviour === 'honest' ? '' : `(${n.behaviour})`}`).join(' ')}`);
+  if (devnet.graph)
+    console.log(`graphql    ${devnet.graph.graphqlUrl}  (npx sendnet rankings --graphql ${devnet.graph.graphqlUrl})`);
+  console.log(
+    `nodes      ${devnet.population.nodes.map((n) => `#${n.index}${n.behaviour === 'honest' ? '' : `(${n.behaviour})`}`).join(' ')}`,
+  );
   console.log(`epochs     ${book.epochDurationSeconds} s each; the network takes part from epoch ${devnet.firstEpoch}`);
 
-  const identities = devnet.population.nodes.map((n) => ({ index: n.index, nodeKey: n.nodeAddress, behaviour: n.behaviour }));
+  const identities = devnet.population.nodes.map((n) => ({
+    index: n.index,
+    nodeKey: n.nodeAddress,
+    behaviour: n.behaviour,
+  }));
   const last = opts.epochs === undefined ? Infinity : devnet.firstEpoch + opts.epochs - 1;
   const printed = new Set<number>();
   const problems: string[] = [];
   let epoch = devnet.firstEpoch;
   const reports = new Map<number, EpochReport>();
   // A generous bound for --epochs: set-up is done; each epoch then takes its duration plus the pipeline.
-  const deadline = opts.epochs === undefined ? Infinity : Date.now() + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
+  const deadline =
+    opts.epochs === undefined ? Infinity : Date.now() + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
   for (;;) {
     if (stopSignal) return stop(stopSignal === 'SIGINT' ? 130 : 143);
     if (Date.now() > deadline) {
@@ -120,7 +144,7 @@ export async function runDevnet(opts: DevnetCommandOptions, waitForStop: () => P
         // Printed once settled: scores published and every fault leaf executed (the table shows the slashes).
         if (report.faultsExecuted >= report.faultCount) {
           if (!printed.has(epoch)) {
-            console.log('\n' + renderEpochTable(report));
+            console.log(`\n${renderEpochTable(report)}`);
             printed.add(epoch);
             if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
           }
@@ -139,6 +163,8 @@ export async function runDevnet(opts: DevnetCommandOptions, waitForStop: () => P
     console.error(`\ndevnet: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
     return stop(1);
   }
-  console.log(`\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and no honest node was penalised`);
+  console.log(
+    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and no honest node was penalised`,
+  );
   return stop(0);
 }

@@ -56,14 +56,25 @@ export async function fundEth(ctx: SetupContext, addresses: readonly Address[], 
 }
 
 /** Sends `amount` SEND to each recipient from `fromKey` (e.g. the treasury), one nonce after another. */
-export async function distributeSend(ctx: SetupContext, fromKey: Hex, recipients: readonly Address[], amount: bigint): Promise<void> {
+export async function distributeSend(
+  ctx: SetupContext,
+  fromKey: Hex,
+  recipients: readonly Address[],
+  amount: bigint,
+): Promise<void> {
   const { publicClient, wallet } = clients(ctx);
   const from = wallet(fromKey);
   let nonce = await publicClient.getTransactionCount({ address: from.account.address, blockTag: 'pending' });
   const hashes: Hex[] = [];
   for (const to of recipients) {
     hashes.push(
-      await from.writeContract({ address: ctx.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'transfer', args: [to, amount], nonce: nonce++ }),
+      await from.writeContract({
+        address: ctx.book.contracts.SendToken,
+        abi: sendTokenAbi,
+        functionName: 'transfer',
+        args: [to, amount],
+        nonce: nonce++,
+      }),
     );
   }
   await Promise.all(hashes.map((h) => confirm(publicClient, h, 'SEND transfer')));
@@ -93,7 +104,13 @@ export async function registerNodes(ctx: SetupContext, nodes: readonly NodeRegis
       let nonce = await publicClient.getTransactionCount({ address: operator.account.address, blockTag: 'pending' });
       const total = list.reduce((a, n) => a + n.stake, 0n);
       const hashes = [
-        await operator.writeContract({ address: ctx.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'approve', args: [staking, total], nonce: nonce++ }),
+        await operator.writeContract({
+          address: ctx.book.contracts.SendToken,
+          abi: sendTokenAbi,
+          functionName: 'approve',
+          args: [staking, total],
+          nonce: nonce++,
+        }),
       ];
       for (const n of list) {
         const nodeAccount = privateKeyToAccount(n.nodeKey);
@@ -136,7 +153,13 @@ export function allowlistFor(entries: readonly (Address | { account: Address; ma
  * Schedules the presale's allowlist phase (owner only) from the next second for `durationSeconds`, with
  * `reserve` licenses kept for it, and waits until it is open.
  */
-export async function openAllowlist(ctx: SetupContext, ownerKey: Hex, root: Hex, reserve: number, durationSeconds = 86_400): Promise<void> {
+export async function openAllowlist(
+  ctx: SetupContext,
+  ownerKey: Hex,
+  root: Hex,
+  reserve: number,
+  durationSeconds = 86_400,
+): Promise<void> {
   const { publicClient, wallet } = clients(ctx);
   const presale = ctx.book.contracts.WatchDogPresale;
   const now = Number((await publicClient.getBlock()).timestamp);
@@ -149,7 +172,15 @@ export async function openAllowlist(ctx: SetupContext, ownerKey: Hex, root: Hex,
   });
   await confirm(publicClient, hash, 'setAllowlistPhase');
   const deadline = Date.now() + 30_000;
-  while (!(await publicClient.readContract({ address: presale, abi: watchDogPresaleAbi, functionName: 'phaseOpen', args: [1], blockTag: 'pending' }))) {
+  while (
+    !(await publicClient.readContract({
+      address: presale,
+      abi: watchDogPresaleAbi,
+      functionName: 'phaseOpen',
+      args: [1],
+      blockTag: 'pending',
+    }))
+  ) {
     if (Date.now() > deadline) throw new Error('the presale allowlist phase did not open within 30 s');
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -160,13 +191,22 @@ export async function openAllowlist(ctx: SetupContext, ownerKey: Hex, root: Hex,
  * must have set; default: the buyers with one license each), then names its operator key. Returns the
  * token ids in buyer order.
  */
-export async function buyLicenses(ctx: SetupContext, buyers: readonly LicenseBuyer[], allowlist?: Allowlist): Promise<bigint[]> {
+export async function buyLicenses(
+  ctx: SetupContext,
+  buyers: readonly LicenseBuyer[],
+  allowlist?: Allowlist,
+): Promise<bigint[]> {
   const { publicClient, wallet } = clients(ctx);
   const presale = ctx.book.contracts.WatchDogPresale;
   const license = ctx.book.contracts.WatchDogLicense;
   const owners = buyers.map((b) => privateKeyToAccount(b.ownerKey).address);
   const { entries, tree } = allowlist ?? allowlistFor(owners);
-  const price = await publicClient.readContract({ address: presale, abi: watchDogPresaleAbi, functionName: 'quote', args: [1n, 0] });
+  const price = await publicClient.readContract({
+    address: presale,
+    abi: watchDogPresaleAbi,
+    functionName: 'quote',
+    args: [1n, 0],
+  });
   return Promise.all(
     buyers.map(async (buyer, i) => {
       const owner = wallet(buyer.ownerKey);
@@ -183,7 +223,12 @@ export async function buyLicenses(ctx: SetupContext, buyers: readonly LicenseBuy
       const [minted] = parseEventLogs({ abi: watchDogLicenseAbi, eventName: 'Transfer', logs: receipt.logs });
       if (!minted) throw new Error(`license purchase by ${owner.account.address} minted nothing`);
       const tokenId = minted.args.tokenId;
-      const set = await owner.writeContract({ address: license, abi: watchDogLicenseAbi, functionName: 'setOperator', args: [tokenId, buyer.operator] });
+      const set = await owner.writeContract({
+        address: license,
+        abi: watchDogLicenseAbi,
+        functionName: 'setOperator',
+        args: [tokenId, buyer.operator],
+      });
       await confirm(publicClient, set, `setOperator(${tokenId})`);
       return tokenId;
     }),
@@ -216,7 +261,13 @@ export async function registerDids(ctx: SetupContext, dids: readonly DidRegistra
       const hashes: Hex[] = [];
       for (const key of d.deviceKeys) {
         hashes.push(
-          await owner.writeContract({ address: registry, abi: didRegistryAbi, functionName: 'addKey', args: [did, key, 0, '0x'], nonce: nonce++ }),
+          await owner.writeContract({
+            address: registry,
+            abi: didRegistryAbi,
+            functionName: 'addKey',
+            args: [did, key, 0, '0x'],
+            nonce: nonce++,
+          }),
         );
       }
       for (const h of hashes) await confirm(publicClient, h, `addKey to ${d.name}`);

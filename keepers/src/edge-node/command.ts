@@ -17,13 +17,19 @@ import { commandLine, parseCommandLine } from '../infra/commandLine.js';
 
 /** The edge node's options (commander); `parseEdgeNodeArgs` validates their values. */
 export function edgeNodeCommand(): Command {
-  return commandLine('edge-node', 'SendingNetwork reference edge node: relays envelopes, commits receipts, answers openings')
+  return commandLine(
+    'edge-node',
+    'SendingNetwork reference edge node: relays envelopes, commits receipts, answers openings',
+  )
     .usage('--node-key HEX --data-dir DIR [options]')
     .option('--node-key <hex>', 'node key (secp256k1 private key, 0x + 64 hex); env EDGE_NODE_KEY also works')
     .option('--data-dir <dir>', 'where the node keeps its LevelDB (pending envelopes, receipts, commitments)')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <n>', 'HTTP + WebSocket port (0 = any free port)', '7400')
-    .option('--address-book <file>', 'deployments/<chain>.json: genesis time, epoch duration, chain id, NodeStaking, DidRegistry (or give the four flags below)')
+    .option(
+      '--address-book <file>',
+      'deployments/<chain>.json: genesis time, epoch duration, chain id, NodeStaking, DidRegistry (or give the four flags below)',
+    )
     .option('--genesis-time <seconds>', 'epoch 1 start (Unix seconds)')
     .option('--epoch-duration <seconds>', 'epoch length')
     .option('--chain-id <n>', 'chain id of the commitment domain')
@@ -39,17 +45,18 @@ export function edgeNodeCommand(): Command {
 }
 
 const numeric = (what: string, schema: z.ZodNumber) =>
-  z
-    .string()
-    .transform((value, ctx) => {
-      const n = Number(value);
-      const parsed = schema.safeParse(n);
-      if (value.trim() === '' || !parsed.success) {
-        ctx.addIssue({ code: 'custom', message: `${what} must be ${schema.description ?? 'a valid number'}, got "${value}"` });
-        return z.NEVER;
-      }
-      return parsed.data;
-    });
+  z.string().transform((value, ctx) => {
+    const n = Number(value);
+    const parsed = schema.safeParse(n);
+    if (value.trim() === '' || !parsed.success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} must be ${schema.description ?? 'a valid number'}, got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 
 const argsSchema = z.object({
   nodeKey: hex32,
@@ -72,7 +79,10 @@ const argsSchema = z.object({
 });
 
 /** Parses argv into EdgeNode options; throws UsageError naming the bad flag. `null` when the help was printed. */
-export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): (EdgeNodeOptions & { rpcUrl?: string }) | null {
+export function parseEdgeNodeArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): (EdgeNodeOptions & { rpcUrl?: string }) | null {
   const command = edgeNodeCommand();
   if (!parseCommandLine(command, argv)) return null;
   const values = command.opts<Record<string, string | boolean | undefined>>();
@@ -99,8 +109,15 @@ export function parseEdgeNodeArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     staking ??= book.contracts.NodeStaking;
     registry = book.contracts.DidRegistry;
   }
-  if (genesisTime === undefined || epochDurationSeconds === undefined || chainId === undefined || staking === undefined) {
-    throw new UsageError('give --address-book, or all of --genesis-time, --epoch-duration, --chain-id and --node-staking');
+  if (
+    genesisTime === undefined ||
+    epochDurationSeconds === undefined ||
+    chainId === undefined ||
+    staking === undefined
+  ) {
+    throw new UsageError(
+      'give --address-book, or all of --genesis-time, --epoch-duration, --chain-id and --node-staking',
+    );
   }
   if (a.rpcUrl && !registry) throw new UsageError('--rpc-url needs --address-book (for the DidRegistry address)');
   const options: EdgeNodeOptions & { rpcUrl?: string } = {

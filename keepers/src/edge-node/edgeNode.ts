@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { log as rootLog } from '../infra/log.js';
 import { ackHashBytes, ticketHashBytes, type Ack, type Envelope } from '../core/relay.js';
 import type { SecpSigner } from '../core/commitment.js';
-import { EpochClock } from '../core/epochClock.js';
+import type { EpochClock } from '../core/epochClock.js';
 import { checkEnvelopeFields, leafFromHashes } from './fastChecks.js';
 import { inlineVerifier, workerVerifier, type SignatureVerifier } from './verifyPool.js';
 import { clientFrameSchema, FrameRejected, MAX_FRAME_BYTES, type FrameRejection } from '../core/relayFrames.js';
@@ -114,7 +114,8 @@ export class EdgeNode {
     this.signer = options.nodeKey;
     const dropRate = options.dropRate ?? 0;
     if (!(dropRate >= 0 && dropRate <= 1)) throw new EdgeNodeError(`dropRate must be in [0, 1], got ${dropRate}`);
-    if (!((options.inflateUnits ?? 0) >= 0)) throw new EdgeNodeError(`inflateUnits must be ≥ 0, got ${options.inflateUnits}`);
+    if (!((options.inflateUnits ?? 0) >= 0))
+      throw new EdgeNodeError(`inflateUnits must be ≥ 0, got ${options.inflateUnits}`);
     this.retainEpochs = options.retainEpochs ?? 8;
     this.commitMarginMs = options.commitMarginMs ?? Math.min((options.clock.commitGraceSeconds * 1000) / 2, 2000);
     this.random = options.random ?? Math.random;
@@ -174,7 +175,10 @@ export class EdgeNode {
     this.boundPort = (http.address() as AddressInfo).port;
     const tickMs = this.options.tickMs ?? 250;
     if (tickMs > 0) {
-      const timer = setInterval(() => void this.tick().catch((error) => this.log.error({ err: error }, 'epoch tick failed')), tickMs);
+      const timer = setInterval(
+        () => void this.tick().catch((error) => this.log.error({ err: error }, 'epoch tick failed')),
+        tickMs,
+      );
       timer.unref();
       this.timers.push(timer);
     }
@@ -255,7 +259,10 @@ export class EdgeNode {
           const done = await this.ledger.commit(epoch);
           this.metrics.commitments.inc();
           const c = done.commitments[0]!.commitment;
-          this.log.info({ epoch, root: c.root, totalUnits: c.totalUnits.toString(), leafCount: c.leafCount.toString() }, 'epoch committed');
+          this.log.info(
+            { epoch, root: c.root, totalUnits: c.totalUnits.toString(), leafCount: c.leafCount.toString() },
+            'epoch committed',
+          );
         }
       }
       this.nextToCommit = epoch + 1;
@@ -288,12 +295,20 @@ export class EdgeNode {
   }
 
   private sendChallenge(session: Session): void {
-    session.ws.send(JSON.stringify({ type: 'challenge', nonce: session.nonce, node: this.address, epoch: this.options.clock.currentEpoch() }));
+    session.ws.send(
+      JSON.stringify({
+        type: 'challenge',
+        nonce: session.nonce,
+        node: this.address,
+        epoch: this.options.clock.currentEpoch(),
+      }),
+    );
   }
 
   private onMessage(session: Session, data: RawData, isBinary: boolean): void {
     if (session.busy >= MAX_FRAMES_IN_FLIGHT) {
-      return this.reject(session, 'node-busy', `more than ${MAX_FRAMES_IN_FLIGHT} frames in processing on this connection`);
+      this.reject(session, 'node-busy', `more than ${MAX_FRAMES_IN_FLIGHT} frames in processing on this connection`);
+      return;
     }
     session.busy++;
     this.handle(session, data, isBinary)
@@ -308,12 +323,14 @@ export class EdgeNode {
   private reject(session: Session, reason: FrameRejection, message: string, ref?: string): void {
     this.metrics.rejects.inc({ reason });
     this.log.info({ reason, detail: message.slice(0, 200), ref, key: session.key }, 'frame rejected');
-    if (session.ws.readyState === session.ws.OPEN) session.ws.send(JSON.stringify({ type: 'error', reason, message, ...(ref ? { ref } : {}) }));
+    if (session.ws.readyState === session.ws.OPEN)
+      session.ws.send(JSON.stringify({ type: 'error', reason, message, ...(ref ? { ref } : {}) }));
   }
 
   private async handle(session: Session, data: RawData, isBinary: boolean): Promise<void> {
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
-    if (size > MAX_FRAME_BYTES) throw new FrameRejected('frame-too-large', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
+    if (size > MAX_FRAME_BYTES)
+      throw new FrameRejected('frame-too-large', `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
     if (isBinary) throw new FrameRejected('binary-frame', 'frames are JSON text');
     let json: unknown;
     try {
@@ -324,7 +341,11 @@ export class EdgeNode {
     const parsed = clientFrameSchema.safeParse(json);
     if (!parsed.success) {
       const ref = (json as { envelope?: { id?: unknown } } | null)?.envelope?.id;
-      throw new FrameRejected('invalid-frame', describeZodError(parsed.error, { root: '(frame)' }), typeof ref === 'string' ? ref : undefined);
+      throw new FrameRejected(
+        'invalid-frame',
+        describeZodError(parsed.error, { root: '(frame)' }),
+        typeof ref === 'string' ? ref : undefined,
+      );
     }
     const frame = parsed.data;
     switch (frame.type) {
@@ -363,7 +384,14 @@ export class EdgeNode {
     set.add(session);
     const inbox = this.mailbox.inbox(key);
     session.ws.send(
-      JSON.stringify({ type: 'welcome', key, did, node: this.address, epoch: this.options.clock.currentEpoch(), pending: inbox.length }),
+      JSON.stringify({
+        type: 'welcome',
+        key,
+        did,
+        node: this.address,
+        epoch: this.options.clock.currentEpoch(),
+        pending: inbox.length,
+      }),
     );
     for (const pending of inbox) {
       session.ws.send(pending.frame);
@@ -376,11 +404,23 @@ export class EdgeNode {
     if (!session.key) throw new FrameRejected('not-logged-in', 'log in before sending', ref);
     const { ticket } = envelope;
     if (ticket.senderKey !== session.key || ticket.senderDid !== session.did) {
-      throw new FrameRejected('sender-not-logged-in-key', `ticket sender ${ticket.senderKey} (DID ${ticket.senderDid}) is not this connection's key`, ref);
+      throw new FrameRejected(
+        'sender-not-logged-in-key',
+        `ticket sender ${ticket.senderKey} (DID ${ticket.senderDid}) is not this connection's key`,
+        ref,
+      );
     }
     const current = this.options.clock.currentEpoch();
-    if (ticket.epoch < Math.max(1, current - 1) || ticket.epoch > current + 1 || this.ledger.isCommitted(ticket.epoch)) {
-      throw new FrameRejected('wrong-epoch', `ticket epoch ${ticket.epoch} is not open (current epoch ${current})`, ref);
+    if (
+      ticket.epoch < Math.max(1, current - 1) ||
+      ticket.epoch > current + 1 ||
+      this.ledger.isCommitted(ticket.epoch)
+    ) {
+      throw new FrameRejected(
+        'wrong-epoch',
+        `ticket epoch ${ticket.epoch} is not open (current epoch ${current})`,
+        ref,
+      );
     }
     if (this.mailbox.isSeen(envelope.id) || this.verifying.has(envelope.id)) {
       throw new FrameRejected('replayed-envelope', `envelope ${envelope.id} was seen before`, ref);
@@ -431,13 +471,26 @@ export class EdgeNode {
       if (epochs.some((e) => this.ledger.hasReceipt(e, ack.ticketHash))) {
         throw new FrameRejected('duplicate-ack', `ticket ${ack.ticketHash} is acked already`, ref);
       }
-      throw new FrameRejected('ack-unknown-ticket', `no envelope with ticket ${ack.ticketHash} awaits an ack here`, ref);
+      throw new FrameRejected(
+        'ack-unknown-ticket',
+        `no envelope with ticket ${ack.ticketHash} awaits an ack here`,
+        ref,
+      );
     }
     const { ticket } = pending.envelope;
     if (ack.recipientKey !== ticket.recipientKey || session.key !== ticket.recipientKey) {
-      throw new FrameRejected('ack-wrong-key', `ack must be signed by the recipient ${ticket.recipientKey} on its own connection`, ref);
+      throw new FrameRejected(
+        'ack-wrong-key',
+        `ack must be signed by the recipient ${ticket.recipientKey} on its own connection`,
+        ref,
+      );
     }
-    if (ack.recipientDid !== session.did) throw new FrameRejected('ack-wrong-did', `ack names DID ${ack.recipientDid}, connection is DID ${session.did}`, ref);
+    if (ack.recipientDid !== session.did)
+      throw new FrameRejected(
+        'ack-wrong-did',
+        `ack names DID ${ack.recipientDid}, connection is DID ${session.did}`,
+        ref,
+      );
     const ah = ackHashBytes(ack);
     if (!(await this.verifier.verify(ack.recipientKey, ah, ack.sig))) {
       throw new FrameRejected('bad-ack-signature', 'ack signature does not verify', ref);
@@ -475,12 +528,14 @@ export class EdgeNode {
       commitment: async (epoch: number, _request: IncomingMessage): Promise<HttpAnswer> => {
         const wire = this.ledger.commitmentFor(epoch);
         if (wire) return { status: 200, body: wire };
-        if (this.isPruned(epoch)) return httpError(410, 'epoch-gone', `epoch ${epoch} is older than the ${this.retainEpochs} epochs kept`);
+        if (this.isPruned(epoch))
+          return httpError(410, 'epoch-gone', `epoch ${epoch} is older than the ${this.retainEpochs} epochs kept`);
         return httpError(404, 'not-committed', `epoch ${epoch} is not committed (yet)`);
       },
       openings: async (epoch: number, request: OpeningsRequest): Promise<HttpAnswer> => {
         if (!this.ledger.isCommitted(epoch)) {
-          if (this.isPruned(epoch)) return httpError(410, 'epoch-gone', `epoch ${epoch} is older than the ${this.retainEpochs} epochs kept`);
+          if (this.isPruned(epoch))
+            return httpError(410, 'epoch-gone', `epoch ${epoch} is older than the ${this.retainEpochs} epochs kept`);
           return httpError(404, 'not-committed', `epoch ${epoch} is not committed (yet)`);
         }
         try {

@@ -7,7 +7,13 @@
  */
 import type { Address } from 'viem';
 import { keccak } from '../core/merkle.js';
-import { base64DecodedLength, sizeUnits, type CheckResult, type Envelope, type EnvelopeRejection } from '../core/relay.js';
+import {
+  base64DecodedLength,
+  sizeUnits,
+  type CheckResult,
+  type Envelope,
+  type EnvelopeRejection,
+} from '../core/relay.js';
 
 const fail = (reason: EnvelopeRejection, detail: string) => ({ ok: false as const, reason, detail });
 
@@ -18,10 +24,13 @@ const fail = (reason: EnvelopeRejection, detail: string) => ({ ok: false as cons
  */
 export function checkEnvelopeFields(envelope: Envelope, node: Address): CheckResult<EnvelopeRejection> {
   const { ticket } = envelope;
-  if (ticket.envelopeId !== envelope.id) return fail('ticket-envelope-mismatch', `ticket is for envelope ${ticket.envelopeId}, not ${envelope.id}`);
-  if (ticket.recipientKey !== envelope.to) return fail('ticket-recipient-mismatch', `ticket is for ${ticket.recipientKey}, envelope to ${envelope.to}`);
+  if (ticket.envelopeId !== envelope.id)
+    return fail('ticket-envelope-mismatch', `ticket is for envelope ${ticket.envelopeId}, not ${envelope.id}`);
+  if (ticket.recipientKey !== envelope.to)
+    return fail('ticket-recipient-mismatch', `ticket is for ${ticket.recipientKey}, envelope to ${envelope.to}`);
   const units = sizeUnits(base64DecodedLength(envelope.ciphertext));
-  if (ticket.units !== units) return fail('units-mismatch', `ticket claims ${ticket.units} units, ciphertext is ${units}`);
+  if (ticket.units !== units)
+    return fail('units-mismatch', `ticket claims ${ticket.units} units, ciphertext is ${units}`);
   if (ticket.node !== node) return fail('wrong-node', `ticket names node ${ticket.node}, this is ${node}`);
   if (ticket.senderKey === ticket.recipientKey) return fail('sender-is-recipient', 'sender key is the recipient key');
   return { ok: true };

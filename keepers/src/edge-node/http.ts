@@ -21,8 +21,15 @@ export const MAX_OPENING_INDICES = 64;
 const MAX_BODY_BYTES = 16 * 1024;
 
 export const openingsRequestSchema = z.union([
-  z.strictObject({ indices: z.array(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_OPENING_INDICES) }),
-  z.strictObject({ targets: z.array(z.string().regex(/^(0|[1-9][0-9]{0,38})$/, 'not a decimal uint128')).min(1).max(MAX_OPENING_INDICES) }),
+  z.strictObject({
+    indices: z.array(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_OPENING_INDICES),
+  }),
+  z.strictObject({
+    targets: z
+      .array(z.string().regex(/^(0|[1-9][0-9]{0,38})$/, 'not a decimal uint128'))
+      .min(1)
+      .max(MAX_OPENING_INDICES),
+  }),
 ]);
 export type OpeningsRequest = { indices: number[] } | { targets: bigint[] };
 
@@ -78,7 +85,11 @@ async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpA
   const parsed = openingsRequestSchema.safeParse(json);
   if (!parsed.success) {
     const problem = describeZodError(parsed.error, { root: '(body)' });
-    return httpError(400, 'bad-request', `${problem} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`);
+    return httpError(
+      400,
+      'bad-request',
+      `${problem} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`,
+    );
   }
   const body = parsed.data;
   return api.openings(epoch, 'indices' in body ? { indices: body.indices } : { targets: body.targets.map(BigInt) });
@@ -95,7 +106,12 @@ export function relayHttpHandler(api: RelayHttpApi) {
           api.rejected(`http-${reason}`);
         }
         // drains an oversized request body before closing, so the client reads the 413 instead of a reset
-        sendJson(response, answer.status, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), answer.contentType);
+        sendJson(
+          response,
+          answer.status,
+          typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body),
+          answer.contentType,
+        );
       })
       .catch(() => response.destroy());
   };

@@ -12,13 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex, type Address, type Hex, type TypedDataDomain } from 'viem';
 import { z } from 'zod';
 import { keccak } from '../core/merkle.js';
-import {
-  receiptLeafHash,
-  receiptSchema,
-  ticketHash,
-  MAX_TICKET_UNITS,
-  type Receipt,
-} from '../core/relay.js';
+import { receiptLeafHash, receiptSchema, ticketHash, MAX_TICKET_UNITS, type Receipt } from '../core/relay.js';
 import { buildSumTree, type SumTree } from '../core/sumTree.js';
 import {
   signCommitment,
@@ -98,7 +92,11 @@ export class EpochLedger {
       const epoch = epochOfKey(key);
       if (epoch < fromEpoch) continue;
       const parsed = storedCommitmentSchema.parse(JSON.parse(value));
-      this.committed.set(epoch, { epoch, commitments: parsed.commitments, wire: parsed.commitments.map(signedCommitmentToWire) });
+      this.committed.set(epoch, {
+        epoch,
+        commitments: parsed.commitments,
+        wire: parsed.commitments.map(signedCommitmentToWire),
+      });
     }
     for (const [key, value] of await this.options.store.scan('r!')) {
       const epoch = epochOfKey(key);
@@ -133,7 +131,10 @@ export class EpochLedger {
     const epoch = receipt.ticket.epoch;
     if (this.committed.has(epoch)) return { paid: false, ops: [] };
     this.entriesOf(epoch).set(th, { ticketHash: th, leafHash, receipt });
-    return { paid: true, ops: [{ type: 'put', key: storeKeys.receipt(epoch, th), value: () => JSON.stringify({ receipt, leafHash }) }] };
+    return {
+      paid: true,
+      ops: [{ type: 'put', key: storeKeys.receipt(epoch, th), value: () => JSON.stringify({ receipt, leafHash }) }],
+    };
   }
 
   private entriesOf(epoch: number): Map<Hex, LedgerEntry> {
@@ -151,22 +152,35 @@ export class EpochLedger {
     if (existing) return existing;
     const { store, signer, domain, nodeKey } = this.options;
     const entries = this.entriesOf(epoch);
-    const forged = forgeReceipts([...entries.values()].map((e) => e.receipt), this.options.inflateUnits ?? 0);
+    const forged = forgeReceipts(
+      [...entries.values()].map((e) => e.receipt),
+      this.options.inflateUnits ?? 0,
+    );
     const ops: { type: 'put'; key: string; value: string }[] = [];
     for (const receipt of forged) {
       const th = ticketHash(receipt.ticket);
       const entry = entryOf(receipt);
       entries.set(th, entry);
-      ops.push({ type: 'put', key: storeKeys.receipt(epoch, th), value: JSON.stringify({ receipt, leafHash: entry.leafHash }) });
+      ops.push({
+        type: 'put',
+        key: storeKeys.receipt(epoch, th),
+        value: JSON.stringify({ receipt, leafHash: entry.leafHash }),
+      });
     }
     const { tree } = this.treeOf(epoch);
-    const honest: EpochCommitment = { epoch, root: tree.root, totalUnits: tree.totalUnits, leafCount: BigInt(tree.leafCount) };
+    const honest: EpochCommitment = {
+      epoch,
+      root: tree.root,
+      totalUnits: tree.totalUnits,
+      leafCount: BigInt(tree.leafCount),
+    };
     const versions = [honest];
     if (this.options.equivocate) {
       versions.push({ ...honest, root: bytesToHex(keccak(new TextEncoder().encode(`SN-EQUIVOCATE|${tree.root}`))) });
     }
     const commitments: SignedCommitment[] = [];
-    for (const c of versions) commitments.push({ commitment: c, signature: await signCommitment(signer, domain, c), nodeKey });
+    for (const c of versions)
+      commitments.push({ commitment: c, signature: await signCommitment(signer, domain, c), nodeKey });
     const wire = commitments.map(signedCommitmentToWire);
     ops.push({ type: 'put', key: storeKeys.commitment(epoch), value: JSON.stringify({ commitments: wire }) });
     await store.write(ops);
@@ -190,7 +204,9 @@ export class EpochLedger {
   private treeOf(epoch: number): { tree: SumTree; entries: LedgerEntry[] } {
     let cached = this.trees.get(epoch);
     if (!cached) {
-      const entries = [...this.entriesOf(epoch).values()].sort((a, b) => (a.ticketHash < b.ticketHash ? -1 : a.ticketHash > b.ticketHash ? 1 : 0));
+      const entries = [...this.entriesOf(epoch).values()].sort((a, b) =>
+        a.ticketHash < b.ticketHash ? -1 : a.ticketHash > b.ticketHash ? 1 : 0,
+      );
       const tree = buildSumTree(entries.map((e) => ({ hash: e.leafHash, units: BigInt(e.receipt.ticket.units) })));
       cached = { tree, entries };
       this.trees.set(epoch, cached);
@@ -215,7 +231,8 @@ export class EpochLedger {
             return tree.findLeafForTarget(target);
           });
     return indices.map((index) => {
-      if (index >= tree.leafCount) throw new OpeningIndexError(`leaf index ${index} out of range: epoch ${epoch} has ${tree.leafCount} leaves`);
+      if (index >= tree.leafCount)
+        throw new OpeningIndexError(`leaf index ${index} out of range: epoch ${epoch} has ${tree.leafCount} leaves`);
       return openingToWire(tree, index, entries[index]!.receipt);
     });
   }
@@ -231,4 +248,3 @@ export class EpochLedger {
 function entryOf(receipt: Receipt): LedgerEntry {
   return { ticketHash: ticketHash(receipt.ticket), leafHash: receiptLeafHash(receipt), receipt };
 }
-

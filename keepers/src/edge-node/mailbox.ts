@@ -31,7 +31,11 @@ export class Mailbox {
   async load(store: RelayStore, seenFromEpoch: number): Promise<void> {
     for (const [, value] of await store.scan('p!')) {
       const parsed = storedPendingSchema.parse(JSON.parse(value));
-      this.index({ envelope: parsed.envelope, ticketHash: parsed.ticketHash as Hex, frame: deliverFrame(parsed.envelope) });
+      this.index({
+        envelope: parsed.envelope,
+        ticketHash: parsed.ticketHash as Hex,
+        frame: deliverFrame(parsed.envelope),
+      });
       this.seen.set(parsed.envelope.id, parsed.envelope.ticket.epoch);
     }
     for (const key of await store.scanKeys('s!')) {
@@ -62,7 +66,13 @@ export class Mailbox {
   hold(pending: PendingEnvelope): Op[] {
     this.index(pending);
     const { envelope, ticketHash } = pending;
-    return [{ type: 'put', key: storeKeys.pending(envelope.to, envelope.id), value: () => JSON.stringify({ envelope, ticketHash }) }];
+    return [
+      {
+        type: 'put',
+        key: storeKeys.pending(envelope.to, envelope.id),
+        value: () => JSON.stringify({ envelope, ticketHash }),
+      },
+    ];
   }
 
   private index(pending: PendingEnvelope): void {

@@ -35,7 +35,11 @@ export function createRelayMetrics(): RelayMetrics {
     acks: counter('relay_acks_total', 'Valid delivery acks (paid = counted in its epoch)', ['paid']),
     rejects: counter('relay_rejects_total', 'Rejected frames and requests', ['reason']),
     dropped: counter('relay_envelopes_dropped_total', 'Envelopes dropped by the dropRate switch'),
-    pending: new Gauge({ name: 'relay_envelopes_pending', help: 'Envelopes stored awaiting an ack', registers: [registry] }),
+    pending: new Gauge({
+      name: 'relay_envelopes_pending',
+      help: 'Envelopes stored awaiting an ack',
+      registers: [registry],
+    }),
     connections: new Gauge({ name: 'relay_connections', help: 'Open WebSocket connections', registers: [registry] }),
     commitments: counter('relay_commitments_total', 'Epoch commitments signed'),
   };

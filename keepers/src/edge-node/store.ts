@@ -87,7 +87,11 @@ export class RelayStore {
     this.scheduled = false;
     const ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] = [];
     for (const op of this.queue.values()) {
-      ops.push(op.type === 'put' && typeof op.value === 'function' ? { type: 'put', key: op.key, value: op.value() } : (op as (typeof ops)[number]));
+      ops.push(
+        op.type === 'put' && typeof op.value === 'function'
+          ? { type: 'put', key: op.key, value: op.value() }
+          : (op as (typeof ops)[number]),
+      );
     }
     const waiters = this.waiters;
     this.queue = new Map();
@@ -97,12 +101,12 @@ export class RelayStore {
       return;
     }
     // batches are written in order: a later batch never lands before an earlier one
-    this.writing = this.writing.then(
-      () =>
-        this.db.batch(ops).then(
-          () => waiters.forEach((w) => w.resolve()),
-          (error: Error) => waiters.forEach((w) => w.reject(new StoreError(`relay store write failed: ${error.message}`))),
-        ),
+    this.writing = this.writing.then(() =>
+      this.db.batch(ops).then(
+        () => waiters.forEach((w) => w.resolve()),
+        (error: Error) =>
+          waiters.forEach((w) => w.reject(new StoreError(`relay store write failed: ${error.message}`))),
+      ),
     );
   }
 

@@ -49,7 +49,8 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
   };
   if (d.chainId !== ctx.chainId) return { field: 'chainId', ours: ctx.chainId, theirs: d.chainId };
   for (const k of Object.keys(lowerContracts) as (keyof typeof lowerContracts)[]) {
-    if (d.contracts[k] !== lowerContracts[k]) return { field: `contracts.${k}`, ours: lowerContracts[k], theirs: d.contracts[k] };
+    if (d.contracts[k] !== lowerContracts[k])
+      return { field: `contracts.${k}`, ours: lowerContracts[k], theirs: d.contracts[k] };
   }
   for (const [k, v] of Object.entries(ctx.consensus)) {
     const theirs = d.parameters[k as keyof ConsensusParameters];
@@ -80,7 +81,12 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
   for (const key of keysNamedByOpenings(d)) {
     if (!listed.has(key)) return { field: 'keys', ours: `key ${key} (named by an opening)`, theirs: 'missing' };
   }
-  const states = await keyStatesAt(ctx.client, ctx.contracts.didRegistry, d.keys.map((k) => k.key as Hex), d.seed.blockNumber);
+  const states = await keyStatesAt(
+    ctx.client,
+    ctx.contracts.didRegistry,
+    d.keys.map((k) => k.key as Hex),
+    d.seed.blockNumber,
+  );
   for (const state of states) {
     const theirs = listed.get(state.key)!;
     if (!same(state, theirs)) return { field: `keys (${state.key})`, ours: state, theirs };
@@ -95,7 +101,8 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
   );
   for (const w of d.watchdogs) {
     const ours: Address | undefined = operators.get(w.tokenId);
-    if (ours !== w.operator) return { field: `watchdogs (${w.tokenId}).operator`, ours: ours ?? null, theirs: w.operator };
+    if (ours !== w.operator)
+      return { field: `watchdogs (${w.tokenId}).operator`, ours: ours ?? null, theirs: w.operator };
   }
   return null;
 }

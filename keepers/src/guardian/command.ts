@@ -24,12 +24,24 @@ export function guardianCommand() {
 }
 
 /** The guardian's options from argv and the environment; null when the help was printed. */
-export function parseGuardianArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GuardianOptions | null {
+export function parseGuardianArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): GuardianOptions | null {
   const command = guardianCommand();
   if (!parseCommandLine(command, argv)) return null;
-  const o = command.opts<{ rpcUrl: string; addressBook: string; dataDir: string; port: string; host: string; consensus?: string; maxDatasetMb: string }>();
+  const o = command.opts<{
+    rpcUrl: string;
+    addressBook: string;
+    dataDir: string;
+    port: string;
+    host: string;
+    consensus?: string;
+    maxDatasetMb: string;
+  }>();
   const privateKey = env.GUARDIAN_PRIVATE_KEY;
-  if (!privateKey || !isHex32(privateKey)) throw new UsageError('set GUARDIAN_PRIVATE_KEY to the guardian key (0x + 64 hex)');
+  if (!privateKey || !isHex32(privateKey))
+    throw new UsageError('set GUARDIAN_PRIVATE_KEY to the guardian key (0x + 64 hex)');
   const book = loadAddressBook(o.addressBook);
   return {
     rpcUrl: o.rpcUrl,

@@ -29,7 +29,6 @@ import {
 } from '../core/guardianApi.js';
 import { describeZodError } from '../core/wire.js';
 import { ChainFactsError, ChainNotReadyError, type EpochContracts } from '../chain/epochFacts.js';
-import { loadAddressBook } from '../chain/addressBook.js';
 import type { ConsensusParameters } from '../core/consensus.js';
 import { checkDatasetAgainstChain } from './checks.js';
 import { SignedEpochs, SignedEpochsError } from './signedEpochs.js';
@@ -95,7 +94,11 @@ export class GuardianService {
       labelNames: ['result'],
       registers: [this.registry],
     });
-    this.lastSigned = new Gauge({ name: 'guardian_last_signed_epoch', help: 'Latest epoch signed', registers: [this.registry] });
+    this.lastSigned = new Gauge({
+      name: 'guardian_last_signed_epoch',
+      help: 'Latest epoch signed',
+      registers: [this.registry],
+    });
     this.lastSigned.set(this.signed.lastEpoch);
     this.evaluateSeconds = new Histogram({
       name: 'guardian_evaluate_seconds',
@@ -149,20 +152,28 @@ export class GuardianService {
     const parsed = signRequestSchema.safeParse(raw);
     if (!parsed.success) throw err(400, 'bad-request', describeZodError(parsed.error));
     const request: SignRequest = parsed.data;
-    if (request.header.epoch !== request.epoch) throw err(400, 'bad-request', `header.epoch ${request.header.epoch} ≠ epoch ${request.epoch}`);
+    if (request.header.epoch !== request.epoch)
+      throw err(400, 'bad-request', `header.epoch ${request.header.epoch} ≠ epoch ${request.epoch}`);
     const theirs = headerFromWire(request.header);
     const domain = settlementDomain(this.options.chainId, this.options.contracts.settlement);
     const digest = headerDigest(domain, theirs);
 
     const already = this.signed.get(request.epoch);
     if (already === digest) return this.signDigest(request.epoch, digest); // a repeat: same header, same signature
-    if (already) throw err(409, 'already-signed', `epoch ${request.epoch} was signed with another header`, { signedHeaderHash: already });
+    if (already)
+      throw err(409, 'already-signed', `epoch ${request.epoch} was signed with another header`, {
+        signedHeaderHash: already,
+      });
 
     const started = performance.now();
     const bytes = await this.fetchDataset(request.datasetUrl);
     const bytesHash = bytesToHex(keccak(bytes));
     if (bytesHash !== request.dataHash) {
-      throw err(422, 'hash-mismatch', `dataset at ${request.datasetUrl} hashes to ${bytesHash}, not dataHash ${request.dataHash}`);
+      throw err(
+        422,
+        'hash-mismatch',
+        `dataset at ${request.datasetUrl} hashes to ${bytesHash}, not dataHash ${request.dataHash}`,
+      );
     }
     let dataset: EpochDataset;
     try {
@@ -170,8 +181,10 @@ export class GuardianService {
     } catch (error) {
       throw err(422, 'invalid-dataset', (error as Error).message);
     }
-    if (datasetHash(dataset) !== request.dataHash) throw err(422, 'hash-mismatch', 'the dataset is not in canonical JSON form');
-    if (dataset.epoch !== request.epoch) throw err(422, 'invalid-dataset', `dataset is for epoch ${dataset.epoch}, not ${request.epoch}`);
+    if (datasetHash(dataset) !== request.dataHash)
+      throw err(422, 'hash-mismatch', 'the dataset is not in canonical JSON form');
+    if (dataset.epoch !== request.epoch)
+      throw err(422, 'invalid-dataset', `dataset is for epoch ${dataset.epoch}, not ${request.epoch}`);
 
     let mismatch;
     try {
@@ -207,8 +220,12 @@ export class GuardianService {
     }
     this.evaluateSeconds.observe((performance.now() - started) / 1000);
     const difference = firstHeaderDifference(evaluation.header, theirs);
-    if (difference) throw new HttpError(409, 'header-mismatch', 'header-mismatch', { error: 'header-mismatch', ...difference });
-    this.log.info({ rejected: evaluation.rejected.length, header: headerToWire(evaluation.header) }, 'header recomputed');
+    if (difference)
+      throw new HttpError(409, 'header-mismatch', 'header-mismatch', { error: 'header-mismatch', ...difference });
+    this.log.info(
+      { rejected: evaluation.rejected.length, header: headerToWire(evaluation.header) },
+      'header recomputed',
+    );
     return this.signDigest(request.epoch, digest);
   }
 
@@ -218,7 +235,8 @@ export class GuardianService {
       try {
         this.signed.record(epoch, digest);
       } catch (error) {
-        if (error instanceof SignedEpochsError) throw err(409, 'already-signed', error.message, { signedHeaderHash: this.signed.get(epoch) });
+        if (error instanceof SignedEpochsError)
+          throw err(409, 'already-signed', error.message, { signedHeaderHash: this.signed.get(epoch) });
         throw error;
       }
       this.lastSigned.set(this.signed.lastEpoch);
@@ -274,11 +292,14 @@ export class GuardianService {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // sendJson drains an oversized request body first, so the client reads the 413 instead of a reset
-    const send = (status: number, body: unknown, type = 'application/json') => sendJson(res, status, typeof body === 'string' ? body : toJson(body), type);
+    const send = (status: number, body: unknown, type = 'application/json') =>
+      sendJson(res, status, typeof body === 'string' ? body : toJson(body), type);
     try {
       const path = new URL(req.url ?? '/', 'http://guardian').pathname;
-      if (req.method === 'GET' && path === '/health') return send(200, { ok: true, guardian: this.address, lastSignedEpoch: this.signed.lastEpoch });
-      if (req.method === 'GET' && path === '/metrics') return send(200, await this.registry.metrics(), this.registry.contentType);
+      if (req.method === 'GET' && path === '/health')
+        return send(200, { ok: true, guardian: this.address, lastSignedEpoch: this.signed.lastEpoch });
+      if (req.method === 'GET' && path === '/metrics')
+        return send(200, await this.registry.metrics(), this.registry.contentType);
       if (req.method === 'POST' && path === '/sign') {
         let body: unknown;
         try {

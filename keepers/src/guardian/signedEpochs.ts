@@ -10,10 +10,7 @@ import type { Hex } from 'viem';
 import { SendnetError } from '../core/errors.js';
 import { bytes32Wire } from '../core/wire.js';
 
-const fileSchema = z.record(
-  z.string().regex(/^[1-9][0-9]*$/),
-  z.object({ digest: bytes32Wire, signedAt: z.string() }),
-);
+const fileSchema = z.record(z.string().regex(/^[1-9][0-9]*$/), z.object({ digest: bytes32Wire, signedAt: z.string() }));
 
 export class SignedEpochsError extends SendnetError {
   override name = 'SignedEpochsError';
@@ -42,7 +39,8 @@ export class SignedEpochs {
         // Refuse to start rather than forget what was signed.
         throw new SignedEpochsError(`corrupt signed-epochs file ${this.path}: ${(error as Error).message}`);
       }
-      for (const [epoch, r] of Object.entries(parsed)) this.records.set(Number(epoch), { digest: r.digest as Hex, signedAt: r.signedAt });
+      for (const [epoch, r] of Object.entries(parsed))
+        this.records.set(Number(epoch), { digest: r.digest as Hex, signedAt: r.signedAt });
     }
   }
 
@@ -59,7 +57,8 @@ export class SignedEpochs {
   /** Records `digest` for `epoch` (durably). Throws if a different digest is already recorded. */
   record(epoch: number, digest: Hex): void {
     const existing = this.records.get(epoch);
-    if (existing && existing.digest !== digest) throw new SignedEpochsError(`epoch ${epoch} already signed with digest ${existing.digest}`);
+    if (existing && existing.digest !== digest)
+      throw new SignedEpochsError(`epoch ${epoch} already signed with digest ${existing.digest}`);
     if (existing) return;
     this.records.set(epoch, { digest, signedAt: new Date().toISOString() });
     const out: Record<string, unknown> = {};

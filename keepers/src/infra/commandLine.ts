@@ -58,7 +58,12 @@ export function untilStopSignal(): Promise<NodeJS.Signals> {
 }
 
 /** Codes of the errors that mean "fix the command line or its configuration files" (exit code 2). */
-const CONFIGURATION_ERROR_CODES: ReadonlySet<string> = new Set(['usage', 'address-book', 'consensus-config', 'keeper-config']);
+const CONFIGURATION_ERROR_CODES: ReadonlySet<string> = new Set([
+  'usage',
+  'address-book',
+  'consensus-config',
+  'keeper-config',
+]);
 
 /**
  * Prints a program's failure to stderr and returns its exit code: 2 for a usage or configuration error

@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { ConsensusConfigError, parseConsensusParameters, type ConsensusParameters } from '../core/consensus.js';
 
 /** Reads a JSON file and validates it with `parse` (whose errors name the field); `readError` wraps I/O and syntax errors. */
-export function readJsonFile<T>(path: string, parse: (raw: unknown, source: string) => T, readError: (message: string) => Error): T {
+export function readJsonFile<T>(
+  path: string,
+  parse: (raw: unknown, source: string) => T,
+  readError: (message: string) => Error,
+): T {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -15,5 +19,9 @@ export function readJsonFile<T>(path: string, parse: (raw: unknown, source: stri
 
 /** Reads a JSON file of consensus parameters; the error names the file and the field. */
 export function loadConsensusParameters(path: string): ConsensusParameters {
-  return readJsonFile(path, parseConsensusParameters, (message) => new ConsensusConfigError(`cannot read consensus parameters ${path}: ${message}`));
+  return readJsonFile(
+    path,
+    parseConsensusParameters,
+    (message) => new ConsensusConfigError(`cannot read consensus parameters ${path}: ${message}`),
+  );
 }

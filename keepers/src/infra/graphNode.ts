@@ -60,7 +60,11 @@ const graphqlResponse = z.object({
 });
 
 /** POSTs a GraphQL query; returns `data` or throws with the server's first error message. */
-export async function graphql<T = unknown>(url: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+export async function graphql<T = unknown>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -71,7 +75,9 @@ export async function graphql<T = unknown>(url: string, query: string, variables
   try {
     body = graphqlResponse.parse(JSON.parse(text));
   } catch {
-    throw new GraphNodeError(`GraphQL ${url} answered ${response.status} with something that is not a GraphQL response: ${text.slice(0, 300)}`);
+    throw new GraphNodeError(
+      `GraphQL ${url} answered ${response.status} with something that is not a GraphQL response: ${text.slice(0, 300)}`,
+    );
   }
   if (body.errors?.length) throw new GraphNodeError(`GraphQL error: ${body.errors[0]!.message}`);
   if (!response.ok) throw new GraphNodeError(`GraphQL ${url} answered ${response.status}`);
@@ -80,7 +86,8 @@ export async function graphql<T = unknown>(url: string, query: string, variables
 
 function gndBinary(): string {
   const path = join(repoRoot, 'node_modules', '.bin', 'gnd');
-  if (!existsSync(path)) throw new GraphNodeError(`gnd not found at ${path}: run \`npm ci\` (package @graphprotocol/gnd-linux-x64)`);
+  if (!existsSync(path))
+    throw new GraphNodeError(`gnd not found at ${path}: run \`npm ci\` (package @graphprotocol/gnd-linux-x64)`);
   return path;
 }
 
@@ -89,7 +96,9 @@ async function waitForGraphql(url: string, child: ChildProcess, timeoutMs: numbe
   let last = '';
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new GraphNodeError(`gnd dev exited (${child.exitCode ?? child.signalCode}) before GraphQL answered; see ${logPath}`);
+      throw new GraphNodeError(
+        `gnd dev exited (${child.exitCode ?? child.signalCode}) before GraphQL answered; see ${logPath}`,
+      );
     }
     try {
       await graphql(url, '{ _meta { block { number } } }');
@@ -97,7 +106,10 @@ async function waitForGraphql(url: string, child: ChildProcess, timeoutMs: numbe
     } catch (error) {
       last = (error as Error).message;
     }
-    if (Date.now() > deadline) throw new GraphNodeError(`GraphQL at ${url} did not answer within ${timeoutMs / 1000} s (last: ${last}); see ${logPath}`);
+    if (Date.now() > deadline)
+      throw new GraphNodeError(
+        `GraphQL at ${url} did not answer within ${timeoutMs / 1000} s (last: ${last}); see ${logPath}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -115,7 +127,12 @@ export async function startGraphNode(options: GraphNodeOptions): Promise<GraphNo
   const { path: manifestPath, network } = generateManifest({
     addressBookPath: options.addressBookPath,
     network: options.network,
-    outPath: join(subgraphDir, '.manifests', createHash('sha256').update(dataDir).digest('hex').slice(0, 12), 'subgraph.yaml'),
+    outPath: join(
+      subgraphDir,
+      '.manifests',
+      createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
+      'subgraph.yaml',
+    ),
   });
   const started = Date.now();
   const { builtManifest, rebuilt } = await buildCached(manifestPath);
@@ -143,15 +160,24 @@ export async function startGraphNode(options: GraphNodeOptions): Promise<GraphNo
     const args = [
       'dev',
       // the source manifest and its build folder (relative to the manifest)
-      '--manifests', `${manifestPath}:${relative(dirname(manifestPath), dirname(builtManifest))}`,
-      '--database-dir', join(dataDir, 'gnd'),
-      '--postgres-url', pg.url,
-      '--ethereum-rpc', `${network}:${options.rpcUrl}`,
-      '--ipfs', probe.url,
-      '--http-port', String(httpPort),
-      '--index-node-port', String(indexPort),
-      '--admin-port', String(adminPort),
-      '--metrics-port', String(metricsPort),
+      '--manifests',
+      `${manifestPath}:${relative(dirname(manifestPath), dirname(builtManifest))}`,
+      '--database-dir',
+      join(dataDir, 'gnd'),
+      '--postgres-url',
+      pg.url,
+      '--ethereum-rpc',
+      `${network}:${options.rpcUrl}`,
+      '--ipfs',
+      probe.url,
+      '--http-port',
+      String(httpPort),
+      '--index-node-port',
+      String(indexPort),
+      '--admin-port',
+      String(adminPort),
+      '--metrics-port',
+      String(metricsPort),
     ];
     const out = createWriteStream(logPath, { flags: 'a' });
     child = spawn(gnd, args, {

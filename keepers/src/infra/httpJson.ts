@@ -34,7 +34,8 @@ export function httpBaseOfEndpoint(endpoint: string): string {
   }
   if (url.protocol === 'ws:') url.protocol = 'http:';
   else if (url.protocol === 'wss:') url.protocol = 'https:';
-  else if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpRequestError(`endpoint "${endpoint}" is not ws(s):// or http(s)://`);
+  else if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new HttpRequestError(`endpoint "${endpoint}" is not ws(s):// or http(s)://`);
   return url.origin + url.pathname.replace(/\/$/, '');
 }
 
@@ -43,7 +44,10 @@ export function httpBaseOfEndpoint(endpoint: string): string {
  * not JSON). Throws HttpRequestError on network errors, timeouts and oversized responses — never on a
  * status code; the caller decides what a 404 or 409 means.
  */
-export async function fetchJson(url: string, options: FetchJsonOptions = {}): Promise<{ status: number; body: unknown }> {
+export async function fetchJson(
+  url: string,
+  options: FetchJsonOptions = {},
+): Promise<{ status: number; body: unknown }> {
   const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
   let response: Response;
@@ -57,12 +61,17 @@ export async function fetchJson(url: string, options: FetchJsonOptions = {}): Pr
   } catch (error) {
     const e = error as Error;
     const cause = (e as { cause?: Error }).cause?.message;
-    throw new HttpRequestError(`${method} ${url}: ${e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : (cause ?? e.message)}`);
+    throw new HttpRequestError(
+      `${method} ${url}: ${e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : (cause ?? e.message)}`,
+    );
   }
   const length = Number(response.headers.get('content-length') ?? '0');
   if (length > maxBytes) {
     await response.body?.cancel();
-    throw new HttpRequestError(`${url}: response of ${length} bytes exceeds the ${maxBytes}-byte limit`, response.status);
+    throw new HttpRequestError(
+      `${url}: response of ${length} bytes exceeds the ${maxBytes}-byte limit`,
+      response.status,
+    );
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -109,7 +118,11 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<st
     const tooLarge = (declared?: number) => {
       request.off('data', onData);
       request.resume();
-      reject(new BodyTooLargeError(`request body ${declared === undefined ? '' : `of ${declared} bytes `}exceeds the ${maxBytes}-byte limit`));
+      reject(
+        new BodyTooLargeError(
+          `request body ${declared === undefined ? '' : `of ${declared} bytes `}exceeds the ${maxBytes}-byte limit`,
+        ),
+      );
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
@@ -129,8 +142,14 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<st
  * closing the connection while the client still sends would reset it before it reads the answer — but
  * for 10 s at most.
  */
-export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
+  const text =
+    typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
   response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   response.end(text);
   const request = response.req;

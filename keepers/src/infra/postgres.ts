@@ -83,7 +83,8 @@ function runAs(user: string): RunAs {
 function run(binary: string, args: string[], as: RunAs, what: string): string {
   const result = spawnSync(binary, args, { uid: as.uid, gid: as.gid, env: as.env, encoding: 'utf8', cwd: '/' });
   if (result.error) throw new PostgresError(`${what}: ${result.error.message}`);
-  if (result.status !== 0) throw new PostgresError(`${what} failed (exit ${result.status}): ${(result.stderr || result.stdout).trim()}`);
+  if (result.status !== 0)
+    throw new PostgresError(`${what} failed (exit ${result.status}): ${(result.stderr || result.stdout).trim()}`);
   return result.stdout;
 }
 
@@ -92,7 +93,10 @@ function ensureCluster(dataDir: string, bin: string, as: RunAs): string {
   const clusterDir = join(dataDir, 'pg');
   const passwordFile = join(dataDir, 'pg.password');
   if (existsSync(join(clusterDir, 'PG_VERSION'))) {
-    if (!existsSync(passwordFile)) throw new PostgresError(`cluster ${clusterDir} exists but ${passwordFile} is missing: delete the folder to start over`);
+    if (!existsSync(passwordFile))
+      throw new PostgresError(
+        `cluster ${clusterDir} exists but ${passwordFile} is missing: delete the folder to start over`,
+      );
     return readFileSync(passwordFile, 'utf8').trim();
   }
   rmSync(clusterDir, { recursive: true, force: true }); // a half-made cluster from an interrupted initdb
@@ -140,10 +144,16 @@ function makeTraversable(dataDir: string, as: RunAs): void {
 async function waitReady(bin: string, port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new PostgresError(`postgres exited with code ${child.exitCode}: ${output().trim().slice(-2000)}`);
-    const ready = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q'], { encoding: 'utf8' });
+    if (child.exitCode !== null)
+      throw new PostgresError(`postgres exited with code ${child.exitCode}: ${output().trim().slice(-2000)}`);
+    const ready = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q'], {
+      encoding: 'utf8',
+    });
     if (ready.status === 0) return;
-    if (Date.now() > deadline) throw new PostgresError(`postgres did not accept connections on port ${port} within 30 s: ${output().trim().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new PostgresError(
+        `postgres did not accept connections on port ${port} within 30 s: ${output().trim().slice(-2000)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -160,7 +170,22 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   const clusterDir = join(dataDir, 'pg');
   const child = spawn(
     join(bin, 'postgres'),
-    ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
+    [
+      '-D',
+      clusterDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+    ],
     { uid: as.uid, gid: as.gid, env: as.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -182,14 +207,36 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     const env = { ...process.env, PGPASSWORD: password };
     const exists = spawnSync(
       join(bin, 'psql'),
-      ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, '-d', 'postgres', '-tAc', `SELECT 1 FROM pg_database WHERE datname = '${name}'`],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        SUPERUSER,
+        '-d',
+        'postgres',
+        '-tAc',
+        `SELECT 1 FROM pg_database WHERE datname = '${name}'`,
+      ],
       { env, encoding: 'utf8' },
     );
     if (exists.status !== 0) throw new PostgresError(`psql failed: ${exists.stderr.trim()}`);
     if (exists.stdout.trim() !== '1') {
       const created = spawnSync(
         join(bin, 'createdb'),
-        ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, '--encoding=UTF8', '--locale=C', '--template=template0', name],
+        [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          SUPERUSER,
+          '--encoding=UTF8',
+          '--locale=C',
+          '--template=template0',
+          name,
+        ],
         { env, encoding: 'utf8' },
       );
       if (created.status !== 0) throw new PostgresError(`createdb ${name} failed: ${created.stderr.trim()}`);

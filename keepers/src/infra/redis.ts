@@ -58,7 +58,8 @@ function parseRedisUrl(url: string): { host: string; port: number } {
   }
   if (parsed.protocol !== 'redis:') throw new RedisUnavailableError(`Redis URL must start with redis://, got "${url}"`);
   const port = parsed.port === '' ? 6379 : Number(parsed.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RedisUnavailableError(`bad port in Redis URL "${url}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RedisUnavailableError(`bad port in Redis URL "${url}"`);
   return { host: parsed.hostname, port };
 }
 
@@ -99,28 +100,45 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function startServer(serverPath: string, port: number, dataDir: string): ChildProcess {
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dataDir,
-    '--appendonly', 'yes',
-    '--appendfsync', 'everysec',
-    '--save', '',
-    '--daemonize', 'no',
-    '--protected-mode', 'yes',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dataDir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
   ];
   return spawn(serverPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function waitUntilAnswers(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitUntilAnswers(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new RedisUnavailableError(`redis-server exited (${child.exitCode ?? child.signalCode}) before answering at ${url}: ${output().slice(-2000)}`);
+      throw new RedisUnavailableError(
+        `redis-server exited (${child.exitCode ?? child.signalCode}) before answering at ${url}: ${output().slice(-2000)}`,
+      );
     }
     if (await redisAnswers(url, 300)) return;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new RedisUnavailableError(`redis-server did not answer at ${url} within ${timeoutMs} ms: ${output().slice(-2000)}`);
+      throw new RedisUnavailableError(
+        `redis-server did not answer at ${url} within ${timeoutMs} ms: ${output().slice(-2000)}`,
+      );
     }
     await sleep(50);
   }
@@ -132,12 +150,19 @@ export async function ensureRedis(options: EnsureRedisOptions): Promise<RedisHan
   const { host, port } = parseRedisUrl(url);
   if (await redisAnswers(url)) {
     log.info({ url }, 'using the running Redis');
-    return { url, spawned: false, stop: async () => {}, restart: async () => {
-      throw new RedisUnavailableError(`Redis at ${url} was not started by this process; restart it yourself`);
-    } };
+    return {
+      url,
+      spawned: false,
+      stop: async () => {},
+      restart: async () => {
+        throw new RedisUnavailableError(`Redis at ${url} was not started by this process; restart it yourself`);
+      },
+    };
   }
   if (!LOOPBACK.has(host)) {
-    throw new RedisUnavailableError(`no Redis answers at ${url}, and ${host} is not a local address, so none is started`);
+    throw new RedisUnavailableError(
+      `no Redis answers at ${url}, and ${host} is not a local address, so none is started`,
+    );
   }
   const serverPath = options.serverPath ?? REDIS_SERVER_PATH;
   if (!existsSync(serverPath)) {

@@ -9,12 +9,7 @@
  *   the `submitEpoch` calldata of the transaction that emitted the event (these are the signers the
  *   next epoch pays).
  */
-import {
-  decodeFunctionData,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from 'viem';
+import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
 import type { AddressBook } from '../chain/addressBook.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
 import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt } from '../chain/epochFacts.js';
@@ -31,7 +26,6 @@ export class ChainReadError extends SendnetError {
 /** `EpochSettlement.epochStatus` (EpochLifecycle). */
 export const EPOCH_STATUS = ['None', 'Pending', 'Disputed', 'Finalized'] as const;
 export type EpochStatus = (typeof EPOCH_STATUS)[number];
-
 
 export interface BlockRef {
   number: bigint;
@@ -55,7 +49,8 @@ export interface ChainReaderOptions {
   logRange?: bigint;
 }
 
-const byAddress = (a: Address, b: Address) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
+const byAddress = (a: Address, b: Address) =>
+  a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0;
 
 export class ChainReader {
   private clockCache: EpochTiming | null = null;
@@ -85,16 +80,32 @@ export class ChainReader {
   }
 
   async currentEpoch(): Promise<number> {
-    return this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'currentEpoch' });
+    return this.client.readContract({
+      address: this.settlement,
+      abi: epochSettlementAbi,
+      functionName: 'currentEpoch',
+    });
   }
 
   /** `epochEnd(e)` as the contract computes it. */
   async epochEnd(epoch: number): Promise<number> {
-    return Number(await this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [epoch] }));
+    return Number(
+      await this.client.readContract({
+        address: this.settlement,
+        abi: epochSettlementAbi,
+        functionName: 'epochEnd',
+        args: [epoch],
+      }),
+    );
   }
 
   async epochStatus(epoch: number): Promise<EpochStatus> {
-    const status = await this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'epochStatus', args: [epoch] });
+    const status = await this.client.readContract({
+      address: this.settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochStatus',
+      args: [epoch],
+    });
     const name = EPOCH_STATUS[status];
     if (!name) throw new ChainReadError(`epochStatus(${epoch}) returned unknown status ${status}`);
     return name;
@@ -102,7 +113,11 @@ export class ChainReader {
 
   /** lastSubmitted, lastFinalized, totalFunded, finalizedCumulative. */
   async progress() {
-    return this.client.readContract({ address: this.settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
+    return this.client.readContract({
+      address: this.settlement,
+      abi: epochSettlementAbi,
+      functionName: 'settlementProgress',
+    });
   }
 
   async latestBlock(): Promise<BlockRef> {
@@ -150,7 +165,12 @@ export class ChainReader {
 
   /** Active nodes after `blockNumber`, ascending node key, wire form (chain/epochFacts.ts, as guardians read them). */
   async activeNodesAt(blockNumber: bigint): Promise<DatasetNode[]> {
-    return activeNodesAt(this.client, this.book.contracts.NodeStaking, Number(blockNumber), BigInt(this.book.startBlock));
+    return activeNodesAt(
+      this.client,
+      this.book.contracts.NodeStaking,
+      Number(blockNumber),
+      BigInt(this.book.startBlock),
+    );
   }
 
   /** The guardian set in force at `blockNumber` (default latest): members ascending and threshold. */
@@ -192,13 +212,18 @@ export class ChainReader {
     try {
       decoded = decodeFunctionData({ abi: epochSettlementAbi, data: tx.input });
     } catch (error) {
-      throw new ChainReadError(`transaction ${log.transactionHash} of epoch ${epoch}: calldata is not submitEpoch (${(error as Error).message})`);
+      throw new ChainReadError(
+        `transaction ${log.transactionHash} of epoch ${epoch}: calldata is not submitEpoch (${(error as Error).message})`,
+      );
     }
     if (decoded.functionName !== 'submitEpoch') {
-      throw new ChainReadError(`transaction ${log.transactionHash} of epoch ${epoch} calls ${decoded.functionName}, not submitEpoch`);
+      throw new ChainReadError(
+        `transaction ${log.transactionHash} of epoch ${epoch} calls ${decoded.functionName}, not submitEpoch`,
+      );
     }
     const [header, guardians, bitmap] = decoded.args;
-    if (header.epoch !== epoch) throw new ChainReadError(`transaction ${log.transactionHash} submits epoch ${header.epoch}, expected ${epoch}`);
+    if (header.epoch !== epoch)
+      throw new ChainReadError(`transaction ${log.transactionHash} submits epoch ${header.epoch}, expected ${epoch}`);
     const signers = guardians.filter((_, i) => (bitmap >> BigInt(i)) & 1n);
     return {
       header: { ...header },

@@ -159,13 +159,19 @@ export class TxSender {
         if (!receipt) {
           const used = await client.getTransactionCount({ address: account.address, blockTag: 'latest' });
           if (used <= existing.nonce) {
-            this.log.info({ name, hash: existing.hash }, 'transaction signed earlier is not mined: broadcasting it again');
+            this.log.info(
+              { name, hash: existing.hash },
+              'transaction signed earlier is not mined: broadcasting it again',
+            );
             await this.broadcast(existing.raw);
             receipt = await this.waitReceipt(existing.hash);
           } else {
             receipt = await this.receipt(existing.hash); // mined between the two reads?
             if (!receipt) {
-              this.log.warn({ name, hash: existing.hash, nonce: existing.nonce }, 'nonce used by another transaction: forgetting the stored one');
+              this.log.warn(
+                { name, hash: existing.hash, nonce: existing.nonce },
+                'nonce used by another transaction: forgetting the stored one',
+              );
               await redis.del(key);
               continue;
             }
@@ -186,7 +192,14 @@ export class TxSender {
         const request = await client.prepareTransactionRequest({ account, chain, to: call.address, data, nonce });
         const raw = await account.signTransaction(request as Parameters<LocalAccount['signTransaction']>[0]);
         const txHash = keccak256(raw);
-        const record: TxRecord = { hash: txHash, raw, nonce, to: call.address, functionName: call.functionName, createdAt: new Date().toISOString() };
+        const record: TxRecord = {
+          hash: txHash,
+          raw,
+          nonce,
+          to: call.address,
+          functionName: call.functionName,
+          createdAt: new Date().toISOString(),
+        };
         await redis.set(key, JSON.stringify(record));
         failpoint(`tx-stored:${name}`);
         await this.broadcast(raw);

@@ -33,14 +33,18 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 }
 
 const redisOption = () =>
-  new Option('--redis-url <url>', 'Redis shared by all keeper processes (a local one is started if none answers, unless --no-spawn-redis)').default(
-    'redis://127.0.0.1:6379',
-  );
+  new Option(
+    '--redis-url <url>',
+    'Redis shared by all keeper processes (a local one is started if none answers, unless --no-spawn-redis)',
+  ).default('redis://127.0.0.1:6379');
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function keeperCommand(): { program: Command; chosen: () => KeeperInvocation | undefined } {
   let chosen: KeeperInvocation | undefined;
-  const program = commandLine('keeper', 'SendingNetwork keeper: settles each epoch through the BullMQ pipeline (docs/keepers.md §7)');
+  const program = commandLine(
+    'keeper',
+    'SendingNetwork keeper: settles each epoch through the BullMQ pipeline (docs/keepers.md §7)',
+  );
   program
     .command('run', { isDefault: true })
     .description('run a keeper process until SIGINT/SIGTERM')
@@ -56,7 +60,12 @@ export function keeperCommand(): { program: Command; chosen: () => KeeperInvocat
     .option('--data-dir <dir>', "datasets and a spawned Redis's files", '.keeper')
     .option('--consensus <file>', 'consensus parameters JSON (default: devnet values)')
     .option('--timing <file>', 'keeper timing JSON (openingsWindowSeconds, transcriptGraceSeconds, …)')
-    .option('--resync-from <url>', 'another keeper to fetch datasets from after a cold start (repeatable)', collect, [] as string[])
+    .option(
+      '--resync-from <url>',
+      'another keeper to fetch datasets from after a cold start (repeatable)',
+      collect,
+      [] as string[],
+    )
     .option('--start-epoch <n>', 'never schedule epochs below N')
     .option('--stages <a,b>', 'only work these stages (default all)')
     .option('--no-scheduler', 'do not enqueue new epochs (workers only)')

@@ -34,7 +34,11 @@ export const keeperTimingSchema = z.strictObject({
    */
   retainEpochs: z.number().int().min(2).max(100_000).default(16),
   /** Largest dataset a keeper serves or a guardian is asked to fetch. */
-  maxDatasetBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
+  maxDatasetBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024 * 1024),
 });
 export type KeeperTiming = z.infer<typeof keeperTimingSchema>;
 export type KeeperTimingInput = z.input<typeof keeperTimingSchema>;

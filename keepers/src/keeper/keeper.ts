@@ -22,7 +22,13 @@ import { log as rootLog } from '../infra/log.js';
 import { ChainReader } from './chain.js';
 import { TxSender } from './chainTx.js';
 import { lastEpochDue } from '../core/deadlines.js';
-import { DEVNET_CONSENSUS, parseConsensusParameters, parseKeeperTiming, type ConsensusParameters, type KeeperTimingInput } from './config.js';
+import {
+  DEVNET_CONSENSUS,
+  parseConsensusParameters,
+  parseKeeperTiming,
+  type ConsensusParameters,
+  type KeeperTimingInput,
+} from './config.js';
 import { collectCommitmentsStage, seedStage } from './handlers/collect.js';
 import { deadlinesOf, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import { openingsStage } from './handlers/openings.js';
@@ -126,10 +132,16 @@ export class Keeper {
     const timing = parseKeeperTiming(o.timing ?? {});
     mkdirSync(o.dataDir, { recursive: true });
 
-    if (o.spawnRedis === false) this.redis = { url: o.redisUrl, spawned: false, stop: async () => {}, restart: async () => {} };
+    if (o.spawnRedis === false)
+      this.redis = { url: o.redisUrl, spawned: false, stop: async () => {}, restart: async () => {} };
     else this.redis = await ensureRedis({ url: o.redisUrl, dataDir: join(o.dataDir, 'redis') });
     this.connection = redisConnection(o.redisUrl);
-    const queues = new PipelineQueues({ connection: this.connection, bullPrefix: o.bullPrefix, retries: o.retries, log: this.log });
+    const queues = new PipelineQueues({
+      connection: this.connection,
+      bullPrefix: o.bullPrefix,
+      retries: o.retries,
+      log: this.log,
+    });
     this.queuesRef = queues;
     this.metrics.attachQueues(queues);
     const store = new PipelineStore(this.connection, o.redisPrefix ?? 'sn');
@@ -198,7 +210,10 @@ export class Keeper {
       this.timer = setInterval(tick, timing.schedulerIntervalMs);
       tick();
     }
-    log.info({ http: this.http.url, redis: o.redisUrl, stages: [...wanted], guardians: o.guardianUrls.length }, 'keeper started');
+    log.info(
+      { http: this.http.url, redis: o.redisUrl, stages: [...wanted], guardians: o.guardianUrls.length },
+      'keeper started',
+    );
   }
 
   /**

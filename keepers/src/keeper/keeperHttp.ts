@@ -44,7 +44,11 @@ import {
   type EpochWatchdogsResponse,
   type StoredWatchdogCommit,
 } from '../core/watchdogApi.js';
-import { recoverTranscriptSigner, recoverWatchdogCommitSigner, type SignedTranscript } from '../core/watchdogSchedule.js';
+import {
+  recoverTranscriptSigner,
+  recoverWatchdogCommitSigner,
+  type SignedTranscript,
+} from '../core/watchdogSchedule.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { epochSnapshot } from './handlers/collect.js';
 import type { ScoreOutput } from './handlers/score.js';
@@ -105,11 +109,18 @@ export function claimsDocument(
   const tree = buildRewardTree(scored.cumulative, licenseCumulative);
   if ((tree?.root ?? ZERO_ROOT) !== scored.header.rewardRoot.toLowerCase()) return null;
   const claims: ClaimsDocument['claims'] = {};
-  scored.cumulative.forEach((c, i) => (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }));
+  scored.cumulative.forEach(
+    (c, i) =>
+      (claims[c.account.toLowerCase()] = { cumulative: BigInt(c.cumulative).toString(), proof: tree!.proof(i) }),
+  );
   const licenses: ClaimsDocument['licenses'] = {};
   const offset = scored.cumulative.length;
   licenseCumulative.forEach(
-    (l, i) => (licenses[BigInt(l.tokenId).toString()] = { cumulative: BigInt(l.cumulative).toString(), proof: tree!.proof(offset + i) }),
+    (l, i) =>
+      (licenses[BigInt(l.tokenId).toString()] = {
+        cumulative: BigInt(l.cumulative).toString(),
+        proof: tree!.proof(offset + i),
+      }),
   );
   return { epoch, root: scored.header.rewardRoot, claims, licenses };
 }
@@ -177,7 +188,8 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     refuse(transcriptTooEarly(t.epoch, now, times.epochEnd));
     // Open until the pipeline fixes the epoch's WatchDog data (never before the transcript deadline), so
     // WatchDogs that could not reach a keeper that was down get in when it is back.
-    const fixed = async () => (watchdogDataMayBeFixed(now, times.transcriptDeadline) ? env.store.getStage(t.epoch, 'transcripts') : undefined);
+    const fixed = async () =>
+      watchdogDataMayBeFixed(now, times.transcriptDeadline) ? env.store.getStage(t.epoch, 'transcripts') : undefined;
     if (await fixed()) throw refused(watchdogDataFixed(t.epoch, times.transcriptDeadline));
     const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
     if (!commit) throw refused(transcriptWithoutCommit(t));
@@ -190,7 +202,12 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     }
     refuse(transcriptSignerRefusal(signer, commit));
     if (!(await env.store.putWatchdog(t.epoch, 'transcripts', t.tokenId, signed))) {
-      refuse(transcriptConflict(signed, (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId)));
+      refuse(
+        transcriptConflict(
+          signed,
+          (await env.store.getWatchdog<SignedTranscript>(t.epoch, 'transcripts')).get(t.tokenId),
+        ),
+      );
     }
     // Fixed while this one was being stored: accepted only if the snapshot has it.
     if (missedFixedData(t, await fixed())) throw refused(watchdogDataFixed(t.epoch, times.transcriptDeadline));
@@ -202,7 +219,9 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (cached) return { status: 200, body: cached };
     const times = epochTimes(await env.chain.clock(), env, epoch);
     const final = nowSeconds(env) >= times.epochStart;
-    const assignBlock = await env.chain.firstBlockAtOrAfter(Math.max(0, times.epochStart - env.consensus.assignmentLeadSeconds));
+    const assignBlock = await env.chain.firstBlockAtOrAfter(
+      Math.max(0, times.epochStart - env.consensus.assignmentLeadSeconds),
+    );
     const snapshot = final ? await epochSnapshot(env, epoch) : null;
     const commits = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()]
       .sort((a, b) => (BigInt(a.tokenId) < BigInt(b.tokenId) ? -1 : 1))
@@ -213,8 +232,15 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       epochStart: times.epochStart,
       epochEnd: times.epochEnd,
       final: final && snapshot !== null && assignBlock !== null,
-      parameters: { m: env.consensus.m, challengesPerNode: env.consensus.challengesPerNode, challengeTimeoutMs: env.consensus.challengeTimeoutMs },
-      assignSeed: assignBlock && hash ? { blockNumber: Number(assignBlock.number), blockHash: hash, value: assignmentSeed(epoch, hash) } : null,
+      parameters: {
+        m: env.consensus.m,
+        challengesPerNode: env.consensus.challengesPerNode,
+        challengeTimeoutMs: env.consensus.challengeTimeoutMs,
+      },
+      assignSeed:
+        assignBlock && hash
+          ? { blockNumber: Number(assignBlock.number), blockHash: hash, value: assignmentSeed(epoch, hash) }
+          : null,
       nodes: snapshot?.nodes ?? null,
       watchdogs: commits,
     };
@@ -254,7 +280,12 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     const scored = await env.store.getStage(epoch, 'score');
     if (!scored) throw new HttpError(404, 'not-scored', `epoch ${epoch} has not been scored by this keeper`);
     const body = claimsDocument(epoch, scored);
-    if (!body) throw new HttpError(500, 'root-mismatch', `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`);
+    if (!body)
+      throw new HttpError(
+        500,
+        'root-mismatch',
+        `epoch ${epoch}: the stored cumulative lists do not hash to the header's reward root`,
+      );
     if (claimsCache.size >= 16) claimsCache.delete(claimsCache.keys().next().value!);
     claimsCache.set(epoch, body);
     return { status: 200, body };
@@ -292,7 +323,16 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       .catch((error: unknown) => {
         if (error instanceof HttpError) {
           metrics.httpRejected?.inc({ code: error.wireCode });
-          log.warn({ status: error.status, code: error.wireCode, reason: error.message, method: request.method, url: request.url }, 'keeper HTTP request refused');
+          log.warn(
+            {
+              status: error.status,
+              code: error.wireCode,
+              reason: error.message,
+              method: request.method,
+              url: request.url,
+            },
+            'keeper HTTP request refused',
+          );
           sendJson(response, error.status, error.body);
           return;
         }

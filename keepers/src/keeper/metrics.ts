@@ -25,12 +25,39 @@ export class KeeperMetrics {
     const registers = [this.registry];
     const self = () => this;
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'keeper_' });
-    this.jobsCompleted = new Counter({ name: 'keeper_jobs_completed_total', help: 'Jobs completed, per stage', labelNames: ['stage'], registers });
-    this.jobsFailed = new Counter({ name: 'keeper_jobs_failed_total', help: 'Job attempts that failed, per stage', labelNames: ['stage'], registers });
-    this.jobsDeadLettered = new Counter({ name: 'keeper_jobs_dead_lettered_total', help: 'Jobs moved to the dead-letter queue, per stage', labelNames: ['stage'], registers });
-    this.epochsSubmitted = new Counter({ name: 'keeper_epochs_submitted_total', help: 'submitEpoch transactions this process mined', registers });
-    this.lastSubmittedEpoch = new Gauge({ name: 'keeper_last_submitted_epoch', help: 'Last epoch submitted on-chain (by anyone)', registers });
-    this.lastScheduledEpoch = new Gauge({ name: 'keeper_last_scheduled_epoch', help: 'Last epoch whose pipeline was enqueued', registers });
+    this.jobsCompleted = new Counter({
+      name: 'keeper_jobs_completed_total',
+      help: 'Jobs completed, per stage',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.jobsFailed = new Counter({
+      name: 'keeper_jobs_failed_total',
+      help: 'Job attempts that failed, per stage',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.jobsDeadLettered = new Counter({
+      name: 'keeper_jobs_dead_lettered_total',
+      help: 'Jobs moved to the dead-letter queue, per stage',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.epochsSubmitted = new Counter({
+      name: 'keeper_epochs_submitted_total',
+      help: 'submitEpoch transactions this process mined',
+      registers,
+    });
+    this.lastSubmittedEpoch = new Gauge({
+      name: 'keeper_last_submitted_epoch',
+      help: 'Last epoch submitted on-chain (by anyone)',
+      registers,
+    });
+    this.lastScheduledEpoch = new Gauge({
+      name: 'keeper_last_scheduled_epoch',
+      help: 'Last epoch whose pipeline was enqueued',
+      registers,
+    });
     this.stageDuration = new Histogram({
       name: 'keeper_stage_duration_seconds',
       help: 'Time a stage job spent processing (one attempt)',
@@ -38,7 +65,12 @@ export class KeeperMetrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     });
-    this.httpRejected = new Counter({ name: 'keeper_http_rejected_total', help: 'Requests the keeper HTTP API refused, per error code', labelNames: ['code'], registers });
+    this.httpRejected = new Counter({
+      name: 'keeper_http_rejected_total',
+      help: 'Requests the keeper HTTP API refused, per error code',
+      labelNames: ['code'],
+      registers,
+    });
     this.queueJobs = new Gauge({
       name: 'keeper_queue_jobs',
       help: 'BullMQ jobs per queue and state',

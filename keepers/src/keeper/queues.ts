@@ -87,12 +87,17 @@ export class PipelineQueues {
       this.retries[key] = { ...this.retries[key], ...policy };
     }
     const base = { connection: options.connection, prefix: this.bullPrefix };
-    this.queues = Object.fromEntries(STAGES.map((s) => [s, new Queue<PipelineJobData>(s, base)])) as Record<Stage, Queue<PipelineJobData>>;
+    this.queues = Object.fromEntries(STAGES.map((s) => [s, new Queue<PipelineJobData>(s, base)])) as Record<
+      Stage,
+      Queue<PipelineJobData>
+    >;
     this.deadLetter = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, base);
     // Connection errors (e.g. while Redis restarts) are retried by ioredis; without a listener BullMQ
     // prints each one to the console.
     for (const queue of [...Object.values(this.queues), this.deadLetter]) {
-      queue.on('error', (error) => (options.log ?? rootLog).debug({ queue: queue.name, err: error.message }, 'queue connection error'));
+      queue.on('error', (error) =>
+        (options.log ?? rootLog).debug({ queue: queue.name, err: error.message }, 'queue connection error'),
+      );
     }
   }
 
@@ -113,7 +118,11 @@ export class PipelineQueues {
   /** Enqueues `<stage>.<epoch>` (a no-op if that job exists in any state). */
   async add(stage: Stage, epoch: number, options: { delayMs?: number } = {}): Promise<Job<PipelineJobData>> {
     const id = jobId(stage, epoch);
-    return this.queues[stage].add(stage, { epoch }, { ...this.jobOptions(stage, false), jobId: id, delay: options.delayMs });
+    return this.queues[stage].add(
+      stage,
+      { epoch },
+      { ...this.jobOptions(stage, false), jobId: id, delay: options.delayMs },
+    );
   }
 
   /** Enqueues per-part jobs `<stage>.<epoch>.<part>` as children of `parent`. */
@@ -153,7 +162,9 @@ export class PipelineQueues {
   /** Dead letters, optionally of one epoch. */
   async deadLetters(epoch?: number): Promise<DeadLetter[]> {
     const jobs = await this.deadLetter.getJobs(['waiting', 'delayed', 'prioritized'], 0, -1);
-    return jobs.filter((j): j is Job<DeadLetter> => !!j && (epoch === undefined || j.data.epoch === epoch)).map((j) => j.data);
+    return jobs
+      .filter((j): j is Job<DeadLetter> => !!j && (epoch === undefined || j.data.epoch === epoch))
+      .map((j) => j.data);
   }
 
   /** Retries a dead-lettered job in its own queue (after the cause is fixed) and drops the letter. */

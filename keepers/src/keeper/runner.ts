@@ -135,10 +135,15 @@ export class PipelineRunner<F extends StageFields = EpochFields> extends EventEm
         if (!job) return;
         options.metrics?.jobsFailed.inc({ stage });
         const attempts = job.opts.attempts ?? 1;
-        this.log.warn({ stage, jobId: job.id, attempt: job.attemptsMade, attempts, err: error.message }, 'job attempt failed');
+        this.log.warn(
+          { stage, jobId: job.id, attempt: job.attemptsMade, attempts, err: error.message },
+          'job attempt failed',
+        );
         // Jobs failed without running the processor (e.g. stalled too often) reach the dead letter here.
         if (job.attemptsMade >= attempts || error instanceof UnrecoverableError) {
-          void this.deadLetter(stage, job, reasonOf(error)).catch((e) => this.log.error({ err: (e as Error).message }, 'dead-letter failed'));
+          void this.deadLetter(stage, job, reasonOf(error)).catch((e) =>
+            this.log.error({ err: (e as Error).message }, 'dead-letter failed'),
+          );
         }
       });
       this.workers.push(worker);
@@ -151,7 +156,12 @@ export class PipelineRunner<F extends StageFields = EpochFields> extends EventEm
     this.workers.length = 0;
   }
 
-  private async deadLetter(stage: Stage, job: Job<PipelineJobData>, reason: string, attemptsMade = job.attemptsMade): Promise<void> {
+  private async deadLetter(
+    stage: Stage,
+    job: Job<PipelineJobData>,
+    reason: string,
+    attemptsMade = job.attemptsMade,
+  ): Promise<void> {
     const existed = await this.options.queues.deadLetter.getJob(job.id!);
     await this.options.queues.sendToDeadLetter(job, reason, attemptsMade);
     if (!existed) {
@@ -161,12 +171,18 @@ export class PipelineRunner<F extends StageFields = EpochFields> extends EventEm
     }
   }
 
-  private async process<S extends Stage>(stage: S, handler: StageHandler<S, F>, job: Job<PipelineJobData>, token: string | undefined): Promise<unknown> {
+  private async process<S extends Stage>(
+    stage: S,
+    handler: StageHandler<S, F>,
+    job: Job<PipelineJobData>,
+    token: string | undefined,
+  ): Promise<unknown> {
     const { options } = this;
     const started = performance.now();
     const parsed = jobData.safeParse(job.data);
     try {
-      if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has malformed data: ${parsed.error.issues[0]!.message}`);
+      if (!parsed.success)
+        throw new UnrecoverableError(`job ${job.id} has malformed data: ${parsed.error.issues[0]!.message}`);
       if (!token) throw new Error(`job ${job.id} has no lock token`);
       const { epoch, part, input } = parsed.data;
       const attempts = job.opts.attempts ?? 1;
@@ -224,7 +240,9 @@ export class PipelineRunner<F extends StageFields = EpochFields> extends EventEm
       if (isControlFlow(error)) throw error;
       const attempts = job.opts.attempts ?? 1;
       if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts) {
-        await this.deadLetter(stage, job, reasonOf(error), job.attemptsMade + 1).catch((e) => this.log.error({ err: (e as Error).message }, 'dead-letter failed'));
+        await this.deadLetter(stage, job, reasonOf(error), job.attemptsMade + 1).catch((e) =>
+          this.log.error({ err: (e as Error).message }, 'dead-letter failed'),
+        );
       }
       throw error;
     } finally {

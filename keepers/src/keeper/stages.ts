@@ -59,7 +59,8 @@ const PART = /^[A-Za-z0-9_-]{1,80}$/;
 
 /** `<stage>.<epoch>` or `<stage>.<epoch>.<part>` (part: a node key, a token id, an index). */
 export function jobId(stage: Stage, epoch: number, part?: string): string {
-  if (!Number.isInteger(epoch) || epoch < 1 || epoch > 0xffffffff) throw new RangeError(`bad epoch ${epoch} for job ${stage}`);
+  if (!Number.isInteger(epoch) || epoch < 1 || epoch > 0xffffffff)
+    throw new RangeError(`bad epoch ${epoch} for job ${stage}`);
   if (part === undefined) return `${stage}.${epoch}`;
   if (!PART.test(part)) throw new RangeError(`bad job id part "${part}" (letters, digits, _ and - only)`);
   return `${stage}.${epoch}.${part}`;

@@ -36,7 +36,8 @@ export function decodeJson<T = unknown>(text: string): T {
   return JSON.parse(text, (_key, v) => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const keys = Object.keys(v);
-      if (keys.length === 1 && keys[0] === '$n' && typeof v.$n === 'string' && /^-?[0-9]+$/.test(v.$n)) return BigInt(v.$n);
+      if (keys.length === 1 && keys[0] === '$n' && typeof v.$n === 'string' && /^-?[0-9]+$/.test(v.$n))
+        return BigInt(v.$n);
     }
     return v;
   }) as T;

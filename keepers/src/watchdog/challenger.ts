@@ -55,10 +55,15 @@ class NodeChannel {
   connect(): Promise<RelayClient[]> {
     if (this.current) return this.current.ready;
     const clients = this.identities.map(
-      (id) => new RelayClient({ device: id.device, did: id.did, reconnect: false, openPayloads: false, logger: this.logger }),
+      (id) =>
+        new RelayClient({ device: id.device, did: id.did, reconnect: false, openPayloads: false, logger: this.logger }),
     );
     const entry: { clients?: RelayClient[]; ready: Promise<RelayClient[]> } = {
-      ready: withTimeout(Promise.all(clients.map((c) => c.connect(this.endpoint))), this.connectTimeoutMs, `login to ${this.endpoint}`).then(
+      ready: withTimeout(
+        Promise.all(clients.map((c) => c.connect(this.endpoint))),
+        this.connectTimeoutMs,
+        `login to ${this.endpoint}`,
+      ).then(
         () => {
           entry.clients = clients;
           for (const c of clients) c.once('disconnected', () => this.drop(entry));
@@ -132,7 +137,13 @@ export class Challenger {
     try {
       clients = await this.channel(node, endpoint).connect();
     } catch (error) {
-      return { at: started, envelopeId: `0x${'0'.repeat(64)}`, ok: false, latencyMs: 0, error: (error as Error).message };
+      return {
+        at: started,
+        envelopeId: `0x${'0'.repeat(64)}`,
+        ok: false,
+        latencyMs: 0,
+        error: (error as Error).message,
+      };
     }
     const sender = clients[i % clients.length]!;
     const recipient = clients[(i + 1) % clients.length]!;
@@ -148,7 +159,8 @@ export class Challenger {
     try {
       sender.sendEnvelope(envelope).catch(() => undefined); // a refused send simply never arrives
       const latencyMs = Math.max(0, (await withTimeout(arrived, this.timeoutMs, 'challenge')) - at);
-      if (latencyMs > this.timeoutMs) return { at, envelopeId: envelope.id, ok: false, latencyMs: 0, error: `arrived after ${latencyMs} ms` };
+      if (latencyMs > this.timeoutMs)
+        return { at, envelopeId: envelope.id, ok: false, latencyMs: 0, error: `arrived after ${latencyMs} ms` };
       return { at, envelopeId: envelope.id, ok: true, latencyMs };
     } catch (error) {
       return { at, envelopeId: envelope.id, ok: false, latencyMs: 0, error: (error as Error).message };

@@ -15,7 +15,10 @@ import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine
 import { loadIdentities, registerIdentities, type WatchDogOptions } from './watchdog.js';
 
 export function watchdogCommand() {
-  return commandLine('watchdog', 'SendingNetwork WatchDog: commits, challenges its assigned edge nodes, posts transcripts')
+  return commandLine(
+    'watchdog',
+    'SendingNetwork WatchDog: commits, challenges its assigned edge nodes, posts transcripts',
+  )
     .requiredOption('--keeper-url <url>', "the keeper's HTTP base URL")
     .requiredOption('--token-id <id>', 'the license token id')
     .requiredOption('--address-book <file>', 'deployment address book (epoch clock)')
@@ -30,19 +33,33 @@ export function watchdogCommand() {
  * The WatchDog's options from argv and the environment (registering identities on-chain first with
  * --register-identities); null when the help was printed.
  */
-export async function watchdogOptionsFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<WatchDogOptions | null> {
+export async function watchdogOptionsFromArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<WatchDogOptions | null> {
   const command = watchdogCommand();
   if (!parseCommandLine(command, argv)) return null;
-  const o = command.opts<{ keeperUrl: string; tokenId: string; addressBook: string; dataDir: string; identities?: string; registerIdentities?: string; rpcUrl?: string; commitGrace: string }>();
+  const o = command.opts<{
+    keeperUrl: string;
+    tokenId: string;
+    addressBook: string;
+    dataDir: string;
+    identities?: string;
+    registerIdentities?: string;
+    rpcUrl?: string;
+    commitGrace: string;
+  }>();
   const operatorKey = env.WATCHDOG_OPERATOR_KEY;
-  if (!operatorKey || !isHex32(operatorKey)) throw new UsageError('set WATCHDOG_OPERATOR_KEY to the operator key (0x + 64 hex)');
+  if (!operatorKey || !isHex32(operatorKey))
+    throw new UsageError('set WATCHDOG_OPERATOR_KEY to the operator key (0x + 64 hex)');
   if (!/^[0-9]+$/.test(o.tokenId)) throw new UsageError(`--token-id must be a decimal integer, got ${o.tokenId}`);
   const book = loadAddressBook(o.addressBook);
   mkdirSync(o.dataDir, { recursive: true });
   const identitiesPath = o.identities ?? join(o.dataDir, 'identities.json');
   if (o.registerIdentities) {
     if (!o.rpcUrl) throw new UsageError('--register-identities needs --rpc-url');
-    if (existsSync(identitiesPath)) throw new UsageError(`${identitiesPath} exists: not overwriting registered identities`);
+    if (existsSync(identitiesPath))
+      throw new UsageError(`${identitiesPath} exists: not overwriting registered identities`);
     const count = integerFlag(o.registerIdentities, '--register-identities', 2, 1000)!;
     await registerIdentities(o.rpcUrl, book, operatorKey as Hex, count, identitiesPath, BigInt(o.tokenId));
   }

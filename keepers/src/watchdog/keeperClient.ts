@@ -57,10 +57,15 @@ export class KeeperClient {
     }
     if (!response.ok) {
       const problem = apiErrorSchema.safeParse(json);
-      throw new KeeperApiError(endpoint, response.status, problem.success ? `${problem.data.error}: ${problem.data.message}` : JSON.stringify(json));
+      throw new KeeperApiError(
+        endpoint,
+        response.status,
+        problem.success ? `${problem.data.error}: ${problem.data.message}` : JSON.stringify(json),
+      );
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new KeeperApiError(endpoint, response.status, `unexpected answer: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new KeeperApiError(endpoint, response.status, `unexpected answer: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   }
 

@@ -37,7 +37,8 @@ export class SecretStore {
     }
     if (text === undefined) return;
     try {
-      for (const [epoch, secret] of Object.entries(fileSchema.parse(JSON.parse(text)))) this.secrets.set(Number(epoch), secret as Hex);
+      for (const [epoch, secret] of Object.entries(fileSchema.parse(JSON.parse(text))))
+        this.secrets.set(Number(epoch), secret as Hex);
     } catch (error) {
       throw new SecretStoreError(`corrupt secrets file ${this.path}: ${(error as Error).message}`);
     }

@@ -16,8 +16,7 @@
  *     --identities .watchdog/7/identities.json [--register-identities 2 --rpc-url http://127.0.0.1:8545]
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -35,9 +34,9 @@ import {
 } from '../core/watchdogSchedule.js';
 import { validWatchdogCommits, watchdogAssignment } from '../core/evaluateWatchdogs.js';
 import type { EpochWatchdogsResponse } from '../core/watchdogApi.js';
-import { loadAddressBook, type AddressBook } from '../chain/addressBook.js';
+import type { AddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../core/consensus.js';
-import { EpochClock } from '../core/epochClock.js';
+import type { EpochClock } from '../core/epochClock.js';
 import { registerClientIdentity } from '../client/relayClient.js';
 import { Challenger, type ChallengeIdentity } from './challenger.js';
 import { KeeperApiError, KeeperClient } from './keeperClient.js';
@@ -97,11 +96,20 @@ export class WatchDogService extends EventEmitter {
     this.tokenId = options.tokenId;
     this.keeper = new KeeperClient(options.keeperUrl);
     this.secrets = new SecretStore(options.dataDir, options.tokenId);
-    this.log = (options.logger ?? rootLog).child({ service: 'watchdog', tokenId: options.tokenId.toString(), operator: this.operator });
+    this.log = (options.logger ?? rootLog).child({
+      service: 'watchdog',
+      tokenId: options.tokenId.toString(),
+      operator: this.operator,
+    });
     this.tickMs = options.tickMs ?? 250;
     // The challenge timeout comes from the keeper per epoch; the challenger is created with the devnet
     // default and replaced when an epoch announces another one.
-    this.challenger = new Challenger(options.identities, DEVNET_CONSENSUS.challengeTimeoutMs, this.log, options.clock.now);
+    this.challenger = new Challenger(
+      options.identities,
+      DEVNET_CONSENSUS.challengeTimeoutMs,
+      this.log,
+      options.clock.now,
+    );
   }
 
   /** Starts the loop (commit ahead, run the current epoch). */
@@ -135,9 +143,13 @@ export class WatchDogService extends EventEmitter {
     const now = clock.now();
     const current = clock.epochAt(now);
     const next = current + 1;
-    if (!this.committed.has(next) && !this.committing.has(next) && now < clock.epochStart(next) * 1000) void this.commit(next);
+    if (!this.committed.has(next) && !this.committing.has(next) && now < clock.epochStart(next) * 1000)
+      void this.commit(next);
     if (current >= 1 && this.secrets.get(current) && !this.running.has(current)) {
-      this.running.set(current, this.runEpoch(current).catch((error) => this.log.error({ err: error, epoch: current }, 'epoch failed')));
+      this.running.set(
+        current,
+        this.runEpoch(current).catch((error) => this.log.error({ err: error, epoch: current }, 'epoch failed')),
+      );
     }
   }
 
@@ -187,16 +199,28 @@ export class WatchDogService extends EventEmitter {
     const info = await this.finalWatchdogs(epoch);
     if (!info) return skip('the keeper did not publish the epoch WatchDog set before the epoch ended');
     const mine = info.watchdogs.find((w) => BigInt(w.tokenId) === this.tokenId);
-    if (!mine || mine.commit !== watchdogCommit(this.tokenId, epoch, secret)) return skip('our commit is not in the epoch WatchDog set');
+    if (!mine || mine.commit !== watchdogCommit(this.tokenId, epoch, secret))
+      return skip('our commit is not in the epoch WatchDog set');
 
     const valid = await validWatchdogCommits(epoch, info.watchdogs);
-    const { nodesOf } = watchdogAssignment(info.assignSeed!.value as Hex, info.nodes!.map((n) => n.nodeKey), valid, info.parameters.m);
+    const { nodesOf } = watchdogAssignment(
+      info.assignSeed!.value as Hex,
+      info.nodes!.map((n) => n.nodeKey),
+      valid,
+      info.parameters.m,
+    );
     const nodes = nodesOf.get(this.tokenId.toString()) ?? [];
     const endpoints = new Map(info.nodes!.map((n) => [n.nodeKey, n.endpoint]));
     const duration = info.epochEnd - info.epochStart;
     const timeoutMs = info.parameters.challengeTimeoutMs;
     this.challenger.timeoutMs = timeoutMs;
-    const schedule = watchdogSchedule(secret, nodes, info.parameters.challengesPerNode, duration, Math.ceil(timeoutMs / 1000));
+    const schedule = watchdogSchedule(
+      secret,
+      nodes,
+      info.parameters.challengesPerNode,
+      duration,
+      Math.ceil(timeoutMs / 1000),
+    );
     for (const node of nodes) this.challenger.warmUp(node, endpoints.get(node)!);
     this.log.info({ epoch, nodes, challenges: schedule.length }, 'assigned');
     this.emit('assigned', { epoch, nodes });
@@ -213,10 +237,20 @@ export class WatchDogService extends EventEmitter {
             : await this.challenger.challenge(ch.node, endpoints.get(ch.node)!, ch.i).then((o) => {
                 // A send at or after the epoch's end (a slow login) would void the whole transcript: failed.
                 const late = o.at >= info.epochEnd * 1000;
-                if (!o.ok || late) this.log.info({ epoch, node: ch.node, i: ch.i, err: late ? 'sent after the epoch ended' : o.error }, 'challenge failed');
+                if (!o.ok || late)
+                  this.log.info(
+                    { epoch, node: ch.node, i: ch.i, err: late ? 'sent after the epoch ended' : o.error },
+                    'challenge failed',
+                  );
                 return late
                   ? { ...base, at: scheduledMs, envelopeId: `0x${'0'.repeat(64)}` as Hex, ok: false, latencyMs: 0 }
-                  : { ...base, at: Math.max(o.at, scheduledMs), envelopeId: o.envelopeId, ok: o.ok, latencyMs: o.latencyMs };
+                  : {
+                      ...base,
+                      at: Math.max(o.at, scheduledMs),
+                      envelopeId: o.envelopeId,
+                      ok: o.ok,
+                      latencyMs: o.latencyMs,
+                    };
               });
         this.emit('result', { epoch, result });
         return result;
@@ -227,7 +261,12 @@ export class WatchDogService extends EventEmitter {
     if (this.abort.signal.aborted) return;
     await sleep(info.epochEnd * 1000 - clock.now(), this.abort.signal);
     if (this.abort.signal.aborted) return;
-    const transcript = await signTranscript(this.options.operatorKey, { tokenId: this.tokenId.toString(), epoch, secret, results });
+    const transcript = await signTranscript(this.options.operatorKey, {
+      tokenId: this.tokenId.toString(),
+      epoch,
+      secret,
+      results,
+    });
     const accepted = await this.postTranscript(epoch, transcript);
     this.emit('transcript', { epoch, accepted, transcript });
   }
@@ -240,7 +279,10 @@ export class WatchDogService extends EventEmitter {
     for (;;) {
       try {
         const ack = await this.keeper.postTranscript(transcript);
-        this.log.info({ epoch, accepted: ack.accepted, reason: ack.reason, results: transcript.transcript.results.length }, 'transcript posted');
+        this.log.info(
+          { epoch, accepted: ack.accepted, reason: ack.reason, results: transcript.transcript.results.length },
+          'transcript posted',
+        );
         return ack.accepted;
       } catch (error) {
         this.log.warn({ err: error, epoch }, 'transcript post failed');
@@ -274,7 +316,14 @@ export function loadIdentities(path: string): ChallengeIdentity[] {
  * Registers `count` fresh challenge identities on-chain (a DID per identity, owned by `operatorKey`'s
  * wallet, with one Ed25519 device key; client/relayClient.ts `registerClientIdentity`) and writes them to `path`.
  */
-export async function registerIdentities(rpcUrl: string, book: AddressBook, operatorKey: Hex, count: number, path: string, tokenId: bigint) {
+export async function registerIdentities(
+  rpcUrl: string,
+  book: AddressBook,
+  operatorKey: Hex,
+  count: number,
+  path: string,
+  tokenId: bigint,
+) {
   const account = privateKeyToAccount(operatorKey);
   const chain = defineChain({
     id: book.chainId,
@@ -287,7 +336,14 @@ export async function registerIdentities(rpcUrl: string, book: AddressBook, oper
   const out: { seed: Hex; did: string }[] = [];
   for (let i = 0; i < count; i++) {
     const name = `wd${tokenId}-${Date.now().toString(36)}-${i}`;
-    const { did, device } = await registerClientIdentity(walletClient, publicClient, book, name, generateDeviceKey(), 'watchdog');
+    const { did, device } = await registerClientIdentity(
+      walletClient,
+      publicClient,
+      book,
+      name,
+      generateDeviceKey(),
+      'watchdog',
+    );
     out.push({ seed: device.seed, did: did.toString() });
   }
   writeFileSync(path, JSON.stringify(out, null, 1), { mode: 0o600 });

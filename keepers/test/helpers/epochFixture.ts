@@ -7,11 +7,35 @@
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { ackTicket, generateDeviceKey, receiptLeafHash, signTicket, ticketHash, type DeviceKey, type Receipt } from '../../src/core/relay.js';
+import {
+  ackTicket,
+  generateDeviceKey,
+  receiptLeafHash,
+  signTicket,
+  ticketHash,
+  type DeviceKey,
+  type Receipt,
+} from '../../src/core/relay.js';
 import { buildSumTree, type SumTree } from '../../src/core/sumTree.js';
-import { nodeStakingDomain, signCommitment, signedCommitmentToWire, type EpochCommitment } from '../../src/core/commitment.js';
-import { assignWatchdogs, assignmentSeed, openingToWire, sampleLeafIndices, samplingSeed } from '../../src/core/sampling.js';
-import { challengeOffsets, signTranscript, signWatchdogCommit, type TranscriptResult } from '../../src/core/watchdogSchedule.js';
+import {
+  nodeStakingDomain,
+  signCommitment,
+  signedCommitmentToWire,
+  type EpochCommitment,
+} from '../../src/core/commitment.js';
+import {
+  assignWatchdogs,
+  assignmentSeed,
+  openingToWire,
+  sampleLeafIndices,
+  samplingSeed,
+} from '../../src/core/sampling.js';
+import {
+  challengeOffsets,
+  signTranscript,
+  signWatchdogCommit,
+  type TranscriptResult,
+} from '../../src/core/watchdogSchedule.js';
 import { datasetFromParts, type DatasetParts, type EpochDataset } from '../../src/core/dataset.js';
 import { DEVNET_CONSENSUS } from '../../src/core/consensus.js';
 
@@ -111,7 +135,10 @@ export function makeReceipts(node: Address, epoch: number, devices: readonly Dev
 }
 
 export function treeOf(receipts: readonly Receipt[], fakeLeaves: { hash: Hex; units: bigint }[] = []): SumTree {
-  return buildSumTree([...receipts.map((r) => ({ hash: receiptLeafHash(r), units: BigInt(r.ticket.units) })), ...fakeLeaves]);
+  return buildSumTree([
+    ...receipts.map((r) => ({ hash: receiptLeafHash(r), units: BigInt(r.ticket.units) })),
+    ...fakeLeaves,
+  ]);
 }
 
 export const commitmentOf = (epoch: number, tree: SumTree): EpochCommitment => ({
@@ -124,7 +151,7 @@ export const commitmentOf = (epoch: number, tree: SumTree): EpochCommitment => (
 export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const epoch = o.epoch ?? 3;
   const chainId = o.chainId ?? 31337;
-  const staking = (o.contracts?.staking ?? o.staking ?? '0x' + '5a'.repeat(20)) as Address;
+  const staking = (o.contracts?.staking ?? o.staking ?? `0x${'5a'.repeat(20)}`) as Address;
   const epochStart = o.epochStart ?? 1_700_000_000;
   const epochEnd = epochStart + (o.epochDuration ?? 20);
   const params = {
@@ -156,7 +183,10 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     const receipts = makeReceipts(nodeKey, epoch, devices, o.receiptsPerNode ?? 24);
     let tree: SumTree;
     if (behaviour === 'inflated') {
-      tree = treeOf(receipts, Array.from({ length: 40 }, () => ({ hash: rand32(), units: 64n })));
+      tree = treeOf(
+        receipts,
+        Array.from({ length: 40 }, () => ({ hash: rand32(), units: 64n })),
+      );
     } else if (behaviour === 'duplicate-leaf') {
       tree = treeOf([receipts[0]!, receipts[0]!]);
       receipts.splice(1);
@@ -180,11 +210,16 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   for (const n of nodes) {
     if (n.behaviour === 'no-commit') continue;
     const sign = async (c: EpochCommitment) =>
-      signedCommitmentToWire({ commitment: c, signature: await signCommitment(n.privateKey, domain, c), nodeKey: n.nodeKey });
+      signedCommitmentToWire({
+        commitment: c,
+        signature: await signCommitment(n.privateKey, domain, c),
+        nodeKey: n.nodeKey,
+      });
     commitments.push(await sign(n.commitment));
     if (n.behaviour === 'equivocate') commitments.push(await sign({ ...n.commitment, root: rand32() }));
     if (n.behaviour === 'silent') openings.push({ nodeKey: n.nodeKey, status: 'silent' });
-    else if (n.behaviour === 'malformed') openings.push({ nodeKey: n.nodeKey, status: 'malformed', reason: 'openings reply is not JSON' });
+    else if (n.behaviour === 'malformed')
+      openings.push({ nodeKey: n.nodeKey, status: 'malformed', reason: 'openings reply is not JSON' });
     else if (n.behaviour !== 'equivocate') {
       const samples = sampleLeafIndices(n.tree, seed, n.nodeKey, params.k);
       openings.push({
@@ -202,12 +237,21 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   // WatchDogs: licenses, commits, assignment and transcripts.
   const operatorKeys = Array.from({ length: o.watchdogOperators ?? 4 }, () => generatePrivateKey());
   const watchdogs: FixtureWatchdog[] = (
-    o.watchdogList ?? Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({ tokenId: BigInt(i), privateKey: operatorKeys[i % operatorKeys.length]! }))
+    o.watchdogList ??
+    Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({
+      tokenId: BigInt(i),
+      privateKey: operatorKeys[i % operatorKeys.length]!,
+    }))
   ).map((w) => ({ ...w, operator: lower(privateKeyToAccount(w.privateKey).address), secret: rand32() }));
   const watchdogCommits = [];
   for (const w of watchdogs) {
     const message = await signWatchdogCommit(w.privateKey, w.tokenId, epoch, w.secret);
-    watchdogCommits.push({ tokenId: w.tokenId, operator: w.operator, commit: message.commit, signature: message.signature });
+    watchdogCommits.push({
+      tokenId: w.tokenId,
+      operator: w.operator,
+      commit: message.commit,
+      signature: message.signature,
+    });
   }
   const assignment = assignWatchdogs({
     assignSeed: assignSeedValue,
@@ -221,24 +265,41 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     const results: TranscriptResult[] = [];
     nodes.forEach((n, nodeIndex) => {
       if (!assignment.get(n.nodeKey)?.includes(w.tokenId)) return;
-      for (const { i, offset } of challengeOffsets(w.secret, n.nodeKey, params.challengesPerNode, epochEnd - epochStart, timeoutSeconds)) {
+      for (const { i, offset } of challengeOffsets(
+        w.secret,
+        n.nodeKey,
+        params.challengesPerNode,
+        epochEnd - epochStart,
+        timeoutSeconds,
+      )) {
         const ok = o.challengeOk?.(nodeIndex, w.tokenId, i) ?? true;
-        results.push({ node: n.nodeKey, i, at: (epochStart + offset) * 1000 + 25, envelopeId: rand32(), ok, latencyMs: ok ? 30 + i * 5 : 0 });
+        results.push({
+          node: n.nodeKey,
+          i,
+          at: (epochStart + offset) * 1000 + 25,
+          envelopeId: rand32(),
+          ok,
+          latencyMs: ok ? 30 + i * 5 : 0,
+        });
       }
     });
-    transcripts.push(await signTranscript(w.privateKey, { tokenId: w.tokenId.toString(), epoch, secret: w.secret, results }));
+    transcripts.push(
+      await signTranscript(w.privateKey, { tokenId: w.tokenId.toString(), epoch, secret: w.secret, results }),
+    );
   }
 
-  const guardianSet = Array.from({ length: 7 }, () => lower<Address>(privateKeyToAccount(generatePrivateKey()).address));
+  const guardianSet = Array.from({ length: 7 }, () =>
+    lower<Address>(privateKeyToAccount(generatePrivateKey()).address),
+  );
   const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
   const parts: DatasetParts = {
     chainId,
     contracts: o.contracts ?? {
       staking,
-      settlement: '0x' + '5e'.repeat(20),
-      didRegistry: '0x' + 'd1'.repeat(20),
-      license: '0x' + '1c'.repeat(20),
-      licenseRewards: '0x' + '1e'.repeat(20),
+      settlement: `0x${'5e'.repeat(20)}`,
+      didRegistry: `0x${'d1'.repeat(20)}`,
+      license: `0x${'1c'.repeat(20)}`,
+      licenseRewards: `0x${'1e'.repeat(20)}`,
     },
     epoch,
     epochStart,

@@ -21,7 +21,13 @@ import { startAnvil, type AnvilHandle } from '../../src/dev/anvil.js';
 import { deployProtocol } from '../../src/devnet/deploy.js';
 import { devAccount, devPrivateKey } from '../../src/devnet/devAccounts.js';
 import { didId, KeyType } from '../../src/chain/did.js';
-import { didRegistryAbi, epochSettlementAbi, nodeStakingAbi, sendTokenAbi, watchDogLicenseAbi } from '../../src/generated/contracts.js';
+import {
+  didRegistryAbi,
+  epochSettlementAbi,
+  nodeStakingAbi,
+  sendTokenAbi,
+  watchDogLicenseAbi,
+} from '../../src/generated/contracts.js';
 import type { AddressBook } from '../../src/chain/addressBook.js';
 import { nodeStakingDomain, signNodeKeyConsent } from '../../src/core/commitment.js';
 import { collectQuorumSignatures, settlementDomain, type EpochHeader } from '../../src/core/epochHeader.js';
@@ -52,7 +58,8 @@ export async function startProtocolChain(): Promise<ProtocolChain> {
   return { anvil, book, contracts, publicClient, stop: () => anvil.stop() };
 }
 
-const testClient = (c: ProtocolChain) => createTestClient({ chain: foundry, mode: 'anvil', transport: http(c.anvil.rpcUrl) });
+const testClient = (c: ProtocolChain) =>
+  createTestClient({ chain: foundry, mode: 'anvil', transport: http(c.anvil.rpcUrl) });
 const wallet = (c: ProtocolChain, privateKey: Hex) =>
   createWalletClient({ chain: foundry, transport: http(c.anvil.rpcUrl), account: privateKeyToAccount(privateKey) });
 
@@ -76,23 +83,69 @@ export async function registerNode(
   const nodeKey = privateKeyToAccount(n.nodePrivateKey).address;
   await fundEth(c, operator);
   const treasury = createWalletClient({ chain: foundry, transport: http(c.anvil.rpcUrl), account: devAccount(1) });
-  await send(c, treasury.writeContract({ address: c.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'transfer', args: [operator, n.stake] }));
+  await send(
+    c,
+    treasury.writeContract({
+      address: c.book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'transfer',
+      args: [operator, n.stake],
+    }),
+  );
   const op = wallet(c, n.operatorPrivateKey);
-  await send(c, op.writeContract({ address: c.book.contracts.SendToken, abi: sendTokenAbi, functionName: 'approve', args: [c.contracts.staking, n.stake] }));
-  const consent = await signNodeKeyConsent(n.nodePrivateKey, nodeStakingDomain(c.book.chainId, c.contracts.staking), operator);
-  await send(c, op.writeContract({ address: c.contracts.staking, abi: nodeStakingAbi, functionName: 'register', args: [nodeKey, n.stake, consent, n.endpoint, ''] }));
+  await send(
+    c,
+    op.writeContract({
+      address: c.book.contracts.SendToken,
+      abi: sendTokenAbi,
+      functionName: 'approve',
+      args: [c.contracts.staking, n.stake],
+    }),
+  );
+  const consent = await signNodeKeyConsent(
+    n.nodePrivateKey,
+    nodeStakingDomain(c.book.chainId, c.contracts.staking),
+    operator,
+  );
+  await send(
+    c,
+    op.writeContract({
+      address: c.contracts.staking,
+      abi: nodeStakingAbi,
+      functionName: 'register',
+      args: [nodeKey, n.stake, consent, n.endpoint, ''],
+    }),
+  );
   return nodeKey.toLowerCase() as Address;
 }
 
 /** Registers DID `name` for `ownerPrivateKey` and adds the device key to it. Returns the DID. */
-export async function registerDevice(c: ProtocolChain, ownerPrivateKey: Hex, name: string, device: DeviceKey): Promise<bigint> {
+export async function registerDevice(
+  c: ProtocolChain,
+  ownerPrivateKey: Hex,
+  name: string,
+  device: DeviceKey,
+): Promise<bigint> {
   await fundEth(c, privateKeyToAccount(ownerPrivateKey).address);
   const owner = wallet(c, ownerPrivateKey);
-  await send(c, owner.writeContract({ address: c.contracts.didRegistry, abi: didRegistryAbi, functionName: 'register', args: [name] }));
+  await send(
+    c,
+    owner.writeContract({
+      address: c.contracts.didRegistry,
+      abi: didRegistryAbi,
+      functionName: 'register',
+      args: [name],
+    }),
+  );
   const did = didId(name);
   await send(
     c,
-    owner.writeContract({ address: c.contracts.didRegistry, abi: didRegistryAbi, functionName: 'addKey', args: [did, device.publicKey, KeyType.Ed25519, '0x'] }),
+    owner.writeContract({
+      address: c.contracts.didRegistry,
+      abi: didRegistryAbi,
+      functionName: 'addKey',
+      args: [did, device.publicKey, KeyType.Ed25519, '0x'],
+    }),
   );
   return did;
 }
@@ -108,21 +161,47 @@ export async function mintLicense(c: ProtocolChain, holderPrivateKey: Hex, opera
   const minter = createWalletClient({ chain: foundry, transport: http(c.anvil.rpcUrl), account: presale });
   const receipt = await send(
     c,
-    minter.writeContract({ address: c.contracts.license, abi: watchDogLicenseAbi, functionName: 'mint', args: [holder, 1n, 0n, 0] }),
+    minter.writeContract({
+      address: c.contracts.license,
+      abi: watchDogLicenseAbi,
+      functionName: 'mint',
+      args: [holder, 1n, 0n, 0],
+    }),
   );
   await tc.stopImpersonatingAccount({ address: presale });
   const [transfer] = parseEventLogs({ abi: watchDogLicenseAbi, logs: receipt.logs, eventName: 'Transfer' });
   const tokenId = transfer!.args.tokenId;
-  await send(c, wallet(c, holderPrivateKey).writeContract({ address: c.contracts.license, abi: watchDogLicenseAbi, functionName: 'setOperator', args: [tokenId, operator] }));
+  await send(
+    c,
+    wallet(c, holderPrivateKey).writeContract({
+      address: c.contracts.license,
+      abi: watchDogLicenseAbi,
+      functionName: 'setOperator',
+      args: [tokenId, operator],
+    }),
+  );
   return tokenId;
 }
 
 export async function epochStartOf(c: ProtocolChain, epoch: number): Promise<number> {
-  return Number(await c.publicClient.readContract({ address: c.contracts.settlement, abi: epochSettlementAbi, functionName: 'epochEnd', args: [epoch - 1] }));
+  return Number(
+    await c.publicClient.readContract({
+      address: c.contracts.settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEnd',
+      args: [epoch - 1],
+    }),
+  );
 }
 
 export async function currentEpoch(c: ProtocolChain): Promise<number> {
-  return Number(await c.publicClient.readContract({ address: c.contracts.settlement, abi: epochSettlementAbi, functionName: 'currentEpoch' }));
+  return Number(
+    await c.publicClient.readContract({
+      address: c.contracts.settlement,
+      abi: epochSettlementAbi,
+      functionName: 'currentEpoch',
+    }),
+  );
 }
 
 /** Mines one block at exactly `timestamp` (which must be later than the head). */
@@ -137,7 +216,11 @@ export const guardianKeys = (): Hex[] => [3, 4, 5, 6, 7, 8, 9].map((i) => devPri
 
 /** Submits `header` with signatures of `signers` (guardian private keys) from the keeper (dev account 2). */
 export async function submitHeader(c: ProtocolChain, header: EpochHeader, signers: readonly Hex[]) {
-  const [, members] = await c.publicClient.readContract({ address: c.contracts.settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' });
+  const [, members] = await c.publicClient.readContract({
+    address: c.contracts.settlement,
+    abi: epochSettlementAbi,
+    functionName: 'activeGuardianSet',
+  });
   const quorum = await collectQuorumSignatures(
     settlementDomain(c.book.chainId, c.contracts.settlement),
     header,
@@ -158,7 +241,11 @@ export async function submitHeader(c: ProtocolChain, header: EpochHeader, signer
 
 /** Submits the epochs after the last submitted one up to `upTo` with nothing to pay (zero roots). */
 export async function submitEmptyEpochs(c: ProtocolChain, upTo: number, signers: readonly Hex[]): Promise<void> {
-  const progress = await c.publicClient.readContract({ address: c.contracts.settlement, abi: epochSettlementAbi, functionName: 'settlementProgress' });
+  const progress = await c.publicClient.readContract({
+    address: c.contracts.settlement,
+    abi: epochSettlementAbi,
+    functionName: 'settlementProgress',
+  });
   for (let epoch = progress.lastSubmitted + 1; epoch <= upTo; epoch++) {
     await submitHeader(
       c,

@@ -25,7 +25,9 @@ export function didLabel(input: string, tld: string): string {
   const trimmed = input.trim();
   const label = trimmed.endsWith(`.${tld}`) ? trimmed.slice(0, -(tld.length + 1)) : trimmed;
   if (!/^[a-z0-9-]{3,24}$/.test(label) || label.startsWith('-') || label.endsWith('-') || label.includes('--')) {
-    throw new InputError(`"${input}" is not a valid DID name: use 3-24 characters of a-z, 0-9 and single inner hyphens (e.g. alice or alice.${tld}).`);
+    throw new InputError(
+      `"${input}" is not a valid DID name: use 3-24 characters of a-z, 0-9 and single inner hyphens (e.g. alice or alice.${tld}).`,
+    );
   }
   return label;
 }
@@ -63,7 +65,12 @@ async function listKeys(session: Session, registry: Address, did: bigint): Promi
   return Promise.all(
     logs.map(async (log) => {
       const key = log.args.key as Hex;
-      const [status] = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'keyState', args: [key] });
+      const [status] = await session.read({
+        address: registry,
+        abi: didRegistryAbi,
+        functionName: 'keyState',
+        args: [key],
+      });
       const metadata = (log.args.metadata ?? '0x') as Hex;
       let text = metadata === '0x' ? '' : metadata;
       try {
@@ -72,17 +79,22 @@ async function listKeys(session: Session, registry: Address, did: bigint): Promi
       } catch {
         /* keep hex */
       }
-      return { key, type: KEY_TYPES[Number(log.args.keyType)] ?? String(log.args.keyType), status: KEY_STATUS[status] ?? String(status), metadata: text, addedInBlock: log.blockNumber };
+      return {
+        key,
+        type: KEY_TYPES[Number(log.args.keyType)] ?? String(log.args.keyType),
+        status: KEY_STATUS[status] ?? String(status),
+        metadata: text,
+        addedInBlock: log.blockNumber,
+      };
     }),
   );
 }
 
 export function didCommand(): Command {
-  const did = withExamples(new Command('did').description('DIDs: register a name, link wallets, manage device keys, resolve names'), [
-    'sendnet did register alice',
-    'sendnet did resolve alice',
-    'sendnet did keys --help',
-  ]);
+  const did = withExamples(
+    new Command('did').description('DIDs: register a name, link wallets, manage device keys, resolve names'),
+    ['sendnet did register alice', 'sendnet did resolve alice', 'sendnet did keys --help'],
+  );
 
   withExamples(
     did
@@ -96,10 +108,26 @@ export function didCommand(): Command {
     const { registry, tld } = await registryOf(session);
     const trimmed = nameArg.trim();
     const name = trimmed.endsWith(`.${tld}`) ? trimmed.slice(0, -(tld.length + 1)) : trimmed;
-    if (Buffer.byteLength(name) > 64) throw new InputError(`"${nameArg}" is too long for a DID name (at most 24 characters).`);
-    const receipt = await session.send({ address: registry, abi: didRegistryAbi, functionName: 'register', args: [name] });
-    session.out.result({ name, ensName: `${name}.${tld}`, id: didId(name), owner, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Registered ${name}.${tld} to ${owner}.\n` + renderRecord([['DID id', didId(name).toString()], ...txLines(receipt)]),
+    if (Buffer.byteLength(name) > 64)
+      throw new InputError(`"${nameArg}" is too long for a DID name (at most 24 characters).`);
+    const receipt = await session.send({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'register',
+      args: [name],
+    });
+    session.out.result(
+      {
+        name,
+        ensName: `${name}.${tld}`,
+        id: didId(name),
+        owner,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
+      },
+      () =>
+        `Registered ${name}.${tld} to ${owner}.\n` +
+        renderRecord([['DID id', didId(name).toString()], ...txLines(receipt)]),
     );
   });
 
@@ -119,49 +147,69 @@ export function didCommand(): Command {
       'WALLET_KEY=0x… sendnet did link alice --wallet-key-env WALLET_KEY',
       'sendnet did link alice --wallet 0xWallet… --deadline 1767225600 --consent 0xSignature…',
     ],
-  ).action(async (nameArg: string, options: { walletKeyEnv?: string; wallet?: string; consent?: string; deadline?: string; ttl: string }, command: Command) => {
-    const session = sessionFor(command);
-    const owner = (await session.signer()).address;
-    const { registry, tld } = await registryOf(session);
-    const label = didLabel(nameArg, tld);
-    const id = didId(label);
-    let wallet: Address;
-    let deadline: bigint;
-    let consent: Hex;
-    if (options.walletKeyEnv) {
-      if (options.consent || options.wallet) throw new InputError('Pass either --wallet-key-env or --wallet with --consent, not both.');
-      const walletAccount = accountFromEnv(options.walletKeyEnv, 'wallet', session.env);
-      wallet = walletAccount.address;
-      const nonce = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'linkNonce', args: [wallet] });
-      deadline = BigInt((await session.now()) + parseInteger(options.ttl, '--ttl', 60, 31_536_000));
-      const { book } = await session.book();
-      consent = await walletAccount.signTypedData({
-        domain: didDomain(book.chainId, registry),
-        types: linkConsentTypes,
-        primaryType: 'LinkConsent',
-        message: { did: id, wallet, owner, nonce, deadline },
+  ).action(
+    async (
+      nameArg: string,
+      options: { walletKeyEnv?: string; wallet?: string; consent?: string; deadline?: string; ttl: string },
+      command: Command,
+    ) => {
+      const session = sessionFor(command);
+      const owner = (await session.signer()).address;
+      const { registry, tld } = await registryOf(session);
+      const label = didLabel(nameArg, tld);
+      const id = didId(label);
+      let wallet: Address;
+      let deadline: bigint;
+      let consent: Hex;
+      if (options.walletKeyEnv) {
+        if (options.consent || options.wallet)
+          throw new InputError('Pass either --wallet-key-env or --wallet with --consent, not both.');
+        const walletAccount = accountFromEnv(options.walletKeyEnv, 'wallet', session.env);
+        wallet = walletAccount.address;
+        const nonce = await session.read({
+          address: registry,
+          abi: didRegistryAbi,
+          functionName: 'linkNonce',
+          args: [wallet],
+        });
+        deadline = BigInt((await session.now()) + parseInteger(options.ttl, '--ttl', 60, 31_536_000));
+        const { book } = await session.book();
+        consent = await walletAccount.signTypedData({
+          domain: didDomain(book.chainId, registry),
+          types: linkConsentTypes,
+          primaryType: 'LinkConsent',
+          message: { did: id, wallet, owner, nonce, deadline },
+        });
+      } else {
+        if (!options.wallet || !options.consent || !options.deadline) {
+          throw new InputError('Pass --wallet-key-env NAME, or all of --wallet, --deadline and --consent.');
+        }
+        wallet = parseAddress(options.wallet, '--wallet');
+        deadline = BigInt(parseInteger(options.deadline, '--deadline'));
+        if (!isHex(options.consent) || (options.consent.length !== 132 && options.consent.length !== 130)) {
+          throw new InputError('--consent must be a 65-byte (or 64-byte compact) 0x-hex signature.');
+        }
+        consent = options.consent as Hex;
+      }
+      const receipt = await session.send({
+        address: registry,
+        abi: didRegistryAbi,
+        functionName: 'linkWallet',
+        args: [id, wallet, deadline, consent],
       });
-    } else {
-      if (!options.wallet || !options.consent || !options.deadline) {
-        throw new InputError('Pass --wallet-key-env NAME, or all of --wallet, --deadline and --consent.');
-      }
-      wallet = parseAddress(options.wallet, '--wallet');
-      deadline = BigInt(parseInteger(options.deadline, '--deadline'));
-      if (!isHex(options.consent) || (options.consent.length !== 132 && options.consent.length !== 130)) {
-        throw new InputError('--consent must be a 65-byte (or 64-byte compact) 0x-hex signature.');
-      }
-      consent = options.consent as Hex;
-    }
-    const receipt = await session.send({ address: registry, abi: didRegistryAbi, functionName: 'linkWallet', args: [id, wallet, deadline, consent] });
-    session.out.result({ name: `${label}.${tld}`, wallet, owner, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Linked ${wallet} to ${label}.${tld}.\n` + renderRecord(txLines(receipt)),
-    );
-  });
+      session.out.result(
+        { name: `${label}.${tld}`, wallet, owner, transaction: receipt.transactionHash, block: receipt.blockNumber },
+        () => `Linked ${wallet} to ${label}.${tld}.\n${renderRecord(txLines(receipt))}`,
+      );
+    },
+  );
 
   withExamples(
     did
       .command('consent')
-      .description("sign, as the wallet (the signer), the EIP-712 consent to be linked to a DID; hand the output to the DID owner for `did link`")
+      .description(
+        'sign, as the wallet (the signer), the EIP-712 consent to be linked to a DID; hand the output to the DID owner for `did link`',
+      )
       .argument('<name>', 'the DID name')
       .requiredOption('--owner <address>', "the DID's current owner")
       .option('--ttl <seconds>', 'validity of the consent', '3600'),
@@ -174,7 +222,12 @@ export function didCommand(): Command {
     const label = didLabel(nameArg, tld);
     const id = didId(label);
     const { book } = await session.book();
-    const nonce = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'linkNonce', args: [walletAccount.address] });
+    const nonce = await session.read({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'linkNonce',
+      args: [walletAccount.address],
+    });
     const deadline = BigInt((await session.now()) + parseInteger(options.ttl, '--ttl', 60, 31_536_000));
     const consent = await walletAccount.signTypedData({
       domain: didDomain(book.chainId, registry),
@@ -182,13 +235,18 @@ export function didCommand(): Command {
       primaryType: 'LinkConsent',
       message: { did: id, wallet: walletAccount.address, owner, nonce, deadline },
     });
-    session.out.result({ name: `${label}.${tld}`, wallet: walletAccount.address, owner, nonce, deadline, consent }, () =>
-      renderRecord([
-        ['wallet', walletAccount.address],
-        ['deadline', `${deadline} (${formatTime(deadline)})`],
-        ['consent', consent],
-        ['owner runs', `sendnet did link ${label} --wallet ${walletAccount.address} --deadline ${deadline} --consent ${consent}`],
-      ]),
+    session.out.result(
+      { name: `${label}.${tld}`, wallet: walletAccount.address, owner, nonce, deadline, consent },
+      () =>
+        renderRecord([
+          ['wallet', walletAccount.address],
+          ['deadline', `${deadline} (${formatTime(deadline)})`],
+          ['consent', consent],
+          [
+            'owner runs',
+            `sendnet did link ${label} --wallet ${walletAccount.address} --deadline ${deadline} --consent ${consent}`,
+          ],
+        ]),
     );
   });
 
@@ -205,16 +263,22 @@ export function didCommand(): Command {
     const wallet = options.wallet ? parseAddress(options.wallet, '--wallet') : signer;
     const { registry, tld } = await registryOf(session);
     const label = didLabel(nameArg, tld);
-    const receipt = await session.send({ address: registry, abi: didRegistryAbi, functionName: 'unlink', args: [didId(label), wallet] });
-    session.out.result({ name: `${label}.${tld}`, wallet, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Unlinked ${wallet} from ${label}.${tld}.\n` + renderRecord(txLines(receipt)),
+    const receipt = await session.send({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'unlink',
+      args: [didId(label), wallet],
+    });
+    session.out.result(
+      { name: `${label}.${tld}`, wallet, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () => `Unlinked ${wallet} from ${label}.${tld}.\n${renderRecord(txLines(receipt))}`,
     );
   });
 
-  const keys = withExamples(did.command('keys').description('device and messaging keys of a DID (32-byte Ed25519 or X25519 public keys)'), [
-    'sendnet did keys add alice 0x3b6a27bc…(64 hex digits) --type ed25519',
-    'sendnet did keys list alice',
-  ]);
+  const keys = withExamples(
+    did.command('keys').description('device and messaging keys of a DID (32-byte Ed25519 or X25519 public keys)'),
+    ['sendnet did keys add alice 0x3b6a27bc…(64 hex digits) --type ed25519', 'sendnet did keys list alice'],
+  );
 
   withExamples(
     keys
@@ -239,8 +303,16 @@ export function didCommand(): Command {
       functionName: 'addKey',
       args: [didId(label), key, KEY_TYPES.indexOf(type), metadata],
     });
-    session.out.result({ name: `${label}.${tld}`, key, type, metadata: options.metadata, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Added ${type} key ${key} to ${label}.${tld}.\n` + renderRecord(txLines(receipt)),
+    session.out.result(
+      {
+        name: `${label}.${tld}`,
+        key,
+        type,
+        metadata: options.metadata,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
+      },
+      () => `Added ${type} key ${key} to ${label}.${tld}.\n${renderRecord(txLines(receipt))}`,
     );
   });
 
@@ -257,14 +329,23 @@ export function didCommand(): Command {
     const key = parseHex32(keyArg, 'the key');
     const { registry, tld } = await registryOf(session);
     const label = didLabel(nameArg, tld);
-    const receipt = await session.send({ address: registry, abi: didRegistryAbi, functionName: 'revokeKey', args: [didId(label), key] });
-    session.out.result({ name: `${label}.${tld}`, key, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Revoked key ${key} of ${label}.${tld}.\n` + renderRecord(txLines(receipt)),
+    const receipt = await session.send({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'revokeKey',
+      args: [didId(label), key],
+    });
+    session.out.result(
+      { name: `${label}.${tld}`, key, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () => `Revoked key ${key} of ${label}.${tld}.\n${renderRecord(txLines(receipt))}`,
     );
   });
 
   withExamples(
-    keys.command('list').description('every key ever added to a DID, with its current status').argument('<name>', 'the DID name'),
+    keys
+      .command('list')
+      .description('every key ever added to a DID, with its current status')
+      .argument('<name>', 'the DID name'),
     ['sendnet did keys list alice', 'sendnet --json did keys list alice'],
   ).action(async (nameArg: string, _options: object, command: Command) => {
     const session = sessionFor(command);
@@ -284,10 +365,14 @@ export function didCommand(): Command {
   withExamples(
     did
       .command('resolve')
-      .description("resolve a DID name like any ENS client: its address, text records, linked wallets and active keys")
+      .description('resolve a DID name like any ENS client: its address, text records, linked wallets and active keys')
       .argument('<name>', 'the DID name, e.g. alice or alice.send')
       .option('--text <key...>', 'extra text records to read'),
-    ['sendnet did resolve alice', 'sendnet did resolve alice.send --text com.twitter', 'sendnet --json did resolve alice'],
+    [
+      'sendnet did resolve alice',
+      'sendnet did resolve alice.send --text com.twitter',
+      'sendnet --json did resolve alice',
+    ],
   ).action(async (nameArg: string, options: { text?: string[] }, command: Command) => {
     const session = sessionFor(command);
     const { registry, tld } = await registryOf(session);
@@ -300,23 +385,50 @@ export function didCommand(): Command {
     if (!address) throw new RejectedError(`The DID ${ensName} is not registered.`, 'UnknownDid');
     const textKeys = [...new Set([...DEFAULT_TEXT_KEYS, ...(options.text ?? [])])];
     const texts = Object.fromEntries(
-      await Promise.all(textKeys.map(async (key) => [key, await client.getEnsText({ name: ensName, key, universalResolverAddress })] as const)),
+      await Promise.all(
+        textKeys.map(
+          async (key) => [key, await client.getEnsText({ name: ensName, key, universalResolverAddress })] as const,
+        ),
+      ),
     );
     const id = didId(label);
-    const wallets = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'walletsOf', args: [id] });
-    const contenthash = await session.read({ address: registry, abi: didRegistryAbi, functionName: 'contenthash', args: [namehash(ensName)] });
+    const wallets = await session.read({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'walletsOf',
+      args: [id],
+    });
+    const contenthash = await session.read({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'contenthash',
+      args: [namehash(ensName)],
+    });
     const activeKeys = (await listKeys(session, registry, id)).filter((k) => k.status === 'active');
     session.out.result(
-      { name: ensName, id, address, wallets, texts, contenthash: contenthash === '0x' ? null : contenthash, keys: activeKeys },
+      {
+        name: ensName,
+        id,
+        address,
+        wallets,
+        texts,
+        contenthash: contenthash === '0x' ? null : contenthash,
+        keys: activeKeys,
+      },
       () =>
         renderRecord([
           ['name', ensName],
           ['address', address],
           ['linked wallets', wallets.length ? wallets.join(', ') : 'none'],
-          ...Object.entries(texts).filter(([, v]) => v !== null).map(([k, v]) => [`text ${k}`, String(v)] as const),
+          ...Object.entries(texts)
+            .filter(([, v]) => v !== null)
+            .map(([k, v]) => [`text ${k}`, String(v)] as const),
           ['contenthash', contenthash === '0x' ? 'none' : contenthash],
           ...(activeKeys.length
-            ? activeKeys.map((k, i) => [i === 0 ? 'keys' : '', `${k.key} (${k.type}${k.metadata ? `, ${k.metadata}` : ''})`] as const)
+            ? activeKeys.map(
+                (k, i) =>
+                  [i === 0 ? 'keys' : '', `${k.key} (${k.type}${k.metadata ? `, ${k.metadata}` : ''})`] as const,
+              )
             : [['keys', 'none'] as const]),
         ]),
     );

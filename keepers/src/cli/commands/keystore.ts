@@ -19,9 +19,10 @@ async function newPassword(env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 export function keystoreCommand(): Command {
-  const keystore = withExamples(new Command('keystore').description('encrypted key files (Web3 Secret Storage, as geth and cast use)'), [
-    'sendnet keystore create --out operator.json',
-  ]);
+  const keystore = withExamples(
+    new Command('keystore').description('encrypted key files (Web3 Secret Storage, as geth and cast use)'),
+    ['sendnet keystore create --out operator.json'],
+  );
   withExamples(
     keystore
       .command('create')
@@ -29,7 +30,10 @@ export function keystoreCommand(): Command {
         `encrypt a private key (from --from-env, or a new random one) into a keystore file; the password comes from ${KEYSTORE_PASSWORD_ENV} or a prompt`,
       )
       .requiredOption('--out <file>', 'where to write the keystore (never overwritten)')
-      .option('--from-env <name>', 'environment variable holding the hex private key to encrypt (default: generate a new key)')
+      .option(
+        '--from-env <name>',
+        'environment variable holding the hex private key to encrypt (default: generate a new key)',
+      )
       .addOption(new Option('--scrypt-n <n>', 'scrypt cost parameter N (power of two)').default('131072').hideHelp()),
     [
       'sendnet keystore create --out operator.json',
@@ -43,14 +47,18 @@ export function keystoreCommand(): Command {
     let key: Hex;
     if (options.fromEnv) {
       const value = process.env[options.fromEnv];
-      if (!value) throw new InputError(`No key to encrypt: environment variable ${options.fromEnv} is not set.`, 'NoKey');
+      if (!value)
+        throw new InputError(`No key to encrypt: environment variable ${options.fromEnv} is not set.`, 'NoKey');
       key = parsePrivateKey(value, `The key in ${options.fromEnv}`);
     } else {
       key = generatePrivateKey();
     }
     const password = await newPassword(process.env);
     const address = await writeKeystoreFile(options.out, key, password, n);
-    out.result({ address, file: options.out }, () => `Wrote keystore ${options.out}.\n` + renderRecord([['address', address]]));
+    out.result(
+      { address, file: options.out },
+      () => `Wrote keystore ${options.out}.\n${renderRecord([['address', address]])}`,
+    );
   });
   return keystore;
 }

@@ -31,15 +31,23 @@ interface NodeRecord {
   unbondingEpoch: number;
 }
 
-const stakeAmount = (value: string, option: string) => parseAmount(value, option, { decimals: 18, symbol: 'SEND', max: UINT96_MAX });
+const stakeAmount = (value: string, option: string) =>
+  parseAmount(value, option, { decimals: 18, symbol: 'SEND', max: UINT96_MAX });
 
-function nodeKeyAccount(options: { nodeKeyEnv?: string; nodeKeyFile?: string }, env: NodeJS.ProcessEnv): PrivateKeyAccount {
+function nodeKeyAccount(
+  options: { nodeKeyEnv?: string; nodeKeyFile?: string },
+  env: NodeJS.ProcessEnv,
+): PrivateKeyAccount {
   if (options.nodeKeyFile) return accountFromFile(options.nodeKeyFile, 'node');
   return accountFromEnv(options.nodeKeyEnv ?? DEFAULT_NODE_KEY_ENV, 'node', env);
 }
 
 /** The node key: an address argument, else the address of the node key in the environment. */
-function nodeKeyAddress(arg: string | undefined, options: { nodeKeyEnv?: string; nodeKeyFile?: string }, env: NodeJS.ProcessEnv): Address {
+function nodeKeyAddress(
+  arg: string | undefined,
+  options: { nodeKeyEnv?: string; nodeKeyFile?: string },
+  env: NodeJS.ProcessEnv,
+): Address {
   if (arg) return parseAddress(arg, 'the node key');
   return nodeKeyAccount(options, env).address;
 }
@@ -59,23 +67,43 @@ export function strikeEpochs(packed: bigint): number[] {
 }
 
 /** Checks the signer operates an Active node before any approval is spent. */
-async function requireOperatorOfActive(session: Session, staking: Address, nodeKey: Address, operator: Address): Promise<NodeRecord> {
+async function requireOperatorOfActive(
+  session: Session,
+  staking: Address,
+  nodeKey: Address,
+  operator: Address,
+): Promise<NodeRecord> {
   const node = await getNode(session, staking, nodeKey);
   if (node.status === 0) throw new RejectedError(revertSentence('NodeNotRegistered', [nodeKey]), 'NodeNotRegistered');
   if (node.operator.toLowerCase() !== operator.toLowerCase()) {
     throw new RejectedError(revertSentence('NotNodeOperator', [nodeKey, operator]), 'NotNodeOperator');
   }
-  if (node.status !== 1) throw new RejectedError(revertSentence('NodeNotActive', [nodeKey, node.status]), 'NodeNotActive');
+  if (node.status !== 1)
+    throw new RejectedError(revertSentence('NodeNotActive', [nodeKey, node.status]), 'NodeNotActive');
   return node;
 }
 
 /** Approves `spender` for `amount` SEND unless the allowance already covers it; checks the balance first. */
-async function ensureSendAllowance(session: Session, token: Address, owner: Address, spender: Address, amount: bigint): Promise<void> {
+async function ensureSendAllowance(
+  session: Session,
+  token: Address,
+  owner: Address,
+  spender: Address,
+  amount: bigint,
+): Promise<void> {
   const balance = await session.read({ address: token, abi: sendTokenAbi, functionName: 'balanceOf', args: [owner] });
   if (balance < amount) {
-    throw new RejectedError(`${owner} holds only ${formatSend(balance)} but ${formatSend(amount)} is needed.`, 'InsufficientBalance');
+    throw new RejectedError(
+      `${owner} holds only ${formatSend(balance)} but ${formatSend(amount)} is needed.`,
+      'InsufficientBalance',
+    );
   }
-  const allowance = await session.read({ address: token, abi: sendTokenAbi, functionName: 'allowance', args: [owner, spender] });
+  const allowance = await session.read({
+    address: token,
+    abi: sendTokenAbi,
+    functionName: 'allowance',
+    args: [owner, spender],
+  });
   if (allowance >= amount) return;
   session.out.note(`Approving ${formatSend(amount)} for NodeStaking ${spender}…`);
   await session.send({ address: token, abi: sendTokenAbi, functionName: 'approve', args: [spender, amount] });
@@ -83,16 +111,26 @@ async function ensureSendAllowance(session: Session, token: Address, owner: Addr
 
 function addNodeKeyOptions(command: Command): Command {
   return command
-    .addOption(new Option('--node-key-env <name>', 'environment variable holding the node key (hex private key)').default(DEFAULT_NODE_KEY_ENV))
-    .option('--node-key-file <file>', 'file holding the node key (hex private key) instead of the environment variable');
+    .addOption(
+      new Option('--node-key-env <name>', 'environment variable holding the node key (hex private key)').default(
+        DEFAULT_NODE_KEY_ENV,
+      ),
+    )
+    .option(
+      '--node-key-file <file>',
+      'file holding the node key (hex private key) instead of the environment variable',
+    );
 }
 
 export function nodeCommand(): Command {
-  const node = withExamples(new Command('node').description('edge nodes: register, stake, unbond, withdraw, status, claim rewards'), [
-    'sendnet node register --stake 10000 --endpoint ws://node1.example:7000',
-    'sendnet node status 0xNodeKey…',
-    'sendnet node register --help',
-  ]);
+  const node = withExamples(
+    new Command('node').description('edge nodes: register, stake, unbond, withdraw, status, claim rewards'),
+    [
+      'sendnet node register --stake 10000 --endpoint ws://node1.example:7000',
+      'sendnet node status 0xNodeKey…',
+      'sendnet node register --help',
+    ],
+  );
 
   withExamples(
     addNodeKeyOptions(
@@ -101,56 +139,85 @@ export function nodeCommand(): Command {
         .description(
           'register a new edge node: the node key signs its EIP-712 consent to the operator (the signer), the stake is approved and pulled',
         )
-        .requiredOption('--stake <amount>', 'SEND to stake (whole tokens, e.g. 10000 or 12500.5); at least the minimum stake')
-        .requiredOption('--endpoint <url>', "where clients and keepers reach the node (ws://, wss://, http:// or https://)")
+        .requiredOption(
+          '--stake <amount>',
+          'SEND to stake (whole tokens, e.g. 10000 or 12500.5); at least the minimum stake',
+        )
+        .requiredOption(
+          '--endpoint <url>',
+          'where clients and keepers reach the node (ws://, wss://, http:// or https://)',
+        )
         .option('--metadata <uri>', 'operator metadata URI (region, contact)', ''),
     ),
     [
       'SENDNET_PRIVATE_KEY=0x…operator SENDNET_NODE_KEY=0x…node sendnet node register --stake 10000 --endpoint ws://node1.example:7000',
       'sendnet node register --node-key-file node.key --stake 25000 --endpoint wss://relay.example --metadata ipfs://bafy…',
     ],
-  ).action(async (options: { stake: string; endpoint: string; metadata: string; nodeKeyEnv?: string; nodeKeyFile?: string }, command: Command) => {
-    const session = sessionFor(command);
-    const stake = stakeAmount(options.stake, '--stake');
-    const endpoint = parseUrl(options.endpoint, '--endpoint', ['ws:', 'wss:', 'http:', 'https:']);
-    const nodeAccount = nodeKeyAccount(options, session.env);
-    const operator = (await session.signer()).address;
-    const staking = await session.contract('NodeStaking');
-    const token = await session.contract('SendToken');
-    const { book } = await session.book();
+  ).action(
+    async (
+      options: { stake: string; endpoint: string; metadata: string; nodeKeyEnv?: string; nodeKeyFile?: string },
+      command: Command,
+    ) => {
+      const session = sessionFor(command);
+      const stake = stakeAmount(options.stake, '--stake');
+      const endpoint = parseUrl(options.endpoint, '--endpoint', ['ws:', 'wss:', 'http:', 'https:']);
+      const nodeAccount = nodeKeyAccount(options, session.env);
+      const operator = (await session.signer()).address;
+      const staking = await session.contract('NodeStaking');
+      const token = await session.contract('SendToken');
+      const { book } = await session.book();
 
-    const existing = await getNode(session, staking, nodeAccount.address);
-    if (existing.status !== 0) throw new RejectedError(revertSentence('NodeKeyAlreadyRegistered', [nodeAccount.address]), 'NodeKeyAlreadyRegistered');
-    const minStake = await session.read({ address: staking, abi: nodeStakingAbi, functionName: 'minStake', args: [] });
-    if (stake < minStake) throw new RejectedError(revertSentence('StakeBelowMinimum', [stake, minStake]), 'StakeBelowMinimum');
+      const existing = await getNode(session, staking, nodeAccount.address);
+      if (existing.status !== 0)
+        throw new RejectedError(
+          revertSentence('NodeKeyAlreadyRegistered', [nodeAccount.address]),
+          'NodeKeyAlreadyRegistered',
+        );
+      const minStake = await session.read({
+        address: staking,
+        abi: nodeStakingAbi,
+        functionName: 'minStake',
+        args: [],
+      });
+      if (stake < minStake)
+        throw new RejectedError(revertSentence('StakeBelowMinimum', [stake, minStake]), 'StakeBelowMinimum');
 
-    const consent = await nodeAccount.signTypedData({
-      domain: { name: 'SendingNetwork NodeStaking', version: '1', chainId: book.chainId, verifyingContract: staking },
-      types: { NodeKeyConsent: [{ name: 'operator', type: 'address' }] },
-      primaryType: 'NodeKeyConsent',
-      message: { operator },
-    });
-    await ensureSendAllowance(session, token, operator, staking, stake);
-    const receipt = await session.send({
-      address: staking,
-      abi: nodeStakingAbi,
-      functionName: 'register',
-      args: [nodeAccount.address, stake, consent, endpoint, options.metadata],
-    });
-    session.out.result(
-      { nodeKey: nodeAccount.address, operator, stake, endpoint, metadata: options.metadata, transaction: receipt.transactionHash, block: receipt.blockNumber },
-      () =>
-        `Registered node ${nodeAccount.address}.\n` +
-        renderRecord([
-          ['node key', nodeAccount.address],
-          ['operator', operator],
-          ['stake', formatSend(stake)],
-          ['endpoint', endpoint],
-          ...(options.metadata ? ([['metadata', options.metadata]] as const) : []),
-          ...txLines(receipt),
-        ]),
-    );
-  });
+      const consent = await nodeAccount.signTypedData({
+        domain: { name: 'SendingNetwork NodeStaking', version: '1', chainId: book.chainId, verifyingContract: staking },
+        types: { NodeKeyConsent: [{ name: 'operator', type: 'address' }] },
+        primaryType: 'NodeKeyConsent',
+        message: { operator },
+      });
+      await ensureSendAllowance(session, token, operator, staking, stake);
+      const receipt = await session.send({
+        address: staking,
+        abi: nodeStakingAbi,
+        functionName: 'register',
+        args: [nodeAccount.address, stake, consent, endpoint, options.metadata],
+      });
+      session.out.result(
+        {
+          nodeKey: nodeAccount.address,
+          operator,
+          stake,
+          endpoint,
+          metadata: options.metadata,
+          transaction: receipt.transactionHash,
+          block: receipt.blockNumber,
+        },
+        () =>
+          `Registered node ${nodeAccount.address}.\n` +
+          renderRecord([
+            ['node key', nodeAccount.address],
+            ['operator', operator],
+            ['stake', formatSend(stake)],
+            ['endpoint', endpoint],
+            ...(options.metadata ? ([['metadata', options.metadata]] as const) : []),
+            ...txLines(receipt),
+          ]),
+      );
+    },
+  );
 
   withExamples(
     node
@@ -168,11 +235,19 @@ export function nodeCommand(): Command {
     const token = await session.contract('SendToken');
     await requireOperatorOfActive(session, staking, nodeKey, operator);
     await ensureSendAllowance(session, token, operator, staking, amount);
-    const receipt = await session.send({ address: staking, abi: nodeStakingAbi, functionName: 'increaseStake', args: [nodeKey, amount] });
+    const receipt = await session.send({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'increaseStake',
+      args: [nodeKey, amount],
+    });
     const [event] = parseEventLogs({ abi: nodeStakingAbi, logs: receipt.logs, eventName: 'StakeIncreased' });
     const newStake = event?.args.newStake ?? 0n;
-    session.out.result({ nodeKey, added: amount, stake: newStake, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Staked ${formatSend(amount)} more on node ${nodeKey}.\n` + renderRecord([['stake', formatSend(newStake)], ...txLines(receipt)]),
+    session.out.result(
+      { nodeKey, added: amount, stake: newStake, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () =>
+        `Staked ${formatSend(amount)} more on node ${nodeKey}.\n` +
+        renderRecord([['stake', formatSend(newStake)], ...txLines(receipt)]),
     );
   });
 
@@ -187,17 +262,30 @@ export function nodeCommand(): Command {
   ).action(async (nodeKeyArg: string, options: { amount?: string; all?: boolean }, command: Command) => {
     const session = sessionFor(command);
     const nodeKey = parseAddress(nodeKeyArg, 'the node key');
-    if (Boolean(options.amount) === Boolean(options.all)) throw new InputError('Pass exactly one of --amount AMOUNT or --all.');
+    if (Boolean(options.amount) === Boolean(options.all))
+      throw new InputError('Pass exactly one of --amount AMOUNT or --all.');
     const operator = (await session.signer()).address;
     const staking = await session.contract('NodeStaking');
     const current = await requireOperatorOfActive(session, staking, nodeKey, operator);
     const amount = options.all ? current.stake : stakeAmount(options.amount!, '--amount');
-    const receipt = await session.send({ address: staking, abi: nodeStakingAbi, functionName: 'requestUnbond', args: [nodeKey, amount] });
+    const receipt = await session.send({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'requestUnbond',
+      args: [nodeKey, amount],
+    });
     const [event] = parseEventLogs({ abi: nodeStakingAbi, logs: receipt.logs, eventName: 'UnbondRequested' });
     const releaseAt = Number(event?.args.releaseAt ?? 0);
     const remaining = event?.args.remainingStake ?? 0n;
     session.out.result(
-      { nodeKey, unbonded: amount, remainingStake: remaining, releaseAt, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      {
+        nodeKey,
+        unbonded: amount,
+        remainingStake: remaining,
+        releaseAt,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
+      },
       () =>
         `Unbonding ${formatSend(amount)} of node ${nodeKey}.\n` +
         renderRecord([
@@ -218,11 +306,17 @@ export function nodeCommand(): Command {
     const session = sessionFor(command);
     const nodeKey = parseAddress(nodeKeyArg, 'the node key');
     const staking = await session.contract('NodeStaking');
-    const receipt = await session.send({ address: staking, abi: nodeStakingAbi, functionName: 'withdraw', args: [nodeKey] });
+    const receipt = await session.send({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'withdraw',
+      args: [nodeKey],
+    });
     const [event] = parseEventLogs({ abi: nodeStakingAbi, logs: receipt.logs, eventName: 'StakeWithdrawn' });
     const amount = event?.args.amount ?? 0n;
-    session.out.result({ nodeKey, withdrawn: amount, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Withdrew ${formatSend(amount)} from node ${nodeKey}.\n` + renderRecord(txLines(receipt)),
+    session.out.result(
+      { nodeKey, withdrawn: amount, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () => `Withdrew ${formatSend(amount)} from node ${nodeKey}.\n${renderRecord(txLines(receipt))}`,
     );
   });
 
@@ -231,49 +325,73 @@ export function nodeCommand(): Command {
       node
         .command('status')
         .description("a node's status, operator, stake, unbonding and strikes")
-        .argument('[nodeKey]', 'the node key (address); default: the address of the node key in --node-key-env / --node-key-file'),
+        .argument(
+          '[nodeKey]',
+          'the node key (address); default: the address of the node key in --node-key-env / --node-key-file',
+        ),
     ),
     ['sendnet node status 0xNodeKey…', 'sendnet --json node status 0xNodeKey…'],
-  ).action(async (nodeKeyArg: string | undefined, options: { nodeKeyEnv?: string; nodeKeyFile?: string }, command: Command) => {
-    const session = sessionFor(command);
-    const nodeKey = nodeKeyAddress(nodeKeyArg, options, session.env);
-    const staking = await session.contract('NodeStaking');
-    const node = await getNode(session, staking, nodeKey);
-    const minStake = await session.read({ address: staking, abi: nodeStakingAbi, functionName: 'minStake', args: [] });
-    const status = STATUS[node.status] ?? `status ${node.status}`;
-    const strikes = strikeEpochs(node.recentStrikeEpochs);
-    const data = {
-      nodeKey,
-      registered: node.status !== 0,
-      status,
-      operator: node.status === 0 ? null : node.operator,
-      stake: node.stake,
-      minStake,
-      unbonding: node.unbonding,
-      unbondingReleaseAt: node.unbondingReleaseAt,
-      strikeEpochs: strikes,
-      lastSlashEpoch: node.lastSlashEpoch,
-    };
-    session.out.result(data, () =>
-      node.status === 0
-        ? `Node ${nodeKey} is not registered.`
-        : renderRecord([
-            ['node key', nodeKey],
-            ['status', status],
-            ['operator', node.operator],
-            ['stake', `${formatSend(node.stake)} (minimum ${formatSend(minStake)})`],
-            ['unbonding', node.unbonding === 0n ? '0 SEND' : `${formatSend(node.unbonding)}, withdrawable from ${formatTime(node.unbondingReleaseAt)}`],
-            ['strikes', strikes.length ? `epochs ${strikes.join(', ')}` : 'none'],
-            ['last slash', node.lastSlashEpoch ? `epoch ${node.lastSlashEpoch}` : 'never'],
-          ]),
-    );
-  });
+  ).action(
+    async (
+      nodeKeyArg: string | undefined,
+      options: { nodeKeyEnv?: string; nodeKeyFile?: string },
+      command: Command,
+    ) => {
+      const session = sessionFor(command);
+      const nodeKey = nodeKeyAddress(nodeKeyArg, options, session.env);
+      const staking = await session.contract('NodeStaking');
+      const node = await getNode(session, staking, nodeKey);
+      const minStake = await session.read({
+        address: staking,
+        abi: nodeStakingAbi,
+        functionName: 'minStake',
+        args: [],
+      });
+      const status = STATUS[node.status] ?? `status ${node.status}`;
+      const strikes = strikeEpochs(node.recentStrikeEpochs);
+      const data = {
+        nodeKey,
+        registered: node.status !== 0,
+        status,
+        operator: node.status === 0 ? null : node.operator,
+        stake: node.stake,
+        minStake,
+        unbonding: node.unbonding,
+        unbondingReleaseAt: node.unbondingReleaseAt,
+        strikeEpochs: strikes,
+        lastSlashEpoch: node.lastSlashEpoch,
+      };
+      session.out.result(data, () =>
+        node.status === 0
+          ? `Node ${nodeKey} is not registered.`
+          : renderRecord([
+              ['node key', nodeKey],
+              ['status', status],
+              ['operator', node.operator],
+              ['stake', `${formatSend(node.stake)} (minimum ${formatSend(minStake)})`],
+              [
+                'unbonding',
+                node.unbonding === 0n
+                  ? '0 SEND'
+                  : `${formatSend(node.unbonding)}, withdrawable from ${formatTime(node.unbondingReleaseAt)}`,
+              ],
+              ['strikes', strikes.length ? `epochs ${strikes.join(', ')}` : 'none'],
+              ['last slash', node.lastSlashEpoch ? `epoch ${node.lastSlashEpoch}` : 'never'],
+            ]),
+      );
+    },
+  );
 
   withExamples(
     node
       .command('claim')
-      .description("claim an account's cumulative rewards with the proof the keeper published for the latest finalized epoch")
-      .requiredOption('--proofs <source>', 'reward proofs: a file or URL (a "{epoch}" in it becomes the latest finalized epoch)')
+      .description(
+        "claim an account's cumulative rewards with the proof the keeper published for the latest finalized epoch",
+      )
+      .requiredOption(
+        '--proofs <source>',
+        'reward proofs: a file or URL (a "{epoch}" in it becomes the latest finalized epoch)',
+      )
       .option('--account <address>', 'account to pay (default: the signer); anyone may send the claim'),
     [
       "sendnet node claim --proofs 'http://keeper.example:8080/epochs/{epoch}/claims'",
@@ -294,13 +412,33 @@ export function nodeCommand(): Command {
     const doc = await loadRewardProofs(source);
     requireCurrentRoot(doc, source, { epoch, root });
     const entry = accountClaim(doc, source, account);
-    const already = await session.read({ address: settlement, abi: epochSettlementAbi, functionName: 'claimed', args: [account] });
-    if (entry.cumulative <= already) throw new RejectedError(revertSentence('NothingToClaim', [account, entry.cumulative, already]), 'NothingToClaim');
-    const receipt = await session.send({ address: settlement, abi: epochSettlementAbi, functionName: 'claim', args: [account, entry.cumulative, entry.proof] });
+    const already = await session.read({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'claimed',
+      args: [account],
+    });
+    if (entry.cumulative <= already)
+      throw new RejectedError(revertSentence('NothingToClaim', [account, entry.cumulative, already]), 'NothingToClaim');
+    const receipt = await session.send({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'claim',
+      args: [account, entry.cumulative, entry.proof],
+    });
     const paid = entry.cumulative - already;
-    session.out.result({ account, epoch, cumulative: entry.cumulative, paid, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Claimed ${formatSend(paid)} for ${account} (epoch ${epoch}).\n` +
-      renderRecord([['cumulative', formatSend(entry.cumulative)], ...txLines(receipt)]),
+    session.out.result(
+      {
+        account,
+        epoch,
+        cumulative: entry.cumulative,
+        paid,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
+      },
+      () =>
+        `Claimed ${formatSend(paid)} for ${account} (epoch ${epoch}).\n` +
+        renderRecord([['cumulative', formatSend(entry.cumulative)], ...txLines(receipt)]),
     );
   });
 

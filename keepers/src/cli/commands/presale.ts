@@ -6,11 +6,26 @@
  */
 import { Command } from 'commander';
 import { parseEventLogs, type Address } from 'viem';
-import { epochSettlementAbi, licenseRewardsAbi, sendTokenAbi, watchDogLicenseAbi, watchDogPresaleAbi } from '../../generated/contracts.js';
+import {
+  epochSettlementAbi,
+  licenseRewardsAbi,
+  sendTokenAbi,
+  watchDogLicenseAbi,
+  watchDogPresaleAbi,
+} from '../../generated/contracts.js';
 import { allowlistDocument, allowlistProof, loadAllowlist } from '../allowlist.js';
 import { InputError, RejectedError } from '../errors.js';
 import { parseAddress, parseAmount, parseChoice, parseInteger, parseTokenId } from '../inputs.js';
-import { Output, formatRelative, formatSend, formatTime, formatToken, renderRecord, renderTable, toJson } from '../output.js';
+import {
+  Output,
+  formatRelative,
+  formatSend,
+  formatTime,
+  formatToken,
+  renderRecord,
+  renderTable,
+  toJson,
+} from '../output.js';
 import { licenseClaim, loadRewardProofs, proofsSource, requireCurrentRoot } from '../proofs.js';
 import { revertSentence, type RevertContext } from '../reverts.js';
 import type { GlobalOptions, Session } from '../session.js';
@@ -25,7 +40,12 @@ interface Unit {
 }
 
 async function paymentUnit(session: Session, presale: Address): Promise<Unit & { token: Address }> {
-  const token = await session.read({ address: presale, abi: watchDogPresaleAbi, functionName: 'paymentToken', args: [] });
+  const token = await session.read({
+    address: presale,
+    abi: watchDogPresaleAbi,
+    functionName: 'paymentToken',
+    args: [],
+  });
   const [symbol, decimals] = await Promise.all([
     session.read({ address: token, abi: sendTokenAbi, functionName: 'symbol', args: [] }).catch(() => 'tokens'),
     session.read({ address: token, abi: sendTokenAbi, functionName: 'decimals', args: [] }).catch(() => 18),
@@ -78,9 +98,12 @@ export function presaleCommand(): Command {
       ),
     );
     const soldOut = state.sold >= supply;
-    const next = soldOut ? null : tiers.find((t) => state.sold >= t.from && state.sold < t.to) ?? null;
-    const purchased = account ? await session.read({ ...presaleContract, functionName: 'purchasedBy', args: [account] }) : undefined;
-    const allowlistOpen = now >= schedule.allowlistStart && now < schedule.allowlistEnd && schedule.allowlistStart !== 0;
+    const next = soldOut ? null : (tiers.find((t) => state.sold >= t.from && state.sold < t.to) ?? null);
+    const purchased = account
+      ? await session.read({ ...presaleContract, functionName: 'purchasedBy', args: [account] })
+      : undefined;
+    const allowlistOpen =
+      now >= schedule.allowlistStart && now < schedule.allowlistEnd && schedule.allowlistStart !== 0;
     const publicOpen = now >= schedule.publicStart && now < schedule.publicEnd && schedule.publicStart !== 0;
     const status = SALE_STATUS[state.status] ?? `status ${state.status}`;
     const data = {
@@ -90,8 +113,19 @@ export function presaleCommand(): Command {
       supply,
       sold: state.sold,
       allowlistSold: state.allowlistSold,
-      allowlist: { start: schedule.allowlistStart, end: schedule.allowlistEnd, reserve: schedule.allowlistReserve, open: allowlistOpen },
-      public: { start: schedule.publicStart, end: schedule.publicEnd, walletCap: schedule.walletCap, txCap: schedule.txCap, open: publicOpen },
+      allowlist: {
+        start: schedule.allowlistStart,
+        end: schedule.allowlistEnd,
+        reserve: schedule.allowlistReserve,
+        open: allowlistOpen,
+      },
+      public: {
+        start: schedule.publicStart,
+        end: schedule.publicEnd,
+        walletCap: schedule.walletCap,
+        txCap: schedule.txCap,
+        open: publicOpen,
+      },
       nextPrice: next ? { eth: next.ethPrice, token: next.tokenPrice } : null,
       paymentToken: { address: unit.token, symbol: unit.symbol, decimals: unit.decimals },
       tiers,
@@ -99,17 +133,42 @@ export function presaleCommand(): Command {
     };
     session.out.result(data, () => {
       const lines: [string, string][] = [
-        ['sale', status === 'active' ? (soldOut ? 'sold out' : allowlistOpen || publicOpen ? 'open' : 'not open now') : status],
+        [
+          'sale',
+          status === 'active' ? (soldOut ? 'sold out' : allowlistOpen || publicOpen ? 'open' : 'not open now') : status,
+        ],
         ['sold', `${state.sold} of ${supply} (${state.allowlistSold} in the allowlist phase)`],
-        ['allowlist phase', `${phaseWindow(schedule.allowlistStart, schedule.allowlistEnd, now)}${schedule.allowlistStart ? `, reserve ${schedule.allowlistReserve}` : ''}`],
-        ['public phase', `${phaseWindow(schedule.publicStart, schedule.publicEnd, now)}${schedule.publicStart ? `, at most ${schedule.txCap} per purchase and ${schedule.walletCap} per wallet` : ''}`],
-        ['next license', next ? `${formatToken(next.ethPrice, 18, 'ETH')} or ${formatToken(next.tokenPrice, unit.decimals, unit.symbol)}` : 'none left'],
+        [
+          'allowlist phase',
+          `${phaseWindow(schedule.allowlistStart, schedule.allowlistEnd, now)}${schedule.allowlistStart ? `, reserve ${schedule.allowlistReserve}` : ''}`,
+        ],
+        [
+          'public phase',
+          `${phaseWindow(schedule.publicStart, schedule.publicEnd, now)}${schedule.publicStart ? `, at most ${schedule.txCap} per purchase and ${schedule.walletCap} per wallet` : ''}`,
+        ],
+        [
+          'next license',
+          next
+            ? `${formatToken(next.ethPrice, 18, 'ETH')} or ${formatToken(next.tokenPrice, unit.decimals, unit.symbol)}`
+            : 'none left',
+        ],
         ['chain time', formatTime(now)],
       ];
-      if (account && purchased) lines.push([`bought by ${account}`, `${purchased[0]} (allowlist), ${purchased[1]} (public)`]);
+      if (account && purchased)
+        lines.push([`bought by ${account}`, `${purchased[0]} (allowlist), ${purchased[1]} (public)`]);
       const table = renderTable(
-        [{ header: 'tier', right: true }, { header: 'licenses' }, { header: 'ETH', right: true }, { header: unit.symbol, right: true }],
-        tiers.map((t, i) => [String(i), `${t.from + 1}-${t.to}`, formatToken(t.ethPrice, 18, '').trim(), formatToken(t.tokenPrice, unit.decimals, '').trim()]),
+        [
+          { header: 'tier', right: true },
+          { header: 'licenses' },
+          { header: 'ETH', right: true },
+          { header: unit.symbol, right: true },
+        ],
+        tiers.map((t, i) => [
+          String(i),
+          `${t.from + 1}-${t.to}`,
+          formatToken(t.ethPrice, 18, '').trim(),
+          formatToken(t.tokenPrice, unit.decimals, '').trim(),
+        ]),
       );
       return `${renderRecord(lines)}\n\n${table}`;
     });
@@ -122,7 +181,10 @@ export function presaleCommand(): Command {
         'buy licenses: with --allowlist in the allowlist phase (your proof is looked up in the published allowlist file), otherwise in the public phase',
       )
       .option('--quantity <n>', 'licenses to buy', '1')
-      .option('--max-total-cost <amount>', 'the most you will pay in total, in ETH or the stablecoin (default: the current quote)')
+      .option(
+        '--max-total-cost <amount>',
+        'the most you will pay in total, in ETH or the stablecoin (default: the current quote)',
+      )
       .option('--currency <currency>', 'pay in eth or token (the sale stablecoin)', 'eth')
       .option('--allowlist <file>', 'the published allowlist JSON file or URL: buy in the allowlist phase'),
     [
@@ -130,62 +192,99 @@ export function presaleCommand(): Command {
       'sendnet presale buy --allowlist ./allowlist.json --quantity 3',
       'sendnet presale buy --currency token --quantity 1 --max-total-cost 300',
     ],
-  ).action(async (options: { quantity: string; maxTotalCost?: string; currency: string; allowlist?: string }, command: Command) => {
-    const session = sessionFor(command);
-    const quantity = BigInt(parseInteger(options.quantity, '--quantity', 1, 0xffffffff));
-    const currencyName = parseChoice(options.currency, '--currency', ['eth', 'token'] as const);
-    const currency = CURRENCY[currencyName];
-    const buyer = (await session.signer()).address;
-    const address = await session.contract('WatchDogPresale');
-    const unit = currencyName === 'eth' ? { symbol: 'ETH', decimals: 18, token: undefined } : await paymentUnit(session, address);
-    const ctx: RevertContext = { currency: unit };
-    const maxTotalCost =
-      options.maxTotalCost !== undefined
-        ? parseAmount(options.maxTotalCost, '--max-total-cost', { decimals: unit.decimals, symbol: unit.symbol, allowZero: true })
-        : await session.read({ address, abi: watchDogPresaleAbi, functionName: 'quote', args: [quantity, currency] });
+  ).action(
+    async (
+      options: { quantity: string; maxTotalCost?: string; currency: string; allowlist?: string },
+      command: Command,
+    ) => {
+      const session = sessionFor(command);
+      const quantity = BigInt(parseInteger(options.quantity, '--quantity', 1, 0xffffffff));
+      const currencyName = parseChoice(options.currency, '--currency', ['eth', 'token'] as const);
+      const currency = CURRENCY[currencyName];
+      const buyer = (await session.signer()).address;
+      const address = await session.contract('WatchDogPresale');
+      const unit =
+        currencyName === 'eth'
+          ? { symbol: 'ETH', decimals: 18, token: undefined }
+          : await paymentUnit(session, address);
+      const ctx: RevertContext = { currency: unit };
+      const maxTotalCost =
+        options.maxTotalCost !== undefined
+          ? parseAmount(options.maxTotalCost, '--max-total-cost', {
+              decimals: unit.decimals,
+              symbol: unit.symbol,
+              allowZero: true,
+            })
+          : await session.read({ address, abi: watchDogPresaleAbi, functionName: 'quote', args: [quantity, currency] });
 
-    let functionName: string;
-    let args: readonly unknown[];
-    if (options.allowlist) {
-      const doc = await loadAllowlist(options.allowlist);
-      const root = await session.read({ address, abi: watchDogPresaleAbi, functionName: 'merkleRoot', args: [] });
-      const { maxQuantity, proof } = allowlistProof(doc, options.allowlist, buyer, root);
-      functionName = currencyName === 'eth' ? 'buyAllowlist' : 'buyAllowlistWithToken';
-      args = [quantity, maxQuantity, proof, maxTotalCost];
-    } else {
-      functionName = currencyName === 'eth' ? 'buyPublic' : 'buyPublicWithToken';
-      args = [quantity, maxTotalCost];
-    }
-    const call = { address, abi: watchDogPresaleAbi, functionName, args, ...(currencyName === 'eth' ? { value: maxTotalCost } : {}) };
-    if (unit.token) {
-      // the sale's own checks come first; only a missing allowance may remain before approving
-      const refusal = await session.preflight(call, ctx);
-      if (refusal && refusal.errorName !== 'ERC20InsufficientAllowance') throw refusal.error;
-      const allowance = await session.read({ address: unit.token, abi: sendTokenAbi, functionName: 'allowance', args: [buyer, address] });
-      if (allowance < maxTotalCost) {
-        session.out.note(`Approving ${formatToken(maxTotalCost, unit.decimals, unit.symbol)} for the presale…`);
-        await session.send({ address: unit.token, abi: sendTokenAbi, functionName: 'approve', args: [address, maxTotalCost] });
+      let functionName: string;
+      let args: readonly unknown[];
+      if (options.allowlist) {
+        const doc = await loadAllowlist(options.allowlist);
+        const root = await session.read({ address, abi: watchDogPresaleAbi, functionName: 'merkleRoot', args: [] });
+        const { maxQuantity, proof } = allowlistProof(doc, options.allowlist, buyer, root);
+        functionName = currencyName === 'eth' ? 'buyAllowlist' : 'buyAllowlistWithToken';
+        args = [quantity, maxQuantity, proof, maxTotalCost];
+      } else {
+        functionName = currencyName === 'eth' ? 'buyPublic' : 'buyPublicWithToken';
+        args = [quantity, maxTotalCost];
       }
-    }
-    const receipt = await session.send(call, ctx);
-    const [event] = parseEventLogs({ abi: watchDogPresaleAbi, logs: receipt.logs, eventName: 'Purchased' });
-    const first = event?.args.firstTokenId ?? 0n;
-    const bought = event?.args.quantity ?? quantity;
-    const cost = event?.args.cost ?? 0n;
-    const tokenIds = Array.from({ length: Number(bought) }, (_, i) => first + BigInt(i));
-    const phase = options.allowlist ? 'allowlist' : 'public';
-    session.out.result(
-      { buyer, phase, currency: currencyName, quantity: bought, tokenIds, cost, transaction: receipt.transactionHash, block: receipt.blockNumber },
-      () =>
-        `Bought ${bought} WatchDog license${bought === 1n ? '' : 's'} in the ${phase} phase.\n` +
-        renderRecord([
-          ['token ids', bought === 1n ? String(first) : `${first}-${first + bought - 1n}`],
-          ['paid', formatToken(cost, unit.decimals, unit.symbol)],
-          ['buyer', buyer],
-          ...txLines(receipt),
-        ]),
-    );
-  });
+      const call = {
+        address,
+        abi: watchDogPresaleAbi,
+        functionName,
+        args,
+        ...(currencyName === 'eth' ? { value: maxTotalCost } : {}),
+      };
+      if (unit.token) {
+        // the sale's own checks come first; only a missing allowance may remain before approving
+        const refusal = await session.preflight(call, ctx);
+        if (refusal && refusal.errorName !== 'ERC20InsufficientAllowance') throw refusal.error;
+        const allowance = await session.read({
+          address: unit.token,
+          abi: sendTokenAbi,
+          functionName: 'allowance',
+          args: [buyer, address],
+        });
+        if (allowance < maxTotalCost) {
+          session.out.note(`Approving ${formatToken(maxTotalCost, unit.decimals, unit.symbol)} for the presale…`);
+          await session.send({
+            address: unit.token,
+            abi: sendTokenAbi,
+            functionName: 'approve',
+            args: [address, maxTotalCost],
+          });
+        }
+      }
+      const receipt = await session.send(call, ctx);
+      const [event] = parseEventLogs({ abi: watchDogPresaleAbi, logs: receipt.logs, eventName: 'Purchased' });
+      const first = event?.args.firstTokenId ?? 0n;
+      const bought = event?.args.quantity ?? quantity;
+      const cost = event?.args.cost ?? 0n;
+      const tokenIds = Array.from({ length: Number(bought) }, (_, i) => first + BigInt(i));
+      const phase = options.allowlist ? 'allowlist' : 'public';
+      session.out.result(
+        {
+          buyer,
+          phase,
+          currency: currencyName,
+          quantity: bought,
+          tokenIds,
+          cost,
+          transaction: receipt.transactionHash,
+          block: receipt.blockNumber,
+        },
+        () =>
+          `Bought ${bought} WatchDog license${bought === 1n ? '' : 's'} in the ${phase} phase.\n` +
+          renderRecord([
+            ['token ids', bought === 1n ? String(first) : `${first}-${first + bought - 1n}`],
+            ['paid', formatToken(cost, unit.decimals, unit.symbol)],
+            ['buyer', buyer],
+            ...txLines(receipt),
+          ]),
+      );
+    },
+  );
 
   withExamples(
     presale
@@ -195,13 +294,19 @@ export function presaleCommand(): Command {
       )
       .argument('<entries...>', 'account:maxQuantity pairs, e.g. 0xAbc…:3')
       .option('--out <file>', 'write the file here instead of printing it'),
-    ['sendnet presale allowlist 0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC:1 --out allowlist.json'],
+    [
+      'sendnet presale allowlist 0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC:1 --out allowlist.json',
+    ],
   ).action(async (entries: string[], options: { out?: string }, command: Command) => {
     const out = new Output(Boolean(command.optsWithGlobals<GlobalOptions>().json));
     const parsed = entries.map((entry) => {
       const [account, max, ...rest] = entry.split(':');
-      if (rest.length || account === undefined || max === undefined) throw new InputError(`"${entry}" is not an account:maxQuantity pair.`);
-      return { account: parseAddress(account, `the account in "${entry}"`), max: BigInt(parseInteger(max, `the max quantity in "${entry}"`, 1, 0xffffffff)) };
+      if (rest.length || account === undefined || max === undefined)
+        throw new InputError(`"${entry}" is not an account:maxQuantity pair.`);
+      return {
+        account: parseAddress(account, `the account in "${entry}"`),
+        max: BigInt(parseInteger(max, `the max quantity in "${entry}"`, 1, 0xffffffff)),
+      };
     });
     const seen = new Set<string>();
     for (const e of parsed) {
@@ -212,8 +317,9 @@ export function presaleCommand(): Command {
     if (options.out) {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(options.out, `${toJson(doc)}\n`);
-      out.result({ file: options.out, root: doc.root, entries: doc.entries.length }, () =>
-        `Wrote ${options.out} (${doc.entries.length} accounts).\n` + renderRecord([['root', doc.root]]),
+      out.result(
+        { file: options.out, root: doc.root, entries: doc.entries.length },
+        () => `Wrote ${options.out} (${doc.entries.length} accounts).\n${renderRecord([['root', doc.root]])}`,
       );
     } else {
       process.stdout.write(`${toJson(doc)}\n`);
@@ -224,26 +330,40 @@ export function presaleCommand(): Command {
 }
 
 export function licenseCommand(): Command {
-  const license = withExamples(new Command('license').description('WatchDog licenses: name the operator key, claim license rewards'), [
-    'sendnet license activate 7 --operator 0xWatchDogKey…',
-    "sendnet license claim 7 --proofs 'http://keeper.example:8080/epochs/{epoch}/claims'",
-  ]);
+  const license = withExamples(
+    new Command('license').description('WatchDog licenses: name the operator key, claim license rewards'),
+    [
+      'sendnet license activate 7 --operator 0xWatchDogKey…',
+      "sendnet license claim 7 --proofs 'http://keeper.example:8080/epochs/{epoch}/claims'",
+    ],
+  );
 
   withExamples(
     license
       .command('activate')
-      .description("name the operator key that runs this license's WatchDog (the signer must hold the license or be approved)")
+      .description(
+        "name the operator key that runs this license's WatchDog (the signer must hold the license or be approved)",
+      )
       .argument('<tokenId>', 'the license token id')
-      .requiredOption('--operator <address>', 'the WatchDog operator key (address); 0x0000000000000000000000000000000000000000 clears it'),
+      .requiredOption(
+        '--operator <address>',
+        'the WatchDog operator key (address); 0x0000000000000000000000000000000000000000 clears it',
+      ),
     ['sendnet license activate 7 --operator 0xWatchDogKey…'],
   ).action(async (tokenIdArg: string, options: { operator: string }, command: Command) => {
     const session = sessionFor(command);
     const tokenId = parseTokenId(tokenIdArg, 'the license token id');
     const operator = parseAddress(options.operator, '--operator');
     const address = await session.contract('WatchDogLicense');
-    const receipt = await session.send({ address, abi: watchDogLicenseAbi, functionName: 'setOperator', args: [tokenId, operator] });
-    session.out.result({ tokenId, operator, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `License ${tokenId} is now run by operator ${operator}.\n` + renderRecord(txLines(receipt)),
+    const receipt = await session.send({
+      address,
+      abi: watchDogLicenseAbi,
+      functionName: 'setOperator',
+      args: [tokenId, operator],
+    });
+    session.out.result(
+      { tokenId, operator, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () => `License ${tokenId} is now run by operator ${operator}.\n${renderRecord(txLines(receipt))}`,
     );
   });
 
@@ -252,28 +372,62 @@ export function licenseCommand(): Command {
       .command('claim')
       .description("claim a license's cumulative rewards (paid to its current holder) with the keeper-published proof")
       .argument('<tokenId>', 'the license token id')
-      .requiredOption('--proofs <source>', 'reward proofs: a file or URL (a "{epoch}" in it becomes the latest finalized epoch)'),
+      .requiredOption(
+        '--proofs <source>',
+        'reward proofs: a file or URL (a "{epoch}" in it becomes the latest finalized epoch)',
+      ),
     ["sendnet license claim 7 --proofs 'http://keeper.example:8080/epochs/{epoch}/claims'"],
   ).action(async (tokenIdArg: string, options: { proofs: string }, command: Command) => {
     const session = sessionFor(command);
     const tokenId = parseTokenId(tokenIdArg, 'the license token id');
     const rewards = await session.contract('LicenseRewards');
     const settlement = await session.contract('EpochSettlement');
-    const [epoch, root] = await session.read({ address: settlement, abi: epochSettlementAbi, functionName: 'claimableRewardRoot', args: [] });
+    const [epoch, root] = await session.read({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'claimableRewardRoot',
+      args: [],
+    });
     if (epoch === 0) throw new RejectedError(revertSentence('NoFinalizedEpoch', []), 'NoFinalizedEpoch');
     const source = proofsSource(options.proofs, epoch);
     const doc = await loadRewardProofs(source);
     requireCurrentRoot(doc, source, { epoch, root });
     const entry = licenseClaim(doc, source, tokenId);
-    const already = await session.read({ address: rewards, abi: licenseRewardsAbi, functionName: 'claimed', args: [tokenId] });
-    if (entry.cumulative <= already) throw new RejectedError(revertSentence('NothingToClaim', [tokenId, entry.cumulative, already]), 'NothingToClaim');
+    const already = await session.read({
+      address: rewards,
+      abi: licenseRewardsAbi,
+      functionName: 'claimed',
+      args: [tokenId],
+    });
+    if (entry.cumulative <= already)
+      throw new RejectedError(revertSentence('NothingToClaim', [tokenId, entry.cumulative, already]), 'NothingToClaim');
     const licenseAddress = await session.contract('WatchDogLicense');
-    const holder = await session.read({ address: licenseAddress, abi: watchDogLicenseAbi, functionName: 'ownerOf', args: [tokenId] });
-    const receipt = await session.send({ address: rewards, abi: licenseRewardsAbi, functionName: 'claim', args: [tokenId, entry.cumulative, entry.proof] });
+    const holder = await session.read({
+      address: licenseAddress,
+      abi: watchDogLicenseAbi,
+      functionName: 'ownerOf',
+      args: [tokenId],
+    });
+    const receipt = await session.send({
+      address: rewards,
+      abi: licenseRewardsAbi,
+      functionName: 'claim',
+      args: [tokenId, entry.cumulative, entry.proof],
+    });
     const paid = entry.cumulative - already;
-    session.out.result({ tokenId, holder, epoch, cumulative: entry.cumulative, paid, transaction: receipt.transactionHash, block: receipt.blockNumber }, () =>
-      `Claimed ${formatSend(paid)} for license ${tokenId}, paid to its holder ${holder}.\n` +
-      renderRecord([['cumulative', formatSend(entry.cumulative)], ...txLines(receipt)]),
+    session.out.result(
+      {
+        tokenId,
+        holder,
+        epoch,
+        cumulative: entry.cumulative,
+        paid,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
+      },
+      () =>
+        `Claimed ${formatSend(paid)} for license ${tokenId}, paid to its holder ${holder}.\n` +
+        renderRecord([['cumulative', formatSend(entry.cumulative)], ...txLines(receipt)]),
     );
   });
 

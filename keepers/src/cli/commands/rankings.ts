@@ -22,7 +22,10 @@ import type { GlobalOptions } from '../session.js';
 import { withExamples } from './common.js';
 
 /** Runs the query (or two: the latest scored epoch first) and returns the normalised rows. */
-export async function fetchRankings(url: string, req: RankingsRequest): Promise<{ epoch: number | null; rows: RankingRow[] }> {
+export async function fetchRankings(
+  url: string,
+  req: RankingsRequest,
+): Promise<{ epoch: number | null; rows: RankingRow[] }> {
   let latest: number | undefined;
   if (needsLatestEpoch(req)) {
     const { epoches } = await graphqlQuery(url, LATEST_EPOCH_QUERY, latestEpochSchema);
@@ -65,7 +68,10 @@ export function rankingsCommand(): Command {
     };
     const { epoch, rows } = await fetchRankings(url, req);
     out.result({ by: req.by, epoch, rows }, () => {
-      const title = req.by === 'score' || req.epoch !== undefined ? `Top ${req.top} nodes by ${req.by}${epoch === null ? '' : `, epoch ${epoch}`}` : `Top ${req.top} nodes by ${req.by === 'rewards' ? 'cumulative rewards' : `latest ${req.by}`}`;
+      const title =
+        req.by === 'score' || req.epoch !== undefined
+          ? `Top ${req.top} nodes by ${req.by}${epoch === null ? '' : `, epoch ${epoch}`}`
+          : `Top ${req.top} nodes by ${req.by === 'rewards' ? 'cumulative rewards' : `latest ${req.by}`}`;
       return `${title}\n\n${renderRankings(rows)}`;
     });
   });

@@ -92,10 +92,14 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-c
       for (const node of snapshot.nodes) {
         const r = results.get(node.nodeKey);
         if (!r) missing.push({ nodeKey: node.nodeKey as Address, reason: 'commitment job failed' });
-        else if (r.commitments.length === 0) missing.push({ nodeKey: node.nodeKey as Address, reason: r.reason ?? 'no commitment' });
+        else if (r.commitments.length === 0)
+          missing.push({ nodeKey: node.nodeKey as Address, reason: r.reason ?? 'no commitment' });
         commitments.push(...(r?.commitments ?? []));
       }
-      ctx.log.info({ nodes: snapshot.nodes.length, commitments: commitments.length, missing: missing.length }, 'commitments collected');
+      ctx.log.info(
+        { nodes: snapshot.nodes.length, commitments: commitments.length, missing: missing.length },
+        'commitments collected',
+      );
       return { ...snapshot, commitments, missing };
     },
 
@@ -112,7 +116,10 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-c
       let reason: string | undefined;
       try {
         for (let i = 0; i < env.timing.commitmentFetches; i++) {
-          const { status, body } = await fetchJson(`${base}/epochs/${ctx.epoch}/commitment`, { timeoutMs: env.timing.requestTimeoutMs, maxBytes: 64 * 1024 });
+          const { status, body } = await fetchJson(`${base}/epochs/${ctx.epoch}/commitment`, {
+            timeoutMs: env.timing.requestTimeoutMs,
+            maxBytes: 64 * 1024,
+          });
           if (status === 404 || status === 410) {
             reason = `HTTP ${status}: ${JSON.stringify(body).slice(0, 200)}`;
             break;
@@ -133,7 +140,9 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-c
         if (!ctx.isLastAttempt) throw error;
         reason = (error as Error).message;
       }
-      return seen.size > 0 ? { commitments: [...seen.values()] } : { commitments: [], reason: reason ?? 'no commitment' };
+      return seen.size > 0
+        ? { commitments: [...seen.values()] }
+        : { commitments: [], reason: reason ?? 'no commitment' };
     },
   };
 }
@@ -153,7 +162,11 @@ export function seedStage(env: KeeperEnv): StageHandler<'seed'> {
       const assignHash = assignBlock.hash.toLowerCase() as Hex;
       return {
         seed: { blockNumber: Number(seedBlock.number), blockHash: seedHash, value: samplingSeed(ctx.epoch, seedHash) },
-        assignSeed: { blockNumber: Number(assignBlock.number), blockHash: assignHash, value: assignmentSeed(ctx.epoch, assignHash) },
+        assignSeed: {
+          blockNumber: Number(assignBlock.number),
+          blockHash: assignHash,
+          value: assignmentSeed(ctx.epoch, assignHash),
+        },
       };
     },
   };

@@ -101,9 +101,13 @@ export async function previousCumulative(env: KeeperEnv, epoch: number): Promise
   const onChainRoot = previous.header.rewardRoot.toLowerCase();
   const ours: ScoreLike | undefined = await env.store.getStage(epoch - 1, 'score');
   // An output stored before license leaves existed has no license list: its tree had none.
-  if (ours && ours.header.rewardRoot.toLowerCase() === onChainRoot) return { accounts: ours.cumulative, licenses: ours.licenseCumulative ?? [] };
+  if (ours && ours.header.rewardRoot.toLowerCase() === onChainRoot)
+    return { accounts: ours.cumulative, licenses: ours.licenseCumulative ?? [] };
   const dataHash = previous.header.dataHash;
-  env.log.warn({ epoch: epoch - 1, dataHash, haveOwn: !!ours }, 'no own result matching the on-chain reward root: rebuilding from the dataset');
+  env.log.warn(
+    { epoch: epoch - 1, dataHash, haveOwn: !!ours },
+    'no own result matching the on-chain reward root: rebuilding from the dataset',
+  );
   const json = await findDataset(env, dataHash);
   if (json === null) {
     throw new UnrecoverableError(

@@ -63,7 +63,8 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
     async run(ctx: StageContext): Promise<OpeningsOutput> {
       const collected = await env.store.getStage(ctx.epoch, 'collect-commitments');
       const seeds = await env.store.getStage(ctx.epoch, 'seed');
-      if (!collected || !seeds) throw new Error(`openings of epoch ${ctx.epoch} need the collect-commitments and seed outputs`);
+      if (!collected || !seeds)
+        throw new Error(`openings of epoch ${ctx.epoch} need the collect-commitments and seed outputs`);
       const single = await validCommitments(env, ctx.epoch, collected.commitments);
       const endpoints = new Map(collected.nodes.map((n) => [n.nodeKey, n.endpoint]));
       const parts: { part: string; input: OpeningsInput }[] = [];
@@ -75,7 +76,8 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
       }
       const answers = await ctx.fanOut<NodeOpeningsWire>(parts);
       const openings = parts.map(
-        ({ part }): NodeOpeningsWire => answers.get(part) ?? { nodeKey: part, status: 'silent', reason: 'openings job failed' },
+        ({ part }): NodeOpeningsWire =>
+          answers.get(part) ?? { nodeKey: part, status: 'silent', reason: 'openings job failed' },
       );
       const counts = { ok: 0, silent: 0, malformed: 0 };
       for (const o of openings) counts[o.status]++;
@@ -88,7 +90,11 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
       const nodeKey = ctx.part!.toLowerCase();
       const clock = await env.chain.clock();
       const { openingsDeadline } = epochTimes(clock, env, ctx.epoch);
-      const silent = (reason: string): NodeOpeningsWire => ({ nodeKey, status: 'silent', reason: reason.slice(0, 500) });
+      const silent = (reason: string): NodeOpeningsWire => ({
+        nodeKey,
+        status: 'silent',
+        reason: reason.slice(0, 500),
+      });
       // Even past the deadline the node is asked once: a keeper that was down (or slow) must not turn
       // its own lateness into the node's silence. Only failed requests make a node silent.
       let base: string;
@@ -108,7 +114,8 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
           });
           if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
           const parsed = answerSchema(batch.length).safeParse(lowerHex(body));
-          if (!parsed.success) return { nodeKey, status: 'malformed', reason: describeZodError(parsed.error).slice(0, 500) };
+          if (!parsed.success)
+            return { nodeKey, status: 'malformed', reason: describeZodError(parsed.error).slice(0, 500) };
           received.push(...parsed.data.openings);
         }
       } catch (error) {

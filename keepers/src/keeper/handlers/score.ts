@@ -17,7 +17,13 @@
  * (a self-check, so a wrong --public-url fails here and not at every guardian).
  */
 import type { Hex } from 'viem';
-import { deriveEpochFacts, epochFactsMismatch, keyStatesAt, keysNamedByOpenings, type EpochChainFacts } from '../../chain/epochFacts.js';
+import {
+  deriveEpochFacts,
+  epochFactsMismatch,
+  keyStatesAt,
+  keysNamedByOpenings,
+  type EpochChainFacts,
+} from '../../chain/epochFacts.js';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
 import type { TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
@@ -67,7 +73,8 @@ export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
     async run(ctx: StageContext): Promise<TranscriptsOutput> {
       const clock = await env.chain.clock();
       const { transcriptDeadline } = epochTimes(clock, env, ctx.epoch);
-      if (nowSeconds(env) < transcriptDeadline) return ctx.waitUntil(transcriptDeadline * 1000 + 200, 'transcript deadline');
+      if (nowSeconds(env) < transcriptDeadline)
+        return ctx.waitUntil(transcriptDeadline * 1000 + 200, 'transcript deadline');
       const collected = await env.store.requireStage(ctx.epoch, 'collect-commitments');
       const commits = await env.store.getWatchdog<StoredWatchdogCommit>(ctx.epoch, 'commits');
       const transcripts = await env.store.getWatchdog<TranscriptWire>(ctx.epoch, 'transcripts');
@@ -121,7 +128,12 @@ export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
       ]);
       const mismatch = snapshotMismatch(facts, collected, seeds);
       if (mismatch) throw new Error(`epoch ${epoch}: the pipeline's ${mismatch} differs from the chain's (reorg?)`);
-      const keys = await keyStatesAt(env.client, contracts.DidRegistry, keysNamedByOpenings({ openings }), seeds.seed.blockNumber);
+      const keys = await keyStatesAt(
+        env.client,
+        contracts.DidRegistry,
+        keysNamedByOpenings({ openings }),
+        seeds.seed.blockNumber,
+      );
       const dataset = datasetFromParts({
         chainId: env.book.chainId,
         contracts: epochContracts,
@@ -158,7 +170,12 @@ export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
         throw new Error(`evaluateEpoch returned dataHash ${evaluation.header.dataHash}, expected ${dataHash}`);
       }
       ctx.log.info(
-        { dataHash, rejected: evaluation.rejected.length, faults: evaluation.result.faults.length, rewardRoot: evaluation.header.rewardRoot },
+        {
+          dataHash,
+          rejected: evaluation.rejected.length,
+          faults: evaluation.result.faults.length,
+          rewardRoot: evaluation.header.rewardRoot,
+        },
         'epoch evaluated',
       );
       return {
@@ -181,12 +198,20 @@ export function publishDatasetStage(env: KeeperEnv): StageHandler<'publish-datas
     async run(ctx: StageContext): Promise<PublishOutput> {
       const { dataHash } = await env.store.requireStage(ctx.epoch, 'score');
       const json = await localDataset(env, dataHash);
-      if (json === null) throw new Error(`dataset ${dataHash} of epoch ${ctx.epoch} is missing from Redis and ${datasetPath(env, dataHash)}`);
+      if (json === null)
+        throw new Error(
+          `dataset ${dataHash} of epoch ${ctx.epoch} is missing from Redis and ${datasetPath(env, dataHash)}`,
+        );
       await saveDataset(env, dataHash, json);
       const datasetUrl = `${env.publicUrl.replace(/\/$/, '')}/datasets/${dataHash}`;
-      const { status, body } = await fetchJson(datasetUrl, { timeoutMs: env.timing.requestTimeoutMs * 10, maxBytes: env.timing.maxDatasetBytes });
-      if (status !== 200) throw new Error(`dataset is not reachable at ${datasetUrl} (HTTP ${status}): check the keeper's public URL`);
-      if (keccakUtf8(canonicalJson(body)) !== dataHash) throw new Error(`${datasetUrl} serves a document whose hash is not ${dataHash}`);
+      const { status, body } = await fetchJson(datasetUrl, {
+        timeoutMs: env.timing.requestTimeoutMs * 10,
+        maxBytes: env.timing.maxDatasetBytes,
+      });
+      if (status !== 200)
+        throw new Error(`dataset is not reachable at ${datasetUrl} (HTTP ${status}): check the keeper's public URL`);
+      if (keccakUtf8(canonicalJson(body)) !== dataHash)
+        throw new Error(`${datasetUrl} serves a document whose hash is not ${dataHash}`);
       return { dataHash, datasetUrl };
     },
   };

@@ -89,7 +89,8 @@ export function submitStage(env: KeeperEnv): StageHandler<'submit'> {
       } catch (error) {
         const name = revertName(error);
         // The chain's clock lags the wall clock by up to a block; the previous epoch may be racing us.
-        if (name === 'EpochNotEnded' || name === 'EpochNotNext') return ctx.waitUntil(env.nowMs() + 1500, `submitEpoch reverts with ${name}`);
+        if (name === 'EpochNotEnded' || name === 'EpochNotNext')
+          return ctx.waitUntil(env.nowMs() + 1500, `submitEpoch reverts with ${name}`);
         throw error;
       }
       const onChain = await env.chain.submission(epoch);
@@ -108,7 +109,9 @@ export function submitStage(env: KeeperEnv): StageHandler<'submit'> {
         blockNumber: Number(onChain.blockNumber),
         submittedByUs: outcome.status === 'mined',
         headerMatches: difference === null,
-        ...(difference ? { mismatch: `${difference.field}: ours ${difference.ours}, on-chain ${difference.theirs}` } : {}),
+        ...(difference
+          ? { mismatch: `${difference.field}: ours ${difference.ours}, on-chain ${difference.theirs}` }
+          : {}),
       };
     },
   };
@@ -118,7 +121,12 @@ export function publishScoresStage(env: KeeperEnv): StageHandler<'publish-scores
   const settlement = () => env.book.contracts.EpochSettlement;
   const cursorOf = async (epoch: number): Promise<Hex | null> => {
     try {
-      const entry = await env.client.readContract({ address: settlement(), abi: epochSettlementAbi, functionName: 'epochEntry', args: [epoch] });
+      const entry = await env.client.readContract({
+        address: settlement(),
+        abi: epochSettlementAbi,
+        functionName: 'epochEntry',
+        args: [epoch],
+      });
       return entry.scoresCursor;
     } catch (error) {
       if (revertName(error) === 'EpochNotInRing') return null;
@@ -139,13 +147,24 @@ export function publishScoresStage(env: KeeperEnv): StageHandler<'publish-scores
       let sentByUs = 0;
       for (;;) {
         const cursor = await cursorOf(epoch);
-        if (cursor === null) return { chunks: chain.chunks.length, sentByUs, skipped: 'epoch left the ring before its scores were published' };
+        if (cursor === null)
+          return {
+            chunks: chain.chunks.length,
+            sentByUs,
+            skipped: 'epoch left the ring before its scores were published',
+          };
         if (cursor === SCORES_END) break;
         const i = links.indexOf(cursor);
-        if (i < 0 || i >= chain.chunks.length) throw new Error(`scores cursor ${cursor} of epoch ${epoch} is not a link of our chain`);
+        if (i < 0 || i >= chain.chunks.length)
+          throw new Error(`scores cursor ${cursor} of epoch ${epoch} is not a link of our chain`);
         const outcome = await env.sender.sendOnce(
           `scores.${epoch}.${i}`,
-          { address: settlement(), abi: epochSettlementAbi, functionName: 'publishScores', args: [epoch, chain.chunks[i], chain.nexts[i]] },
+          {
+            address: settlement(),
+            abi: epochSettlementAbi,
+            functionName: 'publishScores',
+            args: [epoch, chain.chunks[i], chain.nexts[i]],
+          },
           async () => (await cursorOf(epoch)) !== links[i],
         );
         if (outcome.status === 'mined') sentByUs++;
@@ -158,7 +177,12 @@ export function publishScoresStage(env: KeeperEnv): StageHandler<'publish-scores
 export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults'> {
   const settlement = () => env.book.contracts.EpochSettlement;
   const pending = (epoch: number, index: number) =>
-    env.client.readContract({ address: settlement(), abi: epochSettlementAbi, functionName: 'faultPending', args: [epoch, index] });
+    env.client.readContract({
+      address: settlement(),
+      abi: epochSettlementAbi,
+      functionName: 'faultPending',
+      args: [epoch, index],
+    });
   return {
     async run(ctx: StageContext): Promise<ExecuteFaultsOutput> {
       const epoch = ctx.epoch;
@@ -172,7 +196,12 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
       if (status === 'None') return { ...empty, skipped: 'the epoch was voided' };
       if (status === 'Disputed') return ctx.waitUntil(env.nowMs() + clock.epochDuration * 1000, 'epoch is disputed');
       if (status === 'Pending') {
-        const entry = await env.client.readContract({ address: settlement(), abi: epochSettlementAbi, functionName: 'epochEntry', args: [epoch] });
+        const entry = await env.client.readContract({
+          address: settlement(),
+          abi: epochSettlementAbi,
+          functionName: 'epochEntry',
+          args: [epoch],
+        });
         const finalizeAt = Number(entry.finalizeAt);
         if (nowSeconds(env) < finalizeAt) return ctx.waitUntil(finalizeAt * 1000 + 1000, 'dispute window');
         // finalizeEpochs finalizes every due epoch in order, earlier ones (submitted earlier) included.
@@ -183,7 +212,8 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
             async () => (await env.chain.epochStatus(epoch)) === 'Finalized',
           );
         } catch (error) {
-          if (revertName(error) === 'NothingToFinalize') return ctx.waitUntil(env.nowMs() + 1500, 'chain time has not reached finalizeAt');
+          if (revertName(error) === 'NothingToFinalize')
+            return ctx.waitUntil(env.nowMs() + 1500, 'chain time has not reached finalizeAt');
           throw error;
         }
         if ((await env.chain.epochStatus(epoch)) !== 'Finalized') {
@@ -215,7 +245,10 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
         } catch (error) {
           if (revertName(error) !== 'SlashCapReached') throw error;
           capped++;
-          ctx.log.warn({ index: f.index, nodeKey: f.nodeKey }, 'slash cap of this clock epoch reached: retrying next epoch');
+          ctx.log.warn(
+            { index: f.index, nodeKey: f.nodeKey },
+            'slash cap of this clock epoch reached: retrying next epoch',
+          );
         }
       }
       if (capped > 0) {

@@ -37,13 +37,19 @@ export function signaturesStage(env: KeeperEnv): StageHandler<'signatures'> {
     async run(ctx: StageContext): Promise<SignaturesOutput> {
       const score = await env.store.getStage(ctx.epoch, 'score');
       const publish = await env.store.getStage(ctx.epoch, 'publish-dataset');
-      if (!score || !publish) throw new Error(`epoch ${ctx.epoch}: signatures need the score and publish-dataset outputs`);
+      if (!score || !publish)
+        throw new Error(`epoch ${ctx.epoch}: signatures need the score and publish-dataset outputs`);
       const set = await env.chain.guardianSet();
       const members = new Set(set.members.map((m) => m.toLowerCase()));
       const digest = headerDigest(headerDomain(env), score.header);
       const stored = await env.store.getParts<GuardianSignature>(ctx.epoch, 'signatures');
       const signedUrls = new Set([...stored.values()].map((s) => s.url));
-      const request = { epoch: ctx.epoch, datasetUrl: publish.datasetUrl, dataHash: score.dataHash, header: headerToWire(score.header) };
+      const request = {
+        epoch: ctx.epoch,
+        datasetUrl: publish.datasetUrl,
+        dataHash: score.dataHash,
+        header: headerToWire(score.header),
+      };
       const refusals: { url: string; reason: string }[] = [];
 
       await Promise.all(
@@ -71,14 +77,21 @@ export function signaturesStage(env: KeeperEnv): StageHandler<'signatures'> {
               const { guardian, signature } = parsed.data;
               const signer = (await recoverAddress({ hash: digest, signature: signature as Hex })).toLowerCase();
               if (signer !== guardian) {
-                refusals.push({ url, reason: `signature recovers to ${signer}, not to the claimed guardian ${guardian}` });
+                refusals.push({
+                  url,
+                  reason: `signature recovers to ${signer}, not to the claimed guardian ${guardian}`,
+                });
                 return;
               }
               if (!members.has(signer)) {
                 refusals.push({ url, reason: `${signer} is not in the active guardian set` });
                 return;
               }
-              await env.store.setPart(ctx.epoch, 'signatures', signer, { guardian: signer as Address, signature: signature as Hex, url });
+              await env.store.setPart(ctx.epoch, 'signatures', signer, {
+                guardian: signer as Address,
+                signature: signature as Hex,
+                url,
+              });
             } catch (error) {
               refusals.push({ url, reason: (error as Error).message });
             }
