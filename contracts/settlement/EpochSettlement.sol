@@ -107,13 +107,17 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     mapping(uint256 wordKey => uint256) private _faultPendingBits;
 
     /// @notice The whole signed header is emitted so indexers and auditors never need the calldata.
-    event EpochSubmitted(uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter);
+    event EpochSubmitted(
+        uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter
+    );
     event EpochFinalized(uint32 indexed epoch, bytes32 rewardRoot, uint96 totalCumulative);
     event EpochDisputed(uint32 indexed epoch, address indexed by, string reason);
     event DisputeResolved(uint32 indexed epoch, bool headerValid);
     event EpochsVoided(uint32 indexed fromEpoch, uint32 indexed toEpoch);
     event EscrowFunded(address indexed from, uint256 amount, uint256 totalFunded);
-    event FaultExecuted(uint32 indexed epoch, uint32 index, address indexed nodeKey, uint96 requested, bool strike);
+    event FaultExecuted(
+        uint32 indexed epoch, uint32 index, address indexed nodeKey, uint96 requested, bool strike
+    );
     event NodeScorePublished(
         uint32 indexed epoch,
         address indexed nodeKey,
@@ -202,7 +206,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         uint64 endsAt = epochEnd(epoch);
         if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
 
-        _verifyQuorum(_hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures);
+        _verifyQuorum(
+            _hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures
+        );
         _checkEmissionAndEscrow(header, progress.totalFunded);
 
         // Finalize the oldest pending epoch first if it is due: this frees its ring slot.
@@ -424,7 +430,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         }
         // balance = funded - claimed, owed = cumulative - claimed: the escrow covers what is owed
         // exactly when everything ever owed is at most everything ever funded.
-        if (header.totalCumulative > totalFunded) revert EscrowShortfall(header.totalCumulative, totalFunded);
+        if (header.totalCumulative > totalFunded) {
+            revert EscrowShortfall(header.totalCumulative, totalFunded);
+        }
     }
 
     function _storeEntry(EpochHeader calldata header) private returns (uint40 finalizeAt) {
@@ -513,6 +521,8 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     function _pendingEntry(uint32 epoch) private view returns (EpochEntry storage entry) {
         entry = _ringEntry(epoch);
-        if (epoch > _progress.lastSubmitted || entry.status != EpochStatus.Pending) revert EpochNotPending(epoch);
+        if (epoch > _progress.lastSubmitted || entry.status != EpochStatus.Pending) {
+            revert EpochNotPending(epoch);
+        }
     }
 }

@@ -141,7 +141,9 @@ contract NodeStaking is INodeStaking, EIP712 {
         if (config.unbondingPeriod == 0) revert InvalidParameter("unbondingPeriod");
         if (config.maxSlashBps == 0 || config.maxSlashBps > BPS) revert InvalidParameter("maxSlashBps");
         if (config.finderFeeBps > BPS) revert InvalidParameter("finderFeeBps");
-        if (config.maxStrikes == 0 || config.maxStrikes > MAX_STRIKES_LIMIT) revert InvalidParameter("maxStrikes");
+        if (config.maxStrikes == 0 || config.maxStrikes > MAX_STRIKES_LIMIT) {
+            revert InvalidParameter("maxStrikes");
+        }
         if (config.strikeWindowEpochs == 0) revert InvalidParameter("strikeWindowEpochs");
         token = IERC20(config.token);
         settlement = config.settlement;
@@ -228,7 +230,9 @@ contract NodeStaking is INodeStaking, EIP712 {
         Node storage node = _requireOperator(nodeKey);
         uint96 amount = node.unbonding;
         if (amount == 0) revert NothingToWithdraw(nodeKey);
-        if (block.timestamp < node.unbondingReleaseAt) revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
+        if (block.timestamp < node.unbondingReleaseAt) {
+            revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
+        }
         uint32 lastFinalized = IEpochClock(settlement).lastFinalizedEpoch();
         if (lastFinalized < node.unbondingEpoch) {
             revert UnbondingEpochNotFinalized(nodeKey, node.unbondingEpoch, lastFinalized);
@@ -416,13 +420,17 @@ contract NodeStaking is INodeStaking, EIP712 {
         for (uint256 i = 1; i < count; ++i) {
             uint32 key = epochs[i];
             uint256 j = i;
-            for (; j > 0 && epochs[j - 1] > key; --j) epochs[j] = epochs[j - 1];
+            for (; j > 0 && epochs[j - 1] > key; --j) {
+                epochs[j] = epochs[j - 1];
+            }
             epochs[j] = key;
         }
         bool eject;
         uint8 inWindow;
         for (uint256 i; i < count; ++i) {
-            if (i + maxStrikes <= count && epochs[i + maxStrikes - 1] - epochs[i] < strikeWindowEpochs) eject = true;
+            if (i + maxStrikes <= count && epochs[i + maxStrikes - 1] - epochs[i] < strikeWindowEpochs) {
+                eject = true;
+            }
             if (_distance(epochs[i], epoch) < strikeWindowEpochs) ++inWindow; // the new one counts itself
         }
         // store the latest four, ascending from the low lane
@@ -433,7 +441,9 @@ contract NodeStaking is INodeStaking, EIP712 {
         }
         node.recentStrikeEpochs = ring;
         emit StrikeRecorded(nodeKey, epoch, inWindow);
-        if (eject && node.status == NodeStatus.Active) _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
+        if (eject && node.status == NodeStatus.Active) {
+            _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
+        }
     }
 
     function _distance(uint32 a, uint32 b) private pure returns (uint32) {

@@ -18,7 +18,11 @@ contract DidKeysTest is DidTestBase {
         bobDid = _register(bob, "bob");
     }
 
-    function _state(bytes32 key) internal view returns (DidKeys.KeyStatus status, uint256 did, DidKeys.KeyType t) {
+    function _state(bytes32 key)
+        internal
+        view
+        returns (DidKeys.KeyStatus status, uint256 did, DidKeys.KeyType t)
+    {
         return registry.keyState(key);
     }
 
@@ -61,9 +65,8 @@ contract DidKeysTest is DidTestBase {
 
     function test_addKey_revertsInvalidKeyType() public {
         vm.prank(alice);
-        (bool ok,) = address(registry).call(
-            abi.encodeWithSelector(registry.addKey.selector, aliceDid, SIGNING, uint8(2), bytes(""))
-        );
+        (bool ok,) = address(registry)
+            .call(abi.encodeWithSelector(registry.addKey.selector, aliceDid, SIGNING, uint8(2), bytes("")));
         assertFalse(ok, "key type 2 does not exist");
     }
 

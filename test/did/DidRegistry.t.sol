@@ -115,7 +115,9 @@ contract DidRegistryTest is DidTestBase {
         // ids that are not names at all
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 0));
         registry.ownerOf(0);
-        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, type(uint256).max));
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, type(uint256).max)
+        );
         registry.ownerOf(type(uint256).max);
     }
 
@@ -134,7 +136,9 @@ contract DidRegistryTest is DidTestBase {
     function test_domainSeparator() public view {
         bytes32 expected = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak256("SendingNetwork DidRegistry"),
                 keccak256("1"),
                 block.chainid,
@@ -223,12 +227,16 @@ contract DidRegistryTest is DidTestBase {
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InvalidReceiver.selector, address(wallet)));
         wallet.call(
             address(registry),
-            abi.encodeWithSignature("safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid)
+            abi.encodeWithSignature(
+                "safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid
+            )
         );
         wallet.setRejectTokens(false);
         wallet.call(
             address(registry),
-            abi.encodeWithSignature("safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid)
+            abi.encodeWithSignature(
+                "safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid
+            )
         );
         assertEq(registry.ownerOf(aliceDid), address(wallet));
     }
@@ -301,7 +309,9 @@ contract DidRegistryTest is DidTestBase {
         vm.expectRevert(abi.encodeWithSelector(DidRegistry.NoTransferOffer.selector, aliceDid, address(0)));
         vm.prank(address(0));
         registry.acceptTransfer(aliceDid);
-        vm.expectRevert(abi.encodeWithSelector(DidRegistry.TransferRequiresConsent.selector, aliceDid, address(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(DidRegistry.TransferRequiresConsent.selector, aliceDid, address(0))
+        );
         vm.prank(address(0));
         registry.transferFrom(alice, address(0), aliceDid);
     }
@@ -381,7 +391,9 @@ contract DidRegistryTest is DidTestBase {
         deadline = bound(deadline, block.timestamp, type(uint64).max);
         bytes memory consent = _transferConsent(bobPk, aliceDid, deadline);
         vm.warp(nowTs);
-        if (nowTs > deadline) vm.expectRevert(abi.encodeWithSelector(DidBase.ConsentExpired.selector, deadline));
+        if (nowTs > deadline) {
+            vm.expectRevert(abi.encodeWithSelector(DidBase.ConsentExpired.selector, deadline));
+        }
         vm.prank(alice);
         registry.transferWithConsent(aliceDid, bob, deadline, consent);
     }

@@ -108,7 +108,8 @@ contract EpochSettlementInvariantTest is TestSuite {
         );
         if (p.lastFinalized != 0) {
             assertEq(
-                uint8(settlement.epochStatus(p.lastFinalized)), uint8(EpochSettlement.EpochLifecycle.Finalized)
+                uint8(settlement.epochStatus(p.lastFinalized)),
+                uint8(EpochSettlement.EpochLifecycle.Finalized)
             );
             assertEq(uint8(settlement.epochStatus(1)), uint8(EpochSettlement.EpochLifecycle.Finalized));
         }

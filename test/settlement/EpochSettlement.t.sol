@@ -357,7 +357,9 @@ contract EpochSettlementTest is TestSuite {
         EpochHeader memory h = _withFaults(_h(1), bytes32(0), count);
         vm.warp(genesis + EPOCH);
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, 5);
-        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.FaultCountMismatch.selector, bytes32(0), count));
+        vm.expectRevert(
+            abi.encodeWithSelector(EpochSettlement.FaultCountMismatch.selector, bytes32(0), count)
+        );
         _trySubmit(h, bitmap, sigs);
     }
 
@@ -806,7 +808,9 @@ contract EpochSettlementTest is TestSuite {
         if (excess > 1) {
             settlement.fundEscrow(excess - 1);
             vm.stopPrank();
-            vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, total, total - 1));
+            vm.expectRevert(
+                abi.encodeWithSelector(EpochSettlement.EscrowShortfall.selector, total, total - 1)
+            );
             _trySubmit(h, bitmap, sigs);
             vm.prank(carol);
             settlement.fundEscrow(1);
@@ -1436,7 +1440,9 @@ contract EpochSettlementTest is TestSuite {
         // but not a wei beyond the donation
         vm.expectRevert(
             abi.encodeWithSelector(
-                EpochSettlement.PayoutExceedsFinalizedTotal.selector, ESCROW - 150 ether - 1, ESCROW - 150 ether
+                EpochSettlement.PayoutExceedsFinalizedTotal.selector,
+                ESCROW - 150 ether - 1,
+                ESCROW - 150 ether
             )
         );
         settlement.claim(carol, 1, Merkle.proof(leaves, 2));
@@ -1776,7 +1782,9 @@ contract EpochSettlementTest is TestSuite {
         // any order; each leaf once
         assertEq(settlement.executeFault(1, 2, node, 0, true, Merkle.proof(leaves, 2)), 0);
         assertEq(settlement.executeFault(1, 1, node, 4_000 ether, true, Merkle.proof(leaves, 1)), 4_000 ether);
-        assertEq(settlement.executeFault(1, 0, node, 3_000 ether, false, Merkle.proof(leaves, 0)), 3_000 ether);
+        assertEq(
+            settlement.executeFault(1, 0, node, 3_000 ether, false, Merkle.proof(leaves, 0)), 3_000 ether
+        );
         NodeStaking.Node memory n = staking.getNode(node);
         assertEq(n.stake, 93_000 ether);
         assertEq(n.slashedInLastSlashEpoch, 7_000 ether);
@@ -1801,9 +1809,13 @@ contract EpochSettlementTest is TestSuite {
         _submitAndFinalize(_withFaults(_h(1), root, 4));
         uint32 clock = settlement.currentEpoch();
 
-        assertEq(settlement.executeFault(1, 0, node, 8_000 ether, false, Merkle.proof(leaves, 0)), 8_000 ether);
+        assertEq(
+            settlement.executeFault(1, 0, node, 8_000 ether, false, Merkle.proof(leaves, 0)), 8_000 ether
+        );
         // 2,000 of the cap left: the 5,000 leaf is cut to 2,000 and the rest forgiven
-        assertEq(settlement.executeFault(1, 1, node, 5_000 ether, false, Merkle.proof(leaves, 1)), 2_000 ether);
+        assertEq(
+            settlement.executeFault(1, 1, node, 5_000 ether, false, Merkle.proof(leaves, 1)), 2_000 ether
+        );
         assertEq(staking.slashCapRemaining(node, clock), 0);
         assertFalse(settlement.faultPending(1, 1));
 
@@ -2264,7 +2276,9 @@ contract EpochSettlementTest is TestSuite {
         probe = uint32(bound(probe, 0, uint256(submitted) + 2));
         EpochSettlement.EpochLifecycle expected = probe == 0 || probe > submitted
             ? EpochSettlement.EpochLifecycle.None
-            : probe <= finalized ? EpochSettlement.EpochLifecycle.Finalized : EpochSettlement.EpochLifecycle.Pending;
+            : probe <= finalized
+                ? EpochSettlement.EpochLifecycle.Finalized
+                : EpochSettlement.EpochLifecycle.Pending;
         _assertLifecycle(probe, expected);
     }
 

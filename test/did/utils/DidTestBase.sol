@@ -46,7 +46,8 @@ contract MockContractWallet is IERC1271, IERC721Receiver {
 abstract contract DidTestBase is Test {
     string internal constant TLD = "send";
     /// namehash("addr.reverse")
-    bytes32 internal constant ADDR_REVERSE_NODE = 0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
+    bytes32 internal constant ADDR_REVERSE_NODE =
+        0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
 
     DidRegistry internal registry;
     DidUniversalResolver internal resolver;
@@ -109,7 +110,11 @@ abstract contract DidTestBase is Test {
         return abi.encodePacked(r, s, v);
     }
 
-    function _linkConsent(uint256 walletPk, uint256 did, uint256 deadline) internal view returns (bytes memory) {
+    function _linkConsent(uint256 walletPk, uint256 did, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
         return _sign(walletPk, registry.linkConsentDigest(did, vm.addr(walletPk), deadline));
     }
 
@@ -121,7 +126,11 @@ abstract contract DidTestBase is Test {
         registry.linkWallet(did, vm.addr(walletPk), deadline, consent);
     }
 
-    function _transferConsent(uint256 toPk, uint256 did, uint256 deadline) internal view returns (bytes memory) {
+    function _transferConsent(uint256 toPk, uint256 did, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
         return _sign(toPk, registry.transferConsentDigest(did, vm.addr(toPk), deadline));
     }
 
@@ -137,7 +146,9 @@ abstract contract DidTestBase is Test {
     ) internal view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak256("SendingNetwork DidRegistry"),
                 keccak256("1"),
                 chainId,
