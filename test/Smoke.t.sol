@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {TestSuite} from "./utils/TestSuite.sol";
+import {ProtocolTestBase} from "./utils/ProtocolTestBase.sol";
 import {EpochHeader} from "../contracts/libraries/EpochHeaderLib.sol";
 import {Merkle} from "./utils/Merkle.sol";
 
-contract SmokeTest is TestSuite {
+contract SmokeTest is ProtocolTestBase {
     function test_registerSubmitClaim() public {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         assertEq(staking.totalStaked(), MIN_STAKE);

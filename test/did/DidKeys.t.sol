@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidKeys} from "../../contracts/did/DidKeys.sol";
 

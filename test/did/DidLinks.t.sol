@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-import {DidTestBase, MockContractWallet} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
+import {MockContractWallet} from "./mocks/MockContractWallet.sol";
 import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidLinks} from "../../contracts/did/DidLinks.sol";

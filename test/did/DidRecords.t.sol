@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidRecords} from "../../contracts/did/DidRecords.sol";
 

@@ -5,7 +5,8 @@ import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.s
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
-import {DidTestBase, MockContractWallet} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
+import {MockContractWallet} from "./mocks/MockContractWallet.sol";
 import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidLinks} from "../../contracts/did/DidLinks.sol";

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidUniversalResolver} from "../../contracts/did/DidUniversalResolver.sol";
 import {
     IAddrResolver,

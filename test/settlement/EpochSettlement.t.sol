@@ -7,7 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {TestSuite} from "../utils/TestSuite.sol";
+import {ProtocolTestBase} from "../utils/ProtocolTestBase.sol";
 import {QuorumSigning} from "../utils/QuorumSigning.sol";
 import {Merkle} from "../utils/Merkle.sol";
 import {SendToken} from "../../contracts/token/SendToken.sol";
@@ -16,7 +16,7 @@ import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {GuardianQuorum} from "../../contracts/settlement/GuardianQuorum.sol";
 import {EpochHeader, NodeScore, EpochHeaderLib} from "../../contracts/libraries/EpochHeaderLib.sol";
 
-contract EpochSettlementTest is TestSuite {
+contract EpochSettlementTest is ProtocolTestBase {
     uint256 internal constant ESCROW = 430_000_000 ether;
     bytes32 internal constant SCORES_END = bytes32(uint256(1));
 

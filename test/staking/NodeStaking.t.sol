@@ -5,7 +5,7 @@ import {Vm} from "forge-std/Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {TestSuite} from "../utils/TestSuite.sol";
+import {ProtocolTestBase} from "../utils/ProtocolTestBase.sol";
 import {Merkle} from "../utils/Merkle.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
@@ -15,7 +15,7 @@ import {EpochHeader} from "../../contracts/libraries/EpochHeaderLib.sol";
 /// @dev The settlement is the real EpochSettlement of the suite: its clock (`currentEpoch`, 1 at genesis, one
 ///      epoch per `EPOCH` seconds) keys the per-epoch slash cap, and its `lastFinalizedEpoch` gates withdrawals.
 ///      Faults are applied by pranking the settlement with the clock it would pass.
-contract NodeStakingTest is TestSuite {
+contract NodeStakingTest is ProtocolTestBase {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant SECP256K1_N =
         0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;

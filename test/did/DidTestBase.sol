@@ -2,43 +2,8 @@
 pragma solidity 0.8.30;
 
 import {Test} from "forge-std/Test.sol";
-import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
-import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
-import {DidRegistry} from "../../../contracts/did/DidRegistry.sol";
-import {DidUniversalResolver} from "../../../contracts/did/DidUniversalResolver.sol";
-
-/// @notice A smart-contract wallet that approves (ERC-1271) exactly the digests its owner allowed.
-contract MockContractWallet is IERC1271, IERC721Receiver {
-    mapping(bytes32 digest => bool) public approved;
-    bool public rejectTokens;
-
-    function approve(bytes32 digest) external {
-        approved[digest] = true;
-    }
-
-    function setRejectTokens(bool reject) external {
-        rejectTokens = reject;
-    }
-
-    function isValidSignature(bytes32 digest, bytes calldata) external view returns (bytes4) {
-        return approved[digest] ? IERC1271.isValidSignature.selector : bytes4(0xffffffff);
-    }
-
-    function onERC721Received(address, address, uint256, bytes calldata) external view returns (bytes4) {
-        return rejectTokens ? bytes4(0) : IERC721Receiver.onERC721Received.selector;
-    }
-
-    /// @dev Lets tests act as this wallet (accept offers, unlink, set a primary).
-    function call(address target, bytes calldata data) external returns (bytes memory) {
-        (bool ok, bytes memory ret) = target.call(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 32), mload(ret))
-            }
-        }
-        return ret;
-    }
-}
+import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
+import {DidUniversalResolver} from "../../contracts/did/DidUniversalResolver.sol";
 
 /// @notice Deploys the DID registry and its universal resolver the way the deploy script will
 ///         (`DidRegistry("send")`, `DidUniversalResolver(registry)`), with named actors whose keys sign real

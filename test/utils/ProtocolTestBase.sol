@@ -12,7 +12,7 @@ import {QuorumSigning} from "./QuorumSigning.sol";
 
 /// @notice Deploys the whole settlement stack the way script/Deploy.s.sol does, with named actors and
 ///         helpers that sign real EIP-712 messages with real keys.
-abstract contract TestSuite is Test {
+abstract contract ProtocolTestBase is Test {
     uint96 internal constant MIN_STAKE = 10_000 ether;
     uint64 internal constant UNBONDING = 14 days;
     uint16 internal constant MAX_SLASH_BPS = 1_000;
