@@ -21,8 +21,8 @@ abstract contract NodeStakingTestBase is ProtocolTestBase {
     address internal stranger = makeAddr("stranger");
 
     /// @notice The settlement clock, computed locally (no external call, so it is safe between a
-    ///         `vm.expectRevert`/`vm.expectEmit` and the call it targets). `test_Clock_MatchesSettlement`
-    ///         checks it against `settlement.currentEpoch()`.
+    ///         `vm.expectRevert`/`vm.expectEmit` and the call it targets).
+    ///         `testFuzz_Clock_MatchesSettlement` checks it against `settlement.currentEpoch()`.
     function _clock() internal view returns (uint32) {
         return uint32((block.timestamp - genesis) / EPOCH + 1);
     }
