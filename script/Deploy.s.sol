@@ -147,7 +147,11 @@ contract Deploy is Script {
         });
     }
 
-    function _stakingConfig(address token, address settlement) internal view returns (NodeStaking.Config memory) {
+    function _stakingConfig(address token, address settlement)
+        internal
+        view
+        returns (NodeStaking.Config memory)
+    {
         return NodeStaking.Config({
             token: token,
             settlement: settlement,
@@ -221,7 +225,8 @@ contract Deploy is Script {
         string memory json = book.serialize("contracts", contractsJson);
 
         string memory out = vm.envOr(
-            "ADDRESS_BOOK", string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
+            "ADDRESS_BOOK",
+            string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
         );
         vm.writeJson(json, out);
         // solhint-disable-next-line no-console

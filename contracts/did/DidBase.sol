@@ -54,7 +54,10 @@ abstract contract DidBase is ERC721, EIP712 {
     error InvalidConsentSignature(address signer);
 
     /// @param tld_ the top-level label names resolve under (e.g. `send` for `alice.send`); same rules as names.
-    constructor(string memory tld_) ERC721("SendingNetwork DID", "DID") EIP712("SendingNetwork DidRegistry", "1") {
+    constructor(string memory tld_)
+        ERC721("SendingNetwork DID", "DID")
+        EIP712("SendingNetwork DidRegistry", "1")
+    {
         DidNames.toId(bytes(tld_));
         tldNode = DidNames.node(bytes32(0), bytes(tld_));
         _tld = tld_.toShortString();

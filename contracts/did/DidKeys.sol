@@ -34,7 +34,9 @@ abstract contract DidKeys is DidBase {
 
     /// @param generation the DID's generation the key belongs to (it dies with the next transfer).
     /// @param metadata free-form, emitted only (e.g. device label, the signing key that certifies it).
-    event KeyAdded(uint256 indexed did, bytes32 indexed key, KeyType keyType, uint32 generation, bytes metadata);
+    event KeyAdded(
+        uint256 indexed did, bytes32 indexed key, KeyType keyType, uint32 generation, bytes metadata
+    );
     event KeyRevoked(uint256 indexed did, bytes32 indexed key, KeyType keyType);
 
     error ZeroKey();

@@ -141,8 +141,14 @@ abstract contract DidLinks is DidBase {
     }
 
     /// @notice The EIP-712 digest `wallet` signs to consent to being linked to `did` under its current owner.
-    function linkConsentDigest(uint256 did, address wallet, uint256 deadline) external view returns (bytes32) {
-        return _linkDigest(did, wallet, _dids[nodeOf(did)].owner, _walletDids[_walletKey(wallet, 0)].nonce, deadline);
+    function linkConsentDigest(uint256 did, address wallet, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
+        return _linkDigest(
+            did, wallet, _dids[nodeOf(did)].owner, _walletDids[_walletKey(wallet, 0)].nonce, deadline
+        );
     }
 
     // ---------------------------------------------------------------- internal
@@ -161,7 +167,9 @@ abstract contract DidLinks is DidBase {
         WalletLink memory head = _walletDids[walletHeadKey];
         uint256 length = head.length;
         if (length >= MAX_DIDS_PER_WALLET) revert TooManyDids(wallet);
-        if (head.did == did || (length > 1 && _find(wallet, did, length) < length)) revert AlreadyLinked(did, wallet);
+        if (head.did == did || (length > 1 && _find(wallet, did, length) < length)) {
+            revert AlreadyLinked(did, wallet);
+        }
         digest = _linkDigest(did, wallet, owner, head.nonce, deadline);
 
         if (count == 0) {
@@ -174,7 +182,8 @@ abstract contract DidLinks is DidBase {
             _walletDids[walletHeadKey] = WalletLink(uint192(did), uint16(count), 1, head.nonce + 1);
         } else {
             _walletDids[_walletKey(wallet, length)] = WalletLink(uint192(did), uint16(count), 0, 0);
-            _walletDids[walletHeadKey] = WalletLink(head.did, head.didIndex, uint16(length + 1), head.nonce + 1);
+            _walletDids[walletHeadKey] =
+                WalletLink(head.did, head.didIndex, uint16(length + 1), head.nonce + 1);
         }
         emit WalletLinked(did, wallet);
     }
@@ -184,7 +193,9 @@ abstract contract DidLinks is DidBase {
         view
         returns (bytes32)
     {
-        return _hashTypedDataV4(keccak256(abi.encode(LINK_CONSENT_TYPEHASH, did, wallet, owner, nonce, deadline)));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(LINK_CONSENT_TYPEHASH, did, wallet, owner, nonce, deadline))
+        );
     }
 
     function _didKey(uint256 did, uint256 index) internal pure returns (uint256) {

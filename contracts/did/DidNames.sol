@@ -15,7 +15,8 @@ library DidNames {
     uint256 internal constant MIN_LENGTH = 3;
     uint256 internal constant MAX_LENGTH = 24;
     /// @dev namehash("addr.reverse") (ENSIP-3).
-    bytes32 internal constant ADDR_REVERSE_NODE = 0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
+    bytes32 internal constant ADDR_REVERSE_NODE =
+        0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
     uint256 private constant _HYPHEN = 0x2d;
     /// @dev Bit `c` is set for the bytes `0-9` (0x30-0x39) and `a-z` (0x61-0x7a).
     uint256 private constant _LETTERS_AND_DIGITS = (((1 << 10) - 1) << 0x30) | (((1 << 26) - 1) << 0x61);

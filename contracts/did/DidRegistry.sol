@@ -116,15 +116,21 @@ contract DidRegistry is DidRecords, DidKeys {
     }
 
     /// @notice The EIP-712 digest `to` signs to accept `did` from its current owner in its current generation.
-    function transferConsentDigest(uint256 did, address to, uint256 deadline) external view returns (bytes32) {
+    function transferConsentDigest(uint256 did, address to, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
         return _transferDigest(did, _dids[nodeOf(did)], to, deadline);
     }
 
     /// @notice ERC-165: ERC-721 (+ metadata) and the ENS resolver profiles `addr`, `addr(coinType)`, `text`,
     ///         `contenthash` and `name`.
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
-        return interfaceId == type(IAddrResolver).interfaceId || interfaceId == type(IAddressResolver).interfaceId
-            || interfaceId == type(ITextResolver).interfaceId || interfaceId == type(IContentHashResolver).interfaceId
+        return interfaceId == type(IAddrResolver).interfaceId
+            || interfaceId == type(IAddressResolver).interfaceId
+            || interfaceId == type(ITextResolver).interfaceId
+            || interfaceId == type(IContentHashResolver).interfaceId
             || interfaceId == type(INameResolver).interfaceId || ERC721.supportsInterface(interfaceId);
     }
 
@@ -135,7 +141,11 @@ contract DidRegistry is DidRecords, DidKeys {
         return account != address(0) && _offers[did] == account;
     }
 
-    function _transferDigest(uint256 did, Did memory d, address to, uint256 deadline) internal view returns (bytes32) {
+    function _transferDigest(uint256 did, Did memory d, address to, uint256 deadline)
+        internal
+        view
+        returns (bytes32)
+    {
         return _hashTypedDataV4(
             keccak256(abi.encode(TRANSFER_CONSENT_TYPEHASH, did, d.owner, to, d.generation, deadline))
         );

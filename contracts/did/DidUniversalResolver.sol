@@ -99,7 +99,11 @@ contract DidUniversalResolver is ERC165 {
 
     /// @notice The resolver of the DNS-encoded `name`: the registry, the name's node and offset 0 for a
     ///         registered DID name; zero resolver otherwise. Anyone.
-    function findResolver(bytes calldata name) external view returns (address resolver, bytes32 node, uint256 offset) {
+    function findResolver(bytes calldata name)
+        external
+        view
+        returns (address resolver, bytes32 node, uint256 offset)
+    {
         node = _nodeOf(name);
         if (registry.ownerOfNode(node) != address(0)) resolver = address(registry);
         offset = 0;

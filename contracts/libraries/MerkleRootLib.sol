@@ -7,7 +7,11 @@ pragma solidity 0.8.30;
 ///         a third of the gas per level). Claims compare a truncated root, so they need the root itself
 ///         rather than a boolean `verify`.
 library MerkleRootLib {
-    function processProofCalldata(bytes32[] calldata proof, bytes32 leaf) internal pure returns (bytes32 root) {
+    function processProofCalldata(bytes32[] calldata proof, bytes32 leaf)
+        internal
+        pure
+        returns (bytes32 root)
+    {
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             root := leaf

@@ -9,6 +9,7 @@ import {GuardianQuorum} from "./GuardianQuorum.sol";
 import {INodeStaking} from "../interfaces/INodeStaking.sol";
 import {EpochHeader, NodeScore, EpochHeaderLib} from "../libraries/EpochHeaderLib.sol";
 import {MerkleRootLib} from "../libraries/MerkleRootLib.sol";
+import {FaultBitmap} from "../libraries/FaultBitmap.sol";
 
 /// @title EpochSettlement
 /// @notice Settles one epoch per transaction and pays rewards. Keepers submit the header guardians
@@ -102,18 +103,22 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     mapping(uint32 epoch => bytes32) public faultRoots;
     /// @notice Cumulative amount already paid to each account.
     mapping(address account => uint256) public claimed;
-    /// @dev Bit i of word (epoch << 32 | i / 256) is set while fault leaf i of `epoch` is unexecuted. Set at
-    ///      submission (the submitter pays for fresh storage), cleared on execution.
-    mapping(uint256 wordKey => uint256) private _faultPendingBits;
+    /// @dev Set while a fault leaf is unexecuted (`FaultBitmap`). Set at submission (the submitter pays for
+    ///      fresh storage), cleared on execution.
+    FaultBitmap private _faultPendingBits;
 
     /// @notice The whole signed header is emitted so indexers and auditors never need the calldata.
-    event EpochSubmitted(uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter);
+    event EpochSubmitted(
+        uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter
+    );
     event EpochFinalized(uint32 indexed epoch, bytes32 rewardRoot, uint96 totalCumulative);
     event EpochDisputed(uint32 indexed epoch, address indexed by, string reason);
     event DisputeResolved(uint32 indexed epoch, bool headerValid);
     event EpochsVoided(uint32 indexed fromEpoch, uint32 indexed toEpoch);
     event EscrowFunded(address indexed from, uint256 amount, uint256 totalFunded);
-    event FaultExecuted(uint32 indexed epoch, uint32 index, address indexed nodeKey, uint96 requested, bool strike);
+    event FaultExecuted(
+        uint32 indexed epoch, uint32 index, address indexed nodeKey, uint96 requested, bool strike
+    );
     event NodeScorePublished(
         uint32 indexed epoch,
         address indexed nodeKey,
@@ -202,7 +207,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         uint64 endsAt = epochEnd(epoch);
         if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
 
-        _verifyQuorum(_hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures);
+        _verifyQuorum(
+            _hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures
+        );
         _checkEmissionAndEscrow(header, progress.totalFunded);
 
         // Finalize the oldest pending epoch first if it is due: this frees its ring slot.
@@ -318,7 +325,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     /// @notice True while fault leaf `index` of `epoch` has not been executed (and exists).
     function faultPending(uint32 epoch, uint32 index) external view returns (bool) {
-        return _faultPendingBits[(uint256(epoch) << 32) | (index >> 8)] & (uint256(1) << (index & 0xff)) != 0;
+        return _faultPendingBits.isPending(epoch, index);
     }
 
     /// @notice Publishes one chunk of an epoch's per-node scores as events. The chunk must be the next
@@ -424,7 +431,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         }
         // balance = funded - claimed, owed = cumulative - claimed: the escrow covers what is owed
         // exactly when everything ever owed is at most everything ever funded.
-        if (header.totalCumulative > totalFunded) revert EscrowShortfall(header.totalCumulative, totalFunded);
+        if (header.totalCumulative > totalFunded) {
+            revert EscrowShortfall(header.totalCumulative, totalFunded);
+        }
     }
 
     function _storeEntry(EpochHeader calldata header) private returns (uint40 finalizeAt) {
@@ -446,33 +455,21 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (epoch > lastFinalized || epoch == 0) revert EpochNotFinalized(epoch, lastFinalized);
         bytes32 root = faultRoots[epoch];
         if (root == bytes32(0)) revert NoFaultsInEpoch(epoch);
-        uint256 wordKey = (uint256(epoch) << 32) | (index >> 8);
-        uint256 bit = uint256(1) << (index & 0xff);
-        uint256 word = _faultPendingBits[wordKey];
-        if (word & bit == 0) revert FaultAlreadyExecuted(epoch, index);
+        // cleared before the proof is checked: a wrong proof reverts the clearing with everything else
+        if (!_faultPendingBits.consume(epoch, index)) revert FaultAlreadyExecuted(epoch, index);
         if (MerkleRootLib.processProofCalldata(proof, leaf) != root) revert InvalidFaultProof(epoch, index);
-        _faultPendingBits[wordKey] = word & ~bit;
     }
 
     /// @dev Forgets the faults of a voided epoch. It was never finalized, so none of its leaves was
     ///      executed: its pending words are exactly the non-zero words from index 0 up.
     function _clearFaults(uint32 epoch) private {
         delete faultRoots[epoch];
-        uint256 base = uint256(epoch) << 32;
-        for (uint256 i; _faultPendingBits[base | i] != 0; ++i) {
-            delete _faultPendingBits[base | i];
-        }
+        _faultPendingBits.clear(epoch);
     }
 
     function _recordFaults(uint32 epoch, bytes32 faultRoot, uint32 faultCount) private {
         faultRoots[epoch] = faultRoot;
-        uint256 fullWords = faultCount / 256;
-        uint256 base = uint256(epoch) << 32;
-        for (uint256 i; i < fullWords; ++i) {
-            _faultPendingBits[base | i] = type(uint256).max;
-        }
-        uint256 rest = faultCount % 256;
-        if (rest != 0) _faultPendingBits[base | fullWords] = (uint256(1) << rest) - 1;
+        _faultPendingBits.setPending(epoch, faultCount);
     }
 
     /// @dev Advances `progress.lastFinalized` by one if that epoch is pending and its window passed.
@@ -513,6 +510,8 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
 
     function _pendingEntry(uint32 epoch) private view returns (EpochEntry storage entry) {
         entry = _ringEntry(epoch);
-        if (epoch > _progress.lastSubmitted || entry.status != EpochStatus.Pending) revert EpochNotPending(epoch);
+        if (epoch > _progress.lastSubmitted || entry.status != EpochStatus.Pending) {
+            revert EpochNotPending(epoch);
+        }
     }
 }

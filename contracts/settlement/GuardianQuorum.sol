@@ -69,7 +69,8 @@ abstract contract GuardianQuorum is Ownable2Step {
         uint8 size = uint8(members.length);
         uint40 activatesAt = (block.timestamp + rotationDelay).toUint40();
         uint32 id = _active.id + 1;
-        _pending = GuardianSet(keccak256(abi.encodePacked(members)), id, size, thresholdFor(size), activatesAt);
+        _pending =
+            GuardianSet(keccak256(abi.encodePacked(members)), id, size, thresholdFor(size), activatesAt);
         _pendingMembers = members;
         emit GuardianSetProposed(id, members, _pending.threshold, activatesAt);
     }
@@ -160,11 +161,15 @@ abstract contract GuardianQuorum is Ownable2Step {
         if (size == 0 || size > MAX_GUARDIANS) revert InvalidGuardianSet("size must be 1..64");
         if (members[0] == address(0)) revert InvalidGuardianSet("zero address");
         for (uint256 i = 1; i < size; ++i) {
-            if (members[i] <= members[i - 1]) revert InvalidGuardianSet("members must be sorted ascending, unique");
+            if (members[i] <= members[i - 1]) {
+                revert InvalidGuardianSet("members must be sorted ascending, unique");
+            }
         }
     }
 
     function _popCount(uint256 bitmap) private pure returns (uint256 count) {
-        for (; bitmap != 0; bitmap &= bitmap - 1) ++count;
+        for (; bitmap != 0; bitmap &= bitmap - 1) {
+            ++count;
+        }
     }
 }

@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {INodeStaking, IEpochClock} from "../interfaces/INodeStaking.sol";
+import {StrikeRing, StrikeRingLib} from "../libraries/StrikeRing.sol";
 
 /// @title NodeStaking
 /// @notice Edge-node registry and SEND stake. Operators register a node under its signing key (the key
@@ -35,7 +36,7 @@ contract NodeStaking is INodeStaking, EIP712 {
         NodeStatus status;
         uint32 lastSlashEpoch; // settlement-clock epoch of the latest slash (the cap is per clock epoch)
         uint88 slashedInLastSlashEpoch; // clamped: at most 2^88-1 wei (about 309M SEND) per node and epoch
-        uint128 recentStrikeEpochs; // the four latest strike epochs, ascending from the low 32 bits, 0 = empty
+        uint128 recentStrikeEpochs; // a StrikeRing: the four latest strike epochs, ascending from the low lane
         uint96 unbonding;
         uint40 unbondingReleaseAt;
         uint32 unbondingEpoch; // settlement-clock epoch of the latest unbond or ejection
@@ -52,7 +53,7 @@ contract NodeStaking is INodeStaking, EIP712 {
     bytes32 public constant EPOCH_COMMITMENT_TYPEHASH =
         keccak256("EpochCommitment(uint32 epoch,bytes32 root,uint128 totalUnits,uint64 leafCount)");
     bytes32 public constant NODE_KEY_CONSENT_TYPEHASH = keccak256("NodeKeyConsent(address operator)");
-    uint256 public constant MAX_STRIKES_LIMIT = 4;
+    uint256 public constant MAX_STRIKES_LIMIT = StrikeRingLib.CAPACITY;
     uint256 public constant BPS = 10_000;
 
     IERC20 public immutable token;
@@ -141,7 +142,9 @@ contract NodeStaking is INodeStaking, EIP712 {
         if (config.unbondingPeriod == 0) revert InvalidParameter("unbondingPeriod");
         if (config.maxSlashBps == 0 || config.maxSlashBps > BPS) revert InvalidParameter("maxSlashBps");
         if (config.finderFeeBps > BPS) revert InvalidParameter("finderFeeBps");
-        if (config.maxStrikes == 0 || config.maxStrikes > MAX_STRIKES_LIMIT) revert InvalidParameter("maxStrikes");
+        if (config.maxStrikes == 0 || config.maxStrikes > MAX_STRIKES_LIMIT) {
+            revert InvalidParameter("maxStrikes");
+        }
         if (config.strikeWindowEpochs == 0) revert InvalidParameter("strikeWindowEpochs");
         token = IERC20(config.token);
         settlement = config.settlement;
@@ -228,7 +231,9 @@ contract NodeStaking is INodeStaking, EIP712 {
         Node storage node = _requireOperator(nodeKey);
         uint96 amount = node.unbonding;
         if (amount == 0) revert NothingToWithdraw(nodeKey);
-        if (block.timestamp < node.unbondingReleaseAt) revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
+        if (block.timestamp < node.unbondingReleaseAt) {
+            revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
+        }
         uint32 lastFinalized = IEpochClock(settlement).lastFinalizedEpoch();
         if (lastFinalized < node.unbondingEpoch) {
             revert UnbondingEpochNotFinalized(nodeKey, node.unbondingEpoch, lastFinalized);
@@ -403,41 +408,14 @@ contract NodeStaking is INodeStaking, EIP712 {
     ///      the new one, lie within `strikeWindowEpochs` consecutive epochs. The check runs before the
     ///      oldest is dropped, so executing an old strike late still counts against its neighbours.
     function _recordStrike(Node storage node, address nodeKey, uint32 epoch) private {
-        uint128 ring = node.recentStrikeEpochs;
-        uint32[5] memory epochs; // the stored four and the new one, sorted ascending below
-        uint256 count;
-        for (uint256 i; i < MAX_STRIKES_LIMIT; ++i) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            uint32 e = uint32(ring >> (32 * i)); // one 32-bit lane of the ring
-            if (e == epoch) return; // already counted
-            if (e != 0) epochs[count++] = e;
-        }
-        epochs[count++] = epoch;
-        for (uint256 i = 1; i < count; ++i) {
-            uint32 key = epochs[i];
-            uint256 j = i;
-            for (; j > 0 && epochs[j - 1] > key; --j) epochs[j] = epochs[j - 1];
-            epochs[j] = key;
-        }
-        bool eject;
-        uint8 inWindow;
-        for (uint256 i; i < count; ++i) {
-            if (i + maxStrikes <= count && epochs[i + maxStrikes - 1] - epochs[i] < strikeWindowEpochs) eject = true;
-            if (_distance(epochs[i], epoch) < strikeWindowEpochs) ++inWindow; // the new one counts itself
-        }
-        // store the latest four, ascending from the low lane
-        uint256 drop = count > MAX_STRIKES_LIMIT ? 1 : 0;
-        ring = 0;
-        for (uint256 i = drop; i < count; ++i) {
-            ring |= uint128(uint256(epochs[i]) << (32 * (i - drop))); // i - drop < 4: fits in 128 bits
-        }
-        node.recentStrikeEpochs = ring;
+        (bool known, StrikeRing ring, bool eject, uint8 inWindow) =
+            StrikeRing.wrap(node.recentStrikeEpochs).add(epoch, maxStrikes, strikeWindowEpochs);
+        if (known) return; // already counted
+        node.recentStrikeEpochs = StrikeRing.unwrap(ring);
         emit StrikeRecorded(nodeKey, epoch, inWindow);
-        if (eject && node.status == NodeStatus.Active) _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
-    }
-
-    function _distance(uint32 a, uint32 b) private pure returns (uint32) {
-        return a > b ? a - b : b - a;
+        if (eject && node.status == NodeStatus.Active) {
+            _eject(node, nodeKey, epoch, EjectReason.TooManyStrikes);
+        }
     }
 
     /// @dev Ejected stake goes through the normal cooldown, so it stays slashable for later findings.

@@ -32,7 +32,8 @@ struct SwapOrder {
 /// @title SwapOrderLib
 /// @notice EIP-712 struct hashes of swap orders (`SwapOrder` with two nested `Asset`s).
 library SwapOrderLib {
-    bytes32 internal constant ASSET_TYPEHASH = keccak256("Asset(uint8 kind,address token,uint256 amountOrId)");
+    bytes32 internal constant ASSET_TYPEHASH =
+        keccak256("Asset(uint8 kind,address token,uint256 amountOrId)");
     bytes32 internal constant SWAP_ORDER_TYPEHASH = keccak256(
         "SwapOrder(address maker,address taker,Asset makerAsset,Asset takerAsset,uint256 expiry,uint256 nonce)"
         "Asset(uint8 kind,address token,uint256 amountOrId)"

@@ -36,9 +36,7 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     /// @notice Used (filled or cancelled) nonces of `maker`: bit `nonce & 255` of word `nonce >> 8`.
     mapping(address maker => mapping(uint256 word => uint256 bits)) public nonceBitmap;
 
-    event OrderFilled(
-        bytes32 indexed orderHash, address indexed maker, address indexed taker, uint256 nonce
-    );
+    event OrderFilled(bytes32 indexed orderHash, address indexed maker, address indexed taker, uint256 nonce);
     event NonceCancelled(address indexed maker, uint256 nonce);
     event MinNonceRaised(address indexed maker, uint256 newMinNonce);
     event EthDeposited(address indexed maker, uint256 amount, uint256 balance);
@@ -227,10 +225,15 @@ contract SwapSettlement is EIP712, ReentrancyGuardTransient {
     ///      account access saved on every EOA fill; a contract address has no private key, and the key of an
     ///      EIP-7702 delegated account already controls it). Otherwise a maker with code is asked through
     ///      ERC-1271 (OpenZeppelin SignatureChecker).
-    function _isValidSignature(address maker, bytes32 digest, bytes calldata signature) private view returns (bool) {
+    function _isValidSignature(address maker, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (bool)
+    {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == maker) return true;
-        return maker.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(maker, digest, signature);
+        return maker.code.length != 0
+            && SignatureChecker.isValidERC1271SignatureNowCalldata(maker, digest, signature);
     }
 
     function _checkAsset(Asset calldata asset) private view returns (AssetKind kind) {

@@ -31,7 +31,10 @@ contract SendToken is ERC20, ERC20Permit {
     error ZeroAllocationRecipient(bytes32 allocation);
 
     /// @param allocations recipients of the node-reward, license-pool, guardian and treasury supplies.
-    constructor(Allocations memory allocations) ERC20("SendingNetwork", "SEND") ERC20Permit("SendingNetwork") {
+    constructor(Allocations memory allocations)
+        ERC20("SendingNetwork", "SEND")
+        ERC20Permit("SendingNetwork")
+    {
         _mintAllocation("NODE_REWARDS", allocations.nodeRewards, NODE_REWARDS_SUPPLY);
         _mintAllocation("LICENSE_POOL", allocations.licensePool, LICENSE_POOL_SUPPLY);
         _mintAllocation("GUARDIAN_REWARDS", allocations.guardianRewards, GUARDIAN_REWARDS_SUPPLY);

@@ -9,6 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {WatchDogLicense} from "./WatchDogLicense.sol";
+import {PackedTier, PackedTierLib} from "../libraries/PackedTier.sol";
 
 /// @title WatchDogPresale
 /// @notice Sells the `supply` WatchDog licenses in an allowlist phase and a public first-come-first-served
@@ -113,15 +114,15 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     address public immutable treasury;
     uint32 public immutable supply;
     uint8 public immutable tierCount;
-    /// @dev Tier i packed as start | ethPrice << 32 | tokenPrice << 128 (unused tiers: 0).
-    uint256 private immutable _tier0;
-    uint256 private immutable _tier1;
-    uint256 private immutable _tier2;
-    uint256 private immutable _tier3;
-    uint256 private immutable _tier4;
-    uint256 private immutable _tier5;
-    uint256 private immutable _tier6;
-    uint256 private immutable _tier7;
+    /// @dev Tier i (unused tiers: 0), read through `_tierAt`.
+    PackedTier private immutable _tier0;
+    PackedTier private immutable _tier1;
+    PackedTier private immutable _tier2;
+    PackedTier private immutable _tier3;
+    PackedTier private immutable _tier4;
+    PackedTier private immutable _tier5;
+    PackedTier private immutable _tier6;
+    PackedTier private immutable _tier7;
 
     SaleState private _state;
     Schedule private _schedule;
@@ -184,14 +185,14 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
 
         uint256 count = config.tiers.length;
         if (count == 0 || count > MAX_TIERS) revert InvalidParameter("tiers");
-        uint256[MAX_TIERS] memory packed;
+        PackedTier[MAX_TIERS] memory packed;
         for (uint256 i; i < count; ++i) {
             Tier memory t = config.tiers[i];
             if (i == 0 ? t.start != 0 : t.start <= config.tiers[i - 1].start) revert InvalidTier(i, "start");
             if (t.start >= config.supply) revert InvalidTier(i, "start beyond supply");
             if (t.ethPrice == 0) revert InvalidTier(i, "ethPrice");
             if (t.tokenPrice == 0) revert InvalidTier(i, "tokenPrice");
-            packed[i] = uint256(t.start) | (uint256(t.ethPrice) << 32) | (uint256(t.tokenPrice) << 128);
+            packed[i] = PackedTierLib.pack(t.start, t.ethPrice, t.tokenPrice);
         }
         license = license_;
         paymentToken = IERC20(config.paymentToken);
@@ -266,7 +267,7 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
             // burning returns the holder; a wrong holder reverts the whole transaction, burn included
             (address holder, uint24 batchData) = license.burn(tokenId);
             if (holder != msg.sender) revert NotTokenHolder(tokenId, holder, msg.sender);
-            uint256 t = _tierAt(_tierIndexOf(tokenId - 1));
+            (, PackedTier t,) = _tierOf(tokenId - 1);
             if (batchData == _PAID_IN_TOKEN) tokenAmount += _price(t, Currency.Token);
             else ethAmount += _price(t, Currency.Eth);
         }
@@ -358,8 +359,8 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     /// @notice Tier `index` and the sale index its prices stop at (exclusive).
     function tier(uint256 index) external view returns (Tier memory t, uint256 end) {
         if (index >= tierCount) revert InvalidTier(index, "index");
-        uint256 packed = _tierAt(index);
-        t = Tier(uint32(packed), uint96(packed >> 32), uint96(packed >> 128));
+        PackedTier packed = _tierAt(index);
+        t = Tier(packed.start(), packed.ethPrice(), packed.tokenPrice());
         end = _tierEnd(index);
     }
 
@@ -373,7 +374,8 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     /// @notice The price license `tokenId` was bought at and its currency: what a refund pays back.
     function pricePaid(uint256 tokenId) external view returns (Currency currency, uint256 amount) {
         currency = license.batchDataOf(tokenId) == _PAID_IN_TOKEN ? Currency.Token : Currency.Eth;
-        amount = _price(_tierAt(_tierIndexOf(tokenId - 1)), currency);
+        (, PackedTier t,) = _tierOf(tokenId - 1);
+        amount = _price(t, currency);
     }
 
     /// @notice Licenses `account` bought in each phase.
@@ -555,32 +557,39 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     ///      The caller guarantees from + quantity <= supply.
     function _cost(uint256 from, uint256 quantity, Currency currency) private view returns (uint256 cost) {
         uint256 end = from + quantity;
-        uint256 i = _tierIndexOf(from);
+        (uint256 i, PackedTier t, uint256 tierEnd) = _tierOf(from);
         while (true) {
-            uint256 tierEnd = _tierEnd(i);
             uint256 upTo = end < tierEnd ? end : tierEnd;
-            cost += (upTo - from) * _price(_tierAt(i), currency);
+            cost += (upTo - from) * _price(t, currency);
             if (upTo == end) return cost;
             from = upTo;
-            ++i;
+            t = _tierAt(++i);
+            tierEnd = _tierEnd(i);
         }
     }
 
-    /// @dev The tier containing sale index `index` (tier 0 starts at 0).
-    function _tierIndexOf(uint256 index) private view returns (uint256 i) {
+    /// @dev The tier containing sale index `index` (tier 0 starts at 0): its index, the tier, and the sale
+    ///      index its prices stop at (the next tier's start, or `supply`). Searches down from the last tier.
+    function _tierOf(uint256 index) private view returns (uint256 i, PackedTier t, uint256 end) {
         i = tierCount - 1;
-        while (uint32(_tierAt(i)) > index) --i;
+        end = supply;
+        t = _tierAt(i);
+        while (t.start() > index) {
+            end = t.start();
+            t = _tierAt(--i);
+        }
     }
 
     function _tierEnd(uint256 i) private view returns (uint256) {
-        return i + 1 < tierCount ? uint32(_tierAt(i + 1)) : supply;
+        return i + 1 < tierCount ? _tierAt(i + 1).start() : supply;
     }
 
-    function _price(uint256 packedTier, Currency currency) private pure returns (uint256) {
-        return currency == Currency.Eth ? uint96(packedTier >> 32) : uint96(packedTier >> 128);
+    function _price(PackedTier packedTier, Currency currency) private pure returns (uint256) {
+        return currency == Currency.Eth ? packedTier.ethPrice() : packedTier.tokenPrice();
     }
 
-    function _tierAt(uint256 i) private view returns (uint256) {
+    /// @dev Tier `i` (< MAX_TIERS): a binary search over the eight immutables, which cannot be indexed.
+    function _tierAt(uint256 i) private view returns (PackedTier) {
         if (i < 4) {
             if (i < 2) return i == 0 ? _tier0 : _tier1;
             return i == 2 ? _tier2 : _tier3;

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidKeys} from "../../contracts/did/DidKeys.sol";
 
@@ -18,7 +18,11 @@ contract DidKeysTest is DidTestBase {
         bobDid = _register(bob, "bob");
     }
 
-    function _state(bytes32 key) internal view returns (DidKeys.KeyStatus status, uint256 did, DidKeys.KeyType t) {
+    function _state(bytes32 key)
+        internal
+        view
+        returns (DidKeys.KeyStatus status, uint256 did, DidKeys.KeyType t)
+    {
         return registry.keyState(key);
     }
 
@@ -61,9 +65,8 @@ contract DidKeysTest is DidTestBase {
 
     function test_addKey_revertsInvalidKeyType() public {
         vm.prank(alice);
-        (bool ok,) = address(registry).call(
-            abi.encodeWithSelector(registry.addKey.selector, aliceDid, SIGNING, uint8(2), bytes(""))
-        );
+        (bool ok,) = address(registry)
+            .call(abi.encodeWithSelector(registry.addKey.selector, aliceDid, SIGNING, uint8(2), bytes("")));
         assertFalse(ok, "key type 2 does not exist");
     }
 

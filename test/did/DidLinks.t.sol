@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-import {DidTestBase, MockContractWallet} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
+import {MockContractWallet} from "./mocks/MockContractWallet.sol";
 import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidLinks} from "../../contracts/did/DidLinks.sol";
@@ -100,7 +101,9 @@ contract DidLinksTest is DidTestBase {
         deadline_ = bound(deadline_, block.timestamp, type(uint64).max);
         bytes memory consent = _linkConsent(carolPk, aliceDid, deadline_);
         vm.warp(nowTs);
-        if (nowTs > deadline_) vm.expectRevert(abi.encodeWithSelector(DidBase.ConsentExpired.selector, deadline_));
+        if (nowTs > deadline_) {
+            vm.expectRevert(abi.encodeWithSelector(DidBase.ConsentExpired.selector, deadline_));
+        }
         vm.prank(alice);
         registry.linkWallet(aliceDid, carol, deadline_, consent);
         assertEq(registry.isLinked(aliceDid, carol), nowTs <= deadline_);
@@ -405,7 +408,9 @@ contract DidLinksTest is DidTestBase {
         uint256[3] memory candidates = [aliceDid, bobDid, uint256(0x636172)];
         uint256 did = candidates[pick % 3];
         bool allowed = did == aliceDid;
-        if (!allowed) vm.expectRevert(abi.encodeWithSelector(DidLinks.NotLinkedOrOwned.selector, did, carol));
+        if (!allowed) {
+            vm.expectRevert(abi.encodeWithSelector(DidLinks.NotLinkedOrOwned.selector, did, carol));
+        }
         vm.prank(carol);
         registry.setPrimary(did);
         assertEq(registry.primaryOf(carol), allowed ? did : 0);

@@ -64,7 +64,9 @@ contract DidNamesTest is Test {
         assertEq(names.toId("abc"), 0x616263);
         assertEq(names.toId("a-1"), 0x612d31);
         assertEq(names.toId("satoshi-2009"), uint256(uint96(bytes12("satoshi-2009"))));
-        assertEq(names.toId("abcdefghijklmnopqrstuvwx"), uint256(uint192(bytes24("abcdefghijklmnopqrstuvwx"))));
+        assertEq(
+            names.toId("abcdefghijklmnopqrstuvwx"), uint256(uint192(bytes24("abcdefghijklmnopqrstuvwx")))
+        );
     }
 
     function test_toId_boundsInclusive() public view {
@@ -189,7 +191,9 @@ contract DidNamesTest is Test {
         bytes32 eth = names.node(bytes32(0), "eth");
         // namehash("eth") and namehash("vitalik.eth"), as published by ENS
         assertEq(eth, 0x93cdeb708b7545dc668eb9280176169d1c33cfd8ed6f04690a0bcc88a93fc4ae);
-        assertEq(names.node(eth, "vitalik"), 0xee6c4522aab0003e8d14cd40a6af439055fd2577951148c14b6cea9a53475835);
+        assertEq(
+            names.node(eth, "vitalik"), 0xee6c4522aab0003e8d14cd40a6af439055fd2577951148c14b6cea9a53475835
+        );
     }
 
     function test_reverseNode_addrReverse() public view {

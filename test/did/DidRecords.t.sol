@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidRecords} from "../../contracts/did/DidRecords.sol";
 
@@ -79,7 +79,9 @@ contract DidRecordsTest is DidTestBase {
         assertEq(registry.addr(aliceNode), alice);
         assertEq(registry.addr(_node("nobody")), address(0));
         assertEq(registry.addr(aliceNode, 60), abi.encodePacked(alice));
-        assertEq(registry.addr(aliceNode, (1 << 31) | block.chainid), abi.encodePacked(alice), "ENSIP-11 own chain");
+        assertEq(
+            registry.addr(aliceNode, (1 << 31) | block.chainid), abi.encodePacked(alice), "ENSIP-11 own chain"
+        );
         assertEq(registry.addr(aliceNode, 0), "", "bitcoin");
         assertEq(registry.addr(aliceNode, (1 << 31) | (block.chainid + 1)), "", "another EVM chain");
         assertEq(registry.addr(_node("nobody"), 60), "");

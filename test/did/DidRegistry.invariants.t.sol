@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {console} from "forge-std/console.sol";
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidHandler} from "./handlers/DidHandler.sol";
 import {DidKeys} from "../../contracts/did/DidKeys.sol";
 

@@ -5,7 +5,8 @@ import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.s
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
-import {DidTestBase, MockContractWallet} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
+import {MockContractWallet} from "./mocks/MockContractWallet.sol";
 import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
 import {DidBase} from "../../contracts/did/DidBase.sol";
 import {DidLinks} from "../../contracts/did/DidLinks.sol";
@@ -115,7 +116,9 @@ contract DidRegistryTest is DidTestBase {
         // ids that are not names at all
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 0));
         registry.ownerOf(0);
-        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, type(uint256).max));
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, type(uint256).max)
+        );
         registry.ownerOf(type(uint256).max);
     }
 
@@ -134,7 +137,9 @@ contract DidRegistryTest is DidTestBase {
     function test_domainSeparator() public view {
         bytes32 expected = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak256("SendingNetwork DidRegistry"),
                 keccak256("1"),
                 block.chainid,
@@ -223,12 +228,16 @@ contract DidRegistryTest is DidTestBase {
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InvalidReceiver.selector, address(wallet)));
         wallet.call(
             address(registry),
-            abi.encodeWithSignature("safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid)
+            abi.encodeWithSignature(
+                "safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid
+            )
         );
         wallet.setRejectTokens(false);
         wallet.call(
             address(registry),
-            abi.encodeWithSignature("safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid)
+            abi.encodeWithSignature(
+                "safeTransferFrom(address,address,uint256)", alice, address(wallet), aliceDid
+            )
         );
         assertEq(registry.ownerOf(aliceDid), address(wallet));
     }
@@ -301,7 +310,9 @@ contract DidRegistryTest is DidTestBase {
         vm.expectRevert(abi.encodeWithSelector(DidRegistry.NoTransferOffer.selector, aliceDid, address(0)));
         vm.prank(address(0));
         registry.acceptTransfer(aliceDid);
-        vm.expectRevert(abi.encodeWithSelector(DidRegistry.TransferRequiresConsent.selector, aliceDid, address(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(DidRegistry.TransferRequiresConsent.selector, aliceDid, address(0))
+        );
         vm.prank(address(0));
         registry.transferFrom(alice, address(0), aliceDid);
     }
@@ -381,7 +392,9 @@ contract DidRegistryTest is DidTestBase {
         deadline = bound(deadline, block.timestamp, type(uint64).max);
         bytes memory consent = _transferConsent(bobPk, aliceDid, deadline);
         vm.warp(nowTs);
-        if (nowTs > deadline) vm.expectRevert(abi.encodeWithSelector(DidBase.ConsentExpired.selector, deadline));
+        if (nowTs > deadline) {
+            vm.expectRevert(abi.encodeWithSelector(DidBase.ConsentExpired.selector, deadline));
+        }
         vm.prank(alice);
         registry.transferWithConsent(aliceDid, bob, deadline, consent);
     }

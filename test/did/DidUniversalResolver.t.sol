@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
-import {DidTestBase} from "./utils/DidTestBase.sol";
+import {DidTestBase} from "./DidTestBase.sol";
 import {DidUniversalResolver} from "../../contracts/did/DidUniversalResolver.sol";
 import {
     IAddrResolver,
@@ -49,7 +49,8 @@ contract DidUniversalResolverTest is DidTestBase {
         registry.setContenthash(aliceNode, hex"e30101");
         registry.setPrimary(aliceDid);
         vm.stopPrank();
-        bytes memory result = _resolve(_dns("alice"), abi.encodeCall(ITextResolver.text, (aliceNode, "avatar")));
+        bytes memory result =
+            _resolve(_dns("alice"), abi.encodeCall(ITextResolver.text, (aliceNode, "avatar")));
         assertEq(abi.decode(result, (string)), "ipfs://avatar");
         result = _resolve(_dns("alice"), abi.encodeCall(IContentHashResolver.contenthash, (aliceNode)));
         assertEq(abi.decode(result, (bytes)), hex"e30101");
@@ -76,9 +77,15 @@ contract DidUniversalResolverTest is DidTestBase {
 
     function test_resolve_revertsUnsupportedProfile() public {
         bytes memory pubkeyCall = abi.encodeWithSignature("pubkey(bytes32)", aliceNode);
-        vm.expectRevert(abi.encodeWithSelector(DidUniversalResolver.UnsupportedResolverProfile.selector, bytes4(0xc8690233)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                DidUniversalResolver.UnsupportedResolverProfile.selector, bytes4(0xc8690233)
+            )
+        );
         resolver.resolveWithGateways(_dns("alice"), pubkeyCall, gateways);
-        vm.expectRevert(abi.encodeWithSelector(DidUniversalResolver.UnsupportedResolverProfile.selector, bytes4(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(DidUniversalResolver.UnsupportedResolverProfile.selector, bytes4(0))
+        );
         resolver.resolveWithGateways(_dns("alice"), "", gateways);
     }
 

@@ -25,7 +25,9 @@ contract MerkleRootLibTest is Test {
 
     function testFuzz_equalSiblings(bytes32 leaf, uint8 depth) public view {
         bytes32[] memory proof = new bytes32[](depth % 24);
-        for (uint256 i; i < proof.length; ++i) proof[i] = leaf;
+        for (uint256 i; i < proof.length; ++i) {
+            proof[i] = leaf;
+        }
         assertEq(harness.process(proof, leaf), harness.openZeppelin(proof, leaf));
     }
 

@@ -2,12 +2,12 @@
 pragma solidity 0.8.30;
 
 import {console} from "forge-std/console.sol";
-import {TestSuite} from "../utils/TestSuite.sol";
+import {ProtocolTestBase} from "../utils/ProtocolTestBase.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
 import {SettlementHandler} from "./handlers/SettlementHandler.sol";
 
-contract EpochSettlementInvariantTest is TestSuite {
+contract EpochSettlementInvariantTest is ProtocolTestBase {
     uint256 internal constant ESCROW = 430_000_000 ether;
     uint256 internal constant HANDLER_FLOAT = 10_000_000 ether;
 
@@ -108,7 +108,8 @@ contract EpochSettlementInvariantTest is TestSuite {
         );
         if (p.lastFinalized != 0) {
             assertEq(
-                uint8(settlement.epochStatus(p.lastFinalized)), uint8(EpochSettlement.EpochLifecycle.Finalized)
+                uint8(settlement.epochStatus(p.lastFinalized)),
+                uint8(EpochSettlement.EpochLifecycle.Finalized)
             );
             assertEq(uint8(settlement.epochStatus(1)), uint8(EpochSettlement.EpochLifecycle.Finalized));
         }

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {TestSuite} from "../utils/TestSuite.sol";
+import {ProtocolTestBase} from "../utils/ProtocolTestBase.sol";
 import {QuorumSigning} from "../utils/QuorumSigning.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {GuardianQuorum} from "../../contracts/settlement/GuardianQuorum.sol";
@@ -29,7 +29,7 @@ contract GuardianQuorumHarness is GuardianQuorum {
     }
 }
 
-contract GuardianQuorumTest is TestSuite {
+contract GuardianQuorumTest is ProtocolTestBase {
     bytes32 internal constant DIGEST = keccak256("some header digest");
 
     // ------------------------------------------------------------------ helpers

@@ -2,13 +2,13 @@
 pragma solidity 0.8.30;
 
 import {console} from "forge-std/console.sol";
-import {TestSuite} from "../utils/TestSuite.sol";
+import {ProtocolTestBase} from "../utils/ProtocolTestBase.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
 import {StakingHandler} from "./handlers/StakingHandler.sol";
 
 /// @notice Stateful invariants of NodeStaking under random operator, settlement and equivocation activity, with
 ///         the real EpochSettlement as clock and finality source (the handler signs and finalizes epochs).
-contract NodeStakingInvariantTest is TestSuite {
+contract NodeStakingInvariantTest is ProtocolTestBase {
     StakingHandler internal handler;
 
     function setUp() public override {

@@ -12,7 +12,8 @@ import {Reentry, ReentrantERC20, ReentrantERC721, SmartWallet} from "./mocks/Ree
 ///         contract party. Every re-entry into a state-changing function is refused; with the refusal bubbled
 ///         the whole fill reverts, with it swallowed the fill completes exactly once.
 contract SwapSettlementReentrancyTest is SwapTestBase {
-    bytes internal REENTERED = abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+    bytes internal REENTERED =
+        abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
 
     ReentrantERC20 internal evil20;
     ReentrantERC721 internal evil721;

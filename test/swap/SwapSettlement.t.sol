@@ -55,8 +55,11 @@ contract SwapSettlementTest is SwapTestBase {
             assertEq(a.makerGivesFromMaker, b.makerGivesFromMaker - mUnits, "maker leg not taken from maker");
         }
         assertEq(a.makerGivesAtTaker, b.makerGivesAtTaker + mUnits, "maker leg not received by taker");
-        if (o.takerAsset.kind == ERC721) assertEq(a.takerGivesFromTaker, 0, "taker still owns its NFT");
-        else assertEq(a.takerGivesFromTaker, b.takerGivesFromTaker - tUnits, "taker leg not taken from taker");
+        if (o.takerAsset.kind == ERC721) {
+            assertEq(a.takerGivesFromTaker, 0, "taker still owns its NFT");
+        } else {
+            assertEq(a.takerGivesFromTaker, b.takerGivesFromTaker - tUnits, "taker leg not taken from taker");
+        }
         assertEq(a.takerGivesAtMaker, b.takerGivesAtMaker + tUnits, "taker leg not received by maker");
 
         uint256 escrowAfter = swap.ethEscrow(o.maker);
@@ -77,7 +80,8 @@ contract SwapSettlementTest is SwapTestBase {
 
     function test_domainAndHashes_matchIndependentEncoding() public {
         assertEq(swap.DOMAIN_SEPARATOR(), _domainSeparator(address(swap), block.chainid));
-        (, string memory name, string memory version, uint256 chainId, address verifying,,) = swap.eip712Domain();
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) =
+            swap.eip712Domain();
         assertEq(name, NAME);
         assertEq(version, VERSION);
         assertEq(chainId, block.chainid);
@@ -155,8 +159,7 @@ contract SwapSettlementTest is SwapTestBase {
     {
         makerKind = uint8(bound(makerKind, 0, 2));
         takerKind = uint8(bound(takerKind, 0, 2));
-        SwapOrder memory o =
-            _order(_asset(makerKind, true, makerSeed), _asset(takerKind, false, takerSeed));
+        SwapOrder memory o = _order(_asset(makerKind, true, makerSeed), _asset(takerKind, false, takerSeed));
         if (makerKind == ETH && takerKind == ETH) {
             _expectFillRevert(taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.BothLegsEth.selector));
         } else {
@@ -247,7 +250,10 @@ contract SwapSettlementTest is SwapTestBase {
         _swapAndCheck(o, taker);
         _fundBoth(o, taker);
         _expectFillRevert(
-            taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.NonceAlreadyUsed.selector, maker, o.nonce)
+            taker,
+            o,
+            _sign(o),
+            abi.encodeWithSelector(SwapSettlement.NonceAlreadyUsed.selector, maker, o.nonce)
         );
     }
 
@@ -258,7 +264,10 @@ contract SwapSettlementTest is SwapTestBase {
         _fundBoth(b, stranger);
         _swapAndCheck(a, taker);
         _expectFillRevert(
-            stranger, b, _sign(b), abi.encodeWithSelector(SwapSettlement.NonceAlreadyUsed.selector, maker, a.nonce)
+            stranger,
+            b,
+            _sign(b),
+            abi.encodeWithSelector(SwapSettlement.NonceAlreadyUsed.selector, maker, a.nonce)
         );
     }
 
@@ -387,7 +396,9 @@ contract SwapSettlementTest is SwapTestBase {
         else if (field == 3) o.expiry += 1;
         else o.taker = taker;
         _fundBoth(o, taker);
-        _expectFillRevert(taker, o, sig, abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker));
+        _expectFillRevert(
+            taker, o, sig, abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker)
+        );
     }
 
     function test_fill_malformedSignatures_revert() public {
@@ -428,7 +439,9 @@ contract SwapSettlementTest is SwapTestBase {
         bytes memory sig = _sign(o); // for this chain
         uint256 snap = vm.snapshotState();
         vm.chainId(otherChain);
-        _expectFillRevert(taker, o, sig, abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker));
+        _expectFillRevert(
+            taker, o, sig, abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker)
+        );
         // A signature made for the other chain's domain works there, not here.
         bytes memory sigOther = _signDigest(makerKey, _digest(o, address(swap), otherChain));
         _fill(taker, o, sigOther);
@@ -455,7 +468,9 @@ contract SwapSettlementTest is SwapTestBase {
         vm.expectRevert(abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker));
         vm.prank(taker);
         other.fill(o, sig);
-        _expectFillRevert(taker, o, sigOther, abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker));
+        _expectFillRevert(
+            taker, o, sigOther, abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, maker)
+        );
         _fill(taker, o, sig);
         assertEq(send.balanceOf(maker), 1e18);
     }
@@ -499,7 +514,10 @@ contract SwapSettlementTest is SwapTestBase {
         SmartWallet wallet = new SmartWallet(maker);
         SwapOrder memory o = _walletOrder(wallet, _erc20(address(usd), 1e18), _erc20(address(send), 1e18));
         _expectFillRevert(
-            taker, o, _sign(takerKey, o), abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, wallet)
+            taker,
+            o,
+            _sign(takerKey, o),
+            abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, wallet)
         );
     }
 
@@ -531,7 +549,10 @@ contract SwapSettlementTest is SwapTestBase {
         SwapOrder memory o = _order(_erc20(address(usd), 1e18), _erc20(address(send), 1e18));
         o.maker = address(plain);
         _expectFillRevert(
-            taker, o, _sign(makerKey, o), abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, plain)
+            taker,
+            o,
+            _sign(makerKey, o),
+            abi.encodeWithSelector(SwapSettlement.InvalidSignature.selector, plain)
         );
     }
 
@@ -540,20 +561,26 @@ contract SwapSettlementTest is SwapTestBase {
     function testFuzz_fill_unknownAssetKind_reverts(uint8 kind, bool makerSide) public {
         kind = uint8(bound(kind, 3, 255));
         Asset memory bad = Asset(kind, address(usd), 1e18);
-        SwapOrder memory o = makerSide ? _order(bad, _erc20(address(send), 1)) : _order(_erc20(address(send), 1), bad);
-        _expectFillRevert(taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.UnknownAssetKind.selector, kind));
+        SwapOrder memory o =
+            makerSide ? _order(bad, _erc20(address(send), 1)) : _order(_erc20(address(send), 1), bad);
+        _expectFillRevert(
+            taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.UnknownAssetKind.selector, kind)
+        );
     }
 
     function testFuzz_fill_ethLegNamingAToken_reverts(address token, bool makerSide) public {
         vm.assume(token != address(0));
         Asset memory bad = Asset(ETH, token, 1 ether);
-        SwapOrder memory o = makerSide ? _order(bad, _erc20(address(send), 1)) : _order(_erc20(address(send), 1), bad);
+        SwapOrder memory o =
+            makerSide ? _order(bad, _erc20(address(send), 1)) : _order(_erc20(address(send), 1), bad);
         _expectFillRevert(
             taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.AssetKindMismatch.selector, ETH, token)
         );
     }
 
-    function testFuzz_fill_tokenLegWithoutContract_reverts(bool erc721, bool makerSide, address token) public {
+    function testFuzz_fill_tokenLegWithoutContract_reverts(bool erc721, bool makerSide, address token)
+        public
+    {
         vm.assume(token.code.length == 0);
         uint8 kind = erc721 ? ERC721 : ERC20;
         Asset memory bad = Asset(kind, token, 1);
@@ -704,7 +731,10 @@ contract SwapSettlementTest is SwapTestBase {
         SwapOrder memory o = _order(_eth(1 ether), _erc20(address(send), 1e18));
         _provide(taker, o.takerAsset);
         _expectFillRevert(
-            taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.InsufficientEscrow.selector, maker, 0, 1 ether)
+            taker,
+            o,
+            _sign(o),
+            abi.encodeWithSelector(SwapSettlement.InsufficientEscrow.selector, maker, 0, 1 ether)
         );
     }
 
@@ -759,7 +789,10 @@ contract SwapSettlementTest is SwapTestBase {
         wallet.exec(address(usd), 0, abi.encodeCall(usd.approve, (address(swap), 10e18)));
         vm.deal(taker, 1 ether);
         _expectFillRevert(
-            taker, o, _sign(o), abi.encodeWithSelector(SwapSettlement.EthTransferFailed.selector, wallet, 1 ether)
+            taker,
+            o,
+            _sign(o),
+            abi.encodeWithSelector(SwapSettlement.EthTransferFailed.selector, wallet, 1 ether)
         );
         assertEq(usd.balanceOf(address(wallet)), 10e18);
         assertEq(usd.balanceOf(taker), 0);

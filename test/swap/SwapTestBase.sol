@@ -14,7 +14,8 @@ abstract contract SwapTestBase is Test {
     string internal constant VERSION = "1";
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 internal constant ASSET_TYPEHASH = keccak256("Asset(uint8 kind,address token,uint256 amountOrId)");
+    bytes32 internal constant ASSET_TYPEHASH =
+        keccak256("Asset(uint8 kind,address token,uint256 amountOrId)");
     bytes32 internal constant ORDER_TYPEHASH = keccak256(
         "SwapOrder(address maker,address taker,Asset makerAsset,Asset takerAsset,uint256 expiry,uint256 nonce)"
         "Asset(uint8 kind,address token,uint256 amountOrId)"
@@ -84,7 +85,9 @@ abstract contract SwapTestBase is Test {
 
     function _domainSeparator(address verifyingContract, uint256 chainId) internal pure returns (bytes32) {
         return keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256(bytes(NAME)), keccak256(bytes(VERSION)), chainId, verifyingContract)
+            abi.encode(
+                DOMAIN_TYPEHASH, keccak256(bytes(NAME)), keccak256(bytes(VERSION)), chainId, verifyingContract
+            )
         );
     }
 
@@ -111,7 +114,9 @@ abstract contract SwapTestBase is Test {
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(verifyingContract, chainId), _structHash(o)));
+        return keccak256(
+            abi.encodePacked("\x19\x01", _domainSeparator(verifyingContract, chainId), _structHash(o))
+        );
     }
 
     function _digest(SwapOrder memory o) internal view returns (bytes32) {
@@ -169,7 +174,9 @@ abstract contract SwapTestBase is Test {
     }
 
     /// @dev Gives the caller the ETH it sends if it lacks it, so the revert tested is the contract's.
-    function _expectFillRevert(address caller, SwapOrder memory o, bytes memory sig, bytes memory err) internal {
+    function _expectFillRevert(address caller, SwapOrder memory o, bytes memory sig, bytes memory err)
+        internal
+    {
         uint256 value = _value(o);
         if (caller.balance < value) vm.deal(caller, value);
         vm.expectRevert(err);

@@ -30,7 +30,9 @@ library Merkle {
             index /= 2;
         }
         out = new bytes32[](n);
-        for (uint256 i; i < n; ++i) out[i] = tmp[i];
+        for (uint256 i; i < n; ++i) {
+            out[i] = tmp[i];
+        }
     }
 
     function rewardLeaf(address account, uint256 cumulative) internal pure returns (bytes32) {

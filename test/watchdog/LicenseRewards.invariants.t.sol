@@ -3,13 +3,13 @@ pragma solidity 0.8.30;
 
 import {console} from "forge-std/console.sol";
 import {LicenseRewards} from "../../contracts/watchdog/LicenseRewards.sol";
-import {LicenseRewardsSuite} from "./LicenseRewardsSuite.sol";
+import {LicenseRewardsTestBase} from "./LicenseRewardsTestBase.sol";
 import {LicenseRewardsHandler} from "./handlers/LicenseRewardsHandler.sol";
 
 /// @notice License rewards driven through the real settlement. A short schedule (1,000 SEND per epoch from
 ///         epoch 2, halving every 4 epochs, the pool exactly the schedule's total) makes halvings, the
 ///         emission cap and wrong trees that over-allocate all happen within one run.
-contract LicenseRewardsInvariantTest is LicenseRewardsSuite {
+contract LicenseRewardsInvariantTest is LicenseRewardsTestBase {
     uint96 internal constant INV_EMISSION = 1_000 ether;
     uint32 internal constant INV_HALVING = 4;
     uint32 internal constant INV_FIRST_EPOCH = 2;

@@ -5,10 +5,10 @@ import {Vm} from "forge-std/Vm.sol";
 import {Merkle} from "../utils/Merkle.sol";
 import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {LicenseRewards} from "../../contracts/watchdog/LicenseRewards.sol";
-import {LicenseRewardsSuite} from "./LicenseRewardsSuite.sol";
+import {LicenseRewardsTestBase} from "./LicenseRewardsTestBase.sol";
 import {ZeroOwnerLicense} from "./mocks/MockLicense.sol";
 
-contract LicenseRewardsTest is LicenseRewardsSuite {
+contract LicenseRewardsTest is LicenseRewardsTestBase {
     uint256 internal constant E = LICENSE_EMISSION;
 
     function setUp() public override {

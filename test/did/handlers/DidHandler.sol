@@ -127,7 +127,8 @@ contract DidHandler is CommonBase, StdCheats, StdUtils {
             registry.acceptTransfer(did);
         } else {
             uint256 deadline = block.timestamp + 1 hours;
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(_pks[t], registry.transferConsentDigest(did, to, deadline));
+            (uint8 v, bytes32 r, bytes32 s) =
+                vm.sign(_pks[t], registry.transferConsentDigest(did, to, deadline));
             vm.prank(from);
             registry.transferWithConsent(did, to, deadline, abi.encodePacked(r, s, v));
         }
@@ -189,8 +190,9 @@ contract DidHandler is CommonBase, StdCheats, StdUtils {
         view
         returns (bytes32)
     {
-        bytes32 structHash =
-            keccak256(abi.encode(registry.LINK_CONSENT_TYPEHASH(), did, wallet, owner, nonce, deadline));
+        bytes32 structHash = keccak256(
+            abi.encode(registry.LINK_CONSENT_TYPEHASH(), did, wallet, owner, nonce, deadline)
+        );
         return keccak256(abi.encodePacked("\x19\x01", registry.DOMAIN_SEPARATOR(), structHash));
     }
 }

@@ -110,7 +110,9 @@ contract SwapHandler is CommonBase, StdCheats, StdUtils {
             if (available > 0) return (true, Asset(ETH, address(0), bound(seed, 1, available)));
         }
         address token = seed % 2 == 0 ? address(usd) : address(send);
-        if (token == avoid || ghostErc20[token][from] == 0) token = token == address(usd) ? address(send) : address(usd);
+        if (token == avoid || ghostErc20[token][from] == 0) {
+            token = token == address(usd) ? address(send) : address(usd);
+        }
         uint256 balance = ghostErc20[token][from];
         if (token == avoid || balance == 0) return (false, a);
         return (true, Asset(ERC20, token, bound(seed, 1, balance)));
@@ -173,7 +175,8 @@ contract SwapHandler is CommonBase, StdCheats, StdUtils {
         bool fixedTaker
     ) external {
         (uint256 m, uint256 t) = _pair(makerSeed, takerSeed);
-        (bool makerOk, Asset memory makerAsset) = _leg(makerKind, actors[m], true, makerAmountSeed, address(0));
+        (bool makerOk, Asset memory makerAsset) =
+            _leg(makerKind, actors[m], true, makerAmountSeed, address(0));
         // The taker's leg is of another token than the maker's ERC-20 and not ETH against ETH, so each leg's
         // balance deltas measure that leg alone.
         if (makerAsset.kind == ETH) takerKind = takerKind % 2;
@@ -253,7 +256,8 @@ contract SwapHandler is CommonBase, StdCheats, StdUtils {
     {
         address maker = actors[m];
         (bool makerOk, Asset memory makerAsset) = _leg(ERC20, maker, true, seed, address(0));
-        (bool takerOk, Asset memory takerAsset) = _leg(uint8(seed >> 8), actors[t], false, seed >> 16, address(0));
+        (bool takerOk, Asset memory takerAsset) =
+            _leg(uint8(seed >> 8), actors[t], false, seed >> 16, address(0));
         if (!makerOk || !takerOk) return (false, o);
         o = _newOrder(m, makerAsset, takerAsset, seed);
         if (fault == 1) {

@@ -85,7 +85,11 @@ contract SmartWallet is IERC1271, IERC721Receiver, Reentry {
         acceptAnySignature = accept;
     }
 
-    function exec(address target, uint256 value, bytes calldata data) external payable returns (bytes memory) {
+    function exec(address target, uint256 value, bytes calldata data)
+        external
+        payable
+        returns (bytes memory)
+    {
         (bool ok, bytes memory ret) = target.call{value: value}(data);
         if (!ok) {
             assembly ("memory-safe") {
@@ -98,7 +102,10 @@ contract SmartWallet is IERC1271, IERC721Receiver, Reentry {
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
         if (acceptAnySignature) return IERC1271.isValidSignature.selector;
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
-        return err == ECDSA.RecoverError.NoError && signer == owner ? IERC1271.isValidSignature.selector : bytes4(0);
+        return
+            err == ECDSA.RecoverError.NoError && signer == owner
+                ? IERC1271.isValidSignature.selector
+                : bytes4(0);
     }
 
     function onERC721Received(address, address, uint256, bytes calldata) external returns (bytes4) {
@@ -114,7 +121,11 @@ contract SmartWallet is IERC1271, IERC721Receiver, Reentry {
 
 /// @notice A contract that cannot receive ERC-721s (no receiver hook) and accepts ETH.
 contract PlainContract {
-    function exec(address target, uint256 value, bytes calldata data) external payable returns (bytes memory) {
+    function exec(address target, uint256 value, bytes calldata data)
+        external
+        payable
+        returns (bytes memory)
+    {
         (bool ok, bytes memory ret) = target.call{value: value}(data);
         if (!ok) {
             assembly ("memory-safe") {

@@ -115,7 +115,8 @@ contract LicenseRewardsHandler is CommonBase, StdCheats, StdUtils {
         uint256 accountInc = uint256(keccak256(abi.encode(seed, "account"))) % (uint256(cap) + 1);
         _accountCumulative[e] = (e == 1 ? 0 : _accountCumulative[e - 1]) + accountInc;
 
-        EpochHeader memory h = QuorumSigning.header(e, Merkle.root(_leaves(e)), uint96(_accountCumulative[e]), cap);
+        EpochHeader memory h =
+            QuorumSigning.header(e, Merkle.root(_leaves(e)), uint96(_accountCumulative[e]), cap);
         (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _signQuorum(h, seed);
         settlement.submitEpoch(h, _guardians, bitmap, sigs);
         calls[greedy ? bytes32("submitGreedy") : bytes32("submitHonest")]++;

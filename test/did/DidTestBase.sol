@@ -2,43 +2,8 @@
 pragma solidity 0.8.30;
 
 import {Test} from "forge-std/Test.sol";
-import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
-import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
-import {DidRegistry} from "../../../contracts/did/DidRegistry.sol";
-import {DidUniversalResolver} from "../../../contracts/did/DidUniversalResolver.sol";
-
-/// @notice A smart-contract wallet that approves (ERC-1271) exactly the digests its owner allowed.
-contract MockContractWallet is IERC1271, IERC721Receiver {
-    mapping(bytes32 digest => bool) public approved;
-    bool public rejectTokens;
-
-    function approve(bytes32 digest) external {
-        approved[digest] = true;
-    }
-
-    function setRejectTokens(bool reject) external {
-        rejectTokens = reject;
-    }
-
-    function isValidSignature(bytes32 digest, bytes calldata) external view returns (bytes4) {
-        return approved[digest] ? IERC1271.isValidSignature.selector : bytes4(0xffffffff);
-    }
-
-    function onERC721Received(address, address, uint256, bytes calldata) external view returns (bytes4) {
-        return rejectTokens ? bytes4(0) : IERC721Receiver.onERC721Received.selector;
-    }
-
-    /// @dev Lets tests act as this wallet (accept offers, unlink, set a primary).
-    function call(address target, bytes calldata data) external returns (bytes memory) {
-        (bool ok, bytes memory ret) = target.call(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 32), mload(ret))
-            }
-        }
-        return ret;
-    }
-}
+import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
+import {DidUniversalResolver} from "../../contracts/did/DidUniversalResolver.sol";
 
 /// @notice Deploys the DID registry and its universal resolver the way the deploy script will
 ///         (`DidRegistry("send")`, `DidUniversalResolver(registry)`), with named actors whose keys sign real
@@ -46,7 +11,8 @@ contract MockContractWallet is IERC1271, IERC721Receiver {
 abstract contract DidTestBase is Test {
     string internal constant TLD = "send";
     /// namehash("addr.reverse")
-    bytes32 internal constant ADDR_REVERSE_NODE = 0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
+    bytes32 internal constant ADDR_REVERSE_NODE =
+        0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
 
     DidRegistry internal registry;
     DidUniversalResolver internal resolver;
@@ -109,7 +75,11 @@ abstract contract DidTestBase is Test {
         return abi.encodePacked(r, s, v);
     }
 
-    function _linkConsent(uint256 walletPk, uint256 did, uint256 deadline) internal view returns (bytes memory) {
+    function _linkConsent(uint256 walletPk, uint256 did, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
         return _sign(walletPk, registry.linkConsentDigest(did, vm.addr(walletPk), deadline));
     }
 
@@ -121,7 +91,11 @@ abstract contract DidTestBase is Test {
         registry.linkWallet(did, vm.addr(walletPk), deadline, consent);
     }
 
-    function _transferConsent(uint256 toPk, uint256 did, uint256 deadline) internal view returns (bytes memory) {
+    function _transferConsent(uint256 toPk, uint256 did, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
         return _sign(toPk, registry.transferConsentDigest(did, vm.addr(toPk), deadline));
     }
 
@@ -137,7 +111,9 @@ abstract contract DidTestBase is Test {
     ) internal view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
                 keccak256("SendingNetwork DidRegistry"),
                 keccak256("1"),
                 chainId,

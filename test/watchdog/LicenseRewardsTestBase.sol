@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {TestSuite} from "../utils/TestSuite.sol";
+import {ProtocolTestBase} from "../utils/ProtocolTestBase.sol";
 import {Merkle} from "../utils/Merkle.sol";
 import {SendToken} from "../../contracts/token/SendToken.sol";
 import {NodeStaking} from "../../contracts/staking/NodeStaking.sol";
@@ -9,10 +9,10 @@ import {EpochSettlement} from "../../contracts/settlement/EpochSettlement.sol";
 import {LicenseRewards} from "../../contracts/watchdog/LicenseRewards.sol";
 import {MockLicense} from "./mocks/MockLicense.sol";
 
-/// @notice The settlement stack of `TestSuite`, deployed the way the deploy script will deploy it with
+/// @notice The settlement stack of `ProtocolTestBase`, deployed the way the deploy script will deploy it with
 ///         license rewards: the token mints the 12% license pool to the predicted `LicenseRewards`
 ///         address, which is deployed after the settlement. The license is a mock ERC-721.
-abstract contract LicenseRewardsSuite is TestSuite {
+abstract contract LicenseRewardsTestBase is ProtocolTestBase {
     bytes32 internal constant TAG = keccak256("SendingNetwork.LicenseReward");
     uint256 internal constant POOL = 120_000_000 ether;
     /// Default schedule: the settlement's halving interval, and the rate whose geometric series is the pool.

@@ -12,7 +12,7 @@ import {QuorumSigning} from "./QuorumSigning.sol";
 
 /// @notice Deploys the whole settlement stack the way script/Deploy.s.sol does, with named actors and
 ///         helpers that sign real EIP-712 messages with real keys.
-abstract contract TestSuite is Test {
+abstract contract ProtocolTestBase is Test {
     uint96 internal constant MIN_STAKE = 10_000 ether;
     uint64 internal constant UNBONDING = 14 days;
     uint16 internal constant MAX_SLASH_BPS = 1_000;
@@ -59,7 +59,9 @@ abstract contract TestSuite is Test {
         );
         staking = new NodeStaking(_stakingConfig(address(token), predictedSettlement));
         settlement = new EpochSettlement(_settlementConfig(address(token), address(staking)));
-        require(address(staking) == predictedStaking && address(settlement) == predictedSettlement, "prediction");
+        require(
+            address(staking) == predictedStaking && address(settlement) == predictedSettlement, "prediction"
+        );
         vm.label(address(token), "SEND");
         vm.label(address(staking), "NodeStaking");
         vm.label(address(settlement), "EpochSettlement");
@@ -67,7 +69,11 @@ abstract contract TestSuite is Test {
 
     // ---------------------------------------------------------------- config
 
-    function _stakingConfig(address token_, address settlement_) internal view returns (NodeStaking.Config memory) {
+    function _stakingConfig(address token_, address settlement_)
+        internal
+        view
+        returns (NodeStaking.Config memory)
+    {
         return NodeStaking.Config({
             token: token_,
             settlement: settlement_,
@@ -139,7 +145,9 @@ abstract contract TestSuite is Test {
         _fund(operator_, amount);
         vm.startPrank(operator_);
         token.approve(address(staking), amount);
-        staking.register(nodeKey, amount, _keyConsent(nodeKeyPk, operator_), "wss://node.example", "ipfs://meta");
+        staking.register(
+            nodeKey, amount, _keyConsent(nodeKeyPk, operator_), "wss://node.example", "ipfs://meta"
+        );
         vm.stopPrank();
     }
 
@@ -177,7 +185,8 @@ abstract contract TestSuite is Test {
     function _submit(EpochHeader memory h) internal {
         uint64 endsAt = settlement.epochEnd(h.epoch);
         if (block.timestamp < endsAt) vm.warp(endsAt);
-        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) = _sign(h, settlement.thresholdFor(uint8(guardians.length)));
+        (uint256 bitmap, GuardianQuorum.Signature[] memory sigs) =
+            _sign(h, settlement.thresholdFor(uint8(guardians.length)));
         vm.prank(keeper);
         settlement.submitEpoch(h, guardians, bitmap, sigs);
     }
@@ -196,7 +205,9 @@ abstract contract TestSuite is Test {
         returns (bytes32[] memory leaves, bytes32 root)
     {
         leaves = new bytes32[](accounts.length);
-        for (uint256 i; i < accounts.length; ++i) leaves[i] = Merkle.rewardLeaf(accounts[i], amounts[i]);
+        for (uint256 i; i < accounts.length; ++i) {
+            leaves[i] = Merkle.rewardLeaf(accounts[i], amounts[i]);
+        }
         root = Merkle.root(leaves);
     }
 }
