@@ -10,8 +10,8 @@ const report = 'lcov.info';
 
 rmSync(report, { force: true });
 const run = spawnSync(
-  'node_modules/.bin/forge',
-  ['coverage', '--report', 'lcov', '--report', 'summary', '--no-match-coverage', '(test|script)/'],
+  process.execPath,
+  ['tools/forge.mjs', 'coverage', '--report', 'lcov', '--report', 'summary', '--no-match-coverage', '(test|script)/'],
   {
     stdio: 'inherit',
     env: {

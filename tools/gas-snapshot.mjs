@@ -57,7 +57,8 @@ const old = parse(committed);
 const lines = [];
 for (const [name, gas] of entries) {
   if (!old.has(name)) lines.push(`  new      ${name} ${gas}`);
-  else if (old.get(name) !== gas) lines.push(`  changed  ${name} ${old.get(name)} -> ${gas}${delta(old.get(name), gas)}`);
+  else if (old.get(name) !== gas)
+    lines.push(`  changed  ${name} ${old.get(name)} -> ${gas}${delta(old.get(name), gas)}`);
 }
 for (const name of old.keys()) if (!entries.has(name)) lines.push(`  removed  ${name}`);
 if (lines.length === 0) lines.push('  (same entries, different bytes: regenerate it)');
