@@ -1,15 +1,8 @@
-/**
- * Command line of a guardian (`tsx keepers/src/guardian/main.ts --help`): the flags and the environment
- * turned into the service's options. The key comes from GUARDIAN_PRIVATE_KEY, never a flag (it would show
- * in `ps`).
- */
-import type { Hex } from 'viem';
+
 import { loadAddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../core/consensus.js';
-import { UsageError } from '../core/errors.js';
-import { isHex32 } from '../core/wire.js';
 import { loadConsensusParameters } from '../infra/configFile.js';
-import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine.js';
+import { commandLine, integerFlag, keyFromEnvironment, parseCommandLine } from '../infra/commandLine.js';
 import type { GuardianOptions } from './guardian.js';
 
 export function guardianCommand() {
@@ -39,13 +32,11 @@ export function parseGuardianArgs(
     consensus?: string;
     maxDatasetMb: string;
   }>();
-  const privateKey = env.GUARDIAN_PRIVATE_KEY;
-  if (!privateKey || !isHex32(privateKey))
-    throw new UsageError('set GUARDIAN_PRIVATE_KEY to the guardian key (0x + 64 hex)');
+  const privateKey = keyFromEnvironment(env, 'GUARDIAN_PRIVATE_KEY', 'guardian key');
   const book = loadAddressBook(o.addressBook);
   return {
     rpcUrl: o.rpcUrl,
-    privateKey: privateKey as Hex,
+    privateKey,
     chainId: book.chainId,
     contracts: {
       staking: book.contracts.NodeStaking,

@@ -5,7 +5,9 @@
  * `parseCommandLine`, runs, waits for `untilStopSignal`, and exits with `failureExitCode` on an error.
  */
 import { Command, CommanderError } from 'commander';
+import type { Hex } from 'viem';
 import { SendnetError, UsageError } from '../core/errors.js';
+import { isHex32 } from '../core/wire.js';
 
 /** A commander program that throws instead of exiting and prints only help: errors are the entry's to report. */
 export function commandLine(name: string, description: string): Command {
@@ -42,6 +44,16 @@ export function integerFlag(value: string | undefined, flag: string, min: number
     throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${value}"`);
   }
   return n;
+}
+
+/**
+ * A private key from the environment variable `variable` (keys never come from flags: they would show in
+ * `ps`); the UsageError names the variable and the expected form.
+ */
+export function keyFromEnvironment(env: NodeJS.ProcessEnv, variable: string, what: string): Hex {
+  const key = env[variable];
+  if (!key || !isHex32(key)) throw new UsageError(`set ${variable} to the ${what} (0x + 64 hex)`);
+  return key;
 }
 
 /** Resolves with the first SIGINT or SIGTERM the process receives. */

@@ -5,13 +5,11 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Hex } from 'viem';
 import { loadAddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../core/consensus.js';
 import { EpochClock } from '../core/epochClock.js';
 import { UsageError } from '../core/errors.js';
-import { isHex32 } from '../core/wire.js';
-import { commandLine, integerFlag, parseCommandLine } from '../infra/commandLine.js';
+import { commandLine, integerFlag, keyFromEnvironment, parseCommandLine } from '../infra/commandLine.js';
 import { loadIdentities, registerIdentities, type WatchDogOptions } from './watchdog.js';
 
 export function watchdogCommand() {
@@ -33,7 +31,7 @@ export function watchdogCommand() {
  * The WatchDog's options from argv and the environment (registering identities on-chain first with
  * --register-identities); null when the help was printed.
  */
-export async function watchdogOptionsFromArgs(
+export async function parseWatchdogArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WatchDogOptions | null> {
@@ -49,9 +47,7 @@ export async function watchdogOptionsFromArgs(
     rpcUrl?: string;
     commitGrace: string;
   }>();
-  const operatorKey = env.WATCHDOG_OPERATOR_KEY;
-  if (!operatorKey || !isHex32(operatorKey))
-    throw new UsageError('set WATCHDOG_OPERATOR_KEY to the operator key (0x + 64 hex)');
+  const operatorKey = keyFromEnvironment(env, 'WATCHDOG_OPERATOR_KEY', 'operator key');
   if (!/^[0-9]+$/.test(o.tokenId)) throw new UsageError(`--token-id must be a decimal integer, got ${o.tokenId}`);
   const book = loadAddressBook(o.addressBook);
   mkdirSync(o.dataDir, { recursive: true });
@@ -61,10 +57,10 @@ export async function watchdogOptionsFromArgs(
     if (existsSync(identitiesPath))
       throw new UsageError(`${identitiesPath} exists: not overwriting registered identities`);
     const count = integerFlag(o.registerIdentities, '--register-identities', 2, 1000)!;
-    await registerIdentities(o.rpcUrl, book, operatorKey as Hex, count, identitiesPath, BigInt(o.tokenId));
+    await registerIdentities(o.rpcUrl, book, operatorKey, count, identitiesPath, BigInt(o.tokenId));
   }
   return {
-    operatorKey: operatorKey as Hex,
+    operatorKey: operatorKey,
     tokenId: BigInt(o.tokenId),
     identities: loadIdentities(identitiesPath),
     keeperUrl: o.keeperUrl,

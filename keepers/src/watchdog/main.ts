@@ -3,11 +3,11 @@
  * until SIGINT or SIGTERM. Exit code 2 for bad usage or configuration, 1 for any other failure.
  */
 import { failureExitCode, untilStopSignal } from '../infra/commandLine.js';
-import { watchdogOptionsFromArgs } from './command.js';
+import { parseWatchdogArgs } from './command.js';
 import { WatchDogService } from './watchdog.js';
 
 try {
-  const options = await watchdogOptionsFromArgs(process.argv.slice(2));
+  const options = await parseWatchdogArgs(process.argv.slice(2));
   if (options) {
     const watchdog = new WatchDogService(options);
     watchdog.start();
