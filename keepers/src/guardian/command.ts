@@ -1,4 +1,3 @@
-
 import { loadAddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../core/consensus.js';
 import { loadConsensusParameters } from '../infra/configFile.js';
