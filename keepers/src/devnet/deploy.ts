@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadAddressBook, type AddressBook } from '../chain/addressBook.js';
-import { forgeScratchDir, foundryBinary, repoRoot } from '../dev/foundry.js';
+import { FORGE_SCRATCH_DIR, forgeScratchDir, foundryBinary, repoRoot } from '../dev/foundry.js';
 
 export interface DeployOptions {
   rpcUrl: string;
@@ -32,6 +32,8 @@ export async function deployProtocol(options: DeployOptions): Promise<{ book: Ad
     ...process.env,
     DEPLOY_CONFIG: options.configPath ?? 'config/devnet.json',
     ADDRESS_BOOK: path,
+    // forge's broadcast logs of local runs stay out of the work tree too
+    FOUNDRY_BROADCAST: join(FORGE_SCRATCH_DIR, 'broadcast'),
   };
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(foundryBinary('forge'), args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
