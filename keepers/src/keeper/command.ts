@@ -41,6 +41,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function keeperCommand(): { program: Command; chosen: () => KeeperInvocation | undefined } {
   let chosen: KeeperInvocation | undefined;
+  // subcommands made with .command() inherit the program's exitOverride and silenced error output
   const program = commandLine(
     'keeper',
     'SendingNetwork keeper: settles each epoch through the BullMQ pipeline (docs/keepers.md §7)',
@@ -48,8 +49,6 @@ export function keeperCommand(): { program: Command; chosen: () => KeeperInvocat
   program
     .command('run', { isDefault: true })
     .description('run a keeper process until SIGINT/SIGTERM')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .option('--rpc-url <url>', 'JSON-RPC endpoint (required)')
     .option('--address-book <file>', 'deployment address book (required)')
     .option('--guardian <url>', 'a guardian to collect signatures from (repeatable)', collect, [] as string[])
@@ -78,8 +77,6 @@ export function keeperCommand(): { program: Command; chosen: () => KeeperInvocat
   program
     .command('dead-letters')
     .description('list dead letters (JSON lines)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .addOption(redisOption())
     .action((o: { redisUrl: string }) => {
       chosen = { command: 'dead-letters', redisUrl: check(url, o.redisUrl, '--redis-url') };
@@ -88,8 +85,6 @@ export function keeperCommand(): { program: Command; chosen: () => KeeperInvocat
     .command('retry')
     .description('retry a dead-lettered job')
     .argument('<jobId>', 'the job id (see `keeper dead-letters`)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .addOption(redisOption())
     .action((jobId: string, o: { redisUrl: string }) => {
       chosen = { command: 'retry', redisUrl: check(url, o.redisUrl, '--redis-url'), jobId };
