@@ -19,7 +19,7 @@ export const populationSchema = z
     /** Nodes that pad their commitment with forged receipts (+inflateUnits of their real volume). */
     inflaters: z.number().int().min(0),
     inflateUnits: z.number().positive(),
-    /** Nodes that go offline in the middle of the first network epoch and stay down. */
+    /** Nodes that go offline as the first network epoch starts and stay down. */
     offline: z.number().int().min(0),
     /** Challenge identities (DIDs with a device key) per WatchDog. */
     identitiesPerWatchdog: z.number().int().min(2).max(8),

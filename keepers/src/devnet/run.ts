@@ -1,9 +1,9 @@
 /**
  * `npm run devnet`: the project's main job. One command starts a local chain (anvil) and Redis, deploys
  * and wires every contract, sets up a small live network — 20 edge nodes (two drop messages, one inflates
- * its commitment, one goes offline mid-epoch), 6 WatchDogs, 7 guardians (5-of-7), 50 clients sending
- * traffic — runs the keeper pipeline, and prints a table per settled epoch. Ctrl-C stops everything it
- * started.
+ * its commitment, one goes offline when the network's first epoch starts), 6 WatchDogs, 7 guardians
+ * (5-of-7), 50 clients sending traffic — runs the keeper pipeline, and prints a table per settled epoch.
+ * Ctrl-C stops everything it started.
  *
  *   npm run devnet                       # runs until Ctrl-C
  *   npm run devnet -- --epochs 3         # exits after 3 network epochs: 0 if every node got what its
