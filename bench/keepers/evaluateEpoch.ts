@@ -70,6 +70,7 @@ const [{ watchdogs, transcripts }, buildWatchdogs] = await time(async () => {
       return {
         tokenId: w.tokenId,
         operator: privateKeyToAccount(w.key).address,
+        owner: privateKeyToAccount(w.key).address,
         commit: m.commit,
         signature: m.signature,
       };
@@ -78,8 +79,13 @@ const [{ watchdogs, transcripts }, buildWatchdogs] = await time(async () => {
   const assignment = assignWatchdogs({
     assignSeed,
     nodes: nodes.map((n) => n.nodeKey as Address),
-    watchdogs: commits.map((c) => ({ tokenId: c.tokenId, operator: c.operator.toLowerCase() as Address })),
+    watchdogs: commits.map((c) => ({
+      tokenId: c.tokenId,
+      operator: c.operator.toLowerCase() as Address,
+      owner: c.owner.toLowerCase() as Address,
+    })),
     m: DEVNET_CONSENSUS.m,
+    nodeOperators: new Map(nodes.map((n) => [n.nodeKey.toLowerCase(), n.operator.toLowerCase()])),
   });
   const perDog = new Map<bigint, Address[]>();
   for (const [node, ids] of assignment)

@@ -101,7 +101,13 @@ test('a tree with 10% fake weight gets at least one fake sample in k=32 for ≥ 
   assert.ok(caught >= 180, `caught only ${caught}/200`);
 });
 
-function referenceAssignment(seed: Hex, node: Address, watchdogs: WatchdogCandidate[], m: number): bigint[] {
+function referenceAssignment(
+  seed: Hex,
+  node: Address,
+  watchdogs: WatchdogCandidate[],
+  m: number,
+  nodeOperator?: Address,
+): bigint[] {
   const ranked = watchdogs
     .map((w) => ({
       w,
@@ -110,30 +116,36 @@ function referenceAssignment(seed: Hex, node: Address, watchdogs: WatchdogCandid
     .sort((a, b) => (a.key < b.key ? -1 : 1));
   const picked: bigint[] = [];
   const ops = new Set<string>();
+  const owners = new Set<string>();
   for (const { w } of ranked) {
     if (picked.length === m) break;
-    if (ops.has(w.operator.toLowerCase())) continue;
-    ops.add(w.operator.toLowerCase());
+    const op = w.operator.toLowerCase();
+    const owner = w.owner.toLowerCase();
+    if (ops.has(op) || owners.has(owner)) continue;
+    if (nodeOperator && (owner === nodeOperator.toLowerCase() || op === nodeOperator.toLowerCase())) continue;
+    ops.add(op);
+    owners.add(owner);
     picked.push(w.tokenId);
   }
   return picked;
 }
 
-test('WatchDog assignment: seeded order, first m with distinct operators, independent of input order', () => {
+test('WatchDog assignment: seeded order, first m with distinct operators and owners, independent of input order', () => {
   const seed = assignmentSeed(3, BLOCK);
   const nodes = [5, 1, 4, 2, 3].map(addr);
-  // 12 licenses over 4 operators (operator j owns tokens ≡ j mod 4)
+  // 12 licenses over 4 operators (operator j runs tokens ≡ j mod 4), each license its own holder
   const watchdogs: WatchdogCandidate[] = Array.from({ length: 12 }, (_, t) => ({
     tokenId: BigInt(t + 1),
     operator: addr(100 + (t % 4)),
+    owner: addr(200 + t),
   }));
   const assignment = assignWatchdogs({ assignSeed: seed, nodes, watchdogs, m: 3 });
   const sortedNodes = nodes.map((n) => n.toLowerCase()).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
   assert.deepEqual([...assignment.keys()], sortedNodes);
-  const owner = new Map(watchdogs.map((w) => [w.tokenId, w.operator]));
+  const operatorOf = new Map(watchdogs.map((w) => [w.tokenId, w.operator]));
   for (const [node, picked] of assignment) {
     assert.equal(picked.length, 3);
-    assert.equal(new Set(picked.map((t) => owner.get(t))).size, 3, 'operators pairwise different');
+    assert.equal(new Set(picked.map((t) => operatorOf.get(t))).size, 3, 'operators pairwise different');
     assert.deepEqual(picked, referenceAssignment(seed, node, watchdogs, 3));
   }
   const shuffled = assignWatchdogs({
@@ -147,14 +159,43 @@ test('WatchDog assignment: seeded order, first m with distinct operators, indepe
   const two = watchdogs.filter((w) => w.operator === addr(100) || w.operator === addr(101));
   for (const picked of assignWatchdogs({ assignSeed: seed, nodes, watchdogs: two, m: 3 }).values())
     assert.equal(picked.length, 2);
-  // default m = 3, no WatchDogs = empty lists, another seed = another assignment
-  assert.deepEqual(assignWatchdogs({ assignSeed: seed, nodes, watchdogs }), assignment);
+  // default m = 5 (four operators: four each), no WatchDogs = empty lists, another seed = another assignment
+  for (const picked of assignWatchdogs({ assignSeed: seed, nodes, watchdogs }).values()) assert.equal(picked.length, 4);
   assert.ok([...assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [] }).values()].every((p) => p.length === 0));
-  assert.notDeepEqual(assignWatchdogs({ assignSeed: assignmentSeed(4, BLOCK), nodes, watchdogs }), assignment);
+  assert.notDeepEqual(assignWatchdogs({ assignSeed: assignmentSeed(4, BLOCK), nodes, watchdogs, m: 3 }), assignment);
   assert.throws(
     () => assignWatchdogs({ assignSeed: seed, nodes, watchdogs: [...watchdogs, watchdogs[0]!] }),
     /tokenId 1 listed twice/,
   );
+});
+
+test('WatchDog assignment is by owner: one holder judges a node at most once, never its own node', () => {
+  const seed = assignmentSeed(7, BLOCK);
+  const nodes = Array.from({ length: 40 }, (_, i) => addr(i + 1));
+  const nodeOperators = new Map(nodes.map((n, i) => [n.toLowerCase(), addr(500 + (i % 4)).toLowerCase()]));
+  // 8 independent holders, and holder 300 with 4 licenses run by 4 different operator keys (a colluding set);
+  // holder 501 also operates nodes 2, 6, 10, … and holds license 20
+  const watchdogs: WatchdogCandidate[] = [
+    ...Array.from({ length: 8 }, (_, t) => ({ tokenId: BigInt(t + 1), operator: addr(100 + t), owner: addr(200 + t) })),
+    ...Array.from({ length: 4 }, (_, t) => ({ tokenId: BigInt(t + 10), operator: addr(150 + t), owner: addr(300) })),
+    { tokenId: 20n, operator: addr(160), owner: addr(501) },
+  ];
+  const ownerOf = new Map(watchdogs.map((w) => [w.tokenId, w.owner]));
+  const assignment = assignWatchdogs({ assignSeed: seed, nodes, watchdogs, m: 5, nodeOperators });
+  let colluderPicks = 0;
+  for (const [node, picked] of assignment) {
+    assert.equal(picked.length, 5);
+    const owners = picked.map((t) => ownerOf.get(t));
+    assert.equal(new Set(owners).size, 5, `node ${node}: owners pairwise different`);
+    assert.ok(!owners.includes(nodeOperators.get(node) as Address), `node ${node} judged by its own operator`);
+    colluderPicks += owners.filter((o) => o === addr(300)).length;
+    assert.deepEqual(picked, referenceAssignment(seed, node, watchdogs, 5, nodeOperators.get(node) as Address));
+  }
+  assert.ok(colluderPicks > 0 && colluderPicks <= nodes.length, 'the holder of four licenses judges a node once');
+  // a license whose operator key is the node's operator is skipped as well
+  const own = new Map(nodes.map((n) => [n.toLowerCase(), addr(100).toLowerCase()]));
+  for (const picked of assignWatchdogs({ assignSeed: seed, nodes, watchdogs, m: 5, nodeOperators: own }).values())
+    assert.ok(!picked.includes(1n));
 });
 
 // ------------------------------------------------------------------------------------------- openings

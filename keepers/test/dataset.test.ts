@@ -56,8 +56,8 @@ test('honest nodes: all openings verify, volume estimated from samples, availabi
       `estimate ${estimated} of ${n.commitment.totalUnits}`,
     );
     assert.ok(r.verifiedUnits > 0n, 'verified units credited');
-    assert.equal(r.assignedWatchdogs.length, 3, 'm = 3 WatchDogs from different operators');
-    assert.equal(r.watchdogRatios.length, 3);
+    assert.equal(r.assignedWatchdogs.length, 4, 'm = 5, but the fixture has only 4 operators (and holders)');
+    assert.equal(r.watchdogRatios.length, 4);
     assert.equal(r.availability, 1_000_000);
     assert.equal(r.score, 1_000_000);
     assert.ok(r.reward > 0n);
@@ -349,7 +349,8 @@ test('tampered items never make evaluateEpoch throw: every flipped hex digit in 
   const walk = (v: unknown, path: (string | number)[]) => {
     if (typeof v === 'string' && /^0x[0-9a-f]+$/.test(v) && v.length > 2) paths.push(path);
     else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) if (k !== 'owner') walk(x, [...path, k]); // owner: a chain fact
   };
   for (const field of ['commitments', 'openings', 'watchdogs', 'transcripts'] as const) walk(f.dataset[field], [field]);
   assert.ok(paths.length > 500);
@@ -451,6 +452,51 @@ test('license rewards: eligible licenses share the license emission by scheduled
     const proof = tree.proof(e.trees.licenseLeafOffset + i);
     assert.ok(verifies(licenseRewardLeaf(l.tokenId, l.cumulative), proof, e.header.rewardRoot), `license ${l.tokenId}`);
   });
+});
+
+test('colluding WatchDogs: one holder judges a node once, lies do not move the median and are not paid', async () => {
+  const behaviours: 'honest'[] = ['honest', 'honest', 'honest', 'honest'];
+  // License 0 reports node 0 down (zeroing an honest node) and every other node up.
+  const lying = await buildFixture({
+    behaviours,
+    watchdogs: 6,
+    watchdogOperators: 6,
+    challengeOk: (n, tokenId) => !(tokenId === 0n && n === 0),
+  });
+  const e = await evaluateEpoch(lying.dataset);
+  const victim = lying.nodes[0]!.nodeKey;
+  const judged = node(e, victim).assignedWatchdogs.includes('0');
+  assert.ok(judged, 'the fixture assigns license 0 to node 0 (5 of 6 licenses per node)');
+  assert.equal(node(e, victim).availability, 1_000_000, 'one liar among five cannot move the median');
+  assert.ok(node(e, victim).reward > 0n);
+  assert.ok(e.rejected.some((r) => r.kind === 'transcript' && r.id === `0@${victim}` && /outlier/.test(r.reason)));
+  const weight = (id: bigint) => e.scoringInput.licenses?.find((l) => l.tokenId === id)?.scheduled ?? 0;
+  const assigned = (id: string) => e.perNode.filter((n) => n.assignedWatchdogs.includes(id)).length;
+  const perNode = lying.dataset.parameters.challengesPerNode;
+  assert.equal(weight(0n), perNode * (assigned('0') - 1), 'license 0 is not paid for the node it lied about');
+  for (const t of [1n, 2n, 3n, 4n, 5n]) assert.equal(weight(t), perNode * assigned(t.toString()), `license ${t}`);
+  // per challenge it was scheduled, the liar earns less than every truthful license
+  const reward = (id: bigint) => e.result.licenseRewards.find((x) => x.tokenId === id)?.amount ?? 0n;
+  const perChallenge = (id: bigint) => reward(id) / BigInt(perNode * assigned(id.toString()));
+  for (const t of [1n, 2n, 3n, 4n, 5n]) assert.ok(perChallenge(0n) < perChallenge(t), 'lying earns less');
+
+  // Two licenses of one holder are never both assigned to a node.
+  const pair = await buildFixture({
+    behaviours,
+    watchdogList: [0, 1, 2, 3, 4, 5, 6].map((t) => ({
+      tokenId: BigInt(t),
+      privateKey: generatePrivateKey(),
+      ...(t >= 5 ? { owner: '0x00000000000000000000000000000000000000c0' as const } : {}),
+    })),
+  });
+  const paired = await evaluateEpoch(pair.dataset);
+  for (const n of paired.perNode) {
+    assert.equal(n.assignedWatchdogs.length, 5);
+    assert.ok(
+      !(n.assignedWatchdogs.includes('5') && n.assignedWatchdogs.includes('6')),
+      `${n.nodeKey}: both of one holder`,
+    );
+  }
 });
 
 test('a license whose transcript is rejected earns nothing this epoch and keeps its previous cumulative', async () => {

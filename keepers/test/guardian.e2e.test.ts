@@ -133,12 +133,14 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
       stake: n.stake,
       endpoint: n.endpoint,
     });
-  const watchdogList: { tokenId: bigint; privateKey: Hex }[] = [];
+  const watchdogList: { tokenId: bigint; privateKey: Hex; owner: Address }[] = [];
   for (let i = 0; i < 4; i++) {
     const operatorKey = generatePrivateKey();
+    const ownerKey = generatePrivateKey();
     watchdogList.push({
-      tokenId: await mintLicense(c, generatePrivateKey(), privateKeyToAccount(operatorKey).address),
+      tokenId: await mintLicense(c, ownerKey, privateKeyToAccount(operatorKey).address),
       privateKey: operatorKey,
+      owner: privateKeyToAccount(ownerKey).address,
     });
   }
 

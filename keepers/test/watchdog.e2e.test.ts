@@ -48,7 +48,7 @@ const tempDir = () => {
 class KeeperStandIn {
   readonly commits = new Map<
     number,
-    Map<string, { tokenId: string; operator: string; commit: string; signature: string }>
+    Map<string, { tokenId: string; operator: string; owner: string; commit: string; signature: string }>
   >();
   readonly transcripts: SignedTranscript[] = [];
   readonly assignBlockHash = new Map<number, Hex>();
@@ -83,7 +83,14 @@ class KeeperStandIn {
         const forEpoch = this.commits.get(m.epoch) ?? new Map();
         const prior = forEpoch.get(m.tokenId);
         if (prior && prior.commit !== m.commit) return reply(409, { error: 'conflict', message: 'another commit' });
-        forEpoch.set(m.tokenId, { tokenId: m.tokenId, operator, commit: m.commit, signature: m.signature });
+        // the stand-in's licenses are held by their operators
+        forEpoch.set(m.tokenId, {
+          tokenId: m.tokenId,
+          operator,
+          owner: operator,
+          commit: m.commit,
+          signature: m.signature,
+        });
         this.commits.set(m.epoch, forEpoch);
         return reply(200, { accepted: true });
       }

@@ -7,7 +7,14 @@
  * parameters (emission cap, guardian share, equivocation slash, LicenseRewards' license emission). The keeper assembles datasets from these;
  * every guardian re-derives them to check a dataset before signing.
  */
-import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeFunctionData,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import {
   didRegistryAbi,
   epochSettlementAbi,
@@ -197,6 +204,37 @@ export async function watchdogOperatorsAt(
   );
   return new Map(unique.map((id, i) => [id.toString(), lower<Address>(operators[i]!)]));
 }
+
+/**
+ * `WatchDogLicense.ownerOf` of each token after block `blockNumber` (lowercase). A token that does not exist
+ * there (burned by a refund) has the zero address; any other failure throws.
+ */
+export async function watchdogOwnersAt(
+  client: PublicClient,
+  license: Address,
+  tokenIds: readonly bigint[],
+  blockNumber: number,
+): Promise<Map<string, Address>> {
+  const unique = [...new Set(tokenIds)];
+  const owners = await inBatches(unique, (tokenId) =>
+    client
+      .readContract({
+        address: license,
+        abi: watchDogLicenseAbi,
+        functionName: 'ownerOf',
+        args: [tokenId],
+        blockNumber: BigInt(blockNumber),
+      })
+      .catch((error: unknown) => {
+        const reverted = error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError);
+        if (reverted) return ZERO_OWNER;
+        throw error;
+      }),
+  );
+  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(owners[i]!)]));
+}
+
+const ZERO_OWNER: Address = '0x0000000000000000000000000000000000000000';
 
 export interface PreviousEpoch {
   /** Reward root of the previous epoch's (latest) submission; zero for epoch 1. */

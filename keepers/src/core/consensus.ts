@@ -24,7 +24,7 @@ export type ChainParameters = Pick<
 
 export const DEVNET_CONSENSUS: ConsensusParameters = {
   k: 32,
-  m: 3,
+  m: 5,
   challengesPerNode: 4,
   challengeTimeoutMs: 2_000,
   commitGraceSeconds: 5,

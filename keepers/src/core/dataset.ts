@@ -17,7 +17,7 @@ import { buildEpochTrees, scoreEpoch, type EpochTrees, type ScoringInput, type S
 import { parseEpochDataset, type EpochDataset } from './datasetSchema.js';
 import { assignmentSeed, samplingSeed } from './sampling.js';
 import { evaluateRelay } from './evaluateOpenings.js';
-import { evaluateWatchdogs } from './evaluateWatchdogs.js';
+import { evaluateWatchdogs, licenseWeights } from './evaluateWatchdogs.js';
 
 export { canonicalJson } from './canonicalJson.js';
 export * from './datasetSchema.js';
@@ -125,12 +125,8 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
   const p = d.parameters;
   const fraudSlash = BigInt(p.fraudSlash);
   // License weights: scheduled challenges of each eligible license's accepted transcript, summed over the
-  // nodes it was assigned (an accepted transcript covers every assigned node, challengesPerNode each).
-  const scheduledOf = new Map<string, number>(watchdogs.eligibleLicenses.map((id) => [id, 0]));
-  for (const counts of watchdogs.ratios.values()) {
-    for (const c of counts)
-      if (scheduledOf.has(c.tokenId)) scheduledOf.set(c.tokenId, scheduledOf.get(c.tokenId)! + c.scheduled);
-  }
+  // nodes it was assigned where its result agrees with the node's other WatchDogs (`licenseWeights`).
+  const scheduledOf = licenseWeights(watchdogs, rejected);
 
   const scoringInput: ScoringInput = {
     epoch: d.epoch,

@@ -82,6 +82,8 @@ export const nodeOpeningsWire = z.strictObject({
 export const watchdogCommitWire = z.strictObject({
   tokenId: uintString(256),
   operator: addressWire,
+  /** `ownerOf` at the start block (zero for a burned license). */
+  owner: addressWire,
   commit: bytes32Wire,
   signature: ecdsaSignatureWire,
 });
@@ -312,7 +314,7 @@ export interface DatasetParts {
   assignSeed: { blockNumber: number | bigint; blockHash: string; value: string };
   nodes: readonly { nodeKey: string; operator: string; stake: Amount; endpoint: string }[];
   keys: readonly { key: string; did: Amount; active: boolean }[];
-  watchdogs: readonly { tokenId: Amount; operator: string; commit: string; signature: string }[];
+  watchdogs: readonly { tokenId: Amount; operator: string; owner: string; commit: string; signature: string }[];
   /** Signed commitments, wire form or core/commitment.ts `SignedCommitment` (bigints allowed). */
   commitments: readonly unknown[];
   openings: readonly {
@@ -445,6 +447,7 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       parts.watchdogs.map((w) => ({
         tokenId: dec(w.tokenId),
         operator: low(w.operator),
+        owner: low(w.owner),
         commit: low(w.commit),
         signature: low(w.signature),
       })),

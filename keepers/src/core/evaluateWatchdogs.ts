@@ -21,6 +21,7 @@ import {
 } from './watchdogSchedule.js';
 import type { EpochDataset, TranscriptWire, WatchdogCommitWire } from './datasetSchema.js';
 import type { RejectedItem } from './dataset.js';
+import { PPM, medianInt } from './scoring.js';
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
@@ -74,6 +75,8 @@ const recover = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
 
 export interface ValidCommit {
   operator: Address;
+  /** The license's holder at the start block (WatchDogs are assigned by owner). */
+  owner: Address;
   commit: Hex;
 }
 
@@ -103,10 +106,15 @@ export async function validWatchdogCommits(
   entries.forEach((w, i) => {
     const reject = (reason: string) => rejected.push({ kind: 'watchdog-commit', id: `${w.tokenId}#${i}`, reason });
     if (w.operator === ZERO_ADDRESS) return reject('license has no operator');
+    if (w.owner === ZERO_ADDRESS) return reject('license has no owner (burned)');
     if (signers[i] !== w.operator)
       return reject(`signature recovers to ${signers[i] ?? 'nothing'}, not operator ${w.operator}`);
     const forToken = commits.get(w.tokenId) ?? new Map<string, ValidCommit>();
-    forToken.set(`${w.operator}:${w.commit}`, { operator: w.operator as Address, commit: w.commit as Hex });
+    forToken.set(`${w.operator}:${w.commit}`, {
+      operator: w.operator as Address,
+      owner: w.owner as Address,
+      commit: w.commit as Hex,
+    });
     commits.set(w.tokenId, forToken);
   });
   const valid = new Map<string, ValidCommit>();
@@ -118,23 +126,29 @@ export async function validWatchdogCommits(
   return valid;
 }
 
-/** The assignment of core/sampling.ts over the valid commits: node → tokenIds, and tokenId → nodes. */
+/**
+ * The assignment of core/sampling.ts over the valid commits: node → tokenIds, and tokenId → nodes. `nodes`:
+ * the node set with each node's operator (a license is never assigned to a node its owner or operator key
+ * operates).
+ */
 export function watchdogAssignment(
   assignSeed: Hex,
-  nodeKeys: readonly string[],
+  nodeSet: readonly { nodeKey: string; operator: string }[],
   valid: ReadonlyMap<string, ValidCommit>,
   m: number,
 ): { assignment: Map<Address, string[]>; nodesOf: Map<string, Address[]> } {
-  const nodes = nodeKeys.map((n) => n.toLowerCase() as Address);
+  const nodes = nodeSet.map((n) => n.nodeKey.toLowerCase() as Address);
+  const nodeOperators = new Map(nodeSet.map((n) => [n.nodeKey.toLowerCase(), n.operator.toLowerCase()]));
   if (!nodes.every((n, i) => i === 0 || nodes[i - 1]! < n)) nodes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const candidates: WatchdogCandidate[] = [...valid.entries()].map(([tokenId, c]) => ({
     tokenId: BigInt(tokenId),
     operator: c.operator,
+    owner: c.owner,
   }));
   // No candidates: every node gets none (skips a per-node pass over the whole node set).
   const assigned =
     candidates.length > 0
-      ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m })
+      ? assignWatchdogs({ assignSeed, nodes, watchdogs: candidates, m, nodeOperators })
       : new Map<Address, bigint[]>();
   const assignment = new Map<Address, string[]>();
   const nodesOf = new Map<string, Address[]>();
@@ -158,7 +172,7 @@ export async function evaluateWatchdogs(
 ): Promise<WatchdogEvaluation> {
   const validCommits = await validWatchdogCommits(d.epoch, d.watchdogs, rejected);
   const nodes = sortedNodeKeys;
-  const { assignment, nodesOf } = watchdogAssignment(d.assignSeed.value as Hex, nodes, validCommits, d.parameters.m);
+  const { assignment, nodesOf } = watchdogAssignment(d.assignSeed.value as Hex, d.nodes, validCommits, d.parameters.m);
 
   // Transcripts.
   const duration = d.epochEnd - d.epochStart;
@@ -216,4 +230,40 @@ export async function evaluateWatchdogs(
   }
   const eligibleLicenses = [...transcripts.keys()].filter((id) => (nodesOf.get(id)?.length ?? 0) > 0).sort(byTokenId);
   return { assignment, samples, ratios, eligibleLicenses };
+}
+
+/**
+ * How far (ppm of success ratio) a WatchDog's result for a node may lie from the median of the node's
+ * WatchDogs and still be paid. Part of the consensus function.
+ */
+export const OUTLIER_TOLERANCE_PPM = 250_000;
+
+/**
+ * License reward weights: for each eligible license, the challenges it was scheduled on the nodes where its
+ * success ratio lies within `OUTLIER_TOLERANCE_PPM` of that node's median (the node's availability before
+ * rounding to performance). A WatchDog that reports an honest node down, or an offline node up, against its
+ * independent peers is not paid for that node (a `transcript` item in `rejected` says so); with m = 5 and
+ * assignment by owner, a colluding pair cannot move the median either, so lying earns less than reporting
+ * the truth (docs/keepers.md §4).
+ */
+export function licenseWeights(w: WatchdogEvaluation, rejected: RejectedItem[]): Map<string, number> {
+  const weights = new Map<string, number>(w.eligibleLicenses.map((id) => [id, 0]));
+  for (const [node, counts] of w.ratios) {
+    const ppm = counts.map((c) => Math.round((c.ok / c.scheduled) * PPM));
+    const median = medianInt(ppm);
+    counts.forEach((c, i) => {
+      const weight = weights.get(c.tokenId);
+      if (weight === undefined) return;
+      if (Math.abs(ppm[i]! - median) > OUTLIER_TOLERANCE_PPM) {
+        rejected.push({
+          kind: 'transcript',
+          id: `${c.tokenId}@${node}`,
+          reason: `outlier: success ${ppm[i]} ppm for ${node} against its WatchDogs' median ${median} ppm; not paid for this node`,
+        });
+        return;
+      }
+      weights.set(c.tokenId, weight + c.scheduled);
+    });
+  }
+  return weights;
 }

@@ -28,7 +28,7 @@ import { assertUint32, isHex32 } from './wire.js';
 /** Samples per node and epoch (default). */
 export const DEFAULT_SAMPLES = 32;
 /** WatchDogs per node (default). */
-export const DEFAULT_WATCHDOGS_PER_NODE = 3;
+export const DEFAULT_WATCHDOGS_PER_NODE = 5;
 
 function checkHex32(what: string, value: Hex): void {
   if (!isHex32(value)) throw new RangeError(`${what} must be 32 bytes of hex, got ${value}`);
@@ -105,19 +105,27 @@ export function sampleLeafIndices(tree: SumTree, seed: Hex, nodeKey: Address, k:
 
 export interface WatchdogCandidate {
   tokenId: bigint;
+  /** The license's operator key (`WatchDogLicense.operatorOf`). */
   operator: Address;
+  /** The license's holder (`ownerOf`): WatchDogs are assigned by owner, so one holder's licenses count once. */
+  owner: Address;
 }
 
 /**
  * WatchDogs per node: for each node, candidates ordered by keccak256(abi.encode(assignSeed, node, tokenId))
- * ascending; the first `m` with pairwise different operators (fewer if there are not enough operators).
+ * ascending; the first `m` with pairwise different owners and pairwise different operator keys, skipping
+ * any license whose owner or operator key is the node's own operator (fewer if there are not enough
+ * owners). Assigning by owner means two licenses of one holder never both judge a node, so a colluding
+ * pair needs two holders, and with m = 5 two samples cannot move the median (docs/keepers.md §4).
  * Keys of the result are lowercase node keys in ascending order; each list is in pick order.
+ * `nodeOperators`: node key → its operator (lowercase); a node missing from it has no exclusion.
  */
 export function assignWatchdogs(args: {
   assignSeed: Hex;
   nodes: readonly Address[];
   watchdogs: readonly WatchdogCandidate[];
   m?: number;
+  nodeOperators?: ReadonlyMap<string, string>;
 }): Map<Address, bigint[]> {
   const m = args.m ?? DEFAULT_WATCHDOGS_PER_NODE;
   checkHex32('assignSeed', args.assignSeed);
@@ -143,13 +151,18 @@ export function assignWatchdogs(args: {
       return { w, key: keccak(buffer) };
     });
     ranked.sort((a, b) => compareBytes(a.key, b.key) || (a.w.tokenId < b.w.tokenId ? -1 : 1));
+    const nodeOperator = args.nodeOperators?.get(node)?.toLowerCase();
     const operators = new Set<string>();
+    const owners = new Set<string>();
     const picked: bigint[] = [];
     for (const { w } of ranked) {
       if (picked.length >= m) break;
       const operator = w.operator.toLowerCase();
-      if (operators.has(operator)) continue;
+      const owner = w.owner.toLowerCase();
+      if (operators.has(operator) || owners.has(owner)) continue;
+      if (nodeOperator !== undefined && (owner === nodeOperator || operator === nodeOperator)) continue;
       operators.add(operator);
+      owners.add(owner);
       picked.push(w.tokenId);
     }
     result.set(node, picked);

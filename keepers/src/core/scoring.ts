@@ -29,7 +29,8 @@
  *   an account may be both operator and guardian), listed by ascending address.
  * - License rewards (since consensus version 2): the epoch's license emission L (LicenseRewards'
  *   `epochEmission(epoch)`, a pool of its own) is split among the eligible licenses (accepted,
- *   schedule-consistent transcripts) pro rata to their scheduled challenges, rounded down; the remainder,
+ *   schedule-consistent transcripts) pro rata to their scheduled challenges on the nodes where their result
+ *   is no outlier (since version 3; `licenseWeights`), rounded down; the remainder,
  *   and all of L when no license is eligible, is not paid (it stays in the LicenseRewards pool). A
  *   license's cumulative = previous + this epoch's share; licenses not paid this epoch keep their previous
  *   cumulative. Listed by ascending token id.
@@ -43,8 +44,12 @@ import { buildTree, faultLeaf, licenseRewardLeaf, rewardLeaf, type MerkleTree } 
 import { scoresHashChain, type NodeScore } from './epochHeader.js';
 import { address, describeZodError, hexAddress } from './wire.js';
 
-/** 2: license leaves in the reward tree (license emission split by scheduled challenges). */
-export const CONSENSUS_VERSION = 2;
+/**
+ * 2: license leaves in the reward tree (license emission split by scheduled challenges).
+ * 3: WatchDogs assigned by owner and never to their holder's own nodes, m = 5; a license is paid only for the
+ *    nodes where its result agrees with the node's other WatchDogs (core/evaluateWatchdogs.ts `licenseWeights`).
+ */
+export const CONSENSUS_VERSION = 3;
 
 /** Fault flags in `NodeScore.faults` (uint8). */
 export const FAULT_OPENINGS_FAILED = 1;

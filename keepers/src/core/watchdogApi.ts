@@ -60,7 +60,10 @@ export const epochWatchdogsResponseSchema = z.object({
   assignSeed: z.object({ blockNumber: z.number().int().min(0), blockHash: bytes32Wire, value: bytes32Wire }).nullable(),
   /** Nodes Active at epoch start (as in the dataset); null until the start block exists. */
   nodes: z.array(datasetNodeWire).nullable(),
-  /** Commits received for this epoch, ascending tokenId. */
-  watchdogs: z.array(storedWatchdogCommitSchema),
+  /**
+   * Commits received for this epoch, ascending tokenId; once `final`, each carries the license's `owner` at
+   * the start block (WatchDogs are assigned by owner).
+   */
+  watchdogs: z.array(storedWatchdogCommitSchema.extend({ owner: addressWire.optional() })),
 });
 export type EpochWatchdogsResponse = z.infer<typeof epochWatchdogsResponseSchema>;

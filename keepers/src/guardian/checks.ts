@@ -14,6 +14,7 @@ import {
   keyStatesAt,
   keysNamedByOpenings,
   watchdogOperatorsAt,
+  watchdogOwnersAt,
   type EpochContracts,
 } from '../chain/epochFacts.js';
 import { canonicalJson } from '../core/canonicalJson.js';
@@ -92,17 +93,18 @@ export async function checkDatasetAgainstChain(ctx: ChainCheckContext, d: EpochD
     if (!same(state, theirs)) return { field: `keys (${state.key})`, ours: state, theirs };
   }
 
-  // WatchDog operators at the start block.
-  const operators = await watchdogOperatorsAt(
-    ctx.client,
-    ctx.contracts.license,
-    d.watchdogs.map((w) => BigInt(w.tokenId)),
-    d.startBlock.blockNumber,
-  );
+  // WatchDog operators and owners at the start block.
+  const tokenIds = d.watchdogs.map((w) => BigInt(w.tokenId));
+  const [operators, owners] = await Promise.all([
+    watchdogOperatorsAt(ctx.client, ctx.contracts.license, tokenIds, d.startBlock.blockNumber),
+    watchdogOwnersAt(ctx.client, ctx.contracts.license, tokenIds, d.startBlock.blockNumber),
+  ]);
   for (const w of d.watchdogs) {
     const ours: Address | undefined = operators.get(w.tokenId);
     if (ours !== w.operator)
       return { field: `watchdogs (${w.tokenId}).operator`, ours: ours ?? null, theirs: w.operator };
+    const owner: Address | undefined = owners.get(w.tokenId);
+    if (owner !== w.owner) return { field: `watchdogs (${w.tokenId}).owner`, ours: owner ?? null, theirs: w.owner };
   }
   return null;
 }

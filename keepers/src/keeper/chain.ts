@@ -12,7 +12,7 @@
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
 import type { AddressBook } from '../chain/addressBook.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
-import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt } from '../chain/epochFacts.js';
+import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt, watchdogOwnersAt } from '../chain/epochFacts.js';
 import type { DatasetNode } from '../core/datasetSchema.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import type { EpochTiming } from '../core/deadlines.js';
@@ -187,6 +187,11 @@ export class ChainReader {
   /** `WatchDogLicense.operatorOf` per token id after `blockNumber`, lowercase (zero address: none set). */
   async watchdogOperatorsAt(tokenIds: readonly bigint[], blockNumber: bigint): Promise<Map<string, Address>> {
     return watchdogOperatorsAt(this.client, this.book.contracts.WatchDogLicense, tokenIds, Number(blockNumber));
+  }
+
+  /** `WatchDogLicense.ownerOf` per token id after `blockNumber`, lowercase (zero address: burned). */
+  async watchdogOwnersAt(tokenIds: readonly bigint[], blockNumber: bigint): Promise<Map<string, Address>> {
+    return watchdogOwnersAt(this.client, this.book.contracts.WatchDogLicense, tokenIds, Number(blockNumber));
   }
 
   /**

@@ -223,9 +223,23 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       Math.max(0, times.epochStart - env.consensus.assignmentLeadSeconds),
     );
     const snapshot = final ? await epochSnapshot(env, epoch) : null;
-    const commits = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()]
-      .sort((a, b) => (BigInt(a.tokenId) < BigInt(b.tokenId) ? -1 : 1))
-      .map(({ tokenId, operator, commit, signature }) => ({ tokenId, operator, commit, signature }));
+    const stored = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()].sort((a, b) =>
+      BigInt(a.tokenId) < BigInt(b.tokenId) ? -1 : 1,
+    );
+    // Once the start block exists the holders are fixed there: the WatchDogs assign by owner.
+    const owners = snapshot
+      ? await env.chain.watchdogOwnersAt(
+          stored.map((c) => BigInt(c.tokenId)),
+          BigInt(snapshot.startBlock.blockNumber),
+        )
+      : undefined;
+    const commits = stored.map(({ tokenId, operator, commit, signature }) => ({
+      tokenId,
+      operator,
+      commit,
+      signature,
+      ...(owners ? { owner: owners.get(tokenId)! } : {}),
+    }));
     const hash = assignBlock?.hash.toLowerCase() as Hex | undefined;
     const body: EpochWatchdogsResponse = {
       epoch,

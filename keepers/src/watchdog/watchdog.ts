@@ -202,13 +202,11 @@ export class WatchDogService extends EventEmitter {
     if (!mine || mine.commit !== watchdogCommit(this.tokenId, epoch, secret))
       return skip('our commit is not in the epoch WatchDog set');
 
-    const valid = await validWatchdogCommits(epoch, info.watchdogs);
-    const { nodesOf } = watchdogAssignment(
-      info.assignSeed!.value as Hex,
-      info.nodes!.map((n) => n.nodeKey),
-      valid,
-      info.parameters.m,
-    );
+    const withOwners = info.watchdogs.flatMap((w) => (w.owner === undefined ? [] : [{ ...w, owner: w.owner }]));
+    if (withOwners.length !== info.watchdogs.length)
+      return skip('the keeper published the epoch WatchDog set without the license owners');
+    const valid = await validWatchdogCommits(epoch, withOwners);
+    const { nodesOf } = watchdogAssignment(info.assignSeed!.value as Hex, info.nodes!, valid, info.parameters.m);
     const nodes = nodesOf.get(this.tokenId.toString()) ?? [];
     const endpoints = new Map(info.nodes!.map((n) => [n.nodeKey, n.endpoint]));
     const duration = info.epochEnd - info.epochStart;

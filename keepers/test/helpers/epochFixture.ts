@@ -65,6 +65,8 @@ export interface FixtureWatchdog {
   tokenId: bigint;
   privateKey: Hex;
   operator: Address;
+  /** The license holder (default: the operator's address). */
+  owner: Address;
   secret: Hex;
 }
 
@@ -85,7 +87,7 @@ export interface FixtureOptions {
   /** Pre-made pieces (the e2e test passes on-chain identities). */
   nodes?: { privateKey: Hex; operator: Address; stake: bigint; endpoint: string }[];
   deviceList?: Device[];
-  watchdogList?: { tokenId: bigint; privateKey: Hex }[];
+  watchdogList?: { tokenId: bigint; privateKey: Hex; owner?: Address }[];
   /** The start, seed and assignment blocks (default: made up). */
   blocks?: { start: BlockRef; seed: BlockRef; assign: BlockRef };
   contracts?: DatasetParts['contracts'];
@@ -242,13 +244,17 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
       tokenId: BigInt(i),
       privateKey: operatorKeys[i % operatorKeys.length]!,
     }))
-  ).map((w) => ({ ...w, operator: lower(privateKeyToAccount(w.privateKey).address), secret: rand32() }));
+  ).map((w: { tokenId: bigint; privateKey: Hex; owner?: Address }) => {
+    const operator = lower<Address>(privateKeyToAccount(w.privateKey).address);
+    return { ...w, operator, owner: lower<Address>(w.owner ?? operator), secret: rand32() };
+  });
   const watchdogCommits = [];
   for (const w of watchdogs) {
     const message = await signWatchdogCommit(w.privateKey, w.tokenId, epoch, w.secret);
     watchdogCommits.push({
       tokenId: w.tokenId,
       operator: w.operator,
+      owner: w.owner,
       commit: message.commit,
       signature: message.signature,
     });
@@ -256,8 +262,9 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const assignment = assignWatchdogs({
     assignSeed: assignSeedValue,
     nodes: nodes.map((n) => n.nodeKey),
-    watchdogs: watchdogs.map((w) => ({ tokenId: w.tokenId, operator: w.operator })),
+    watchdogs: watchdogs.map((w) => ({ tokenId: w.tokenId, operator: w.operator, owner: w.owner })),
     m: params.m,
+    nodeOperators: new Map(nodes.map((n) => [n.nodeKey.toLowerCase(), n.operator.toLowerCase()])),
   });
   const timeoutSeconds = Math.ceil(params.challengeTimeoutMs / 1000);
   const transcripts = [];

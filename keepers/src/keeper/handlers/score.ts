@@ -85,10 +85,15 @@ export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
         return ctx.waitUntil(graceEndMs, 'transcript grace after a keeper restart');
       }
       const tokenIds = [...commits.keys()].map((id) => BigInt(id));
-      const operators = await env.chain.watchdogOperatorsAt(tokenIds, BigInt(collected.startBlock.blockNumber));
+      const startBlock = BigInt(collected.startBlock.blockNumber);
+      const [operators, owners] = await Promise.all([
+        env.chain.watchdogOperatorsAt(tokenIds, startBlock),
+        env.chain.watchdogOwnersAt(tokenIds, startBlock),
+      ]);
       const watchdogs: WatchdogCommitWire[] = [...commits.values()].map((c) => ({
         tokenId: c.tokenId,
         operator: (operators.get(c.tokenId) ?? c.operator).toLowerCase(),
+        owner: owners.get(c.tokenId)!,
         commit: c.commit,
         signature: c.signature,
       }));
