@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address } from 'viem';
 import { FAULT_BELOW_MIN_AVAILABILITY, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
-import { checkEpoch, renderEpochTable, type EpochReport, type NodeRow } from '../src/devnet/report.js';
+import { checkCollusion, checkEpoch, renderEpochTable, type EpochReport, type NodeRow } from '../src/devnet/report.js';
+import { generatePrivateKey } from 'viem/accounts';
+import { evaluateEpoch } from '../src/core/dataset.js';
+import { buildFixture } from './helpers/epochFixture.js';
 
 const key = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address;
 const row = (
@@ -62,4 +65,44 @@ test('checkEpoch: each behaviour costs what the spec says; a node outside the po
     'epoch 7 node #3 (offline) was paid 4 wei although it went offline',
     'epoch 7 node #3 (offline) has no fault flags',
   ]);
+});
+
+test('checkCollusion: two lying licenses of one holder gain nothing; a planted failure of each rule is named', async () => {
+  const holder = '0x00000000000000000000000000000000000000c0' as const;
+  const f = await buildFixture({
+    behaviours: ['honest', 'honest', 'honest', 'honest'],
+    watchdogList: [0, 1, 2, 3, 4, 5, 6].map((t) => ({
+      tokenId: BigInt(t),
+      privateKey: generatePrivateKey(),
+      ...(t >= 5 ? { owner: holder } : {}),
+    })),
+    // licenses 5 and 6 (one holder) report node 0 down
+    challengeOk: (n, tokenId) => !(tokenId >= 5n && n === 0),
+  });
+  const e = await evaluateEpoch(f.dataset);
+  const victim = f.nodes[0]!.nodeKey.toLowerCase();
+  const collusion = { licenses: [5n, 6n], victim, offline: new Set<string>() };
+  assert.ok(e.perNode.find((n) => n.nodeKey === victim)!.assignedWatchdogs.some((id) => id === '5' || id === '6'));
+  assert.deepEqual(checkCollusion(9, e, collusion), []);
+
+  // the outlier verdict missing: named
+  const unflagged = { ...e, rejected: e.rejected.filter((r) => !/outlier/.test(r.reason)) };
+  assert.match(checkCollusion(9, unflagged, collusion).join('\n'), /lied about .* and was not found an outlier/);
+  // both licenses of the holder on one node: named
+  const doubled = {
+    ...e,
+    perNode: e.perNode.map((n) =>
+      n.nodeKey === victim ? { ...n, assignedWatchdogs: [...new Set([...n.assignedWatchdogs, '5', '6'])] } : n,
+    ),
+  };
+  assert.match(checkCollusion(9, doubled, collusion).join('\n'), /judged by 2 colluding licenses/);
+  // a colluder paid above the best honest rate: named
+  const overpaid = {
+    ...e,
+    result: {
+      ...e.result,
+      licenseRewards: e.result.licenseRewards.map((r) => (r.tokenId === 5n ? { ...r, amount: r.amount * 10n } : r)),
+    },
+  };
+  assert.match(checkCollusion(9, overpaid, collusion).join('\n'), /colluding license 5 earned .* more than any honest/);
 });

@@ -31,12 +31,14 @@ import { RelayClient } from '../client/relayClient.js';
 import { didRegistryKeyDirectory } from '../chain/didKeyDirectory.js';
 import { EpochClock } from '../core/epochClock.js';
 import { WatchDogService } from '../watchdog/watchdog.js';
+import type { TranscriptResult } from '../core/watchdogSchedule.js';
 import { writeDevnetDeployConfig } from './deployConfig.js';
 import { isRunning, startService, stopService, waitForHealth, type ServiceProcess } from './processes.js';
-import { buildPopulation, type Population, type PopulationPlan } from './population.js';
+import { buildPopulation, type Population, type PopulationPlan, type WatchdogPlan } from './population.js';
 import {
   allowlistFor,
   buyLicenses,
+  type Allowlist,
   distributeSend,
   fundEth,
   openAllowlist,
@@ -254,9 +256,12 @@ export class Devnet {
       stake,
     );
     this.nodePorts = await Promise.all(nodes.map(() => freePort()));
-    // The WatchDog owners (one license each) and the demo buyer; published as a file for `sendnet presale buy --allowlist`.
+    // The WatchDog owners (one license each; the colluding holder as many as it runs) and the demo buyer;
+    // published as a file for `sendnet presale buy --allowlist`.
+    const perOwner = new Map<Hex, bigint>();
+    for (const w of watchdogs) perOwner.set(w.ownerKey, (perOwner.get(w.ownerKey) ?? 0n) + 1n);
     const allowlist = allowlistFor([
-      ...watchdogs.map((w) => address(w.ownerKey)),
+      ...[...perOwner].map(([ownerKey, maxQuantity]) => ({ account: address(ownerKey), maxQuantity })),
       { account: address(demo[0]!), maxQuantity: DEMO_ALLOWANCE },
     ]);
     writeFileSync(
@@ -269,11 +274,7 @@ export class Devnet {
     );
     await openAllowlist(ctx, devPrivateKey(0), allowlist.tree.root, watchdogs.length + Number(DEMO_ALLOWANCE));
     const [tokenIds] = await Promise.all([
-      buyLicenses(
-        ctx,
-        watchdogs.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator })),
-        allowlist,
-      ),
+      this.buyWatchdogLicenses(allowlist),
       registerNodes(
         ctx,
         nodes.map((n, i) => ({
@@ -311,6 +312,34 @@ export class Devnet {
   private nodePorts: number[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private licenseIds: bigint[] = [];
+
+  /**
+   * One license per WatchDog plan, in plan order. A holder's purchases must not race their nonces: its k-th
+   * license is bought in round k (only the colluding holder has more than one).
+   */
+  private async buyWatchdogLicenses(allowlist: Allowlist): Promise<bigint[]> {
+    const ctx = { rpcUrl: this.rpcUrl, book: this.book };
+    const rounds: WatchdogPlan[][] = [];
+    const bought = new Map<Hex, number>();
+    for (const w of this.population.watchdogs) {
+      const k = bought.get(w.ownerKey) ?? 0;
+      bought.set(w.ownerKey, k + 1);
+      rounds[k] ??= [];
+      rounds[k].push(w);
+    }
+    const tokenIds: bigint[] = new Array(this.population.watchdogs.length);
+    for (const round of rounds) {
+      const ids = await buyLicenses(
+        ctx,
+        round.map((w) => ({ ownerKey: w.ownerKey, operator: w.operator })),
+        allowlist,
+      );
+      round.forEach((w, i) => {
+        tokenIds[w.index] = ids[i]!;
+      });
+    }
+    return tokenIds;
+  }
   private readonly didOf = new Map<string, bigint>();
 
   private async startServices(): Promise<void> {
@@ -352,7 +381,8 @@ export class Devnet {
         keeperUrl: this.keeper!.url,
         clock,
         dataDir: join(dataDir, 'watchdogs', String(i)),
-        logger: quiet.child({ watchdog: i }),
+        logger: quiet.child({ watchdog: i, behaviour: plan.behaviour }),
+        ...(plan.behaviour === 'colluder' ? { falsify: this.colludingReport() } : {}),
       });
       watchdog.start();
       this.watchdogs.push(watchdog);
@@ -393,6 +423,34 @@ export class Devnet {
       { firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length },
       'network running',
     );
+  }
+
+  /**
+   * The colluding WatchDogs' lie: the victim (the first honest node) down, the offline node up, every other
+   * result as measured.
+   */
+  private colludingReport(): (result: TranscriptResult) => TranscriptResult {
+    const { victim, offline } = this.collusionTargets();
+    return (r) => {
+      const node = r.node.toLowerCase();
+      if (node === victim) return { ...r, ok: false, latencyMs: 0 };
+      if (offline.has(node)) return { ...r, ok: true, latencyMs: 40 };
+      return r;
+    };
+  }
+
+  /** Whom the colluding WatchDogs lie about: node keys, lowercase. */
+  collusionTargets(): { victim: string | undefined; offline: Set<string> } {
+    const nodes = this.population.nodes;
+    return {
+      victim: nodes.find((n) => n.behaviour === 'honest')?.nodeAddress.toLowerCase(),
+      offline: new Set(nodes.filter((n) => n.behaviour === 'offline').map((n) => n.nodeAddress.toLowerCase())),
+    };
+  }
+
+  /** Token ids of the colluding licenses. */
+  get colludingLicenses(): bigint[] {
+    return this.population.watchdogs.filter((w) => w.behaviour === 'colluder').map((w) => this.licenseIds[w.index]!);
   }
 
   /** Guardian `index` as its own process (guardian/main.ts) on its fixed port. */

@@ -21,6 +21,11 @@ export const populationSchema = z
     inflateUnits: z.number().positive(),
     /** Nodes that go offline as the first network epoch starts and stay down. */
     offline: z.number().int().min(0),
+    /**
+     * Licenses of one holder that collude (0 or 2..8): they report the first honest node down and the offline
+     * node up. Assignment by owner gives a node at most one of them and the median of 5 ignores it.
+     */
+    colludingWatchdogs: z.number().int().min(0).max(8),
     /** Challenge identities (DIDs with a device key) per WatchDog. */
     identitiesPerWatchdog: z.number().int().min(2).max(8),
   })
@@ -32,6 +37,8 @@ export const populationSchema = z
         message: `${p.droppers + p.inflaters + p.offline} misbehaving nodes need at least as many nodes, got ${p.nodes}`,
       });
     }
+    if (p.colludingWatchdogs === 1)
+      ctx.addIssue({ code: 'custom', path: ['colludingWatchdogs'], message: 'a colluding set needs 0 or at least 2' });
   });
 export type PopulationPlan = z.infer<typeof populationSchema>;
 
@@ -46,6 +53,7 @@ export type PopulationPlan = z.infer<typeof populationSchema>;
 export const DEFAULT_POPULATION: PopulationPlan = {
   nodes: 20,
   watchdogs: 6,
+  colludingWatchdogs: 2,
   clients: 50,
   droppers: 2,
   dropRate: 0.75,
@@ -74,6 +82,8 @@ export interface IdentityPlan {
 
 export interface WatchdogPlan {
   index: number;
+  /** `colluder`: one of `colludingWatchdogs` licenses of one holder that lie together. */
+  behaviour: 'honest' | 'colluder';
   ownerKey: Hex;
   operatorKey: Hex;
   operator: Address;
@@ -129,15 +139,19 @@ export function buildPopulation(runLabel: string, input: Partial<PopulationPlan>
       nodeAddress: privateKeyToAccount(nodeKey).address,
     };
   });
-  const watchdogs = Array.from({ length: plan.watchdogs }, (_, index) => {
+  const watchdogs = Array.from({ length: plan.watchdogs + plan.colludingWatchdogs }, (_, index) => {
     const operatorKey = key('watchdog-operator', index);
+    const colluder = index >= plan.watchdogs;
+    // the colluding licenses share one holder
+    const ownerKey = colluder ? key('watchdog-colluding-owner', 0) : key('watchdog-owner', index);
     return {
       index,
-      ownerKey: key('watchdog-owner', index),
+      behaviour: colluder ? ('colluder' as const) : ('honest' as const),
+      ownerKey,
       operatorKey,
       operator: privateKeyToAccount(operatorKey).address,
       identities: Array.from({ length: plan.identitiesPerWatchdog }, (_, j) => ({
-        walletKey: key('watchdog-owner', index),
+        walletKey: ownerKey,
         name: `w${tag}-${index}-${j}`,
         device: deviceKeyFromSeed(key('watchdog-device', index, j)),
       })),

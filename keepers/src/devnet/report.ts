@@ -14,6 +14,7 @@ import {
   FAULT_SLASHED,
 } from '../core/scoring.js';
 import type { Behaviour } from './population.js';
+import type { EpochEvaluation } from '../core/dataset.js';
 
 export interface NodeRow {
   /** Index in the devnet population; -1 for a node someone else registered (e.g. with `sendnet node register`). */
@@ -213,6 +214,56 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
       case 'external':
         break; // someone else's node (joined with sendnet while the devnet runs): shown, not judged
     }
+  }
+  return problems;
+}
+
+/** Who the colluding WatchDogs are and whom they lie about (node keys lowercase). */
+export interface Collusion {
+  licenses: readonly bigint[];
+  victim: string | undefined;
+  offline: ReadonlySet<string>;
+}
+
+/**
+ * What the colluding WatchDog licenses (one holder) must gain from lying in an epoch, checked on the
+ * epoch's evaluation (`evaluateEpoch` of the published dataset): nothing. No node is judged by two of them;
+ * each one assigned to the victim or an offline node is an outlier there and unpaid for it; per scheduled
+ * challenge they never earn more than the best-paid honest license. The victim's and the offline node's
+ * own outcomes are `checkEpoch`'s (the victim is an honest node, the offline node earns nothing).
+ */
+export function checkCollusion(epoch: number, e: EpochEvaluation, collusion: Collusion): string[] {
+  const problems: string[] = [];
+  const colluders = new Set(collusion.licenses.map(String));
+  if (colluders.size === 0) return problems;
+  const perNode = e.scoringInput.licenses ?? [];
+  const weightOf = new Map(perNode.map((l) => [l.tokenId.toString(), l.scheduled]));
+  const scheduledOf = new Map<string, number>();
+  for (const n of e.perNode) {
+    const judging = n.assignedWatchdogs.filter((id) => colluders.has(id));
+    if (judging.length > 1)
+      problems.push(`epoch ${epoch}: node ${n.nodeKey} was judged by ${judging.length} colluding licenses`);
+    for (const r of n.watchdogRatios) scheduledOf.set(r.tokenId, (scheduledOf.get(r.tokenId) ?? 0) + r.scheduled);
+    const target = n.nodeKey === collusion.victim || collusion.offline.has(n.nodeKey);
+    for (const id of judging) {
+      const reported = n.watchdogRatios.some((r) => r.tokenId === id);
+      if (target && reported && !e.rejected.some((r) => r.id === `${id}@${n.nodeKey}` && /outlier/.test(r.reason)))
+        problems.push(`epoch ${epoch}: colluding license ${id} lied about ${n.nodeKey} and was not found an outlier`);
+    }
+  }
+  const rewardOf = new Map(e.result.licenseRewards.map((r) => [r.tokenId.toString(), r.amount]));
+  const perChallenge = (id: string) => {
+    const scheduled = scheduledOf.get(id) ?? 0;
+    return scheduled === 0 ? 0n : (rewardOf.get(id) ?? 0n) / BigInt(scheduled);
+  };
+  let bestHonest = 0n;
+  for (const id of weightOf.keys())
+    if (!colluders.has(id) && perChallenge(id) > bestHonest) bestHonest = perChallenge(id);
+  for (const id of colluders) {
+    if (perChallenge(id) > bestHonest)
+      problems.push(
+        `epoch ${epoch}: colluding license ${id} earned ${perChallenge(id)} wei per scheduled challenge, more than any honest license (${bestHonest})`,
+      );
   }
   return problems;
 }

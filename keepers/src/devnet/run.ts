@@ -1,9 +1,9 @@
 /**
  * `npm run devnet`: the project's main job. One command starts a local chain (anvil) and Redis, deploys
  * and wires every contract, sets up a small live network — 20 edge nodes (two drop messages, one inflates
- * its commitment, one goes offline when the network's first epoch starts), 6 WatchDogs, 7 guardians
- * (5-of-7), 50 clients sending traffic — runs the keeper pipeline, and prints a table per settled epoch.
- * Ctrl-C stops everything it started.
+ * its commitment, one goes offline when the network's first epoch starts), 6 WatchDogs and two colluding
+ * licenses of one holder, 7 guardians (5-of-7), 50 clients sending traffic — runs the keeper pipeline,
+ * and prints a table per settled epoch. Ctrl-C stops everything it started.
  *
  *   npm run devnet                       # runs until Ctrl-C
  *   npm run devnet -- --epochs 3         # exits after 3 network epochs: 0 if every node got what its
@@ -21,7 +21,9 @@ import { UsageError } from '../core/errors.js';
 import { log } from '../infra/log.js';
 import type { DevnetCommandOptions } from './command.js';
 import { DEMO_ACCOUNTS, Devnet } from './network.js';
-import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './report.js';
+import { checkCollusion, checkEpoch, epochReport, renderEpochTable, type EpochReport } from './report.js';
+import { evaluateEpoch, type EpochEvaluation } from '../core/dataset.js';
+import { epochSettlementAbi } from '../generated/contracts.js';
 import { fetchRankings } from '../cli/commands/rankings.js';
 import { renderRankings } from '../cli/rankings.js';
 
@@ -149,6 +151,10 @@ export async function runDevnet(
             if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
           }
           problems.push(...checkEpoch(report, true));
+          const evaluation = await publishedEvaluation(devnet, epoch);
+          problems.push(
+            ...checkCollusion(epoch, evaluation, { licenses: devnet.colludingLicenses, ...devnet.collusionTargets() }),
+          );
           if (epoch >= last) break;
           epoch++;
           continue;
@@ -164,7 +170,27 @@ export async function runDevnet(
     return stop(1);
   }
   console.log(
-    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and no honest node was penalised`,
+    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught, the colluding WatchDogs gained nothing and no honest node was penalised`,
   );
   return stop(0);
+}
+
+/**
+ * `evaluateEpoch` of the dataset the keeper published for the epoch's settled header (by its `dataHash`),
+ * as anyone can recompute it: what the WatchDog collusion check reads.
+ */
+async function publishedEvaluation(devnet: Devnet, epoch: number): Promise<EpochEvaluation> {
+  const submitted = await devnet.client.getContractEvents({
+    address: devnet.book.contracts.EpochSettlement,
+    abi: epochSettlementAbi,
+    eventName: 'EpochSubmitted',
+    args: { epoch },
+    fromBlock: BigInt(devnet.book.startBlock),
+  });
+  const header = submitted.at(-1)?.args.header;
+  if (!header) throw new Error(`epoch ${epoch} has no EpochSubmitted event`);
+  const url = `${devnet.keeper!.url}/datasets/${header.dataHash}`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  return evaluateEpoch(JSON.parse(await response.text()));
 }

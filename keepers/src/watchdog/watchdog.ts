@@ -57,6 +57,11 @@ export interface WatchDogOptions {
   /** How often the loop runs and the keeper is polled. Default 250 ms. */
   tickMs?: number;
   logger?: Logger;
+  /**
+   * Devnet adversary only: rewrites each result before the transcript is signed (a lying WatchDog, e.g.
+   * reporting an honest node down). Never set by the WatchDog CLI.
+   */
+  falsify?: (result: TranscriptResult) => TranscriptResult;
 }
 
 export class WatchDogError extends SendnetError {
@@ -250,8 +255,9 @@ export class WatchDogService extends EventEmitter {
                       latencyMs: o.latencyMs,
                     };
               });
-        this.emit('result', { epoch, result });
-        return result;
+        const reported = this.options.falsify ? this.options.falsify(result) : result;
+        this.emit('result', { epoch, result: reported });
+        return reported;
       }),
     );
 
