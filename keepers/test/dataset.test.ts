@@ -456,29 +456,29 @@ test('license rewards: eligible licenses share the license emission by scheduled
 
 test('colluding WatchDogs: one holder judges a node once, lies do not move the median and are not paid', async () => {
   const behaviours: 'honest'[] = ['honest', 'honest', 'honest', 'honest'];
-  // License 0 reports node 0 down (zeroing an honest node) and every other node up.
+  // License 0 reports every node it judges down (zeroing honest nodes).
   const lying = await buildFixture({
     behaviours,
     watchdogs: 6,
     watchdogOperators: 6,
-    challengeOk: (n, tokenId) => !(tokenId === 0n && n === 0),
+    challengeOk: (_n, tokenId) => tokenId !== 0n,
   });
   const e = await evaluateEpoch(lying.dataset);
-  const victim = lying.nodes[0]!.nodeKey;
-  const judged = node(e, victim).assignedWatchdogs.includes('0');
-  assert.ok(judged, 'the fixture assigns license 0 to node 0 (5 of 6 licenses per node)');
-  assert.equal(node(e, victim).availability, 1_000_000, 'one liar among five cannot move the median');
-  assert.ok(node(e, victim).reward > 0n);
-  assert.ok(e.rejected.some((r) => r.kind === 'transcript' && r.id === `0@${victim}` && /outlier/.test(r.reason)));
+  const judged = e.perNode.filter((n) => n.assignedWatchdogs.includes('0'));
+  assert.ok(judged.length >= 2, 'license 0 judges most nodes (5 of 6 licenses per node)');
+  for (const n of judged) {
+    assert.equal(n.availability, 1_000_000, 'one liar among five cannot move the median');
+    assert.ok(n.reward > 0n);
+    assert.ok(e.rejected.some((r) => r.kind === 'transcript' && r.id === `0@${n.nodeKey}` && /outlier/.test(r.reason)));
+  }
   const weight = (id: bigint) => e.scoringInput.licenses?.find((l) => l.tokenId === id)?.scheduled ?? 0;
   const assigned = (id: string) => e.perNode.filter((n) => n.assignedWatchdogs.includes(id)).length;
   const perNode = lying.dataset.parameters.challengesPerNode;
-  assert.equal(weight(0n), perNode * (assigned('0') - 1), 'license 0 is not paid for the node it lied about');
+  assert.equal(weight(0n), 0, 'license 0 is paid for none of the nodes it lied about');
   for (const t of [1n, 2n, 3n, 4n, 5n]) assert.equal(weight(t), perNode * assigned(t.toString()), `license ${t}`);
-  // per challenge it was scheduled, the liar earns less than every truthful license
   const reward = (id: bigint) => e.result.licenseRewards.find((x) => x.tokenId === id)?.amount ?? 0n;
-  const perChallenge = (id: bigint) => reward(id) / BigInt(perNode * assigned(id.toString()));
-  for (const t of [1n, 2n, 3n, 4n, 5n]) assert.ok(perChallenge(0n) < perChallenge(t), 'lying earns less');
+  assert.equal(reward(0n), 0n, 'lying earns less than reporting the truth');
+  for (const t of [1n, 2n, 3n, 4n, 5n]) assert.ok(reward(t) > 0n);
 
   // Two licenses of one holder are never both assigned to a node.
   const pair = await buildFixture({

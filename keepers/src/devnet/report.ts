@@ -231,11 +231,17 @@ export interface Collusion {
  * each one assigned to the victim or an offline node is an outlier there and unpaid for it; per scheduled
  * challenge they never earn more than the best-paid honest license. The victim's and the offline node's
  * own outcomes are `checkEpoch`'s (the victim is an honest node, the offline node earns nothing).
+ * `lies`: the (license, target node) pairs it lied about this epoch.
  */
-export function checkCollusion(epoch: number, e: EpochEvaluation, collusion: Collusion): string[] {
+export function checkCollusion(
+  epoch: number,
+  e: EpochEvaluation,
+  collusion: Collusion,
+): { problems: string[]; lies: number } {
   const problems: string[] = [];
+  let lies = 0;
   const colluders = new Set(collusion.licenses.map(String));
-  if (colluders.size === 0) return problems;
+  if (colluders.size === 0) return { problems, lies };
   const perNode = e.scoringInput.licenses ?? [];
   const weightOf = new Map(perNode.map((l) => [l.tokenId.toString(), l.scheduled]));
   const scheduledOf = new Map<string, number>();
@@ -247,6 +253,7 @@ export function checkCollusion(epoch: number, e: EpochEvaluation, collusion: Col
     const target = n.nodeKey === collusion.victim || collusion.offline.has(n.nodeKey);
     for (const id of judging) {
       const reported = n.watchdogRatios.some((r) => r.tokenId === id);
+      if (target && reported) lies++;
       if (target && reported && !e.rejected.some((r) => r.id === `${id}@${n.nodeKey}` && /outlier/.test(r.reason)))
         problems.push(`epoch ${epoch}: colluding license ${id} lied about ${n.nodeKey} and was not found an outlier`);
     }
@@ -265,5 +272,5 @@ export function checkCollusion(epoch: number, e: EpochEvaluation, collusion: Col
         `epoch ${epoch}: colluding license ${id} earned ${perChallenge(id)} wei per scheduled challenge, more than any honest license (${bestHonest})`,
       );
   }
-  return problems;
+  return { problems, lies };
 }
