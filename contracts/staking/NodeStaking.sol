@@ -55,6 +55,11 @@ contract NodeStaking is INodeStaking, EIP712 {
     bytes32 public constant NODE_KEY_CONSENT_TYPEHASH = keccak256("NodeKeyConsent(address operator)");
     uint256 public constant MAX_STRIKES_LIMIT = StrikeRingLib.CAPACITY;
     uint256 public constant BPS = 10_000;
+    /// @notice Longest endpoint `register` and `updateEndpoint` accept, in bytes (UTF-8 as sent). Off-chain
+    ///         readers (the epoch dataset, keepers, guardians) size their bounds from it.
+    uint256 public constant MAX_ENDPOINT_BYTES = 256;
+    /// @notice Longest metadata URI `register` and `updateEndpoint` accept, in bytes (UTF-8 as sent).
+    uint256 public constant MAX_METADATA_URI_BYTES = 1024;
 
     IERC20 public immutable token;
     /// @notice The only address allowed to apply faults (EpochSettlement).
@@ -133,6 +138,12 @@ contract NodeStaking is INodeStaking, EIP712 {
     error CommitmentSignerMismatch(address signerA, address signerB);
     error EquivocationAlreadyProven(address nodeKey, uint32 epoch);
     error SlashCapReached(address nodeKey, uint32 currentEpoch);
+    /// @notice The endpoint is empty: a node must say where it is reached.
+    error EmptyEndpoint();
+    /// @notice The endpoint is `length` bytes long, above `MAX_ENDPOINT_BYTES` (`max`).
+    error EndpointTooLong(uint256 length, uint256 max);
+    /// @notice The metadata URI is `length` bytes long, above `MAX_METADATA_URI_BYTES` (`max`).
+    error MetadataURITooLong(uint256 length, uint256 max);
 
     constructor(Config memory config) EIP712("SendingNetwork NodeStaking", "1") {
         if (config.token == address(0)) revert ZeroAddress("token");
@@ -164,8 +175,10 @@ contract NodeStaking is INodeStaking, EIP712 {
     ///         caller, who must have approved this contract).
     /// @param nodeKey the node's signing key; `keyConsent` is its EIP-712 `NodeKeyConsent(caller)`
     ///        signature, so nobody can squat another node's key.
-    /// @param endpoint where clients and keepers reach the node (e.g. `wss://…`), emitted only.
-    /// @param metadataURI operator metadata (region, contact), emitted only.
+    /// @param endpoint where clients and keepers reach the node (e.g. `wss://…`), emitted only; 1 to
+    ///        `MAX_ENDPOINT_BYTES` bytes (`EmptyEndpoint`, `EndpointTooLong`).
+    /// @param metadataURI operator metadata (region, contact), emitted only; at most `MAX_METADATA_URI_BYTES`
+    ///        bytes (`MetadataURITooLong`), may be empty.
     function register(
         address nodeKey,
         uint96 amount,
@@ -180,6 +193,7 @@ contract NodeStaking is INodeStaking, EIP712 {
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(NODE_KEY_CONSENT_TYPEHASH, msg.sender)));
         (address signer,,) = ECDSA.tryRecoverCalldata(digest, keyConsent);
         if (signer != nodeKey) revert InvalidNodeKeySignature(nodeKey);
+        _checkEndpoint(endpoint, metadataURI);
 
         node.operator = msg.sender;
         node.stake = amount;
@@ -189,10 +203,13 @@ contract NodeStaking is INodeStaking, EIP712 {
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Updates the endpoint and metadata of an Active node. Only its operator.
+    /// @notice Updates the endpoint and metadata of an Active node. Only its operator. Same bounds as
+    ///         `register`: a non-empty endpoint of at most `MAX_ENDPOINT_BYTES` bytes, a metadata URI of at
+    ///         most `MAX_METADATA_URI_BYTES` bytes.
     function updateEndpoint(address nodeKey, string calldata endpoint, string calldata metadataURI) external {
         Node storage node = _requireOperator(nodeKey);
         if (node.status != NodeStatus.Active) revert NodeNotActive(nodeKey, node.status);
+        _checkEndpoint(endpoint, metadataURI);
         emit NodeEndpointUpdated(nodeKey, endpoint, metadataURI);
     }
 
@@ -340,6 +357,16 @@ contract NodeStaking is INodeStaking, EIP712 {
         node = _nodes[nodeKey];
         if (node.status == NodeStatus.None) revert NodeNotRegistered(nodeKey);
         if (node.operator != msg.sender) revert NotNodeOperator(nodeKey, msg.sender);
+    }
+
+    /// @dev The strings are only emitted, but every off-chain reader of the events parses them with bounds
+    ///      sized from these constants, so nothing longer may ever be emitted.
+    function _checkEndpoint(string calldata endpoint, string calldata metadataURI) private pure {
+        uint256 length = bytes(endpoint).length;
+        if (length == 0) revert EmptyEndpoint();
+        if (length > MAX_ENDPOINT_BYTES) revert EndpointTooLong(length, MAX_ENDPOINT_BYTES);
+        length = bytes(metadataURI).length;
+        if (length > MAX_METADATA_URI_BYTES) revert MetadataURITooLong(length, MAX_METADATA_URI_BYTES);
     }
 
     function _moveToUnbonding(Node storage node, uint96 amount) private returns (uint40 releaseAt) {

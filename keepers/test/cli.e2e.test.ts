@@ -348,6 +348,64 @@ describe('node journey', () => {
     refused(await cli(['node', 'stake', nodeAddress, '--amount', '1'], buyerA.key), 4, /is not the operator of node/);
   });
 
+  test('endpoints the chain would refuse (too long, empty, not ws:// or wss://) are usage errors before any transaction; `node endpoint` sets the longest one', async () => {
+    const nonceBefore = await publicClient.getTransactionCount({ address: operator.address });
+    const register = (endpoint: string, metadata = '') =>
+      cli(['node', 'register', '--stake', '10000', '--endpoint', endpoint, '--metadata', metadata], operator.key, {
+        SENDNET_NODE_KEY: generatePrivateKey(),
+      });
+    // the reported attack: a 3,000-character endpoint (the sentence names the length, not the value)
+    const long = `ws://${'a'.repeat(2995)}`;
+    const tooLong = await register(long);
+    refused(tooLong, 2, /--endpoint is 3000 bytes long \(UTF-8\), more than the 256 bytes NodeStaking accepts\./);
+    assert.ok(!tooLong.stderr.includes('a'.repeat(300)), 'the value is not echoed');
+    // 129 two-byte characters: 134 characters but 263 bytes, as the chain counts
+    refused(await register(`ws://${'é'.repeat(129)}`), 2, /--endpoint is 263 bytes long \(UTF-8\)/);
+    refused(await register(''), 2, /--endpoint must not be empty\./);
+    refused(await register('http://127.0.0.1:7001'), 2, /--endpoint must start with ws:\/\/ or wss:\/\//);
+    refused(await register('127.0.0.1:7001'), 2, /--endpoint must (be an absolute URL|start with ws:)/);
+    refused(
+      await register('ws://127.0.0.1:7001', `ipfs://${'m'.repeat(1020)}`),
+      2,
+      /--metadata is 1027 bytes long \(UTF-8\), more than the 1024 bytes NodeStaking accepts\./,
+    );
+    refused(
+      await cli(['node', 'endpoint', nodeAddress, '--endpoint', long], operator.key),
+      2,
+      /--endpoint is 3000 bytes long/,
+    );
+    refused(await cli(['node', 'endpoint', nodeAddress, '--endpoint', ''], operator.key), 2, /must not be empty/);
+    assert.equal(
+      await publicClient.getTransactionCount({ address: operator.address }),
+      nonceBefore,
+      'no transaction was sent for a refused endpoint',
+    );
+
+    // the longest endpoint, multi-byte: "wss://" + 125 two-byte characters = 256 bytes
+    const longest = `wss://${'é'.repeat(125)}`;
+    const updated = json(
+      await cli(
+        ['--json', 'node', 'endpoint', nodeAddress, '--endpoint', longest, '--metadata', 'ipfs://op2'],
+        operator.key,
+      ),
+    );
+    assert.equal(updated.endpoint, longest);
+    const logs = await publicClient.getContractEvents({
+      address: book.contracts.NodeStaking,
+      abi: nodeStakingAbi,
+      eventName: 'NodeEndpointUpdated',
+      args: { nodeKey: nodeAddress },
+      fromBlock: 0n,
+    });
+    assert.equal(logs.at(-1)?.args.endpoint, longest, 'the chain emitted exactly the endpoint typed');
+    assert.equal(logs.at(-1)?.args.metadataURI, 'ipfs://op2');
+    refused(
+      await cli(['node', 'endpoint', nodeAddress, '--endpoint', 'ws://127.0.0.1:7001'], buyerA.key),
+      4,
+      /is not the operator of node/,
+    );
+  });
+
   test('unbond, then withdrawing before the cooldown is refused with the release time', async () => {
     const unbonded = json(await cli(['--json', 'node', 'unbond', nodeAddress, '--amount', '2500.5'], operator.key));
     assert.equal(unbonded.remainingStake, parseEther('10000').toString());

@@ -19,7 +19,16 @@ import { allowlistDocument, allowlistProof, allowlistSchema } from '../src/cli/a
 import { describeError } from '../src/cli/describeError.js';
 import { ExitCode, InputError, RejectedError } from '../src/cli/errors.js';
 import { graphqlQuery } from '../src/cli/graphql.js';
-import { parseAddress, parseAmount, parseInteger, parsePrivateKey, parseUrl, UINT96_MAX } from '../src/cli/inputs.js';
+import {
+  parseAddress,
+  parseAmount,
+  parseInteger,
+  parseNodeEndpoint,
+  parseNodeMetadata,
+  parsePrivateKey,
+  parseUrl,
+  UINT96_MAX,
+} from '../src/cli/inputs.js';
 import { formatPpm, renderRecord, renderTable } from '../src/cli/output.js';
 import {
   accountClaim,
@@ -360,6 +369,25 @@ describe('inputs', () => {
     assert.throws(() => parsePrivateKey(`0x${'0'.repeat(64)}`, 'K'), /it is zero/);
   });
 
+  test('node endpoints and metadata: ws(s) URLs within the chain bounds, counted in UTF-8 bytes', () => {
+    assert.equal(parseNodeEndpoint(' ws://127.0.0.1:7001 ', '--endpoint'), 'ws://127.0.0.1:7001');
+    const longest = `wss://${'é'.repeat(125)}`; // 6 + 250 = 256 bytes
+    assert.equal(parseNodeEndpoint(longest, '--endpoint'), longest);
+    assert.throws(() => parseNodeEndpoint(`${longest}a`, '--endpoint'), /--endpoint is 257 bytes long \(UTF-8\)/);
+    assert.throws(() => parseNodeEndpoint(`ws://${'a'.repeat(252)}`, '--endpoint'), /is 257 bytes long/);
+    assert.equal(parseNodeEndpoint(`ws://${'a'.repeat(251)}`, '--endpoint').length, 256);
+    assert.throws(() => parseNodeEndpoint('', '--endpoint'), /--endpoint must not be empty\./);
+    assert.throws(() => parseNodeEndpoint('   ', '--endpoint'), /--endpoint must not be empty\./);
+    assert.throws(
+      () => parseNodeEndpoint('https://relay.example', '--endpoint'),
+      /must start with ws:\/\/ or wss:\/\//,
+    );
+    assert.throws(() => parseNodeEndpoint('relay.example:7000', '--endpoint'), InputError);
+    assert.equal(parseNodeMetadata('', '--metadata'), '');
+    assert.equal(parseNodeMetadata('€'.repeat(341), '--metadata').length, 341); // 1023 bytes
+    assert.throws(() => parseNodeMetadata('€'.repeat(342), '--metadata'), /--metadata is 1026 bytes long/);
+  });
+
   test('DID names and strike epochs', () => {
     assert.equal(didLabel('alice.send', 'send'), 'alice');
     assert.equal(didLabel('bob-2', 'send'), 'bob-2');
@@ -518,6 +546,7 @@ describe('help', () => {
       'license activate',
       'license claim',
       'node claim',
+      'node endpoint',
       'node register',
       'node stake',
       'node status',

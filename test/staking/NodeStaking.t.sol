@@ -145,6 +145,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         string calldata metadataURI
     ) public {
         pk = bound(pk, 1, SECP256K1_N - 1);
+        _assumeValidStrings(endpoint, metadataURI);
         address nodeKey = vm.addr(pk);
         amount = _boundStake(amount);
         _fundAndApprove(operator, amount);
@@ -196,7 +197,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(pk, operator2);
         vm.prank(operator2);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeKeyAlreadyRegistered.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function test_RevertWhen_Register_KeyAlreadyRegisteredBySameOperator() public {
@@ -205,7 +206,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(pk, operator);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeKeyAlreadyRegistered.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function test_RevertWhen_Register_KeyReusedAfterExit() public {
@@ -220,7 +221,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(pk, operator);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeKeyAlreadyRegistered.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function test_RevertWhen_Register_KeyReusedAfterEjection() public {
@@ -232,7 +233,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(pk, operator);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.NodeKeyAlreadyRegistered.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function testFuzz_RevertWhen_Register_BelowMinStake(uint96 amount) public {
@@ -242,7 +243,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(pk, operator);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.StakeBelowMinimum.selector, amount, MIN_STAKE));
-        staking.register(nodeKey, amount, consent, "", "");
+        staking.register(nodeKey, amount, consent, "wss://x", "");
     }
 
     function testFuzz_RevertWhen_Register_ConsentSignedByAnotherKey(uint256 otherPk) public {
@@ -253,7 +254,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(otherPk, operator);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.InvalidNodeKeySignature.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function testFuzz_RevertWhen_Register_ConsentForAnotherOperator(address intended) public {
@@ -263,7 +264,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         bytes memory consent = _keyConsent(pk, intended); // the key consented to `intended`, not `operator`
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.InvalidNodeKeySignature.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function test_Register_FrontRunWithStolenConsentFails() public {
@@ -273,11 +274,11 @@ contract NodeStakingTest is NodeStakingTestBase {
         _fundAndApprove(operator2, MIN_STAKE);
         vm.prank(operator2);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.InvalidNodeKeySignature.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
 
         _fundAndApprove(operator, MIN_STAKE);
         vm.prank(operator);
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
         assertEq(staking.getNode(nodeKey).operator, operator);
     }
 
@@ -287,7 +288,7 @@ contract NodeStakingTest is NodeStakingTestBase {
         _fundAndApprove(operator, MIN_STAKE);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(NodeStaking.InvalidNodeKeySignature.selector, nodeKey));
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     function test_RevertWhen_Register_MalleableHighSConsent() public {
@@ -324,12 +325,13 @@ contract NodeStakingTest is NodeStakingTestBase {
                 IERC20Errors.ERC20InsufficientAllowance.selector, address(staking), 0, uint256(MIN_STAKE)
             )
         );
-        staking.register(nodeKey, MIN_STAKE, consent, "", "");
+        staking.register(nodeKey, MIN_STAKE, consent, "wss://x", "");
     }
 
     // ================================================================ updateEndpoint
 
     function testFuzz_UpdateEndpoint(string calldata endpoint, string calldata metadataURI) public {
+        _assumeValidStrings(endpoint, metadataURI);
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.NodeEndpointUpdated(nodeKey, endpoint, metadataURI);

@@ -94,6 +94,12 @@ abstract contract NodeStakingTestBase is ProtocolTestBase {
         return _submitProof(_proof(pk, epoch), caller);
     }
 
+    /// @notice Keeps fuzzed endpoint and metadata strings within what `register`/`updateEndpoint` accept.
+    function _assumeValidStrings(string calldata endpoint, string calldata metadataURI) internal view {
+        vm.assume(bytes(endpoint).length != 0 && bytes(endpoint).length <= staking.MAX_ENDPOINT_BYTES());
+        vm.assume(bytes(metadataURI).length <= staking.MAX_METADATA_URI_BYTES());
+    }
+
     function _fundAndApprove(address who, uint256 amount) internal {
         _fund(who, amount);
         vm.prank(who);

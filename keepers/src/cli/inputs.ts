@@ -6,6 +6,7 @@
 import { getAddress, parseUnits, zeroHash, type Address, type Hex } from 'viem';
 import { z } from 'zod';
 import { hexPattern, hexString } from '../core/wire.js';
+import { endpointBoundProblem, metadataBoundProblem } from '../core/chainBounds.js';
 import { InputError } from './errors.js';
 
 /** Runs `schema` on `value`; a failure becomes one sentence naming `what`. */
@@ -102,6 +103,24 @@ export function parseUrl(value: string, what: string, protocols: readonly string
       }
     });
   return parseWith(schema, value, what);
+}
+
+/**
+ * A node endpoint as NodeStaking will accept it and keepers, WatchDogs and clients can use it: an absolute
+ * ws:// or wss:// URL of 1 to `MAX_ENDPOINT_BYTES` UTF-8 bytes (core/chainBounds.ts), returned as typed
+ * (trimmed) — exactly the string that goes on-chain. The length sentence does not echo the value.
+ */
+export function parseNodeEndpoint(value: string, what: string): string {
+  const problem = endpointBoundProblem(value.trim());
+  if (problem) throw new InputError(`${what} ${problem}.`);
+  return parseUrl(value, what, ['ws:', 'wss:']);
+}
+
+/** A node metadata URI of at most `MAX_METADATA_URI_BYTES` UTF-8 bytes (may be empty), as typed. */
+export function parseNodeMetadata(value: string, what: string): string {
+  const problem = metadataBoundProblem(value);
+  if (problem) throw new InputError(`${what} ${problem}.`);
+  return value;
 }
 
 /** One of `choices`, case-insensitive. */

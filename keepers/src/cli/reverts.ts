@@ -109,6 +109,10 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
     `Node ${key} cannot withdraw until epoch ${epoch} is finalized (the last finalized epoch is ${last}).`,
   InvalidNodeKeySignature: ([key]) =>
     `The node key consent does not recover to ${key}: the node key and the signature do not match.`,
+  EmptyEndpoint: () => 'The node endpoint is empty: give the ws:// or wss:// URL the node is reached at.',
+  EndpointTooLong: ([length, max]) => `The node endpoint is ${length} bytes long; NodeStaking accepts at most ${max}.`,
+  MetadataURITooLong: ([length, max]) =>
+    `The metadata URI is ${length} bytes long; NodeStaking accepts at most ${max}.`,
   ZeroAmount: () => 'The amount must be more than zero.',
   // SEND and other ERC-20s
   ERC20InsufficientBalance: ([who, balance, needed]) =>

@@ -27,6 +27,7 @@ import {
   unixMillis,
   unixSeconds,
 } from './wire.js';
+import { MAX_ENDPOINT_BYTES } from './chainBounds.js';
 
 /** 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves). */
 export const DATASET_VERSION = 2;
@@ -154,7 +155,8 @@ export const datasetNodeWire = z.strictObject({
   nodeKey: addressWire,
   operator: addressWire,
   stake: uintString(96),
-  endpoint: z.string().max(2048),
+  /** As emitted by NodeStaking (≤ MAX_ENDPOINT_BYTES UTF-8 bytes, so at most as many UTF-16 units: core/chainBounds.ts). */
+  endpoint: z.string().max(MAX_ENDPOINT_BYTES),
 });
 
 /** A device key's state at the seed block (`DidRegistry.keyState`): active = Active and Ed25519. */

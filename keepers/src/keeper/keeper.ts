@@ -245,9 +245,9 @@ export class Keeper {
   }
 
   /**
-   * Removes the jobs and per-node outputs of final epochs up to `upTo`, oldest first, stopping at the first
-   * epoch with a stage job that is not completed (e.g. a fault waiting for the slash cap). One process at
-   * a time (Redis lock); the cursor is shared.
+   * Removes the jobs, per-node outputs and received WatchDog commits and transcripts of final epochs up to
+   * `upTo`, oldest first, stopping at the first epoch with a stage job that is not completed (e.g. a fault
+   * waiting for the slash cap). One process at a time (Redis lock); the cursor is shared.
    */
   private async prune(upTo: number): Promise<void> {
     if (upTo < 1) return;
@@ -258,6 +258,7 @@ export class Keeper {
       if (states.some((state) => state !== 'completed' && state !== 'unknown')) break;
       await this.queues.pruneEpoch(epoch);
       await store.prunePartsOf(epoch, [...STAGES, 'signatures']);
+      await store.pruneWatchdogs(epoch);
       await store.setPrunedThrough(epoch);
       this.log.debug({ epoch }, 'pruned the jobs of a final epoch');
     }

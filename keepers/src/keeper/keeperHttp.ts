@@ -2,10 +2,13 @@
  * The keeper's HTTP server. Every keeper process serves the same data (it all lives in the shared Redis),
  * so WatchDogs and guardians may use any of them.
  *
- *   POST /watchdog/commit        WatchDog secret commitment (core/watchdogApi.ts); only before epochStart
+ *   POST /watchdog/commit        WatchDog secret commitment (core/watchdogApi.ts); only for the next
+ *                                COMMIT_EPOCHS_AHEAD epochs, before their start (core/watchdogAcceptance.ts)
  *   GET  /epochs/:e/watchdogs    node set, assignment seed and commits of epoch e (`final` after epochStart)
  *   POST /watchdog/transcript    signed transcript; from epochEnd until the pipeline fixed the epoch's WatchDog
- *                                data (its `transcripts` stage, at epochEnd + transcriptGrace at the earliest)
+ *                                data (its `transcripts` stage, at epochEnd + transcriptGrace at the earliest);
+ *                                no larger than the license's schedule needs, results exactly that schedule
+ *                                (the assignment is fixed once the start block and the commits are)
  *   GET  /datasets/:hash         a published dataset (canonical JSON, exactly the bytes that were hashed)
  *   GET  /epochs/:e              pipeline status of epoch e: per-stage job state (with the last error of a
  *                                stage still retrying), outputs' summary, dead letters
@@ -27,12 +30,14 @@ import {
   TRANSCRIPT_SIGNATURE_UNRECOVERABLE,
   commitConflict,
   commitSignerRefusal,
-  commitTooLate,
+  commitWindowRefusal,
   missedFixedData,
   transcriptConflict,
+  transcriptScheduleRefusal,
   transcriptSecretRefusal,
   transcriptSignerRefusal,
   transcriptTooEarly,
+  transcriptTooLarge,
   transcriptWithoutCommit,
   watchdogDataFixed,
   watchdogDataMayBeFixed,
@@ -61,6 +66,8 @@ import type { KeeperMetrics } from './metrics.js';
 import type { PipelineQueues } from './queues.js';
 import { STAGES } from './stages.js';
 import { assignmentSeed } from '../core/sampling.js';
+import { validWatchdogCommits, watchdogAssignment } from '../core/evaluateWatchdogs.js';
+import type { WatchdogCommitWire } from '../core/datasetSchema.js';
 
 export interface KeeperHttpOptions {
   env: KeeperEnv;
@@ -132,7 +139,8 @@ function refuse(refusal: Refusal | null): void {
   if (refusal) throw refused(refusal);
 }
 
-async function jsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+/** The request body parsed as JSON, and its size in bytes. */
+async function jsonBodyAndSize(request: IncomingMessage, maxBytes: number): Promise<{ json: unknown; bytes: number }> {
   let text: string;
   try {
     text = await readBody(request, maxBytes);
@@ -141,11 +149,16 @@ async function jsonBody(request: IncomingMessage, maxBytes: number): Promise<unk
     throw error;
   }
   try {
-    return JSON.parse(text);
+    return { json: JSON.parse(text), bytes: Buffer.byteLength(text) };
   } catch {
     throw new HttpError(400, 'bad-json', 'request body is not JSON');
   }
 }
+
+const jsonBody = async (request: IncomingMessage, maxBytes: number) => (await jsonBodyAndSize(request, maxBytes)).json;
+
+/** Epochs whose WatchDog assignment is kept in memory (transcripts arrive for one or two epochs at a time). */
+const ASSIGNMENTS_KEPT = 4;
 
 export async function startKeeperHttp(options: KeeperHttpOptions): Promise<KeeperHttpServer> {
   const { env, queues, metrics, log } = options;
@@ -161,8 +174,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     const parsed = watchdogCommitRequestSchema.safeParse(await jsonBody(request, 64 * 1024));
     if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const c = parsed.data;
-    const times = epochTimes(await env.chain.clock(), env, c.epoch);
-    refuse(commitTooLate(c.epoch, nowSeconds(env), times.epochStart));
+    refuse(commitWindowRefusal(c.epoch, nowSeconds(env), await env.chain.clock()));
     let signer: Address;
     try {
       signer = await recoverWatchdogCommitSigner(c);
@@ -178,8 +190,53 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     return { status: 200, body: { accepted: true } };
   }
 
+  /**
+   * tokenId → nodes assigned to it in `epoch`, as `evaluateEpoch` will compute them: the nodes Active at the
+   * start block, the assignment seed, and the stored commits with the operators of the start block (what the
+   * `transcripts` stage puts into the dataset). Fixed once the epoch started (commits are closed then), so it
+   * is computed once per epoch; null while the start block or the assignment block does not exist.
+   */
+  const assignments = new Map<number, Promise<Map<string, Address[]> | null>>();
+  async function computeAssignment(epoch: number): Promise<Map<string, Address[]> | null> {
+    const times = epochTimes(await env.chain.clock(), env, epoch);
+    const snapshot = await epochSnapshot(env, epoch);
+    const assignBlock = await env.chain.firstBlockAtOrAfter(
+      Math.max(0, times.epochStart - env.consensus.assignmentLeadSeconds),
+    );
+    if (!snapshot || !assignBlock) return null;
+    const commits = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()];
+    const operators = await env.chain.watchdogOperatorsAt(
+      commits.map((c) => BigInt(c.tokenId)),
+      BigInt(snapshot.startBlock.blockNumber),
+    );
+    const watchdogs: WatchdogCommitWire[] = commits.map((c) => ({
+      tokenId: c.tokenId,
+      operator: (operators.get(c.tokenId) ?? c.operator).toLowerCase(),
+      commit: c.commit,
+      signature: c.signature,
+    }));
+    const valid = await validWatchdogCommits(epoch, watchdogs);
+    const seed = assignmentSeed(epoch, assignBlock.hash.toLowerCase() as Hex);
+    const nodeKeys = snapshot.nodes.map((n) => n.nodeKey);
+    return watchdogAssignment(seed, nodeKeys, valid, env.consensus.m).nodesOf;
+  }
+  function assignmentOf(epoch: number): Promise<Map<string, Address[]> | null> {
+    let pending = assignments.get(epoch);
+    if (!pending) {
+      pending = computeAssignment(epoch);
+      pending.then(
+        (value) => value === null && assignments.delete(epoch),
+        () => assignments.delete(epoch),
+      );
+      assignments.set(epoch, pending);
+      if (assignments.size > ASSIGNMENTS_KEPT) assignments.delete(assignments.keys().next().value!);
+    }
+    return pending;
+  }
+
   async function postTranscript(request: IncomingMessage) {
-    const parsed = transcriptRequestSchema.safeParse(await jsonBody(request, maxBody));
+    const { json, bytes } = await jsonBodyAndSize(request, maxBody);
+    const parsed = transcriptRequestSchema.safeParse(json);
     if (!parsed.success) throw new HttpError(400, 'bad-request', describeZodError(parsed.error));
     const signed: SignedTranscript = parsed.data;
     const t = signed.transcript;
@@ -193,6 +250,12 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     if (await fixed()) throw refused(watchdogDataFixed(t.epoch, times.transcriptDeadline));
     const commit = (await env.store.getWatchdog<StoredWatchdogCommit>(t.epoch, 'commits')).get(t.tokenId);
     if (!commit) throw refused(transcriptWithoutCommit(t));
+    const assignment = await assignmentOf(t.epoch);
+    if (!assignment)
+      throw new HttpError(503, 'not-ready', `the start block of epoch ${t.epoch} is not known yet: retry shortly`);
+    const assigned = assignment.get(t.tokenId) ?? [];
+    const { challengesPerNode } = env.consensus;
+    refuse(transcriptTooLarge(t, bytes, assigned.length, challengesPerNode));
     refuse(transcriptSecretRefusal(t, commit));
     let signer: Address;
     try {
@@ -201,6 +264,17 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
       throw refused(TRANSCRIPT_SIGNATURE_UNRECOVERABLE);
     }
     refuse(transcriptSignerRefusal(signer, commit));
+    refuse(
+      transcriptScheduleRefusal(t, {
+        commit: commit.commit as Hex,
+        nodes: assigned,
+        count: challengesPerNode,
+        epochDurationSeconds: times.epochEnd - times.epochStart,
+        timeoutSeconds: Math.ceil(env.consensus.challengeTimeoutMs / 1000),
+        tokenId: BigInt(t.tokenId),
+        epoch: t.epoch,
+      }),
+    );
     if (!(await env.store.putWatchdog(t.epoch, 'transcripts', t.tokenId, signed))) {
       refuse(
         transcriptConflict(

@@ -123,6 +123,11 @@ export class PipelineStore<F extends object = EpochFields> {
     return new Map(Object.entries(all).map(([k, v]) => [k, decodeJson<T>(v)]));
   }
 
+  /** Deletes the WatchDog commits and transcripts of `epoch` as received (the dataset keeps its own copy). */
+  async pruneWatchdogs(epoch: number): Promise<void> {
+    await this.redis.del(this.key('wd', epoch, 'commits'), this.key('wd', epoch, 'transcripts'));
+  }
+
   async putDataset(hash: string, canonicalJson: string): Promise<void> {
     await this.redis.set(this.key('dataset', hash.toLowerCase()), canonicalJson);
   }

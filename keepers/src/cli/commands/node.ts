@@ -8,7 +8,8 @@ import { parseEventLogs, type Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi } from '../../generated/contracts.js';
 import { InputError, RejectedError } from '../errors.js';
-import { UINT96_MAX, parseAddress, parseAmount, parseUrl } from '../inputs.js';
+import { UINT96_MAX, parseAddress, parseAmount, parseNodeEndpoint, parseNodeMetadata } from '../inputs.js';
+import { MAX_ENDPOINT_BYTES, MAX_METADATA_URI_BYTES } from '../../core/chainBounds.js';
 import { formatSend, formatTime, renderRecord } from '../output.js';
 import { accountClaim, loadRewardProofs, proofsSource, requireCurrentRoot } from '../proofs.js';
 import { revertSentence } from '../reverts.js';
@@ -109,6 +110,9 @@ async function ensureSendAllowance(
   await session.send({ address: token, abi: sendTokenAbi, functionName: 'approve', args: [spender, amount] });
 }
 
+const ENDPOINT_HELP = `where clients, WatchDogs and keepers reach the node: a ws:// or wss:// URL of at most ${MAX_ENDPOINT_BYTES} bytes`;
+const METADATA_HELP = `operator metadata URI (region, contact), at most ${MAX_METADATA_URI_BYTES} bytes`;
+
 function addNodeKeyOptions(command: Command): Command {
   return command
     .addOption(
@@ -124,9 +128,12 @@ function addNodeKeyOptions(command: Command): Command {
 
 export function nodeCommand(): Command {
   const node = withExamples(
-    new Command('node').description('edge nodes: register, stake, unbond, withdraw, status, claim rewards'),
+    new Command('node').description(
+      'edge nodes: register, change the endpoint, stake, unbond, withdraw, status, claim rewards',
+    ),
     [
       'sendnet node register --stake 10000 --endpoint ws://node1.example:7000',
+      'sendnet node endpoint 0xNodeKey… --endpoint wss://relay.example',
       'sendnet node status 0xNodeKey…',
       'sendnet node register --help',
     ],
@@ -143,11 +150,8 @@ export function nodeCommand(): Command {
           '--stake <amount>',
           'SEND to stake (whole tokens, e.g. 10000 or 12500.5); at least the minimum stake',
         )
-        .requiredOption(
-          '--endpoint <url>',
-          'where clients and keepers reach the node (ws://, wss://, http:// or https://)',
-        )
-        .option('--metadata <uri>', 'operator metadata URI (region, contact)', ''),
+        .requiredOption('--endpoint <url>', ENDPOINT_HELP)
+        .option('--metadata <uri>', METADATA_HELP, ''),
     ),
     [
       'SENDNET_PRIVATE_KEY=0x…operator SENDNET_NODE_KEY=0x…node sendnet node register --stake 10000 --endpoint ws://node1.example:7000',
@@ -160,7 +164,8 @@ export function nodeCommand(): Command {
     ) => {
       const session = sessionFor(command);
       const stake = stakeAmount(options.stake, '--stake');
-      const endpoint = parseUrl(options.endpoint, '--endpoint', ['ws:', 'wss:', 'http:', 'https:']);
+      const endpoint = parseNodeEndpoint(options.endpoint, '--endpoint');
+      const metadata = parseNodeMetadata(options.metadata, '--metadata');
       const nodeAccount = nodeKeyAccount(options, session.env);
       const operator = (await session.signer()).address;
       const staking = await session.contract('NodeStaking');
@@ -193,7 +198,7 @@ export function nodeCommand(): Command {
         address: staking,
         abi: nodeStakingAbi,
         functionName: 'register',
-        args: [nodeAccount.address, stake, consent, endpoint, options.metadata],
+        args: [nodeAccount.address, stake, consent, endpoint, metadata],
       });
       session.out.result(
         {
@@ -201,7 +206,7 @@ export function nodeCommand(): Command {
           operator,
           stake,
           endpoint,
-          metadata: options.metadata,
+          metadata,
           transaction: receipt.transactionHash,
           block: receipt.blockNumber,
         },
@@ -212,12 +217,49 @@ export function nodeCommand(): Command {
             ['operator', operator],
             ['stake', formatSend(stake)],
             ['endpoint', endpoint],
-            ...(options.metadata ? ([['metadata', options.metadata]] as const) : []),
+            ...(metadata ? ([['metadata', metadata]] as const) : []),
             ...txLines(receipt),
           ]),
       );
     },
   );
+
+  withExamples(
+    node
+      .command('endpoint')
+      .description("change an Active node's endpoint (and metadata URI); the signer must be its operator")
+      .argument('<nodeKey>', 'the node key (address)')
+      .requiredOption('--endpoint <url>', ENDPOINT_HELP)
+      .option('--metadata <uri>', `${METADATA_HELP}; replaces the registered one`, ''),
+    [
+      'sendnet node endpoint 0xNodeKey… --endpoint wss://relay.example',
+      'sendnet node endpoint 0xNodeKey… --endpoint ws://203.0.113.7:7000 --metadata ipfs://bafy…',
+    ],
+  ).action(async (nodeKeyArg: string, options: { endpoint: string; metadata: string }, command: Command) => {
+    const session = sessionFor(command);
+    const nodeKey = parseAddress(nodeKeyArg, 'the node key');
+    const endpoint = parseNodeEndpoint(options.endpoint, '--endpoint');
+    const metadata = parseNodeMetadata(options.metadata, '--metadata');
+    const operator = (await session.signer()).address;
+    const staking = await session.contract('NodeStaking');
+    await requireOperatorOfActive(session, staking, nodeKey, operator);
+    const receipt = await session.send({
+      address: staking,
+      abi: nodeStakingAbi,
+      functionName: 'updateEndpoint',
+      args: [nodeKey, endpoint, metadata],
+    });
+    session.out.result(
+      { nodeKey, endpoint, metadata, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () =>
+        `Node ${nodeKey} is now reached at ${endpoint}.\n` +
+        renderRecord([
+          ['endpoint', endpoint],
+          ...(metadata ? ([['metadata', metadata]] as const) : []),
+          ...txLines(receipt),
+        ]),
+    );
+  });
 
   withExamples(
     node

@@ -14,10 +14,16 @@ import { z } from 'zod';
 import type { Address, Hex } from 'viem';
 import { commitmentWire, type CommitmentWire, type DatasetNode } from '../../core/datasetSchema.js';
 import { assignmentSeed, samplingSeed } from '../../core/sampling.js';
-import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
+import {
+  malformedAnswerReason,
+  nodeBaseUrl,
+  nodeFailureReason,
+  nodeFetchJson,
+  unexpectedStatus,
+} from '../../infra/nodeFetch.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
-import { describeZodError, lowerHex } from '../../core/wire.js';
+import { lowerHex } from '../../core/wire.js';
 
 export interface EpochSnapshot {
   epochStart: number;
@@ -108,26 +114,26 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-c
       const nodeKey = ctx.part!.toLowerCase();
       let base: string;
       try {
-        base = httpBaseOfEndpoint(endpoint);
+        base = nodeBaseUrl(endpoint);
       } catch (error) {
-        return { commitments: [], reason: (error as Error).message };
+        return { commitments: [], reason: nodeFailureReason(error) };
       }
       const seen = new Map<string, CommitmentWire>();
       let reason: string | undefined;
       try {
         for (let i = 0; i < env.timing.commitmentFetches; i++) {
-          const { status, body } = await fetchJson(`${base}/epochs/${ctx.epoch}/commitment`, {
+          const { status, body } = await nodeFetchJson(`${base}/epochs/${ctx.epoch}/commitment`, {
             timeoutMs: env.timing.requestTimeoutMs,
             maxBytes: 64 * 1024,
           });
           if (status === 404 || status === 410) {
-            reason = `HTTP ${status}: ${JSON.stringify(body).slice(0, 200)}`;
+            reason = `HTTP ${status}`;
             break;
           }
-          if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
+          if (status !== 200) throw unexpectedStatus(status);
           const parsed = commitmentWire.safeParse(lowerHex(body));
           if (!parsed.success) {
-            reason = `malformed commitment: ${describeZodError(parsed.error)}`;
+            reason = `malformed commitment: ${malformedAnswerReason(parsed.error)}`;
             continue;
           }
           if (parsed.data.nodeKey !== nodeKey) {
@@ -138,7 +144,7 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-c
         }
       } catch (error) {
         if (!ctx.isLastAttempt) throw error;
-        reason = (error as Error).message;
+        reason = nodeFailureReason(error);
       }
       return seen.size > 0
         ? { commitments: [...seen.values()] }

@@ -13,10 +13,16 @@ import type { Address, Hex } from 'viem';
 import { verifySignedCommitment } from '../../core/commitment.js';
 import { openingWire, type CommitmentWire, type NodeOpeningsWire } from '../../core/datasetSchema.js';
 import { sampleTargets } from '../../core/sampling.js';
-import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
+import {
+  malformedAnswerReason,
+  nodeBaseUrl,
+  nodeFailureReason,
+  nodeFetchJson,
+  unexpectedStatus,
+} from '../../infra/nodeFetch.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { epochTimes, nowSeconds, stakingDomain, type KeeperEnv } from './env.js';
-import { describeZodError, lowerHex } from '../../core/wire.js';
+import { lowerHex } from '../../core/wire.js';
 
 /** Most targets the reference edge node answers per request. */
 export const MAX_TARGETS_PER_REQUEST = 64;
@@ -99,28 +105,28 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
       // its own lateness into the node's silence. Only failed requests make a node silent.
       let base: string;
       try {
-        base = httpBaseOfEndpoint(endpoint);
+        base = nodeBaseUrl(endpoint);
       } catch (error) {
-        return silent((error as Error).message);
+        return silent(nodeFailureReason(error));
       }
       const received: unknown[] = [];
       try {
         for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
           const batch = targets.slice(i, i + MAX_TARGETS_PER_REQUEST);
-          const { status, body } = await fetchJson(`${base}/epochs/${ctx.epoch}/openings`, {
+          const { status, body } = await nodeFetchJson(`${base}/epochs/${ctx.epoch}/openings`, {
             body: { targets: batch },
             timeoutMs: env.timing.requestTimeoutMs,
             maxBytes: 4 * 1024 * 1024,
           });
-          if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
+          if (status !== 200) throw unexpectedStatus(status);
           const parsed = answerSchema(batch.length).safeParse(lowerHex(body));
           if (!parsed.success)
-            return { nodeKey, status: 'malformed', reason: describeZodError(parsed.error).slice(0, 500) };
+            return { nodeKey, status: 'malformed', reason: malformedAnswerReason(parsed.error).slice(0, 500) };
           received.push(...parsed.data.openings);
         }
       } catch (error) {
         if (!ctx.isLastAttempt && nowSeconds(env) <= openingsDeadline) throw error;
-        return silent((error as Error).message);
+        return silent(nodeFailureReason(error));
       }
       return { nodeKey, status: 'ok', openings: received as NodeOpeningsWire['openings'] };
     },
