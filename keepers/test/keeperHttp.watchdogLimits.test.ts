@@ -143,8 +143,15 @@ test('commits only for the next epochs, transcripts only as large as and exactly
   const view = (await (await fetch(`${keeper.httpUrl}/epochs/${epoch}/watchdogs`)).json()) as EpochWatchdogsResponse;
   assert.equal(view.final, true);
   assert.deepEqual(view.nodes?.map((n) => n.nodeKey).sort(), [...nodes].sort());
-  const valid = await validWatchdogCommits(epoch, view.watchdogs);
-  const { nodesOf } = watchdogAssignment(view.assignSeed!.value as Hex, nodes, valid, CONSENSUS.m);
+  assert.ok(
+    view.watchdogs.every((w) => w.owner !== undefined),
+    'a final view names the license owners',
+  );
+  const valid = await validWatchdogCommits(
+    epoch,
+    view.watchdogs.map((w) => ({ ...w, owner: w.owner! })),
+  );
+  const { nodesOf } = watchdogAssignment(view.assignSeed!.value as Hex, view.nodes!, valid, CONSENSUS.m);
   // the license with the fewest nodes, so that some registered node is not assigned to it
   const k =
     (nodesOf.get(licenses[0]!.toString())?.length ?? 0) <= (nodesOf.get(licenses[1]!.toString())?.length ?? 0) ? 0 : 1;

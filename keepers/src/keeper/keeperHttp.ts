@@ -192,7 +192,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
 
   /**
    * tokenId → nodes assigned to it in `epoch`, as `evaluateEpoch` will compute them: the nodes Active at the
-   * start block, the assignment seed, and the stored commits with the operators of the start block (what the
+   * start block, the assignment seed, and the stored commits with the operators and owners of the start block (what the
    * `transcripts` stage puts into the dataset). Fixed once the epoch started (commits are closed then), so it
    * is computed once per epoch; null while the start block or the assignment block does not exist.
    */
@@ -205,20 +205,22 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     );
     if (!snapshot || !assignBlock) return null;
     const commits = [...(await env.store.getWatchdog<StoredWatchdogCommit>(epoch, 'commits')).values()];
-    const operators = await env.chain.watchdogOperatorsAt(
-      commits.map((c) => BigInt(c.tokenId)),
-      BigInt(snapshot.startBlock.blockNumber),
-    );
+    const tokenIds = commits.map((c) => BigInt(c.tokenId));
+    const startBlock = BigInt(snapshot.startBlock.blockNumber);
+    const [operators, owners] = await Promise.all([
+      env.chain.watchdogOperatorsAt(tokenIds, startBlock),
+      env.chain.watchdogOwnersAt(tokenIds, startBlock),
+    ]);
     const watchdogs: WatchdogCommitWire[] = commits.map((c) => ({
       tokenId: c.tokenId,
       operator: (operators.get(c.tokenId) ?? c.operator).toLowerCase(),
+      owner: owners.get(c.tokenId)!,
       commit: c.commit,
       signature: c.signature,
     }));
     const valid = await validWatchdogCommits(epoch, watchdogs);
     const seed = assignmentSeed(epoch, assignBlock.hash.toLowerCase() as Hex);
-    const nodeKeys = snapshot.nodes.map((n) => n.nodeKey);
-    return watchdogAssignment(seed, nodeKeys, valid, env.consensus.m).nodesOf;
+    return watchdogAssignment(seed, snapshot.nodes, valid, env.consensus.m).nodesOf;
   }
   function assignmentOf(epoch: number): Promise<Map<string, Address[]> | null> {
     let pending = assignments.get(epoch);
