@@ -188,6 +188,12 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
             return;
         }
         address by = seed % 8 == 7 ? owner : _guardians[seed % 7];
+        // a guardian votes once per submission (AlreadyVoted)
+        (uint64 voters,,) = settlement.disputeVotes(e);
+        (, address[] memory members) = settlement.activeGuardianSet();
+        for (uint256 i; i < members.length; ++i) {
+            if (members[i] == by && (voters >> i) & 1 == 1) return;
+        }
         calls["dispute"]++;
         vm.prank(by);
         settlement.dispute(e, "handler");
