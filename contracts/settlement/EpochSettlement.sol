@@ -536,17 +536,16 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         returns (uint40 finalizeAt)
     {
         finalizeAt = (block.timestamp + disputeWindow).toUint40();
-        _ring[header.epoch % EPOCH_RING_SIZE] = EpochEntry({
-            rewardRoot: header.rewardRoot,
-            scoresCursor: header.scoresHash,
-            epoch: header.epoch,
-            totalCumulative: header.totalCumulative,
-            finalizeAt: finalizeAt,
-            status: EpochStatus.Pending,
-            signerBitmap: signerBitmap,
-            guardianSetId: setId,
-            headerDigest: digest
-        });
+        EpochEntry storage entry = _ring[header.epoch % EPOCH_RING_SIZE];
+        entry.rewardRoot = header.rewardRoot;
+        entry.scoresCursor = header.scoresHash;
+        entry.epoch = header.epoch;
+        entry.totalCumulative = header.totalCumulative;
+        entry.finalizeAt = finalizeAt;
+        entry.status = EpochStatus.Pending;
+        entry.signerBitmap = signerBitmap;
+        entry.guardianSetId = setId;
+        entry.headerDigest = digest;
         if (header.faultCount != 0) _recordFaults(header.epoch, header.faultRoot, header.faultCount);
     }
 
