@@ -107,6 +107,10 @@ contract EpochSettlementTest is EpochSettlementTestBase {
         _expectInvalidParameter(cfg, "disputeWindow");
 
         cfg = _settlementConfig(address(token), address(staking));
+        cfg.disputeResolutionPeriod = 0;
+        _expectInvalidParameter(cfg, "disputeResolutionPeriod");
+
+        cfg = _settlementConfig(address(token), address(staking));
         cfg.halvingIntervalEpochs = 0;
         _expectInvalidParameter(cfg, "halvingIntervalEpochs");
     }

@@ -95,10 +95,12 @@ export const RESUBMIT_STAGES: readonly Stage[] = [
 export async function resetVoidedEpoch(env: KeeperEnv, queues: PipelineQueues, epoch: number): Promise<boolean> {
   if (!(await env.store.getStage(epoch, 'submit'))) return false;
   if ((await env.chain.epochStatus(epoch)) !== 'None') return false;
-  if (!(await env.store.tryLock(`reset.${epoch}`, 30_000))) return false;
-  for (const stage of RESUBMIT_STAGES) {
-    const job = await queues.queues[stage].getJob(jobId(stage, epoch));
-    if (job) await job.remove({ removeChildren: true });
+  // a job running right now (e.g. execute-faults about to notice the void) is left to finish: next tick
+  const jobs = await Promise.all(RESUBMIT_STAGES.map((stage) => queues.queues[stage].getJob(jobId(stage, epoch))));
+  for (const job of jobs) if (job && (await job.getState()) === 'active') return false;
+  if (!(await env.store.tryLock(`reset.${epoch}`, 5_000))) return false;
+  for (const [i, stage] of RESUBMIT_STAGES.entries()) {
+    await jobs[i]?.remove({ removeChildren: true });
     await env.store.clearStage(epoch, stage);
   }
   await env.store.prunePartsOf(epoch, ['signatures']);
