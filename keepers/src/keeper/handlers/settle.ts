@@ -323,8 +323,10 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
             .run(ctx)
             .catch((error) => ctx.log.warn({ err: (error as Error).message }, 'asking for late signatures failed'));
           added = await addHeldSignatures(env, epoch, header);
+          // each ask makes a guardian fetch and evaluate the dataset again: at most about five per epoch
+          const pollMs = Math.max(3000, (clock.epochDuration * 1000) / 5);
           if (!full(added) && nowSeconds(env) < paidAt)
-            return ctx.waitUntil(Math.min(env.nowMs() + 3000, paidAt * 1000), 'waiting for late guardian signatures');
+            return ctx.waitUntil(Math.min(env.nowMs() + pollMs, paidAt * 1000), 'waiting for late guardian signatures');
         }
       }
       if (faults.length === 0) return empty;
