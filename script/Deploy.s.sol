@@ -180,6 +180,7 @@ contract Deploy is Script {
             genesisTime: uint64(genesis == 0 ? block.timestamp : genesis),
             epochDuration: uint64(_config.readUint(".settlement.epochDurationSeconds")),
             disputeWindow: uint64(_config.readUint(".settlement.disputeWindowSeconds")),
+            disputeResolutionPeriod: uint64(_config.readUint(".settlement.disputeResolutionSeconds")),
             initialEpochEmission: uint96(_config.readUint(".settlement.initialEpochEmission")),
             halvingIntervalEpochs: uint32(_config.readUint(".settlement.halvingIntervalEpochs")),
             guardianShareBps: uint16(_config.readUint(".settlement.guardianShareBps"))

@@ -1,5 +1,6 @@
 /**
- * Gas of node registration, epoch submission, cumulative claims (2^20-leaf tree) and fault execution.
+ * Gas of node registration, epoch submission, cumulative claims (2^20-leaf tree), fault execution, late
+ * guardian signatures (`addSignatures`) and guardian dispute votes.
  */
 import { parseEther, type Address, type Hex } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
@@ -81,7 +82,14 @@ export const settlementGasSuite: GasSuite = async ({
 
   // ---- epochs
   let cumulativeTotal = 0n;
-  const submit = async (epoch: number, rewardRoot: Hex, totalCumulative: bigint, faults?: MerkleTree) => {
+  let lastHeader: EpochHeader | null = null;
+  const submit = async (
+    epoch: number,
+    rewardRoot: Hex,
+    totalCumulative: bigint,
+    faults?: MerkleTree,
+    signers = SIGNERS,
+  ) => {
     const endsAt = await publicClient.readContract({
       address: settlement,
       abi: epochSettlementAbi,
@@ -103,7 +111,8 @@ export const settlementGasSuite: GasSuite = async ({
       dataHash: ZERO32.replace(/0$/, '1') as Hex,
       seed: ZERO32.replace(/0$/, '2') as Hex,
     };
-    const quorum = await collectQuorumSignatures(domain, header, guardianSet, guardians.slice(0, SIGNERS));
+    const quorum = await collectQuorumSignatures(domain, header, guardianSet, guardians.slice(0, signers));
+    lastHeader = header;
     const gas = await gasOf(
       await keeper.writeContract({
         address: settlement,
@@ -210,6 +219,61 @@ export const settlementGasSuite: GasSuite = async ({
     gas: await gasOf(await executeFault(await fundedAccount(0n), 15, faultTree15, false)),
     note: 'as executeFault (no strike), but the finder holds no SEND yet (fresh balance slot)',
   };
+
+  // ---- every signature submitted, late signatures added, dispute votes (ring slots long reused)
+  await passDisputeWindow();
+  results.submitEpoch_7of7_steadyState = {
+    gas: await submit(17, smallTree.root, cumulativeTotal, undefined, guardians.length),
+    note: 'as submitEpoch_5of7_steadyState with all 7 signatures (what the keeper submits when every guardian signed)',
+  };
+  await passDisputeWindow();
+  await submit(18, smallTree.root, cumulativeTotal);
+  const header18 = lastHeader!;
+  const addOne = async (index: number) => {
+    const one = await collectQuorumSignatures(domain, header18, guardianSet, [guardians[index]!]);
+    return gasOf(
+      await keeper.writeContract({
+        address: settlement,
+        abi: epochSettlementAbi,
+        functionName: 'addSignatures',
+        args: [18, one.guardians, one.signerBitmap, one.signatures],
+      }),
+    );
+  };
+  results.addSignatures_1 = {
+    gas: await addOne(SIGNERS),
+    note: `one late signature added to a pending epoch submitted with ${SIGNERS} of ${guardians.length} (guardian list in calldata, bitmap OR-ed into the ring entry)`,
+  };
+  await addOne(SIGNERS + 1);
+  const vote = async (index: number) =>
+    gasOf(
+      await wallet(guardians[index]!).writeContract({
+        address: settlement,
+        abi: epochSettlementAbi,
+        functionName: 'dispute',
+        args: [18, 'benchmark'],
+      }),
+    );
+  results.disputeVote_first = {
+    gas: await vote(0),
+    note: "a guardian's first vote against a pending epoch (fresh vote slot; active set read to find its index)",
+  };
+  results.disputeVote_second = { gas: await vote(1), note: 'a second guardian vote (vote slot already written)' };
+  results.disputeVote_disputes = {
+    gas: await vote(2),
+    note: 'the M - T + 1 = 3rd vote, which makes the epoch Disputed (status + expiry written)',
+  };
+  // governance releases it, so the suites after this one find settlement flowing
+  if (book.owner.toLowerCase() !== devAccount(0).address.toLowerCase())
+    throw new Error(`the bench expects the deployer (dev account 0) to own the settlement, not ${book.owner}`);
+  await gasOf(
+    await wallet(devAccount(0)).writeContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'resolveDispute',
+      args: [18, true],
+    }),
+  );
 
   results.registerAndStake.target = 150_000;
   results.submitEpoch_5of7_steadyState.target = 107_000;

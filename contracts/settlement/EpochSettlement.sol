@@ -15,7 +15,10 @@ import {FaultBitmap} from "../libraries/FaultBitmap.sol";
 /// @notice Settles one epoch per transaction and pays rewards. Keepers submit the header guardians
 ///         signed (T of M, EIP-712); after the dispute window the epoch is final, its cumulative reward
 ///         root becomes claimable and its fault leaves executable. Holds the node-reward and guardian
-///         allocations in escrow.
+///         allocations in escrow. Records which guardians signed each epoch (a bitmap that later valid
+///         signatures extend while the epoch is pending: `addSignatures`), so who is paid as a guardian is
+///         read from storage and events, never from calldata. Disputes take M − T + 1 guardian votes (or
+///         the owner) and expire to a void after `disputeResolutionPeriod` unless the owner resolves them.
 /// @dev O(1) storage per epoch: headers live in a ring of `EPOCH_RING_SIZE` entries whose slots are
 ///      reused (no fresh storage in steady state); only fault roots, when an epoch has faults, are kept
 ///      forever. Claims read the reward root of the latest finalized epoch: rewards are cumulative, so
@@ -27,7 +30,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     enum EpochStatus {
         None,
         Pending, // submitted, in its dispute window or waiting for an earlier epoch to finalize
-        Disputed // a guardian or the owner objected; only the owner's resolution moves it on
+        Disputed // M - T + 1 guardians or the owner objected; the owner resolves it, or it expires to void
     }
 
     /// @notice Lifecycle of an epoch as seen from outside (`epochStatus`).
@@ -43,8 +46,21 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         bytes32 scoresCursor; // next expected link of the scores hash chain, SCORES_END when done
         uint32 epoch;
         uint96 totalCumulative;
-        uint40 finalizeAt;
+        uint40 finalizeAt; // while Disputed: when the dispute expires (`expireDispute`)
         EpochStatus status;
+        uint64 signerBitmap; // bit i: member i of the submission's guardian set signed the header
+        uint16 guardianSetId; // low 16 bits of the guardian set id at submission
+        bytes32 headerDigest; // EIP-712 digest of the header, for signatures added later
+    }
+
+    /// @dev Guardian votes against one submission of an epoch. Votes count only for the submission
+    ///      (`finalizeAt`) and guardian set (`guardianSetId`) they were cast against; a stale record reads
+    ///      as no votes.
+    struct DisputeVotes {
+        uint64 voters; // bit i: member i of the set voted
+        uint8 count;
+        uint40 finalizeAt;
+        uint32 guardianSetId;
     }
 
     /// @dev Everything a claim or a submission reads, in one slot. What has been claimed is derived, not
@@ -65,6 +81,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         uint64 genesisTime;
         uint64 epochDuration;
         uint64 disputeWindow;
+        uint64 disputeResolutionPeriod;
         uint96 initialEpochEmission;
         uint32 halvingIntervalEpochs;
         uint16 guardianShareBps;
@@ -80,6 +97,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     uint64 public immutable genesisTime;
     uint64 public immutable epochDuration;
     uint64 public immutable disputeWindow;
+    /// @notice How long the owner has to resolve a dispute before anyone may void the epoch
+    ///         (`expireDispute`).
+    uint64 public immutable disputeResolutionPeriod;
     /// @notice Emission cap of epoch 1; halves every `halvingIntervalEpochs` epochs.
     uint96 public immutable initialEpochEmission;
     uint32 public immutable halvingIntervalEpochs;
@@ -106,13 +126,29 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     /// @dev Set while a fault leaf is unexecuted (`FaultBitmap`). Set at submission (the submitter pays for
     ///      fresh storage), cleared on execution.
     FaultBitmap private _faultPendingBits;
+    /// @dev Guardian dispute votes per epoch (see DisputeVotes).
+    mapping(uint32 epoch => DisputeVotes) private _disputeVotes;
 
-    /// @notice The whole signed header is emitted so indexers and auditors never need the calldata.
+    /// @notice The whole signed header and who signed it (bit i: member i of the active guardian set) are
+    ///         emitted so indexers, auditors and keepers never need the calldata.
     event EpochSubmitted(
-        uint32 indexed epoch, EpochHeader header, uint40 finalizeAt, address indexed submitter
+        uint32 indexed epoch,
+        EpochHeader header,
+        uint40 finalizeAt,
+        address indexed submitter,
+        uint64 signerBitmap
     );
+    /// @notice Valid signatures `added` to a pending epoch; `signerBitmap` is the epoch's bitmap after.
+    event SignaturesAdded(uint32 indexed epoch, uint64 added, uint64 signerBitmap, address indexed by);
     event EpochFinalized(uint32 indexed epoch, bytes32 rewardRoot, uint96 totalCumulative);
+    /// @notice A guardian's vote against a pending epoch: `votes` of the `needed` so far.
+    event DisputeVoteCast(
+        uint32 indexed epoch, address indexed guardian, uint8 votes, uint8 needed, string reason
+    );
+    /// @notice The epoch became Disputed (`by`: the owner, or the guardian whose vote reached M - T + 1).
     event EpochDisputed(uint32 indexed epoch, address indexed by, string reason);
+    /// @notice An unresolved dispute passed its resolution period and was voided by `by`.
+    event DisputeExpired(uint32 indexed epoch, address indexed by);
     event DisputeResolved(uint32 indexed epoch, bool headerValid);
     event EpochsVoided(uint32 indexed fromEpoch, uint32 indexed toEpoch);
     event EscrowFunded(address indexed from, uint256 amount, uint256 totalFunded);
@@ -158,6 +194,11 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     error ScoresChunkMismatch(uint32 epoch, bytes32 expected, bytes32 provided);
     error ScoresAlreadyPublished(uint32 epoch);
     error EpochNotInRing(uint32 epoch);
+    error GuardianSetRotated(uint32 epoch, uint16 submittedSetId, uint32 activeSetId);
+    error SignerAlreadyRecorded(uint32 epoch, uint256 overlap);
+    error NoSignersAdded(uint32 epoch);
+    error AlreadyVoted(uint32 epoch, address guardian);
+    error DisputeNotExpired(uint32 epoch, uint40 expiresAt);
 
     constructor(Config memory config)
         GuardianQuorum(config.owner, config.guardians, config.disputeWindow)
@@ -167,6 +208,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (config.staking == address(0)) revert InvalidParameter("staking");
         if (config.epochDuration == 0) revert InvalidParameter("epochDuration");
         if (config.disputeWindow == 0) revert InvalidParameter("disputeWindow");
+        if (config.disputeResolutionPeriod == 0) revert InvalidParameter("disputeResolutionPeriod");
         if (config.halvingIntervalEpochs == 0) revert InvalidParameter("halvingIntervalEpochs");
         if (config.guardianShareBps > BPS) revert InvalidParameter("guardianShareBps");
         // Unbonding stake must stay slashable for any fault an epoch still in its window may carry.
@@ -178,6 +220,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         genesisTime = config.genesisTime;
         epochDuration = config.epochDuration;
         disputeWindow = config.disputeWindow;
+        disputeResolutionPeriod = config.disputeResolutionPeriod;
         initialEpochEmission = config.initialEpochEmission;
         halvingIntervalEpochs = config.halvingIntervalEpochs;
         guardianShareBps = config.guardianShareBps;
@@ -193,6 +236,8 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
     ///         submit (keepers are permissionless); the signatures are the authority.
     /// @param guardians the active guardian set's member list (sorted), checked against its hash.
     /// @param signerBitmap bit i set when member i signed; `signatures` follow in ascending member order.
+    ///        Recorded with the header digest: every signer is paid by the next epoch, and further valid
+    ///        signatures can be added while the epoch is pending (`addSignatures`).
     /// @dev Also finalizes the oldest pending epoch when its window has passed, so claims keep flowing
     ///      without a separate transaction.
     function submitEpoch(
@@ -207,9 +252,8 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         uint64 endsAt = epochEnd(epoch);
         if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
 
-        _verifyQuorum(
-            _hashTypedDataV4(EpochHeaderLib.structHash(header)), guardians, signerBitmap, signatures
-        );
+        bytes32 digest = _hashTypedDataV4(EpochHeaderLib.structHash(header));
+        uint32 setId = _verifyQuorum(digest, guardians, signerBitmap, signatures);
         _checkEmissionAndEscrow(header, progress.totalFunded);
 
         // Finalize the oldest pending epoch first if it is due: this frees its ring slot.
@@ -218,10 +262,38 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
             revert TooManyPendingEpochs(epoch, progress.lastFinalized);
         }
 
-        uint40 finalizeAt = _storeEntry(header);
+        // _verifyQuorum bounded the bitmap by the set size (<= MAX_GUARDIANS = 64)
+        uint40 finalizeAt = _storeEntry(header, digest, uint64(signerBitmap), uint16(setId));
         progress.lastSubmitted = epoch;
         _progress = progress;
-        emit EpochSubmitted(epoch, header, finalizeAt, msg.sender);
+        emit EpochSubmitted(epoch, header, finalizeAt, msg.sender, uint64(signerBitmap));
+    }
+
+    /// @notice Records further guardian signatures over a pending epoch's header (the digest stored at
+    ///         submission), so every guardian that signed is paid whoever submitted. Anyone may call.
+    /// @param guardians the guardian set's member list (sorted); the set must be the one in force when
+    ///        the epoch was submitted.
+    /// @param signerBitmap bits of the members whose signatures are added, none already recorded;
+    ///        `signatures` follow in ascending member order.
+    function addSignatures(
+        uint32 epoch,
+        address[] calldata guardians,
+        uint256 signerBitmap,
+        Signature[] calldata signatures
+    ) external {
+        EpochEntry storage entry = _pendingEntry(epoch);
+        if (epoch <= _progress.lastFinalized) revert EpochNotPending(epoch);
+        if (signerBitmap == 0) revert NoSignersAdded(epoch);
+        _promotePendingIfDue();
+        uint32 activeId = _activeSetId();
+        uint16 submittedId = entry.guardianSetId;
+        if (uint16(activeId) != submittedId) revert GuardianSetRotated(epoch, submittedId, activeId);
+        uint64 recorded = entry.signerBitmap;
+        if (signerBitmap & recorded != 0) revert SignerAlreadyRecorded(epoch, signerBitmap & recorded);
+        _verifySigners(entry.headerDigest, guardians, signerBitmap, signatures, 1);
+        recorded |= uint64(signerBitmap);
+        entry.signerBitmap = recorded;
+        emit SignaturesAdded(epoch, uint64(signerBitmap), recorded, msg.sender);
     }
 
     /// @notice Finalizes every pending epoch whose dispute window has passed, oldest first, stopping at
@@ -234,19 +306,25 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         _progress = progress;
     }
 
-    /// @notice Objects to a pending epoch before its window ends, which stops it (and every later
-    ///         epoch) from finalizing until the owner resolves the dispute. Active guardians and the
-    ///         owner may call.
+    /// @notice Objects to a pending epoch before its window ends. The owner's objection disputes it at
+    ///         once; an active guardian's is a vote, and the epoch becomes Disputed when M - T + 1
+    ///         distinct active guardians voted (3 of 7: more than a faulty minority of M - T). A Disputed
+    ///         epoch stops it and every later epoch from finalizing until the owner resolves it or, after
+    ///         `disputeResolutionPeriod`, anyone voids it (`expireDispute`).
     function dispute(uint32 epoch, string calldata reason) external {
-        if (msg.sender != owner()) _requireGuardian(msg.sender);
+        bool byOwner = msg.sender == owner();
         EpochEntry storage entry = _pendingEntry(epoch);
-        if (block.timestamp >= entry.finalizeAt) revert DisputeWindowClosed(epoch, entry.finalizeAt);
+        uint40 finalizeAt = entry.finalizeAt;
+        if (block.timestamp >= finalizeAt) revert DisputeWindowClosed(epoch, finalizeAt);
+        if (!byOwner && !_castVote(epoch, finalizeAt, reason)) return;
         entry.status = EpochStatus.Disputed;
+        entry.finalizeAt = (block.timestamp + disputeResolutionPeriod).toUint40();
         emit EpochDisputed(epoch, msg.sender, reason);
     }
 
-    /// @notice Resolves a dispute. Only the owner (governance). A valid header becomes final-able at
-    ///         once; an invalid one is voided with every later epoch, and the keepers resubmit from it.
+    /// @notice Resolves a dispute. Only the owner (governance), also after the resolution period as long as
+    ///         nobody expired it. A valid header becomes final-able at once; an invalid one is voided with
+    ///         every later epoch, and the keepers resubmit from it.
     function resolveDispute(uint32 epoch, bool headerValid) external onlyOwner {
         EpochEntry storage entry = _ringEntry(epoch);
         if (entry.status != EpochStatus.Disputed) revert EpochNotDisputed(epoch); // voided epochs are None
@@ -255,13 +333,30 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
             entry.status = EpochStatus.Pending;
             entry.finalizeAt = uint40(block.timestamp);
         } else {
-            uint32 last = _progress.lastSubmitted;
-            for (uint32 e = epoch; e <= last; ++e) {
-                _ring[e % EPOCH_RING_SIZE].status = EpochStatus.None;
-                if (faultRoots[e] != bytes32(0)) _clearFaults(e);
-            }
-            _progress.lastSubmitted = epoch - 1;
-            emit EpochsVoided(epoch, last);
+            _voidFrom(epoch);
+        }
+    }
+
+    /// @notice Voids a disputed epoch (and every later one) the owner did not resolve within
+    ///         `disputeResolutionPeriod`, so a header that M - T + 1 guardians object to never finalizes
+    ///         without governance; keepers resubmit from it. Anyone may call.
+    function expireDispute(uint32 epoch) external {
+        EpochEntry storage entry = _ringEntry(epoch);
+        if (entry.status != EpochStatus.Disputed) revert EpochNotDisputed(epoch);
+        if (block.timestamp < entry.finalizeAt) revert DisputeNotExpired(epoch, entry.finalizeAt);
+        emit DisputeExpired(epoch, msg.sender);
+        _voidFrom(epoch);
+    }
+
+    /// @notice Guardian votes against the current submission of `epoch` (stale votes read as none) and
+    ///         how many make it Disputed under the active set.
+    function disputeVotes(uint32 epoch) external view returns (uint64 voters, uint8 count, uint8 needed) {
+        (GuardianSet memory set,) = activeGuardianSet();
+        needed = set.size - set.threshold + 1;
+        DisputeVotes memory votes = _disputeVotes[epoch];
+        EpochEntry storage entry = _ring[epoch % EPOCH_RING_SIZE];
+        if (entry.epoch == epoch && votes.finalizeAt == entry.finalizeAt && votes.guardianSetId == set.id) {
+            (voters, count) = (votes.voters, votes.count);
         }
     }
 
@@ -436,7 +531,10 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         }
     }
 
-    function _storeEntry(EpochHeader calldata header) private returns (uint40 finalizeAt) {
+    function _storeEntry(EpochHeader calldata header, bytes32 digest, uint64 signerBitmap, uint16 setId)
+        private
+        returns (uint40 finalizeAt)
+    {
         finalizeAt = (block.timestamp + disputeWindow).toUint40();
         EpochEntry storage entry = _ring[header.epoch % EPOCH_RING_SIZE];
         entry.rewardRoot = header.rewardRoot;
@@ -445,6 +543,9 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         entry.totalCumulative = header.totalCumulative;
         entry.finalizeAt = finalizeAt;
         entry.status = EpochStatus.Pending;
+        entry.signerBitmap = signerBitmap;
+        entry.guardianSetId = setId;
+        entry.headerDigest = digest;
         if (header.faultCount != 0) _recordFaults(header.epoch, header.faultRoot, header.faultCount);
     }
 
@@ -458,6 +559,36 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         // cleared before the proof is checked: a wrong proof reverts the clearing with everything else
         if (!_faultPendingBits.consume(epoch, index)) revert FaultAlreadyExecuted(epoch, index);
         if (MerkleRootLib.processProofCalldata(proof, leaf) != root) revert InvalidFaultProof(epoch, index);
+    }
+
+    /// @dev Records the caller's (an active guardian's) vote against the submission of `epoch` whose window
+    ///      ends at `finalizeAt`; true when the votes reached M - T + 1.
+    function _castVote(uint32 epoch, uint40 finalizeAt, string calldata reason) private returns (bool) {
+        (uint256 index, uint32 setId, uint256 size, uint256 threshold) = _requireGuardian(msg.sender);
+        DisputeVotes memory votes = _disputeVotes[epoch];
+        if (votes.finalizeAt != finalizeAt || votes.guardianSetId != setId) {
+            votes = DisputeVotes(0, 0, finalizeAt, setId);
+        }
+        uint64 bit = uint64(1 << index);
+        if (votes.voters & bit != 0) revert AlreadyVoted(epoch, msg.sender);
+        votes.voters |= bit;
+        ++votes.count;
+        _disputeVotes[epoch] = votes;
+        uint8 needed = uint8(size - threshold + 1);
+        emit DisputeVoteCast(epoch, msg.sender, votes.count, needed, reason);
+        return votes.count >= needed;
+    }
+
+    /// @dev Voids `epoch` and every later submitted epoch (their faults forgotten); keepers resubmit from
+    ///      `epoch`.
+    function _voidFrom(uint32 epoch) private {
+        uint32 last = _progress.lastSubmitted;
+        for (uint32 e = epoch; e <= last; ++e) {
+            _ring[e % EPOCH_RING_SIZE].status = EpochStatus.None;
+            if (faultRoots[e] != bytes32(0)) _clearFaults(e);
+        }
+        _progress.lastSubmitted = epoch - 1;
+        emit EpochsVoided(epoch, last);
     }
 
     /// @dev Forgets the faults of a voided epoch. It was never finalized, so none of its leaves was

@@ -96,6 +96,11 @@ abstract contract GuardianQuorum is Ownable2Step {
         return (_pending, _pendingMembers);
     }
 
+    /// @dev Id of the active set as stored (the caller promotes a due pending set first).
+    function _activeSetId() internal view returns (uint32) {
+        return _active.id;
+    }
+
     /// @notice T = floor(2M/3) + 1: the smallest quorum such that two quorums always share an honest
     ///         member when fewer than a third are faulty.
     function thresholdFor(uint8 size) public pure returns (uint8) {
@@ -105,20 +110,34 @@ abstract contract GuardianQuorum is Ownable2Step {
     /// @dev Reverts unless `signatures` are valid signatures of `digest` by distinct members of the
     ///      active set, at least threshold of them. `members` must be the active set's list; bit i of
     ///      `signerBitmap` says member i signed, and signatures come in ascending member order.
+    ///      Returns the active set's id.
     function _verifyQuorum(
         bytes32 digest,
         address[] calldata members,
         uint256 signerBitmap,
         Signature[] calldata signatures
-    ) internal {
+    ) internal returns (uint32 setId) {
         _promotePendingIfDue();
+        return _verifySigners(digest, members, signerBitmap, signatures, _active.threshold);
+    }
+
+    /// @dev Reverts unless `signatures` are valid signatures of `digest` by the members of the active set
+    ///      whose bits are set in `signerBitmap` (ascending member order), one per bit, at least
+    ///      `minSignatures` of them. Returns the active set's id; the caller has promoted a due pending set.
+    function _verifySigners(
+        bytes32 digest,
+        address[] calldata members,
+        uint256 signerBitmap,
+        Signature[] calldata signatures,
+        uint256 minSignatures
+    ) internal view returns (uint32 setId) {
         GuardianSet storage set = _active;
         bytes32 providedHash = keccak256(abi.encodePacked(members));
         if (providedHash != set.membersHash) revert GuardianListMismatch(set.membersHash, providedHash);
         uint256 size = set.size;
         if (signerBitmap >> size != 0) revert SignerBitmapOutOfRange(signerBitmap, size);
         uint256 count = signatures.length;
-        if (count < set.threshold) revert QuorumNotReached(count, set.threshold);
+        if (count < minSignatures) revert QuorumNotReached(count, minSignatures);
 
         uint256 memberIndex;
         for (uint256 i; i < count; ++i) {
@@ -132,13 +151,19 @@ abstract contract GuardianQuorum is Ownable2Step {
             ++memberIndex;
         }
         if (signerBitmap >> memberIndex != 0) revert SignatureCountMismatch(count, _popCount(signerBitmap));
+        return set.id;
     }
 
-    /// @dev Reverts unless `account` is a member of the active set.
-    function _requireGuardian(address account) internal view {
-        (, address[] memory members) = activeGuardianSet();
+    /// @dev Reverts unless `account` is a member of the active set (a due pending set counts as active);
+    ///      returns its member index, the set's id, size and threshold.
+    function _requireGuardian(address account)
+        internal
+        view
+        returns (uint256 index, uint32 setId, uint256 size, uint256 threshold)
+    {
+        (GuardianSet memory set, address[] memory members) = activeGuardianSet();
         for (uint256 i; i < members.length; ++i) {
-            if (members[i] == account) return;
+            if (members[i] == account) return (i, set.id, set.size, set.threshold);
         }
         revert NotGuardian(account);
     }
@@ -167,7 +192,7 @@ abstract contract GuardianQuorum is Ownable2Step {
         }
     }
 
-    function _popCount(uint256 bitmap) private pure returns (uint256 count) {
+    function _popCount(uint256 bitmap) internal pure returns (uint256 count) {
         for (; bitmap != 0; bitmap &= bitmap - 1) {
             ++count;
         }

@@ -8,23 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  bytesToHex,
-  encodeFunctionData,
-  hexToBytes,
-  keccak256,
-  toHex,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from 'viem';
+import { bytesToHex, hexToBytes, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
 import { cumulativeRoot, type EpochContracts } from '../src/chain/epochFacts.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { datasetFromParts, type DatasetParts } from '../src/core/dataset.js';
 import { hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import { assignmentSeed, samplingSeed } from '../src/core/sampling.js';
 import { buildRewardTree } from '../src/core/scoring.js';
-import { epochSettlementAbi } from '../src/generated/contracts.js';
 import { claimsDocument } from '../src/keeper/keeperHttp.js';
 import { checkDatasetAgainstChain } from '../src/guardian/checks.js';
 
@@ -110,14 +100,11 @@ function fakeChain(previousRoot: Hex): PublicClient {
     dataHash: keccak256(toHex('dataset 1')),
     seed: keccak256(toHex('seed 1')),
   };
-  const input = encodeFunctionData({
-    abi: epochSettlementAbi,
-    functionName: 'submitEpoch',
-    args: [header, guardians, 0b011n, []],
-  });
   const txHash = keccak256(toHex('submit 1'));
   const reads: Record<string, (args: readonly unknown[]) => unknown> = {
     epochEnd: ([e]) => BigInt(epochEnd(Number(e))),
+    // the paid set is read from storage (epochEntry's signer bitmap), not from calldata
+    epochEntry: ([e]) => ({ epoch: Number(e), status: 1, signerBitmap: 0b011n }),
     activeGuardianSet: () => [{ membersHash: keccak256(toHex('set')), id: 1, size: guardians.length }, guardians],
     equivocationSlash: () => EQUIVOCATION_SLASH,
     guardianShareBps: () => 500,
@@ -144,8 +131,15 @@ function fakeChain(previousRoot: Hex): PublicClient {
       return read(args);
     },
     getContractEvents: async ({ eventName }: { eventName: string }) =>
-      eventName === 'EpochSubmitted' ? [{ args: { header }, transactionHash: txHash }] : [],
-    getTransaction: async () => ({ hash: txHash, input }),
+      eventName === 'EpochSubmitted'
+        ? [
+            {
+              args: { header, signerBitmap: 0b011n, submitter: guardians[0] },
+              transactionHash: txHash,
+              blockNumber: 1n,
+            },
+          ]
+        : [],
   };
   return client as unknown as PublicClient;
 }

@@ -1,11 +1,14 @@
 /**
  * EpochSettlement: epoch headers and their lifecycle (Pending → Disputed → Finalized, or Voided and
- * resubmitted), per-node results from NodeScorePublished (the rankings), executed faults, escrow funding,
+ * resubmitted), who signed each epoch (signer bitmap over the guardian set in force at submission), dispute
+ * votes and expiries, per-node results from NodeScorePublished (the rankings), executed faults, escrow funding,
  * guardian sets and ownership.
  */
 import { BigInt, Bytes, ethereum, store } from '@graphprotocol/graph-ts';
 import {
+  DisputeExpired,
   DisputeResolved,
+  DisputeVoteCast,
   EIP712DomainChanged,
   EpochDisputed,
   EpochFinalized,
@@ -19,8 +22,9 @@ import {
   OwnershipTransferStarted,
   OwnershipTransferred,
   ScoresFullyPublished,
+  SignaturesAdded,
 } from '../generated/EpochSettlement/EpochSettlement';
-import { Epoch, EscrowFunding, Fault, Node, NodeEpochResult } from '../generated/schema';
+import { Epoch, EscrowFunding, Fault, GuardianSet, Node, NodeEpochResult } from '../generated/schema';
 import {
   eventId,
   loadProtocol,
@@ -66,11 +70,31 @@ function loadEpoch(number: i32, event: ethereum.Event): Epoch {
     epoch.submitTransaction = event.transaction.hash;
     epoch.submissions = 0;
     epoch.finalizeAt = event.block.timestamp;
+    epoch.signerBitmap = BigInt.zero();
+    epoch.signers = new Array<Bytes>();
+    epoch.disputeVotes = 0;
     epoch.scoresPublished = false;
     epoch.publishedCount = 0;
     epoch.publishedRewardTotal = BigInt.zero();
   }
   return epoch as Epoch;
+}
+
+/** Members of the epoch's guardian set (else the active one) whose bits are set in `bitmap`. */
+function setSigners(epoch: Epoch, bitmap: BigInt): void {
+  epoch.signerBitmap = bitmap;
+  let setId = epoch.guardianSet;
+  if (setId === null) setId = loadProtocol().activeGuardianSet;
+  const signers = new Array<Bytes>();
+  if (setId !== null) {
+    const set = GuardianSet.load(setId);
+    if (set != null) {
+      const bits = bitmap.toU64();
+      const members = set.members;
+      for (let i = 0; i < members.length && i < 64; i++) if (((bits >> (i as u64)) & 1) == 1) signers.push(members[i]);
+    }
+  }
+  epoch.signers = signers;
 }
 
 export function handleEpochSubmitted(event: EpochSubmitted): void {
@@ -93,6 +117,10 @@ export function handleEpochSubmitted(event: EpochSubmitted): void {
   epoch.submitTransaction = event.transaction.hash;
   epoch.submissions += 1;
   epoch.finalizeAt = event.params.finalizeAt;
+  // GuardianSetActivated of a due rotation comes first in the same transaction: the active set signed
+  epoch.guardianSet = loadProtocol().activeGuardianSet;
+  setSigners(epoch, event.params.signerBitmap);
+  epoch.disputeVotes = 0;
   epoch.finalizedAt = null;
   epoch.finalizedBlock = null;
   epoch.disputedBy = null;
@@ -130,6 +158,28 @@ export function handleEpochDisputed(event: EpochDisputed): void {
   epoch.disputedBy = event.params.by;
   epoch.disputeReason = event.params.reason;
   epoch.disputedAt = event.block.timestamp;
+  epoch.save();
+}
+
+/** Later valid signatures recorded for a pending epoch: the bitmap after them. */
+export function handleSignaturesAdded(event: SignaturesAdded): void {
+  const epoch = loadEpoch(event.params.epoch.toI32(), event);
+  setSigners(epoch, event.params.signerBitmap);
+  epoch.save();
+}
+
+/** A guardian's vote against a pending epoch (the epoch becomes Disputed with EpochDisputed). */
+export function handleDisputeVoteCast(event: DisputeVoteCast): void {
+  const epoch = loadEpoch(event.params.epoch.toI32(), event);
+  epoch.disputeVotes = event.params.votes;
+  epoch.save();
+}
+
+/** An unresolved dispute expired: EpochsVoided follows in the same transaction. */
+export function handleDisputeExpired(event: DisputeExpired): void {
+  const epoch = loadEpoch(event.params.epoch.toI32(), event);
+  epoch.disputeResolution = 'Expired';
+  epoch.resolvedAt = event.block.timestamp;
   epoch.save();
 }
 

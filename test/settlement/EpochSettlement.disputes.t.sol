@@ -8,19 +8,90 @@ import {GuardianQuorum} from "../../contracts/settlement/GuardianQuorum.sol";
 import {EpochHeader, NodeScore} from "../../contracts/libraries/EpochHeaderLib.sol";
 import {EpochSettlementTestBase} from "./EpochSettlementTestBase.sol";
 
-/// @notice EpochSettlement disputes: `dispute` by guardians or the owner, and the owner's `resolveDispute`
-///         (valid: finalizes now; invalid: voids the epoch and every later one, faults included).
+/// @notice EpochSettlement disputes: `dispute` by the owner (at once) or by M - T + 1 guardian votes, the
+///         owner's `resolveDispute` (valid: finalizes now; invalid: voids the epoch and every later one,
+///         faults included) and `expireDispute` (anyone voids a dispute left unresolved).
 contract EpochSettlementDisputesTest is EpochSettlementTestBase {
     // ------------------------------------------------------------------ dispute
 
-    function testFuzz_dispute_byAnyGuardian(uint256 i, string calldata reason) public {
+    /// @dev Issue 11 finding 6: one guardian alone cannot stop an epoch from finalizing.
+    function testFuzz_dispute_oneGuardianOnlyVotes(uint256 i, string calldata reason) public {
         address g = guardians[bound(i, 0, 6)];
         _submit(_h(1));
         vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.EpochDisputed(1, g, reason);
+        emit EpochSettlement.DisputeVoteCast(1, g, 1, 3, reason);
         vm.prank(g);
         settlement.dispute(1, reason);
+        assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Pending));
+        (uint64 voters, uint8 count, uint8 needed) = settlement.disputeVotes(1);
+        assertEq(voters, uint64(1 << bound(i, 0, 6)));
+        assertEq(count, 1);
+        assertEq(needed, 3);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        settlement.finalizeEpochs();
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Finalized);
+    }
+
+    /// @dev Any three distinct guardians of seven (M - T + 1) dispute; the third vote flips the status.
+    function testFuzz_dispute_threeGuardiansDispute(uint256 a, uint256 b, uint256 c) public {
+        a = bound(a, 0, 6);
+        b = (a + 1 + bound(b, 0, 5)) % 7;
+        c = bound(c, 0, 6);
+        while (c == a || c == b) c = (c + 1) % 7;
+        _submit(_h(1));
+        vm.prank(guardians[a]);
+        settlement.dispute(1, "a");
+        vm.prank(guardians[b]);
+        settlement.dispute(1, "b");
+        assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Pending));
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.DisputeVoteCast(1, guardians[c], 3, 3, "c");
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochDisputed(1, guardians[c], "c");
+        vm.prank(guardians[c]);
+        settlement.dispute(1, "c");
         assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Disputed));
+        // while disputed, finalizeAt holds the expiry of the dispute
+        assertEq(settlement.epochEntry(1).finalizeAt, block.timestamp + DISPUTE_RESOLUTION);
+        vm.warp(block.timestamp + DISPUTE_WINDOW);
+        vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
+        settlement.finalizeEpochs();
+    }
+
+    function test_RevertWhen_dispute_sameGuardianVotesTwice() public {
+        _submit(_h(1));
+        vm.startPrank(guardians[4]);
+        settlement.dispute(1, "a");
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.AlreadyVoted.selector, 1, guardians[4]));
+        settlement.dispute(1, "again");
+        vm.stopPrank();
+        (, uint8 count,) = settlement.disputeVotes(1);
+        assertEq(count, 1);
+    }
+
+    /// @dev Votes against a voided submission do not count against the resubmitted header.
+    function test_dispute_votesResetOnResubmission() public {
+        _submit(_h(1));
+        vm.prank(guardians[0]);
+        settlement.dispute(1, "a");
+        vm.prank(guardians[1]);
+        settlement.dispute(1, "b");
+        vm.startPrank(owner);
+        settlement.dispute(1, "gov");
+        settlement.resolveDispute(1, false);
+        vm.stopPrank();
+        vm.warp(block.timestamp + 1);
+        _submit(_header(1, keccak256("fixed"), 100 ether, 100 ether));
+        (uint64 voters, uint8 count,) = settlement.disputeVotes(1);
+        assertEq(voters, 0);
+        assertEq(count, 0);
+        vm.prank(guardians[2]);
+        settlement.dispute(1, "c");
+        assertEq(uint8(_status(1)), uint8(EpochSettlement.EpochStatus.Pending), "two stale votes counted");
+        vm.prank(guardians[0]);
+        settlement.dispute(1, "a again"); // a voter of the voided submission may vote again
+        (, count,) = settlement.disputeVotes(1);
+        assertEq(count, 2);
     }
 
     function test_dispute_byOwner() public {
@@ -62,8 +133,7 @@ contract EpochSettlementDisputesTest is EpochSettlementTestBase {
 
     function test_RevertWhen_dispute_alreadyDisputed() public {
         _submit(_h(1));
-        vm.prank(guardians[0]);
-        settlement.dispute(1, "a");
+        _disputeByGuardians(1, "a");
         vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotPending.selector, 1));
         vm.prank(guardians[1]);
         settlement.dispute(1, "b");
@@ -133,8 +203,7 @@ contract EpochSettlementDisputesTest is EpochSettlementTestBase {
     function testFuzz_resolveDispute_validFinalizesNow(uint256 wait) public {
         vm.warp(settlement.epochEnd(2));
         _submitRange(1, 2);
-        vm.prank(guardians[2]);
-        settlement.dispute(1, "x");
+        _disputeByGuardians(1, "x");
         wait = bound(wait, 0, 2 * DISPUTE_WINDOW);
         vm.warp(block.timestamp + wait);
 
@@ -156,8 +225,7 @@ contract EpochSettlementDisputesTest is EpochSettlementTestBase {
         for (uint32 e = 1; e <= 4; ++e) {
             _submit(_withFaults(_h(e), keccak256(abi.encode("faults", e)), 2));
         }
-        vm.prank(guardians[6]);
-        settlement.dispute(2, "wrong root");
+        _disputeByGuardians(2, "wrong root");
         _assertLifecycle(2, EpochSettlement.EpochLifecycle.Disputed);
 
         vm.expectEmit(true, true, true, true, address(settlement));
@@ -200,6 +268,70 @@ contract EpochSettlementDisputesTest is EpochSettlementTestBase {
         assertEq(settlement.settlementProgress().finalizedCumulative, 150 ether);
         _assertLifecycle(2, EpochSettlement.EpochLifecycle.Finalized);
         _assertLifecycle(3, EpochSettlement.EpochLifecycle.None);
+    }
+
+    function test_resolveDispute_afterResolutionPeriodWhileNotExpired() public {
+        _submit(_h(1));
+        _disputeByGuardians(1, "x");
+        vm.warp(block.timestamp + DISPUTE_RESOLUTION + 1 days);
+        vm.prank(owner);
+        settlement.resolveDispute(1, true);
+        settlement.finalizeEpochs();
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Finalized);
+    }
+
+    // ------------------------------------------------------------------ expireDispute
+
+    /// @dev Issue 11 finding 6: a dispute the owner leaves unresolved voids the epoch (and later ones) after
+    ///      the resolution period, for anyone who calls; keepers then resubmit.
+    function testFuzz_expireDispute_voidsAfterResolutionPeriod(address caller, uint256 late) public {
+        vm.warp(settlement.epochEnd(3));
+        _submitRange(1, 3);
+        _disputeByGuardians(2, "wrong root");
+        uint40 expiresAt = settlement.epochEntry(2).finalizeAt;
+        assertEq(expiresAt, block.timestamp + DISPUTE_RESOLUTION);
+
+        vm.warp(expiresAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.DisputeNotExpired.selector, 2, expiresAt));
+        vm.prank(caller);
+        settlement.expireDispute(2);
+
+        vm.warp(uint256(expiresAt) + bound(late, 0, 365 days));
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.DisputeExpired(2, caller);
+        vm.expectEmit(true, true, true, true, address(settlement));
+        emit EpochSettlement.EpochsVoided(2, 3);
+        vm.prank(caller);
+        settlement.expireDispute(2);
+        assertEq(settlement.settlementProgress().lastSubmitted, 1);
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.None);
+        _assertLifecycle(3, EpochSettlement.EpochLifecycle.None);
+        // epoch 1 was not disputed: it finalizes; epoch 2 is submitted again
+        settlement.finalizeEpochs();
+        _assertLifecycle(1, EpochSettlement.EpochLifecycle.Finalized);
+        _submit(_header(2, keccak256("fixed"), 200 ether, 100 ether));
+        _assertLifecycle(2, EpochSettlement.EpochLifecycle.Pending);
+        // the owner can no longer resolve the expired dispute
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotDisputed.selector, 2));
+        vm.prank(owner);
+        settlement.resolveDispute(2, true);
+    }
+
+    function test_RevertWhen_expireDispute_notDisputed() public {
+        _submit(_h(1));
+        vm.warp(block.timestamp + DISPUTE_WINDOW - 1);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotDisputed.selector, 1));
+        settlement.expireDispute(1);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotInRing.selector, 2));
+        settlement.expireDispute(2);
+        // resolved as valid: nothing to expire
+        vm.startPrank(owner);
+        settlement.dispute(1, "x");
+        settlement.resolveDispute(1, true);
+        vm.stopPrank();
+        vm.warp(block.timestamp + DISPUTE_RESOLUTION);
+        vm.expectRevert(abi.encodeWithSelector(EpochSettlement.EpochNotDisputed.selector, 1));
+        settlement.expireDispute(1);
     }
 
     function test_resolveDispute_voidedFaultTreeReplacedByResubmission() public {

@@ -23,7 +23,7 @@ contract EpochSettlementInvariantTest is ProtocolTestBase {
             new SettlementHandler(settlement, staking, token, owner, finder, guardians, guardianKeys, nodes);
         _fund(address(handler), HANDLER_FLOAT); // for fundEscrow
 
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = SettlementHandler.submitEpoch.selector;
         selectors[1] = SettlementHandler.submitOutOfOrder.selector;
         selectors[2] = SettlementHandler.warp.selector;
@@ -33,6 +33,8 @@ contract EpochSettlementInvariantTest is ProtocolTestBase {
         selectors[6] = SettlementHandler.claim.selector;
         selectors[7] = SettlementHandler.executeFault.selector;
         selectors[8] = SettlementHandler.fundEscrow.selector;
+        selectors[9] = SettlementHandler.addSignatures.selector;
+        selectors[10] = SettlementHandler.expireDispute.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -96,6 +98,24 @@ contract EpochSettlementInvariantTest is ProtocolTestBase {
         (uint32 e,) = settlement.claimableRewardRoot();
         assertEq(e, p.lastFinalized);
         assertEq(settlement.lastFinalizedEpoch(), p.lastFinalized);
+    }
+
+    /// Every live submission records at least a quorum of signers, only members' bits, and the digest of
+    /// the header guardians signed.
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_signersRecorded() public view {
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        uint32 from = p.lastFinalized == 0 ? 1 : p.lastFinalized;
+        for (uint32 e = from; e <= p.lastSubmitted; ++e) {
+            EpochSettlement.EpochEntry memory entry = settlement.epochEntry(e);
+            uint256 signers;
+            for (uint64 b = entry.signerBitmap; b != 0; b &= b - 1) {
+                ++signers;
+            }
+            assertGe(signers, 5, "fewer than T signers recorded");
+            assertEq(uint256(entry.signerBitmap) >> guardians.length, 0, "bit beyond the set");
+            assertTrue(entry.headerDigest != bytes32(0), "no digest stored");
+        }
     }
 
     /// `epochStatus` agrees with the progress counters and the ring.
@@ -186,6 +206,9 @@ contract EpochSettlementInvariantTest is ProtocolTestBase {
         console.log("submit", handler.calls("submitEpoch"), "finalize", handler.calls("finalize"));
         console.log("claim", handler.calls("claim"), "fault", handler.calls("executeFault"));
         console.log("dispute", handler.calls("dispute"), "resolveInvalid", handler.calls("resolveInvalid"));
+        console.log(
+            "addSignatures", handler.calls("addSignatures"), "expireDispute", handler.calls("expireDispute")
+        );
         console.log("fundEscrow", handler.calls("fundEscrow"), "capDeferred", handler.ghostCapDeferred());
         console.log(
             "lastSubmitted",

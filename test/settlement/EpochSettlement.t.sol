@@ -107,6 +107,10 @@ contract EpochSettlementTest is EpochSettlementTestBase {
         _expectInvalidParameter(cfg, "disputeWindow");
 
         cfg = _settlementConfig(address(token), address(staking));
+        cfg.disputeResolutionPeriod = 0;
+        _expectInvalidParameter(cfg, "disputeResolutionPeriod");
+
+        cfg = _settlementConfig(address(token), address(staking));
         cfg.halvingIntervalEpochs = 0;
         _expectInvalidParameter(cfg, "halvingIntervalEpochs");
     }
@@ -160,7 +164,7 @@ contract EpochSettlementTest is EpochSettlementTestBase {
 
         uint40 finalizeAt = uint40(block.timestamp + DISPUTE_WINDOW);
         vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.EpochSubmitted(1, h, finalizeAt, keeper);
+        emit EpochSettlement.EpochSubmitted(1, h, finalizeAt, keeper, 0x1F);
         _trySubmit(h, bitmap, sigs);
 
         EpochSettlement.EpochEntry memory entry = settlement.epochEntry(1);
@@ -170,6 +174,9 @@ contract EpochSettlementTest is EpochSettlementTestBase {
         assertEq(entry.totalCumulative, h.totalCumulative);
         assertEq(entry.finalizeAt, finalizeAt);
         assertEq(uint8(entry.status), uint8(EpochSettlement.EpochStatus.Pending));
+        assertEq(entry.signerBitmap, 0x1F);
+        assertEq(entry.guardianSetId, 1);
+        assertEq(entry.headerDigest, settlement.headerDigest(h));
         assertEq(settlement.faultRoots(1), h.faultRoot);
         // leaves 0..faultCount-1 are pending, nothing beyond
         assertTrue(settlement.faultPending(1, 0));
@@ -208,7 +215,9 @@ contract EpochSettlementTest is EpochSettlementTestBase {
         vm.warp(genesis + EPOCH + bound(late, 0, 365 days));
         GuardianQuorum.Signature[] memory sigs = _sigsFor(settlement, h, bitmap);
         vm.expectEmit(true, true, true, true, address(settlement));
-        emit EpochSettlement.EpochSubmitted(1, h, uint40(block.timestamp + DISPUTE_WINDOW), submitter);
+        emit EpochSettlement.EpochSubmitted(
+            1, h, uint40(block.timestamp + DISPUTE_WINDOW), submitter, uint64(bitmap)
+        );
         vm.prank(submitter);
         settlement.submitEpoch(h, guardians, bitmap, sigs);
         assertEq(settlement.settlementProgress().lastSubmitted, 1);
@@ -299,8 +308,7 @@ contract EpochSettlementTest is EpochSettlementTestBase {
 
     function test_RevertWhen_submitEpoch_tooManyPendingBehindDispute() public {
         _submit(_h(1));
-        vm.prank(guardians[3]);
-        settlement.dispute(1, "bad");
+        _disputeByGuardians(1, "bad");
         _submitRange(2, 7);
         EpochHeader memory h = _h(8);
         vm.warp(settlement.epochEnd(8) + 30 days);

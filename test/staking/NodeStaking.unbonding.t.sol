@@ -366,8 +366,7 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         assertEq(staking.getNode(nodeKey).unbondingEpoch, 4);
 
         _submit(_header(3, bytes32(0), 0, 0));
-        vm.prank(guardians[0]);
-        settlement.dispute(3, "bad scores");
+        _disputeByGuardians(3, "bad scores");
         _submit(_header(4, bytes32(0), 0, 0));
         vm.warp(block.timestamp + UNBONDING + DISPUTE_WINDOW);
         vm.expectRevert(EpochSettlement.NothingToFinalize.selector);
@@ -464,8 +463,7 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         h.faultRoot = Merkle.root(leaves);
         h.faultCount = 1;
         _submit(h);
-        vm.prank(guardians[0]);
-        settlement.dispute(1, "stall");
+        _disputeByGuardians(1, "stall");
         vm.warp(genesis + UNBONDING + 30 days); // cooldown long over
         vm.prank(owner);
         settlement.resolveDispute(1, true);

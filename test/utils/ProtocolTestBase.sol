@@ -22,6 +22,7 @@ abstract contract ProtocolTestBase is Test {
     uint32 internal constant STRIKE_WINDOW = 10;
     uint64 internal constant EPOCH = 1 days;
     uint64 internal constant DISPUTE_WINDOW = 1 days;
+    uint64 internal constant DISPUTE_RESOLUTION = 3 days;
     uint96 internal constant INITIAL_EMISSION = 273_972 ether;
     uint32 internal constant HALVING = 730;
     uint16 internal constant GUARDIAN_SHARE_BPS = 500;
@@ -101,6 +102,7 @@ abstract contract ProtocolTestBase is Test {
             genesisTime: genesis,
             epochDuration: EPOCH,
             disputeWindow: DISPUTE_WINDOW,
+            disputeResolutionPeriod: DISPUTE_RESOLUTION,
             initialEpochEmission: INITIAL_EMISSION,
             halvingIntervalEpochs: HALVING,
             guardianShareBps: GUARDIAN_SHARE_BPS
@@ -189,6 +191,15 @@ abstract contract ProtocolTestBase is Test {
             _sign(h, settlement.thresholdFor(uint8(guardians.length)));
         vm.prank(keeper);
         settlement.submitEpoch(h, guardians, bitmap, sigs);
+    }
+
+    /// @notice Disputes `epoch` by the votes of the first M - T + 1 guardians (the fewest that dispute it).
+    function _disputeByGuardians(uint32 epoch, string memory reason) internal {
+        uint256 needed = guardians.length - settlement.thresholdFor(uint8(guardians.length)) + 1;
+        for (uint256 i; i < needed; ++i) {
+            vm.prank(guardians[i]);
+            settlement.dispute(epoch, reason);
+        }
     }
 
     /// @notice Submits `h` and finalizes it after the dispute window.

@@ -3,18 +3,12 @@
  * times, the start / seed / assignment blocks (first block with timestamp ≥ the reference time) and their
  * seeds, the Active node set with stake, operator and endpoint at the start block, device-key states at
  * the seed block, WatchDog operators at the start block, the guardian set, the previous epoch's reward root
- * (its `EpochSubmitted` event) and signers (decoded from its `submitEpoch` calldata), and the chain's
+ * (its `EpochSubmitted` event) and the guardians paid for it (`paidSigners`: its recorded signer bitmap,
+ * from storage, never from calldata), and the chain's
  * parameters (emission cap, guardian share, equivocation slash, LicenseRewards' license emission). The keeper assembles datasets from these;
  * every guardian re-derives them to check a dataset before signing.
  */
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeFunctionData,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from 'viem';
+import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from 'viem';
 import {
   didRegistryAbi,
   epochSettlementAbi,
@@ -240,42 +234,98 @@ export interface PreviousEpoch {
   /** Reward root of the previous epoch's (latest) submission; zero for epoch 1. */
   rewardRoot: Hex;
   totalCumulative: bigint;
-  /** Guardians whose signatures settled it, ascending; empty for epoch 1. */
+  /** Guardians paid for it (`paidSigners`), ascending; empty for epoch 1. */
   signers: Address[];
 }
 
-/** The previous epoch's reward root and signers, from its latest `EpochSubmitted` event and transaction. */
-export async function previousEpoch(
+/** Decodes a signer bitmap over a guardian member list in the contract's (ascending) order. */
+export function signersOfBitmap(members: readonly Address[], bitmap: bigint): Address[] {
+  if (bitmap < 0n || bitmap >> BigInt(members.length) !== 0n)
+    throw new ChainFactsError(`signer bitmap 0x${bitmap.toString(16)} has bits beyond the ${members.length} members`);
+  return members
+    .filter((_, i) => (bitmap >> BigInt(i)) & 1n)
+    .map((g) => lower<Address>(g))
+    .sort();
+}
+
+/**
+ * The guardians paid for epoch `epoch` (docs/protocol.md §5.3): the members of the guardian set in force at
+ * the block of its latest `EpochSubmitted` event whose bits are set in its signer bitmap as stored
+ * (`epochEntry(epoch).signerBitmap`) at block `max(paidAtBlock, submission block)`. The keeper and every
+ * guardian pass the same `paidAtBlock` (the next epoch's seed block), so they read the same set whatever
+ * `addSignatures` adds later; nothing is decoded from calldata, so forwarders, multisigs and smart accounts
+ * may submit. Throws ChainNotReadyError when the epoch has no current submission at that block.
+ */
+export async function paidSigners(
   client: PublicClient,
   settlement: Address,
   epoch: number,
+  paidAtBlock: number,
   fromBlock = 0n,
-): Promise<PreviousEpoch> {
-  if (epoch <= 1) return { rewardRoot: ZERO_ROOT, totalCumulative: 0n, signers: [] };
+): Promise<{ signers: Address[]; submission: NonNullable<Awaited<ReturnType<typeof latestSubmission>>> }> {
+  const submission = await latestSubmission(client, settlement, epoch, fromBlock);
+  if (!submission) throw new ChainNotReadyError(`epoch ${epoch} has not been submitted`);
+  const at = BigInt(Math.max(paidAtBlock, Number(submission.blockNumber)));
+  const [entry, [, members]] = await Promise.all([
+    client.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'epochEntry',
+      args: [epoch],
+      blockNumber: at,
+    }),
+    client.readContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'activeGuardianSet',
+      blockNumber: submission.blockNumber,
+    }),
+  ]);
+  if (entry.epoch !== epoch || entry.status === 0)
+    throw new ChainNotReadyError(`epoch ${epoch} has no current submission at block ${at} (voided)`);
+  return { signers: signersOfBitmap(members, entry.signerBitmap), submission };
+}
+
+/** The latest `EpochSubmitted` event of `epoch` (a voided epoch is submitted again), or null. */
+export async function latestSubmission(client: PublicClient, settlement: Address, epoch: number, fromBlock = 0n) {
   const logs = await client.getContractEvents({
     address: settlement,
     abi: epochSettlementAbi,
     eventName: 'EpochSubmitted',
-    args: { epoch: epoch - 1 },
+    args: { epoch },
     fromBlock,
     toBlock: 'latest',
+    strict: true,
   });
   const last = logs.at(-1);
-  if (!last) throw new ChainNotReadyError(`epoch ${epoch - 1} has not been submitted`);
-  const tx = await client.getTransaction({ hash: last.transactionHash! });
-  let decoded;
-  try {
-    decoded = decodeFunctionData({ abi: epochSettlementAbi, data: tx.input });
-  } catch {
-    throw new ChainFactsError(`transaction ${tx.hash} submitting epoch ${epoch - 1} is not a direct submitEpoch call`);
-  }
-  if (decoded.functionName !== 'submitEpoch') {
-    throw new ChainFactsError(`transaction ${tx.hash} calls ${decoded.functionName}, not submitEpoch`);
-  }
-  const [, guardians, bitmap] = decoded.args;
-  const signers = guardians.filter((_, i) => (bitmap >> BigInt(i)) & 1n).map((g) => lower<Address>(g));
-  const header = last.args.header!;
-  return { rewardRoot: lower(header.rewardRoot), totalCumulative: header.totalCumulative, signers: signers.sort() };
+  if (!last) return null;
+  return {
+    header: last.args.header,
+    signerBitmap: last.args.signerBitmap,
+    submitter: lower<Address>(last.args.submitter),
+    blockNumber: last.blockNumber,
+    txHash: last.transactionHash,
+  };
+}
+
+/**
+ * The previous epoch's reward root (its latest `EpochSubmitted` event) and the guardians paid for it
+ * (`paidSigners` as of `paidAtBlock`, the seed block of `epoch`).
+ */
+export async function previousEpoch(
+  client: PublicClient,
+  settlement: Address,
+  epoch: number,
+  paidAtBlock: number,
+  fromBlock = 0n,
+): Promise<PreviousEpoch> {
+  if (epoch <= 1) return { rewardRoot: ZERO_ROOT, totalCumulative: 0n, signers: [] };
+  const { signers, submission } = await paidSigners(client, settlement, epoch - 1, paidAtBlock, fromBlock);
+  return {
+    rewardRoot: lower(submission.header.rewardRoot),
+    totalCumulative: submission.header.totalCumulative,
+    signers,
+  };
 }
 
 /**
@@ -339,7 +389,7 @@ export async function deriveEpochFacts(
     await Promise.all([
       activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
       client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
-      previousEpoch(client, settlement, epoch, fromBlock),
+      previousEpoch(client, settlement, epoch, seedBlock.blockNumber, fromBlock),
       client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
       client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
       client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),

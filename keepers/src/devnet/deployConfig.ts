@@ -15,9 +15,10 @@ export interface DevnetDeployOptions {
   baseConfig?: string;
   /** Unix seconds at which epoch 1 starts. */
   genesisTime: number;
-  /** Overrides of `settlement.epochDurationSeconds` / `disputeWindowSeconds`. */
+  /** Overrides of `settlement.epochDurationSeconds` / `disputeWindowSeconds` / `disputeResolutionSeconds`. */
   epochDurationSeconds?: number;
   disputeWindowSeconds?: number;
+  disputeResolutionSeconds?: number;
   /** Names the file: devnet-config-<tag>.json in a fresh directory under FORGE_SCRATCH_DIR. */
   tag: string;
 }
@@ -28,6 +29,7 @@ export function writeDevnetDeployConfig(options: DevnetDeployOptions): string {
   base.settlement.genesisTime = options.genesisTime;
   if (options.epochDurationSeconds) base.settlement.epochDurationSeconds = options.epochDurationSeconds;
   if (options.disputeWindowSeconds) base.settlement.disputeWindowSeconds = options.disputeWindowSeconds;
+  if (options.disputeResolutionSeconds) base.settlement.disputeResolutionSeconds = options.disputeResolutionSeconds;
   const path = join(forgeScratchDir('devnet-config'), `devnet-config-${options.tag}.json`);
   writeFileSync(path, `${JSON.stringify(base, null, 2)}\n`);
   return path;

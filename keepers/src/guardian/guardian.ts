@@ -160,7 +160,7 @@ export class GuardianService {
 
     const already = this.signed.get(request.epoch);
     if (already === digest) return this.signDigest(request.epoch, digest); // a repeat: same header, same signature
-    if (already)
+    if (already && (await this.signed.voidedSinceSigned(request.epoch, this.settlementView())) === null)
       throw err(409, 'already-signed', `epoch ${request.epoch} was signed with another header`, {
         signedHeaderHash: already,
       });
@@ -233,7 +233,7 @@ export class GuardianService {
   private signDigest(epoch: number, digest: Hex): Promise<SignResponse> {
     const run = async (): Promise<SignResponse> => {
       try {
-        this.signed.record(epoch, digest);
+        await this.signed.recordChecked(epoch, digest, this.settlementView()); // a voided epoch may be re-signed
       } catch (error) {
         if (error instanceof SignedEpochsError)
           throw err(409, 'already-signed', error.message, { signedHeaderHash: this.signed.get(epoch) });
@@ -246,6 +246,10 @@ export class GuardianService {
     const next = this.signLock.then(run, run);
     this.signLock = next.catch(() => undefined);
     return next;
+  }
+
+  private settlementView() {
+    return { client: this.client, settlement: this.options.contracts.settlement, fromBlock: this.options.fromBlock };
   }
 
   /** Downloads the dataset, refusing more than `maxDatasetBytes`. */

@@ -5,18 +5,32 @@
  * way; this module adds what only the keeper needs:
  * - the epoch clock, `epochStatus` and settlement progress;
  * - the guardian set in force (`activeGuardianSet`, which already counts a due rotation);
- * - an epoch's submission: its header (`EpochSubmitted`) and the guardians who signed it, decoded from
- *   the `submitEpoch` calldata of the transaction that emitted the event (these are the signers the
- *   next epoch pays).
+ * - an epoch's submission: its header (`EpochSubmitted`) and the guardians who signed it so far, from the
+ *   signer bitmap in storage (`epochEntry`) over the guardian set in force at the submission block —
+ *   never from calldata, so any contract may submit (the next epoch pays chain/epochFacts.ts
+ *   `paidSigners`, the bitmap as of that epoch's seed block).
  */
-import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
+import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from 'viem';
 import type { AddressBook } from '../chain/addressBook.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
-import { activeNodesAt, firstBlockAtOrAfter, watchdogOperatorsAt, watchdogOwnersAt } from '../chain/epochFacts.js';
+import {
+  activeNodesAt,
+  firstBlockAtOrAfter,
+  signersOfBitmap,
+  watchdogOperatorsAt,
+  watchdogOwnersAt,
+} from '../chain/epochFacts.js';
 import type { DatasetNode } from '../core/datasetSchema.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import type { EpochTiming } from '../core/deadlines.js';
 import { SendnetError } from '../core/errors.js';
+
+/** The custom error name of a reverted contract call, if that is what `error` is. */
+export function revertName(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
+}
 
 export class ChainReadError extends SendnetError {
   override name = 'ChainReadError';
@@ -37,11 +51,16 @@ export interface EpochSubmission {
   header: EpochHeader;
   txHash: Hex;
   blockNumber: bigint;
+  /** `msg.sender` of submitEpoch (a forwarder or smart account when one submitted). */
   submitter: Address;
-  /** The guardian list passed to submitEpoch (sorted ascending). */
+  /** The guardian set in force at the submission block (ascending: the bitmap's order). */
   guardians: Address[];
-  /** The guardians whose signatures settled the epoch (bitmap order = ascending). */
+  /** The recorded signer bitmap now (`submitEpoch` plus any `addSignatures`). */
+  signerBitmap: bigint;
+  /** The guardians whose signatures are recorded now, ascending. */
   signers: Address[];
+  /** `epochEntry(epoch).headerDigest` (what later signatures must sign); null once out of the ring or voided. */
+  headerDigest: Hex | null;
 }
 
 export interface ChainReaderOptions {
@@ -195,6 +214,16 @@ export class ChainReader {
   }
 
   /**
+   * How many times `epoch` was voided (`EpochsVoided` events covering it): its submission round. The
+   * keeper names a round's transactions apart, so a voided epoch is submitted (and published) again.
+   */
+  async voidings(epoch: number): Promise<number> {
+    const latest = await this.client.getBlockNumber({ cacheTime: 0 });
+    const logs = await this.logs(this.settlement, epochSettlementAbi, 'EpochsVoided', latest);
+    return logs.filter((l) => Number(l.args.fromEpoch) <= epoch && epoch <= Number(l.args.toEpoch)).length;
+  }
+
+  /**
    * The submission of `epoch` currently on-chain (the latest `EpochSubmitted` for it: a voided epoch is
    * submitted again), or null if none. Logs are searched from the first block after the epoch ended.
    */
@@ -207,36 +236,41 @@ export class ChainReader {
     const logs = await this.logs(this.settlement, epochSettlementAbi, 'EpochSubmitted', latest, { epoch }, from.number);
     const log = logs.at(-1);
     if (!log) return null;
-    const tx = await this.client.getTransaction({ hash: log.transactionHash });
-    if (!tx.to || tx.to.toLowerCase() !== this.settlement.toLowerCase()) {
-      throw new ChainReadError(
-        `epoch ${epoch} was submitted by transaction ${log.transactionHash} to ${tx.to ?? '(creation)'}, not to the settlement: its signers cannot be decoded from calldata`,
-      );
-    }
-    let decoded;
-    try {
-      decoded = decodeFunctionData({ abi: epochSettlementAbi, data: tx.input });
-    } catch (error) {
-      throw new ChainReadError(
-        `transaction ${log.transactionHash} of epoch ${epoch}: calldata is not submitEpoch (${(error as Error).message})`,
-      );
-    }
-    if (decoded.functionName !== 'submitEpoch') {
-      throw new ChainReadError(
-        `transaction ${log.transactionHash} of epoch ${epoch} calls ${decoded.functionName}, not submitEpoch`,
-      );
-    }
-    const [header, guardians, bitmap] = decoded.args;
-    if (header.epoch !== epoch)
-      throw new ChainReadError(`transaction ${log.transactionHash} submits epoch ${header.epoch}, expected ${epoch}`);
-    const signers = guardians.filter((_, i) => (bitmap >> BigInt(i)) & 1n);
+    const header = log.args.header as EpochHeader;
+    const eventBitmap = log.args.signerBitmap as bigint;
+    const [entry, [, members]] = await Promise.all([
+      this.client
+        .readContract({
+          address: this.settlement,
+          abi: epochSettlementAbi,
+          functionName: 'epochEntry',
+          args: [epoch],
+          blockNumber: latest,
+        })
+        .catch((error: unknown) => {
+          // the ring slot holds a later epoch now: fall back to the bitmap the event recorded at submission
+          if (revertName(error) === 'EpochNotInRing') return null;
+          throw error;
+        }),
+      this.client.readContract({
+        address: this.settlement,
+        abi: epochSettlementAbi,
+        functionName: 'activeGuardianSet',
+        blockNumber: log.blockNumber,
+      }),
+    ]);
+    // voided after the event and not submitted again: storage no longer describes this submission
+    const current = entry !== null && entry.epoch === epoch && entry.status !== 0;
+    const signerBitmap = current ? entry.signerBitmap : eventBitmap;
     return {
       header: { ...header },
       txHash: log.transactionHash,
       blockNumber: log.blockNumber,
-      submitter: tx.from,
-      guardians: [...guardians],
-      signers,
+      submitter: log.args.submitter as Address,
+      guardians: [...members],
+      signerBitmap,
+      signers: signersOfBitmap(members, signerBitmap),
+      headerDigest: current ? entry.headerDigest : null,
     };
   }
 }

@@ -5,7 +5,8 @@
  *
  * Scheduler: every `schedulerIntervalMs`, for each epoch whose commit deadline has passed, from
  * `max(lastSubmitted + 1, startEpoch)` up to `lastSubmitted + maxEpochsAhead`, it adds
- * `collect-commitments.<e>` — a no-op when the job exists, so every keeper process on every machine may
+ * `collect-commitments.<e>` — a no-op when the job exists (an epoch voided on-chain after this pipeline
+ * submitted it is first reset from `score` on: handlers/settle.ts `resetVoidedEpoch`), so every keeper process on every machine may
  * run the scheduler; the stages chain themselves from there. Several processes against one Redis share
  * the work through BullMQ (each job runs on one worker at a time, a dead worker's job is taken over when
  * its lock expires); see docs/keepers.md §7.
@@ -33,7 +34,7 @@ import { collectCommitmentsStage, seedStage } from './handlers/collect.js';
 import { deadlinesOf, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import { openingsStage } from './handlers/openings.js';
 import { publishDatasetStage, scoreStage, transcriptsStage } from './handlers/score.js';
-import { executeFaultsStage, publishScoresStage, submitStage } from './handlers/settle.js';
+import { executeFaultsStage, publishScoresStage, resetVoidedEpoch, submitStage } from './handlers/settle.js';
 import { signaturesStage } from './handlers/signatures.js';
 import { startKeeperHttp, type KeeperHttpServer } from './keeperHttp.js';
 import { KeeperMetrics } from './metrics.js';
@@ -234,6 +235,7 @@ export class Keeper {
       const to = Math.min(due, lastSubmitted + env.timing.maxEpochsAhead);
       const added: number[] = [];
       for (let e = from; e <= to; e++) {
+        await resetVoidedEpoch(env, this.queues, e); // voided on-chain: score → signatures → submit again
         await this.queues.add('collect-commitments', e);
         added.push(e);
       }

@@ -61,6 +61,9 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
     /// Fault leaves skipped because the node's cap for the clock epoch was used up.
     uint256 public ghostCapDeferred;
 
+    /// Signatures recorded through addSignatures.
+    uint256 public ghostSignaturesAdded;
+
     mapping(bytes32 action => uint256) public calls;
 
     constructor(
@@ -188,6 +191,12 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
             return;
         }
         address by = seed % 8 == 7 ? owner : _guardians[seed % 7];
+        // a guardian votes once per submission (AlreadyVoted)
+        (uint64 voters,,) = settlement.disputeVotes(e);
+        (, address[] memory members) = settlement.activeGuardianSet();
+        for (uint256 i; i < members.length; ++i) {
+            if (members[i] == by && (voters >> i) & 1 == 1) return;
+        }
         calls["dispute"]++;
         vm.prank(by);
         settlement.dispute(e, "handler");
@@ -204,6 +213,45 @@ contract SettlementHandler is CommonBase, StdCheats, StdUtils {
             settlement.resolveDispute(e, valid);
             if (!valid) ghostLastSubmitted = e - 1;
             return;
+        }
+    }
+
+    /// @notice Adds a random non-empty subset of the missing signatures to a random pending epoch, signed
+    ///         over the digest the chain stored at submission.
+    function addSignatures(uint256 seed) external {
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        if (p.lastFinalized == p.lastSubmitted) return;
+        uint32 e = p.lastFinalized + 1 + uint32(seed % (p.lastSubmitted - p.lastFinalized));
+        EpochSettlement.EpochEntry memory entry = settlement.epochEntry(e);
+        if (entry.status != EpochSettlement.EpochStatus.Pending) return;
+        uint256 missing = (uint256(1) << _guardians.length) - 1 & ~uint256(entry.signerBitmap);
+        if (missing == 0) return;
+        uint256 bits = missing & (seed >> 8);
+        if (bits == 0) bits = missing & (~missing + 1); // the lowest missing bit (missing != 0: no overflow)
+        GuardianQuorum.Signature[] memory sigs =
+            QuorumSigning.signDigest(entry.headerDigest, _guardianKeys, bits);
+        calls["addSignatures"]++;
+        settlement.addSignatures(e, _guardians, bits, sigs);
+        ghostSignaturesAdded += _bits(bits);
+    }
+
+    /// @notice Lets the oldest disputed epoch's resolution period pass and voids it (`expireDispute`).
+    function expireDispute(uint256 seed) external {
+        EpochSettlement.Progress memory p = settlement.settlementProgress();
+        for (uint32 e = p.lastFinalized + 1; e <= p.lastSubmitted; ++e) {
+            EpochSettlement.EpochEntry memory entry = settlement.epochEntry(e);
+            if (entry.status != EpochSettlement.EpochStatus.Disputed) continue;
+            if (block.timestamp < entry.finalizeAt) vm.warp(entry.finalizeAt + seed % 1 hours);
+            calls["expireDispute"]++;
+            settlement.expireDispute(e);
+            ghostLastSubmitted = e - 1;
+            return;
+        }
+    }
+
+    function _bits(uint256 x) internal pure returns (uint256 c) {
+        for (; x != 0; x &= x - 1) {
+            ++c;
         }
     }
 
