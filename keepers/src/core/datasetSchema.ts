@@ -27,9 +27,13 @@ import {
   unixMillis,
   unixSeconds,
 } from './wire.js';
+import { attestationWire } from './attestation.js';
 
-/** 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves). */
-export const DATASET_VERSION = 2;
+/**
+ * 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves).
+ * 3: `commitments[].attestations` (guardian attestations, core/attestation.ts).
+ */
+export const DATASET_VERSION = 3;
 
 // -------------------------------------------------------------------------------------------- atoms
 // The vocabulary is core/wire.ts (its canonical dialect); the ticket and ack are its `ticketWire`, `ackWire`.
@@ -55,13 +59,16 @@ export const epochCommitmentWire = z.strictObject({
 });
 
 /**
- * A signed commitment as core/commitment.ts `signedCommitmentToWire` writes it. `nodeKey` is the claimed
- * signer: the commitment counts only if the EIP-712 signature (NodeStaking domain) recovers to it.
+ * A signed commitment as core/commitment.ts `signedCommitmentToWire` writes it, with the guardians'
+ * attestations (`CommitmentAttestation`, core/attestation.ts), ascending by guardian. `nodeKey` is the
+ * claimed signer: the commitment counts only if the EIP-712 signature (NodeStaking domain) recovers to it
+ * and at least `attestationQuorum(guardianSet)` distinct members attested it.
  */
 export const commitmentWire = z.strictObject({
   commitment: epochCommitmentWire,
   signature: ecdsaSignatureWire,
   nodeKey: addressWire,
+  attestations: z.array(attestationWire).max(256),
 });
 
 /**
@@ -273,6 +280,12 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
   checkUnique(d.signersPaid, (g) => g, 'signersPaid', 'signer');
   checkUnique(d.previousCumulative, (c) => c.account, 'previousCumulative', 'account');
   checkUnique(d.previousLicenseCumulative, (c) => c.tokenId, 'previousLicenseCumulative', 'license');
+  d.commitments.forEach((c, i) => {
+    c.attestations.forEach((a, j) => {
+      if (j > 0 && !(c.attestations[j - 1]!.guardian < a.guardian))
+        fail(`commitments[${i}].attestations[${j}]`, 'attestations must be ascending by guardian, one each');
+    });
+  });
   const guardians = new Set(d.guardianSet);
   d.signersPaid.forEach((s, i) => {
     if (!guardians.has(s)) fail(`signersPaid[${i}]`, `${s} is not in guardianSet`);
@@ -357,6 +370,12 @@ function normalizeLoose(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** A commitment entry with its attestations in canonical order (ascending guardian); none → []. */
+function sortAttestations<T extends { attestations?: { guardian: string }[] }>(c: T): T {
+  const attestations = [...(c.attestations ?? [])].sort((a, b) => byString(String(a.guardian), String(b.guardian)));
+  return { ...c, attestations };
 }
 
 /** A cumulative list given as a list, or as a map turned into one with `entry`. */
@@ -452,7 +471,7 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       byBigint,
     ).sort((a, b) => byBigint(a.tokenId, b.tokenId) || byString(json(a), json(b))),
     commitments: parts.commitments
-      .map((c) => normalizeLoose(c) as { nodeKey: string })
+      .map((c) => sortAttestations(normalizeLoose(c) as { nodeKey: string; attestations?: { guardian: string }[] }))
       .sort((a, b) => byString(String(a.nodeKey), String(b.nodeKey)) || byString(json(a), json(b))),
     openings: sortedBy(
       parts.openings.map((o) => normalizeLoose(o) as { nodeKey: string }),

@@ -1,11 +1,13 @@
 /**
  * Relay proof part of `evaluateEpoch` (docs/keepers.md §3): commitments (signature, Active node, epoch,
- * equivocation), then per node the k sample targets from the seed and the verification of each opening
+ * equivocation, guardian attestations, leaf bound), then per node the k sample targets from the seed and the verification of each opening
  * (sum path and leaf-for-target, receipt checks, no ticket opened at two leaves), then the cross-node
  * duplicate-ticket check, and the volume estimate per sender DID. Pure; per-node work is independent.
  */
 import type { Address, Hex } from 'viem';
 import { nodeStakingDomain, recoverCommitmentSigner, type EpochCommitment } from './commitment.js';
+import { attestationDigest, attestationQuorum, MAX_LEAF_UNITS, validAttestors, withinLeafBound } from './attestation.js';
+import { settlementDomain } from './epochHeader.js';
 import { checkReceiptKeys, ticketHash, type KeyDirectory } from './relay.js';
 import { sampleTargets, verifyOpening, type Opening } from './sampling.js';
 import type { CommitmentWire, EpochDataset, NodeOpeningsWire, OpeningWire } from './datasetSchema.js';
@@ -51,16 +53,36 @@ function toOpening(w: OpeningWire): Opening {
   };
 }
 
-/** Valid commitments per node, and the equivocators. Invalid ones go to `rejected`. */
+/**
+ * The commitments that count per node, and the equivocators. A commitment is *signed* when it is for this
+ * epoch, names an Active node and its signature recovers to that node; two different signed commitments
+ * of one node are an equivocation whatever their attestations (objective: the node signed both). A signed
+ * commitment *counts* when it respects the leaf bound (totalUnits ≤ leafCount × 64) and at least
+ * `attestationQuorum(guardianSet)` distinct guardian-set members attested it (the union over the entries
+ * of that commitment). Everything else goes to `rejected` with the reason.
+ */
 export async function evaluateCommitments(
   d: EpochDataset,
   rejected: RejectedItem[],
 ): Promise<{ commitments: Map<Address, EpochCommitment>; equivocated: Set<Address> }> {
   const domain = nodeStakingDomain(d.chainId, d.contracts.staking as Address);
+  const settlement = settlementDomain(d.chainId, d.contracts.settlement as Address);
+  const quorum = attestationQuorum(d.guardianSet.length);
   const active = new Set(d.nodes.map((n) => n.nodeKey));
-  const valid = new Map<Address, Map<string, EpochCommitment>>();
+  const signed = new Map<Address, Map<string, { c: EpochCommitment; attestors: Set<Address>; first: number }>>();
   const signers = await Promise.all(
     d.commitments.map((c) => recoverCommitmentSigner(domain, toCommitment(c), c.signature as Hex).catch(() => null)),
+  );
+  const attestors = await Promise.all(
+    d.commitments.map((w, i) =>
+      signers[i] === w.nodeKey
+        ? validAttestors(
+            attestationDigest(settlement, domain, w.nodeKey as Address, toCommitment(w)),
+            w.attestations,
+            d.guardianSet,
+          )
+        : null,
+    ),
   );
   d.commitments.forEach((w, i) => {
     const reject = (reason: string) => rejected.push({ kind: 'commitment', id: `${w.nodeKey}#${i}`, reason });
@@ -69,15 +91,28 @@ export async function evaluateCommitments(
     if (signers[i] === null) return reject('signature cannot be recovered');
     if (signers[i] !== w.nodeKey) return reject(`signature recovers to ${signers[i]}, not the node key`);
     const c = toCommitment(w);
-    const forNode = valid.get(w.nodeKey as Address) ?? new Map<string, EpochCommitment>();
-    forNode.set(commitmentKey(c), c);
-    valid.set(w.nodeKey as Address, forNode);
+    const forNode = signed.get(w.nodeKey as Address) ?? new Map();
+    const key = commitmentKey(c);
+    const entry = forNode.get(key) ?? { c, attestors: new Set<Address>(), first: i };
+    for (const g of attestors[i]!.guardians) entry.attestors.add(g);
+    for (const problem of attestors[i]!.problems) reject(problem);
+    forNode.set(key, entry);
+    signed.set(w.nodeKey as Address, forNode);
   });
   const commitments = new Map<Address, EpochCommitment>();
   const equivocated = new Set<Address>();
-  for (const [node, forNode] of valid) {
-    if (forNode.size > 1) equivocated.add(node);
-    else commitments.set(node, [...forNode.values()][0]!);
+  for (const [node, forNode] of signed) {
+    if (forNode.size > 1) {
+      equivocated.add(node);
+      continue;
+    }
+    const { c, attestors: by, first } = [...forNode.values()][0]!;
+    const reject = (reason: string) => rejected.push({ kind: 'commitment', id: `${node}#${first}`, reason });
+    if (!withinLeafBound(c))
+      reject(`totalUnits ${c.totalUnits} exceeds leafCount ${c.leafCount} × ${MAX_LEAF_UNITS} (unopenable filler)`);
+    else if (by.size < quorum)
+      reject(`attested by ${by.size} guardians, needs ${quorum}: not shown to exist before the commit deadline`);
+    else commitments.set(node, c);
   }
   return { commitments, equivocated };
 }

@@ -43,8 +43,12 @@ import { buildTree, faultLeaf, licenseRewardLeaf, rewardLeaf, type MerkleTree } 
 import { scoresHashChain, type NodeScore } from './epochHeader.js';
 import { address, describeZodError, hexAddress } from './wire.js';
 
-/** 2: license leaves in the reward tree (license emission split by scheduled challenges). */
-export const CONSENSUS_VERSION = 2;
+/**
+ * 2: license leaves in the reward tree (license emission split by scheduled challenges).
+ * 3: commitments count only with a quorum of guardian attestations and within the leaf bound; a sibling
+ *    sum above its subtree's capacity is fraud (core/attestation.ts, core/evaluateOpenings.ts).
+ */
+export const CONSENSUS_VERSION = 3;
 
 /** Fault flags in `NodeScore.faults` (uint8). */
 export const FAULT_OPENINGS_FAILED = 1;

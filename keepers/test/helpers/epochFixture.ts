@@ -5,7 +5,9 @@
  * fake leaves, silent, equivocating, malformed, no commitment); tests tamper with the result.
  */
 import { randomBytes } from 'node:crypto';
-import { bytesToHex, type Address, type Hex } from 'viem';
+import { bytesToHex, type Address, type Hex, type TypedDataDomain } from 'viem';
+import { attestationDigest, signHashWith } from '../../src/core/attestation.js';
+import { settlementDomain } from '../../src/core/epochHeader.js';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   ackTicket,
@@ -89,6 +91,10 @@ export interface FixtureOptions {
   /** The start, seed and assignment blocks (default: made up). */
   blocks?: { start: BlockRef; seed: BlockRef; assign: BlockRef };
   contracts?: DatasetParts['contracts'];
+  /** Guardian private keys (default: 7 fresh ones); the guardian set is theirs unless overridden. */
+  guardianKeys?: Hex[];
+  /** How many guardians (the first ones) attest each commitment (default: all of them). */
+  attestors?: number;
   /** Overrides of other dataset fields (guardians, signers paid, previous cumulative…). */
   overrides?: Partial<DatasetParts>;
 }
@@ -99,6 +105,7 @@ export interface BlockRef {
 }
 
 export interface Fixture {
+  guardianKeys: Hex[];
   parts: DatasetParts;
   dataset: EpochDataset;
   nodes: FixtureNode[];
@@ -205,16 +212,21 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     });
   }
 
+  const guardianKeys = o.guardianKeys ?? Array.from({ length: 7 }, () => generatePrivateKey());
+  const settlement = (o.contracts?.settlement ?? `0x${'5e'.repeat(20)}`) as Address;
+  const attestors = guardianKeys.slice(0, o.attestors ?? guardianKeys.length);
   const commitments: unknown[] = [];
   const openings: DatasetParts['openings'][number][] = [];
   for (const n of nodes) {
     if (n.behaviour === 'no-commit') continue;
-    const sign = async (c: EpochCommitment) =>
-      signedCommitmentToWire({
+    const sign = async (c: EpochCommitment) => ({
+      ...signedCommitmentToWire({
         commitment: c,
         signature: await signCommitment(n.privateKey, domain, c),
         nodeKey: n.nodeKey,
-      });
+      }),
+      attestations: await attest(attestors, chainId, settlement, domain, n.nodeKey, c),
+    });
     commitments.push(await sign(n.commitment));
     if (n.behaviour === 'equivocate') commitments.push(await sign({ ...n.commitment, root: rand32() }));
     if (n.behaviour === 'silent') openings.push({ nodeKey: n.nodeKey, status: 'silent' });
@@ -288,15 +300,13 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     );
   }
 
-  const guardianSet = Array.from({ length: 7 }, () =>
-    lower<Address>(privateKeyToAccount(generatePrivateKey()).address),
-  );
+  const guardianSet = guardianKeys.map((k) => lower<Address>(privateKeyToAccount(k).address));
   const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
   const parts: DatasetParts = {
     chainId,
     contracts: o.contracts ?? {
       staking,
-      settlement: `0x${'5e'.repeat(20)}`,
+      settlement,
       didRegistry: `0x${'d1'.repeat(20)}`,
       license: `0x${'1c'.repeat(20)}`,
       licenseRewards: `0x${'1e'.repeat(20)}`,
@@ -320,7 +330,26 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     previousLicenseCumulative: [{ tokenId: 0n, cumulative: 2n * 10n ** 18n }],
     ...o.overrides,
   };
-  return { parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };
+  return { guardianKeys, parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };
+}
+
+/** Attestations of `c` by each of `guardianKeys` (ascending by guardian), as guardians sign them. */
+export async function attest(
+  guardianKeys: readonly Hex[],
+  chainId: number,
+  settlement: Address,
+  stakingDomain: TypedDataDomain,
+  nodeKey: Address,
+  c: EpochCommitment,
+): Promise<{ guardian: Address; signature: Hex }[]> {
+  const digest = attestationDigest(settlementDomain(chainId, settlement), stakingDomain, nodeKey, c);
+  const out = await Promise.all(
+    guardianKeys.map(async (k) => ({
+      guardian: lower<Address>(privateKeyToAccount(k).address),
+      signature: await signHashWith(k, digest),
+    })),
+  );
+  return out.sort((a, b) => (a.guardian < b.guardian ? -1 : 1));
 }
 
 /** A deep copy of a dataset to tamper with. */
