@@ -53,6 +53,7 @@ import { Keeper } from '../src/keeper/keeper.js';
 import { STAGES } from '../src/keeper/stages.js';
 import { GuardianService } from '../src/guardian/guardian.js';
 import { EdgeNode } from '../src/edge-node/edgeNode.js';
+import { publishCommitments } from '../src/edge-node/guardianPublisher.js';
 import { EpochClock } from '../src/core/epochClock.js';
 import { RelayClient, registerClientIdentity } from '../src/client/relayClient.js';
 import { commitmentOf, makeDevices, makeReceipts, treeOf } from './helpers/epochFixture.js';
@@ -75,6 +76,7 @@ let tmp: string;
 let guardians: GuardianService[] = [];
 let guardianUrls: string[] = [];
 let silentNode: Server | undefined;
+let silentTimer: NodeJS.Timeout | undefined;
 let silentNodeKey: Address;
 let unreachableNodeKey: Address;
 let edgeNode: EdgeNode | undefined;
@@ -112,28 +114,46 @@ async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutM
   }
 }
 
-/** A node that commits for real (signed Merkle-sum root over real receipts) and never answers openings. */
+/**
+ * A node that commits for real (signed Merkle-sum root over real receipts), sends its commitment to the
+ * guardians inside each commit window like the reference node, and never answers openings.
+ */
 async function startSilentNode(nodePrivateKey: Hex): Promise<string> {
   const nodeKey = privateKeyToAccount(nodePrivateKey).address;
   const domain = nodeStakingDomain(book.chainId, book.contracts.NodeStaking);
   const devices = makeDevices(4);
   const byEpoch = new Map<number, unknown>();
+  const commitmentOfEpoch = async (epoch: number) => {
+    if (!byEpoch.has(epoch)) {
+      const commitment = commitmentOf(epoch, treeOf(makeReceipts(nodeKey, epoch, devices, 12)));
+      const signature = await signCommitment(nodePrivateKey, domain, commitment);
+      byEpoch.set(epoch, signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }));
+    }
+    return byEpoch.get(epoch);
+  };
+  const clock = new EpochClock({
+    genesisTime: book.genesisTime,
+    epochDurationSeconds: book.epochDurationSeconds,
+    commitGraceSeconds: DEVNET_CONSENSUS.commitGraceSeconds,
+  });
+  const published = new Set<number>();
+  silentTimer = setInterval(() => {
+    const epoch = clock.currentEpoch() - 1;
+    if (epoch < 1 || published.has(epoch) || Date.now() >= clock.commitDeadline(epoch) * 1000) return;
+    published.add(epoch);
+    void commitmentOfEpoch(epoch).then((c) =>
+      publishCommitments({ guardianUrls, commitments: [c], deadlineMs: clock.commitDeadline(epoch) * 1000 }),
+    );
+  }, 500);
   const server = createServer((req, res) => {
     void (async () => {
       const m = /^\/epochs\/(\d+)\/(commitment|openings)$/.exec(req.url ?? '');
       if (!m) return res.writeHead(404).end();
       if (m[2] === 'openings')
         return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
-      const epoch = Number(m[1]);
-      if (!byEpoch.has(epoch)) {
-        const commitment = commitmentOf(epoch, treeOf(makeReceipts(nodeKey, epoch, devices, 12)));
-        const signature = await signCommitment(nodePrivateKey, domain, commitment);
-        byEpoch.set(
-          epoch,
-          signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }),
-        );
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(byEpoch.get(epoch)));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(await commitmentOfEpoch(Number(m[1]))));
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -209,6 +229,7 @@ before(async () => {
       commitGraceSeconds: DEVNET_CONSENSUS.commitGraceSeconds,
     }),
     domain: nodeStakingDomain(book.chainId, book.contracts.NodeStaking),
+    guardianUrls,
     logger: quiet,
   });
   await edgeNode.start();
@@ -236,6 +257,7 @@ after(async () => {
   await Promise.all(relayClients.map((c) => c.close()));
   await edgeNode?.stop();
   await Promise.all(guardians.map((g) => g.stop()));
+  clearInterval(silentTimer);
   silentNode?.close();
   await redis?.stop();
   await anvil?.stop();

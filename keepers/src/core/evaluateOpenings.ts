@@ -6,7 +6,13 @@
  */
 import type { Address, Hex } from 'viem';
 import { nodeStakingDomain, recoverCommitmentSigner, type EpochCommitment } from './commitment.js';
-import { attestationDigest, attestationQuorum, MAX_LEAF_UNITS, validAttestors, withinLeafBound } from './attestation.js';
+import {
+  attestationDigest,
+  attestationQuorum,
+  MAX_LEAF_UNITS,
+  validAttestors,
+  withinLeafBound,
+} from './attestation.js';
 import { settlementDomain } from './epochHeader.js';
 import { checkReceiptKeys, ticketHash, type KeyDirectory } from './relay.js';
 import { sampleTargets, verifyOpening, type Opening } from './sampling.js';
@@ -62,7 +68,7 @@ function toOpening(w: OpeningWire): Opening {
  * of that commitment). Everything else goes to `rejected` with the reason.
  */
 export async function evaluateCommitments(
-  d: EpochDataset,
+  d: Pick<EpochDataset, 'chainId' | 'contracts' | 'epoch' | 'nodes' | 'guardianSet' | 'commitments'>,
   rejected: RejectedItem[],
 ): Promise<{ commitments: Map<Address, EpochCommitment>; equivocated: Set<Address> }> {
   const domain = nodeStakingDomain(d.chainId, d.contracts.staking as Address);

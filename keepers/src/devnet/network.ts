@@ -336,6 +336,7 @@ export class Devnet {
         domain,
         port: this.nodePorts[plan.index],
         keys,
+        guardianUrls: this.guardianUrls,
         dropRate: plan.behaviour === 'dropper' ? this.population.plan.dropRate : undefined,
         inflateUnits: plan.behaviour === 'inflater' ? this.population.plan.inflateUnits : undefined,
         logger: quiet.child({ node: plan.index, behaviour: plan.behaviour }),

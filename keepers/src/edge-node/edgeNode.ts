@@ -34,6 +34,7 @@ import { Mailbox, deliverFrame, type PendingEnvelope } from './mailbox.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { verifyLogin, type LoginKeyDirectory } from '../core/relayLogin.js';
 import { RelayStore } from './store.js';
+import { publishCommitments } from './guardianPublisher.js';
 import { SendnetError } from '../core/errors.js';
 
 export interface EdgeNodeOptions {
@@ -62,6 +63,8 @@ export interface EdgeNodeOptions {
   inflateUnits?: number;
   offlineAfterMs?: number;
   equivocate?: boolean;
+  /** Guardians the node sends its signed commitments to (a commitment counts only with their attestations). */
+  guardianUrls?: string[];
   random?: () => number;
   logger?: Logger;
 }
@@ -77,6 +80,10 @@ interface Session {
 
 /** Frames one connection may have in processing at once. */
 const MAX_FRAMES_IN_FLIGHT = 512;
+
+function publishCommitmentsQuietly(node: EdgeNode, epoch: number, wire: readonly unknown[]): Promise<unknown> {
+  return node.publishTo(epoch, wire).catch(() => null);
+}
 
 export class EdgeNodeError extends SendnetError {
   override name = 'EdgeNodeError';
@@ -258,6 +265,7 @@ export class EdgeNode {
         } else {
           const done = await this.ledger.commit(epoch);
           this.metrics.commitments.inc();
+          this.publish(epoch, done.wire);
           const c = done.commitments[0]!.commitment;
           this.log.info(
             { epoch, root: c.root, totalUnits: c.totalUnits.toString(), leafCount: c.leafCount.toString() },
@@ -269,11 +277,33 @@ export class EdgeNode {
     }
   }
 
-  /** Commits `epoch` now, whatever the clock says (tests, tooling). */
+  /** Commits `epoch` now, whatever the clock says (tests, tooling), and sends it to the guardians. */
   async commitNow(epoch: number) {
     const done = await this.ledger.commit(epoch);
     this.metrics.commitments.inc();
+    this.publishing = publishCommitmentsQuietly(this, epoch, done.wire);
     return done;
+  }
+
+  /** The last background send of commitments to the guardians (tests await it). */
+  publishing: Promise<unknown> = Promise.resolve();
+
+  /** Sends `epoch`'s signed commitments to every guardian in the background (not when offline). */
+  private publish(epoch: number, wire: readonly unknown[]): void {
+    this.publishing = publishCommitmentsQuietly(this, epoch, wire);
+  }
+
+  /** @internal */
+  publishTo(epoch: number, wire: readonly unknown[]) {
+    const urls = this.options.guardianUrls ?? [];
+    if (urls.length === 0 || this.offline) return Promise.resolve(null);
+    return publishCommitments({
+      guardianUrls: urls,
+      commitments: wire,
+      deadlineMs: this.options.clock.commitDeadline(epoch) * 1000,
+      nowMs: this.options.clock.now,
+      log: this.log,
+    });
   }
 
   // ------------------------------------------------------------------------------------------ WebSocket

@@ -34,6 +34,23 @@ import { checkDatasetAgainstChain } from './checks.js';
 import { SignedEpochs, SignedEpochsError } from './signedEpochs.js';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { HttpError } from '../core/errors.js';
+import { epochSettlementAbi, nodeStakingAbi } from '../generated/contracts.js';
+import {
+  attestationDigest,
+  commitWindowState,
+  MAX_LEAF_UNITS,
+  signHashWith,
+  withinLeafBound,
+} from '../core/attestation.js';
+import {
+  nodeStakingDomain,
+  signedCommitmentSchema,
+  signedCommitmentToWire,
+  verifySignedCommitment,
+} from '../core/commitment.js';
+import { commitDeadline, epochStart, type EpochTiming } from '../core/deadlines.js';
+import { CommitmentStore } from './commitmentStore.js';
+import { missingCommitment } from './ownView.js';
 
 export interface GuardianOptions {
   rpcUrl: string;
@@ -51,6 +68,8 @@ export interface GuardianOptions {
   fetchTimeoutMs?: number;
   /** Deployment block: where event and block searches start. */
   fromBlock?: bigint;
+  /** Wall clock, unix ms (tests may shift it). */
+  nowMs?: () => number;
   logger?: Logger;
 }
 
@@ -60,6 +79,8 @@ export interface SignOutcome {
 }
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_COMMITMENT_BYTES = 4 * 1024;
+const EPOCH_ROUTE = /^\/epochs\/(\d{1,10})\/(commitments)$/;
 
 const err = (status: number, error: string, message: string, extra: Record<string, unknown> = {}) =>
   new HttpError(status, error, message, { error, message, ...extra });
@@ -74,6 +95,8 @@ export class GuardianService {
   private readonly account: PrivateKeyAccount;
   private readonly client: PublicClient;
   private readonly signed: SignedEpochs;
+  readonly commitments: CommitmentStore;
+  private timingCache?: Promise<EpochTiming>;
   private readonly log: Logger;
   private server?: Server;
   private signLock: Promise<unknown> = Promise.resolve();
@@ -87,6 +110,7 @@ export class GuardianService {
     this.dataDir = options.dataDir;
     this.client = createPublicClient({ transport: http(options.rpcUrl, { batch: true }) });
     this.signed = new SignedEpochs(options.dataDir);
+    this.commitments = new CommitmentStore(options.dataDir);
     this.log = (options.logger ?? rootLog).child({ service: 'guardian', guardian: this.address });
     this.requests = new Counter({
       name: 'guardian_sign_requests_total',
@@ -128,6 +152,117 @@ export class GuardianService {
     this.server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private nowMs(): number {
+    return (this.options.nowMs ?? Date.now)();
+  }
+
+  /** The settlement's genesis time and epoch duration (immutable: read once). */
+  private timing(): Promise<EpochTiming> {
+    this.timingCache ??= Promise.all([
+      this.client.readContract({
+        address: this.options.contracts.settlement,
+        abi: epochSettlementAbi,
+        functionName: 'genesisTime',
+      }),
+      this.client.readContract({
+        address: this.options.contracts.settlement,
+        abi: epochSettlementAbi,
+        functionName: 'epochDuration',
+      }),
+    ]).then(([genesis, duration]) => ({ genesisTime: Number(genesis), epochDuration: Number(duration) }));
+    this.timingCache.catch(() => {
+      this.timingCache = undefined;
+    });
+    return this.timingCache;
+  }
+
+  /**
+   * `POST /commitments` without HTTP: attests a node-signed commitment received inside its epoch's commit
+   * window [epochStart, commitDeadline) (this guardian's clock), signed by an Active node key, within the
+   * leaf bound; at most two distinct commitments per (epoch, node). A repeat gets the same attestation.
+   */
+  async attest(raw: unknown): Promise<SignOutcome> {
+    try {
+      const body = await this.attestChecked(raw);
+      this.requests.inc({ result: 'attested' });
+      return { status: 200, body };
+    } catch (error) {
+      if (error instanceof HttpError) {
+        this.requests.inc({ result: `commitment-${error.wireCode}` });
+        this.log.warn({ status: error.status, ...error.body }, 'commitment refused');
+        return { status: error.status, body: error.body };
+      }
+      this.log.error({ err: error }, 'attest failed');
+      return { status: 500, body: { error: 'internal', message: (error as Error).message } };
+    }
+  }
+
+  private async attestChecked(raw: unknown): Promise<Record<string, unknown>> {
+    const parsed = signedCommitmentSchema.safeParse(raw);
+    if (!parsed.success) throw err(400, 'bad-request', `signed commitment: ${describeZodError(parsed.error)}`);
+    const signed = parsed.data;
+    const { epoch } = signed.commitment;
+    const timing = await this.timing();
+    const window = {
+      epochStart: epochStart(timing, epoch),
+      commitDeadline: commitDeadline(timing, this.options.consensus, epoch),
+    };
+    const now = Math.floor(this.nowMs() / 1000);
+    const state = commitWindowState(now, window);
+    if (state === 'early')
+      throw err(425, 'commit-window-not-open', `epoch ${epoch} starts at ${window.epochStart}; now ${now}`);
+    if (state === 'closed')
+      throw err(
+        409,
+        'commit-window-closed',
+        `epoch ${epoch}'s commit deadline ${window.commitDeadline} passed; now ${now}`,
+      );
+    if (!withinLeafBound(signed.commitment))
+      throw err(
+        422,
+        'leaf-bound',
+        `totalUnits ${signed.commitment.totalUnits} exceeds leafCount ${signed.commitment.leafCount} × ${MAX_LEAF_UNITS}`,
+      );
+    const staking = nodeStakingDomain(this.options.chainId, this.options.contracts.staking);
+    if (!(await verifySignedCommitment(staking, signed)))
+      throw err(422, 'bad-signature', `the commitment's signature does not recover to nodeKey ${signed.nodeKey}`);
+    const wire = signedCommitmentToWire(signed);
+    const known = this.commitments.find(epoch, wire.nodeKey, wire.commitment);
+    if (known) return { ...known.attestation };
+    if (this.commitments.countFor(epoch, wire.nodeKey) >= this.commitments.full)
+      throw err(
+        409,
+        'too-many-commitments',
+        `node ${wire.nodeKey} already has ${this.commitments.full} different commitments for epoch ${epoch}`,
+      );
+    const active = await this.client.readContract({
+      address: this.options.contracts.staking,
+      abi: nodeStakingAbi,
+      functionName: 'isActive',
+      args: [signed.nodeKey],
+    });
+    if (!active) throw err(422, 'not-active', `${wire.nodeKey} is not an Active node`);
+    const settlement = settlementDomain(this.options.chainId, this.options.contracts.settlement);
+    const digest = attestationDigest(settlement, staking, signed.nodeKey, signed.commitment);
+    const attestation = { guardian: this.address, signature: await signHashWith(this.account, digest) };
+    // Synchronous from the re-check to the append: two concurrent posts cannot both pass the bound.
+    if (!this.commitments.find(epoch, wire.nodeKey, wire.commitment)) {
+      if (this.commitments.countFor(epoch, wire.nodeKey) >= this.commitments.full)
+        throw err(409, 'too-many-commitments', `node ${wire.nodeKey} has too many commitments for epoch ${epoch}`);
+      this.commitments.add({ ...wire, attestation, receivedAtMs: this.nowMs() });
+    }
+    this.log.info({ epoch, node: wire.nodeKey, root: wire.commitment.root }, 'commitment attested');
+    return { ...attestation };
+  }
+
+  /** `GET /epochs/:e/commitments`: every commitment attested for e, with the attestation. */
+  attestedCommitments(epoch: number): Record<string, unknown> {
+    return {
+      epoch,
+      commitments: this.commitments.list(epoch).map(({ receivedAtMs: _, ...rest }) => rest),
+    };
   }
 
   /** The /sign handler without HTTP: status and JSON body. */
@@ -210,6 +345,15 @@ export class GuardianService {
         theirs: JSON.parse(toJson(mismatch.theirs)),
       });
     }
+
+    const omitted = missingCommitment(this.commitments.list(request.epoch), dataset, this.address);
+    if (omitted)
+      throw err(
+        409,
+        'missing-commitment',
+        `the dataset lacks node ${omitted.nodeKey}'s commitment ${omitted.root} with this guardian's attestation`,
+        { node: omitted.nodeKey },
+      );
 
     let evaluation;
     try {
@@ -300,6 +444,24 @@ export class GuardianService {
         return send(200, { ok: true, guardian: this.address, lastSignedEpoch: this.signed.lastEpoch });
       if (req.method === 'GET' && path === '/metrics')
         return send(200, await this.registry.metrics(), this.registry.contentType);
+      if (req.method === 'POST' && path === '/commitments') {
+        let body: unknown;
+        try {
+          body = JSON.parse(await readBody(req, MAX_COMMITMENT_BYTES));
+        } catch (error) {
+          if (error instanceof BodyTooLargeError) return send(413, { error: 'body-too-large', message: error.message });
+          return send(400, { error: 'bad-request', message: `request body: ${(error as Error).message}` });
+        }
+        const outcome = await this.attest(body);
+        return send(outcome.status, outcome.body);
+      }
+      const epochRoute = EPOCH_ROUTE.exec(path);
+      if (req.method === 'GET' && epochRoute) {
+        const epoch = Number(epochRoute[1]);
+        if (epoch < 1 || epoch > 0xffffffff)
+          return send(400, { error: 'bad-epoch', message: `epoch ${epochRoute[1]}` });
+        return send(200, this.attestedCommitments(epoch));
+      }
       if (req.method === 'POST' && path === '/sign') {
         let body: unknown;
         try {

@@ -1,6 +1,6 @@
 /**
- * Stage `openings`: for every node with exactly one validly signed commitment of this epoch and
- * totalUnits > 0, compute its k sample targets from the sampling seed (core/sampling.ts) and ask the node
+ * Stage `openings`: for every node whose commitment counts (node-signed, attested by a quorum of
+ * guardians, within the leaf bound; `validCommitments`) and has totalUnits > 0, compute its k sample targets from the sampling seed (core/sampling.ts) and ask the node
  * (`POST {endpoint}/epochs/<e>/openings { targets }`, at most 64 per request) — one job per node,
  * `openings.<e>.<nodeKey>`. The answers are recorded as received: `ok` with exactly k openings in wire
  * form, `malformed` (with the reason) or `silent` (no answer by the openings deadline, after retries; a
@@ -9,13 +9,15 @@
  * with totalUnits 0 get no entry (docs/keepers.md §5).
  */
 import { z } from 'zod';
-import type { Address, Hex } from 'viem';
-import { verifySignedCommitment } from '../../core/commitment.js';
-import { openingWire, type CommitmentWire, type NodeOpeningsWire } from '../../core/datasetSchema.js';
+import type { Address } from 'viem';
+import type { EpochCommitment } from '../../core/commitment.js';
+import { openingWire, type NodeOpeningsWire } from '../../core/datasetSchema.js';
+import { evaluateCommitments } from '../../core/evaluateOpenings.js';
+import type { CollectOutput } from './collect.js';
 import { sampleTargets } from '../../core/sampling.js';
 import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
-import { epochTimes, nowSeconds, stakingDomain, type KeeperEnv } from './env.js';
+import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
 import { describeZodError, lowerHex } from '../../core/wire.js';
 
 /** Most targets the reference edge node answers per request. */
@@ -32,27 +34,36 @@ interface OpeningsInput {
 
 const openingsInput = z.object({ endpoint: z.string(), targets: z.array(z.string()) });
 
-/** The single valid commitment of each node (nodes that equivocated or signed nothing valid are absent). */
-export async function validCommitments(env: KeeperEnv, epoch: number, commitments: readonly CommitmentWire[]) {
-  const domain = stakingDomain(env);
-  const valid = new Map<string, CommitmentWire[]>();
-  for (const c of commitments) {
-    if (c.commitment.epoch !== epoch) continue;
-    const ok = await verifySignedCommitment(domain, {
-      commitment: {
-        epoch: c.commitment.epoch,
-        root: c.commitment.root as Hex,
-        totalUnits: BigInt(c.commitment.totalUnits),
-        leafCount: BigInt(c.commitment.leafCount),
+/**
+ * The commitment that counts for each node, by `evaluateEpoch`'s own rule (core/evaluateOpenings.ts
+ * `evaluateCommitments`: node-signed, a quorum of guardian attestations, the leaf bound; equivocators and
+ * nodes without one are absent).
+ */
+export async function validCommitments(
+  env: KeeperEnv,
+  epoch: number,
+  collected: Pick<CollectOutput, 'commitments' | 'nodes'>,
+  guardianSet: readonly string[],
+): Promise<Map<string, EpochCommitment>> {
+  const { book } = env;
+  const { commitments } = await evaluateCommitments(
+    {
+      chainId: book.chainId,
+      contracts: {
+        staking: book.contracts.NodeStaking.toLowerCase(),
+        settlement: book.contracts.EpochSettlement.toLowerCase(),
+        didRegistry: book.contracts.DidRegistry.toLowerCase(),
+        license: book.contracts.WatchDogLicense.toLowerCase(),
+        licenseRewards: book.contracts.LicenseRewards.toLowerCase(),
       },
-      signature: c.signature as Hex,
-      nodeKey: c.nodeKey as Address,
-    });
-    if (ok) valid.set(c.nodeKey, [...(valid.get(c.nodeKey) ?? []), c]);
-  }
-  const single = new Map<string, CommitmentWire>();
-  for (const [node, list] of valid) if (list.length === 1) single.set(node, list[0]!);
-  return single;
+      epoch,
+      nodes: collected.nodes,
+      guardianSet: guardianSet.map((g) => g.toLowerCase()),
+      commitments: collected.commitments,
+    },
+    [],
+  );
+  return new Map([...commitments].map(([k, c]) => [k.toLowerCase(), c]));
 }
 
 const answerSchema = (count: number) =>
@@ -65,11 +76,12 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
       const seeds = await env.store.getStage(ctx.epoch, 'seed');
       if (!collected || !seeds)
         throw new Error(`openings of epoch ${ctx.epoch} need the collect-commitments and seed outputs`);
-      const single = await validCommitments(env, ctx.epoch, collected.commitments);
+      const set = await env.chain.guardianSet();
+      const single = await validCommitments(env, ctx.epoch, collected, set.members);
       const endpoints = new Map(collected.nodes.map((n) => [n.nodeKey, n.endpoint]));
       const parts: { part: string; input: OpeningsInput }[] = [];
       for (const [nodeKey, c] of [...single].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const totalUnits = BigInt(c.commitment.totalUnits);
+        const totalUnits = c.totalUnits;
         if (totalUnits === 0n) continue;
         const targets = sampleTargets(seeds.seed.value, nodeKey as Address, totalUnits, env.consensus.k).map(String);
         parts.push({ part: nodeKey, input: { endpoint: endpoints.get(nodeKey) ?? '', targets } });

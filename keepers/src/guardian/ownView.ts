@@ -1,0 +1,32 @@
+/**
+ * The guardian's own-view checks before it signs (docs/keepers.md §6): what it observed itself must be in
+ * the dataset. Every commitment it attested for the epoch, of a node in the epoch's Active set, must be there with its attestation (else a
+ * keeper could drop a node's commitment and take its volume away). Pure.
+ */
+import type { EpochDataset } from '../core/datasetSchema.js';
+import type { AttestedCommitment } from './commitmentStore.js';
+
+/** The first attested commitment missing from the dataset (or present without this guardian's attestation). */
+export function missingCommitment(
+  attested: readonly AttestedCommitment[],
+  d: EpochDataset,
+  guardian: string,
+): { nodeKey: string; root: string } | null {
+  const present = new Set<string>();
+  for (const c of d.commitments) {
+    const mine = c.attestations.find((a) => a.guardian === guardian);
+    if (!mine) continue;
+    const { epoch, root, totalUnits, leafCount } = c.commitment;
+    present.add([c.nodeKey, epoch, root, totalUnits, leafCount, c.signature, mine.signature].join(':'));
+  }
+  const nodes = new Set(d.nodes.map((n) => n.nodeKey));
+  for (const a of attested) {
+    // Only nodes of the epoch's Active set (checked against the chain) count; a node registered during
+    // the epoch may have been attested but is not part of it.
+    if (!nodes.has(a.nodeKey)) continue;
+    const { epoch, root, totalUnits, leafCount } = a.commitment;
+    const key = [a.nodeKey, epoch, root, totalUnits, leafCount, a.signature, a.attestation.signature].join(':');
+    if (!present.has(key)) return { nodeKey: a.nodeKey, root };
+  }
+  return null;
+}

@@ -1,0 +1,178 @@
+/**
+ * The pure rules that make relay proofs unforgeable (issue 11, findings 1 and 2): a commitment counts only
+ * with a quorum of guardian attestations (M − T + 1 distinct members of the guardian set) and within the
+ * leaf bound (totalUnits ≤ leafCount × 64); an opening whose sibling sums more than its subtree can hold
+ * is fraud; equivocation stays objective without attestations.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Address, Hex } from 'viem';
+import { generatePrivateKey } from 'viem/accounts';
+import { attestationQuorum, guardianThreshold, withinLeafBound } from '../src/core/attestation.js';
+import { nodeStakingDomain, signCommitment, signedCommitmentToWire } from '../src/core/commitment.js';
+import { datasetFromParts, evaluateEpoch, type EpochEvaluation } from '../src/core/dataset.js';
+import { buildSumTree, verifySumPath } from '../src/core/sumTree.js';
+import { attest, buildFixture, commitmentOf, rand32, treeOf } from './helpers/epochFixture.js';
+
+const node = (e: EpochEvaluation, key: string) => e.perNode.find((n) => n.nodeKey === key)!;
+
+test('attestation quorum is M − T + 1 with T = ⌊2M/3⌋ + 1', () => {
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 10].map((m) => [guardianThreshold(m), attestationQuorum(m)]),
+    [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [3, 2],
+      [4, 2],
+      [5, 2],
+      [5, 3],
+      [7, 4],
+    ],
+  );
+});
+
+test('leaf bound: totalUnits ≤ leafCount × 64', () => {
+  assert.equal(withinLeafBound({ totalUnits: 640n, leafCount: 10n }), true);
+  assert.equal(withinLeafBound({ totalUnits: 641n, leafCount: 10n }), false);
+  assert.equal(withinLeafBound({ totalUnits: 1n, leafCount: 0n }), false);
+});
+
+test('a commitment attested by fewer than q guardians does not count: no volume, no strike', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'], attestors: 2 });
+  const e = await evaluateEpoch(f.dataset);
+  for (const n of f.nodes) {
+    const r = node(e, n.nodeKey);
+    assert.equal(r.openings, 'no-commitment');
+    assert.equal(r.verifiedUnits, 0n);
+    assert.equal(r.faults, 0);
+  }
+  assert.equal(e.header.faultCount, 0);
+  const reasons = e.rejected.filter((x) => x.kind === 'commitment').map((x) => x.reason);
+  assert.equal(reasons.length, 2);
+  for (const reason of reasons) assert.match(reason, /attested by 2 guardians, needs 3/);
+
+  const three = await buildFixture({ behaviours: ['honest'], attestors: 3 });
+  const e3 = await evaluateEpoch(three.dataset);
+  assert.equal(node(e3, three.nodes[0]!.nodeKey).openings, 'ok');
+  assert.ok(node(e3, three.nodes[0]!.nodeKey).verifiedUnits > 0n);
+});
+
+test('attestations by non-members, forged ones and repeats count nothing', async () => {
+  const f = await buildFixture({ behaviours: ['honest'], attestors: 2 });
+  const n = f.nodes[0]!;
+  const domain = nodeStakingDomain(f.dataset.chainId, f.dataset.contracts.staking as Address);
+  const outsiders = await attest(
+    [generatePrivateKey(), generatePrivateKey()],
+    f.dataset.chainId,
+    f.dataset.contracts.settlement as Address,
+    domain,
+    n.nodeKey,
+    n.commitment,
+  );
+  const members = f.dataset.commitments[0]!.attestations;
+  // a member's name on an outsider's signature
+  const forged = {
+    guardian: f.dataset.guardianSet.find((g) => !members.some((m) => m.guardian === g))!,
+    signature: outsiders[0]!.signature,
+  };
+  const withExtra = datasetFromParts({
+    ...f.parts,
+    commitments: [{ ...f.dataset.commitments[0]!, attestations: [...members, ...outsiders, forged] }],
+  });
+  const e = await evaluateEpoch(withExtra);
+  assert.equal(node(e, n.nodeKey).openings, 'no-commitment');
+  const reasons = e.rejected.map((x) => x.reason).join('\n');
+  assert.match(reasons, /is not in the guardian set/);
+  assert.match(reasons, /does not recover to it/);
+  assert.match(reasons, /attested by 2 guardians, needs 3/);
+  // a guardian twice is a structural error
+  assert.throws(
+    () =>
+      datasetFromParts({
+        ...f.parts,
+        commitments: [{ ...f.dataset.commitments[0]!, attestations: [...members, members[0]!] }],
+      }),
+    /attestations must be ascending by guardian, one each/,
+  );
+});
+
+test('equivocation is objective without any attestation', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'equivocate'], attestors: 0 });
+  const e = await evaluateEpoch(f.dataset);
+  const r = node(e, f.nodes[1]!.nodeKey);
+  assert.equal(r.openings, 'equivocated');
+  assert.ok(r.faults > 0);
+  assert.equal(e.header.faultCount, 1);
+});
+
+test('a commitment beyond the leaf bound (unopenable filler weight) does not count', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'] });
+  const n = f.nodes[1]!;
+  // one genuine receipt per leaf plus one filler leaf of 2^40 units: totalUnits > leafCount × 64
+  const tree = treeOf(n.receipts, [{ hash: rand32(), units: 1n << 40n }]);
+  const commitment = commitmentOf(f.dataset.epoch, tree);
+  assert.equal(withinLeafBound(commitment), false);
+  const domain = nodeStakingDomain(f.dataset.chainId, f.dataset.contracts.staking as Address);
+  const signed = {
+    ...signedCommitmentToWire({
+      commitment,
+      signature: await signCommitment(n.privateKey, domain, commitment),
+      nodeKey: n.nodeKey,
+    }),
+    attestations: await attest(
+      f.guardianKeys,
+      f.dataset.chainId,
+      f.dataset.contracts.settlement as Address,
+      domain,
+      n.nodeKey,
+      commitment,
+    ),
+  };
+  const d = datasetFromParts({
+    ...f.parts,
+    commitments: [f.dataset.commitments.find((c) => c.nodeKey !== n.nodeKey)!, signed],
+    openings: f.parts.openings.filter((o) => o.nodeKey !== n.nodeKey),
+  });
+  const e = await evaluateEpoch(d);
+  const r = node(e, n.nodeKey);
+  assert.equal(r.openings, 'no-commitment');
+  assert.equal(r.verifiedUnits, 0n);
+  assert.match(e.rejected.map((x) => x.reason).join('\n'), /exceeds leafCount \d+ × 64/);
+});
+
+test('a sibling summing more than its subtree can hold is fraud', () => {
+  const leaves = [
+    { hash: rand32() as Hex, units: 3n },
+    { hash: rand32() as Hex, units: 1000n }, // filler: no receipt carries more than 64 units
+    { hash: rand32() as Hex, units: 5n },
+    { hash: rand32() as Hex, units: 7n },
+  ];
+  const tree = buildSumTree(leaves);
+  const input = {
+    leafHash: leaves[0]!.hash,
+    units: 3n,
+    index: 0,
+    siblings: tree.openingPath(0),
+    root: tree.root,
+    totalUnits: tree.totalUnits,
+    leafCount: 4,
+    target: 1n,
+  };
+  assert.deepEqual(verifySumPath(input), { ok: true }, 'without the bound the path verifies');
+  const verdict = verifySumPath({ ...input, maxLeafUnits: 64n });
+  assert.equal(verdict.ok, false);
+  assert.equal(verdict.ok === false && verdict.reason, 'sibling-over-capacity');
+  // leaf 2's siblings: leaf 3 (7 ≤ 64) and the subtree of leaves 0–1 (1003 > 128)
+  const v2 = verifySumPath({
+    ...input,
+    leafHash: leaves[2]!.hash,
+    units: 5n,
+    index: 2,
+    siblings: tree.openingPath(2),
+    target: 1003n,
+    maxLeafUnits: 64n,
+  });
+  assert.equal(v2.ok === false && v2.reason, 'sibling-over-capacity');
+  assert.match(v2.ok === false ? v2.detail : '', /sibling 1 sums 1003 > 128/);
+});
