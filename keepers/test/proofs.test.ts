@@ -8,11 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
-import { attestationQuorum, guardianThreshold, withinLeafBound } from '../src/core/attestation.js';
+import { attestationQuorum, guardianThreshold, signHashWith, withinLeafBound } from '../src/core/attestation.js';
+import { openingsDigest } from '../src/core/openingsProof.js';
 import { nodeStakingDomain, signCommitment, signedCommitmentToWire } from '../src/core/commitment.js';
 import { datasetFromParts, evaluateEpoch, type EpochEvaluation } from '../src/core/dataset.js';
 import { buildSumTree, verifySumPath } from '../src/core/sumTree.js';
-import { attest, buildFixture, commitmentOf, rand32, treeOf } from './helpers/epochFixture.js';
+import { attest, buildFixture, commitmentOf, rand32, signOpenings, treeOf } from './helpers/epochFixture.js';
 
 const node = (e: EpochEvaluation, key: string) => e.perNode.find((n) => n.nodeKey === key)!;
 
@@ -86,15 +87,12 @@ test('attestations by non-members, forged ones and repeats count nothing', async
   assert.match(reasons, /is not in the guardian set/);
   assert.match(reasons, /does not recover to it/);
   assert.match(reasons, /attested by 2 guardians, needs 3/);
-  // a guardian twice is a structural error
-  assert.throws(
-    () =>
-      datasetFromParts({
-        ...f.parts,
-        commitments: [{ ...f.dataset.commitments[0]!, attestations: [...members, members[0]!] }],
-      }),
-    /attestations must be ascending by guardian, one each/,
-  );
+  // a guardian listed twice counts once
+  const twice = datasetFromParts({
+    ...f.parts,
+    commitments: [{ ...f.dataset.commitments[0]!, attestations: [...members, members[0]!] }],
+  });
+  assert.equal(node(await evaluateEpoch(twice), n.nodeKey).openings, 'no-commitment');
 });
 
 test('equivocation is objective without any attestation', async () => {
@@ -175,4 +173,69 @@ test('a sibling summing more than its subtree can hold is fraud', () => {
   });
   assert.equal(v2.ok === false && v2.reason, 'sibling-over-capacity');
   assert.match(v2.ok === false ? v2.detail : '', /sibling 1 sums 1003 > 128/);
+});
+
+test('silence strikes only when q guardians signed it; fewer: no volume, no strike', async () => {
+  const few = await buildFixture({ behaviours: ['honest', 'silent'], silenceAttestors: 2 });
+  const e = await evaluateEpoch(few.dataset);
+  const r = node(e, few.nodes[1]!.nodeKey);
+  assert.equal(r.openings, 'unobserved');
+  assert.equal(r.verifiedUnits, 0n);
+  assert.equal(r.faults, 0);
+  assert.equal(e.header.faultCount, 0);
+  assert.match(e.rejected.find((x) => x.id === few.nodes[1]!.nodeKey)!.reason, /silence seen by 2 verifiers, needs 3/);
+  const enough = await buildFixture({ behaviours: ['honest', 'silent'], silenceAttestors: 3 });
+  const e3 = await evaluateEpoch(enough.dataset);
+  assert.equal(node(e3, enough.nodes[1]!.nodeKey).openings, 'silent');
+  assert.equal(e3.header.faultCount, 1, 'a strike');
+  // the keeper's word alone (no silence signatures, or no entry at all) strikes nobody
+  const bare = datasetFromParts({
+    ...enough.parts,
+    openings: enough.parts.openings.map((o) =>
+      o.status === 'silent' ? { nodeKey: o.nodeKey, status: 'silent' as const } : o,
+    ),
+  });
+  assert.equal(node(await evaluateEpoch(bare), enough.nodes[1]!.nodeKey).openings, 'unobserved');
+  const none = datasetFromParts({
+    ...enough.parts,
+    openings: enough.parts.openings.filter((o) => o.status !== 'silent'),
+  });
+  assert.equal((await evaluateEpoch(none)).header.faultCount, 0);
+});
+
+test('openings count against a node only when it signed them: a one-field change is unattributable, not fraud', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'] });
+  const victim = f.nodes[1]!;
+  const framed = structuredClone(f.dataset);
+  const entry = framed.openings.find((o) => o.nodeKey === victim.nodeKey)!;
+  const first = entry.openings![0]!;
+  first.siblings[0] = { ...first.siblings[0]!, sum: (BigInt(first.siblings[0]!.sum) + 1n).toString() };
+  const e = await evaluateEpoch(framed);
+  const r = node(e, victim.nodeKey);
+  assert.equal(r.openings, 'unattributed');
+  assert.equal(r.faults, 0, 'no slash, no strike');
+  assert.equal(e.header.faultCount, 0);
+  assert.match(e.rejected.find((x) => x.id === victim.nodeKey)!.reason, /openings not signed by the node/);
+  // the node's own signature over a bad opening is fraud
+  const domain = nodeStakingDomain(f.dataset.chainId, f.dataset.contracts.staking as Address);
+  entry.signature = await signOpenings(
+    victim.privateKey,
+    domain,
+    framed.epoch,
+    victim.commitment,
+    framed.seed.value as Hex,
+    victim.nodeKey,
+    framed.parameters.k,
+    entry.openings!,
+  );
+  const signedBad = await evaluateEpoch(framed);
+  assert.equal(node(signedBad, victim.nodeKey).openings, 'fraud');
+  // a signature over other targets than the seeded ones is not the node's answer to the samples
+  const honest = f.dataset.openings.find((o) => o.nodeKey === victim.nodeKey)!;
+  const otherTargets = structuredClone(f.dataset);
+  otherTargets.openings.find((o) => o.nodeKey === victim.nodeKey)!.signature = await signHashWith(
+    victim.privateKey,
+    openingsDigest(domain, f.dataset.epoch, victim.commitment.root, [0n], honest.openings!),
+  );
+  assert.equal(node(await evaluateEpoch(otherTargets), victim.nodeKey).openings, 'unattributed');
 });

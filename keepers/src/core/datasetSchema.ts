@@ -31,7 +31,8 @@ import { attestationWire } from './attestation.js';
 
 /**
  * 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves).
- * 3: `commitments[].attestations` (guardian attestations, core/attestation.ts).
+ * 3: `commitments[].attestations` (guardian attestations, core/attestation.ts); `openings[].signature` (the
+ *    node's Openings signature) and `openings[].silenceAttestations` (core/openingsProof.ts).
  */
 export const DATASET_VERSION = 3;
 
@@ -72,15 +73,19 @@ export const commitmentWire = z.strictObject({
 });
 
 /**
- * What a node answered to the openings request. `ok`: `openings[i]` answers sample i (i = 0..k−1).
- * `silent`: no answer before the deadline. `malformed`: an answer that could not be parsed (`reason` says
- * why). Nodes with no commitment, or with totalUnits 0, have no entry.
+ * What a node answered to the openings request for its k sample targets. `ok`: `openings[i]` answers
+ * sample i (i = 0..k−1), `signature` is the node's `Openings` signature over them (core/openingsProof.ts).
+ * `malformed`: a node-signed answer that is not k openings (`reason` says why). `silent`: no node-signed
+ * answer reached anyone by the deadline; `silenceAttestations` are the guardians' `OpeningsSilence`
+ * signatures (ascending by guardian). Nodes with no commitment, or with totalUnits 0, have no entry.
  */
 export const nodeOpeningsWire = z.strictObject({
   nodeKey: addressWire,
   status: z.enum(['ok', 'silent', 'malformed']),
   reason: reason.optional(),
   openings: z.array(openingWire).max(1024).optional(),
+  signature: ecdsaSignatureWire.optional(),
+  silenceAttestations: z.array(attestationWire).max(256).optional(),
 });
 
 // ------------------------------------------------------------------------------------ WatchDogs (§4)
@@ -280,22 +285,23 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
   checkUnique(d.signersPaid, (g) => g, 'signersPaid', 'signer');
   checkUnique(d.previousCumulative, (c) => c.account, 'previousCumulative', 'account');
   checkUnique(d.previousLicenseCumulative, (c) => c.tokenId, 'previousLicenseCumulative', 'license');
-  d.commitments.forEach((c, i) => {
-    c.attestations.forEach((a, j) => {
-      if (j > 0 && !(c.attestations[j - 1]!.guardian < a.guardian))
-        fail(`commitments[${i}].attestations[${j}]`, 'attestations must be ascending by guardian, one each');
-    });
-  });
   const guardians = new Set(d.guardianSet);
   d.signersPaid.forEach((s, i) => {
     if (!guardians.has(s)) fail(`signersPaid[${i}]`, `${s} is not in guardianSet`);
   });
   d.openings.forEach((o, i) => {
-    if (o.status === 'ok' && o.openings === undefined) fail(`openings[${i}].openings`, 'required when status is ok');
-    if (o.status !== 'ok' && o.openings !== undefined)
-      fail(`openings[${i}].openings`, `must be absent when status is ${o.status}`);
+    if (o.status !== 'silent' && o.openings === undefined)
+      fail(`openings[${i}].openings`, `required when status is ${o.status}`);
+    if (o.status === 'silent' && o.openings !== undefined)
+      fail(`openings[${i}].openings`, 'must be absent when status is silent');
     if (o.status === 'malformed' && o.reason === undefined)
       fail(`openings[${i}].reason`, 'required when status is malformed');
+    if (o.status !== 'silent' && o.signature === undefined)
+      fail(`openings[${i}].signature`, `required when status is ${o.status} (the node's Openings signature)`);
+    if (o.status === 'silent' && o.signature !== undefined)
+      fail(`openings[${i}].signature`, 'must be absent when status is silent');
+    if (o.status !== 'silent' && o.silenceAttestations !== undefined)
+      fail(`openings[${i}].silenceAttestations`, `must be absent when status is ${o.status}`);
   });
   let total = BigInt(p.epochEmission);
   for (const c of d.previousCumulative) total += BigInt(c.cumulative);
@@ -333,6 +339,8 @@ export interface DatasetParts {
     status: 'ok' | 'silent' | 'malformed';
     reason?: string;
     openings?: readonly unknown[];
+    signature?: string;
+    silenceAttestations?: readonly { guardian: string; signature: string }[];
   }[];
   transcripts: readonly unknown[];
   guardianSet: readonly string[];
@@ -474,7 +482,12 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       .map((c) => sortAttestations(normalizeLoose(c) as { nodeKey: string; attestations?: { guardian: string }[] }))
       .sort((a, b) => byString(String(a.nodeKey), String(b.nodeKey)) || byString(json(a), json(b))),
     openings: sortedBy(
-      parts.openings.map((o) => normalizeLoose(o) as { nodeKey: string }),
+      parts.openings.map((o) => {
+        const n = normalizeLoose(o) as { nodeKey: string; silenceAttestations?: { guardian: string }[] };
+        if (n.silenceAttestations)
+          n.silenceAttestations = [...n.silenceAttestations].sort((a, b) => byString(a.guardian, b.guardian));
+        return n;
+      }),
       (o) => o.nodeKey,
     ),
     transcripts: parts.transcripts

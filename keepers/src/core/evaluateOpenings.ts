@@ -10,9 +10,11 @@ import {
   attestationDigest,
   attestationQuorum,
   MAX_LEAF_UNITS,
+  recoverSigner,
   validAttestors,
   withinLeafBound,
 } from './attestation.js';
+import { openingsDigest, silenceDigest } from './openingsProof.js';
 import { settlementDomain } from './epochHeader.js';
 import { checkReceiptKeys, ticketHash, type KeyDirectory } from './relay.js';
 import { sampleTargets, verifyOpening, type Opening } from './sampling.js';
@@ -129,11 +131,26 @@ export function keyDirectory(d: EpochDataset): KeyDirectory {
   return { statusOf: (key: Hex) => keys.get(key.toLowerCase()) };
 }
 
+/** Who an openings entry is attributable to: the node's signature, or the guardians' silence signatures. */
+export interface OpeningsAttribution {
+  /** The k sample targets (from the seed). */
+  targets: bigint[];
+  /** The entry's signature recovers to the node over (epoch, root, targets, openings). */
+  signedByNode: boolean;
+  /** Distinct guardian-set members whose silence signature verifies. */
+  silenceBy: number;
+  /** Silence signatures needed: attestationQuorum(guardianSet). */
+  quorum: number;
+}
+
 /**
- * Verifies one committed node's openings. Fraud (objective, slashable): a path, sum, target, signature,
- * node, epoch or binding check fails, or one ticket sits at two leaves. A receipt whose keys are not Active
- * for the DIDs it names at the seed block is not fraud (the key may have been revoked after relaying): the
- * sample simply credits no DID.
+ * Verifies one committed node's openings. Only what the node signed is held against it: an `ok` or
+ * `malformed` entry whose signature does not recover to the node (over this epoch, the counted root and the
+ * seeded targets) is unattributable (no volume, no penalty); silence strikes only when a quorum of
+ * guardians signed that they got no answer, otherwise it is unobserved (no volume, no strike). Fraud
+ * (objective, slashable): a path, sum, sibling capacity, target, signature, node, epoch or binding check
+ * fails, or one ticket sits at two leaves. A receipt whose keys are not Active for the DIDs it names at the
+ * seed block is not fraud (the key may have been revoked after relaying): the sample simply credits no DID.
  */
 export function verifyNodeOpenings(
   d: EpochDataset,
@@ -141,19 +158,29 @@ export function verifyNodeOpenings(
   commitment: EpochCommitment,
   entry: NodeOpeningsWire | undefined,
   keys: KeyDirectory,
+  attribution: OpeningsAttribution,
 ): Pick<NodeRelayResult, 'outcome' | 'reason' | 'volume' | 'tickets'> {
   const nothing = { volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
   if (commitment.totalUnits === 0n) return { outcome: 'not-sampled', ...nothing };
   const k = d.parameters.k;
-  if (!entry || entry.status === 'silent')
+  if (!entry || entry.status === 'silent') {
+    if (attribution.silenceBy < attribution.quorum)
+      return {
+        outcome: 'unobserved',
+        reason: `silence seen by ${attribution.silenceBy} verifiers, needs ${attribution.quorum}`,
+        ...nothing,
+      };
     return { outcome: 'silent', reason: 'no openings before the deadline', ...nothing };
+  }
+  if (!attribution.signedByNode)
+    return { outcome: 'unattributed', reason: 'openings not signed by the node', ...nothing };
   if (entry.status === 'malformed') return { outcome: 'malformed', reason: entry.reason, ...nothing };
   const openings = entry.openings ?? [];
   if (openings.length !== k)
     return { outcome: 'malformed', reason: `${openings.length} openings for ${k} samples`, ...nothing };
   const volume = new Map<string, bigint>();
   const tickets = new Map<Hex, number>();
-  const targets = sampleTargets(d.seed.value as Hex, nodeKey, commitment.totalUnits, k);
+  const targets = attribution.targets;
   const samplesPerDid = new Map<string, number>();
   for (let i = 0; i < k; i++) {
     const opening = toOpening(openings[i]!);
@@ -181,12 +208,43 @@ export function verifyNodeOpenings(
   return { outcome: 'ok', volume, tickets };
 }
 
+/** The attribution of every committed, sampled node's openings entry (signature recoveries in parallel). */
+async function attributeOpenings(
+  d: EpochDataset,
+  commitments: ReadonlyMap<Address, EpochCommitment>,
+  entries: ReadonlyMap<string, NodeOpeningsWire>,
+): Promise<Map<Address, OpeningsAttribution>> {
+  const staking = nodeStakingDomain(d.chainId, d.contracts.staking as Address);
+  const settlement = settlementDomain(d.chainId, d.contracts.settlement as Address);
+  const quorum = attestationQuorum(d.guardianSet.length);
+  const out = new Map<Address, OpeningsAttribution>();
+  await Promise.all(
+    [...commitments].map(async ([nodeKey, c]) => {
+      if (c.totalUnits === 0n) return;
+      const targets = sampleTargets(d.seed.value as Hex, nodeKey, c.totalUnits, d.parameters.k);
+      const entry = entries.get(nodeKey);
+      let signedByNode = false;
+      let silenceBy = 0;
+      if (entry && entry.status !== 'silent' && entry.signature) {
+        const digest = openingsDigest(staking, d.epoch, c.root, targets, entry.openings ?? []);
+        signedByNode = (await recoverSigner(digest, entry.signature as Hex)) === nodeKey;
+      } else if (entry?.silenceAttestations) {
+        const digest = silenceDigest(settlement, d.epoch, nodeKey, c.root);
+        silenceBy = (await validAttestors(digest, entry.silenceAttestations, d.guardianSet)).guardians.size;
+      }
+      out.set(nodeKey, { targets, signedByNode, silenceBy, quorum });
+    }),
+  );
+  return out;
+}
+
 /** Commitments, openings and the cross-node duplicate-ticket rule for every dataset node. */
 export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): Promise<Map<Address, NodeRelayResult>> {
   const { commitments, equivocated } = await evaluateCommitments(d, rejected);
   const keys = keyDirectory(d);
   const entries = new Map(d.openings.map((o) => [o.nodeKey, o]));
   const nodes = d.nodes.map((n) => n.nodeKey as Address);
+  const attribution = await attributeOpenings(d, commitments, entries);
   const results = new Map<Address, NodeRelayResult>();
   for (const nodeKey of nodes) {
     const base = { nodeKey, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
@@ -210,7 +268,19 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
       committed: true,
       equivocated: false,
       commitment,
-      ...verifyNodeOpenings(d, nodeKey, commitment, entries.get(nodeKey), keys),
+      ...verifyNodeOpenings(
+        d,
+        nodeKey,
+        commitment,
+        entries.get(nodeKey),
+        keys,
+        attribution.get(nodeKey) ?? {
+          targets: [],
+          signedByNode: false,
+          silenceBy: 0,
+          quorum: attestationQuorum(d.guardianSet.length),
+        },
+      ),
     });
   }
   // A ticket opened at two nodes is fraud for the later node in nodeKey order (lowercase hex of equal
@@ -231,7 +301,12 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
     for (const th of r.tickets.keys()) ticketOwner.set(th, nodeKey);
   }
   for (const [nodeKey, r] of results) {
-    if (r.outcome === 'fraud' || r.outcome === 'malformed')
+    if (
+      r.outcome === 'fraud' ||
+      r.outcome === 'malformed' ||
+      r.outcome === 'unattributed' ||
+      r.outcome === 'unobserved'
+    )
       rejected.push({ kind: 'openings', id: nodeKey, reason: `${r.outcome}: ${r.reason}` });
   }
   for (const entry of d.openings) {

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex, type Address, type Hex, type TypedDataDomain } from 'viem';
 import { attestationDigest, signHashWith } from '../../src/core/attestation.js';
 import { settlementDomain } from '../../src/core/epochHeader.js';
+import { openingsDigest, silenceDigest } from '../../src/core/openingsProof.js';
+import { lowerHex } from '../../src/core/wire.js';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   ackTicket,
@@ -30,6 +32,7 @@ import {
   assignmentSeed,
   openingToWire,
   sampleLeafIndices,
+  sampleTargets,
   samplingSeed,
 } from '../../src/core/sampling.js';
 import {
@@ -95,6 +98,8 @@ export interface FixtureOptions {
   guardianKeys?: Hex[];
   /** How many guardians (the first ones) attest each commitment (default: all of them). */
   attestors?: number;
+  /** How many guardians (the first ones) sign each silent node's silence (default: all of them). */
+  silenceAttestors?: number;
   /** Overrides of other dataset fields (guardians, signers paid, previous cumulative…). */
   overrides?: Partial<DatasetParts>;
 }
@@ -229,20 +234,46 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     });
     commitments.push(await sign(n.commitment));
     if (n.behaviour === 'equivocate') commitments.push(await sign({ ...n.commitment, root: rand32() }));
-    if (n.behaviour === 'silent') openings.push({ nodeKey: n.nodeKey, status: 'silent' });
-    else if (n.behaviour === 'malformed')
-      openings.push({ nodeKey: n.nodeKey, status: 'malformed', reason: 'openings reply is not JSON' });
-    else if (n.behaviour !== 'equivocate') {
-      const samples = sampleLeafIndices(n.tree, seed, n.nodeKey, params.k);
+    if (n.behaviour === 'silent')
       openings.push({
         nodeKey: n.nodeKey,
-        status: 'ok',
-        openings: samples.map((s) => {
-          // An inflating node cannot open a fake leaf: it answers with a real receipt on the fake leaf's path.
-          const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length]!;
-          return openingToWire(n.tree, s.index, receipt);
-        }),
+        status: 'silent',
+        silenceAttestations: await silence(
+          guardianKeys.slice(0, o.silenceAttestors ?? guardianKeys.length),
+          chainId,
+          settlement,
+          epoch,
+          n.nodeKey,
+          n.commitment.root,
+        ),
       });
+    else if (n.behaviour !== 'equivocate') {
+      const samples = sampleLeafIndices(n.tree, seed, n.nodeKey, params.k);
+      const wire = samples.map((s) => {
+        // An inflating node cannot open a fake leaf: it answers with a real receipt on the fake leaf's path.
+        const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length]!;
+        return openingToWire(n.tree, s.index, receipt);
+      });
+      const answer = n.behaviour === 'malformed' ? wire.slice(1) : wire;
+      const signature = await signOpenings(
+        n.privateKey,
+        domain,
+        epoch,
+        n.commitment,
+        seed,
+        n.nodeKey,
+        params.k,
+        answer,
+      );
+      if (n.behaviour === 'malformed')
+        openings.push({
+          nodeKey: n.nodeKey,
+          status: 'malformed',
+          reason: `${answer.length} openings for ${params.k} samples`,
+          openings: answer,
+          signature,
+        });
+      else openings.push({ nodeKey: n.nodeKey, status: 'ok', openings: answer, signature });
     }
   }
 
@@ -331,6 +362,43 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     ...o.overrides,
   };
   return { guardianKeys, parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };
+}
+
+/** The node's `Openings` signature over its answer to the seeded targets (core/openingsProof.ts). */
+export async function signOpenings(
+  nodePrivateKey: Hex,
+  stakingDomain: TypedDataDomain,
+  epoch: number,
+  commitment: EpochCommitment,
+  seed: Hex,
+  nodeKey: Address,
+  k: number,
+  openings: readonly unknown[],
+): Promise<Hex> {
+  const targets = sampleTargets(seed, nodeKey, commitment.totalUnits, k);
+  return signHashWith(
+    nodePrivateKey,
+    openingsDigest(stakingDomain, epoch, commitment.root, targets, lowerHex(openings) as unknown[]),
+  );
+}
+
+/** Silence signatures of `guardianKeys` for a node's root (ascending by guardian). */
+export async function silence(
+  guardianKeys: readonly Hex[],
+  chainId: number,
+  settlement: Address,
+  epoch: number,
+  nodeKey: Address,
+  root: Hex,
+): Promise<{ guardian: Address; signature: Hex }[]> {
+  const digest = silenceDigest(settlementDomain(chainId, settlement), epoch, nodeKey, root);
+  const out = await Promise.all(
+    guardianKeys.map(async (k) => ({
+      guardian: lower<Address>(privateKeyToAccount(k).address),
+      signature: await signHashWith(k, digest),
+    })),
+  );
+  return out.sort((a, b) => (a.guardian < b.guardian ? -1 : 1));
 }
 
 /** Attestations of `c` by each of `guardianKeys` (ascending by guardian), as guardians sign them. */
