@@ -26,7 +26,13 @@ import {
   type EpochDataset,
 } from '../src/core/dataset.js';
 import { headerDigest, settlementDomain, toCompactSignature, type EpochHeader } from '../src/core/epochHeader.js';
-import { headerToWire, signResponseSchema } from '../src/core/guardianApi.js';
+import {
+  headerToWire,
+  KEEPER_SIGNATURE_HEADER,
+  KEEPER_TIMESTAMP_HEADER,
+  keeperAuthHash,
+  signResponseSchema,
+} from '../src/core/guardianApi.js';
 import { generateDeviceKey } from '../src/core/relay.js';
 import { attestationDigest } from '../src/core/attestation.js';
 import {
@@ -86,7 +92,15 @@ function publish(dataset: EpochDataset): { datasetUrl: string; dataHash: Hex } {
   return { datasetUrl: `${baseUrl}/datasets/${dataHash}.json`, dataHash };
 }
 
-function startGuardian(privateKey: Hex, dataDir?: string, nowMs?: () => number): GuardianService {
+/**
+ * The epochs of the first test lie in the chain's future (blocks mined ahead): the guardians' clock is
+ * set past their collection deadlines.
+ */
+const AHEAD_MS = 30 * 86_400_000;
+const aheadNow = () => Date.now() + AHEAD_MS;
+const KEEPER = devAccount(2);
+
+function startGuardian(privateKey: Hex, dataDir?: string, nowMs: () => number = aheadNow): GuardianService {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'guardian-'));
   if (!dataDir) dataDirs.push(dir);
   const g = new GuardianService({
@@ -98,17 +112,30 @@ function startGuardian(privateKey: Hex, dataDir?: string, nowMs?: () => number):
     dataDir: dir,
     fromBlock: BigInt(chain.book.startBlock),
     nowMs,
+    keepers: [KEEPER.address],
+    datasetOrigins: [baseUrl],
   });
   guardians.push(g);
   return g;
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${url}/sign`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+/** POST /sign as the configured keeper (or as `as`, or unsigned with `as: null`). */
+async function post(
+  url: string,
+  body: unknown,
+  as: { signMessage: typeof KEEPER.signMessage } | null = KEEPER,
+  nowMs = aheadNow,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (as) {
+    const timestamp = Math.floor(nowMs() / 1000);
+    headers[KEEPER_TIMESTAMP_HEADER] = String(timestamp);
+    headers[KEEPER_SIGNATURE_HEADER] = await as.signMessage({
+      message: { raw: keeperAuthHash(timestamp, new TextEncoder().encode(text)) },
+    });
+  }
+  const response = await fetch(`${url}/sign`, { method: 'POST', headers, body: text });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -225,6 +252,33 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   assert.equal(oversized.body.error, 'body-too-large');
   assert.match(String(oversized.body.message), /exceeds the 65536-byte limit/);
 
+  // Callers are authenticated: unsigned, signed by a stranger, or stale requests get 401, nothing evaluated.
+  const unsigned = await post(url0, signRequest(dataset, ours.header), null);
+  assert.equal(unsigned.status, 401);
+  assert.match(String(unsigned.body.message), /missing x-sendnet-timestamp/);
+  const stranger = await post(url0, signRequest(dataset, ours.header), privateKeyToAccount(generatePrivateKey()));
+  assert.equal(stranger.status, 401);
+  assert.match(String(stranger.body.message), /is not a configured keeper/);
+  const stale = await post(url0, signRequest(dataset, ours.header), KEEPER, () => aheadNow() - 120_000);
+  assert.equal(stale.status, 401);
+  assert.match(String(stale.body.message), /not within 60 s/);
+  // Datasets only from the configured origin; never before the epoch's collection deadlines.
+  const elsewhere = await g0.sign({
+    ...signRequest(dataset, ours.header),
+    datasetUrl: `http://127.0.0.1:1/datasets/${datasetHash(dataset)}.json`,
+  });
+  assert.equal(elsewhere.status, 403);
+  assert.equal(elsewhere.body.error, 'origin-not-allowed');
+  const tricky = await g0.sign({
+    ...signRequest(dataset, ours.header),
+    datasetUrl: `${baseUrl}@127.0.0.1:1/datasets/x.json`,
+  });
+  assert.equal(tricky.status, 403);
+  const early = startGuardian(guardianKeys()[6]!, undefined, () => (start + 1) * 1000);
+  const tooEarly = await early.sign(signRequest(dataset, ours.header));
+  assert.equal(tooEarly.status, 425);
+  assert.equal(tooEarly.body.error, 'too-early');
+
   // One changed root: 409 naming the field, nothing signed.
   const wrong = await post(url0, signRequest(dataset, { ...ours.header, rewardRoot: `0x${'ab'.repeat(32)}` }));
   assert.equal(wrong.status, 409);
@@ -265,6 +319,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
 
   const metrics = await (await fetch(`${url0}/metrics`)).text();
   assert.match(metrics, /guardian_sign_requests_total\{result="header-mismatch"\} 1/);
+  assert.match(metrics, /guardian_sign_requests_total\{result="unauthenticated"\} 3/);
   assert.match(metrics, /guardian_sign_requests_total\{result="signed"\} 1/);
   assert.match(metrics, /guardian_last_signed_epoch \d+/);
 

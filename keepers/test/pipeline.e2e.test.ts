@@ -77,6 +77,9 @@ let guardians: GuardianService[] = [];
 let guardianUrls: string[] = [];
 let silentNode: Server | undefined;
 let silentTimer: NodeJS.Timeout | undefined;
+/** The keepers' HTTP ports, known before the guardians start (their only dataset origins). */
+let keeperPort: number;
+let cliPort: number;
 let silentNodeKey: Address;
 let unreachableNodeKey: Address;
 let edgeNode: EdgeNode | undefined;
@@ -202,6 +205,8 @@ before(async () => {
     license: book.contracts.WatchDogLicense,
     licenseRewards: book.contracts.LicenseRewards,
   };
+  keeperPort = await freePort();
+  cliPort = await freePort();
   guardians = [3, 4, 5, 6, 7, 8, 9].map(
     (i) =>
       new GuardianService({
@@ -212,6 +217,10 @@ before(async () => {
         consensus: DEVNET_CONSENSUS,
         dataDir: join(tmp, `guardian-${i}`),
         fromBlock: BigInt(book.startBlock),
+        openingsWindowSeconds: TIMING.openingsWindowSeconds,
+        transcriptGraceSeconds: TIMING.transcriptGraceSeconds,
+        keepers: [devAccount(2).address],
+        datasetOrigins: [`http://127.0.0.1:${keeperPort}`, `http://127.0.0.1:${cliPort}`],
         logger: quiet,
       }),
   );
@@ -274,7 +283,7 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     privateKey: devPrivateKey(2),
     redisUrl: redis.url,
     guardianUrls,
-    httpPort: 0,
+    httpPort: keeperPort,
     dataDir: join(tmp, 'keeper-a'),
     timing: TIMING,
     lockDurationMs: 3000,
@@ -444,7 +453,7 @@ test('a keeper killed after sending (and after signing) submitEpoch submits each
   timeout: 300_000,
 }, async () => {
   writeFileSync(join(tmp, 'timing.json'), JSON.stringify(TIMING));
-  const port = await freePort();
+  const port = cliPort;
   const connection = redisConnection(redis.url);
   // the first epochs the previous keeper did not submit
   const progress = await client.readContract({

@@ -14,7 +14,11 @@
  *   silence strikes only with `attestationQuorum(guardianSet)` distinct members' silence signatures.
  */
 import { hashTypedData, type Address, type Hex, type TypedDataDomain } from 'viem';
+import { z } from 'zod';
 import { canonicalJson, keccakUtf8 } from './canonicalJson.js';
+import { attestationWire } from './attestation.js';
+import { openingWire } from './datasetSchema.js';
+import { addressWire, bytes32Wire, ecdsaSignatureWire } from './wire.js';
 
 export const OPENINGS_TYPES = {
   Openings: [
@@ -67,3 +71,19 @@ export function silenceDigest(settlementDomain: TypedDataDomain, epoch: number, 
     message: { epoch, nodeKey, root },
   });
 }
+
+/**
+ * A guardian's observation of one node's openings (`GET {guardian}/epochs/:e/openings` → `{ epoch,
+ * observations }`): the node-signed answer it got, or its own silence signature after the deadline.
+ */
+export const openingsObservationSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('signed'),
+    nodeKey: addressWire,
+    root: bytes32Wire,
+    openings: z.array(openingWire).max(1024),
+    signature: ecdsaSignatureWire,
+  }),
+  z.object({ status: z.literal('silent'), nodeKey: addressWire, root: bytes32Wire, silence: attestationWire }),
+]);
+export type OpeningsObservation = z.infer<typeof openingsObservationSchema>;

@@ -15,7 +15,7 @@ import { foundry } from 'viem/chains';
 import type { Logger } from 'pino';
 import { freePort, startAnvil, type AnvilHandle } from '../dev/anvil.js';
 import { deployProtocol } from './deploy.js';
-import { devPrivateKey } from './devAccounts.js';
+import { devAccount, devPrivateKey } from './devAccounts.js';
 import { forgeScratchDir } from '../dev/foundry.js';
 import type { AddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../core/consensus.js';
@@ -409,6 +409,10 @@ export class Devnet {
         join(this.options.dataDir, 'guardians', String(index)),
         '--port',
         new URL(url).port,
+        '--keeper',
+        devAccount(KEEPER_ACCOUNT).address,
+        '--dataset-origin',
+        `http://127.0.0.1:${this.keeperPort}`,
       ],
       env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]!) },
       url,

@@ -35,6 +35,9 @@ import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { verifyLogin, type LoginKeyDirectory } from '../core/relayLogin.js';
 import { RelayStore } from './store.js';
 import { publishCommitments } from './guardianPublisher.js';
+import { openingsDigest } from '../core/openingsProof.js';
+import { signHashWith } from '../core/attestation.js';
+import { lowerHex } from '../core/wire.js';
 import { SendnetError } from '../core/errors.js';
 
 export interface EdgeNodeOptions {
@@ -569,7 +572,12 @@ export class EdgeNode {
           return httpError(404, 'not-committed', `epoch ${epoch} is not committed (yet)`);
         }
         try {
-          return { status: 200, body: { openings: this.ledger.openings(epoch, request) } };
+          const openings = lowerHex(this.ledger.openings(epoch, request)) as unknown[];
+          if (!('targets' in request)) return { status: 200, body: { openings } };
+          // An answer to targets is signed (core/openingsProof.ts): only then can it count for or against us.
+          const root = this.ledger.committedEpoch(epoch)!.commitments[0]!.commitment.root;
+          const digest = openingsDigest(this.options.domain, epoch, root, request.targets, openings);
+          return { status: 200, body: { openings, signature: await signHashWith(this.signer, digest) } };
         } catch (error) {
           if (error instanceof OpeningIndexError) return httpError(400, 'index-out-of-range', error.message);
           throw error;

@@ -161,6 +161,7 @@ export class Keeper {
       client,
       chain: new ChainReader(client, o.addressBook),
       sender,
+      signer: account,
       store,
       consensus,
       timing,

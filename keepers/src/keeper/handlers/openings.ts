@@ -9,16 +9,23 @@
  * with totalUnits 0 get no entry (docs/keepers.md §5).
  */
 import { z } from 'zod';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { EpochCommitment } from '../../core/commitment.js';
 import { openingWire, type NodeOpeningsWire } from '../../core/datasetSchema.js';
 import { evaluateCommitments } from '../../core/evaluateOpenings.js';
+import { recoverSigner } from '../../core/attestation.js';
+import {
+  openingsDigest,
+  openingsObservationSchema,
+  silenceDigest,
+  type OpeningsObservation,
+} from '../../core/openingsProof.js';
 import type { CollectOutput } from './collect.js';
 import { sampleTargets } from '../../core/sampling.js';
 import { fetchJson, httpBaseOfEndpoint } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
-import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
-import { describeZodError, lowerHex } from '../../core/wire.js';
+import { epochTimes, headerDomain, nowSeconds, stakingDomain, type KeeperEnv } from './env.js';
+import { describeZodError, ecdsaSignatureWire, lowerHex } from '../../core/wire.js';
 
 /** Most targets the reference edge node answers per request. */
 export const MAX_TARGETS_PER_REQUEST = 64;
@@ -67,7 +74,96 @@ export async function validCommitments(
 }
 
 const answerSchema = (count: number) =>
-  z.strictObject({ openings: z.array(openingWire).length(count, `expected exactly ${count} openings`) });
+  z.strictObject({
+    openings: z.array(openingWire).length(count, `expected exactly ${count} openings`),
+    signature: ecdsaSignatureWire,
+  });
+
+const observationsSchema = z.object({ observations: z.array(openingsObservationSchema).max(10_000_000) });
+
+/**
+ * Merges the keeper's own answers with the guardians' observations (`GET {guardian}/epochs/<e>/openings`):
+ * a node-signed answer from anyone (over this epoch, the counted root and the seeded targets) makes the
+ * entry `ok` (or `malformed`, for a signed answer of the wrong size); otherwise the node is `silent` with
+ * every guardian's valid silence signature (ascending by guardian). evaluateEpoch decides what counts.
+ */
+export async function mergeOpenings(
+  env: KeeperEnv,
+  epoch: number,
+  nodes: readonly { nodeKey: string; root: Hex; targets: string[] }[],
+  own: ReadonlyMap<string, NodeOpeningsWire>,
+  observed: readonly OpeningsObservation[][],
+  guardianSet: readonly string[],
+): Promise<NodeOpeningsWire[]> {
+  const staking = stakingDomain(env);
+  const settlement = headerDomain(env);
+  const members = new Set(guardianSet.map((g) => g.toLowerCase()));
+  const out: NodeOpeningsWire[] = [];
+  for (const { nodeKey, root, targets } of nodes) {
+    const mine = own.get(nodeKey);
+    if (mine && mine.status !== 'silent') {
+      out.push(mine);
+      continue;
+    }
+    let signed: NodeOpeningsWire | undefined;
+    const silence = new Map<string, string>();
+    for (const list of observed) {
+      for (const o of list) {
+        if (o.nodeKey !== nodeKey || o.root !== root) continue;
+        if (o.status === 'signed' && !signed) {
+          const digest = openingsDigest(staking, epoch, root, targets, o.openings);
+          if ((await recoverSigner(digest, o.signature as Hex)) !== nodeKey) continue;
+          signed =
+            o.openings.length === env.consensus.k
+              ? { nodeKey, status: 'ok', openings: o.openings, signature: o.signature }
+              : {
+                  nodeKey,
+                  status: 'malformed',
+                  reason: `${o.openings.length} openings for ${env.consensus.k} samples`,
+                  openings: o.openings,
+                  signature: o.signature,
+                };
+        } else if (o.status === 'silent' && members.has(o.silence.guardian) && !silence.has(o.silence.guardian)) {
+          const digest = silenceDigest(settlement, epoch, nodeKey as Address, root);
+          if ((await recoverSigner(digest, o.silence.signature as Hex)) === o.silence.guardian)
+            silence.set(o.silence.guardian, o.silence.signature);
+        }
+      }
+    }
+    if (signed) {
+      out.push(signed);
+      continue;
+    }
+    out.push({
+      nodeKey,
+      status: 'silent',
+      ...(mine?.reason ? { reason: mine.reason } : {}),
+      silenceAttestations: [...silence]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([guardian, signature]) => ({ guardian, signature })),
+    });
+  }
+  return out;
+}
+
+/** Every guardian's openings observations (a guardian that cannot be read contributes nothing). */
+async function guardianObservations(env: KeeperEnv, epoch: number): Promise<OpeningsObservation[][]> {
+  return Promise.all(
+    env.guardianUrls.map(async (url) => {
+      try {
+        const { status, body } = await fetchJson(`${url.replace(/\/$/, '')}/epochs/${epoch}/openings`, {
+          timeoutMs: env.timing.requestTimeoutMs * 5,
+          maxBytes: 512 * 1024 * 1024,
+        });
+        if (status !== 200) return [];
+        const parsed = observationsSchema.safeParse(lowerHex(body));
+        return parsed.success ? parsed.data.observations : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
+}
 
 export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
   return {
@@ -79,17 +175,28 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
       const set = await env.chain.guardianSet();
       const single = await validCommitments(env, ctx.epoch, collected, set.members);
       const endpoints = new Map(collected.nodes.map((n) => [n.nodeKey, n.endpoint]));
-      const parts: { part: string; input: OpeningsInput }[] = [];
+      const parts: { part: string; input: OpeningsInput; root: Hex }[] = [];
       for (const [nodeKey, c] of [...single].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const totalUnits = c.totalUnits;
         if (totalUnits === 0n) continue;
         const targets = sampleTargets(seeds.seed.value, nodeKey as Address, totalUnits, env.consensus.k).map(String);
-        parts.push({ part: nodeKey, input: { endpoint: endpoints.get(nodeKey) ?? '', targets } });
+        parts.push({ part: nodeKey, input: { endpoint: endpoints.get(nodeKey) ?? '', targets }, root: c.root });
       }
-      const answers = await ctx.fanOut<NodeOpeningsWire>(parts);
-      const openings = parts.map(
-        ({ part }): NodeOpeningsWire =>
-          answers.get(part) ?? { nodeKey: part, status: 'silent', reason: 'openings job failed' },
+      const answers = await ctx.fanOut<NodeOpeningsWire>(parts.map(({ part, input }) => ({ part, input })));
+      // The guardians ask the nodes themselves until the openings deadline: their view is complete after it.
+      const clock = await env.chain.clock();
+      const { openingsDeadline } = epochTimes(clock, env, ctx.epoch);
+      const missingOwn = parts.some(({ part }) => answers.get(part)?.status !== 'ok');
+      if (missingOwn && nowSeconds(env) <= openingsDeadline)
+        return ctx.waitUntil(openingsDeadline * 1000 + 1500, 'the guardians observe openings until the deadline');
+      const observed = missingOwn ? await guardianObservations(env, ctx.epoch) : [];
+      const openings = await mergeOpenings(
+        env,
+        ctx.epoch,
+        parts.map(({ part, input, root }) => ({ nodeKey: part, root, targets: input.targets })),
+        answers,
+        observed,
+        set.members,
       );
       const counts = { ok: 0, silent: 0, malformed: 0 };
       for (const o of openings) counts[o.status]++;
@@ -108,33 +215,30 @@ export function openingsStage(env: KeeperEnv): StageHandler<'openings'> {
         reason: reason.slice(0, 500),
       });
       // Even past the deadline the node is asked once: a keeper that was down (or slow) must not turn
-      // its own lateness into the node's silence. Only failed requests make a node silent.
+      // its own lateness into the node's silence. Only failed requests make a node silent (and only the
+      // guardians' silence signatures make that count).
       let base: string;
       try {
         base = httpBaseOfEndpoint(endpoint);
       } catch (error) {
         return silent((error as Error).message);
       }
-      const received: unknown[] = [];
       try {
-        for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_REQUEST) {
-          const batch = targets.slice(i, i + MAX_TARGETS_PER_REQUEST);
-          const { status, body } = await fetchJson(`${base}/epochs/${ctx.epoch}/openings`, {
-            body: { targets: batch },
-            timeoutMs: env.timing.requestTimeoutMs,
-            maxBytes: 4 * 1024 * 1024,
-          });
-          if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
-          const parsed = answerSchema(batch.length).safeParse(lowerHex(body));
-          if (!parsed.success)
-            return { nodeKey, status: 'malformed', reason: describeZodError(parsed.error).slice(0, 500) };
-          received.push(...parsed.data.openings);
-        }
+        // One request for all k targets: the node signs its answer to exactly these targets.
+        const { status, body } = await fetchJson(`${base}/epochs/${ctx.epoch}/openings`, {
+          body: { targets },
+          timeoutMs: env.timing.requestTimeoutMs,
+          maxBytes: 16 * 1024 * 1024,
+        });
+        if (status !== 200) throw new Error(`HTTP ${status} from ${base}: ${JSON.stringify(body).slice(0, 200)}`);
+        const parsed = answerSchema(targets.length).safeParse(lowerHex(body));
+        // An unparseable or unsigned answer is not attributable to the node: as good as none.
+        if (!parsed.success) return silent(`unusable answer: ${describeZodError(parsed.error)}`);
+        return { nodeKey, status: 'ok', openings: parsed.data.openings, signature: parsed.data.signature };
       } catch (error) {
         if (!ctx.isLastAttempt && nowSeconds(env) <= openingsDeadline) throw error;
         return silent((error as Error).message);
       }
-      return { nodeKey, status: 'ok', openings: received as NodeOpeningsWire['openings'] };
     },
   };
 }
