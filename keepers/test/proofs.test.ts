@@ -13,6 +13,9 @@ import { openingsDigest } from '../src/core/openingsProof.js';
 import { nodeStakingDomain, signCommitment, signedCommitmentToWire } from '../src/core/commitment.js';
 import { datasetFromParts, evaluateEpoch, type EpochEvaluation } from '../src/core/dataset.js';
 import { buildSumTree, verifySumPath } from '../src/core/sumTree.js';
+import { sampleTargets } from '../src/core/sampling.js';
+import { mergeOpenings } from '../src/keeper/handlers/openings.js';
+import type { KeeperEnv } from '../src/keeper/handlers/env.js';
 import { attest, buildFixture, commitmentOf, rand32, signOpenings, treeOf } from './helpers/epochFixture.js';
 
 const node = (e: EpochEvaluation, key: string) => e.perNode.find((n) => n.nodeKey === key)!;
@@ -238,4 +241,63 @@ test('openings count against a node only when it signed them: a one-field change
     openingsDigest(domain, f.dataset.epoch, victim.commitment.root, [0n], honest.openings!),
   );
   assert.equal(node(await evaluateEpoch(otherTargets), victim.nodeKey).openings, 'unattributed');
+});
+
+test('a node the keeper cannot reach but the guardians can is ok, not silent (keeper merge of guardian observations)', async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'] });
+  const d = f.dataset;
+  const n = f.nodes[1]!;
+  const env = {
+    book: {
+      chainId: d.chainId,
+      contracts: { NodeStaking: d.contracts.staking, EpochSettlement: d.contracts.settlement },
+    },
+    consensus: { k: d.parameters.k },
+  } as unknown as KeeperEnv;
+  const entry = d.openings.find((o) => o.nodeKey === n.nodeKey)!;
+  const targets = sampleTargets(d.seed.value as Hex, n.nodeKey, n.commitment.totalUnits, d.parameters.k).map(String);
+  const keeperSawNothing = new Map([
+    [n.nodeKey, { nodeKey: n.nodeKey, status: 'silent' as const, reason: 'ECONNREFUSED' }],
+  ]);
+  const guardianSawAnswer = [
+    {
+      status: 'signed' as const,
+      nodeKey: n.nodeKey,
+      root: n.commitment.root,
+      openings: entry.openings!,
+      signature: entry.signature!,
+    },
+  ];
+  const [merged] = await mergeOpenings(
+    env,
+    d.epoch,
+    [{ nodeKey: n.nodeKey, root: n.commitment.root, targets }],
+    keeperSawNothing,
+    [[], guardianSawAnswer],
+    d.guardianSet,
+  );
+  assert.equal(merged!.status, 'ok');
+  const e = await evaluateEpoch(
+    datasetFromParts({ ...f.parts, openings: [...f.parts.openings.filter((o) => o.nodeKey !== n.nodeKey), merged!] }),
+  );
+  assert.equal(node(e, n.nodeKey).openings, 'ok');
+  assert.equal(node(e, n.nodeKey).faults, 0);
+  // a forged "signed" observation (not the node's signature) is not taken; with no silence signatures the
+  // keeper's silence alone strikes nobody
+  const forged = [{ ...guardianSawAnswer[0]!, signature: `0x${'11'.repeat(65)}` }];
+  const [silent] = await mergeOpenings(
+    env,
+    d.epoch,
+    [{ nodeKey: n.nodeKey, root: n.commitment.root, targets }],
+    keeperSawNothing,
+    [forged],
+    d.guardianSet,
+  );
+  assert.equal(silent!.status, 'silent');
+  assert.deepEqual(silent!.silenceAttestations, []);
+  const e2 = await evaluateEpoch(
+    datasetFromParts({ ...f.parts, openings: [...f.parts.openings.filter((o) => o.nodeKey !== n.nodeKey), silent!] }),
+  );
+  assert.equal(node(e2, n.nodeKey).openings, 'unobserved');
+  assert.equal(node(e2, n.nodeKey).faults, 0);
 });
