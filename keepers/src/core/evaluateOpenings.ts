@@ -15,6 +15,7 @@ import {
   withinLeafBound,
 } from './attestation.js';
 import { openingsDigest, silenceDigest } from './openingsProof.js';
+import { mapChunked, yieldToEventLoop } from './yieldNow.js';
 import { settlementDomain } from './epochHeader.js';
 import { checkReceiptKeys, ticketHash, type KeyDirectory } from './relay.js';
 import { sampleTargets, verifyOpening, type Opening } from './sampling.js';
@@ -78,19 +79,17 @@ export async function evaluateCommitments(
   const quorum = attestationQuorum(d.guardianSet.length);
   const active = new Set(d.nodes.map((n) => n.nodeKey));
   const signed = new Map<Address, Map<string, { c: EpochCommitment; attestors: Set<Address>; first: number }>>();
-  const signers = await Promise.all(
-    d.commitments.map((c) => recoverCommitmentSigner(domain, toCommitment(c), c.signature as Hex).catch(() => null)),
+  const signers = await mapChunked(d.commitments, 64, (c) =>
+    recoverCommitmentSigner(domain, toCommitment(c), c.signature as Hex).catch(() => null),
   );
-  const attestors = await Promise.all(
-    d.commitments.map((w, i) =>
-      signers[i] === w.nodeKey
-        ? validAttestors(
-            attestationDigest(settlement, domain, w.nodeKey as Address, toCommitment(w)),
-            w.attestations,
-            d.guardianSet,
-          )
-        : null,
-    ),
+  const attestors = await mapChunked(d.commitments, 16, async (w, i) =>
+    signers[i] === w.nodeKey
+      ? validAttestors(
+          attestationDigest(settlement, domain, w.nodeKey as Address, toCommitment(w)),
+          w.attestations,
+          d.guardianSet,
+        )
+      : null,
   );
   d.commitments.forEach((w, i) => {
     const reject = (reason: string) => rejected.push({ kind: 'commitment', id: `${w.nodeKey}#${i}`, reason });
@@ -218,23 +217,21 @@ async function attributeOpenings(
   const settlement = settlementDomain(d.chainId, d.contracts.settlement as Address);
   const quorum = attestationQuorum(d.guardianSet.length);
   const out = new Map<Address, OpeningsAttribution>();
-  await Promise.all(
-    [...commitments].map(async ([nodeKey, c]) => {
-      if (c.totalUnits === 0n) return;
-      const targets = sampleTargets(d.seed.value as Hex, nodeKey, c.totalUnits, d.parameters.k);
-      const entry = entries.get(nodeKey);
-      let signedByNode = false;
-      let silenceBy = 0;
-      if (entry && entry.status !== 'silent' && entry.signature) {
-        const digest = openingsDigest(staking, d.epoch, c.root, targets, entry.openings ?? []);
-        signedByNode = (await recoverSigner(digest, entry.signature as Hex)) === nodeKey;
-      } else if (entry?.silenceAttestations) {
-        const digest = silenceDigest(settlement, d.epoch, nodeKey, c.root);
-        silenceBy = (await validAttestors(digest, entry.silenceAttestations, d.guardianSet)).guardians.size;
-      }
-      out.set(nodeKey, { targets, signedByNode, silenceBy, quorum });
-    }),
-  );
+  await mapChunked([...commitments], 32, async ([nodeKey, c]) => {
+    if (c.totalUnits === 0n) return;
+    const targets = sampleTargets(d.seed.value as Hex, nodeKey, c.totalUnits, d.parameters.k);
+    const entry = entries.get(nodeKey);
+    let signedByNode = false;
+    let silenceBy = 0;
+    if (entry && entry.status !== 'silent' && entry.signature) {
+      const digest = openingsDigest(staking, d.epoch, c.root, targets, entry.openings ?? []);
+      signedByNode = (await recoverSigner(digest, entry.signature as Hex)) === nodeKey;
+    } else if (entry?.silenceAttestations) {
+      const digest = silenceDigest(settlement, d.epoch, nodeKey, c.root);
+      silenceBy = (await validAttestors(digest, entry.silenceAttestations, d.guardianSet)).guardians.size;
+    }
+    out.set(nodeKey, { targets, signedByNode, silenceBy, quorum });
+  });
   return out;
 }
 
@@ -246,7 +243,13 @@ export async function evaluateRelay(d: EpochDataset, rejected: RejectedItem[]): 
   const nodes = d.nodes.map((n) => n.nodeKey as Address);
   const attribution = await attributeOpenings(d, commitments, entries);
   const results = new Map<Address, NodeRelayResult>();
+  let sinceYield = 0;
   for (const nodeKey of nodes) {
+    // ~64 Ed25519 verifications per node: let pending I/O in every few nodes
+    if (++sinceYield >= 4) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
     const base = { nodeKey, volume: NOTHING_VOLUME, tickets: NOTHING_TICKETS };
     if (equivocated.has(nodeKey)) {
       results.set(nodeKey, {

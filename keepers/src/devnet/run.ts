@@ -22,6 +22,7 @@ import { log } from '../infra/log.js';
 import type { DevnetCommandOptions } from './command.js';
 import { DEMO_ACCOUNTS, Devnet } from './network.js';
 import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './report.js';
+import { framingProblems } from './framer.js';
 import { fetchRankings } from '../cli/commands/rankings.js';
 import { renderRankings } from '../cli/rankings.js';
 
@@ -159,6 +160,9 @@ export async function runDevnet(
     }
     await sleep(1000);
   }
+  problems.push(...framingProblems(devnet.framer?.attempts ?? []));
+  const refused = (devnet.framer?.attempts ?? []).filter((x) => x.status !== 200).length;
+  if (refused > 0) console.log(`devnet: the framing racer's ${refused} /sign requests were all refused`);
   if (problems.length > 0) {
     console.error(`\ndevnet: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
     return stop(1);

@@ -54,7 +54,7 @@ export interface EdgeNodeOptions {
   keys?: LoginKeyDirectory;
   /** Committed epochs kept for openings (older ones answer 410). Default 8. */
   retainEpochs?: number;
-  /** Commit this long before the commit deadline. Default min(grace / 2, 2 s). */
+  /** Commit this long before the commit deadline. Default grace − min(grace / 2, 1.5 s). */
   commitMarginMs?: number;
   /** How often the epoch clock is checked (commits, epoch broadcasts). Default 250 ms; 0 = only `tick()`. */
   tickMs?: number;
@@ -68,6 +68,11 @@ export interface EdgeNodeOptions {
   equivocate?: boolean;
   /** Guardians the node sends its signed commitments to (a commitment counts only with their attestations). */
   guardianUrls?: string[];
+  /**
+   * Misbehave: commit this many seconds after the commit deadline (once the seed is known), and still
+   * send the commitment to the guardians (who refuse it: issue 11 finding 2).
+   */
+  commitLateSeconds?: number;
   random?: () => number;
   logger?: Logger;
 }
@@ -127,7 +132,10 @@ export class EdgeNode {
     if (!((options.inflateUnits ?? 0) >= 0))
       throw new EdgeNodeError(`inflateUnits must be ≥ 0, got ${options.inflateUnits}`);
     this.retainEpochs = options.retainEpochs ?? 8;
-    this.commitMarginMs = options.commitMarginMs ?? Math.min((options.clock.commitGraceSeconds * 1000) / 2, 2000);
+    // Commit min(grace/2, 1.5 s) after the epoch end: late acks still count, and the guardians (which attest
+    // only before the deadline, and may be busy signing the previous epoch) have the rest of the grace.
+    const graceMs = options.clock.commitGraceSeconds * 1000;
+    this.commitMarginMs = options.commitMarginMs ?? graceMs - Math.min(graceMs / 2, 1500);
     this.random = options.random ?? Math.random;
     this.verifier = options.verifyThreads ? workerVerifier(options.verifyThreads) : inlineVerifier();
     this.metrics = createRelayMetrics();
@@ -228,6 +236,8 @@ export class EdgeNode {
 
   /** Unix ms at which `epoch` is committed. */
   commitTime(epoch: number): number {
+    if (this.options.commitLateSeconds !== undefined)
+      return (this.options.clock.commitDeadline(epoch) + this.options.commitLateSeconds) * 1000;
     return this.options.clock.commitDeadline(epoch) * 1000 - this.commitMarginMs;
   }
 
@@ -263,7 +273,7 @@ export class EdgeNode {
     for (let epoch = this.nextToCommit; epoch < current; epoch++) {
       if (now < this.commitTime(epoch)) break;
       if (!this.ledger.isCommitted(epoch)) {
-        if (now >= clock.commitDeadline(epoch) * 1000) {
+        if (now >= clock.commitDeadline(epoch) * 1000 && this.options.commitLateSeconds === undefined) {
           this.log.warn({ epoch }, 'commit deadline passed while the node was down: epoch not committed');
         } else {
           const done = await this.ledger.commit(epoch);
@@ -303,7 +313,11 @@ export class EdgeNode {
     return publishCommitments({
       guardianUrls: urls,
       commitments: wire,
-      deadlineMs: this.options.clock.commitDeadline(epoch) * 1000,
+      // a late committer tries anyway, for a few seconds
+      deadlineMs:
+        this.options.commitLateSeconds === undefined
+          ? this.options.clock.commitDeadline(epoch) * 1000
+          : this.options.clock.now() + 5000,
       nowMs: this.options.clock.now,
       log: this.log,
     });

@@ -236,9 +236,9 @@ export class GuardianService {
    * window [epochStart, commitDeadline) (this guardian's clock), signed by an Active node key, within the
    * leaf bound; at most two distinct commitments per (epoch, node). A repeat gets the same attestation.
    */
-  async attest(raw: unknown): Promise<SignOutcome> {
+  async attest(raw: unknown, arrivedMs = this.nowMs()): Promise<SignOutcome> {
     try {
-      const body = await this.attestChecked(raw);
+      const body = await this.attestChecked(raw, arrivedMs);
       this.requests.inc({ result: 'attested' });
       return { status: 200, body };
     } catch (error) {
@@ -252,7 +252,7 @@ export class GuardianService {
     }
   }
 
-  private async attestChecked(raw: unknown): Promise<Record<string, unknown>> {
+  private async attestChecked(raw: unknown, arrivedMs: number): Promise<Record<string, unknown>> {
     const parsed = signedCommitmentSchema.safeParse(raw);
     if (!parsed.success) throw err(400, 'bad-request', `signed commitment: ${describeZodError(parsed.error)}`);
     const signed = parsed.data;
@@ -262,7 +262,8 @@ export class GuardianService {
       epochStart: epochStart(timing, epoch),
       commitDeadline: commitDeadline(timing, this.options.consensus, epoch),
     };
-    const now = Math.floor(this.nowMs() / 1000);
+    // judged by when the request arrived: a guardian busy evaluating must not turn a timely node late
+    const now = Math.floor(arrivedMs / 1000);
     const state = commitWindowState(now, window);
     if (state === 'early')
       throw err(425, 'commit-window-not-open', `epoch ${epoch} starts at ${window.epochStart}; now ${now}`);
@@ -608,6 +609,7 @@ export class GuardianService {
       if (req.method === 'GET' && path === '/metrics')
         return send(200, await this.registry.metrics(), this.registry.contentType);
       if (req.method === 'POST' && path === '/commitments') {
+        const arrivedMs = this.nowMs();
         let body: unknown;
         try {
           body = JSON.parse(await readBody(req, MAX_COMMITMENT_BYTES));
@@ -615,7 +617,7 @@ export class GuardianService {
           if (error instanceof BodyTooLargeError) return send(413, { error: 'body-too-large', message: error.message });
           return send(400, { error: 'bad-request', message: `request body: ${(error as Error).message}` });
         }
-        const outcome = await this.attest(body);
+        const outcome = await this.attest(body, arrivedMs);
         return send(outcome.status, outcome.body);
       }
       const epochRoute = EPOCH_ROUTE.exec(path);
