@@ -65,7 +65,7 @@ import {
 } from '../core/guardianApi.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import { CommitmentStore } from './commitmentStore.js';
-import { missingCommitment, observedButNotCounted, omittedOpenings } from './ownView.js';
+import { missingCommitment, observedButNotCounted, omittedOpenings, uncountedCommitment } from './ownView.js';
 import { OpeningsObserver } from './openingsObserver.js';
 
 export interface GuardianOptions {
@@ -469,7 +469,7 @@ export class GuardianService {
       throw err(
         409,
         'missing-commitment',
-        `the dataset lacks node ${omitted.nodeKey}'s commitment ${omitted.root} with this guardian's attestation`,
+        `the dataset lacks node ${omitted.nodeKey}'s commitment ${omitted.root} that this guardian attested`,
         { node: omitted.nodeKey },
       );
 
@@ -490,6 +490,14 @@ export class GuardianService {
       throw error;
     }
     this.evaluateSeconds.observe((performance.now() - started) / 1000);
+    const uncounted = uncountedCommitment(this.commitments.list(request.epoch), evaluation);
+    if (uncounted)
+      throw err(
+        409,
+        'missing-commitment',
+        `node ${uncounted}'s commitment, attested by this guardian, does not count in the dataset (attestations dropped?)`,
+        { node: uncounted },
+      );
     const unobserved = observedButNotCounted(this.openings.list(request.epoch), evaluation);
     if (unobserved)
       throw err(

@@ -57,6 +57,8 @@ export class OpeningsObserver {
   private readonly dir: string;
   private readonly epochs = new Map<number, OpeningsObservation[]>();
   private readonly inFlight = new Set<string>();
+  /** (epoch, node) pairs this process asked during the window: silence is signed only for those. */
+  private readonly asked = new Set<string>();
   private readonly endpoints = new Map<number, Map<string, string>>();
   private running = false;
 
@@ -156,7 +158,8 @@ export class OpeningsObserver {
     const endpoints = await this.endpointsOf(epoch, timing);
     if (now >= closes) {
       for (const [nodeKey, [c]] of todo) {
-        if (this.inFlight.has(`${epoch}:${nodeKey}`)) continue;
+        // Silence only for a node actually asked in the window (a guardian down all along saw nothing).
+        if (this.inFlight.has(`${epoch}:${nodeKey}`) || !this.asked.has(`${epoch}:${nodeKey}`)) continue;
         const digest = silenceDigest(this.o.settlementDomain, epoch, nodeKey as Address, c!.root);
         const signature = await signHashWith(this.o.signer, digest);
         this.record(epoch, {
@@ -178,6 +181,7 @@ export class OpeningsObserver {
           const endpoint = endpoints.get(nodeKey);
           if (!endpoint) return;
           const targets = sampleTargets(seed, nodeKey as Address, c!.totalUnits, this.o.k);
+          this.asked.add(key);
           const answer = await this.askNode(endpoint, epoch, targets, Math.max(200, (closes - now) * 1000));
           if (!answer) return;
           const digest = openingsDigest(this.o.stakingDomain, epoch, c!.root, targets, answer.openings);

@@ -8,27 +8,42 @@ import type { EpochEvaluation } from '../core/dataset.js';
 import type { AttestedCommitment } from './commitmentStore.js';
 import type { OpeningsObservation } from './openingsObserver.js';
 
-/** The first attested commitment missing from the dataset (or present without this guardian's attestation). */
+/**
+ * The first attested commitment (of a node in the epoch's Active set) missing from the dataset: the same
+ * node-signed commitment must be there. Its entry need not carry this guardian's attestation (a guardian
+ * that was unreachable when the keeper collected could otherwise never sign); whether it counts is checked
+ * after evaluation (`uncountedCommitment`).
+ */
 export function missingCommitment(
   attested: readonly AttestedCommitment[],
   d: EpochDataset,
-  guardian: string,
+  _guardian?: string,
 ): { nodeKey: string; root: string } | null {
-  const present = new Set<string>();
-  for (const c of d.commitments) {
-    const mine = c.attestations.find((a) => a.guardian === guardian);
-    if (!mine) continue;
-    const { epoch, root, totalUnits, leafCount } = c.commitment;
-    present.add([c.nodeKey, epoch, root, totalUnits, leafCount, c.signature, mine.signature].join(':'));
-  }
+  const key = (nodeKey: string, c: AttestedCommitment['commitment'], signature: string) =>
+    [nodeKey, c.epoch, c.root, c.totalUnits, c.leafCount, signature].join(':');
+  const present = new Set(d.commitments.map((c) => key(c.nodeKey, c.commitment, c.signature)));
   const nodes = new Set(d.nodes.map((n) => n.nodeKey));
   for (const a of attested) {
     // Only nodes of the epoch's Active set (checked against the chain) count; a node registered during
     // the epoch may have been attested but is not part of it.
     if (!nodes.has(a.nodeKey)) continue;
-    const { epoch, root, totalUnits, leafCount } = a.commitment;
-    const key = [a.nodeKey, epoch, root, totalUnits, leafCount, a.signature, a.attestation.signature].join(':');
-    if (!present.has(key)) return { nodeKey: a.nodeKey, root };
+    if (!present.has(key(a.nodeKey, a.commitment, a.signature))) return { nodeKey: a.nodeKey, root: a.commitment.root };
+  }
+  return null;
+}
+
+/**
+ * After evaluation: a node whose commitment this guardian attested must have a counted commitment (or be
+ * an equivocator): a dataset that strips the other guardians' attestations below the quorum hides it.
+ */
+export function uncountedCommitment(
+  attested: readonly AttestedCommitment[],
+  evaluation: Pick<EpochEvaluation, 'perNode'>,
+): string | null {
+  const byNode = new Map(evaluation.perNode.map((n) => [n.nodeKey as string, n]));
+  for (const a of attested) {
+    const n = byNode.get(a.nodeKey);
+    if (n && !n.committed) return a.nodeKey;
   }
   return null;
 }
