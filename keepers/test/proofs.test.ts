@@ -16,6 +16,12 @@ import { buildSumTree, verifySumPath } from '../src/core/sumTree.js';
 import { sampleTargets } from '../src/core/sampling.js';
 import { mergeOpenings } from '../src/keeper/handlers/openings.js';
 import type { KeeperEnv } from '../src/keeper/handlers/env.js';
+import {
+  missingCommitment,
+  observedButNotCounted,
+  omittedOpenings,
+  uncountedCommitment,
+} from '../src/guardian/ownView.js';
 import { attest, buildFixture, commitmentOf, rand32, signOpenings, treeOf } from './helpers/epochFixture.js';
 
 const node = (e: EpochEvaluation, key: string) => e.perNode.find((n) => n.nodeKey === key)!;
@@ -300,4 +306,56 @@ test('a node the keeper cannot reach but the guardians can is ok, not silent (ke
   );
   assert.equal(node(e2, n.nodeKey).openings, 'unobserved');
   assert.equal(node(e2, n.nodeKey).faults, 0);
+});
+
+test("a guardian's own view: attested commitments must be present and count, signed openings must not be hidden", async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest'] });
+  const d = f.dataset;
+  const me = d.commitments[0]!.attestations[0]!;
+  const attested = d.commitments.map((c) => ({
+    commitment: c.commitment,
+    signature: c.signature,
+    nodeKey: c.nodeKey,
+    attestation: c.attestations.find((a) => a.guardian === me.guardian)!,
+    receivedAtMs: 0,
+  }));
+  const e = await evaluateEpoch(d);
+  assert.equal(missingCommitment(attested, d), null);
+  assert.equal(uncountedCommitment(attested, e), null);
+  // the keeper drops one commitment: refused, naming the node
+  const dropped = datasetFromParts({ ...f.parts, commitments: d.commitments.slice(1) });
+  assert.equal(missingCommitment(attested, dropped)?.nodeKey, d.commitments[0]!.nodeKey);
+  // the keeper keeps it but strips the attestations below the quorum: present, but not counted
+  const stripped = datasetFromParts({
+    ...f.parts,
+    commitments: d.commitments.map((c, i) => (i === 0 ? { ...c, attestations: c.attestations.slice(0, 2) } : c)),
+  });
+  assert.equal(missingCommitment(attested, stripped), null);
+  assert.equal(uncountedCommitment(attested, await evaluateEpoch(stripped)), d.commitments[0]!.nodeKey);
+  // openings this guardian got signed: not silent, not missing, not tampered
+  const victim = f.nodes[1]!.nodeKey;
+  const entry = d.openings.find((o) => o.nodeKey === victim)!;
+  const observed = [
+    {
+      status: 'signed' as const,
+      nodeKey: victim,
+      root: f.nodes[1]!.commitment.root,
+      openings: entry.openings!,
+      signature: entry.signature!,
+    },
+  ];
+  assert.equal(omittedOpenings(observed, d), null);
+  assert.equal(observedButNotCounted(observed, e), null);
+  const silenced = datasetFromParts({
+    ...f.parts,
+    openings: f.parts.openings.map((o) => (o.nodeKey === victim ? { nodeKey: victim, status: 'silent' as const } : o)),
+  });
+  assert.equal(omittedOpenings(observed, silenced), victim);
+  const tampered = structuredClone(d);
+  const t = tampered.openings.find((o) => o.nodeKey === victim)!.openings![0]!;
+  t.index += 1;
+  assert.deepEqual(observedButNotCounted(observed, await evaluateEpoch(tampered)), {
+    nodeKey: victim,
+    outcome: 'unattributed',
+  });
 });
