@@ -473,7 +473,7 @@ test('a guardian attests commitments only inside the commit window, signed, with
     ),
   );
   assert.equal(stranger.status, 422);
-  assert.equal(stranger.body.error, 'not-active');
+  assert.equal(stranger.body.error, 'not-registered');
 
   // a second, different commitment is kept (equivocation evidence); a third is refused
   assert.equal((await postCommitment(await signed(nodeKeyPrivate, commitment(`0x${'05'.repeat(32)}`)))).status, 200);

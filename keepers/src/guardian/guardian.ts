@@ -233,7 +233,7 @@ export class GuardianService {
 
   /**
    * `POST /commitments` without HTTP: attests a node-signed commitment received inside its epoch's commit
-   * window [epochStart, commitDeadline) (this guardian's clock), signed by an Active node key, within the
+   * window [epochStart, commitDeadline) (this guardian's clock), signed by a registered node key, within the
    * leaf bound; at most two distinct commitments per (epoch, node). A repeat gets the same attestation.
    */
   async attest(raw: unknown, arrivedMs = this.nowMs()): Promise<SignOutcome> {
@@ -291,13 +291,15 @@ export class GuardianService {
         'too-many-commitments',
         `node ${wire.nodeKey} already has ${this.commitments.full} different commitments for epoch ${epoch}`,
       );
-    const active = await this.client.readContract({
+    // A registered node (staked once): bounds what strangers can make a guardian store. Not "Active now":
+    // a node ejected during the epoch is still in the epoch's node set and must be able to commit.
+    const node = await this.client.readContract({
       address: this.options.contracts.staking,
       abi: nodeStakingAbi,
-      functionName: 'isActive',
+      functionName: 'getNode',
       args: [signed.nodeKey],
     });
-    if (!active) throw err(422, 'not-active', `${wire.nodeKey} is not an Active node`);
+    if (/^0x0{40}$/i.test(node.operator)) throw err(422, 'not-registered', `${wire.nodeKey} is not a registered node`);
     const settlement = settlementDomain(this.options.chainId, this.options.contracts.settlement);
     const digest = attestationDigest(settlement, staking, signed.nodeKey, signed.commitment);
     const attestation = { guardian: this.address, signature: await signHashWith(this.account, digest) };
