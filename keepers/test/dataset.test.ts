@@ -21,7 +21,8 @@ import {
 import { FAULT_EQUIVOCATION, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
 import { hashPair, licenseRewardLeaf, rewardLeaf } from '../src/core/merkle.js';
 import { signTranscript } from '../src/core/watchdogSchedule.js';
-import { buildFixture, clone, rand32, type Fixture } from './helpers/epochFixture.js';
+import { buildFixture, clone, rand32, signOpenings, type Fixture } from './helpers/epochFixture.js';
+import { nodeStakingDomain } from '../src/core/commitment.js';
 
 const node = (e: EpochEvaluation, key: string) => e.perNode.find((n) => n.nodeKey === key)!;
 const faultOf = (e: EpochEvaluation, key: string) => e.result.faults.find((f) => f.nodeKey === key);
@@ -377,6 +378,20 @@ test('a wrong number of openings is malformed (strike, no slash); openings from 
     b = f.nodes[1]!;
   const entry = d.openings.find((o) => o.nodeKey === a.nodeKey)!;
   entry.openings = entry.openings!.slice(1);
+  // cut by someone else, the answer is no longer the node's
+  assert.equal(node(await evaluateEpoch(d), a.nodeKey).openings, 'unattributed');
+  // signed so by the node itself, it is the node's malformed answer
+  const domain = nodeStakingDomain(d.chainId, d.contracts.staking as Address);
+  entry.signature = await signOpenings(
+    a.privateKey,
+    domain,
+    d.epoch,
+    a.commitment,
+    d.seed.value as Hex,
+    a.nodeKey,
+    d.parameters.k,
+    entry.openings,
+  );
   d.openings.push({ nodeKey: b.nodeKey, status: 'silent' });
   const e = await evaluateEpoch(d);
   assert.equal(node(e, a.nodeKey).openings, 'malformed');

@@ -220,6 +220,8 @@ test(
         devnet.bookPath,
         '--rpc-url',
         devnet.rpcUrl,
+        // its commitments count only with the guardians' attestations
+        ...devnet.guardianUrls.flatMap((g) => ['--guardian', g]),
       ],
       env: { EDGE_NODE_KEY: nodeKey },
       url: `http://127.0.0.1:${port}`,

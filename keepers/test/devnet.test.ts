@@ -199,7 +199,10 @@ test('`npm run devnet -- --epochs 1` on a small population settles the epoch, pr
       `exit ${run.status} ${run.signal ?? ''} after ${seconds} s\n${run.stdout}\n${run.stderr}`,
     );
     console.log(run.stdout);
-    assert.match(run.stdout, /nodes {6}#0\(dropper\) #1\(dropper\) #2\(inflater\) #3\(offline\) #4 #5/);
+    assert.match(
+      run.stdout,
+      /nodes {6}#0\(dropper\) #1\(dropper\) #2\(inflater\) #3\(offline\) #4\(late-committer\) #5/,
+    );
     const table = /^epoch (\d+): 6 nodes, (\d+) fault leaves \((\d+) executed\)$/m.exec(run.stdout);
     assert.ok(table, 'an epoch table is printed');
     assert.equal(table[3], table[2], 'the table is printed once every fault leaf is executed');

@@ -4,6 +4,7 @@
  * relayed and acked, receipts committed and opened (openings verified against the signed commitment),
  * offline delivery across restarts, reconnects, the misbehaviour switches, and every named rejection.
  */
+import { openingsDigest } from '../src/core/openingsProof.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { bytesToHex, createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem';
+import { bytesToHex, createPublicClient, createWalletClient, http, recoverAddress, type Address, type Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { pino } from 'pino';
@@ -290,6 +291,17 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   const answer = await postJson(`${node.httpUrl}/epochs/1/openings`, { targets: targets.map(String) });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   assert.equal(answer.body.openings.length, 32);
+  // the answer is signed by the node key over (epoch, root, targets, openings) (core/openingsProof.ts)
+  const answerDigest = openingsDigest(domain, 1, commitment.root, targets, answer.body.openings);
+  assert.equal(
+    (await recoverAddress({ hash: answerDigest, signature: answer.body.signature })).toLowerCase(),
+    node.address,
+  );
+  const otherTargets = openingsDigest(domain, 1, commitment.root, targets.slice(1), answer.body.openings);
+  assert.notEqual(
+    (await recoverAddress({ hash: otherTargets, signature: answer.body.signature })).toLowerCase(),
+    node.address,
+  );
   for (const [i, raw] of answer.body.openings.entries()) {
     const opening = openingSchema.parse(raw);
     const path = verifySumPath({
@@ -327,7 +339,9 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   }
 
   // bad requests are named, the node keeps serving
-  const tooMany = await postJson(`${node.httpUrl}/epochs/1/openings`, { indices: Array.from({ length: 65 }, () => 0) });
+  const tooMany = await postJson(`${node.httpUrl}/epochs/1/openings`, {
+    indices: Array.from({ length: 1025 }, () => 0),
+  });
   assert.equal(tooMany.status, 400);
   assert.equal(tooMany.body.reason, 'bad-request');
   assert.equal(

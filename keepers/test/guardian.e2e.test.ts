@@ -26,8 +26,21 @@ import {
   type EpochDataset,
 } from '../src/core/dataset.js';
 import { headerDigest, settlementDomain, toCompactSignature, type EpochHeader } from '../src/core/epochHeader.js';
-import { headerToWire, signResponseSchema } from '../src/core/guardianApi.js';
+import {
+  headerToWire,
+  KEEPER_SIGNATURE_HEADER,
+  KEEPER_TIMESTAMP_HEADER,
+  keeperAuthHash,
+  signResponseSchema,
+} from '../src/core/guardianApi.js';
 import { generateDeviceKey } from '../src/core/relay.js';
+import { attestationDigest } from '../src/core/attestation.js';
+import {
+  nodeStakingDomain,
+  signCommitment,
+  signedCommitmentToWire,
+  type EpochCommitment,
+} from '../src/core/commitment.js';
 import { deriveEpochFacts } from '../src/chain/epochFacts.js';
 import { devAccount } from '../src/devnet/devAccounts.js';
 import { epochSettlementAbi } from '../src/generated/contracts.js';
@@ -79,7 +92,15 @@ function publish(dataset: EpochDataset): { datasetUrl: string; dataHash: Hex } {
   return { datasetUrl: `${baseUrl}/datasets/${dataHash}.json`, dataHash };
 }
 
-function startGuardian(privateKey: Hex, dataDir?: string): GuardianService {
+/**
+ * The epochs of the first test lie in the chain's future (blocks mined ahead): the guardians' clock is
+ * set past their collection deadlines.
+ */
+const AHEAD_MS = 30 * 86_400_000;
+const aheadNow = () => Date.now() + AHEAD_MS;
+const KEEPER = devAccount(2);
+
+function startGuardian(privateKey: Hex, dataDir?: string, nowMs: () => number = aheadNow): GuardianService {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'guardian-'));
   if (!dataDir) dataDirs.push(dir);
   const g = new GuardianService({
@@ -90,17 +111,31 @@ function startGuardian(privateKey: Hex, dataDir?: string): GuardianService {
     consensus: DEVNET_CONSENSUS,
     dataDir: dir,
     fromBlock: BigInt(chain.book.startBlock),
+    nowMs,
+    keepers: [KEEPER.address],
+    datasetOrigins: [baseUrl],
   });
   guardians.push(g);
   return g;
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${url}/sign`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+/** POST /sign as the configured keeper (or as `as`, or unsigned with `as: null`). */
+async function post(
+  url: string,
+  body: unknown,
+  as: { signMessage: typeof KEEPER.signMessage } | null = KEEPER,
+  nowMs = aheadNow,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (as) {
+    const timestamp = Math.floor(nowMs() / 1000);
+    headers[KEEPER_TIMESTAMP_HEADER] = String(timestamp);
+    headers[KEEPER_SIGNATURE_HEADER] = await as.signMessage({
+      message: { raw: keeperAuthHash(timestamp, new TextEncoder().encode(text)) },
+    });
+  }
+  const response = await fetch(`${url}/sign`, { method: 'POST', headers, body: text });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -193,6 +228,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
       deviceList: devices,
       watchdogList,
       blocks: { start: f.startBlock, seed: f.seed, assign: f.assignSeed },
+      guardianKeys: guardianKeys(),
       overrides: {
         guardianSet: f.guardianSet,
         signersPaid: f.signersPaid,
@@ -217,6 +253,33 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   assert.equal(oversized.status, 413);
   assert.equal(oversized.body.error, 'body-too-large');
   assert.match(String(oversized.body.message), /exceeds the 65536-byte limit/);
+
+  // Callers are authenticated: unsigned, signed by a stranger, or stale requests get 401, nothing evaluated.
+  const unsigned = await post(url0, signRequest(dataset, ours.header), null);
+  assert.equal(unsigned.status, 401);
+  assert.match(String(unsigned.body.message), /missing x-sendnet-timestamp/);
+  const stranger = await post(url0, signRequest(dataset, ours.header), privateKeyToAccount(generatePrivateKey()));
+  assert.equal(stranger.status, 401);
+  assert.match(String(stranger.body.message), /is not a configured keeper/);
+  const stale = await post(url0, signRequest(dataset, ours.header), KEEPER, () => aheadNow() - 120_000);
+  assert.equal(stale.status, 401);
+  assert.match(String(stale.body.message), /not within 60 s/);
+  // Datasets only from the configured origin; never before the epoch's collection deadlines.
+  const elsewhere = await g0.sign({
+    ...signRequest(dataset, ours.header),
+    datasetUrl: `http://127.0.0.1:1/datasets/${datasetHash(dataset)}.json`,
+  });
+  assert.equal(elsewhere.status, 403);
+  assert.equal(elsewhere.body.error, 'origin-not-allowed');
+  const tricky = await g0.sign({
+    ...signRequest(dataset, ours.header),
+    datasetUrl: `${baseUrl}@127.0.0.1:1/datasets/x.json`,
+  });
+  assert.equal(tricky.status, 403);
+  const early = startGuardian(guardianKeys()[6]!, undefined, () => (start + 1) * 1000);
+  const tooEarly = await early.sign(signRequest(dataset, ours.header));
+  assert.equal(tooEarly.status, 425);
+  assert.equal(tooEarly.body.error, 'too-early');
 
   // One changed root: 409 naming the field, nothing signed.
   const wrong = await post(url0, signRequest(dataset, { ...ours.header, rewardRoot: `0x${'ab'.repeat(32)}` }));
@@ -258,6 +321,7 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
 
   const metrics = await (await fetch(`${url0}/metrics`)).text();
   assert.match(metrics, /guardian_sign_requests_total\{result="header-mismatch"\} 1/);
+  assert.match(metrics, /guardian_sign_requests_total\{result="unauthenticated"\} 3/);
   assert.match(metrics, /guardian_sign_requests_total\{result="signed"\} 1/);
   assert.match(metrics, /guardian_last_signed_epoch \d+/);
 
@@ -339,4 +403,109 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   const refused = await g5.sign(signRequest(wrongPrevious, (await evaluateEpoch(wrongPrevious)).header));
   assert.equal(refused.status, 422);
   assert.equal(refused.body.field, 'previousCumulative');
+});
+
+test('a guardian attests commitments only inside the commit window, signed, within the leaf bound, two per node, durably', async () => {
+  const c = chain;
+  const grace = DEVNET_CONSENSUS.commitGraceSeconds;
+  const nodeKeyPrivate = generatePrivateKey();
+  const nodeKey = await registerNode(c, {
+    nodePrivateKey: nodeKeyPrivate,
+    operatorPrivateKey: generatePrivateKey(),
+    stake: 20_000n * 10n ** 18n,
+    endpoint: 'ws://127.0.0.1:9199',
+  });
+  const E = (await currentEpoch(c)) + 50; // any epoch: the guardian's clock is set by hand
+  const start = await epochStartOf(c, E);
+  const deadline = start + c.book.epochDurationSeconds + grace;
+  let now = (start - 1) * 1000;
+  const g = startGuardian(guardianKeys()[6]!, undefined, () => now);
+  const url = await g.start();
+  const staking = nodeStakingDomain(c.book.chainId, c.contracts.staking);
+  const signed = async (key: Hex, commitment: EpochCommitment, as: Address = nodeKey) =>
+    signedCommitmentToWire({ commitment, signature: await signCommitment(key, staking, commitment), nodeKey: as });
+  const commitment = (root: Hex, totalUnits = 100n, leafCount = 10n): EpochCommitment => ({
+    epoch: E,
+    root,
+    totalUnits,
+    leafCount,
+  });
+  const postCommitment = async (body: unknown) => {
+    const r = await fetch(`${url}/commitments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+  const first = await signed(nodeKeyPrivate, commitment(`0x${'01'.repeat(32)}`));
+
+  const early = await postCommitment(first);
+  assert.equal(early.status, 425, JSON.stringify(early.body));
+  assert.equal(early.body.error, 'commit-window-not-open');
+
+  now = (deadline - 1) * 1000;
+  const ok = await postCommitment(first);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal(ok.body.guardian, g.address);
+  const digest = attestationDigest(
+    settlementDomain(c.book.chainId, c.contracts.settlement),
+    staking,
+    nodeKey,
+    commitment(`0x${'01'.repeat(32)}`),
+  );
+  assert.equal((await recoverAddress({ hash: digest, signature: ok.body.signature as Hex })).toLowerCase(), g.address);
+  assert.deepEqual((await postCommitment(first)).body, ok.body, 'a repeat gets the same attestation');
+
+  const garbage = await postCommitment({ ...first, signature: '0x1234' });
+  assert.equal(garbage.status, 400);
+  assert.match(String(garbage.body.message), /signature/);
+  const forged = await postCommitment(await signed(generatePrivateKey(), commitment(`0x${'02'.repeat(32)}`)));
+  assert.equal(forged.status, 422);
+  assert.equal(forged.body.error, 'bad-signature');
+  const filler = await postCommitment(await signed(nodeKeyPrivate, commitment(`0x${'03'.repeat(32)}`, 641n, 10n)));
+  assert.equal(filler.status, 422);
+  assert.equal(filler.body.error, 'leaf-bound');
+  const strangerKey = generatePrivateKey();
+  const stranger = await postCommitment(
+    await signed(
+      strangerKey,
+      commitment(`0x${'04'.repeat(32)}`),
+      privateKeyToAccount(strangerKey).address.toLowerCase() as Address,
+    ),
+  );
+  assert.equal(stranger.status, 422);
+  assert.equal(stranger.body.error, 'not-registered');
+
+  // a second, different commitment is kept (equivocation evidence); a third is refused
+  assert.equal((await postCommitment(await signed(nodeKeyPrivate, commitment(`0x${'05'.repeat(32)}`)))).status, 200);
+  const third = await postCommitment(await signed(nodeKeyPrivate, commitment(`0x${'06'.repeat(32)}`)));
+  assert.equal(third.status, 409);
+  assert.equal(third.body.error, 'too-many-commitments');
+
+  now = deadline * 1000;
+  const late = await postCommitment(await signed(nodeKeyPrivate, commitment(`0x${'07'.repeat(32)}`)));
+  assert.equal(late.status, 409);
+  assert.equal(late.body.error, 'commit-window-closed');
+
+  const listed = (await (await fetch(`${url}/epochs/${E}/commitments`)).json()) as {
+    commitments: { nodeKey: string; commitment: { root: string }; attestation: { guardian: string } }[];
+  };
+  assert.deepEqual(
+    listed.commitments.map((x) => x.commitment.root),
+    [`0x${'01'.repeat(32)}`, `0x${'05'.repeat(32)}`],
+  );
+  // durable: a restarted guardian serves the same list and keeps the bound
+  await g.stop();
+  now = (deadline - 1) * 1000;
+  const again = startGuardian(guardianKeys()[6]!, g.dataDir, () => now);
+  const url2 = await again.start();
+  const listed2 = await (await fetch(`${url2}/epochs/${E}/commitments`)).json();
+  assert.deepEqual(listed2, listed);
+  const r = await fetch(`${url2}/commitments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(await signed(nodeKeyPrivate, commitment(`0x${'08'.repeat(32)}`))),
+  });
+  assert.equal(r.status, 409);
 });

@@ -18,7 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -41,6 +41,13 @@ import { forgeScratchDir, repoRoot } from '../src/dev/foundry.js';
 import type { AddressBook } from '../src/chain/addressBook.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { canonicalJson, keccakUtf8 } from '../src/core/canonicalJson.js';
+import { evaluateEpoch } from '../src/core/dataset.js';
+import {
+  headerToWire,
+  KEEPER_SIGNATURE_HEADER,
+  KEEPER_TIMESTAMP_HEADER,
+  keeperAuthHash,
+} from '../src/core/guardianApi.js';
 import {
   nodeStakingDomain,
   signCommitment,
@@ -53,6 +60,7 @@ import { Keeper } from '../src/keeper/keeper.js';
 import { STAGES } from '../src/keeper/stages.js';
 import { GuardianService } from '../src/guardian/guardian.js';
 import { EdgeNode } from '../src/edge-node/edgeNode.js';
+import { publishCommitments } from '../src/edge-node/guardianPublisher.js';
 import { EpochClock } from '../src/core/epochClock.js';
 import { RelayClient, registerClientIdentity } from '../src/client/relayClient.js';
 import { commitmentOf, makeDevices, makeReceipts, treeOf } from './helpers/epochFixture.js';
@@ -75,6 +83,33 @@ let tmp: string;
 let guardians: GuardianService[] = [];
 let guardianUrls: string[] = [];
 let silentNode: Server | undefined;
+let silentTimer: NodeJS.Timeout | undefined;
+/** The keepers' HTTP ports, known before the guardians start (their only dataset origins). */
+let keeperPort: number;
+let cliPort: number;
+/** A third party's dataset server (an allowed origin only of the framing test's cloned guardian). */
+let rogue: Server | undefined;
+let rogueUrl: string;
+const rogueDatasets = new Map<string, string>();
+
+/** POST /sign, authenticated as `as` (a keeper account) or not at all. */
+async function postSign(
+  url: string,
+  body: unknown,
+  as: { signMessage: ReturnType<typeof devAccount>['signMessage'] } | null,
+) {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (as) {
+    const timestamp = Math.floor(Date.now() / 1000);
+    headers[KEEPER_TIMESTAMP_HEADER] = String(timestamp);
+    headers[KEEPER_SIGNATURE_HEADER] = await as.signMessage({
+      message: { raw: keeperAuthHash(timestamp, new TextEncoder().encode(text)) },
+    });
+  }
+  const response = await fetch(`${url}/sign`, { method: 'POST', headers, body: text });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
 let silentNodeKey: Address;
 let unreachableNodeKey: Address;
 let edgeNode: EdgeNode | undefined;
@@ -112,28 +147,46 @@ async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutM
   }
 }
 
-/** A node that commits for real (signed Merkle-sum root over real receipts) and never answers openings. */
+/**
+ * A node that commits for real (signed Merkle-sum root over real receipts), sends its commitment to the
+ * guardians inside each commit window like the reference node, and never answers openings.
+ */
 async function startSilentNode(nodePrivateKey: Hex): Promise<string> {
   const nodeKey = privateKeyToAccount(nodePrivateKey).address;
   const domain = nodeStakingDomain(book.chainId, book.contracts.NodeStaking);
   const devices = makeDevices(4);
   const byEpoch = new Map<number, unknown>();
+  const commitmentOfEpoch = async (epoch: number) => {
+    if (!byEpoch.has(epoch)) {
+      const commitment = commitmentOf(epoch, treeOf(makeReceipts(nodeKey, epoch, devices, 12)));
+      const signature = await signCommitment(nodePrivateKey, domain, commitment);
+      byEpoch.set(epoch, signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }));
+    }
+    return byEpoch.get(epoch);
+  };
+  const clock = new EpochClock({
+    genesisTime: book.genesisTime,
+    epochDurationSeconds: book.epochDurationSeconds,
+    commitGraceSeconds: DEVNET_CONSENSUS.commitGraceSeconds,
+  });
+  const published = new Set<number>();
+  silentTimer = setInterval(() => {
+    const epoch = clock.currentEpoch() - 1;
+    if (epoch < 1 || published.has(epoch) || Date.now() >= clock.commitDeadline(epoch) * 1000) return;
+    published.add(epoch);
+    void commitmentOfEpoch(epoch).then((c) =>
+      publishCommitments({ guardianUrls, commitments: [c], deadlineMs: clock.commitDeadline(epoch) * 1000 }),
+    );
+  }, 500);
   const server = createServer((req, res) => {
     void (async () => {
       const m = /^\/epochs\/(\d+)\/(commitment|openings)$/.exec(req.url ?? '');
       if (!m) return res.writeHead(404).end();
       if (m[2] === 'openings')
         return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
-      const epoch = Number(m[1]);
-      if (!byEpoch.has(epoch)) {
-        const commitment = commitmentOf(epoch, treeOf(makeReceipts(nodeKey, epoch, devices, 12)));
-        const signature = await signCommitment(nodePrivateKey, domain, commitment);
-        byEpoch.set(
-          epoch,
-          signedCommitmentToWire({ commitment, signature, nodeKey: nodeKey.toLowerCase() as Address }),
-        );
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(byEpoch.get(epoch)));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(await commitmentOfEpoch(Number(m[1]))));
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -182,6 +235,14 @@ before(async () => {
     license: book.contracts.WatchDogLicense,
     licenseRewards: book.contracts.LicenseRewards,
   };
+  rogue = createServer((req, res) => {
+    const body = rogueDatasets.get(req.url ?? '');
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' }).end(body ?? '{}');
+  });
+  await new Promise<void>((resolve) => rogue!.listen(0, '127.0.0.1', () => resolve()));
+  rogueUrl = `http://127.0.0.1:${(rogue.address() as { port: number }).port}`;
+  keeperPort = await freePort();
+  cliPort = await freePort();
   guardians = [3, 4, 5, 6, 7, 8, 9].map(
     (i) =>
       new GuardianService({
@@ -192,6 +253,10 @@ before(async () => {
         consensus: DEVNET_CONSENSUS,
         dataDir: join(tmp, `guardian-${i}`),
         fromBlock: BigInt(book.startBlock),
+        openingsWindowSeconds: TIMING.openingsWindowSeconds,
+        transcriptGraceSeconds: TIMING.transcriptGraceSeconds,
+        keepers: [devAccount(2).address],
+        datasetOrigins: [`http://127.0.0.1:${keeperPort}`, `http://127.0.0.1:${cliPort}`],
         logger: quiet,
       }),
   );
@@ -209,6 +274,7 @@ before(async () => {
       commitGraceSeconds: DEVNET_CONSENSUS.commitGraceSeconds,
     }),
     domain: nodeStakingDomain(book.chainId, book.contracts.NodeStaking),
+    guardianUrls,
     logger: quiet,
   });
   await edgeNode.start();
@@ -236,6 +302,8 @@ after(async () => {
   await Promise.all(relayClients.map((c) => c.close()));
   await edgeNode?.stop();
   await Promise.all(guardians.map((g) => g.stop()));
+  clearInterval(silentTimer);
+  rogue?.close();
   silentNode?.close();
   await redis?.stop();
   await anvil?.stop();
@@ -252,7 +320,7 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     privateKey: devPrivateKey(2),
     redisUrl: redis.url,
     guardianUrls,
-    httpPort: 0,
+    httpPort: keeperPort,
     dataDir: join(tmp, 'keeper-a'),
     timing: TIMING,
     lockDurationMs: 3000,
@@ -353,6 +421,81 @@ test('a keeper settles epochs end to end: datasets, guardian quorum, submit, sco
     assert.equal(faults[0]!.args.nodeKey!.toLowerCase(), silentNodeKey);
     assert.equal(faults[0]!.args.strike, true);
 
+    // Framing race (issue 11, finding 1): a third party posts T's dataset with the honest edge node's
+    // openings changed in one field (or marked silent) to a guardian that has not signed T yet (guardian 3
+    // with its own view of T, i.e. its data directory, but no signed-epochs record).
+    const cloneDir = join(tmp, 'guardian-3-clone');
+    cpSync(join(tmp, 'guardian-3'), cloneDir, { recursive: true });
+    rmSync(join(cloneDir, 'signed-epochs.json'), { force: true });
+    const clone = new GuardianService({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: devPrivateKey(3),
+      chainId: book.chainId,
+      contracts: {
+        staking: book.contracts.NodeStaking,
+        settlement: book.contracts.EpochSettlement,
+        didRegistry: book.contracts.DidRegistry,
+        license: book.contracts.WatchDogLicense,
+        licenseRewards: book.contracts.LicenseRewards,
+      },
+      consensus: DEVNET_CONSENSUS,
+      dataDir: cloneDir,
+      fromBlock: BigInt(book.startBlock),
+      openingsWindowSeconds: TIMING.openingsWindowSeconds,
+      transcriptGraceSeconds: TIMING.transcriptGraceSeconds,
+      keepers: [devAccount(2).address],
+      datasetOrigins: [rogueUrl],
+      observeIntervalMs: 0,
+      logger: quiet,
+    });
+    const cloneUrl = await clone.start();
+    try {
+      const oneField = structuredClone(dataT);
+      const victim = oneField.openings.find((o: { nodeKey: string }) => o.nodeKey === edgeKey);
+      victim.openings[0].siblings[0].sum = (BigInt(victim.openings[0].siblings[0].sum) + 1n).toString();
+      const markedSilent = structuredClone(dataT);
+      markedSilent.openings = markedSilent.openings.map((o: { nodeKey: string }) =>
+        o.nodeKey === edgeKey ? { nodeKey: edgeKey, status: 'silent' } : o,
+      );
+      for (const [what, framed] of [
+        ['one field changed', oneField],
+        ['marked silent', markedSilent],
+      ] as const) {
+        const json = canonicalJson(framed);
+        const dataHash = keccakUtf8(json);
+        rogueDatasets.set(`/datasets/${dataHash}`, json);
+        const evaluation = await evaluateEpoch(framed);
+        const request = {
+          epoch: T,
+          datasetUrl: `${rogueUrl}/datasets/${dataHash}`,
+          dataHash,
+          header: headerToWire(evaluation.header),
+        };
+        const anonymous = await postSign(cloneUrl, request, null);
+        assert.equal(anonymous.status, 401, `${what}: an unauthenticated caller is refused`);
+        const withKey = await postSign(cloneUrl, request, devAccount(2));
+        assert.equal(withKey.status, 409, `${what}: ${JSON.stringify(withKey.body)}`);
+        assert.equal(withKey.body.error, 'openings-omitted', JSON.stringify(withKey.body));
+        assert.equal(withKey.body.node, edgeKey);
+      }
+      // the honest header is what the guardian's own view gives: it signs it
+      const honestJson = canonicalJson(dataT);
+      rogueDatasets.set(`/datasets/${headerT.dataHash}`, honestJson);
+      const honest = await postSign(
+        cloneUrl,
+        {
+          epoch: T,
+          datasetUrl: `${rogueUrl}/datasets/${headerT.dataHash}`,
+          dataHash: headerT.dataHash,
+          header: headerToWire({ ...headerT, faultCount: Number(headerT.faultCount) } as never),
+        },
+        devAccount(2),
+      );
+      assert.equal(honest.status, 200, JSON.stringify(honest.body));
+    } finally {
+      await clone.stop();
+    }
+
     // scores of the three nodes published
     await waitFor(
       `scores of epoch ${T}`,
@@ -422,7 +565,7 @@ test('a keeper killed after sending (and after signing) submitEpoch submits each
   timeout: 300_000,
 }, async () => {
   writeFileSync(join(tmp, 'timing.json'), JSON.stringify(TIMING));
-  const port = await freePort();
+  const port = cliPort;
   const connection = redisConnection(redis.url);
   // the first epochs the previous keeper did not submit
   const progress = await client.readContract({

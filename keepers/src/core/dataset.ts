@@ -37,8 +37,12 @@ export type OpeningsOutcome =
   | 'equivocated'
   /** all k openings verified */
   | 'ok'
-  /** no answer: zero volume, strike */
+  /** no answer, seen by a quorum of guardians: zero volume, strike */
   | 'silent'
+  /** no node-signed answer, but silence seen by fewer than the quorum: zero volume, no strike */
+  | 'unobserved'
+  /** an answer not signed by the node (over the seeded targets and the counted root): zero volume, no penalty */
+  | 'unattributed'
   /** unparseable answer or wrong number of openings: zero volume, strike */
   | 'malformed'
   /** an opening failed verification (objective fraud): zero volume, strike, fault leaf with fraudSlash */

@@ -28,9 +28,14 @@ import {
   unixSeconds,
 } from './wire.js';
 import { MAX_ENDPOINT_BYTES } from './chainBounds.js';
+import { attestationWire } from './attestation.js';
 
-/** 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves). */
-export const DATASET_VERSION = 2;
+/**
+ * 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves).
+ * 3: `commitments[].attestations` (guardian attestations, core/attestation.ts); `openings[].signature` (the
+ *    node's Openings signature) and `openings[].silenceAttestations` (core/openingsProof.ts).
+ */
+export const DATASET_VERSION = 3;
 
 // -------------------------------------------------------------------------------------------- atoms
 // The vocabulary is core/wire.ts (its canonical dialect); the ticket and ack are its `ticketWire`, `ackWire`.
@@ -56,25 +61,32 @@ export const epochCommitmentWire = z.strictObject({
 });
 
 /**
- * A signed commitment as core/commitment.ts `signedCommitmentToWire` writes it. `nodeKey` is the claimed
- * signer: the commitment counts only if the EIP-712 signature (NodeStaking domain) recovers to it.
+ * A signed commitment as core/commitment.ts `signedCommitmentToWire` writes it, with the guardians'
+ * attestations (`CommitmentAttestation`, core/attestation.ts), ascending by guardian. `nodeKey` is the
+ * claimed signer: the commitment counts only if the EIP-712 signature (NodeStaking domain) recovers to it
+ * and at least `attestationQuorum(guardianSet)` distinct members attested it.
  */
 export const commitmentWire = z.strictObject({
   commitment: epochCommitmentWire,
   signature: ecdsaSignatureWire,
   nodeKey: addressWire,
+  attestations: z.array(attestationWire).max(256),
 });
 
 /**
- * What a node answered to the openings request. `ok`: `openings[i]` answers sample i (i = 0..k−1).
- * `silent`: no answer before the deadline. `malformed`: an answer that could not be parsed (`reason` says
- * why). Nodes with no commitment, or with totalUnits 0, have no entry.
+ * What a node answered to the openings request for its k sample targets. `ok`: `openings[i]` answers
+ * sample i (i = 0..k−1), `signature` is the node's `Openings` signature over them (core/openingsProof.ts).
+ * `malformed`: a node-signed answer that is not k openings (`reason` says why). `silent`: no node-signed
+ * answer reached anyone by the deadline; `silenceAttestations` are the guardians' `OpeningsSilence`
+ * signatures (ascending by guardian). Nodes with no commitment, or with totalUnits 0, have no entry.
  */
 export const nodeOpeningsWire = z.strictObject({
   nodeKey: addressWire,
   status: z.enum(['ok', 'silent', 'malformed']),
   reason: reason.optional(),
   openings: z.array(openingWire).max(1024).optional(),
+  signature: ecdsaSignatureWire.optional(),
+  silenceAttestations: z.array(attestationWire).max(256).optional(),
 });
 
 // ------------------------------------------------------------------------------------ WatchDogs (§4)
@@ -282,11 +294,18 @@ export function parseEpochDataset(raw: unknown): EpochDataset {
     if (!guardians.has(s)) fail(`signersPaid[${i}]`, `${s} is not in guardianSet`);
   });
   d.openings.forEach((o, i) => {
-    if (o.status === 'ok' && o.openings === undefined) fail(`openings[${i}].openings`, 'required when status is ok');
-    if (o.status !== 'ok' && o.openings !== undefined)
-      fail(`openings[${i}].openings`, `must be absent when status is ${o.status}`);
+    if (o.status !== 'silent' && o.openings === undefined)
+      fail(`openings[${i}].openings`, `required when status is ${o.status}`);
+    if (o.status === 'silent' && o.openings !== undefined)
+      fail(`openings[${i}].openings`, 'must be absent when status is silent');
     if (o.status === 'malformed' && o.reason === undefined)
       fail(`openings[${i}].reason`, 'required when status is malformed');
+    if (o.status !== 'silent' && o.signature === undefined)
+      fail(`openings[${i}].signature`, `required when status is ${o.status} (the node's Openings signature)`);
+    if (o.status === 'silent' && o.signature !== undefined)
+      fail(`openings[${i}].signature`, 'must be absent when status is silent');
+    if (o.status !== 'silent' && o.silenceAttestations !== undefined)
+      fail(`openings[${i}].silenceAttestations`, `must be absent when status is ${o.status}`);
   });
   let total = BigInt(p.epochEmission);
   for (const c of d.previousCumulative) total += BigInt(c.cumulative);
@@ -324,6 +343,8 @@ export interface DatasetParts {
     status: 'ok' | 'silent' | 'malformed';
     reason?: string;
     openings?: readonly unknown[];
+    signature?: string;
+    silenceAttestations?: readonly { guardian: string; signature: string }[];
   }[];
   transcripts: readonly unknown[];
   guardianSet: readonly string[];
@@ -361,6 +382,12 @@ function normalizeLoose(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** A commitment entry with its attestations in canonical order (ascending guardian); none → []. */
+function sortAttestations<T extends { attestations?: { guardian: string }[] }>(c: T): T {
+  const attestations = [...(c.attestations ?? [])].sort((a, b) => byString(String(a.guardian), String(b.guardian)));
+  return { ...c, attestations };
 }
 
 /** A cumulative list given as a list, or as a map turned into one with `entry`. */
@@ -457,10 +484,15 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       byBigint,
     ).sort((a, b) => byBigint(a.tokenId, b.tokenId) || byString(json(a), json(b))),
     commitments: parts.commitments
-      .map((c) => normalizeLoose(c) as { nodeKey: string })
+      .map((c) => sortAttestations(normalizeLoose(c) as { nodeKey: string; attestations?: { guardian: string }[] }))
       .sort((a, b) => byString(String(a.nodeKey), String(b.nodeKey)) || byString(json(a), json(b))),
     openings: sortedBy(
-      parts.openings.map((o) => normalizeLoose(o) as { nodeKey: string }),
+      parts.openings.map((o) => {
+        const n = normalizeLoose(o) as { nodeKey: string; silenceAttestations?: { guardian: string }[] };
+        if (n.silenceAttestations)
+          n.silenceAttestations = [...n.silenceAttestations].sort((a, b) => byString(a.guardian, b.guardian));
+        return n;
+      }),
       (o) => o.nodeKey,
     ),
     transcripts: parts.transcripts

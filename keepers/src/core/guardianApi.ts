@@ -9,10 +9,17 @@
  *   409 `{ error: 'already-signed', message, signedHeaderHash }` (a different header for a signed epoch);
  *   422 `{ error: 'chain-mismatch' | 'hash-mismatch' | 'invalid-dataset', message, field? }`;
  *   400 `{ error: 'bad-request', message }`; 502 `{ error: 'dataset-unavailable', message }`.
+ *   The request must carry `KEEPER_TIMESTAMP_HEADER` and `KEEPER_SIGNATURE_HEADER` (`keeperAuthHash`) by a
+ *   configured keeper (else 401 `unauthenticated`), name a dataset under a configured origin (else 403
+ *   `origin-not-allowed`), and come after the epoch's collection deadlines (else 425 `too-early`); a
+ *   dataset that lacks what the guardian observed itself is refused with 409 `missing-commitment` /
+ *   `openings-omitted`.
+ * - `POST /commitments` (a node's signed commitment) → `{ guardian, signature }` (its attestation);
+ *   `GET /epochs/:e/commitments`, `GET /epochs/:e/openings`: what it attested and observed.
  * - `GET /health` → `{ ok: true, guardian, lastSignedEpoch }`; `GET /metrics` → Prometheus text.
  */
 import { z } from 'zod';
-import type { Hex } from 'viem';
+import { keccak256, type Hex } from 'viem';
 import { addressWire, bytes32Wire, ecdsaSignatureWire, uint32, uintString } from './wire.js';
 import type { EpochHeader } from './epochHeader.js';
 
@@ -123,3 +130,20 @@ export const guardianErrorSchema = z.object({
   signedHeaderHash: bytes32Wire.optional(),
 });
 export type GuardianError = z.infer<typeof guardianErrorSchema>;
+
+// ------------------------------------------------------------------------------- keeper authentication
+
+/** Headers of an authenticated `/sign` request: unix seconds, and the keeper's EIP-191 signature. */
+export const KEEPER_TIMESTAMP_HEADER = 'x-sendnet-timestamp';
+export const KEEPER_SIGNATURE_HEADER = 'x-sendnet-keeper-signature';
+/** How far a request's timestamp may be from the guardian's clock (seconds). */
+export const KEEPER_AUTH_SKEW_SECONDS = 60;
+
+/**
+ * What a keeper signs (EIP-191 `personal_sign` over these 32 bytes) to authenticate a `/sign` request:
+ * keccak256(utf8("SN-GUARDIAN-SIGN-1:" + timestamp + ":" + keccak256(raw body))). The timestamp bounds a
+ * replay to ±60 s, and a replay within it only repeats the very same request.
+ */
+export function keeperAuthHash(timestamp: number, rawBody: Uint8Array): Hex {
+  return keccak256(new TextEncoder().encode(`SN-GUARDIAN-SIGN-1:${timestamp}:${keccak256(rawBody)}`));
+}

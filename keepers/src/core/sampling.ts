@@ -15,6 +15,7 @@ import { bytesToHex, encodeAbiParameters, hexToBytes, type Address, type Hex } f
 import { compareBytes, keccak } from './merkle.js';
 import {
   ackHashBytes,
+  MAX_TICKET_UNITS,
   checkReceipt,
   receiptLeafFromHashes,
   receiptSchema,
@@ -218,6 +219,7 @@ export function verifyOpening(
     totalUnits: commitment.totalUnits,
     leafCount: commitment.leafCount,
     target: expected.target,
+    maxLeafUnits: BigInt(MAX_TICKET_UNITS),
   });
   if (!path.ok) return path;
   const receipt = checkReceipt(opening, { node: expected.node, epoch: commitment.epoch }, hashes);

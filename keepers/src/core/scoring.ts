@@ -46,8 +46,11 @@ import { address, describeZodError, hexAddress } from './wire.js';
 
 /**
  * 2: license leaves in the reward tree (license emission split by scheduled challenges).
- * 3: WatchDogs assigned by owner and never to their holder's own nodes, m = 5; a license is paid only for the
- *    nodes where its result agrees with the node's other WatchDogs (core/evaluateWatchdogs.ts `licenseWeights`).
+ * 3: commitments count only with a quorum of guardian attestations and within the leaf bound; a sibling
+ *    sum above its subtree's capacity is fraud (core/attestation.ts, core/evaluateOpenings.ts).
+ *    Also 3: WatchDogs assigned by owner and never to their holder's own nodes, m = 5; a license is paid only
+ *    for the nodes where its result agrees with the node's other WatchDogs (core/evaluateWatchdogs.ts
+ *    `licenseWeights`).
  */
 export const CONSENSUS_VERSION = 3;
 

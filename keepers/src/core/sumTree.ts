@@ -209,6 +209,7 @@ export const SUM_PATH_REJECTIONS = [
   'total-mismatch',
   'target-out-of-range',
   'target-not-in-leaf',
+  'sibling-over-capacity',
 ] as const;
 export type SumPathRejection = (typeof SUM_PATH_REJECTIONS)[number];
 
@@ -223,6 +224,11 @@ export interface SumPathInput {
   leafCount?: number | bigint;
   /** The sample target r: when given, prefix ≤ r < prefix + units must hold (prefix = sum of left siblings). */
   target?: bigint;
+  /**
+   * Largest units of one leaf: when given, the sibling at level l (a subtree of 2^l leaves) must not sum to
+   * more than maxLeafUnits × 2^l — a sum tree cannot hide unopenable filler weight beside a genuine leaf.
+   */
+  maxLeafUnits?: bigint;
 }
 
 /**
@@ -256,6 +262,10 @@ export function verifySumPath(
     if (!sibling || !isHex32(sibling.hash)) return fail('bad-input', `sibling ${level} hash is not 32 bytes of hex`);
     if (typeof sibling.sum !== 'bigint' || sibling.sum < 0n || sibling.sum >= UINT128_LIMIT) {
       return fail('sum-overflow', `sibling ${level} sum ${String(sibling.sum)} not a uint128`);
+    }
+    if (input.maxLeafUnits !== undefined && sibling.sum > input.maxLeafUnits << BigInt(level)) {
+      const capacity = input.maxLeafUnits << BigInt(level);
+      return fail('sibling-over-capacity', `sibling ${level} sums ${sibling.sum} > ${capacity} (${2 ** level} leaves)`);
     }
     const siblingHash = Buffer.from(sibling.hash.slice(2), 'hex'); // validated by isHex32 above; ~10x viem's hexToBytes
     const isRight = Math.floor(index / 2 ** level) % 2 === 1;

@@ -15,7 +15,7 @@ import { foundry } from 'viem/chains';
 import type { Logger } from 'pino';
 import { freePort, startAnvil, type AnvilHandle } from '../dev/anvil.js';
 import { deployProtocol } from './deploy.js';
-import { devPrivateKey } from './devAccounts.js';
+import { devAccount, devPrivateKey } from './devAccounts.js';
 import { forgeScratchDir } from '../dev/foundry.js';
 import type { AddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../core/consensus.js';
@@ -46,6 +46,7 @@ import {
   registerNodes,
 } from './setup.js';
 import { TrafficGenerator } from './traffic.js';
+import { Framer } from './framer.js';
 
 /** Anvil dev accounts: 0 deploys and owns, 1 is the treasury, 2 the keeper, 3–9 the guardians. */
 const KEEPER_ACCOUNT = 2;
@@ -101,6 +102,8 @@ export class Devnet {
   graph?: GraphNodeHandle;
   private graphStarting?: Promise<GraphNodeHandle>;
   traffic?: TrafficGenerator;
+  /** The third party racing the guardians with framing datasets (issue 11 finding 1). */
+  framer?: Framer;
   /** The first epoch the whole network takes part in. */
   firstEpoch = 0;
   private keeperPort = 0;
@@ -365,8 +368,15 @@ export class Devnet {
         domain,
         port: this.nodePorts[plan.index],
         keys,
+        guardianUrls: this.guardianUrls,
         dropRate: plan.behaviour === 'dropper' ? this.population.plan.dropRate : undefined,
-        inflateUnits: plan.behaviour === 'inflater' ? this.population.plan.inflateUnits : undefined,
+        inflateUnits:
+          plan.behaviour === 'inflater'
+            ? this.population.plan.inflateUnits
+            : plan.behaviour === 'late-committer'
+              ? 3 // a tailored commitment: forged filler receipts worth 3x its real volume
+              : undefined,
+        commitLateSeconds: plan.behaviour === 'late-committer' ? 3 : undefined,
         logger: quiet.child({ node: plan.index, behaviour: plan.behaviour }),
       });
       await node.start();
@@ -419,6 +429,26 @@ export class Devnet {
       timer.unref();
       this.timers.push(timer);
     }
+    // The framing racer: right after each seed block (the commit deadline, plus a block), POST a framing
+    // dataset to every guardian as a third party.
+    this.framer = new Framer({
+      client: this.client,
+      settlement: this.book.contracts.EpochSettlement,
+      keeperUrl: this.keeper!.url,
+      guardianUrls: this.guardianUrls,
+      honestNodes: new Set(
+        this.population.nodes.filter((n) => n.behaviour === 'honest').map((n) => n.nodeAddress.toLowerCase()),
+      ),
+    });
+    await this.framer.start();
+    const framerTimer = setInterval(() => {
+      const now = Date.now() / 1000;
+      const e = clock.epochAt(Date.now()) - 1;
+      if (e >= this.firstEpoch && now >= clock.commitDeadline(e) + 1.5 && now < clock.commitDeadline(e) + 10)
+        void this.framer?.race(e).catch((error) => this.log.warn({ err: (error as Error).message }, 'framer failed'));
+    }, 500);
+    framerTimer.unref();
+    this.timers.push(framerTimer);
     this.log.info(
       { firstEpoch: this.firstEpoch, keeper: this.keeper!.url, nodes: this.nodes.length },
       'network running',
@@ -469,6 +499,10 @@ export class Devnet {
         join(this.options.dataDir, 'guardians', String(index)),
         '--port',
         new URL(url).port,
+        '--keeper',
+        devAccount(KEEPER_ACCOUNT).address,
+        '--dataset-origin',
+        `http://127.0.0.1:${this.keeperPort}`,
       ],
       env: { GUARDIAN_PRIVATE_KEY: devPrivateKey(GUARDIAN_ACCOUNTS[index]!) },
       url,
@@ -534,6 +568,7 @@ export class Devnet {
     if (this.stopping) return;
     this.stopping = true;
     for (const timer of this.timers) clearTimeout(timer);
+    await this.framer?.stop();
     this.traffic?.stop();
     await Promise.allSettled(this.clients.map((c) => c.close()));
     await Promise.allSettled(this.watchdogs.map((w) => w.stop()));

@@ -26,15 +26,18 @@ export const populationSchema = z
      * node up. Assignment by owner gives a node at most one of them and the median of 5 ignores it.
      */
     colludingWatchdogs: z.number().int().min(0).max(8),
+    /** Nodes that commit only after the seed is known, a tailored commitment with filler (issue 11 finding 2). */
+    lateCommitters: z.number().int().min(0).default(1),
     /** Challenge identities (DIDs with a device key) per WatchDog. */
     identitiesPerWatchdog: z.number().int().min(2).max(8),
   })
   .superRefine((p, ctx) => {
-    if (p.droppers + p.inflaters + p.offline > p.nodes) {
+    const misbehaving = p.droppers + p.inflaters + p.offline + p.lateCommitters;
+    if (misbehaving > p.nodes) {
       ctx.addIssue({
         code: 'custom',
         path: ['nodes'],
-        message: `${p.droppers + p.inflaters + p.offline} misbehaving nodes need at least as many nodes, got ${p.nodes}`,
+        message: `${misbehaving} misbehaving nodes need at least as many nodes, got ${p.nodes}`,
       });
     }
     if (p.colludingWatchdogs === 1)
@@ -60,10 +63,11 @@ export const DEFAULT_POPULATION: PopulationPlan = {
   inflaters: 1,
   inflateUnits: 0.5,
   offline: 1,
+  lateCommitters: 1,
   identitiesPerWatchdog: 2,
 };
 
-export type Behaviour = 'honest' | 'dropper' | 'inflater' | 'offline';
+export type Behaviour = 'honest' | 'dropper' | 'inflater' | 'offline' | 'late-committer';
 
 export interface NodePlan {
   index: number;
@@ -105,16 +109,23 @@ export interface Population {
 
 /**
  * Builds the population. Misbehaving nodes are spread over the index range (droppers first, then the
- * inflater, then the offline node), each behaviour on its own node. Clients are assigned round-robin, so
+ * inflater, then the offline node, then the late committer), each behaviour on its own node. Clients are assigned round-robin, so
  * every node has at least two clients when clients ≥ 2 × nodes, else the first nodes get them.
  */
 export function buildPopulation(runLabel: string, input: Partial<PopulationPlan> = {}): Population {
-  const plan = populationSchema.parse({ ...DEFAULT_POPULATION, ...input });
+  const merged = { ...DEFAULT_POPULATION, ...input };
+  // The late committer joins when there is room for it (a 4-node devnet keeps the original four behaviours).
+  if (input.lateCommitters === undefined)
+    merged.lateCommitters = merged.nodes > merged.droppers + merged.inflaters + merged.offline ? 1 : 0;
+  const plan = populationSchema.parse(merged);
   const key = (what: string, i: number, j = 0): Hex => keccak256(toHex(`sendnet-devnet/${runLabel}/${what}/${i}/${j}`));
   // Short unique DID names: 3–24 characters of [a-z0-9-].
   const tag = keccak256(toHex(runLabel)).slice(2, 8);
   const behaviours: Behaviour[] = new Array(plan.nodes).fill('honest');
-  const stride = Math.max(1, Math.floor(plan.nodes / (plan.droppers + plan.inflaters + plan.offline + 1)));
+  const stride = Math.max(
+    1,
+    Math.floor(plan.nodes / (plan.droppers + plan.inflaters + plan.offline + plan.lateCommitters + 1)),
+  );
   let slot = stride - 1;
   const place = (b: Behaviour, count: number) => {
     for (let k = 0; k < count; k++) {
@@ -126,6 +137,7 @@ export function buildPopulation(runLabel: string, input: Partial<PopulationPlan>
   place('dropper', plan.droppers);
   place('inflater', plan.inflaters);
   place('offline', plan.offline);
+  place('late-committer', plan.lateCommitters);
 
   const nodes = behaviours.map((behaviour, index) => {
     const operatorKey = key('operator', index);

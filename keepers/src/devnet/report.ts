@@ -211,6 +211,10 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
         if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it went offline`);
         if (r.faults === 0) problems.push(`${who} has no fault flags`);
         break;
+      case 'late-committer':
+        if (r.verifiedUnits !== 0n)
+          problems.push(`${who} got ${r.verifiedUnits} volume credit for a commitment made after the seed`);
+        break;
       case 'external':
         break; // someone else's node (joined with sendnet while the devnet runs): shown, not judged
     }

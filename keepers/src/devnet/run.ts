@@ -24,6 +24,7 @@ import { DEMO_ACCOUNTS, Devnet } from './network.js';
 import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './report.js';
 import { checkCollusionInWorker } from './collusionCheck.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
+import { framingProblems } from './framer.js';
 import { fetchRankings } from '../cli/commands/rankings.js';
 import { renderRankings } from '../cli/rankings.js';
 
@@ -171,6 +172,9 @@ export async function runDevnet(
     }
     await sleep(1000);
   }
+  problems.push(...framingProblems(devnet.framer?.attempts ?? []));
+  const refused = (devnet.framer?.attempts ?? []).filter((x) => x.status !== 200).length;
+  if (refused > 0) console.log(`devnet: the framing racer's ${refused} /sign requests were all refused`);
   if (problems.length > 0) {
     console.error(`\ndevnet: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
     return stop(1);

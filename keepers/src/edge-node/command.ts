@@ -41,7 +41,13 @@ export function edgeNodeCommand(): Command {
     .option('--drop-rate <r>', 'misbehave: drop this fraction (0-1) of envelopes', '0')
     .option('--inflate-units <f>', 'misbehave: forge receipts worth F x the real units (0.5 = +50%)', '0')
     .option('--offline-after-ms <ms>', 'misbehave: stop answering after MS milliseconds')
-    .option('--equivocate', 'misbehave: sign two different commitments per epoch', false);
+    .option('--equivocate', 'misbehave: sign two different commitments per epoch', false)
+    .option(
+      '--guardian <url>',
+      'a guardian to send signed commitments to for attestation (repeatable; without any, no commitment counts)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    );
 }
 
 const numeric = (what: string, schema: z.ZodNumber) =>
@@ -76,6 +82,7 @@ const argsSchema = z.object({
   inflateUnits: numeric('--inflate-units', z.number().min(0).describe('≥ 0')),
   offlineAfterMs: numeric('--offline-after-ms', z.number().int().nonnegative().describe('an integer ≥ 0')).optional(),
   equivocate: z.boolean(),
+  guardian: z.array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
 });
 
 /** Parses argv into EdgeNode options; throws UsageError naming the bad flag. `null` when the help was printed. */
@@ -85,7 +92,7 @@ export function parseEdgeNodeArgs(
 ): (EdgeNodeOptions & { rpcUrl?: string }) | null {
   const command = edgeNodeCommand();
   if (!parseCommandLine(command, argv)) return null;
-  const values = command.opts<Record<string, string | boolean | undefined>>();
+  const values = command.opts<Record<string, string | string[] | boolean | undefined>>();
   const parsed = argsSchema.safeParse({
     ...values,
     nodeKey: values.nodeKey ?? env.EDGE_NODE_KEY,
@@ -133,6 +140,7 @@ export function parseEdgeNodeArgs(
     inflateUnits: a.inflateUnits,
     offlineAfterMs: a.offlineAfterMs,
     equivocate: a.equivocate,
+    guardianUrls: a.guardian,
     rpcUrl: a.rpcUrl,
   };
   if (a.rpcUrl && registry) {

@@ -34,6 +34,10 @@ import { Mailbox, deliverFrame, type PendingEnvelope } from './mailbox.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { verifyLogin, type LoginKeyDirectory } from '../core/relayLogin.js';
 import { RelayStore } from './store.js';
+import { publishCommitments } from './guardianPublisher.js';
+import { openingsDigest } from '../core/openingsProof.js';
+import { signHashWith } from '../core/attestation.js';
+import { lowerHex } from '../core/wire.js';
 import { SendnetError } from '../core/errors.js';
 
 export interface EdgeNodeOptions {
@@ -50,7 +54,7 @@ export interface EdgeNodeOptions {
   keys?: LoginKeyDirectory;
   /** Committed epochs kept for openings (older ones answer 410). Default 8. */
   retainEpochs?: number;
-  /** Commit this long before the commit deadline. Default min(grace / 2, 2 s). */
+  /** Commit this long before the commit deadline. Default grace − min(grace / 2, 1.5 s). */
   commitMarginMs?: number;
   /** How often the epoch clock is checked (commits, epoch broadcasts). Default 250 ms; 0 = only `tick()`. */
   tickMs?: number;
@@ -62,6 +66,13 @@ export interface EdgeNodeOptions {
   inflateUnits?: number;
   offlineAfterMs?: number;
   equivocate?: boolean;
+  /** Guardians the node sends its signed commitments to (a commitment counts only with their attestations). */
+  guardianUrls?: string[];
+  /**
+   * Misbehave: commit this many seconds after the commit deadline (once the seed is known), and still
+   * send the commitment to the guardians (who refuse it: issue 11 finding 2).
+   */
+  commitLateSeconds?: number;
   random?: () => number;
   logger?: Logger;
 }
@@ -77,6 +88,10 @@ interface Session {
 
 /** Frames one connection may have in processing at once. */
 const MAX_FRAMES_IN_FLIGHT = 512;
+
+function publishCommitmentsQuietly(node: EdgeNode, epoch: number, wire: readonly unknown[]): Promise<unknown> {
+  return node.publishTo(epoch, wire).catch(() => null);
+}
 
 export class EdgeNodeError extends SendnetError {
   override name = 'EdgeNodeError';
@@ -117,7 +132,10 @@ export class EdgeNode {
     if (!((options.inflateUnits ?? 0) >= 0))
       throw new EdgeNodeError(`inflateUnits must be ≥ 0, got ${options.inflateUnits}`);
     this.retainEpochs = options.retainEpochs ?? 8;
-    this.commitMarginMs = options.commitMarginMs ?? Math.min((options.clock.commitGraceSeconds * 1000) / 2, 2000);
+    // Commit min(grace/2, 1.5 s) after the epoch end: late acks still count, and the guardians (which attest
+    // only before the deadline, and may be busy signing the previous epoch) have the rest of the grace.
+    const graceMs = options.clock.commitGraceSeconds * 1000;
+    this.commitMarginMs = options.commitMarginMs ?? graceMs - Math.min(graceMs / 2, 1500);
     this.random = options.random ?? Math.random;
     this.verifier = options.verifyThreads ? workerVerifier(options.verifyThreads) : inlineVerifier();
     this.metrics = createRelayMetrics();
@@ -218,6 +236,8 @@ export class EdgeNode {
 
   /** Unix ms at which `epoch` is committed. */
   commitTime(epoch: number): number {
+    if (this.options.commitLateSeconds !== undefined)
+      return (this.options.clock.commitDeadline(epoch) + this.options.commitLateSeconds) * 1000;
     return this.options.clock.commitDeadline(epoch) * 1000 - this.commitMarginMs;
   }
 
@@ -253,11 +273,12 @@ export class EdgeNode {
     for (let epoch = this.nextToCommit; epoch < current; epoch++) {
       if (now < this.commitTime(epoch)) break;
       if (!this.ledger.isCommitted(epoch)) {
-        if (now >= clock.commitDeadline(epoch) * 1000) {
+        if (now >= clock.commitDeadline(epoch) * 1000 && this.options.commitLateSeconds === undefined) {
           this.log.warn({ epoch }, 'commit deadline passed while the node was down: epoch not committed');
         } else {
           const done = await this.ledger.commit(epoch);
           this.metrics.commitments.inc();
+          this.publish(epoch, done.wire);
           const c = done.commitments[0]!.commitment;
           this.log.info(
             { epoch, root: c.root, totalUnits: c.totalUnits.toString(), leafCount: c.leafCount.toString() },
@@ -269,11 +290,37 @@ export class EdgeNode {
     }
   }
 
-  /** Commits `epoch` now, whatever the clock says (tests, tooling). */
+  /** Commits `epoch` now, whatever the clock says (tests, tooling), and sends it to the guardians. */
   async commitNow(epoch: number) {
     const done = await this.ledger.commit(epoch);
     this.metrics.commitments.inc();
+    this.publishing = publishCommitmentsQuietly(this, epoch, done.wire);
     return done;
+  }
+
+  /** The last background send of commitments to the guardians (tests await it). */
+  publishing: Promise<unknown> = Promise.resolve();
+
+  /** Sends `epoch`'s signed commitments to every guardian in the background (not when offline). */
+  private publish(epoch: number, wire: readonly unknown[]): void {
+    this.publishing = publishCommitmentsQuietly(this, epoch, wire);
+  }
+
+  /** @internal */
+  publishTo(epoch: number, wire: readonly unknown[]) {
+    const urls = this.options.guardianUrls ?? [];
+    if (urls.length === 0 || this.offline) return Promise.resolve(null);
+    return publishCommitments({
+      guardianUrls: urls,
+      commitments: wire,
+      // a late committer tries anyway, for a few seconds
+      deadlineMs:
+        this.options.commitLateSeconds === undefined
+          ? this.options.clock.commitDeadline(epoch) * 1000
+          : this.options.clock.now() + 5000,
+      nowMs: this.options.clock.now,
+      log: this.log,
+    });
   }
 
   // ------------------------------------------------------------------------------------------ WebSocket
@@ -539,7 +586,12 @@ export class EdgeNode {
           return httpError(404, 'not-committed', `epoch ${epoch} is not committed (yet)`);
         }
         try {
-          return { status: 200, body: { openings: this.ledger.openings(epoch, request) } };
+          const openings = lowerHex(this.ledger.openings(epoch, request)) as unknown[];
+          if (!('targets' in request)) return { status: 200, body: { openings } };
+          // An answer to targets is signed (core/openingsProof.ts): only then can it count for or against us.
+          const root = this.ledger.committedEpoch(epoch)!.commitments[0]!.commitment.root;
+          const digest = openingsDigest(this.options.domain, epoch, root, request.targets, openings);
+          return { status: 200, body: { openings, signature: await signHashWith(this.signer, digest) } };
         } catch (error) {
           if (error instanceof OpeningIndexError) return httpError(400, 'index-out-of-range', error.message);
           throw error;

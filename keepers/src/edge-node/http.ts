@@ -3,8 +3,9 @@
  *
  *   GET  /health                      → { ok, node, epoch, connections, pending }
  *   GET  /epochs/:epoch/commitment    → the signed commitment (404 until made, 410 once pruned)
- *   POST /epochs/:epoch/openings      { indices: number[] } or { targets: string[] } (1..64 of them)
- *                                     → { openings: [...] } in request order; a target r (decimal) opens the
+ *   POST /epochs/:epoch/openings      { indices: number[] } or { targets: string[] } (1..1024 of them)
+ *                                     → { openings: [...] } in request order (for targets also
+ *                                       `signature`, the node's Openings signature, core/openingsProof.ts); a target r (decimal) opens the
  *                                       leaf whose unit interval contains r (the walk of docs/keepers.md §3),
  *                                       so a verifier that has only the commitment can ask for its samples
  *   GET  /metrics                     → Prometheus text
@@ -17,8 +18,9 @@ import { z } from 'zod';
 import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
 import { describeZodError } from '../core/wire.js';
 
-export const MAX_OPENING_INDICES = 64;
-const MAX_BODY_BYTES = 16 * 1024;
+/** Up to the largest k (the dataset schema's bound), so one signed answer covers every sample. */
+export const MAX_OPENING_INDICES = 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export const openingsRequestSchema = z.union([
   z.strictObject({

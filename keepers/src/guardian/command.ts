@@ -3,6 +3,11 @@ import { DEVNET_CONSENSUS } from '../core/consensus.js';
 import { loadConsensusParameters } from '../infra/configFile.js';
 import { commandLine, integerFlag, keyFromEnvironment, parseCommandLine } from '../infra/commandLine.js';
 import type { GuardianOptions } from './guardian.js';
+import { z } from 'zod';
+import { address } from '../core/wire.js';
+import { UsageError } from '../core/errors.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function guardianCommand() {
   return commandLine('guardian', 'SendingNetwork guardian: recomputes epochs and signs their headers')
@@ -12,7 +17,29 @@ export function guardianCommand() {
     .option('--port <n>', 'HTTP port', '7300')
     .option('--host <host>', 'HTTP host', '127.0.0.1')
     .option('--consensus <file>', 'consensus parameters JSON (default: devnet parameters)')
-    .option('--max-dataset-mb <n>', 'largest dataset accepted, MiB', '512');
+    .option('--max-dataset-mb <n>', 'largest dataset accepted, MiB', '512')
+    .option(
+      '--keeper <address>',
+      'a keeper address allowed to request signatures (repeatable; requests are signed by its key)',
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--dataset-origin <url>',
+      'datasets are fetched only under this URL (repeatable; e.g. the keeper public URL)',
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--transcript-grace-seconds <n>',
+      "seconds after an epoch's end WatchDog transcripts are accepted (the keepers' transcriptGraceSeconds)",
+      '10',
+    )
+    .option(
+      '--openings-window-seconds <n>',
+      "seconds after the commit deadline nodes answer openings (the keepers' openingsWindowSeconds)",
+      '10',
+    );
 }
 
 /** The guardian's options from argv and the environment; null when the help was printed. */
@@ -30,7 +57,20 @@ export function parseGuardianArgs(
     host: string;
     consensus?: string;
     maxDatasetMb: string;
+    openingsWindowSeconds: string;
+    transcriptGraceSeconds: string;
+    keeper: string[];
+    datasetOrigin: string[];
   }>();
+  const keepers = o.keeper.map((k) => {
+    const parsed = address.safeParse(k);
+    if (!parsed.success) throw new UsageError(`--keeper: "${k}" is not a 20-byte 0x-prefixed hex address`);
+    return parsed.data;
+  });
+  for (const origin of o.datasetOrigin) {
+    const parsed = z.url({ protocol: /^https?$/ }).safeParse(origin);
+    if (!parsed.success) throw new UsageError(`--dataset-origin: "${origin}" is not an http(s) URL`);
+  }
   const privateKey = keyFromEnvironment(env, 'GUARDIAN_PRIVATE_KEY', 'guardian key');
   const book = loadAddressBook(o.addressBook);
   return {
@@ -50,5 +90,9 @@ export function parseGuardianArgs(
     host: o.host,
     maxDatasetBytes: integerFlag(o.maxDatasetMb, '--max-dataset-mb', 1, 1 << 20)! * 1024 * 1024,
     fromBlock: BigInt(book.startBlock),
+    openingsWindowSeconds: integerFlag(o.openingsWindowSeconds, '--openings-window-seconds', 1, 86_400)!,
+    transcriptGraceSeconds: integerFlag(o.transcriptGraceSeconds, '--transcript-grace-seconds', 0, 86_400)!,
+    keepers,
+    datasetOrigins: o.datasetOrigin,
   };
 }

@@ -24,21 +24,6 @@ export interface FetchJsonOptions {
   maxBytes?: number;
 }
 
-/** The HTTP(S) base URL of an edge node registered as ws://host:port (wss → https). */
-export function httpBaseOfEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new HttpRequestError(`endpoint "${endpoint}" is not a URL`);
-  }
-  if (url.protocol === 'ws:') url.protocol = 'http:';
-  else if (url.protocol === 'wss:') url.protocol = 'https:';
-  else if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new HttpRequestError(`endpoint "${endpoint}" is not ws(s):// or http(s)://`);
-  return url.origin + url.pathname.replace(/\/$/, '');
-}
-
 /**
  * Requests `url` and returns `{ status, body }` with the body parsed as JSON (or the raw text if it is
  * not JSON). Throws HttpRequestError on network errors, timeouts and oversized responses — never on a

@@ -162,6 +162,7 @@ export class Keeper {
       client,
       chain: new ChainReader(client, o.addressBook),
       sender,
+      signer: account,
       store,
       consensus,
       timing,

@@ -5,7 +5,11 @@
  * fake leaves, silent, equivocating, malformed, no commitment); tests tamper with the result.
  */
 import { randomBytes } from 'node:crypto';
-import { bytesToHex, type Address, type Hex } from 'viem';
+import { bytesToHex, type Address, type Hex, type TypedDataDomain } from 'viem';
+import { attestationDigest, signHashWith } from '../../src/core/attestation.js';
+import { settlementDomain } from '../../src/core/epochHeader.js';
+import { openingsDigest, silenceDigest } from '../../src/core/openingsProof.js';
+import { lowerHex } from '../../src/core/wire.js';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   ackTicket,
@@ -28,6 +32,7 @@ import {
   assignmentSeed,
   openingToWire,
   sampleLeafIndices,
+  sampleTargets,
   samplingSeed,
 } from '../../src/core/sampling.js';
 import {
@@ -91,6 +96,12 @@ export interface FixtureOptions {
   /** The start, seed and assignment blocks (default: made up). */
   blocks?: { start: BlockRef; seed: BlockRef; assign: BlockRef };
   contracts?: DatasetParts['contracts'];
+  /** Guardian private keys (default: 7 fresh ones); the guardian set is theirs unless overridden. */
+  guardianKeys?: Hex[];
+  /** How many guardians (the first ones) attest each commitment (default: all of them). */
+  attestors?: number;
+  /** How many guardians (the first ones) sign each silent node's silence (default: all of them). */
+  silenceAttestors?: number;
   /** Overrides of other dataset fields (guardians, signers paid, previous cumulative…). */
   overrides?: Partial<DatasetParts>;
 }
@@ -101,6 +112,7 @@ export interface BlockRef {
 }
 
 export interface Fixture {
+  guardianKeys: Hex[];
   parts: DatasetParts;
   dataset: EpochDataset;
   nodes: FixtureNode[];
@@ -207,32 +219,63 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     });
   }
 
+  const guardianKeys = o.guardianKeys ?? Array.from({ length: 7 }, () => generatePrivateKey());
+  const settlement = (o.contracts?.settlement ?? `0x${'5e'.repeat(20)}`) as Address;
+  const attestors = guardianKeys.slice(0, o.attestors ?? guardianKeys.length);
   const commitments: unknown[] = [];
   const openings: DatasetParts['openings'][number][] = [];
   for (const n of nodes) {
     if (n.behaviour === 'no-commit') continue;
-    const sign = async (c: EpochCommitment) =>
-      signedCommitmentToWire({
+    const sign = async (c: EpochCommitment) => ({
+      ...signedCommitmentToWire({
         commitment: c,
         signature: await signCommitment(n.privateKey, domain, c),
         nodeKey: n.nodeKey,
-      });
+      }),
+      attestations: await attest(attestors, chainId, settlement, domain, n.nodeKey, c),
+    });
     commitments.push(await sign(n.commitment));
     if (n.behaviour === 'equivocate') commitments.push(await sign({ ...n.commitment, root: rand32() }));
-    if (n.behaviour === 'silent') openings.push({ nodeKey: n.nodeKey, status: 'silent' });
-    else if (n.behaviour === 'malformed')
-      openings.push({ nodeKey: n.nodeKey, status: 'malformed', reason: 'openings reply is not JSON' });
-    else if (n.behaviour !== 'equivocate') {
-      const samples = sampleLeafIndices(n.tree, seed, n.nodeKey, params.k);
+    if (n.behaviour === 'silent')
       openings.push({
         nodeKey: n.nodeKey,
-        status: 'ok',
-        openings: samples.map((s) => {
-          // An inflating node cannot open a fake leaf: it answers with a real receipt on the fake leaf's path.
-          const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length]!;
-          return openingToWire(n.tree, s.index, receipt);
-        }),
+        status: 'silent',
+        silenceAttestations: await silence(
+          guardianKeys.slice(0, o.silenceAttestors ?? guardianKeys.length),
+          chainId,
+          settlement,
+          epoch,
+          n.nodeKey,
+          n.commitment.root,
+        ),
       });
+    else if (n.behaviour !== 'equivocate') {
+      const samples = sampleLeafIndices(n.tree, seed, n.nodeKey, params.k);
+      const wire = samples.map((s) => {
+        // An inflating node cannot open a fake leaf: it answers with a real receipt on the fake leaf's path.
+        const receipt = n.receipts[s.index] ?? n.receipts[s.index % n.receipts.length]!;
+        return openingToWire(n.tree, s.index, receipt);
+      });
+      const answer = n.behaviour === 'malformed' ? wire.slice(1) : wire;
+      const signature = await signOpenings(
+        n.privateKey,
+        domain,
+        epoch,
+        n.commitment,
+        seed,
+        n.nodeKey,
+        params.k,
+        answer,
+      );
+      if (n.behaviour === 'malformed')
+        openings.push({
+          nodeKey: n.nodeKey,
+          status: 'malformed',
+          reason: `${answer.length} openings for ${params.k} samples`,
+          openings: answer,
+          signature,
+        });
+      else openings.push({ nodeKey: n.nodeKey, status: 'ok', openings: answer, signature });
     }
   }
 
@@ -295,15 +338,13 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     );
   }
 
-  const guardianSet = Array.from({ length: 7 }, () =>
-    lower<Address>(privateKeyToAccount(generatePrivateKey()).address),
-  );
+  const guardianSet = guardianKeys.map((k) => lower<Address>(privateKeyToAccount(k).address));
   const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
   const parts: DatasetParts = {
     chainId,
     contracts: o.contracts ?? {
       staking,
-      settlement: `0x${'5e'.repeat(20)}`,
+      settlement,
       didRegistry: `0x${'d1'.repeat(20)}`,
       license: `0x${'1c'.repeat(20)}`,
       licenseRewards: `0x${'1e'.repeat(20)}`,
@@ -327,7 +368,63 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     previousLicenseCumulative: [{ tokenId: 0n, cumulative: 2n * 10n ** 18n }],
     ...o.overrides,
   };
-  return { parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };
+  return { guardianKeys, parts, dataset: datasetFromParts(parts), nodes, devices, watchdogs };
+}
+
+/** The node's `Openings` signature over its answer to the seeded targets (core/openingsProof.ts). */
+export async function signOpenings(
+  nodePrivateKey: Hex,
+  stakingDomain: TypedDataDomain,
+  epoch: number,
+  commitment: EpochCommitment,
+  seed: Hex,
+  nodeKey: Address,
+  k: number,
+  openings: readonly unknown[],
+): Promise<Hex> {
+  const targets = sampleTargets(seed, nodeKey, commitment.totalUnits, k);
+  return signHashWith(
+    nodePrivateKey,
+    openingsDigest(stakingDomain, epoch, commitment.root, targets, lowerHex(openings) as unknown[]),
+  );
+}
+
+/** Silence signatures of `guardianKeys` for a node's root (ascending by guardian). */
+export async function silence(
+  guardianKeys: readonly Hex[],
+  chainId: number,
+  settlement: Address,
+  epoch: number,
+  nodeKey: Address,
+  root: Hex,
+): Promise<{ guardian: Address; signature: Hex }[]> {
+  const digest = silenceDigest(settlementDomain(chainId, settlement), epoch, nodeKey, root);
+  const out = await Promise.all(
+    guardianKeys.map(async (k) => ({
+      guardian: lower<Address>(privateKeyToAccount(k).address),
+      signature: await signHashWith(k, digest),
+    })),
+  );
+  return out.sort((a, b) => (a.guardian < b.guardian ? -1 : 1));
+}
+
+/** Attestations of `c` by each of `guardianKeys` (ascending by guardian), as guardians sign them. */
+export async function attest(
+  guardianKeys: readonly Hex[],
+  chainId: number,
+  settlement: Address,
+  stakingDomain: TypedDataDomain,
+  nodeKey: Address,
+  c: EpochCommitment,
+): Promise<{ guardian: Address; signature: Hex }[]> {
+  const digest = attestationDigest(settlementDomain(chainId, settlement), stakingDomain, nodeKey, c);
+  const out = await Promise.all(
+    guardianKeys.map(async (k) => ({
+      guardian: lower<Address>(privateKeyToAccount(k).address),
+      signature: await signHashWith(k, digest),
+    })),
+  );
+  return out.sort((a, b) => (a.guardian < b.guardian ? -1 : 1));
 }
 
 /** A deep copy of a dataset to tamper with. */

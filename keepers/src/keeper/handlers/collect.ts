@@ -2,10 +2,11 @@
  * Stages `collect-commitments` and `seed`.
  *
  * collect-commitments.<e> (starts at the commit deadline): fixes the epoch's snapshot — the start block
- * (first block with timestamp ≥ epochStart) and the nodes Active there — then fans out one job per node
- * (`collect-commitments.<e>.<nodeKey>`) that GETs `{endpoint}/epochs/<e>/commitment` (`commitmentFetches`
- * times: an equivocating node may hand out different commitments) and keeps every distinct, well-formed
- * commitment naming that node. A node that answers 404/410 or not at all has no commitment.
+ * (first block with timestamp ≥ epochStart) and the nodes Active there — then fans out one job per
+ * guardian (`collect-commitments.<e>.guardian-<i>`) that GETs `{guardian}/epochs/<e>/commitments` (every
+ * commitment that guardian attested inside the commit window), and merges them per (node, commitment),
+ * unioning the attestations that verify (core/attestation.ts). Two signed commitments of one node stay
+ * (equivocation evidence). A node no guardian attested has no commitment.
  *
  * seed.<e>: the sampling seed (first block with timestamp ≥ the commit deadline) and the assignment seed
  * (first block with timestamp ≥ epochStart − assignmentLeadSeconds); waits until those blocks exist.
@@ -14,16 +15,12 @@ import { z } from 'zod';
 import type { Address, Hex } from 'viem';
 import { commitmentWire, type CommitmentWire, type DatasetNode } from '../../core/datasetSchema.js';
 import { assignmentSeed, samplingSeed } from '../../core/sampling.js';
-import {
-  malformedAnswerReason,
-  nodeBaseUrl,
-  nodeFailureReason,
-  nodeFetchJson,
-  unexpectedStatus,
-} from '../../infra/nodeFetch.js';
+import { fetchJson } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
-import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
-import { lowerHex } from '../../core/wire.js';
+import { epochTimes, headerDomain, nowSeconds, stakingDomain, type KeeperEnv } from './env.js';
+import { attestationDigest, attestationWire, recoverSigner } from '../../core/attestation.js';
+import { verifySignedCommitment } from '../../core/commitment.js';
+import { describeZodError, lowerHex } from '../../core/wire.js';
 
 export interface EpochSnapshot {
   epochStart: number;
@@ -41,8 +38,9 @@ export interface CollectOutput extends EpochSnapshot {
   missing: { nodeKey: Address; reason: string }[];
 }
 
-export interface NodeCommitments {
-  commitments: CommitmentWire[];
+/** What one guardian attested (its list, unverified; `reason` when it could not be read). */
+export interface GuardianCommitments {
+  commitments: AttestedCommitmentWire[];
   reason?: string;
 }
 
@@ -80,7 +78,73 @@ export async function epochSnapshot(env: KeeperEnv, epoch: number): Promise<Epoc
   return env.store.setStage(epoch, SNAPSHOT_FIELD, snapshot);
 }
 
-const nodeInput = z.object({ endpoint: z.string() });
+const guardianInput = z.object({ url: z.string() });
+
+const attestedListSchema = z.object({
+  commitments: z
+    .array(commitmentWire.omit({ attestations: true }).extend({ attestation: attestationWire }))
+    .max(1_000_000),
+});
+
+/**
+ * Merges the guardians' lists into dataset entries: one per (node, signed commitment), its attestations
+ * unioned (ascending guardian, one each). Keeps only attestations whose signature recovers to the named
+ * guardian, a member of `guardianSet`, over this commitment, and only commitments of `nodes` signed by
+ * their node key for this epoch.
+ */
+export async function mergeAttestedCommitments(
+  env: KeeperEnv,
+  epoch: number,
+  lists: readonly AttestedCommitmentWire[][],
+  nodes: ReadonlySet<string>,
+  guardianSet: readonly string[],
+): Promise<CommitmentWire[]> {
+  const staking = stakingDomain(env);
+  const settlement = headerDomain(env);
+  const members = new Set(guardianSet.map((g) => g.toLowerCase()));
+  const merged = new Map<string, CommitmentWire>();
+  for (const list of lists) {
+    for (const item of list) {
+      if (item.commitment.epoch !== epoch || !nodes.has(item.nodeKey)) continue;
+      const { attestation, ...signed } = item;
+      const key = JSON.stringify(signed);
+      let entry = merged.get(key);
+      if (!entry) {
+        const c = toEpochCommitment(signed.commitment);
+        const ok = await verifySignedCommitment(staking, {
+          commitment: c,
+          signature: signed.signature as Hex,
+          nodeKey: signed.nodeKey as Address,
+        });
+        if (!ok) continue;
+        entry = { ...signed, attestations: [] };
+        merged.set(key, entry);
+      }
+      if (!members.has(attestation.guardian) || entry.attestations.some((a) => a.guardian === attestation.guardian))
+        continue;
+      const digest = attestationDigest(
+        settlement,
+        staking,
+        signed.nodeKey as Address,
+        toEpochCommitment(signed.commitment),
+      );
+      if ((await recoverSigner(digest, attestation.signature as Hex)) !== attestation.guardian) continue;
+      entry.attestations.push(attestation);
+    }
+  }
+  const out = [...merged.values()];
+  for (const c of out) c.attestations.sort((a, b) => (a.guardian < b.guardian ? -1 : 1));
+  return out;
+}
+
+type AttestedCommitmentWire = z.infer<typeof attestedListSchema>['commitments'][number];
+
+const toEpochCommitment = (c: CommitmentWire['commitment']) => ({
+  epoch: c.epoch,
+  root: c.root as Hex,
+  totalUnits: BigInt(c.totalUnits),
+  leafCount: BigInt(c.leafCount),
+});
 
 export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-commitments'> {
   return {
@@ -90,65 +154,47 @@ export function collectCommitmentsStage(env: KeeperEnv): StageHandler<'collect-c
       if (nowSeconds(env) < times.commitDeadline) return ctx.waitUntil(times.commitDeadline * 1000, 'commit deadline');
       const snapshot = await epochSnapshot(env, ctx.epoch);
       if (!snapshot) return ctx.waitUntil(env.nowMs() + 1000, 'start block not mined yet');
-      const results = await ctx.fanOut<NodeCommitments>(
-        snapshot.nodes.map((n) => ({ part: n.nodeKey, input: { endpoint: n.endpoint } })),
+      // Commitments count only with guardian attestations (docs/keepers.md §3): ask every guardian for
+      // what it attested; node-served commitments are not asked for any more.
+      const results = await ctx.fanOut<GuardianCommitments>(
+        env.guardianUrls.map((url, i) => ({ part: `guardian-${i}`, input: { url } })),
       );
-      const commitments: CommitmentWire[] = [];
-      const missing: { nodeKey: Address; reason: string }[] = [];
-      for (const node of snapshot.nodes) {
-        const r = results.get(node.nodeKey);
-        if (!r) missing.push({ nodeKey: node.nodeKey as Address, reason: 'commitment job failed' });
-        else if (r.commitments.length === 0)
-          missing.push({ nodeKey: node.nodeKey as Address, reason: r.reason ?? 'no commitment' });
-        commitments.push(...(r?.commitments ?? []));
-      }
+      const set = await env.chain.guardianSet();
+      const lists = env.guardianUrls.map((_, i) => results.get(`guardian-${i}`)?.commitments ?? []);
+      const commitments = await mergeAttestedCommitments(
+        env,
+        ctx.epoch,
+        lists,
+        new Set(snapshot.nodes.map((n) => n.nodeKey)),
+        set.members,
+      );
+      const committed = new Set(commitments.map((c) => c.nodeKey));
+      const missing: { nodeKey: Address; reason: string }[] = snapshot.nodes
+        .filter((n) => !committed.has(n.nodeKey))
+        .map((n) => ({ nodeKey: n.nodeKey as Address, reason: 'no guardian attested a commitment' }));
+      const unreachable = env.guardianUrls.filter((_, i) => results.get(`guardian-${i}`)?.reason !== undefined);
       ctx.log.info(
-        { nodes: snapshot.nodes.length, commitments: commitments.length, missing: missing.length },
-        'commitments collected',
+        { nodes: snapshot.nodes.length, commitments: commitments.length, missing: missing.length, unreachable },
+        'commitments collected from the guardians',
       );
       return { ...snapshot, commitments, missing };
     },
 
-    async part(ctx: StageContext): Promise<NodeCommitments> {
-      const { endpoint } = nodeInput.parse(ctx.input);
-      const nodeKey = ctx.part!.toLowerCase();
-      let base: string;
+    async part(ctx: StageContext): Promise<GuardianCommitments> {
+      const { url } = guardianInput.parse(ctx.input);
       try {
-        base = nodeBaseUrl(endpoint);
-      } catch (error) {
-        return { commitments: [], reason: nodeFailureReason(error) };
-      }
-      const seen = new Map<string, CommitmentWire>();
-      let reason: string | undefined;
-      try {
-        for (let i = 0; i < env.timing.commitmentFetches; i++) {
-          const { status, body } = await nodeFetchJson(`${base}/epochs/${ctx.epoch}/commitment`, {
-            timeoutMs: env.timing.requestTimeoutMs,
-            maxBytes: 64 * 1024,
-          });
-          if (status === 404 || status === 410) {
-            reason = `HTTP ${status}`;
-            break;
-          }
-          if (status !== 200) throw unexpectedStatus(status);
-          const parsed = commitmentWire.safeParse(lowerHex(body));
-          if (!parsed.success) {
-            reason = `malformed commitment: ${malformedAnswerReason(parsed.error)}`;
-            continue;
-          }
-          if (parsed.data.nodeKey !== nodeKey) {
-            reason = `commitment names node ${parsed.data.nodeKey}, not ${nodeKey}`;
-            continue;
-          }
-          seen.set(JSON.stringify(parsed.data), parsed.data);
-        }
+        const { status, body } = await fetchJson(`${url.replace(/\/$/, '')}/epochs/${ctx.epoch}/commitments`, {
+          timeoutMs: env.timing.requestTimeoutMs,
+          maxBytes: 256 * 1024 * 1024,
+        });
+        if (status !== 200) throw new Error(`HTTP ${status} from ${url}`);
+        const parsed = attestedListSchema.safeParse(lowerHex(body));
+        if (!parsed.success) return { commitments: [], reason: `malformed list: ${describeZodError(parsed.error)}` };
+        return { commitments: parsed.data.commitments };
       } catch (error) {
         if (!ctx.isLastAttempt) throw error;
-        reason = nodeFailureReason(error);
+        return { commitments: [], reason: (error as Error).message };
       }
-      return seen.size > 0
-        ? { commitments: [...seen.values()] }
-        : { commitments: [], reason: reason ?? 'no commitment' };
     },
   };
 }

@@ -3,7 +3,7 @@
  * the parameters, the clock. Built once per Keeper (keeper/keeper.ts); tests build it directly.
  */
 import type { Logger } from 'pino';
-import type { PublicClient, TypedDataDomain } from 'viem';
+import type { Hex, PublicClient, TypedDataDomain } from 'viem';
 import type { AddressBook } from '../../chain/addressBook.js';
 import { settlementDomain } from '../../core/epochHeader.js';
 import { nodeStakingDomain } from '../../core/commitment.js';
@@ -27,6 +27,8 @@ export interface KeeperEnv {
   client: PublicClient;
   chain: ChainReader;
   sender: TxSender;
+  /** The keeper key: signs `/sign` requests so guardians know them from a configured keeper. */
+  signer?: { signMessage(args: { message: { raw: Hex } }): Promise<Hex> };
   store: PipelineStore;
   consensus: ConsensusParameters;
   timing: KeeperTiming;

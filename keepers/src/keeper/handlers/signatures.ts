@@ -7,9 +7,15 @@
  * is retried with backoff, then dead-lettered.
  */
 import { recoverAddress, type Address, type Hex } from 'viem';
-import { headerToWire, guardianErrorSchema, signResponseSchema } from '../../core/guardianApi.js';
+import {
+  headerToWire,
+  guardianErrorSchema,
+  KEEPER_SIGNATURE_HEADER,
+  KEEPER_TIMESTAMP_HEADER,
+  keeperAuthHash,
+  signResponseSchema,
+} from '../../core/guardianApi.js';
 import { headerDigest } from '../../core/epochHeader.js';
-import { fetchJson } from '../../infra/httpJson.js';
 import type { StageContext, StageHandler } from '../runner.js';
 import { headerDomain, type KeeperEnv } from './env.js';
 import { SendnetError } from '../../core/errors.js';
@@ -30,6 +36,43 @@ export interface SignaturesOutput {
 export class QuorumError extends SendnetError {
   override name = 'QuorumError';
   override readonly code = 'quorum';
+}
+
+/**
+ * POSTs `body` as JSON with the keeper's authentication headers (core/guardianApi.ts `keeperAuthHash`:
+ * EIP-191 signature by the keeper key over the timestamp and the raw body's hash). No redirects.
+ */
+async function postSigned(
+  env: KeeperEnv,
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown }> {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (env.signer) {
+    const timestamp = Math.floor(env.nowMs() / 1000);
+    headers[KEEPER_TIMESTAMP_HEADER] = String(timestamp);
+    headers[KEEPER_SIGNATURE_HEADER] = await env.signer.signMessage({
+      message: { raw: keeperAuthHash(timestamp, new TextEncoder().encode(text)) },
+    });
+  }
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: text,
+    redirect: 'error',
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const raw = await response.text();
+  if (raw.length > 64 * 1024) throw new Error(`answer of ${url} exceeds 64 KiB`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = raw.slice(0, 300);
+  }
+  return { status: response.status, body: parsed };
 }
 
 export function signaturesStage(env: KeeperEnv): StageHandler<'signatures'> {
@@ -57,12 +100,13 @@ export function signaturesStage(env: KeeperEnv): StageHandler<'signatures'> {
           .filter((url) => !signedUrls.has(url))
           .map(async (url) => {
             try {
-              const { status, body } = await fetchJson(`${url.replace(/\/$/, '')}/sign`, {
-                body: request,
+              const { status, body } = await postSigned(
+                env,
+                `${url.replace(/\/$/, '')}/sign`,
+                request,
                 // A guardian fetches and evaluates the whole dataset before answering.
-                timeoutMs: env.timing.requestTimeoutMs * 20,
-                maxBytes: 64 * 1024,
-              });
+                env.timing.requestTimeoutMs * 20,
+              );
               if (status !== 200) {
                 const err = guardianErrorSchema.safeParse(body);
                 const detail = err.success ? JSON.stringify(body) : String(JSON.stringify(body)).slice(0, 300);

@@ -1,0 +1,82 @@
+/**
+ * The guardian's own-view checks before it signs (docs/keepers.md §6): what it observed itself must be in
+ * the dataset. Every commitment it attested for the epoch, of a node in the epoch's Active set, must be there with its attestation (else a
+ * keeper could drop a node's commitment and take its volume away). Pure.
+ */
+import type { EpochDataset } from '../core/datasetSchema.js';
+import type { EpochEvaluation } from '../core/dataset.js';
+import type { AttestedCommitment } from './commitmentStore.js';
+import type { OpeningsObservation } from './openingsObserver.js';
+
+/**
+ * The first attested commitment (of a node in the epoch's Active set) missing from the dataset: the same
+ * node-signed commitment must be there. Its entry need not carry this guardian's attestation (a guardian
+ * that was unreachable when the keeper collected could otherwise never sign); whether it counts is checked
+ * after evaluation (`uncountedCommitment`).
+ */
+export function missingCommitment(
+  attested: readonly AttestedCommitment[],
+  d: EpochDataset,
+  _guardian?: string,
+): { nodeKey: string; root: string } | null {
+  const key = (nodeKey: string, c: AttestedCommitment['commitment'], signature: string) =>
+    [nodeKey, c.epoch, c.root, c.totalUnits, c.leafCount, signature].join(':');
+  const present = new Set(d.commitments.map((c) => key(c.nodeKey, c.commitment, c.signature)));
+  const nodes = new Set(d.nodes.map((n) => n.nodeKey));
+  for (const a of attested) {
+    // Only nodes of the epoch's Active set (checked against the chain) count; a node registered during
+    // the epoch may have been attested but is not part of it.
+    if (!nodes.has(a.nodeKey)) continue;
+    if (!present.has(key(a.nodeKey, a.commitment, a.signature))) return { nodeKey: a.nodeKey, root: a.commitment.root };
+  }
+  return null;
+}
+
+/**
+ * After evaluation: a node whose commitment this guardian attested must have a counted commitment (or be
+ * an equivocator): a dataset that strips the other guardians' attestations below the quorum hides it.
+ */
+export function uncountedCommitment(
+  attested: readonly AttestedCommitment[],
+  evaluation: Pick<EpochEvaluation, 'perNode'>,
+): string | null {
+  const byNode = new Map(evaluation.perNode.map((n) => [n.nodeKey as string, n]));
+  for (const a of attested) {
+    const n = byNode.get(a.nodeKey);
+    if (n && !n.committed) return a.nodeKey;
+  }
+  return null;
+}
+
+/**
+ * A node this guardian holds a node-signed openings answer of, that the dataset has silent or not at all
+ * (a keeper hiding an answer to take a node's volume and strike it); null when there is none.
+ */
+export function omittedOpenings(observations: readonly OpeningsObservation[], d: EpochDataset): string | null {
+  const nodes = new Set(d.nodes.map((n) => n.nodeKey));
+  const entries = new Map(d.openings.map((o) => [o.nodeKey, o]));
+  for (const o of observations) {
+    if (o.status !== 'signed' || !nodes.has(o.nodeKey)) continue;
+    const entry = entries.get(o.nodeKey);
+    if (!entry || entry.status === 'silent') return o.nodeKey;
+  }
+  return null;
+}
+
+/**
+ * After evaluation: a node this guardian holds a node-signed answer of must have its openings counted
+ * (ok, malformed or fraud): an entry the evaluation finds unattributable, unobserved or silent hides that
+ * answer (e.g. one field changed). The first such node, or null.
+ */
+export function observedButNotCounted(
+  observations: readonly OpeningsObservation[],
+  evaluation: Pick<EpochEvaluation, 'perNode'>,
+): { nodeKey: string; outcome: string } | null {
+  const outcome = new Map(evaluation.perNode.map((n) => [n.nodeKey as string, n.openings]));
+  for (const o of observations) {
+    if (o.status !== 'signed') continue;
+    const got = outcome.get(o.nodeKey);
+    if (got === 'unattributed' || got === 'unobserved' || got === 'silent') return { nodeKey: o.nodeKey, outcome: got };
+  }
+  return null;
+}
