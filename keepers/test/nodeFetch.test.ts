@@ -2,10 +2,11 @@
  * The keeper's requests to node-chosen endpoints (infra/nodeFetch.ts) through the real collect-commitments
  * and openings handlers, against real local HTTP servers playing hostile nodes (issue 11, finding 6):
  * - a node that redirects: the redirect target (another local server) is never requested, the node counts
- *   as unreachable (no commitment; openings `silent`), and the reason carries no node-chosen text;
+ *   as unreachable (openings `silent`), and the reason carries no node-chosen text (commitments no longer
+ *   come from nodes: the keeper collects them attested from the guardians);
  * - error statuses, malformed answers with hostile keys and values, oversized and slow answers, endpoints
  *   that are not URLs: each becomes a fixed sentence with numbers only.
- * The handlers run with a stub environment holding only the clock and timings they read (no chain, no
+ * The openings handler runs with a stub environment holding only the clock and timings they read (no chain, no
  * Redis: the unit under test is what the handler asks and records).
  */
 import { test, describe, before, after } from 'node:test';
@@ -14,7 +15,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { pino } from 'pino';
-import { collectCommitmentsStage } from '../src/keeper/handlers/collect.js';
 import { openingsStage } from '../src/keeper/handlers/openings.js';
 import type { KeeperEnv } from '../src/keeper/handlers/env.js';
 import type { StageContext } from '../src/keeper/runner.js';
@@ -71,13 +71,6 @@ async function askOpenings(endpoint: string, env = stubEnv()) {
   return nodeOpeningsWire.parse(answer); // what goes into the dataset
 }
 
-async function askCommitment(endpoint: string, env = stubEnv()) {
-  return (await collectCommitmentsStage(env).part!(partContext({ endpoint }))) as {
-    commitments: unknown[];
-    reason?: string;
-  };
-}
-
 function assertClean(reason: string | undefined) {
   assert.ok(reason, 'a reason is recorded');
   assert.ok(!reason.includes(MARK), `no node-chosen text in "${reason}"`);
@@ -115,12 +108,16 @@ describe('a node endpoint that redirects', () => {
     assert.deepEqual(target.hits, [], 'the redirect target was never contacted');
   });
 
-  test('collect-commitments: the target is never requested, the node has no commitment', async () => {
+  test("nodeFetchJson (also the guardians' openings observer): a 301 is refused, its target never requested", async () => {
     node.hits.length = 0;
-    const answer = await askCommitment(`ws://127.0.0.1:${node.port}`);
-    assert.deepEqual(answer.commitments, []);
-    assert.equal(answer.reason, 'answered with a redirect (HTTP 301), not followed');
-    assertClean(answer.reason);
+    await assert.rejects(
+      nodeFetchJson(`${node.url}/epochs/1/commitment`, { timeoutMs: 1_000, maxBytes: 1024 }),
+      (e: NodeFetchError) => {
+        assert.equal(e.category, 'redirect');
+        assertClean(e.message);
+        return true;
+      },
+    );
     assert.deepEqual(node.hits, ['GET /epochs/1/commitment']);
     assert.deepEqual(target.hits, [], 'the redirect target was never contacted');
   });
@@ -154,7 +151,7 @@ describe('what the keeper records about a node is fixed text', () => {
         const chunk = 'x'.repeat(64 * 1024);
         let sent = 0;
         const more = () => {
-          while (sent < 5 * 1024 * 1024) {
+          while (sent < 17 * 1024 * 1024) {
             sent += chunk.length;
             if (!response.write(chunk)) return response.once('drain', more);
           }
@@ -173,25 +170,20 @@ describe('what the keeper records about a node is fixed text', () => {
     const openings = await askOpenings(`ws://127.0.0.1:${hostile.port}`);
     assert.equal(openings.status, 'silent');
     assert.equal(openings.reason, 'answered HTTP 500');
-    const commitment = await askCommitment(`ws://127.0.0.1:${hostile.port}`);
-    assert.equal(commitment.reason, 'answered HTTP 500');
     mode = 'not-found';
-    assert.equal((await askCommitment(`ws://127.0.0.1:${hostile.port}`)).reason, 'HTTP 404');
+    assert.equal((await askOpenings(`ws://127.0.0.1:${hostile.port}`)).reason, 'answered HTTP 404');
   });
 
   test('a malformed answer: the position in the schema and the issue, never a key or value it sent', async () => {
     mode = 'malformed';
+    // an answer that does not parse is not attributable to the node (no signature): as good as none
     const openings = await askOpenings(`ws://127.0.0.1:${hostile.port}/`);
-    assert.equal(openings.status, 'malformed');
+    assert.equal(openings.status, 'silent');
     assertClean(openings.reason);
-    assert.match(openings.reason!, /^answer does not match the schema: .+ at /);
-    const commitment = await askCommitment(`ws://127.0.0.1:${hostile.port}`);
-    assert.deepEqual(commitment.commitments, []);
-    assertClean(commitment.reason);
-    assert.match(commitment.reason!, /^malformed commitment: answer does not match the schema/);
+    assert.match(openings.reason!, /^unusable answer: answer does not match the schema: .+ at /);
     mode = 'not-json';
     const html = await askOpenings(`ws://127.0.0.1:${hostile.port}`);
-    assert.equal(html.status, 'malformed');
+    assert.equal(html.status, 'silent');
     assertClean(html.reason);
   });
 
@@ -199,7 +191,7 @@ describe('what the keeper records about a node is fixed text', () => {
     mode = 'huge';
     const huge = await askOpenings(`ws://127.0.0.1:${hostile.port}`);
     assert.equal(huge.status, 'silent');
-    assert.equal(huge.reason, 'answer exceeds the 4194304-byte limit');
+    assert.equal(huge.reason, 'answer exceeds the 16777216-byte limit');
     mode = 'slow';
     const started = Date.now();
     const slow = await askOpenings(`ws://127.0.0.1:${hostile.port}`, stubEnv(300));
@@ -214,12 +206,9 @@ describe('what the keeper records about a node is fixed text', () => {
       assert.equal(openings.status, 'silent');
       assertClean(openings.reason);
       assert.match(openings.reason!, /^the registered endpoint is not a (URL|ws:\/\/ or wss:\/\/ URL)$/);
-      const commitment = await askCommitment(endpoint);
-      assert.deepEqual(commitment.commitments, []);
-      assertClean(commitment.reason);
     }
     // a host that does not resolve: the host name (the node's choice) is not repeated
-    const dns = await askCommitment(`ws://${MARK.toLowerCase()}.invalid:7000`, stubEnv(2_000));
+    const dns = await askOpenings(`ws://${MARK.toLowerCase()}.invalid:7000`, stubEnv(2_000));
     assertClean(dns.reason);
     assert.match(dns.reason!, /^(host not found|connection failed|no answer within 2000 ms)$/);
   });
