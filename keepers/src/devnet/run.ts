@@ -1,9 +1,10 @@
 /**
  * `npm run devnet`: the project's main job. One command starts a local chain (anvil) and Redis, deploys
  * and wires every contract, sets up a small live network — 20 edge nodes (two drop messages, one inflates
- * its commitment, one goes offline when the network's first epoch starts), 6 WatchDogs and two colluding
- * licenses of one holder, 7 guardians (5-of-7), 50 clients sending traffic — runs the keeper pipeline,
- * and prints a table per settled epoch. Ctrl-C stops everything it started.
+ * its commitment, one goes offline when the network's first epoch starts, one commits only after the seed),
+ * a third party racing the guardians with framing datasets, 6 WatchDogs and two colluding licenses of one
+ * holder, 7 guardians (5-of-7), 50 clients sending traffic — runs the keeper pipeline, and prints a table
+ * per settled epoch. Ctrl-C stops everything it started.
  *
  *   npm run devnet                       # runs until Ctrl-C
  *   npm run devnet -- --epochs 3         # exits after 3 network epochs: 0 if every node got what its
@@ -180,7 +181,7 @@ export async function runDevnet(
     return stop(1);
   }
   console.log(
-    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught, the colluding WatchDogs gained nothing and no honest node was penalised`,
+    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught, the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
   );
   return stop(0);
 }
