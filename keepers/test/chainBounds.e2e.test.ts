@@ -81,6 +81,7 @@ let book: AddressBook;
 let bookPath: string;
 let client: PublicClient;
 let redis: RedisHandle;
+let keeperPort: number;
 let tmp: string;
 let guardians: GuardianService[] = [];
 let guardianUrls: string[] = [];
@@ -284,6 +285,7 @@ test('nodes with the longest, multi-byte, non-UTF-8 and non-URL endpoints: the d
   timeout: 300_000,
 }, async () => {
   redis = await ensureRedis({ url: `redis://127.0.0.1:${await freePort()}`, dataDir: join(tmp, 'redis') });
+  keeperPort = await freePort();
   const contracts = {
     staking: book.contracts.NodeStaking,
     settlement: book.contracts.EpochSettlement,
@@ -302,6 +304,9 @@ test('nodes with the longest, multi-byte, non-UTF-8 and non-URL endpoints: the d
         dataDir: join(tmp, `guardian-${i}`),
         fromBlock: BigInt(book.startBlock),
         logger: quiet,
+        // /sign: only the keeper (dev account 2), datasets only from its URL
+        keepers: [devAccount(2).address],
+        datasetOrigins: [`http://127.0.0.1:${keeperPort}`],
       }),
   );
   guardianUrls = await Promise.all(guardians.map((g) => g.start()));
@@ -333,7 +338,7 @@ test('nodes with the longest, multi-byte, non-UTF-8 and non-URL endpoints: the d
     privateKey: devPrivateKey(2),
     redisUrl: redis.url,
     guardianUrls,
-    httpPort: 0,
+    httpPort: keeperPort,
     dataDir: join(tmp, 'keeper'),
     timing: TIMING,
     lockDurationMs: 3000,

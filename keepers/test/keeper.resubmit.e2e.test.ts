@@ -42,6 +42,7 @@ let book: AddressBook;
 let bookPath: string;
 let client: PublicClient;
 let redis: RedisHandle;
+let keeperPort: number;
 let tmp: string;
 let guardians: GuardianService[] = [];
 let ports: number[] = [];
@@ -79,6 +80,7 @@ before(async () => {
   ({ book } = await deployProtocol({ rpcUrl: anvil.rpcUrl, privateKey: devPrivateKey(0), addressBookPath: bookPath }));
   client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) }) as PublicClient;
   redis = await ensureRedis({ url: `redis://127.0.0.1:${await freePort()}`, dataDir: join(tmp, 'redis') });
+  keeperPort = await freePort();
   const contracts = {
     staking: book.contracts.NodeStaking,
     settlement: book.contracts.EpochSettlement,
@@ -99,6 +101,9 @@ before(async () => {
         fromBlock: BigInt(book.startBlock),
         logger: quiet,
         port: ports[k],
+        // /sign: only the keeper (dev account 2), datasets only from its URL
+        keepers: [devAccount(2).address],
+        datasetOrigins: [`http://127.0.0.1:${keeperPort}`],
       }),
   );
 });
@@ -124,7 +129,7 @@ test('the keeper adds late guardian signatures and resubmits an epoch the chain 
     privateKey: devPrivateKey(2),
     redisUrl: redis.url,
     guardianUrls: [...urls, lateUrl],
-    httpPort: 0,
+    httpPort: keeperPort,
     dataDir: join(tmp, 'keeper'),
     timing: TIMING,
     lockDurationMs: 3000,

@@ -77,6 +77,13 @@ after(async () => {
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The latest chain time this test mined to (ms): the guardians' clock. */
+let chainNowMs = 0;
+async function mineTo(timestamp: number): Promise<void> {
+  await mineAt(chain, timestamp);
+  chainNowMs = Math.max(chainNowMs, timestamp * 1000);
+}
+
 const signRequest = (dataset: EpochDataset, header: EpochHeader) => {
   const dataHash = datasetHash(dataset);
   served.set(`/datasets/${dataHash}.json`, canonicalJson(dataset));
@@ -135,11 +142,13 @@ test('paid guardians come from storage whoever submits; disputes need three vote
       stake: n.stake,
       endpoint: n.endpoint,
     });
-  const watchdogList: { tokenId: bigint; privateKey: Hex }[] = [];
+  const watchdogList: { tokenId: bigint; privateKey: Hex; owner: Address }[] = [];
   for (let i = 0; i < 4; i++) {
     const operatorKey = generatePrivateKey();
+    const holderKey = generatePrivateKey();
     watchdogList.push({
-      tokenId: await mintLicense(c, generatePrivateKey(), privateKeyToAccount(operatorKey).address),
+      owner: privateKeyToAccount(holderKey).address,
+      tokenId: await mintLicense(c, holderKey, privateKeyToAccount(operatorKey).address),
       privateKey: operatorKey,
     });
   }
@@ -189,6 +198,13 @@ test('paid guardians come from storage whoever submits; disputes need three vote
       consensus: DEVNET_CONSENSUS,
       dataDir: dir,
       fromBlock: BigInt(c.book.startBlock),
+      datasetOrigins: [baseUrl], // this test's dataset server (sign() is called directly: no keeper auth)
+      // The test moves the chain's clock (mineAt): the guardians read time from it, and with no openings
+      // window or transcript grace configured an epoch is signable from its commit deadline on.
+      nowMs: () => Math.max(Date.now(), chainNowMs),
+      openingsWindowSeconds: 0,
+      transcriptGraceSeconds: 0,
+      observeIntervalMs: 0,
     });
   });
   const [, memberList] = await c.publicClient.readContract({
@@ -228,7 +244,7 @@ test('paid guardians come from storage whoever submits; disputes need three vote
 
   // Epochs before E−1 settle empty, directly; E−1 through a forwarder contract (a) with guardians 2..6.
   const E = (await currentEpoch(c)) + 2;
-  await mineAt(c, await epochStartOf(c, E));
+  await mineTo(await epochStartOf(c, E));
   await submitEmptyEpochs(c, E - 2, keys.slice(0, 5));
   const forwarder = await deploy('SubmitForwarder');
   const emptyHeader: EpochHeader = {
@@ -270,7 +286,7 @@ test('paid guardians come from storage whoever submits; disputes need three vote
 
   // Epoch E: its paid set is E−1's recorded signers; every guardian checks and signs.
   const start = await epochStartOf(c, E);
-  await mineAt(c, start + c.book.epochDurationSeconds + grace);
+  await mineTo(start + c.book.epochDurationSeconds + grace);
   const factsE = await facts(E);
   assert.deepEqual(factsE.signersPaid, forwardedSigners.map(lower).sort(), '(a) signers of the forwarded epoch');
   const reader = new ChainReader(c.publicClient, c.book);
@@ -328,7 +344,7 @@ test('paid guardians come from storage whoever submits; disputes need three vote
 
   // Epoch E+1: pays all seven (storage), not guardian 6 alone (calldata), nor only the five submitted.
   const startNext = start + c.book.epochDurationSeconds;
-  await mineAt(c, startNext + c.book.epochDurationSeconds + grace);
+  await mineTo(startNext + c.book.epochDurationSeconds + grace);
   await send(2, { address: settlement, abi: epochSettlementAbi, functionName: 'finalizeEpochs' });
   assert.equal(await status(E), 3, '(d) E finalized despite one dispute vote');
   const factsNext = await facts(E + 1);
@@ -361,7 +377,7 @@ test('paid guardians come from storage whoever submits; disputes need three vote
   }
   assert.equal(await status(E + 1), 2, 'Disputed after three votes');
   const expiresAt = (await entry(E + 1)).finalizeAt;
-  await mineAt(c, expiresAt);
+  await mineTo(expiresAt);
   const expired = await send(1, {
     address: settlement,
     abi: epochSettlementAbi,
