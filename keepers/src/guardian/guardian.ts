@@ -65,7 +65,7 @@ import {
 } from '../core/guardianApi.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import { CommitmentStore } from './commitmentStore.js';
-import { missingCommitment, observedButNotCounted, omittedOpenings, uncountedCommitment } from './ownView.js';
+import { missingCommitment, observedButNotCounted, uncountedCommitment } from './ownView.js';
 import { OpeningsObserver } from './openingsObserver.js';
 
 export interface GuardianOptions {
@@ -475,15 +475,6 @@ export class GuardianService {
         { node: omitted.nodeKey },
       );
 
-    const hidden = omittedOpenings(this.openings.list(request.epoch), dataset);
-    if (hidden)
-      throw err(
-        409,
-        'openings-omitted',
-        `node ${hidden} answered this guardian with signed openings, but the dataset has it ${dataset.openings.some((o) => o.nodeKey === hidden) ? 'silent' : 'missing'}`,
-        { node: hidden },
-      );
-
     let evaluation;
     try {
       evaluation = await evaluateEpoch(dataset, { dataHash: request.dataHash as Hex });
@@ -492,7 +483,7 @@ export class GuardianService {
       throw error;
     }
     this.evaluateSeconds.observe((performance.now() - started) / 1000);
-    const uncounted = uncountedCommitment(this.commitments.list(request.epoch), evaluation);
+    const uncounted = uncountedCommitment(this.commitments.list(request.epoch), evaluation, dataset, this.address);
     if (uncounted)
       throw err(
         409,

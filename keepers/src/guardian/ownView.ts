@@ -34,39 +34,37 @@ export function missingCommitment(
 
 /**
  * After evaluation: a node whose commitment this guardian attested must have a counted commitment (or be
- * an equivocator): a dataset that strips the other guardians' attestations below the quorum hides it.
+ * an equivocator) — unless the dataset carries this guardian's own attestation of it. A dataset that strips
+ * attestations below the quorum hides a node's volume: refused. But when the keeper did include this
+ * guardian's attestation, the commitment simply did not reach q attestations (other guardians were down
+ * or saw it late): refusing then would stall the epoch for a fact no keeper can change.
  */
 export function uncountedCommitment(
   attested: readonly AttestedCommitment[],
   evaluation: Pick<EpochEvaluation, 'perNode'>,
+  d: Pick<EpochDataset, 'commitments'>,
+  guardian: string,
 ): string | null {
   const byNode = new Map(evaluation.perNode.map((n) => [n.nodeKey as string, n]));
+  const me = guardian.toLowerCase();
   for (const a of attested) {
     const n = byNode.get(a.nodeKey);
-    if (n && !n.committed) return a.nodeKey;
-  }
-  return null;
-}
-
-/**
- * A node this guardian holds a node-signed openings answer of, that the dataset has silent or not at all
- * (a keeper hiding an answer to take a node's volume and strike it); null when there is none.
- */
-export function omittedOpenings(observations: readonly OpeningsObservation[], d: EpochDataset): string | null {
-  const nodes = new Set(d.nodes.map((n) => n.nodeKey));
-  const entries = new Map(d.openings.map((o) => [o.nodeKey, o]));
-  for (const o of observations) {
-    if (o.status !== 'signed' || !nodes.has(o.nodeKey)) continue;
-    const entry = entries.get(o.nodeKey);
-    if (!entry || entry.status === 'silent') return o.nodeKey;
+    if (!n || n.committed) continue;
+    const entry = d.commitments.find(
+      (c) => c.nodeKey === a.nodeKey && c.signature === a.signature && c.commitment.root === a.commitment.root,
+    );
+    if (entry?.attestations.some((x) => x.guardian === me)) continue;
+    return a.nodeKey;
   }
   return null;
 }
 
 /**
  * After evaluation: a node this guardian holds a node-signed answer of must have its openings counted
- * (ok, malformed or fraud): an entry the evaluation finds unattributable, unobserved or silent hides that
- * answer (e.g. one field changed). The first such node, or null.
+ * (ok, malformed or fraud) when its commitment counts: an entry the evaluation finds unattributable,
+ * unobserved or silent — or no entry at all — hides that answer (e.g. one field changed, or the keeper
+ * marked the node silent). A node whose commitment does not count has nothing to open ('no-commitment'),
+ * so this guardian's answer is moot there. The first such node, or null.
  */
 export function observedButNotCounted(
   observations: readonly OpeningsObservation[],
