@@ -44,7 +44,8 @@ import { isOneSentence, runSendnet, type CliRun } from './cliHarness.js';
 import { failureTracker, waitFor as waitForTimeout } from './helpers/waiting.js';
 import { evaluateInWorker, type WorkerEvaluation } from './helpers/evaluateInWorker.js';
 
-const POPULATION = { nodes: 6, clients: 12, watchdogs: 3 };
+// No colluding licenses: the presale checks below count one license per WatchDog holder.
+const POPULATION = { nodes: 6, clients: 12, watchdogs: 3, colludingWatchdogs: 0 };
 const SETTLE_TIMEOUT_MS = 240_000;
 
 const waitFor = <T>(

@@ -217,7 +217,7 @@ test('`npm run devnet -- --epochs 1` on a small population settles the epoch, pr
     assert.match(
       run.stdout,
       new RegExp(
-        `devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught and no honest node was penalised`,
+        `devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught, the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
       ),
     );
     assert.match(run.stdout, /devnet: stopping every process it started/);
