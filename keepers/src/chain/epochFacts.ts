@@ -179,56 +179,61 @@ export async function keyStatesAt(
   });
 }
 
+const ZERO_ADDRESS_LOWER: Address = '0x0000000000000000000000000000000000000000';
+
+/**
+ * One address-valued `WatchDogLicense` view per distinct token after block `blockNumber`, lowercase, keyed
+ * by token id; `onRevert` (when given) supplies the value for a token whose call reverts.
+ */
+async function licenseAddressesAt(
+  client: PublicClient,
+  license: Address,
+  functionName: 'operatorOf' | 'ownerOf',
+  tokenIds: readonly bigint[],
+  blockNumber: number,
+  onRevert?: Address,
+): Promise<Map<string, Address>> {
+  const unique = [...new Set(tokenIds)];
+  const values = await inBatches(unique, (tokenId) =>
+    client
+      .readContract({
+        address: license,
+        abi: watchDogLicenseAbi,
+        functionName,
+        args: [tokenId],
+        blockNumber: BigInt(blockNumber),
+      })
+      .catch((error: unknown) => {
+        const reverted = error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError);
+        if (reverted && onRevert !== undefined) return onRevert;
+        throw error;
+      }),
+  );
+  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(values[i]!)]));
+}
+
 /** `WatchDogLicense.operatorOf` of each token after block `blockNumber` (lowercase, zero address = none). */
-export async function watchdogOperatorsAt(
+export function watchdogOperatorsAt(
   client: PublicClient,
   license: Address,
   tokenIds: readonly bigint[],
   blockNumber: number,
 ): Promise<Map<string, Address>> {
-  const unique = [...new Set(tokenIds)];
-  const operators = await inBatches(unique, (tokenId) =>
-    client.readContract({
-      address: license,
-      abi: watchDogLicenseAbi,
-      functionName: 'operatorOf',
-      args: [tokenId],
-      blockNumber: BigInt(blockNumber),
-    }),
-  );
-  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(operators[i]!)]));
+  return licenseAddressesAt(client, license, 'operatorOf', tokenIds, blockNumber);
 }
 
 /**
  * `WatchDogLicense.ownerOf` of each token after block `blockNumber` (lowercase). A token that does not exist
  * there (burned by a refund) has the zero address; any other failure throws.
  */
-export async function watchdogOwnersAt(
+export function watchdogOwnersAt(
   client: PublicClient,
   license: Address,
   tokenIds: readonly bigint[],
   blockNumber: number,
 ): Promise<Map<string, Address>> {
-  const unique = [...new Set(tokenIds)];
-  const owners = await inBatches(unique, (tokenId) =>
-    client
-      .readContract({
-        address: license,
-        abi: watchDogLicenseAbi,
-        functionName: 'ownerOf',
-        args: [tokenId],
-        blockNumber: BigInt(blockNumber),
-      })
-      .catch((error: unknown) => {
-        const reverted = error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError);
-        if (reverted) return ZERO_OWNER;
-        throw error;
-      }),
-  );
-  return new Map(unique.map((id, i) => [id.toString(), lower<Address>(owners[i]!)]));
+  return licenseAddressesAt(client, license, 'ownerOf', tokenIds, blockNumber, ZERO_ADDRESS_LOWER);
 }
-
-const ZERO_OWNER: Address = '0x0000000000000000000000000000000000000000';
 
 export interface PreviousEpoch {
   /** Reward root of the previous epoch's (latest) submission; zero for epoch 1. */

@@ -6,13 +6,13 @@
  * second is equivocation evidence, a third is refused. Files of epochs older than the newest one minus
  * `retainEpochs` are deleted.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { epochCommitmentWire } from '../core/datasetSchema.js';
 import { addressWire, ecdsaSignatureWire } from '../core/wire.js';
 import { attestationWire } from '../core/attestation.js';
 import { SendnetError } from '../core/errors.js';
+import { EpochJournal } from './epochJournal.js';
 
 /** One attested commitment: the node's signed commitment (wire form) and this guardian's attestation. */
 export const attestedCommitmentSchema = z.object({
@@ -34,46 +34,24 @@ export class CommitmentStoreError extends SendnetError {
 const contentKey = (c: AttestedCommitment['commitment']) => `${c.root}:${c.totalUnits}:${c.leafCount}`;
 
 export class CommitmentStore {
-  private readonly dir: string;
-  private readonly epochs = new Map<number, AttestedCommitment[]>();
+  private readonly journal: EpochJournal<AttestedCommitment>;
 
   constructor(
     dataDir: string,
-    private readonly retainEpochs = 16,
+    retainEpochs = 16,
     private readonly perNode = 2,
   ) {
-    this.dir = join(dataDir, 'commitments');
-    mkdirSync(this.dir, { recursive: true });
-  }
-
-  private file(epoch: number): string {
-    return join(this.dir, `${epoch}.jsonl`);
+    this.journal = new EpochJournal(
+      join(dataDir, 'commitments'),
+      attestedCommitmentSchema,
+      retainEpochs,
+      (message) => new CommitmentStoreError(message),
+    );
   }
 
   /** Every commitment attested for `epoch`, in the order accepted. */
   list(epoch: number): AttestedCommitment[] {
-    const cached = this.epochs.get(epoch);
-    if (cached) return cached;
-    let text = '';
-    try {
-      text = readFileSync(this.file(epoch), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    const entries: AttestedCommitment[] = [];
-    const lines = text.split('\n');
-    for (const [i, line] of lines.entries()) {
-      if (line.trim() === '') continue;
-      try {
-        entries.push(attestedCommitmentSchema.parse(JSON.parse(line)));
-      } catch (error) {
-        // A torn last line (crash mid-write) was never answered: drop it. Anything else is corruption.
-        if (lines.slice(i + 1).every((l) => l.trim() === '')) break;
-        throw new CommitmentStoreError(`corrupt ${this.file(epoch)} line ${i + 1}: ${(error as Error).message}`);
-      }
-    }
-    this.epochs.set(epoch, entries);
-    return entries;
+    return this.journal.list(epoch);
   }
 
   /** The stored entry with the same node and content, if any. */
@@ -93,26 +71,6 @@ export class CommitmentStore {
 
   /** Appends `entry` durably (the caller checked it is new and under the per-node bound). */
   add(entry: AttestedCommitment): void {
-    const epoch = entry.commitment.epoch;
-    const entries = this.list(epoch);
-    const fd = openSync(this.file(epoch), 'a');
-    try {
-      writeSync(fd, `${JSON.stringify(entry)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    entries.push(entry);
-    this.prune(epoch);
-  }
-
-  private prune(newest: number): void {
-    for (const name of readdirSync(this.dir)) {
-      const m = /^(\d+)\.jsonl$/.exec(name);
-      if (m && Number(m[1]) < newest - this.retainEpochs) {
-        rmSync(join(this.dir, name), { force: true });
-        this.epochs.delete(Number(m[1]));
-      }
-    }
+    this.journal.append(entry.commitment.epoch, entry);
   }
 }

@@ -40,7 +40,7 @@ import { ChainFactsError, ChainNotReadyError, type EpochContracts } from '../cha
 import type { ConsensusParameters } from '../core/consensus.js';
 import { checkDatasetAgainstChain } from './checks.js';
 import { SignedEpochs, SignedEpochsError } from './signedEpochs.js';
-import { BodyTooLargeError, readBody, sendJson } from '../infra/httpJson.js';
+import { BodyTooLargeError, readBody, readBodyUpTo, sendJson } from '../infra/httpJson.js';
 import { HttpError } from '../core/errors.js';
 import { epochSettlementAbi, nodeStakingAbi } from '../generated/contracts.js';
 import {
@@ -576,31 +576,14 @@ export class GuardianService {
       await response.body.cancel();
       throw err(422, 'dataset-too-large', `dataset is ${declared} bytes, limit ${limit}`);
     }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body.getReader();
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > limit) {
-          await reader.cancel();
-          throw err(422, 'dataset-too-large', `dataset exceeds the limit of ${limit} bytes`);
-        }
-        chunks.push(value);
-      }
+      return await readBodyUpTo(response, limit, () =>
+        err(422, 'dataset-too-large', `dataset exceeds the limit of ${limit} bytes`),
+      );
     } catch (error) {
       if (error instanceof HttpError) throw error;
       throw err(502, 'dataset-unavailable', `reading ${url}: ${(error as Error).message}`);
     }
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const c of chunks) {
-      bytes.set(c, offset);
-      offset += c.byteLength;
-    }
-    return bytes;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {

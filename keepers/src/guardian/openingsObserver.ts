@@ -8,7 +8,6 @@
  * directory (durable across restarts), served by `GET /epochs/:e/openings`, and checked at `/sign`: a node
  * this guardian holds a signed answer of must not be silent or missing in the dataset.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Address, Hex, PublicClient, TypedDataDomain } from 'viem';
@@ -28,6 +27,7 @@ import { samplingSeed, sampleTargets } from '../core/sampling.js';
 import { ecdsaSignatureWire, lowerHex } from '../core/wire.js';
 import { nodeBaseUrl, nodeFetchJson } from '../infra/nodeFetch.js';
 import type { CommitmentStore } from './commitmentStore.js';
+import { EpochJournal } from './epochJournal.js';
 
 const answerSchema = z.object({ openings: z.array(openingWire).max(1024), signature: ecdsaSignatureWire });
 
@@ -54,8 +54,7 @@ export interface OpeningsObserverOptions {
 export type { OpeningsObservation };
 
 export class OpeningsObserver {
-  private readonly dir: string;
-  private readonly epochs = new Map<number, OpeningsObservation[]>();
+  private readonly journal: EpochJournal<OpeningsObservation>;
   private readonly inFlight = new Set<string>();
   /** (epoch, node) pairs this process asked during the window: silence is signed only for those. */
   private readonly asked = new Set<string>();
@@ -63,58 +62,22 @@ export class OpeningsObserver {
   private running = false;
 
   constructor(private readonly o: OpeningsObserverOptions) {
-    this.dir = join(o.dataDir, 'openings');
-    mkdirSync(this.dir, { recursive: true });
-  }
-
-  private file(epoch: number): string {
-    return join(this.dir, `${epoch}.jsonl`);
+    this.journal = new EpochJournal(
+      join(o.dataDir, 'openings'),
+      openingsObservationSchema,
+      o.retainEpochs ?? 16,
+      (message) => new Error(message),
+    );
   }
 
   /** Every observation of `epoch` (one per node). */
   list(epoch: number): OpeningsObservation[] {
-    const cached = this.epochs.get(epoch);
-    if (cached) return cached;
-    let text = '';
-    try {
-      text = readFileSync(this.file(epoch), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    const entries: OpeningsObservation[] = [];
-    const lines = text.split('\n');
-    for (const [i, line] of lines.entries()) {
-      if (line.trim() === '') continue;
-      try {
-        entries.push(openingsObservationSchema.parse(JSON.parse(line)));
-      } catch (error) {
-        if (lines.slice(i + 1).every((l) => l.trim() === '')) break; // a torn last line
-        throw new Error(`corrupt ${this.file(epoch)} line ${i + 1}: ${(error as Error).message}`);
-      }
-    }
-    this.epochs.set(epoch, entries);
-    return entries;
+    return this.journal.list(epoch);
   }
 
   private record(epoch: number, entry: OpeningsObservation): void {
-    const entries = this.list(epoch);
-    if (entries.some((e) => e.nodeKey === entry.nodeKey)) return;
-    const fd = openSync(this.file(epoch), 'a');
-    try {
-      writeSync(fd, `${JSON.stringify(entry)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    entries.push(entry);
-    const retain = this.o.retainEpochs ?? 16;
-    for (const name of readdirSync(this.dir)) {
-      const m = /^(\d+)\.jsonl$/.exec(name);
-      if (m && Number(m[1]) < epoch - retain) {
-        rmSync(join(this.dir, name), { force: true });
-        this.epochs.delete(Number(m[1]));
-      }
-    }
+    if (this.list(epoch).some((e) => e.nodeKey === entry.nodeKey)) return;
+    this.journal.append(epoch, entry);
   }
 
   /** The openings deadline of `epoch`: commitDeadline + openingsWindowSeconds. */

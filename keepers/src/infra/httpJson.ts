@@ -25,6 +25,28 @@ export interface FetchJsonOptions {
 }
 
 /**
+ * Reads a response body of at most `maxBytes`: past the limit the stream is cancelled and `tooLarge()` is
+ * thrown, without reading further. Other read failures (a reset, a timeout) propagate as they are.
+ */
+export async function readBodyUpTo(response: Response, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
  * Requests `url` and returns `{ status, body }` with the body parsed as JSON (or the raw text if it is
  * not JSON). Throws HttpRequestError on network errors, timeouts and oversized responses — never on a
  * status code; the caller decides what a 404 or 409 means.
@@ -58,26 +80,18 @@ export async function fetchJson(
       response.status,
     );
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
+  let bytes: Buffer;
   try {
-    for (;;) {
-      if (!reader) break;
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel();
-        throw new HttpRequestError(`${url}: response exceeds the ${maxBytes}-byte limit`, response.status);
-      }
-      chunks.push(value);
-    }
+    bytes = await readBodyUpTo(
+      response,
+      maxBytes,
+      () => new HttpRequestError(`${url}: response exceeds the ${maxBytes}-byte limit`, response.status),
+    );
   } catch (error) {
     if (error instanceof HttpRequestError) throw error;
     throw new HttpRequestError(`${url}: reading the response failed: ${(error as Error).message}`, response.status);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = bytes.toString('utf8');
   try {
     return { status: response.status, body: text === '' ? null : JSON.parse(text) };
   } catch {

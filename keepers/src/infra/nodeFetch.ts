@@ -13,6 +13,7 @@
  */
 import type { z } from 'zod';
 import { SendnetError } from '../core/errors.js';
+import { readBodyUpTo } from './httpJson.js';
 
 /** The fixed failure categories (the `category` of a NodeFetchError). */
 export const NODE_FETCH_FAILURES = ['bad-endpoint', 'unreachable', 'timeout', 'redirect', 'too-large'] as const;
@@ -108,27 +109,15 @@ export async function nodeFetchJson(url: string, options: NodeFetchOptions): Pro
     await response.body?.cancel().catch(() => undefined);
     throw new NodeFetchError('too-large', `answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
+  let text: string;
   try {
-    for (;;) {
-      if (!reader) break;
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new NodeFetchError('too-large', `answer exceeds the ${maxBytes}-byte limit`);
-      }
-      chunks.push(value);
-    }
+    const tooLarge = () => new NodeFetchError('too-large', `answer exceeds the ${maxBytes}-byte limit`);
+    text = (await readBodyUpTo(response, maxBytes, tooLarge)).toString('utf8');
   } catch (error) {
     if (error instanceof NodeFetchError) throw error;
     if (signal.aborted) throw timedOut();
     throw new NodeFetchError('unreachable', 'the answer broke off');
   }
-  const text = Buffer.concat(chunks).toString('utf8');
   let body: unknown;
   try {
     body = text === '' ? undefined : JSON.parse(text);
