@@ -13,6 +13,7 @@
 import type { Address, Hex } from 'viem';
 import { canonicalJson, keccakUtf8 } from './canonicalJson.js';
 import type { EpochHeader } from './epochHeader.js';
+import type { EpochCommitment } from './commitment.js';
 import { buildEpochTrees, scoreEpoch, type EpochTrees, type ScoringInput, type ScoringResult } from './scoring.js';
 import { parseEpochDataset, type EpochDataset } from './datasetSchema.js';
 import { assignmentSeed, samplingSeed } from './sampling.js';
@@ -75,7 +76,7 @@ export interface NodeEvaluation {
   faults: number;
 }
 
-export type RejectedKind = 'commitment' | 'openings' | 'watchdog-commit' | 'transcript';
+export type RejectedKind = 'commitment' | 'openings' | 'watchdog-commit' | 'transcript' | 'challenge-opening';
 
 export interface RejectedItem {
   kind: RejectedKind;
@@ -121,10 +122,13 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
   const nodes = [...d.nodes].sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : a.nodeKey > b.nodeKey ? 1 : 0));
   const rejected: RejectedItem[] = [];
   const relay = await evaluateRelay(d, rejected);
+  const counted = new Map<Address, EpochCommitment>();
+  for (const [node, r] of relay) if (r.commitment) counted.set(node, r.commitment);
   const watchdogs = await evaluateWatchdogs(
     d,
     nodes.map((n) => n.nodeKey as Address),
     rejected,
+    counted,
   );
   const p = d.parameters;
   const fraudSlash = BigInt(p.fraudSlash);

@@ -34,8 +34,10 @@ import { attestationWire } from './attestation.js';
  * 2: `contracts.licenseRewards`, `parameters.licenseEmission` and `previousLicenseCumulative` (license leaves).
  * 3: `commitments[].attestations` (guardian attestations, core/attestation.ts); `openings[].signature` (the
  *    node's Openings signature) and `openings[].silenceAttestations` (core/openingsProof.ts).
+ * 4: `challengeOpenings` (the nodes' committed receipts of WatchDog challenge envelopes: a challenge result
+ *    counts as a delivery only with one, core/evaluateWatchdogs.ts); challenge envelope ids fixed by the secret.
  */
-export const DATASET_VERSION = 3;
+export const DATASET_VERSION = 4;
 
 // -------------------------------------------------------------------------------------------- atoms
 // The vocabulary is core/wire.ts (its canonical dialect); the ticket and ack are its `ticketWire`, `ackWire`.
@@ -99,6 +101,15 @@ export const watchdogCommitWire = z.strictObject({
   owner: addressWire,
   commit: bytes32Wire,
   signature: ecdsaSignatureWire,
+});
+
+/** One node's openings of receipts of challenge envelopes (at most m × challengesPerNode of them). */
+export const challengeOpeningsWire = z.strictObject({
+  nodeKey: addressWire,
+  openings: z
+    .array(openingWire)
+    .min(1)
+    .max(64 * 10_000),
 });
 
 export const challengeResultWire = z.strictObject({
@@ -213,6 +224,12 @@ export const epochDatasetSchema = z.strictObject({
   commitments: z.array(commitmentWire),
   openings: z.array(nodeOpeningsWire),
   transcripts: z.array(transcriptWire),
+  /**
+   * Per node, openings (in its commitment's sum tree) of receipts of WatchDog challenge envelopes, as the
+   * node answered `POST /epochs/:e/openings { envelopeIds }`; ascending by node key, each node's openings by
+   * envelope id. Self-verifying (a sum path to the counted root and the receipt's own signatures).
+   */
+  challengeOpenings: z.array(challengeOpeningsWire),
   /** The active guardian set (sorted ascending). */
   guardianSet: z.array(addressWire).min(1),
   /** Signers of the previous epoch's submitEpoch (empty for epoch 1); paid the guardian share. */
@@ -234,6 +251,7 @@ export type CommitmentWire = z.infer<typeof commitmentWire>;
 export type NodeOpeningsWire = z.infer<typeof nodeOpeningsWire>;
 export type WatchdogCommitWire = z.infer<typeof watchdogCommitWire>;
 export type ChallengeResultWire = z.infer<typeof challengeResultWire>;
+export type ChallengeOpeningsWire = z.infer<typeof challengeOpeningsWire>;
 export type TranscriptBodyWire = z.infer<typeof transcriptBodyWire>;
 export type TranscriptWire = z.infer<typeof transcriptWire>;
 export type CumulativeWire = z.infer<typeof cumulativeWire>;
@@ -347,6 +365,8 @@ export interface DatasetParts {
     silenceAttestations?: readonly { guardian: string; signature: string }[];
   }[];
   transcripts: readonly unknown[];
+  /** Openings of challenge receipts per node (default: none). */
+  challengeOpenings?: readonly { nodeKey: string; openings: readonly unknown[] }[];
   guardianSet: readonly string[];
   signersPaid: readonly string[];
   previousCumulative: readonly { account: string; cumulative: Amount }[] | ReadonlyMap<string, Amount>;
@@ -500,6 +520,18 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       .sort(
         (a, b) => byBigint(String(a.transcript?.tokenId), String(b.transcript?.tokenId)) || byString(json(a), json(b)),
       ),
+    challengeOpenings: sortedBy(
+      (parts.challengeOpenings ?? [])
+        .filter((c) => c.openings.length > 0)
+        .map((c) => {
+          const n = normalizeLoose(c) as { nodeKey: string; openings: { ticket?: { envelopeId?: string } }[] };
+          n.openings = [...n.openings].sort((a, b) =>
+            byString(String(a.ticket?.envelopeId), String(b.ticket?.envelopeId)),
+          );
+          return n;
+        }),
+      (c) => c.nodeKey,
+    ),
     guardianSet: parts.guardianSet.map((g) => low(g)).sort(byString),
     signersPaid: parts.signersPaid.map((g) => low(g)).sort(byString),
     previousCumulative: sortedBy(

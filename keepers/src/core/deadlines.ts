@@ -5,8 +5,9 @@
  * - WatchDog commits are accepted until the epoch starts (docs/keepers.md §4).
  * - The commit deadline is `epochEnd + commitGraceSeconds` (§3); collecting commitments starts then.
  * - Openings are answered until `commitDeadline + openingsWindowSeconds`.
- * - Transcripts are accepted from the epoch end until `epochEnd + transcriptGraceSeconds` at least (until
- *   the pipeline's `transcripts` stage fixes them).
+ * - Transcripts are accepted from the commit deadline (a transcript reveals the WatchDog's secret and with
+ *   it the challenge envelope ids, so only once every commitment is fixed) until `commitDeadline +
+ *   transcriptGraceSeconds` at least (until the pipeline's `transcripts` stage fixes them).
  */
 
 /** The settlement's clock parameters (unix seconds); `EpochClock` (epochClock.ts) wraps them with a `now`. */
@@ -50,7 +51,7 @@ export function openingsDeadline(clock: EpochTiming, d: Deadlines, epoch: number
 }
 
 export function transcriptDeadline(clock: EpochTiming, d: Deadlines, epoch: number): number {
-  return epochEnd(clock, epoch) + d.transcriptGraceSeconds;
+  return commitDeadline(clock, d, epoch) + d.transcriptGraceSeconds;
 }
 
 /** Epochs whose commit deadline has passed at `t`, i.e. whose pipeline may start: 1..n (0 if none). */

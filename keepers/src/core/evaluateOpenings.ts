@@ -53,7 +53,8 @@ function toCommitment(w: CommitmentWire): EpochCommitment {
   };
 }
 
-function toOpening(w: OpeningWire): Opening {
+/** An opening's wire form as `verifyOpening` takes it. */
+export function toOpening(w: OpeningWire): Opening {
   return {
     index: w.index,
     ticket: w.ticket as Opening['ticket'],

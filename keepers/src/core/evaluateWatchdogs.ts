@@ -2,9 +2,21 @@
  * Availability part of `evaluateEpoch` (docs/keepers.md §4): WatchDog commits (operator signature, one
  * commit per license), the assignment from the assignment seed (core/sampling.ts), transcripts (operator
  * signature, then core/watchdogSchedule.ts `checkTranscript`: the secret opens the commit, results exactly
- * the schedule; plus: no challenge sent before its scheduled time or after the epoch end), and the
- * per-node samples for core/scoring.ts: for every assigned WatchDog with an accepted transcript, its
- * success ratio (ok / scheduled) and the latencies of its successful challenges. Pure.
+ * the schedule, each naming the envelope id its secret fixes; plus: no challenge sent before its scheduled
+ * time or after the epoch end), and the per-node samples for core/scoring.ts. Pure.
+ *
+ * A result is evidence, not a claim (issue 11 finding 3): a challenge counts as delivered only when the node
+ * opened its committed receipt of the challenge envelope (`challengeOpenings`: a sum path to the node's
+ * counted commitment and the receipt's own signatures, the ack by the WatchDog's recipient identity). So:
+ *   - "ok" with the receipt: delivered, the reported latency counts;
+ *   - "ok" without it: not delivered, and unproven: the license is not paid for it;
+ *   - "not ok" without it: not delivered;
+ *   - "not ok" with it: delivered (at the timeout as latency) and a provable lie: the WatchDog's own
+ *     recipient acked it, and an honest WatchDog acks only deliveries within the timeout. The license
+ *     forfeits its whole epoch reward.
+ * A node's sample from a WatchDog is the share of its challenges delivered; license weights
+ * (`licenseWeights`) pay only results that are proven or uncontradicted, on nodes where the WatchDog's share
+ * agrees with the node's median.
  *
  * Timing: a WatchDog learns its assignment only once the start block exists (the node set is read there),
  * so a challenge may go out later than scheduled, but never earlier and never after the epoch.
@@ -20,6 +32,9 @@ import {
   type Transcript,
 } from './watchdogSchedule.js';
 import type { EpochDataset, TranscriptWire, WatchdogCommitWire } from './datasetSchema.js';
+import type { EpochCommitment } from './commitment.js';
+import { verifyOpening } from './sampling.js';
+import { toOpening } from './evaluateOpenings.js';
 import type { RejectedItem } from './dataset.js';
 import { PPM, medianInt } from './scoring.js';
 
@@ -31,13 +46,27 @@ export interface WatchdogSample {
   latenciesMs: number[];
 }
 
+/** One WatchDog's results for one node, judged against the node's opened receipts. */
+export interface WatchdogResultCounts {
+  tokenId: string;
+  /** Challenges delivered: the node opened its receipt of the envelope. */
+  ok: number;
+  scheduled: number;
+  /** Results the WatchDog reported "ok". */
+  claimedOk: number;
+  /** "ok" without a receipt: not paid. */
+  unproven: number;
+  /** "not ok" although the node opened the receipt: the license forfeits the epoch. */
+  contradicted: number;
+}
+
 export interface WatchdogEvaluation {
   /** node → tokenIds assigned (pick order). */
   assignment: Map<Address, string[]>;
   /** node → samples of assigned WatchDogs with accepted transcripts. */
   samples: Map<Address, WatchdogSample[]>;
-  /** node → per-WatchDog counts (for reporting). */
-  ratios: Map<Address, { tokenId: string; ok: number; scheduled: number }[]>;
+  /** node → per-WatchDog counts (for reporting and license weights). */
+  ratios: Map<Address, WatchdogResultCounts[]>;
   /** Licenses with an accepted transcript covering at least one scheduled challenge. */
   eligibleLicenses: string[];
 }
@@ -165,10 +194,74 @@ export function watchdogAssignment(
 }
 
 /** `sortedNodeKeys`: the dataset's node keys, ascending. */
+/**
+ * The challenge envelopes each node proved it delivered: node → envelope ids of the `challengeOpenings` that
+ * verify against the node's counted commitment (`commitments`, from core/evaluateOpenings.ts) and name the
+ * node and epoch. Anything else goes to `rejected` (and proves nothing).
+ */
+export function deliveredChallenges(
+  d: Pick<EpochDataset, 'epoch' | 'challengeOpenings'>,
+  commitments: ReadonlyMap<Address, EpochCommitment>,
+  rejected: RejectedItem[],
+): Map<Address, Set<Hex>> {
+  const delivered = new Map<Address, Set<Hex>>();
+  for (const entry of d.challengeOpenings) {
+    const node = entry.nodeKey as Address;
+    const commitment = commitments.get(node);
+    const reject = (id: string, reason: string) => rejected.push({ kind: 'challenge-opening', id, reason });
+    if (!commitment) {
+      reject(node, 'the node has no counted commitment: its challenge receipts prove nothing');
+      continue;
+    }
+    const ids = new Set<Hex>();
+    for (const w of entry.openings) {
+      const check = verifyOpening(toOpening(w), { node, commitment, target: undefined });
+      if (check.ok) ids.add(w.ticket.envelopeId as Hex);
+      else reject(`${node}@${w.ticket.envelopeId}`, `${check.reason}: ${check.detail}`);
+    }
+    delivered.set(node, ids);
+  }
+  return delivered;
+}
+
+type NodeEvidence = Omit<WatchdogResultCounts, 'tokenId'> & { latenciesMs: number[] };
+
+/**
+ * One accepted transcript's results judged against the nodes' opened challenge receipts (the rules in this
+ * file's header): node → counts and the latencies of the delivered challenges (i ascending).
+ */
+function judgeResults(
+  t: Transcript,
+  scheduled: ReadonlyMap<Address, NodeAvailability>,
+  delivered: ReadonlyMap<Address, ReadonlySet<Hex>>,
+  timeoutMs: number,
+): Map<Address, NodeEvidence> {
+  const out = new Map<Address, NodeEvidence>();
+  for (const [node, a] of scheduled)
+    out.set(node, { ok: 0, scheduled: a.scheduled, claimedOk: 0, unproven: 0, contradicted: 0, latenciesMs: [] });
+  for (const r of t.results) {
+    const node = r.node.toLowerCase() as Address;
+    const e = out.get(node)!;
+    const proven = delivered.get(node)?.has(r.envelopeId.toLowerCase() as Hex) ?? false;
+    if (r.ok) e.claimedOk++;
+    if (proven) {
+      e.ok++;
+      e.latenciesMs.push(r.ok ? r.latencyMs : timeoutMs);
+      if (!r.ok) e.contradicted++;
+    } else if (r.ok) e.unproven++;
+  }
+  return out;
+}
+
+/**
+ * `sortedNodeKeys`: the dataset's node keys, ascending; `commitments`: each node's counted commitment (the
+ * challenge receipts are opened against it).
+ */
 export async function evaluateWatchdogs(
   d: EpochDataset,
   sortedNodeKeys: readonly Address[],
   rejected: RejectedItem[],
+  commitments: ReadonlyMap<Address, EpochCommitment> = new Map(),
 ): Promise<WatchdogEvaluation> {
   const validCommits = await validWatchdogCommits(d.epoch, d.watchdogs, rejected);
   const nodes = sortedNodeKeys;
@@ -206,24 +299,32 @@ export async function evaluateWatchdogs(
     forToken.set(w.signature, { wire: w, nodes: check.nodes });
     accepted.set(t.tokenId, forToken);
   });
-  const transcripts = new Map<string, Map<Address, NodeAvailability>>();
+  const transcripts = new Map<string, Map<Address, NodeEvidence>>();
+  const delivered = deliveredChallenges(d, commitments, rejected);
   for (const [tokenId, forToken] of accepted) {
     if (forToken.size > 1)
       rejected.push({ kind: 'transcript', id: tokenId, reason: 'two different transcripts for one license' });
-    else transcripts.set(tokenId, [...forToken.values()][0]!.nodes);
+    else {
+      const { wire, nodes: scheduled } = [...forToken.values()][0]!;
+      transcripts.set(
+        tokenId,
+        judgeResults(wire.transcript as Transcript, scheduled, delivered, d.parameters.challengeTimeoutMs),
+      );
+    }
   }
 
   // Samples per node from its assigned WatchDogs' accepted transcripts.
   const samples = new Map<Address, WatchdogSample[]>();
-  const ratios = new Map<Address, { tokenId: string; ok: number; scheduled: number }[]>();
+  const ratios = new Map<Address, WatchdogResultCounts[]>();
   for (const node of nodes) {
     const s: WatchdogSample[] = [];
-    const counts: { tokenId: string; ok: number; scheduled: number }[] = [];
+    const counts: WatchdogResultCounts[] = [];
     for (const tokenId of assignment.get(node)!) {
-      const availability = transcripts.get(tokenId)?.get(node);
-      if (!availability) continue;
-      s.push({ watchdog: tokenId, successRatio: availability.successRatio, latenciesMs: availability.latenciesMs });
-      counts.push({ tokenId, ok: availability.ok, scheduled: availability.scheduled });
+      const evidence = transcripts.get(tokenId)?.get(node);
+      if (!evidence) continue;
+      const { latenciesMs, ...c } = evidence;
+      s.push({ watchdog: tokenId, successRatio: c.scheduled === 0 ? 0 : c.ok / c.scheduled, latenciesMs });
+      counts.push({ tokenId, ...c });
     }
     samples.set(node, s);
     ratios.set(node, counts);
@@ -239,31 +340,69 @@ export async function evaluateWatchdogs(
 export const OUTLIER_TOLERANCE_PPM = 250_000;
 
 /**
- * License reward weights: for each eligible license, the challenges it was scheduled on the nodes where its
- * success ratio lies within `OUTLIER_TOLERANCE_PPM` of that node's median (the node's availability before
- * rounding to performance). A WatchDog that reports an honest node down, or an offline node up, against its
- * independent peers is not paid for that node (a `transcript` item in `rejected` says so); with m = 5 and
- * assignment by owner, a colluding pair cannot move the median either, so lying earns less than reporting
- * the truth (docs/keepers.md §4).
+ * License reward weights: for each eligible license, its paid results. A license with a contradicted result
+ * (it reported "not ok" for a challenge the node proved delivered) gets nothing this epoch. Otherwise, on each
+ * node where its delivered share lies within `OUTLIER_TOLERANCE_PPM` of the node's median (over the node's
+ * WatchDogs), it is paid for the results it did not claim without proof (scheduled − unproven). A WatchDog that
+ * reports "ok" without sending is unpaid for those results and, since nothing was delivered, an outlier
+ * wherever the node is up; one that reports an honest node down is caught by the node's receipts; with m = 5
+ * and assignment by owner a colluding pair cannot move the median either (docs/keepers.md §4). Each refusal is
+ * a `transcript` item in `rejected`.
  */
 export function licenseWeights(w: WatchdogEvaluation, rejected: RejectedItem[]): Map<string, number> {
   const weights = new Map<string, number>(w.eligibleLicenses.map((id) => [id, 0]));
+  const forfeited = new Set<string>();
+  for (const [node, counts] of w.ratios)
+    for (const c of counts)
+      if (c.contradicted > 0 && weights.has(c.tokenId)) {
+        forfeited.add(c.tokenId);
+        rejected.push({
+          kind: 'transcript',
+          id: `${c.tokenId}@${node}`,
+          reason: `contradicted: ${c.contradicted} challenge(s) reported failed that ${node} proved delivered (its receipt, acked by the WatchDog); the license forfeits the epoch`,
+        });
+      }
   for (const [node, counts] of w.ratios) {
     const ppm = counts.map((c) => Math.round((c.ok / c.scheduled) * PPM));
     const median = medianInt(ppm);
     counts.forEach((c, i) => {
       const weight = weights.get(c.tokenId);
-      if (weight === undefined) return;
+      if (weight === undefined || forfeited.has(c.tokenId)) return;
       if (Math.abs(ppm[i]! - median) > OUTLIER_TOLERANCE_PPM) {
         rejected.push({
           kind: 'transcript',
           id: `${c.tokenId}@${node}`,
-          reason: `outlier: success ${ppm[i]} ppm for ${node} against its WatchDogs' median ${median} ppm; not paid for this node`,
+          reason: `outlier: ${ppm[i]} ppm of its challenges to ${node} delivered against its WatchDogs' median ${median} ppm; not paid for this node`,
         });
         return;
       }
-      weights.set(c.tokenId, weight + c.scheduled);
+      if (c.unproven > 0)
+        rejected.push({
+          kind: 'transcript',
+          id: `${c.tokenId}@${node}`,
+          reason: `unproven: ${c.unproven} challenge(s) reported ok without the node's receipt; not paid for them`,
+        });
+      weights.set(c.tokenId, weight + c.scheduled - c.unproven);
     });
   }
+  for (const id of forfeited) weights.set(id, 0);
   return weights;
+}
+
+/**
+ * The challenge envelope ids of `transcripts`' results per node (ascending, each once): what the keeper asks
+ * each node to open (`challengeOpenings`).
+ */
+export function challengeEnvelopesByNode(
+  transcripts: readonly { transcript: { results: readonly { node: string; envelopeId: string }[] } }[],
+): Map<Address, Hex[]> {
+  const byNode = new Map<Address, Set<Hex>>();
+  for (const t of transcripts)
+    for (const r of t.transcript.results) {
+      const node = r.node.toLowerCase() as Address;
+      const ids = byNode.get(node) ?? new Set<Hex>();
+      ids.add(r.envelopeId.toLowerCase() as Hex);
+      byNode.set(node, ids);
+    }
+  return new Map([...byNode].map(([node, ids]) => [node, [...ids].sort()]));
 }

@@ -205,7 +205,8 @@ export type OpeningRejection = SumPathRejection | ReceiptRejection;
  */
 export function verifyOpening(
   opening: Opening,
-  expected: { node: Address; commitment: EpochCommitment; target: bigint },
+  /** `target` undefined: any leaf of the tree (a challenge receipt, looked up by envelope id). */
+  expected: { node: Address; commitment: EpochCommitment; target: bigint | undefined },
 ): { ok: true; units: number; senderDid: string } | { ok: false; reason: OpeningRejection; detail: string } {
   const { commitment } = expected;
   // each hash once: the leaf and the signature checks share them

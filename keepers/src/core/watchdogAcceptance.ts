@@ -5,7 +5,7 @@
  *
  * Commits: accepted for the next `COMMIT_EPOCHS_AHEAD` epochs only (before the epoch starts, never further
  * ahead), signed by the license's operator; one commit per license and epoch. Transcripts: accepted from the
- * epoch's end until the pipeline fixed the epoch's WatchDog data (its `transcripts` stage, after the
+ * epoch's commit deadline until the pipeline fixed the epoch's WatchDog data (its `transcripts` stage, after the
  * transcript deadline at the earliest); the license committed, the body is no larger than its schedule can
  * need (`maxTranscriptBytes`), the secret opens its commit, the commit's operator signed, and the results
  * are exactly the license's schedule (`transcriptScheduleRefusal`); one transcript per license and epoch.
@@ -86,9 +86,17 @@ export function commitConflict(c: WatchdogCommitMessage, existing: StoredWatchdo
   };
 }
 
-/** Transcripts open when the epoch ends. */
-export function transcriptTooEarly(epoch: number, now: number, epochEnd: number): Refusal | null {
-  return now < epochEnd ? { code: 'too-early', message: `epoch ${epoch} ends at ${epochEnd}` } : null;
+/**
+ * Transcripts open at the commit deadline: a transcript reveals the secret, and with it which envelopes were
+ * challenges, so it must not be known while nodes can still commit (`now`, `commitDeadline`: unix seconds).
+ */
+export function transcriptTooEarly(epoch: number, now: number, commitDeadline: number): Refusal | null {
+  return now < commitDeadline
+    ? {
+        code: 'too-early',
+        message: `transcripts of epoch ${epoch} are taken from its commit deadline ${commitDeadline} on`,
+      }
+    : null;
 }
 
 /** The pipeline fixes an epoch's WatchDog data only after its transcript deadline: before, it cannot be fixed. */

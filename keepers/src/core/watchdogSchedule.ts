@@ -4,11 +4,17 @@
  *
  *   commit         = keccak256(abi.encode("SN-WD-1", uint256 tokenId, uint32 epoch, bytes32 secret))
  *   offset(n, i)   = uint256(keccak256(abi.encode(bytes32 secret, address n, uint32 i))) mod (epochDuration − timeout)
+ *   envelopeId(n, i) = keccak256(abi.encode("SN-WD-ENVELOPE-1", bytes32 secret, address n, uint32 i))
  *   transcriptHash = keccak256(abi.encode("SN-WD-TRANSCRIPT-1", uint256 tokenId, uint32 epoch, bytes32 secret,
  *                      (address node, uint32 i, uint64 at, bytes32 envelopeId, bool ok, uint32 latencyMs)[] results))
  *
  * Commits and transcripts are signed by the license's operator key with EIP-191 `personal_sign` over the
  * raw 32-byte hash. Transcript results are in canonical order: node ascending, then i ascending.
+ *
+ * A challenge's envelope id is fixed by the secret (issue 11 finding 3): it looks random to the node (the
+ * secret stays hidden until the transcript, which keepers take only after the commit deadline), and once
+ * the transcript reveals the secret everybody knows which envelope each result is about, so the node's
+ * committed receipt of that envelope (an opening of its sum tree) is the evidence of a delivery.
  */
 import { z } from 'zod';
 import { bytesToHex, encodeAbiParameters, hexToBytes, recoverMessageAddress, type Address, type Hex } from 'viem';
@@ -51,6 +57,25 @@ function checkHex32(what: string, value: Hex): void {
 }
 
 // ------------------------------------------------------------------------------------------- commits
+
+/**
+ * The envelope id of challenge `i` to `node`: derived from the secret, so a result names exactly one
+ * envelope and a node cannot know which of its envelopes are challenges before the secret is revealed.
+ */
+export function challengeEnvelopeId(secret: Hex, node: Address, i: number): Hex {
+  assertUint32('challenge index', i);
+  checkHex32('secret', secret);
+  return bytesToHex(
+    keccak(
+      hexToBytes(
+        encodeAbiParameters(
+          [{ type: 'string' }, { type: 'bytes32' }, { type: 'address' }, { type: 'uint32' }],
+          ['SN-WD-ENVELOPE-1', secret, node, i],
+        ),
+      ),
+    ),
+  );
+}
 
 export function watchdogCommit(tokenId: bigint, epoch: number, secret: Hex): Hex {
   assertUint32('epoch', epoch);
@@ -273,6 +298,7 @@ export const TRANSCRIPT_REJECTIONS = [
   'missing-result',
   'latency-exceeds-timeout',
   'off-schedule',
+  'wrong-envelope-id',
 ] as const;
 export type TranscriptRejection = (typeof TRANSCRIPT_REJECTIONS)[number];
 
@@ -351,6 +377,8 @@ export function checkTranscript(
         return fail('results-out-of-order', `result ${r.node}#${r.i} after ${previous.node}#${previous.i}`);
     }
     previous = r;
+    if (r.envelopeId.toLowerCase() !== challengeEnvelopeId(t.secret, node, r.i))
+      return fail('wrong-envelope-id', `result ${r.node}#${r.i} names envelope ${r.envelopeId}, not the schedule's`);
     if (expected.epochStartSeconds !== undefined) {
       const earliest = (expected.epochStartSeconds + byIndex[r.i]!) * 1000;
       if (r.at < earliest || r.at >= earliest + timeoutMs) {

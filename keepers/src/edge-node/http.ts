@@ -7,7 +7,10 @@
  *                                     → { openings: [...] } in request order (for targets also
  *                                       `signature`, the node's Openings signature, core/openingsProof.ts); a target r (decimal) opens the
  *                                       leaf whose unit interval contains r (the walk of docs/keepers.md §3),
- *                                       so a verifier that has only the commitment can ask for its samples
+ *                                       so a verifier that has only the commitment can ask for its samples;
+ *                                     or { envelopeIds: string[] } → { openings } of the receipts of those
+ *                                       envelopes the tree holds (WatchDog challenge evidence, unsigned: a
+ *                                       sum path to the committed root proves itself), ids not held omitted
  *   GET  /metrics                     → Prometheus text
  *
  * Every input is validated; errors answer `{ error, reason }` with a status that names the class of
@@ -32,8 +35,14 @@ export const openingsRequestSchema = z.union([
       .min(1)
       .max(MAX_OPENING_INDICES),
   }),
+  z.strictObject({
+    envelopeIds: z
+      .array(z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'not a 32-byte hex envelope id'))
+      .min(1)
+      .max(MAX_OPENING_INDICES),
+  }),
 ]);
-export type OpeningsRequest = { indices: number[] } | { targets: bigint[] };
+export type OpeningsRequest = { indices: number[] } | { targets: bigint[] } | { envelopeIds: `0x${string}`[] };
 
 /** A handler's answer: status and JSON body (or text for metrics). */
 export interface HttpAnswer {
@@ -90,10 +99,12 @@ async function route(api: RelayHttpApi, request: IncomingMessage): Promise<HttpA
     return httpError(
       400,
       'bad-request',
-      `${problem} (send { indices: number[] } or { targets: string[] }, 1-${MAX_OPENING_INDICES})`,
+      `${problem} (send { indices: number[] }, { targets: string[] } or { envelopeIds: string[] }, 1-${MAX_OPENING_INDICES})`,
     );
   }
   const body = parsed.data;
+  if ('envelopeIds' in body)
+    return api.openings(epoch, { envelopeIds: body.envelopeIds.map((id) => id.toLowerCase() as `0x${string}`) });
   return api.openings(epoch, 'indices' in body ? { indices: body.indices } : { targets: body.targets.map(BigInt) });
 }
 

@@ -81,7 +81,10 @@ export function forgeReceipts(real: readonly Receipt[], factor: number): Receipt
 export class EpochLedger {
   private readonly open = new Map<number, Map<Hex, LedgerEntry>>();
   private readonly committed = new Map<number, Committed>();
-  private readonly trees = new Map<number, { tree: SumTree; entries: LedgerEntry[] }>();
+  private readonly trees = new Map<
+    number,
+    { tree: SumTree; entries: LedgerEntry[]; byEnvelope: Map<string, number> }
+  >();
   private serveCount = 0;
 
   constructor(private readonly options: LedgerOptions) {}
@@ -201,35 +204,46 @@ export class EpochLedger {
     return this.committed.get(epoch);
   }
 
-  private treeOf(epoch: number): { tree: SumTree; entries: LedgerEntry[] } {
+  private treeOf(epoch: number): { tree: SumTree; entries: LedgerEntry[]; byEnvelope: Map<string, number> } {
     let cached = this.trees.get(epoch);
     if (!cached) {
       const entries = [...this.entriesOf(epoch).values()].sort((a, b) =>
         a.ticketHash < b.ticketHash ? -1 : a.ticketHash > b.ticketHash ? 1 : 0,
       );
       const tree = buildSumTree(entries.map((e) => ({ hash: e.leafHash, units: BigInt(e.receipt.ticket.units) })));
-      cached = { tree, entries };
+      const byEnvelope = new Map(entries.map((e, index) => [e.receipt.ticket.envelopeId.toLowerCase(), index]));
+      cached = { tree, entries, byEnvelope };
       this.trees.set(epoch, cached);
     }
     return cached;
   }
 
   /**
-   * Openings of a committed epoch's leaves (docs/keepers.md §3), by leaf index or by sample target (the leaf
+   * Openings of a committed epoch's leaves (docs/keepers.md §3), by leaf index, by envelope id (ids not in the tree omitted) or by sample target (the leaf
    * whose unit interval contains it); throws OpeningIndexError for an index or target out of range.
    */
-  openings(epoch: number, request: { indices: readonly number[] } | { targets: readonly bigint[] }) {
+  openings(
+    epoch: number,
+    request: { indices: readonly number[] } | { targets: readonly bigint[] } | { envelopeIds: readonly string[] },
+  ) {
     if (!this.committed.has(epoch)) throw new Error(`epoch ${epoch} is not committed`);
-    const { tree, entries } = this.treeOf(epoch);
+    const { tree, entries, byEnvelope } = this.treeOf(epoch);
     const indices =
       'indices' in request
         ? request.indices
-        : request.targets.map((target) => {
-            if (target >= tree.totalUnits) {
-              throw new OpeningIndexError(`target ${target} out of range: epoch ${epoch} has ${tree.totalUnits} units`);
-            }
-            return tree.findLeafForTarget(target);
-          });
+        : 'envelopeIds' in request
+          ? request.envelopeIds.flatMap((id) => {
+              const index = byEnvelope.get(id.toLowerCase());
+              return index === undefined ? [] : [index];
+            })
+          : request.targets.map((target) => {
+              if (target >= tree.totalUnits) {
+                throw new OpeningIndexError(
+                  `target ${target} out of range: epoch ${epoch} has ${tree.totalUnits} units`,
+                );
+              }
+              return tree.findLeafForTarget(target);
+            });
     return indices.map((index) => {
       if (index >= tree.leafCount)
         throw new OpeningIndexError(`leaf index ${index} out of range: epoch ${epoch} has ${tree.leafCount} leaves`);

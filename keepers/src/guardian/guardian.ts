@@ -25,7 +25,13 @@ import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import type { Logger } from 'pino';
 import { log as rootLog } from '../infra/log.js';
 import { keccak } from '../core/merkle.js';
-import { datasetHash, evaluateEpoch, parseEpochDataset, type EpochDataset } from '../core/dataset.js';
+import {
+  datasetHash,
+  evaluateEpoch,
+  parseEpochDataset,
+  type EpochDataset,
+  type EpochEvaluation,
+} from '../core/dataset.js';
 import { headerDigest, settlementDomain } from '../core/epochHeader.js';
 import {
   firstHeaderDifference,
@@ -65,7 +71,18 @@ import {
 } from '../core/guardianApi.js';
 import type { EpochHeader } from '../core/epochHeader.js';
 import { CommitmentStore } from './commitmentStore.js';
-import { missingCommitment, observedButNotCounted, uncountedCommitment } from './ownView.js';
+import {
+  missingCommitment,
+  observedButNotCounted,
+  provenByAnswer,
+  uncountedCommitment,
+  unprovenChallenges,
+} from './ownView.js';
+import { fetchChallengeOpenings } from '../infra/challengeOpenings.js';
+import { nodeFailureReason } from '../infra/nodeFetch.js';
+
+/** How long a guardian waits for a node's challenge receipts at `/sign`. */
+const CHALLENGE_RECEIPT_TIMEOUT_MS = 3000;
 import { OpeningsObserver } from './openingsObserver.js';
 
 export interface GuardianOptions {
@@ -499,6 +516,14 @@ export class GuardianService {
         `node ${unobserved.nodeKey} answered this guardian with signed openings; the dataset makes them ${unobserved.outcome}`,
         { node: unobserved.nodeKey },
       );
+    const hidden = await this.hiddenChallengeReceipt(dataset, evaluation);
+    if (hidden)
+      throw err(
+        409,
+        'challenge-receipts-omitted',
+        `node ${hidden.nodeKey} opened its receipt of challenge envelope ${hidden.envelopeId} to this guardian; the dataset lacks it`,
+        { node: hidden.nodeKey },
+      );
     const difference = firstHeaderDifference(evaluation.header, theirs);
     if (difference)
       throw new HttpError(409, 'header-mismatch', 'header-mismatch', { error: 'header-mismatch', ...difference });
@@ -507,6 +532,43 @@ export class GuardianService {
       'header recomputed',
     );
     return this.signDigest(request.epoch, digest);
+  }
+
+  /**
+   * Own view of the WatchDog evidence: asks each node whose commitment counts and whose challenge results
+   * the dataset leaves unproven for those receipts itself (a few at a time, `CHALLENGE_RECEIPT_TIMEOUT_MS`
+   * each); the first receipt a node proves that the dataset lacks, or null. A node that does not answer
+   * proves nothing.
+   */
+  private async hiddenChallengeReceipt(
+    dataset: EpochDataset,
+    evaluation: EpochEvaluation,
+  ): Promise<{ nodeKey: Address; envelopeId: Hex } | null> {
+    const asks = [...unprovenChallenges(dataset, evaluation)];
+    const endpoints = new Map(dataset.nodes.map((n) => [n.nodeKey, n.endpoint]));
+    let found: { nodeKey: Address; envelopeId: Hex } | null = null;
+    let next = 0;
+    const worker = async () => {
+      while (next < asks.length && !found) {
+        const [nodeKey, { commitment, envelopeIds }] = asks[next++]!;
+        const endpoint = endpoints.get(nodeKey);
+        if (!endpoint) continue;
+        try {
+          const openings = await fetchChallengeOpenings(
+            endpoint,
+            dataset.epoch,
+            envelopeIds,
+            CHALLENGE_RECEIPT_TIMEOUT_MS,
+          );
+          const proven = provenByAnswer(dataset.epoch, nodeKey, commitment, openings);
+          if (proven.length > 0) found ??= { nodeKey, envelopeId: proven[0]! };
+        } catch (error) {
+          this.log.debug({ node: nodeKey, reason: nodeFailureReason(error) }, 'no challenge receipts from node');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    return found;
   }
 
   /** Records the digest (refusing a different one for the epoch), then signs it. Serialized. */

@@ -1,9 +1,13 @@
 /**
  * The guardian's own-view checks before it signs (docs/keepers.md §6): what it observed itself must be in
  * the dataset. Every commitment it attested for the epoch, of a node in the epoch's Active set, must be there with its attestation (else a
- * keeper could drop a node's commitment and take its volume away). Pure.
+ * keeper could drop a node's commitment and take its volume away); a challenge receipt a node opens to this
+ * guardian must not be missing from `challengeOpenings` (`unprovenChallenges`, `provenByAnswer`). Pure.
  */
-import type { EpochDataset } from '../core/datasetSchema.js';
+import type { Address, Hex } from 'viem';
+import type { EpochCommitment } from '../core/commitment.js';
+import type { EpochDataset, OpeningWire } from '../core/datasetSchema.js';
+import { challengeEnvelopesByNode, deliveredChallenges } from '../core/evaluateWatchdogs.js';
 import type { EpochEvaluation } from '../core/dataset.js';
 import type { AttestedCommitment } from './commitmentStore.js';
 import type { OpeningsObservation } from './openingsObserver.js';
@@ -77,4 +81,43 @@ export function observedButNotCounted(
     if (got === 'unattributed' || got === 'unobserved' || got === 'silent') return { nodeKey: o.nodeKey, outcome: got };
   }
   return null;
+}
+
+/**
+ * After evaluation: the challenge results the dataset leaves unproven, per node whose commitment counts —
+ * the envelope ids of the transcripts' results with no verified receipt in `challengeOpenings`. The guardian
+ * asks those nodes itself (a keeper that drops a node's receipts takes its availability away, and hides a
+ * lying WatchDog); ascending ids.
+ */
+export function unprovenChallenges(
+  d: Pick<EpochDataset, 'epoch' | 'transcripts' | 'challengeOpenings'>,
+  evaluation: Pick<EpochEvaluation, 'perNode'>,
+): Map<Address, { commitment: EpochCommitment; envelopeIds: Hex[] }> {
+  const counted = new Map<Address, EpochCommitment>();
+  for (const n of evaluation.perNode)
+    if (n.commitment) counted.set(n.nodeKey as Address, { epoch: d.epoch, ...n.commitment } as EpochCommitment);
+  const proven = deliveredChallenges(d, counted, []);
+  const out = new Map<Address, { commitment: EpochCommitment; envelopeIds: Hex[] }>();
+  for (const [node, ids] of challengeEnvelopesByNode(d.transcripts)) {
+    const commitment = counted.get(node);
+    if (!commitment) continue;
+    const missing = ids.filter((id) => !proven.get(node)?.has(id));
+    if (missing.length > 0) out.set(node, { commitment, envelopeIds: missing });
+  }
+  return out;
+}
+
+/** Of a node's answer, the envelope ids whose receipt verifies against its counted commitment. */
+export function provenByAnswer(
+  epoch: number,
+  node: Address,
+  commitment: EpochCommitment,
+  openings: readonly OpeningWire[],
+): Hex[] {
+  const proven = deliveredChallenges(
+    { epoch, challengeOpenings: [{ nodeKey: node, openings: [...openings] }] },
+    new Map([[node, commitment]]),
+    [],
+  );
+  return [...(proven.get(node) ?? [])].sort();
 }

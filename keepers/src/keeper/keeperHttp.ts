@@ -244,7 +244,7 @@ export async function startKeeperHttp(options: KeeperHttpOptions): Promise<Keepe
     const t = signed.transcript;
     const times = epochTimes(await env.chain.clock(), env, t.epoch);
     const now = nowSeconds(env);
-    refuse(transcriptTooEarly(t.epoch, now, times.epochEnd));
+    refuse(transcriptTooEarly(t.epoch, now, times.commitDeadline));
     // Open until the pipeline fixes the epoch's WatchDog data (never before the transcript deadline), so
     // WatchDogs that could not reach a keeper that was down get in when it is back.
     const fixed = async () =>

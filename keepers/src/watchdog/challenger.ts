@@ -2,8 +2,11 @@
  * WatchDog challenges through an edge node (docs/keepers.md §4): the WatchDog's challenge identities log
  * in to the node as ordinary clients (the reference relay client, client/relayClient.ts); a challenge is an
  * envelope of 1–4 KiB of random bytes from one identity to another, and succeeds when the recipient got it
- * within the timeout (latency = receive time − send time). The recipient acks it like any delivery, so a
- * challenge looks like ordinary traffic to the node. Connections are opened ahead of the first challenge
+ * within the timeout (latency = receive time − send time). The envelope id is the one the WatchDog's secret
+ * fixes for the challenge (core/watchdogSchedule.ts `challengeEnvelopeId`), random-looking to the node. The
+ * recipient acks a challenge that arrives within the timeout like any delivery (so it looks like ordinary
+ * traffic, and the node's committed receipt is the evidence of the delivery) and never one that arrives late:
+ * an ack exists exactly when the result is "ok". Connections are opened ahead of the first challenge
  * (`warmUp`, once the assignment is known) or on first use, and re-opened after a failure.
  */
 import { randomBytes, randomInt } from 'node:crypto';
@@ -56,7 +59,14 @@ class NodeChannel {
     if (this.current) return this.current.ready;
     const clients = this.identities.map(
       (id) =>
-        new RelayClient({ device: id.device, did: id.did, reconnect: false, openPayloads: false, logger: this.logger }),
+        new RelayClient({
+          device: id.device,
+          did: id.did,
+          reconnect: false,
+          openPayloads: false,
+          autoAck: false,
+          logger: this.logger,
+        }),
     );
     const entry: { clients?: RelayClient[]; ready: Promise<RelayClient[]> } = {
       ready: withTimeout(
@@ -130,8 +140,19 @@ export class Challenger {
       .catch(() => undefined);
   }
 
-  /** Challenge number `i` of `node`: identity i → identity i+1 (mod the number of identities). */
-  async challenge(node: Address, endpoint: string, i: number): Promise<ChallengeOutcome> {
+  /**
+   * Challenge number `i` of `node` in `epoch`, as envelope `envelopeId`: identity i → identity i+1 (mod the
+   * number of identities).
+   */
+  async challenge(
+    node: Address,
+    endpoint: string,
+    i: number,
+    epoch: number,
+    envelopeId: Hex,
+    /** Never send at or after this time (unix ms, the epoch's end): a late send is reported failed unsent. */
+    sendBeforeMs = Number.POSITIVE_INFINITY,
+  ): Promise<ChallengeOutcome> {
     const started = this.now();
     let clients: RelayClient[];
     try {
@@ -139,23 +160,30 @@ export class Challenger {
     } catch (error) {
       return {
         at: started,
-        envelopeId: `0x${'0'.repeat(64)}`,
+        envelopeId,
         ok: false,
         latencyMs: 0,
         error: (error as Error).message,
       };
     }
+    if (this.now() >= sendBeforeMs)
+      return { at: started, envelopeId, ok: false, latencyMs: 0, error: 'not sent: the epoch ended during the login' };
     const sender = clients[i % clients.length]!;
     const recipient = clients[(i + 1) % clients.length]!;
-    const envelope = sender.envelopeFor(recipient.key, randomBytes(randomInt(1024, 4097)));
+    const envelope = sender.envelopeFor(recipient.key, randomBytes(randomInt(1024, 4097)), { epoch, id: envelopeId });
     let onMessage: ((m: ReceivedMessage) => void) | undefined;
+    let at = 0;
     const arrived = new Promise<number>((resolve) => {
       onMessage = (m) => {
-        if (m.envelope.id === envelope.id) resolve(this.now());
+        if (m.envelope.id !== envelope.id) return;
+        const now = this.now();
+        // acked only in time: the node's receipt then proves exactly the "ok" results
+        if (now - at <= this.timeoutMs) recipient.ack(m.envelope);
+        resolve(now);
       };
       recipient.on('message', onMessage);
     });
-    const at = this.now();
+    at = this.now();
     try {
       sender.sendEnvelope(envelope).catch(() => undefined); // a refused send simply never arrives
       const latencyMs = Math.max(0, (await withTimeout(arrived, this.timeoutMs, 'challenge')) - at);

@@ -6,8 +6,9 @@
  *      (same commit filter and assignment code), and the challenge schedule its secret fixes;
  *   3. at each scheduled time (never earlier; late if it learned the assignment late) send a challenge
  *      through the node's WebSocket endpoint between two of its challenge identities (watchdog/challenger.ts);
- *   4. after e ends: sign the transcript (secret + every scheduled result) and POST it, retrying until the
- *      keeper accepts it or two epochs have passed.
+ *   4. after e's commit deadline (the secret fixes the challenge envelope ids, so it stays hidden while nodes
+ *      can still commit): sign the transcript (secret + every scheduled result) and POST it, retrying until
+ *      the keeper accepts it or two epochs have passed.
  * Events: `committed` (epoch), `assigned` ({ epoch, nodes }), `result` ({ epoch, result }), `transcript`
  * ({ epoch, accepted, transcript }), `skipped` ({ epoch, reason }).
  *
@@ -25,6 +26,7 @@ import { log as rootLog } from '../infra/log.js';
 import { deviceKeyFromSeed, generateDeviceKey } from '../core/relay.js';
 import { describeZodError, privateKey } from '../core/wire.js';
 import {
+  challengeEnvelopeId,
   signTranscript,
   signWatchdogCommit,
   watchdogCommit,
@@ -233,28 +235,30 @@ export class WatchDogService extends EventEmitter {
       schedule.map(async (ch) => {
         const scheduledMs = (info.epochStart + ch.offset) * 1000;
         await sleep(scheduledMs - clock.now(), this.abort.signal);
-        const base = { node: ch.node, i: ch.i };
+        const envelopeId = challengeEnvelopeId(secret, ch.node, ch.i);
+        const base = { node: ch.node, i: ch.i, envelopeId };
         const result: TranscriptResult =
           this.abort.signal.aborted || clock.now() >= info.epochEnd * 1000
-            ? { ...base, at: scheduledMs, envelopeId: `0x${'0'.repeat(64)}`, ok: false, latencyMs: 0 }
-            : await this.challenger.challenge(ch.node, endpoints.get(ch.node)!, ch.i).then((o) => {
-                // A send at or after the epoch's end (a slow login) would void the whole transcript: failed.
-                const late = o.at >= info.epochEnd * 1000;
-                if (!o.ok || late)
-                  this.log.info(
-                    { epoch, node: ch.node, i: ch.i, err: late ? 'sent after the epoch ended' : o.error },
-                    'challenge failed',
-                  );
-                return late
-                  ? { ...base, at: scheduledMs, envelopeId: `0x${'0'.repeat(64)}` as Hex, ok: false, latencyMs: 0 }
-                  : {
-                      ...base,
-                      at: Math.max(o.at, scheduledMs),
-                      envelopeId: o.envelopeId,
-                      ok: o.ok,
-                      latencyMs: o.latencyMs,
-                    };
-              });
+            ? { ...base, at: scheduledMs, ok: false, latencyMs: 0 }
+            : await this.challenger
+                .challenge(ch.node, endpoints.get(ch.node)!, ch.i, epoch, envelopeId, info.epochEnd * 1000)
+                .then((o) => {
+                  // A send at or after the epoch's end (a slow login) would void the whole transcript: failed.
+                  const late = o.at >= info.epochEnd * 1000;
+                  if (!o.ok || late)
+                    this.log.info(
+                      { epoch, node: ch.node, i: ch.i, err: late ? 'sent after the epoch ended' : o.error },
+                      'challenge failed',
+                    );
+                  return late
+                    ? { ...base, at: scheduledMs, ok: false, latencyMs: 0 }
+                    : {
+                        ...base,
+                        at: Math.max(o.at, scheduledMs),
+                        ok: o.ok,
+                        latencyMs: o.latencyMs,
+                      };
+                });
         const reported = this.options.falsify ? this.options.falsify(result) : result;
         this.emit('result', { epoch, result: reported });
         return reported;
@@ -263,7 +267,9 @@ export class WatchDogService extends EventEmitter {
 
     // Stopped mid-epoch: post nothing (a restart re-runs the epoch from the stored secret).
     if (this.abort.signal.aborted) return;
-    await sleep(info.epochEnd * 1000 - clock.now(), this.abort.signal);
+    // The transcript reveals the secret (and so which envelopes were challenges): only after the commit
+    // deadline, when every node's commitment is fixed (keepers refuse it earlier).
+    await sleep((clock.commitDeadline(epoch) + 1) * 1000 - clock.now(), this.abort.signal);
     if (this.abort.signal.aborted) return;
     const transcript = await signTranscript(this.options.operatorKey, {
       tokenId: this.tokenId.toString(),
@@ -290,7 +296,9 @@ export class WatchDogService extends EventEmitter {
         return ack.accepted;
       } catch (error) {
         this.log.warn({ err: error, epoch }, 'transcript post failed');
-        if (error instanceof KeeperApiError && error.status === 409) return false;
+        // refused for good, except too early (the keeper's clock behind ours): retried
+        if (error instanceof KeeperApiError && error.status === 409 && !error.message.includes('too-early:'))
+          return false;
       }
       if (clock.now() > deadline || this.abort.signal.aborted) return false;
       await sleep(delay, this.abort.signal);

@@ -1,10 +1,12 @@
 /**
  * Stages `transcripts`, `score` (dataset + evaluation + trees) and `publish-dataset`.
  *
- * transcripts.<e>: waits for the transcript deadline (epochEnd + transcriptGraceSeconds) — and, in a keeper
+ * transcripts.<e>: waits for the transcript deadline (commitDeadline + transcriptGraceSeconds) — and, in a keeper
  * process started less than transcriptGraceSeconds ago, for that long after its start unless every
  * committed license has sent its transcript — then snapshots the WatchDog commits and transcripts the
- * keeper HTTP endpoints accepted, with each license's operator read at the start block.
+ * keeper HTTP endpoints accepted, with each license's operator read at the start block, and asks each committed
+ * node named by a result for its receipts of the challenge envelopes (`challengeOpenings`, the evidence that
+ * makes a result count).
  *
  * score.<e>: waits until epoch e−1 is submitted (its signers are paid in e and its cumulative list is
  * e's starting point), reads what the chain decides (guardian set, signers paid, chain parameters, key
@@ -26,7 +28,10 @@ import {
 } from '../../chain/epochFacts.js';
 import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
-import type { TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import type { ChallengeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
+import { challengeEnvelopesByNode } from '../../core/evaluateWatchdogs.js';
+import { fetchChallengeOpenings } from '../../infra/challengeOpenings.js';
+import { nodeFailureReason } from '../../infra/nodeFetch.js';
 import type { StoredWatchdogCommit } from '../../core/watchdogApi.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
 import type { CumulativeReward, FaultRecord, LicenseCumulative, LicenseReward } from '../../core/scoring.js';
@@ -39,6 +44,8 @@ import { epochTimes, nowSeconds, type KeeperEnv } from './env.js';
 export interface TranscriptsOutput {
   watchdogs: WatchdogCommitWire[];
   transcripts: TranscriptWire[];
+  /** The nodes' openings of their receipts of the transcripts' challenge envelopes (evidence of delivery). */
+  challengeOpenings?: ChallengeOpeningsWire[];
 }
 
 export interface ScoreOutput {
@@ -66,6 +73,47 @@ function snapshotMismatch(facts: EpochChainFacts, collected: CollectOutput, seed
   const mismatch = epochFactsMismatch(facts, collected) ?? epochFactsMismatch(facts, seeds);
   if (!mismatch) return null;
   return mismatch.field.startsWith('nodes') ? 'node set' : mismatch.field;
+}
+
+/** How many nodes the keeper asks for challenge receipts at once. */
+const CHALLENGE_OPENINGS_CONCURRENCY = 16;
+
+/**
+ * Asks every node named by a transcript's results that gave a commitment for its receipts of the challenge
+ * envelopes (infra/challengeOpenings.ts), once, with the request timeout. A node that does not answer proves
+ * no delivery; `evaluateEpoch` verifies what the others answered.
+ */
+async function collectChallengeOpenings(
+  env: KeeperEnv,
+  ctx: StageContext,
+  collected: CollectOutput,
+  transcripts: readonly TranscriptWire[],
+): Promise<ChallengeOpeningsWire[]> {
+  const endpoints = new Map(collected.nodes.map((n) => [n.nodeKey.toLowerCase(), n.endpoint]));
+  const committed = new Set(collected.commitments.map((c) => c.nodeKey.toLowerCase()));
+  const asks = [...challengeEnvelopesByNode(transcripts)].filter(
+    ([node]) => committed.has(node) && endpoints.has(node),
+  );
+  const out: ChallengeOpeningsWire[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < asks.length) {
+      const [nodeKey, ids] = asks[next++]!;
+      try {
+        const openings = await fetchChallengeOpenings(
+          endpoints.get(nodeKey)!,
+          ctx.epoch,
+          ids,
+          env.timing.requestTimeoutMs,
+        );
+        if (openings.length > 0) out.push({ nodeKey, openings });
+      } catch (error) {
+        ctx.log.info({ node: nodeKey, reason: nodeFailureReason(error) }, 'no challenge receipts from node');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CHALLENGE_OPENINGS_CONCURRENCY }, worker));
+  return out.sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
 }
 
 export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
@@ -97,8 +145,16 @@ export function transcriptsStage(env: KeeperEnv): StageHandler<'transcripts'> {
         commit: c.commit,
         signature: c.signature,
       }));
-      ctx.log.info({ commits: watchdogs.length, transcripts: transcripts.size }, 'WatchDog data snapshot');
-      return { watchdogs, transcripts: [...transcripts.values()] };
+      const challengeOpenings = await collectChallengeOpenings(env, ctx, collected, [...transcripts.values()]);
+      ctx.log.info(
+        {
+          commits: watchdogs.length,
+          transcripts: transcripts.size,
+          challengeReceipts: challengeOpenings.reduce((n, c) => n + c.openings.length, 0),
+        },
+        'WatchDog data snapshot',
+      );
+      return { watchdogs, transcripts: [...transcripts.values()], challengeOpenings };
     },
   };
 }
@@ -113,7 +169,7 @@ export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
       const collected = await env.store.requireStage(epoch, 'collect-commitments');
       const seeds = await env.store.requireStage(epoch, 'seed');
       const { openings } = await env.store.requireStage(epoch, 'openings');
-      const { watchdogs, transcripts } = await env.store.requireStage(epoch, 'transcripts');
+      const { watchdogs, transcripts, challengeOpenings } = await env.store.requireStage(epoch, 'transcripts');
       const { contracts } = env.book;
       const epochContracts = {
         staking: contracts.NodeStaking,
@@ -162,6 +218,7 @@ export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
         commitments: collected.commitments,
         openings,
         transcripts,
+        challengeOpenings: challengeOpenings ?? [],
         guardianSet: facts.guardianSet,
         signersPaid: facts.signersPaid,
         previousCumulative: previous.accounts,
