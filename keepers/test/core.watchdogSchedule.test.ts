@@ -9,6 +9,7 @@ import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   WatchdogFormatError,
+  challengeEnvelopeId,
   challengeOffsets,
   checkTranscript,
   parseSignedTranscript,
@@ -115,6 +116,20 @@ test('commit messages and transcripts are personal_sign-ed and recover to the op
   );
 });
 
+test('challengeEnvelopeId: keccak256(abi.encode("SN-WD-ENVELOPE-1", secret, node, i)), per node and index', () => {
+  const abi = AbiCoder.defaultAbiCoder();
+  const node = addr(5);
+  assert.equal(
+    challengeEnvelopeId(SECRET, node, 2),
+    ethersKeccak(abi.encode(['string', 'bytes32', 'address', 'uint32'], ['SN-WD-ENVELOPE-1', SECRET, node, 2])),
+  );
+  assert.notEqual(challengeEnvelopeId(SECRET, node, 2), challengeEnvelopeId(SECRET, node, 3));
+  assert.notEqual(challengeEnvelopeId(SECRET, node, 2), challengeEnvelopeId(SECRET, addr(6), 2));
+  assert.notEqual(challengeEnvelopeId(SECRET, node, 2), challengeEnvelopeId(h('secret', 9), node, 2));
+  assert.throws(() => challengeEnvelopeId(SECRET, node, -1), RangeError);
+  assert.throws(() => challengeEnvelopeId('0x12', node, 0), RangeError);
+});
+
 /** An honest transcript of `nodes` × `count` challenges, sent on schedule; `fails(node, i)` marks misses. */
 function honestTranscript(
   nodes: Address[],
@@ -129,7 +144,7 @@ function honestTranscript(
         node,
         i,
         at: (EPOCH_START + offset) * 1000 + 250,
-        envelopeId: h(`env-${node}`, i),
+        envelopeId: challengeEnvelopeId(SECRET, node, i),
         ok,
         latencyMs: ok ? 10 + i : 0,
       });
@@ -213,6 +228,15 @@ test('checkTranscript names each reason to refuse a transcript', () => {
     'latency-exceeds-timeout',
   );
   assert.equal(reason(withResults((r) => r.map((x, k) => (k === 0 ? { ...x, at: x.at - 1000 } : x)))), 'off-schedule');
+  // a result about another envelope than the one its secret fixes (e.g. some ordinary message's)
+  assert.equal(
+    reason(withResults((r) => r.map((x, k) => (k === 1 ? { ...x, envelopeId: h('other', 1) } : x)))),
+    'wrong-envelope-id',
+  );
+  assert.equal(
+    reason(withResults((r) => r.map((x, k) => (k === 1 ? { ...x, envelopeId: r[0]!.envelopeId } : x)))),
+    'wrong-envelope-id',
+  );
   assert.equal(
     reason(withResults((r) => r.map((x, k) => (k === 0 ? { ...x, at: x.at + TIMEOUT * 1000 } : x)))),
     'off-schedule',

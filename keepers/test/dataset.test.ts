@@ -96,7 +96,7 @@ test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a 
   for (const i of [0, 2]) assert.ok(node(e, f.nodes[i]!.nodeKey).verifiedUnits > 0n, 'honest nodes keep their volume');
 });
 
-test('a silent node gets a strike without a slash; a malformed answer likewise; no commitment: nothing', async () => {
+test('a silent node gets a strike without a slash; a malformed answer likewise; no commitment: no fault, no reward', async () => {
   const f = await buildFixture({ behaviours: ['silent', 'honest', 'malformed', 'no-commit'] });
   const e = await evaluateEpoch(f.dataset);
   for (const i of [0, 2]) {
@@ -115,7 +115,8 @@ test('a silent node gets a strike without a slash; a malformed answer likewise; 
   assert.equal(absent.openings, 'no-commitment');
   assert.equal(absent.verifiedUnits, 0n);
   assert.equal(faultOf(e, f.nodes[3]!.nodeKey), undefined, 'not committing is no fault');
-  assert.ok(absent.reward > 0n, 'it still earns availability × stake');
+  // Its WatchDogs' "ok" results have no receipt to prove them (no commitment to open): no availability.
+  assert.equal(absent.reward, 0n, 'without a commitment nothing proves its availability');
   assert.equal(e.header.faultCount, 2);
 });
 
@@ -602,4 +603,101 @@ test('license dataset fields: canonical order, chain-decided emission, structura
       return true;
     });
   }
+});
+
+test('WatchDog "ok" is evidence: without the node\'s receipt it proves nothing, vouches for nobody and is not paid', async () => {
+  const behaviours: 'honest'[] = ['honest', 'honest', 'honest', 'honest'];
+  // License 0 never sends a challenge and reports every one "ok"; node 3 is offline (delivers nothing) and
+  // its honest WatchDogs report that.
+  const f = await buildFixture({
+    behaviours,
+    watchdogs: 6,
+    watchdogOperators: 6,
+    challengeOk: (n, tokenId) => n !== 3 || tokenId === 0n,
+    delivered: (n, tokenId) => n !== 3 && tokenId !== 0n,
+  });
+  const e = await evaluateEpoch(f.dataset);
+  const offline = e.perNode.find((n) => n.nodeKey === f.nodes[3]!.nodeKey)!;
+  assert.equal(offline.availability, 0, 'a claimed "ok" without a receipt does not make an offline node available');
+  for (const n of e.perNode.filter((x) => x.nodeKey !== offline.nodeKey))
+    assert.equal(n.availability, 1_000_000, "the honest WatchDogs' receipts prove the others up");
+  const weight = (id: bigint) => e.scoringInput.licenses?.find((l) => l.tokenId === id)?.scheduled ?? 0;
+  assert.equal(weight(0n), 0, 'the lazy license is paid for nothing');
+  assert.ok(
+    e.rejected.some((r) => r.kind === 'transcript' && r.id.startsWith('0@') && /outlier|unproven/.test(r.reason)),
+  );
+  const perNode = f.dataset.parameters.challengesPerNode;
+  const assigned = (id: string) => e.perNode.filter((n) => n.assignedWatchdogs.includes(id)).length;
+  for (const t of [1n, 2n, 3n, 4n, 5n])
+    assert.equal(weight(t), perNode * assigned(t.toString()), `license ${t} is paid for every result it proved`);
+  const reward = (id: bigint) => e.result.licenseRewards.find((x) => x.tokenId === id)?.amount ?? 0n;
+  assert.equal(reward(0n), 0n);
+});
+
+test('a WatchDog that reports a delivered challenge failed is contradicted by the receipt and forfeits the epoch', async () => {
+  const f = await buildFixture({
+    behaviours: ['honest', 'honest', 'honest'],
+    watchdogs: 6,
+    watchdogOperators: 6,
+    challengeOk: (_n, tokenId, i) => !(tokenId === 1n && i === 0),
+    delivered: () => true,
+  });
+  const e = await evaluateEpoch(f.dataset);
+  // 5 of the 6 licenses judge each node: license 1 judges at least two of the three.
+  const judged = e.perNode.filter((n) => n.assignedWatchdogs.includes('1'));
+  assert.ok(judged.length >= 2);
+  const node0 = judged[0]!;
+  for (const n of judged) assert.equal(n.availability, 1_000_000, 'the node proved every delivery');
+  const weight = (id: bigint) => e.scoringInput.licenses?.find((l) => l.tokenId === id)?.scheduled ?? 0;
+  assert.equal(weight(1n), 0, "one contradicted result forfeits the license's whole epoch");
+  assert.ok(
+    e.rejected.some((r) => r.kind === 'transcript' && r.id === `1@${node0.nodeKey}` && /contradicted/.test(r.reason)),
+  );
+  assert.equal(e.result.licenseRewards.find((x) => x.tokenId === 1n)?.amount ?? 0n, 0n);
+  for (const t of [0n, 2n, 3n, 4n, 5n]) if (weight(t) === 0) assert.ok(!e.eligibleLicenses.includes(t.toString()));
+});
+
+test("challenge receipts count only when they verify against the node's counted commitment", async () => {
+  const f = await buildFixture({ behaviours: ['honest', 'honest', 'honest'], watchdogs: 5, watchdogOperators: 5 });
+  const target = f.nodes[0]!.nodeKey;
+  const entry = f.dataset.challengeOpenings.find((c) => c.nodeKey === target)!;
+  assert.ok(entry.openings.length > 0, 'the fixture node opened its challenge receipts');
+  // A keeper dropping them takes the node's availability away (the guardians' own view refuses that).
+  const dropped = await evaluateEpoch(
+    datasetFromParts({
+      ...f.parts,
+      challengeOpenings: f.dataset.challengeOpenings.filter((c) => c.nodeKey !== target),
+    }),
+  );
+  assert.equal(dropped.perNode.find((n) => n.nodeKey === target)!.availability, 0);
+  const { unprovenChallenges } = await import('../src/guardian/ownView.js');
+  const unproven = unprovenChallenges(
+    datasetFromParts({
+      ...f.parts,
+      challengeOpenings: f.dataset.challengeOpenings.filter((c) => c.nodeKey !== target),
+    }),
+    dropped,
+  );
+  assert.deepEqual(
+    unproven.get(target)?.envelopeIds,
+    entry.openings.map((o) => o.ticket.envelopeId).sort(),
+    'the guardian asks the node for exactly the dropped receipts',
+  );
+  // A forged receipt (another ack signature) or a path to another root proves nothing and is named.
+  const forged = clone(f.parts.challengeOpenings!) as {
+    nodeKey: string;
+    openings: { ack: { sig: string }; siblings: { sum: string }[] }[];
+  }[];
+  const mine = forged.find((c) => c.nodeKey === target)!;
+  mine.openings[0]!.ack.sig = `0x${'11'.repeat(64)}`;
+  if (mine.openings[1]) mine.openings[1].siblings[0]!.sum = '999';
+  const e = await evaluateEpoch(datasetFromParts({ ...f.parts, challengeOpenings: forged }));
+  const problems = e.rejected.filter((r) => r.kind === 'challenge-opening' && r.id.startsWith(`${target}@`));
+  assert.equal(problems.length, mine.openings[1] ? 2 : 1);
+  // A node without a counted commitment: its receipts prove nothing.
+  const noCommit = await evaluateEpoch(
+    datasetFromParts({ ...f.parts, commitments: f.dataset.commitments.filter((c) => c.nodeKey !== target) }),
+  );
+  assert.ok(noCommit.rejected.some((r) => r.kind === 'challenge-opening' && r.id === target));
+  assert.equal(noCommit.perNode.find((n) => n.nodeKey === target)!.availability, 0);
 });

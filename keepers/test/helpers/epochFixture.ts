@@ -36,6 +36,7 @@ import {
   samplingSeed,
 } from '../../src/core/sampling.js';
 import {
+  challengeEnvelopeId,
   challengeOffsets,
   signTranscript,
   signWatchdogCommit,
@@ -87,8 +88,10 @@ export interface FixtureOptions {
   /** WatchDog licenses; operators are shared round-robin by `watchdogOperators` keys. */
   watchdogs?: number;
   watchdogOperators?: number;
-  /** Whether WatchDog `tokenId`'s challenge i to node `nodeIndex` succeeds (default: all succeed). */
+  /** Whether WatchDog `tokenId` reports its challenge i to node `nodeIndex` ok (default: all succeed). */
   challengeOk?: (nodeIndex: number, tokenId: bigint, i: number) => boolean;
+  /** Whether the node delivered that challenge (its receipt is in its tree; default: as reported). */
+  delivered?: (nodeIndex: number, tokenId: bigint, i: number) => boolean;
   /** Pre-made pieces (the e2e test passes on-chain identities). */
   nodes?: { privateKey: Hex; operator: Address; stake: bigint; endpoint: string }[];
   deviceList?: Device[];
@@ -125,15 +128,22 @@ export function makeDevices(n: number): Device[] {
 }
 
 /** `count` delivered envelopes relayed by `node` between random pairs of distinct devices. */
-export function makeReceipts(node: Address, epoch: number, devices: readonly Device[], count: number): Receipt[] {
+export function makeReceipts(
+  node: Address,
+  epoch: number,
+  devices: readonly Device[],
+  count: number,
+  /** Envelope ids of further receipts (WatchDog challenges the node delivered). */
+  envelopeIds: readonly Hex[] = [],
+): Receipt[] {
   const receipts: Receipt[] = [];
-  for (let j = 0; j < count; j++) {
+  for (let j = 0; j < count + envelopeIds.length; j++) {
     // 1 ≤ step ≤ n−1, so the recipient is never the sender.
     const sender = devices[j % devices.length]!;
     const s = devices[(j + 1 + (j % (devices.length - 1))) % devices.length]!;
     const ticket = signTicket(
       {
-        envelopeId: rand32(),
+        envelopeId: j < count ? rand32() : envelopeIds[j - count]!,
         node: lower(node),
         epoch,
         units: 1 + (j % 4),
@@ -188,13 +198,87 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
   const domain = nodeStakingDomain(chainId, staking);
   const devices = o.deviceList ?? makeDevices(o.devices ?? 6);
 
-  const nodes: FixtureNode[] = [];
-  for (let i = 0; i < o.behaviours.length; i++) {
+  // Node identities first: the WatchDog assignment needs them, and the nodes' trees hold the challenge
+  // receipts of the deliveries the transcripts report.
+  const identities = o.behaviours.map((behaviour, i) => {
     const given = o.nodes?.[i];
     const privateKey = given?.privateKey ?? generatePrivateKey();
-    const nodeKey = lower<Address>(privateKeyToAccount(privateKey).address);
-    const behaviour = o.behaviours[i]!;
-    const receipts = makeReceipts(nodeKey, epoch, devices, o.receiptsPerNode ?? 24);
+    return {
+      given,
+      behaviour,
+      privateKey,
+      nodeKey: lower<Address>(privateKeyToAccount(privateKey).address),
+      operator: lower<Address>(given?.operator ?? privateKeyToAccount(generatePrivateKey()).address),
+    };
+  });
+
+  // WatchDogs: licenses, commits, assignment and transcripts.
+  const operatorKeys = Array.from({ length: o.watchdogOperators ?? 4 }, () => generatePrivateKey());
+  const watchdogs: FixtureWatchdog[] = (
+    o.watchdogList ??
+    Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({
+      tokenId: BigInt(i),
+      privateKey: operatorKeys[i % operatorKeys.length]!,
+    }))
+  ).map((w: { tokenId: bigint; privateKey: Hex; owner?: Address }) => {
+    const operator = lower<Address>(privateKeyToAccount(w.privateKey).address);
+    return { ...w, operator, owner: lower<Address>(w.owner ?? operator), secret: rand32() };
+  });
+  const watchdogCommits = [];
+  for (const w of watchdogs) {
+    const message = await signWatchdogCommit(w.privateKey, w.tokenId, epoch, w.secret);
+    watchdogCommits.push({
+      tokenId: w.tokenId,
+      operator: w.operator,
+      owner: w.owner,
+      commit: message.commit,
+      signature: message.signature,
+    });
+  }
+  const assignment = assignWatchdogs({
+    assignSeed: assignSeedValue,
+    nodes: identities.map((n) => n.nodeKey),
+    watchdogs: watchdogs.map((w) => ({ tokenId: w.tokenId, operator: w.operator, owner: w.owner })),
+    m: params.m,
+    nodeOperators: new Map(identities.map((n) => [n.nodeKey.toLowerCase(), n.operator.toLowerCase()])),
+  });
+  const timeoutSeconds = Math.ceil(params.challengeTimeoutMs / 1000);
+  const transcripts = [];
+  /** node index → envelope ids of the challenges it delivered (in its tree). */
+  const deliveredIds: Hex[][] = identities.map(() => []);
+  for (const w of watchdogs) {
+    const results: TranscriptResult[] = [];
+    identities.forEach((n, nodeIndex) => {
+      if (!assignment.get(n.nodeKey)?.includes(w.tokenId)) return;
+      for (const { i, offset } of challengeOffsets(
+        w.secret,
+        n.nodeKey,
+        params.challengesPerNode,
+        epochEnd - epochStart,
+        timeoutSeconds,
+      )) {
+        const ok = o.challengeOk?.(nodeIndex, w.tokenId, i) ?? true;
+        const envelopeId = challengeEnvelopeId(w.secret, n.nodeKey, i);
+        if (o.delivered?.(nodeIndex, w.tokenId, i) ?? ok) deliveredIds[nodeIndex]!.push(envelopeId);
+        results.push({
+          node: n.nodeKey,
+          i,
+          at: (epochStart + offset) * 1000 + 25,
+          envelopeId,
+          ok,
+          latencyMs: ok ? 30 + i * 5 : 0,
+        });
+      }
+    });
+    transcripts.push(
+      await signTranscript(w.privateKey, { tokenId: w.tokenId.toString(), epoch, secret: w.secret, results }),
+    );
+  }
+
+  const nodes: FixtureNode[] = [];
+  for (let i = 0; i < identities.length; i++) {
+    const { given, privateKey, nodeKey, behaviour, operator } = identities[i]!;
+    const receipts = makeReceipts(nodeKey, epoch, devices, o.receiptsPerNode ?? 24, deliveredIds[i]);
     let tree: SumTree;
     if (behaviour === 'inflated') {
       tree = treeOf(
@@ -209,7 +293,7 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     nodes.push({
       privateKey,
       nodeKey,
-      operator: lower(given?.operator ?? privateKeyToAccount(generatePrivateKey()).address),
+      operator,
       stake: given?.stake ?? 10_000n * 10n ** 18n + BigInt(i) * 10n ** 21n,
       endpoint: given?.endpoint ?? `ws://127.0.0.1:${9000 + i}`,
       behaviour,
@@ -279,64 +363,15 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     }
   }
 
-  // WatchDogs: licenses, commits, assignment and transcripts.
-  const operatorKeys = Array.from({ length: o.watchdogOperators ?? 4 }, () => generatePrivateKey());
-  const watchdogs: FixtureWatchdog[] = (
-    o.watchdogList ??
-    Array.from({ length: o.watchdogs ?? 5 }, (_, i) => ({
-      tokenId: BigInt(i),
-      privateKey: operatorKeys[i % operatorKeys.length]!,
-    }))
-  ).map((w: { tokenId: bigint; privateKey: Hex; owner?: Address }) => {
-    const operator = lower<Address>(privateKeyToAccount(w.privateKey).address);
-    return { ...w, operator, owner: lower<Address>(w.owner ?? operator), secret: rand32() };
-  });
-  const watchdogCommits = [];
-  for (const w of watchdogs) {
-    const message = await signWatchdogCommit(w.privateKey, w.tokenId, epoch, w.secret);
-    watchdogCommits.push({
-      tokenId: w.tokenId,
-      operator: w.operator,
-      owner: w.owner,
-      commit: message.commit,
-      signature: message.signature,
-    });
-  }
-  const assignment = assignWatchdogs({
-    assignSeed: assignSeedValue,
-    nodes: nodes.map((n) => n.nodeKey),
-    watchdogs: watchdogs.map((w) => ({ tokenId: w.tokenId, operator: w.operator, owner: w.owner })),
-    m: params.m,
-    nodeOperators: new Map(nodes.map((n) => [n.nodeKey.toLowerCase(), n.operator.toLowerCase()])),
-  });
-  const timeoutSeconds = Math.ceil(params.challengeTimeoutMs / 1000);
-  const transcripts = [];
-  for (const w of watchdogs) {
-    const results: TranscriptResult[] = [];
-    nodes.forEach((n, nodeIndex) => {
-      if (!assignment.get(n.nodeKey)?.includes(w.tokenId)) return;
-      for (const { i, offset } of challengeOffsets(
-        w.secret,
-        n.nodeKey,
-        params.challengesPerNode,
-        epochEnd - epochStart,
-        timeoutSeconds,
-      )) {
-        const ok = o.challengeOk?.(nodeIndex, w.tokenId, i) ?? true;
-        results.push({
-          node: n.nodeKey,
-          i,
-          at: (epochStart + offset) * 1000 + 25,
-          envelopeId: rand32(),
-          ok,
-          latencyMs: ok ? 30 + i * 5 : 0,
-        });
-      }
-    });
-    transcripts.push(
-      await signTranscript(w.privateKey, { tokenId: w.tokenId.toString(), epoch, secret: w.secret, results }),
+  // The nodes' openings of their receipts of the challenges they delivered (the WatchDog evidence).
+  const challengeOpenings = nodes.flatMap((n, nodeIndex) => {
+    if (n.behaviour === 'no-commit' || n.behaviour === 'equivocate') return [];
+    const ids = new Set(deliveredIds[nodeIndex]);
+    const openings = n.receipts.flatMap((r, index) =>
+      ids.has(r.ticket.envelopeId as Hex) ? [openingToWire(n.tree, index, r)] : [],
     );
-  }
+    return openings.length > 0 ? [{ nodeKey: n.nodeKey, openings }] : [];
+  });
 
   const guardianSet = guardianKeys.map((k) => lower<Address>(privateKeyToAccount(k).address));
   const keys = devices.map((d) => ({ key: d.key.publicKey, did: d.did, active: true }));
@@ -362,6 +397,7 @@ export async function buildFixture(o: FixtureOptions): Promise<Fixture> {
     commitments,
     openings,
     transcripts,
+    challengeOpenings,
     guardianSet,
     signersPaid: guardianSet.slice(0, 5),
     previousCumulative: [{ account: nodes[0]?.operator ?? guardianSet[0]!, cumulative: 5n * 10n ** 18n }],
