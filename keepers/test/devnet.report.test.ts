@@ -91,8 +91,22 @@ test('checkCollusion: two lying licenses of one holder gain nothing; a planted f
   const unflagged = { ...e, rejected: e.rejected.filter((r) => !/outlier/.test(r.reason)) };
   assert.match(
     checkCollusion(9, unflagged, collusion).problems.join('\n'),
-    /lied about .* and was not found an outlier/,
+    /lied about .* and was neither an outlier nor contradicted by the evidence/,
   );
+  // The same lie about challenges the nodes did deliver: contradicted by their receipts, the licenses forfeit.
+  const delivered = await buildFixture({
+    behaviours: ['honest', 'honest', 'honest', 'honest'],
+    watchdogList: f.watchdogs.map((w) => ({ tokenId: w.tokenId, privateKey: w.privateKey, owner: w.owner })),
+    challengeOk: (_n, tokenId) => tokenId < 5n,
+    delivered: () => true,
+  });
+  const contradicted = await evaluateEpoch(delivered.dataset);
+  const target = contradicted.perNode.find((n) => n.assignedWatchdogs.some((id) => id === '5' || id === '6'))!.nodeKey;
+  const verdict = checkCollusion(9, contradicted, { licenses: [5n, 6n], victim: target, offline: new Set<string>() });
+  assert.deepEqual(verdict.problems, []);
+  assert.ok(contradicted.rejected.some((r) => /^contradicted:/.test(r.reason)));
+  for (const id of [5n, 6n])
+    assert.equal(contradicted.result.licenseRewards.find((x) => x.tokenId === id)?.amount ?? 0n, 0n);
   // both licenses of the holder on one node: named
   const doubled = {
     ...e,

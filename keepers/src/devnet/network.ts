@@ -30,7 +30,7 @@ import { EdgeNode } from '../edge-node/edgeNode.js';
 import { RelayClient } from '../client/relayClient.js';
 import { didRegistryKeyDirectory } from '../chain/didKeyDirectory.js';
 import { EpochClock } from '../core/epochClock.js';
-import { WatchDogService } from '../watchdog/watchdog.js';
+import { WatchDogService, type WatchDogOptions } from '../watchdog/watchdog.js';
 import type { TranscriptResult } from '../core/watchdogSchedule.js';
 import { writeDevnetDeployConfig } from './deployConfig.js';
 import { isRunning, startService, stopService, waitForHealth, type ServiceProcess } from './processes.js';
@@ -392,7 +392,7 @@ export class Devnet {
         clock,
         dataDir: join(dataDir, 'watchdogs', String(i)),
         logger: quiet.child({ watchdog: i, behaviour: plan.behaviour }),
-        ...(plan.behaviour === 'colluder' ? { falsify: this.colludingReport() } : {}),
+        ...(plan.behaviour === 'colluder' ? this.colluderOptions(plan.index) : {}),
       });
       watchdog.start();
       this.watchdogs.push(watchdog);
@@ -459,6 +459,23 @@ export class Devnet {
    * The colluding WatchDogs' lie: the victim (the first honest node) down, the offline node up, every other
    * result as measured.
    */
+  /**
+   * The colluding licenses: the first is lazy (sends no challenge at all and reports every one "ok" except
+   * the victim's, which it reports failed); the others send every challenge and lie in the transcript
+   * (`colludingReport`). Neither is paid for a lie: unsent "ok"s have no receipt, and a failure reported for a
+   * delivered challenge is contradicted by the node's receipt.
+   */
+  private colluderOptions(index: number): Pick<WatchDogOptions, 'falsify' | 'sendChallenges'> {
+    const first = this.population.watchdogs.find((w) => w.behaviour === 'colluder')!.index;
+    if (index !== first) return { falsify: this.colludingReport() };
+    const { victim } = this.collusionTargets();
+    return {
+      sendChallenges: () => false,
+      falsify: (r) =>
+        r.node.toLowerCase() === victim ? { ...r, ok: false, latencyMs: 0 } : { ...r, ok: true, latencyMs: 35 },
+    };
+  }
+
   private colludingReport(): (result: TranscriptResult) => TranscriptResult {
     const { victim, offline } = this.collusionTargets();
     return (r) => {

@@ -258,8 +258,15 @@ export function checkCollusion(
     for (const id of judging) {
       const reported = n.watchdogRatios.some((r) => r.tokenId === id);
       if (target && reported) lies++;
-      if (target && reported && !e.rejected.some((r) => r.id === `${id}@${n.nodeKey}` && /outlier/.test(r.reason)))
-        problems.push(`epoch ${epoch}: colluding license ${id} lied about ${n.nodeKey} and was not found an outlier`);
+      // caught: an outlier against the node's median, contradicted by the node's receipt, or an "ok" with none
+      // (a contradicted license forfeits the whole epoch, so its other lies need no item of their own)
+      const caught = (r: { id: string; reason: string }) =>
+        (r.id === `${id}@${n.nodeKey}` && /^(outlier|unproven):/.test(r.reason)) ||
+        (r.id.startsWith(`${id}@`) && /^contradicted:/.test(r.reason));
+      if (target && reported && !e.rejected.some(caught))
+        problems.push(
+          `epoch ${epoch}: colluding license ${id} lied about ${n.nodeKey} and was neither an outlier nor contradicted by the evidence`,
+        );
     }
   }
   const rewardOf = new Map(e.result.licenseRewards.map((r) => [r.tokenId.toString(), r.amount]));

@@ -64,6 +64,11 @@ export interface WatchDogOptions {
    * reporting an honest node down). Never set by the WatchDog CLI.
    */
   falsify?: (result: TranscriptResult) => TranscriptResult;
+  /**
+   * Devnet adversary only: whether to send the challenges to `node` at all (default: yes). A lazy WatchDog
+   * sends none and reports whatever `falsify` makes of the unsent results.
+   */
+  sendChallenges?: (node: Address) => boolean;
 }
 
 export class WatchDogError extends SendnetError {
@@ -238,7 +243,9 @@ export class WatchDogService extends EventEmitter {
         const envelopeId = challengeEnvelopeId(secret, ch.node, ch.i);
         const base = { node: ch.node, i: ch.i, envelopeId };
         const result: TranscriptResult =
-          this.abort.signal.aborted || clock.now() >= info.epochEnd * 1000
+          this.abort.signal.aborted ||
+          clock.now() >= info.epochEnd * 1000 ||
+          this.options.sendChallenges?.(ch.node) === false
             ? { ...base, at: scheduledMs, ok: false, latencyMs: 0 }
             : await this.challenger
                 .challenge(ch.node, endpoints.get(ch.node)!, ch.i, epoch, envelopeId, info.epochEnd * 1000)
