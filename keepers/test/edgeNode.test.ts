@@ -5,6 +5,9 @@
  * offline delivery across restarts, reconnects, the misbehaviour switches, and every named rejection.
  */
 import { openingsDigest } from '../src/core/openingsProof.js';
+import { fetchChallengeOpenings } from '../src/infra/challengeOpenings.js';
+import { deliveredChallenges } from '../src/core/evaluateWatchdogs.js';
+import { toOpening } from '../src/core/evaluateOpenings.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -264,6 +267,7 @@ test('openings of sampled leaves verify against the signed commitment', async ()
   const [alice, bob, carol] = [await connect(node), await connect(node), await connect(node)];
   const sizes = [10, 1500, 3000, 7000, 200, 64_000];
   let expectedUnits = 0n;
+  const envelopeIds: Hex[] = [];
   for (const [i, size] of sizes.entries()) {
     const [from, to] = [
       [alice, bob],
@@ -272,6 +276,7 @@ test('openings of sampled leaves verify against the signed commitment', async ()
     ][i % 3]!;
     const { envelope } = await exchange(from!, to!, randomBytes(size));
     expectedUnits += BigInt(envelope.ticket.units);
+    envelopeIds.push(envelope.id as Hex);
   }
   assert.equal(
     (await getJson(`${node.httpUrl}/epochs/1/commitment`)).status,
@@ -337,6 +342,29 @@ test('openings of sampled leaves verify against the signed commitment', async ()
     });
     assert.deepEqual(path, { ok: true });
   }
+
+  // by envelope id (WatchDog challenge evidence): the receipts the tree holds, unknown ids left out; each
+  // proves itself against the commitment (no target)
+  const unknown = `0x${'ab'.repeat(32)}` as Hex;
+  const byId = await fetchChallengeOpenings(node.url, 1, [envelopeIds[4]!, unknown, envelopeIds[1]!], 2000);
+  assert.deepEqual(
+    byId.map((o) => o.ticket.envelopeId),
+    [envelopeIds[4]!, envelopeIds[1]!].sort(),
+  );
+  for (const o of byId)
+    assert.equal(verifyOpening(toOpening(o), { node: node.address, commitment, target: undefined }).ok, true);
+  const proven = deliveredChallenges(
+    { epoch: 1, challengeOpenings: [{ nodeKey: node.address, openings: byId }] },
+    new Map([[node.address, commitment]]),
+    [],
+  );
+  assert.equal(proven.get(node.address)?.size, 2);
+  const notHex = await postJson(`${node.httpUrl}/epochs/1/openings`, { envelopeIds: ['0x12'] });
+  assert.equal(notHex.status, 400);
+  assert.match(notHex.body.error, /envelope id/);
+  assert.deepEqual((await postJson(`${node.httpUrl}/epochs/1/openings`, { envelopeIds: [unknown] })).body, {
+    openings: [],
+  });
 
   // bad requests are named, the node keeps serving
   const tooMany = await postJson(`${node.httpUrl}/epochs/1/openings`, {

@@ -33,6 +33,20 @@ import {
 } from '../src/core/watchdogApi.js';
 import { datasetFromParts, evaluateEpoch } from '../src/core/dataset.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
+import { challengeEnvelopesByNode } from '../src/core/evaluateWatchdogs.js';
+import type { OpeningWire } from '../src/core/datasetSchema.js';
+import { fetchChallengeOpenings } from '../src/infra/challengeOpenings.js';
+import { attest } from './helpers/epochFixture.js';
+
+/** A node's signed commitment of epoch 1, waiting for the node to make it after the commit deadline. */
+async function getCommitment(httpUrl: string): Promise<{ body: any }> {
+  for (let tries = 0; tries < 100; tries++) {
+    const response = await fetch(`${httpUrl}/epochs/1/commitment`);
+    if (response.status === 200) return { body: await response.json() };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no commitment from ${httpUrl}`);
+}
 
 const quiet = pino({ level: 'silent' });
 const EPOCH_SECONDS = 12;
@@ -233,6 +247,47 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
     }
   }
 
+  // The nodes' commitments (attested by the one guardian) and — as the keeper's transcripts stage does — their
+  // receipts of the challenge envelopes, asked by envelope id: the evidence that makes an "ok" count.
+  const guardianKey = generatePrivateKey();
+  const settlement = `0x${'5e'.repeat(20)}` as Address;
+  const live = [healthyA, healthyB, dropping];
+  const commitments = [];
+  for (const node of live) {
+    const { body } = await getCommitment(node.httpUrl);
+    const c = {
+      epoch: body.commitment.epoch,
+      root: body.commitment.root,
+      totalUnits: BigInt(body.commitment.totalUnits),
+      leafCount: BigInt(body.commitment.leafCount),
+    };
+    commitments.push({
+      ...body,
+      attestations: await attest([guardianKey], 31337, settlement, domain, node.address, c),
+    });
+  }
+  const asks = challengeEnvelopesByNode(keeper.transcripts);
+  const challengeOpenings: { nodeKey: Address; openings: OpeningWire[] }[] = [];
+  for (const node of live) {
+    const ids = asks.get(node.address) ?? [];
+    if (ids.length === 0) continue;
+    const openings = await fetchChallengeOpenings(node.url, 1, ids, 2000);
+    if (openings.length > 0) challengeOpenings.push({ nodeKey: node.address, openings });
+  }
+  assert.equal(
+    challengeOpenings.length,
+    2,
+    'the two healthy nodes hold receipts of their challenges; the dropper none',
+  );
+  // A result on a healthy node is "ok" exactly when its receipt is there (the WatchDog acks only in time).
+  for (const t of keeper.transcripts)
+    for (const r of t.transcript.results) {
+      const held: boolean | undefined = challengeOpenings
+        .find((c) => c.nodeKey === r.node)
+        ?.openings.some((o) => o.ticket.envelopeId === r.envelopeId);
+      assert.equal(Boolean(held), r.ok, `receipt of challenge ${r.node}#${r.i}`);
+    }
+
   // The transcripts as the keeper would put them into the dataset: all accepted.
   const seedHash = bytesToHex(randomBytes(32)) as Hex;
   const assignHash = keeper.assignBlockHash.get(1)!;
@@ -240,7 +295,7 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
     chainId: 31337,
     contracts: {
       staking: `0x${'aa'.padStart(40, '0')}`,
-      settlement: `0x${'5e'.repeat(20)}`,
+      settlement,
       didRegistry: `0x${'d1'.repeat(20)}`,
       license: `0x${'1c'.repeat(20)}`,
       licenseRewards: `0x${'1e'.repeat(20)}`,
@@ -261,16 +316,19 @@ test('WatchDogs challenge their assigned nodes on schedule and their transcripts
     nodes: nodeList,
     keys: [],
     watchdogs: [...keeper.commits.get(1)!.values()],
-    commitments: [],
+    commitments,
     openings: [],
     transcripts: keeper.transcripts,
-    guardianSet: [`0x${'99'.repeat(20)}`],
+    challengeOpenings,
+    guardianSet: [privateKeyToAccount(guardianKey).address.toLowerCase()],
     signersPaid: [],
     previousCumulative: [],
     previousLicenseCumulative: [],
   });
   const e = await evaluateEpoch(dataset);
-  assert.deepEqual(e.rejected, [], JSON.stringify(e.rejected));
+  // (no relay openings in this dataset: the committed nodes' sampled openings are simply unobserved)
+  const problems = e.rejected.filter((r) => !(r.kind === 'openings' && /^unobserved/.test(r.reason)));
+  assert.deepEqual(problems, [], JSON.stringify(problems));
   const byKey = new Map(e.perNode.map((n) => [n.nodeKey, n]));
   for (const healthy of [healthyA, healthyB]) {
     const n = byKey.get(healthy.address)!;
