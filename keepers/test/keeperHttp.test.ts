@@ -204,7 +204,13 @@ test('WatchDog commits, the epoch view and transcripts follow the epoch clock an
   assert.equal((await post('/watchdog/commit', commit)).body.error, 'too-late');
   assert.equal((await post('/watchdog/transcript', transcript)).body.error, 'too-early');
 
+  // still too early at the epoch's end: a transcript reveals the challenge envelope ids, so it is taken only
+  // from the commit deadline on
   await moveTo(end);
+  const early = await post('/watchdog/transcript', transcript);
+  assert.equal(early.body.error, 'too-early');
+  assert.match(String(early.body.message), /commit deadline/);
+  await moveTo(end + keeper.env.consensus.commitGraceSeconds);
   const wrongSecret = await signTranscript(operatorKey, {
     tokenId: TOKEN_ID,
     epoch,
@@ -218,7 +224,7 @@ test('WatchDog commits, the epoch view and transcripts follow the epoch clock an
   assert.deepEqual((await keeper.env.store.getWatchdog(epoch, 'transcripts')).get(TOKEN_ID), transcript);
   // past the grace, transcripts stay open until the pipeline's transcripts stage fixes the epoch's data
   // (a keeper that was down must not shut out WatchDogs that could not reach it)
-  await moveTo(end + 6);
+  await moveTo(end + keeper.env.consensus.commitGraceSeconds + 6);
   assert.deepEqual(await post('/watchdog/transcript', transcript), { status: 200, body: { accepted: true } });
   await keeper.env.store.setStage(epoch, 'transcripts', { watchdogs: [], transcripts: [] });
   assert.equal((await post('/watchdog/transcript', transcript)).body.error, 'too-late');

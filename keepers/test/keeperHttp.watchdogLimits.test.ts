@@ -26,6 +26,7 @@ import {
 } from '../src/core/watchdogAcceptance.js';
 import { validWatchdogCommits, watchdogAssignment } from '../src/core/evaluateWatchdogs.js';
 import {
+  challengeEnvelopeId,
   challengeOffsets,
   signTranscript,
   signWatchdogCommit,
@@ -167,14 +168,17 @@ test('commits only for the next epochs, transcripts only as large as and exactly
         node,
         i,
         at: (start + offset) * 1000,
-        envelopeId: keccak256(`0x${(i + 1).toString(16).padStart(2, '0')}` as Hex),
+        envelopeId: challengeEnvelopeId(secrets[k]!, node, i),
         ok: false,
         latencyMs: 0,
       })),
     );
   const sign = (results: TranscriptResult[]): Promise<SignedTranscript> =>
     signTranscript(operatorKeys[k]!, { tokenId, epoch, secret: secrets[k]!, results });
+  // transcripts open at the commit deadline (they reveal the challenge envelope ids)
   await moveTo(end);
+  assert.equal((await post('/watchdog/transcript', await sign(resultsFor(assigned)))).body.error, 'too-early');
+  await moveTo(end + CONSENSUS.commitGraceSeconds);
 
   // larger than the schedule allows: padding, or results beyond the schedule (the 4 MiB transcripts of the report)
   const honest = await sign(resultsFor(assigned));

@@ -5,6 +5,7 @@
  * is fraud; equivocation stays objective without attestations.
  */
 import { test } from 'node:test';
+import { FAULT_BELOW_MIN_AVAILABILITY } from '../src/core/scoring.js';
 import assert from 'node:assert/strict';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
@@ -50,7 +51,9 @@ test('a commitment attested by fewer than q guardians does not count: no volume,
     const r = node(e, n.nodeKey);
     assert.equal(r.openings, 'no-commitment');
     assert.equal(r.verifiedUnits, 0n);
-    assert.equal(r.faults, 0);
+    // no fault leaf (no slash, no strike); only the availability flag: without a counted commitment its
+    // WatchDogs' results have no receipts to prove them
+    assert.equal(r.faults, FAULT_BELOW_MIN_AVAILABILITY);
   }
   assert.equal(e.header.faultCount, 0);
   const reasons = e.rejected.filter((x) => x.kind === 'commitment').map((x) => x.reason);
