@@ -175,12 +175,15 @@ function runFile(file, out) {
         killGroup(child.pid);
       }
     }, 1000);
-    child.on('exit', (code, signal) => {
+    const closed = new Promise((r) => child.once('close', r));
+    child.once('exit', async (code, signal) => {
       clearInterval(watchdog);
-      readEvents();
-      rmSync(eventsDir, { recursive: true, force: true });
       killGroup(child.pid); // whatever the file started and left running
       groups.delete(child.pid);
+      // its last output lines, unless something outside the group still holds the pipes
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+      readEvents();
+      rmSync(eventsDir, { recursive: true, force: true });
       const seconds = Math.round((Date.now() - started) / 1000);
       const fileFail = events.find((e) => e.type === 'test:fail' && e.nesting === 0 && e.name === e.file);
       if (verdict === null && fileFail && /timed out/.test(fileFail.error)) {

@@ -45,6 +45,15 @@ test('a hook that hangs fails at the per-test limit, naming the test it runs bef
   );
 });
 
+test('a file whose tests finished but whose process stays alive fails naming the open handle', () => {
+  const { status, out } = runner(['--test-limit', '3', `${FIXTURES}/keeps-alive.ts`]);
+  assert.equal(status, 1, out);
+  assert.match(
+    out,
+    /TIMED OUT: .*keeps-alive\.ts: no test started or finished for 3 s .*every test had finished: an open handle \(server, socket, timer, child process\) kept the file alive/,
+  );
+});
+
 test('a file over its budget fails naming the file and the test it was in', () => {
   const { status, out } = runner(['--file-limit', '4', `${FIXTURES}/hangs-in-test.ts`]);
   assert.equal(status, 1, out);
