@@ -20,6 +20,19 @@ const emptyRoot = mkdtempSync(join(tmpdir(), 'first-run-root-'));
 process.on('exit', () => rmSync(emptyRoot, { recursive: true, force: true }));
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
+/** Whether node and this checkout can be run by the unprivileged `nobody` user (not under /root, say). */
+const nobodyCanRun =
+  isRoot &&
+  spawnSync(
+    process.execPath,
+    ['-e', `require('fs').accessSync(${JSON.stringify(join(repoRoot, 'tools/ensure-services.mjs'))})`],
+    {
+      uid: NOBODY,
+      gid: NOBODY,
+      stdio: 'ignore',
+    },
+  ).status === 0;
+const NOBODY_SKIP = 'needs root, and node and this checkout readable by the unprivileged nobody user';
 
 function ensureServices(args: string[], options: { env?: NodeJS.ProcessEnv; uid?: number } = {}) {
   const run = spawnSync(process.execPath, ['tools/ensure-services.mjs', ...args], {
@@ -83,7 +96,7 @@ test('PostgreSQL is found in a Debian versioned folder, through PG_BIN, and not 
 });
 
 test('missing and not allowed to install: one line naming the command, exit 1', (t) => {
-  if (!isRoot) return t.skip('needs root to run as the unprivileged nobody user');
+  if (!nobodyCanRun) return t.skip(NOBODY_SKIP);
   const env = { SENDNET_SERVICES_ROOT: emptyRoot, HOME: '/tmp' };
   const run = ensureServices(['--for', 'npm run devnet'], { env, uid: NOBODY });
   assert.equal(run.status, 1, run.stderr);
@@ -119,7 +132,7 @@ test('bad arguments are usage errors naming the option', () => {
 });
 
 test('npm run devnet without Redis, not allowed to install: stops before starting anything, with the one line', (t) => {
-  if (!isRoot) return t.skip('needs root to run as the unprivileged nobody user');
+  if (!nobodyCanRun) return t.skip(NOBODY_SKIP);
   const run = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'keepers/src/devnet/main.ts', '--no-graph', '--port', '1', '--epochs', '1'],
@@ -142,7 +155,7 @@ test('npm run devnet without Redis, not allowed to install: stops before startin
 });
 
 test('npm run devnet with --redis-url and --no-graph needs neither service: it goes on to its own checks', async (t) => {
-  if (!isRoot) return t.skip('needs root to run as the unprivileged nobody user');
+  if (!nobodyCanRun) return t.skip(NOBODY_SKIP);
   // a port in use: the devnet's first own check after the services one refuses it (exit 2)
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
