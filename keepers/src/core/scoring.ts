@@ -51,8 +51,11 @@ import { address, describeZodError, hexAddress } from './wire.js';
  *    Also 3: WatchDogs assigned by owner and never to their holder's own nodes, m = 5; a license is paid only
  *    for the nodes where its result agrees with the node's other WatchDogs (core/evaluateWatchdogs.ts
  *    `licenseWeights`).
+ * 4: WatchDog results are evidence (issue 11 finding 3): a challenge counts as delivered only with the
+ *    node's committed receipt of its envelope (`challengeOpenings`, envelope ids fixed by the secret); an
+ *    unproven "ok" is not paid, a failure the receipt contradicts forfeits the license's epoch.
  */
-export const CONSENSUS_VERSION = 3;
+export const CONSENSUS_VERSION = 4;
 
 /** Fault flags in `NodeScore.faults` (uint8). */
 export const FAULT_OPENINGS_FAILED = 1;
