@@ -46,6 +46,8 @@ import { devAccount } from '../src/devnet/devAccounts.js';
 import { epochSettlementAbi } from '../src/generated/contracts.js';
 import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
 import { buildFixture, type Device, type Fixture } from './helpers/epochFixture.js';
+import { openingToWire } from '../src/core/sampling.js';
+import { lowerHex } from '../src/core/wire.js';
 import {
   currentEpoch,
   epochStartOf,
@@ -280,6 +282,48 @@ test('guardians recompute the epoch, sign only the right header, once per epoch,
   const tooEarly = await early.sign(signRequest(dataset, ours.header));
   assert.equal(tooEarly.status, 425);
   assert.equal(tooEarly.body.error, 'too-early');
+
+  // A keeper dropping a node's challenge receipts (its availability taken away, a lying WatchDog hidden): the
+  // guardian asks the node itself for the unproven ones (here a stand-in serving the node's real receipts at
+  // its registered endpoint) and refuses with 409, naming the node.
+  const victim = fixture.nodes.find((n) => n.endpoint === 'ws://127.0.0.1:9100')!;
+  const stripped = datasetFromParts({
+    ...fixture.parts,
+    challengeOpenings: dataset.challengeOpenings.filter((x) => x.nodeKey !== victim.nodeKey),
+  });
+  const strippedHeader = (await evaluateEpoch(stripped)).header;
+  const asked: string[][] = [];
+  const standIn = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const ids = new Set<string>(
+      (JSON.parse(Buffer.concat(chunks).toString()) as { envelopeIds: string[] }).envelopeIds,
+    );
+    asked.push([...ids]);
+    const openings = victim.receipts.flatMap((r, index) =>
+      ids.has(r.ticket.envelopeId) ? [lowerHex(openingToWire(victim.tree, index, r))] : [],
+    );
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ openings }));
+  });
+  await new Promise<void>((resolve) => standIn.listen(9100, '127.0.0.1', resolve));
+  try {
+    const hidden = await post(url0, signRequest(stripped, strippedHeader));
+    assert.equal(hidden.status, 409, JSON.stringify(hidden.body));
+    assert.equal(hidden.body.error, 'challenge-receipts-omitted');
+    assert.match(String(hidden.body.message), new RegExp(`node ${victim.nodeKey} opened its receipt`));
+    assert.deepEqual(
+      asked[0]?.sort(),
+      dataset.challengeOpenings
+        .find((x) => x.nodeKey === victim.nodeKey)!
+        .openings.map((o) => o.ticket.envelopeId)
+        .sort(),
+      'it asked for exactly the receipts the dataset lacks',
+    );
+  } finally {
+    standIn.closeAllConnections();
+    await new Promise<void>((resolve) => standIn.close(() => resolve()));
+  }
 
   // One changed root: 409 naming the field, nothing signed.
   const wrong = await post(url0, signRequest(dataset, { ...ours.header, rewardRoot: `0x${'ab'.repeat(32)}` }));

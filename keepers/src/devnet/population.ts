@@ -23,7 +23,8 @@ export const populationSchema = z
     offline: z.number().int().min(0),
     /**
      * Licenses of one holder that collude (0 or 2..8): they report the first honest node down and the offline
-     * node up. Assignment by owner gives a node at most one of them and the median of 5 ignores it.
+     * node up; the first sends no challenge at all and reports the rest "ok". Assignment by owner gives a node
+     * at most one of them, the median of 5 ignores it, and the nodes' receipts contradict or fail to back it.
      */
     colludingWatchdogs: z.number().int().min(0).max(8),
     /** Nodes that commit only after the seed is known, a tailored commitment with filler (issue 11 finding 2). */
