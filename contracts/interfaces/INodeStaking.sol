@@ -22,11 +22,21 @@ interface INodeStaking {
 }
 
 /// @title IEpochClock
-/// @notice The settlement's epoch clock, read by staking to rate-limit slashing per epoch.
+/// @notice The settlement's epoch clock, read by staking to rate-limit slashing per epoch and to hold
+///         withdrawals until every fault the stake may owe has had its execution window.
 interface IEpochClock {
     /// @notice The epoch in progress at the current block time (0 before genesis).
     function currentEpoch() external view returns (uint32);
 
     /// @notice The newest finalized epoch (0 before the first).
     function lastFinalizedEpoch() external view returns (uint32);
+
+    /// @notice A time by which `epoch` was finalized (its fault leaves executable), 0 while it is not.
+    function finalizedBy(uint32 epoch) external view returns (uint64);
+
+    /// @notice Length of one epoch in seconds.
+    function epochDuration() external view returns (uint64);
+
+    /// @notice Timestamp at which `epoch` ends.
+    function epochEnd(uint32 epoch) external view returns (uint64);
 }

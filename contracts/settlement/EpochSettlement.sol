@@ -46,7 +46,7 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         bytes32 scoresCursor; // next expected link of the scores hash chain, SCORES_END when done
         uint32 epoch;
         uint96 totalCumulative;
-        uint40 finalizeAt; // while Disputed: when the dispute expires (`expireDispute`)
+        uint40 finalizeAt; // while Disputed: when the dispute expires; once finalized late: when (see finalizedBy)
         EpochStatus status;
         uint64 signerBitmap; // bit i: member i of the submission's guardian set signed the header
         uint16 guardianSetId; // low 16 bits of the guardian set id at submission
@@ -470,6 +470,30 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         return _progress.lastFinalized;
     }
 
+    /// @notice A time by which `epoch` was finalized (its fault leaves executable), 0 while it is not (or
+    ///         for epoch 0): its entry's `finalizeAt` + `epochDuration`. An epoch finalized within one epoch
+    ///         duration of its `finalizeAt` (steady state) keeps the scheduled `finalizeAt`; one finalized
+    ///         later (after a stall) has the actual finalization time written there. For an epoch no longer
+    ///         in the ring, the same bound of the oldest later epoch still there (epochs finalize in order,
+    ///         so that is no earlier). NodeStaking measures the fault window of a withdrawal from it; the
+    ///         bound only ever lengthens that window.
+    function finalizedBy(uint32 epoch) external view returns (uint64) {
+        uint32 lastFinalized = _progress.lastFinalized;
+        if (epoch == 0 || epoch > lastFinalized) return 0;
+        // Epochs more than a ring behind `lastFinalized` were overwritten by finalized successors;
+        // `lastFinalized` itself is always in the ring (its slot is reused only by an epoch submitted after
+        // a later finalization). So at most EPOCH_RING_SIZE slots are read.
+        uint32 e = epoch;
+        if (lastFinalized >= EPOCH_RING_SIZE && e <= lastFinalized - EPOCH_RING_SIZE) {
+            e = lastFinalized - uint32(EPOCH_RING_SIZE) + 1;
+        }
+        for (; e < lastFinalized; ++e) {
+            EpochEntry storage entry = _ring[e % EPOCH_RING_SIZE];
+            if (entry.epoch == e) return entry.finalizeAt + epochDuration;
+        }
+        return _ring[lastFinalized % EPOCH_RING_SIZE].finalizeAt + epochDuration;
+    }
+
     /// @notice Where `epoch` stands: None (not submitted, or voided), Pending, Disputed or Finalized.
     function epochStatus(uint32 epoch) external view returns (EpochLifecycle) {
         Progress memory progress = _progress;
@@ -612,6 +636,11 @@ contract EpochSettlement is GuardianQuorum, EIP712 {
         if (entry.status != EpochStatus.Pending || block.timestamp < entry.finalizeAt) return false;
         progress.lastFinalized = next;
         progress.finalizedCumulative = entry.totalCumulative;
+        // `finalizedBy` reads finalizeAt + epochDuration as a time by which the epoch was finalized; only a
+        // finalization later than that (after a stall) records its time, so steady state writes nothing.
+        if (block.timestamp > uint256(entry.finalizeAt) + epochDuration) {
+            entry.finalizeAt = uint40(block.timestamp);
+        }
         _claimState = ClaimState(bytes24(entry.rewardRoot), _payoutFloorGwei(progress));
         emit EpochFinalized(next, entry.rewardRoot, entry.totalCumulative);
         return true;

@@ -138,6 +138,9 @@ contract NodeStaking is INodeStaking, EIP712 {
     error CommitmentSignerMismatch(address signerA, address signerB);
     error EquivocationAlreadyProven(address nodeKey, uint32 epoch);
     error SlashCapReached(address nodeKey, uint32 currentEpoch);
+    /// @notice Faults of an epoch the stake was bonded in may still be executed: withdrawal opens at
+    ///         `opensAt` (see `withdraw`).
+    error FaultWindowOpen(address nodeKey, uint40 opensAt);
     /// @notice The endpoint is empty: a node must say where it is reached.
     error EmptyEndpoint();
     /// @notice The endpoint is `length` bytes long, above `MAX_ENDPOINT_BYTES` (`max`).
@@ -241,9 +244,21 @@ contract NodeStaking is INodeStaking, EIP712 {
         emit UnbondRequested(nodeKey, amount, remaining, releaseAt);
     }
 
-    /// @notice Sends all unbonded stake to the node's operator once its cooldown has passed and every epoch
-    ///         the node took part in is finalized (so a fault it committed can still be executed even if
-    ///         settlement stalls for longer than the cooldown). Only its operator.
+    /// @notice Sends all unbonded stake to the node's operator. Only its operator. Three gates, in order:
+    ///         1. the cooldown has passed (`UnbondingNotReleased`);
+    ///         2. every epoch the stake was bonded in is finalized: the unbonding epoch (the clock epoch of
+    ///            the latest unbond or ejection) and so every earlier one (`UnbondingEpochNotFinalized`);
+    ///         3. the fault window is over (`FaultWindowOpen`): one epoch duration has passed since a
+    ///            time by which the unbonding epoch was finalized (`settlement.finalizedBy`, at most one
+    ///            epoch duration after the actual finalization), so every fault leaf of those
+    ///            epochs has been executable for a whole epoch (keepers run their fault stage every epoch and
+    ///            anyone may execute for the finder's fee); and if the node was slashed in clock epoch c,
+    ///            not before clock epoch c + 2 begins, so a fault deferred by c's slash cap gets the whole of
+    ///            c + 1 (each slash extends this).
+    /// @dev Gate 3 closes the race of issue 12 §2: with only gate 2, finalization made the fault executable
+    ///      and the stake withdrawable at the same moment, and an operator contract could finalize a
+    ///      stalled epoch and withdraw in one transaction, leaving the fault nothing to slash. A time window
+    ///      and not an epoch count, because after a stall several epochs can finalize in one transaction.
     function withdraw(address nodeKey) external {
         Node storage node = _requireOperator(nodeKey);
         uint96 amount = node.unbonding;
@@ -251,10 +266,13 @@ contract NodeStaking is INodeStaking, EIP712 {
         if (block.timestamp < node.unbondingReleaseAt) {
             revert UnbondingNotReleased(nodeKey, node.unbondingReleaseAt);
         }
+        uint32 unbondingEpoch = node.unbondingEpoch;
         uint32 lastFinalized = IEpochClock(settlement).lastFinalizedEpoch();
-        if (lastFinalized < node.unbondingEpoch) {
-            revert UnbondingEpochNotFinalized(nodeKey, node.unbondingEpoch, lastFinalized);
+        if (lastFinalized < unbondingEpoch) {
+            revert UnbondingEpochNotFinalized(nodeKey, unbondingEpoch, lastFinalized);
         }
+        uint256 opensAt = _faultWindowEnd(node);
+        if (block.timestamp < opensAt) revert FaultWindowOpen(nodeKey, opensAt.toUint40());
         node.unbonding = 0;
         totalUnbonding -= amount;
         emit StakeWithdrawn(nodeKey, msg.sender, amount);
@@ -345,6 +363,12 @@ contract NodeStaking is INodeStaking, EIP712 {
         return _hashTypedDataV4(keccak256(abi.encode(NODE_KEY_CONSENT_TYPEHASH, operator)));
     }
 
+    /// @notice When the fault window of a node's unbonding stake ends (gate 3 of `withdraw`), assuming its
+    ///         unbonding epoch is finalized; 0 when no window applies.
+    function faultWindowEnd(address nodeKey) external view returns (uint256) {
+        return _faultWindowEnd(_nodes[nodeKey]);
+    }
+
     /// @notice Largest amount that can still be slashed from `nodeKey` during settlement-clock epoch
     ///         `currentEpoch`.
     function slashCapRemaining(address nodeKey, uint32 currentEpoch) external view returns (uint96) {
@@ -369,6 +393,23 @@ contract NodeStaking is INodeStaking, EIP712 {
         if (length > MAX_METADATA_URI_BYTES) revert MetadataURITooLong(length, MAX_METADATA_URI_BYTES);
     }
 
+    /// @dev Gate 3 of `withdraw`: the later of (finalization of the unbonding epoch + one epoch) and (start
+    ///      of the clock epoch after the one following the latest slash). Epoch 0 (before genesis) bonded
+    ///      nothing.
+    function _faultWindowEnd(Node storage node) private view returns (uint256 opensAt) {
+        IEpochClock clock = IEpochClock(settlement);
+        uint32 unbondingEpoch = node.unbondingEpoch;
+        if (unbondingEpoch != 0) {
+            uint64 finalizedBy = clock.finalizedBy(unbondingEpoch);
+            if (finalizedBy != 0) opensAt = uint256(finalizedBy) + clock.epochDuration();
+        }
+        uint32 lastSlashEpoch = node.lastSlashEpoch;
+        if (lastSlashEpoch != 0) {
+            uint256 afterNext = clock.epochEnd(lastSlashEpoch + 1);
+            if (afterNext > opensAt) opensAt = afterNext;
+        }
+    }
+
     function _moveToUnbonding(Node storage node, uint96 amount) private returns (uint40 releaseAt) {
         releaseAt = (block.timestamp + unbondingPeriod).toUint40();
         node.stake -= amount;
@@ -390,8 +431,11 @@ contract NodeStaking is INodeStaking, EIP712 {
 
     /// @dev Takes up to `requested` from active stake first, then from unbonding stake. The cap is per
     ///      epoch of the settlement clock (time only moves forward, so the order in which faults of
-    ///      different epochs are executed cannot stretch it); what exceeds it is forgiven. Reverts when
-    ///      the cap is already used up, so the fault stays executable in a later epoch.
+    ///      different epochs are executed cannot stretch it); what exceeds it is forgiven. Reverts only
+    ///      when earlier slashes of this clock epoch used the cap up, so the fault stays executable in the
+    ///      next one (`withdraw` stays closed meanwhile). When nothing is left to slash (the stake was
+    ///      withdrawn or slashed away, or is dust whose cap rounds to zero) it slashes nothing and returns
+    ///      0: the caller still records the strike, so no fault can revert for good.
     function _slash(
         Node storage node,
         address nodeKey,
@@ -402,7 +446,12 @@ contract NodeStaking is INodeStaking, EIP712 {
     ) private returns (uint96 slashed) {
         if (requested == 0) return 0;
         uint96 capLeft = _slashCapRemaining(node, currentEpoch);
-        if (capLeft == 0) revert SlashCapReached(nodeKey, currentEpoch);
+        if (capLeft == 0) {
+            if (node.lastSlashEpoch == currentEpoch && node.slashedInLastSlashEpoch != 0) {
+                revert SlashCapReached(nodeKey, currentEpoch);
+            }
+            return 0;
+        }
         slashed = requested < capLeft ? requested : capLeft;
 
         if (node.lastSlashEpoch == currentEpoch) {

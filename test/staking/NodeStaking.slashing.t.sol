@@ -477,18 +477,43 @@ contract NodeStakingSlashingTest is NodeStakingTestBase {
         assertEq(s.slashCapRemaining(nodeKey, 2), stake - maxStorable);
     }
 
-    /// @notice A node with nothing left (exited and withdrawn) has a zero cap: a slashing fault against it reverts
-    ///         (and stays pending in the settlement for good), while a strike-only fault is still recorded.
-    function test_RevertWhen_ApplyFault_NodeFullyWithdrawn() public {
+    /// @notice Issue 12 §2: a node with nothing left (exited and withdrawn) has a zero cap. A slashing fault
+    ///         against it slashes nothing and still records its strike (it used to revert `SlashCapReached`
+    ///         for good, losing the strike and leaving the leaf pending forever).
+    function test_ApplyFault_NodeFullyWithdrawnStillRecordsStrike() public {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         _exitAndWithdraw(nodeKey);
         uint32 clock = _clock();
         assertEq(staking.slashCapRemaining(nodeKey, clock), 0);
-        vm.expectRevert(abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, clock));
-        _faultAt(nodeKey, 1, clock, 1, true);
-        assertEq(_fault(nodeKey, 1, 0, true), 0);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit NodeStaking.StrikeRecorded(nodeKey, 1, 1);
+        assertEq(_faultAt(nodeKey, 1, clock, 1_000 ether, true), 0);
         assertEq(staking.getNode(nodeKey).recentStrikeEpochs, 1);
+        assertEq(token.balanceOf(finder), 0);
+        assertEq(_fault(nodeKey, 2, 0, true), 0);
         _assertStatus(nodeKey, NodeStaking.NodeStatus.Exiting);
+    }
+
+    /// @notice Dust whose cap rounds to zero (9 wei at 10%) is not "cap reached": the fault executes,
+    ///         slashing nothing, and records its strike, instead of reverting in every later clock epoch.
+    function test_ApplyFault_DustStakeSlashesNothingAndRecordsStrike() public {
+        (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
+        vm.prank(operator);
+        staking.requestUnbond(nodeKey, MIN_STAKE);
+        // 10% per clock epoch until 9 wei are left (about 480 clock epochs)
+        uint32 clock = _clock();
+        uint96 unbonding = MIN_STAKE;
+        while (unbonding > 9) {
+            uint96 cap = staking.slashCapRemaining(nodeKey, clock);
+            _faultAt(nodeKey, 1, clock, unbonding - 9 < cap ? unbonding - 9 : cap, false);
+            unbonding = staking.getNode(nodeKey).unbonding;
+            ++clock;
+        }
+        assertEq(unbonding, 9);
+        assertEq(staking.slashCapRemaining(nodeKey, clock), 0);
+        assertEq(_faultAt(nodeKey, 2, clock, 1 ether, true), 0);
+        assertEq(staking.getNode(nodeKey).recentStrikeEpochs, 2);
+        assertEq(staking.getNode(nodeKey).unbonding, 9);
     }
 
     /// @notice Registration writes every slot a node's first (non-ejecting) slash and strike touch, so that

@@ -200,6 +200,7 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         staking.requestUnbond(nodeKey, amount);
         vm.warp(block.timestamp + UNBONDING + extra);
         _finalizeThrough(1);
+        _passFaultWindow(nodeKey);
 
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StakeWithdrawn(nodeKey, operator, amount);
@@ -348,6 +349,7 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
             staking.withdraw(nodeKey);
             _finalizeThrough(u);
         }
+        _passFaultWindow(nodeKey);
         vm.prank(operator);
         staking.withdraw(nodeKey);
         assertEq(token.balanceOf(operator), MIN_STAKE);
@@ -388,6 +390,15 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         settlement.resolveDispute(3, true);
         settlement.finalizeEpochs();
         assertEq(settlement.lastFinalizedEpoch(), 4);
+        // finalized now: its faults get one epoch before the stake can leave, and the slash above (clock
+        // epoch c) holds it until clock epoch c + 2 begins, whichever is later
+        uint40 opensAt = uint40(staking.faultWindowEnd(nodeKey));
+        assertGe(opensAt, vm.getBlockTimestamp() + EPOCH);
+        assertGe(opensAt, settlement.epochEnd(settlement.currentEpoch() + 1));
+        vm.prank(operator);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.FaultWindowOpen.selector, nodeKey, opensAt));
+        staking.withdraw(nodeKey);
+        vm.warp(opensAt);
 
         vm.expectEmit(true, true, true, true, address(staking));
         emit NodeStaking.StakeWithdrawn(nodeKey, operator, MIN_STAKE - 100 ether);
@@ -416,6 +427,7 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         staking.withdraw(nodeKey);
 
         _finalizeThrough(5);
+        _passFaultWindow(nodeKey);
         vm.prank(operator);
         staking.withdraw(nodeKey);
         assertEq(token.balanceOf(operator), MIN_STAKE - 1 ether);
@@ -442,18 +454,17 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         staking.withdraw(nodeKey);
 
         _finalizeThrough(3);
+        _passFaultWindow(nodeKey);
         vm.prank(operator);
         staking.withdraw(nodeKey);
         assertEq(token.balanceOf(operator), 2 * MIN_STAKE);
         assertEq(staking.getNode(nodeKey).stake, MIN_STAKE);
     }
 
-    /// @notice NOTE (reported as a design observation): the gate only requires the unbonding epoch to be
-    ///         finalized, with no grace period after finalization. After a stall longer than the cooldown, the
-    ///         operator can finalize and withdraw in the same block, before any finder executes the epoch's
-    ///         fault leaves; a fault executed afterwards finds nothing left to slash. This pins down the current
-    ///         behaviour.
-    function test_Withdraw_SameBlockAsFinalizationAfterStall() public {
+    /// @notice Issue 12 §2: after a stall longer than the cooldown, finalizing and withdrawing in the same
+    ///         block used to leave the epoch's fault nothing to slash. Now the fault window holds the stake
+    ///         for one epoch after the finalization, the finder executes the fault, and the rest leaves.
+    function test_RevertWhen_Withdraw_SameBlockAsFinalizationAfterStall() public {
         (address nodeKey,) = _registerNode("node", operator, MIN_STAKE);
         vm.prank(operator);
         staking.requestUnbond(nodeKey, MIN_STAKE); // clock epoch 1
@@ -468,17 +479,25 @@ contract NodeStakingUnbondingTest is NodeStakingTestBase {
         vm.prank(owner);
         settlement.resolveDispute(1, true);
 
-        // one block: finalize, withdraw everything
+        // one block: finalize, then try to withdraw everything
         settlement.finalizeEpochs();
+        // resolved and finalized in this block: finalizedBy = now + EPOCH, the window one epoch more
+        uint40 opensAt = uint40(vm.getBlockTimestamp() + 2 * EPOCH);
+        assertEq(staking.faultWindowEnd(nodeKey), opensAt);
         vm.prank(operator);
+        vm.expectRevert(abi.encodeWithSelector(NodeStaking.FaultWindowOpen.selector, nodeKey, opensAt));
         staking.withdraw(nodeKey);
-        assertEq(token.balanceOf(operator), MIN_STAKE);
 
         bytes32[] memory proof = Merkle.proof(leaves, 0);
         vm.prank(finder);
-        vm.expectRevert(
-            abi.encodeWithSelector(NodeStaking.SlashCapReached.selector, nodeKey, settlement.currentEpoch())
-        );
-        settlement.executeFault(1, 0, nodeKey, 500 ether, false, proof);
+        assertEq(settlement.executeFault(1, 0, nodeKey, 500 ether, false, proof), 500 ether);
+        // the slash of this clock epoch holds the window until the clock epoch after next begins
+        uint32 clock = settlement.currentEpoch();
+        uint256 afterNext = settlement.epochEnd(clock + 1);
+        assertEq(staking.faultWindowEnd(nodeKey), afterNext > opensAt ? afterNext : opensAt);
+        vm.warp(staking.faultWindowEnd(nodeKey));
+        vm.prank(operator);
+        staking.withdraw(nodeKey);
+        assertEq(token.balanceOf(operator), MIN_STAKE - 500 ether);
     }
 }

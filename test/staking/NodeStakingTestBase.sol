@@ -139,6 +139,13 @@ abstract contract NodeStakingTestBase is ProtocolTestBase {
         NodeStaking.Node memory n = staking.getNode(nodeKey);
         _finalizeThrough(n.unbondingEpoch);
         if (block.timestamp < n.unbondingReleaseAt) vm.warp(n.unbondingReleaseAt);
+        _passFaultWindow(nodeKey);
+    }
+
+    /// @notice Waits out the fault window of the node's unbonding stake (gate 3 of `withdraw`).
+    function _passFaultWindow(address nodeKey) internal {
+        uint256 opensAt = staking.faultWindowEnd(nodeKey);
+        if (vm.getBlockTimestamp() < opensAt) vm.warp(opensAt);
     }
 
     function _exitAndWithdraw(address nodeKey) internal {

@@ -107,6 +107,8 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
     `The unbonded stake of node ${key} is still cooling down until ${formatTime(big(at))}${ctx.now !== undefined ? ` (${formatRelative(Number(at), ctx.now)})` : ''}.`,
   UnbondingEpochNotFinalized: ([key, epoch, last]) =>
     `Node ${key} cannot withdraw until epoch ${epoch} is finalized (the last finalized epoch is ${last}).`,
+  FaultWindowOpen: ([key, at], ctx) =>
+    `Faults of the epochs node ${key} was bonded in can still be executed: it can withdraw from ${formatTime(big(at))}${ctx.now !== undefined ? ` (${formatRelative(Number(at), ctx.now)})` : ''}.`,
   InvalidNodeKeySignature: ([key]) =>
     `The node key consent does not recover to ${key}: the node key and the signature do not match.`,
   EmptyEndpoint: () => 'The node endpoint is empty: give the ws:// or wss:// URL the node is reached at.',

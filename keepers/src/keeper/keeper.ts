@@ -34,7 +34,13 @@ import { collectCommitmentsStage, seedStage } from './handlers/collect.js';
 import { deadlinesOf, nowSeconds, type KeeperEnv } from './handlers/env.js';
 import { openingsStage } from './handlers/openings.js';
 import { publishDatasetStage, scoreStage, transcriptsStage } from './handlers/score.js';
-import { executeFaultsStage, publishScoresStage, resetVoidedEpoch, submitStage } from './handlers/settle.js';
+import {
+  executeFaultsStage,
+  publishScoresStage,
+  RETIRED_FAULTS_PART,
+  resetVoidedEpoch,
+  submitStage,
+} from './handlers/settle.js';
 import { signaturesStage } from './handlers/signatures.js';
 import { startKeeperHttp, type KeeperHttpServer } from './keeperHttp.js';
 import { KeeperMetrics } from './metrics.js';
@@ -260,7 +266,7 @@ export class Keeper {
       const states = await Promise.all(STAGES.map((stage) => this.queues.state(stage, epoch)));
       if (states.some((state) => state !== 'completed' && state !== 'unknown')) break;
       await this.queues.pruneEpoch(epoch);
-      await store.prunePartsOf(epoch, [...STAGES, 'signatures']);
+      await store.prunePartsOf(epoch, [...STAGES, 'signatures', RETIRED_FAULTS_PART]);
       await store.pruneWatchdogs(epoch);
       await store.setPrunedThrough(epoch);
       this.log.debug({ epoch }, 'pruned the jobs of a final epoch');

@@ -22,11 +22,14 @@
  *
  * execute-faults.<e>: waits for the epoch to finalize (calling `finalizeEpochs` once its window passed),
  * then executes every pending fault leaf with its proof from the fault tree. A leaf whose node hit the
- * per-epoch slash cap is retried in the next clock epoch.
+ * per-epoch slash cap is retried in the next clock epoch; a leaf that can never execute (core/faultRevert.ts:
+ * not in the fault root, unregistered node key, …) is retired: logged once, remembered in the epoch's
+ * `retired-faults` part and left out, so the stage completes and pruning goes on.
  */
 import type { Address, Hex } from 'viem';
 import { revertName } from '../chain.js';
-import { epochSettlementAbi } from '../../generated/contracts.js';
+import { classifyFaultRevert } from '../../core/faultRevert.js';
+import { epochSettlementAbi, nodeStakingAbi } from '../../generated/contracts.js';
 import {
   SCORES_END,
   collectQuorumSignatures,
@@ -65,8 +68,13 @@ export interface ExecuteFaultsOutput {
   faults: number;
   executedByUs: number[];
   alreadyExecuted: number[];
+  /** Leaves that can never execute (core/faultRevert.ts), logged once and dropped. */
+  retired?: { index: number; nodeKey: string; reason: string }[];
   skipped?: string;
 }
+
+/** Per-part kind under which retired fault leaves are remembered (so each is logged once); pruned with the epoch. */
+export const RETIRED_FAULTS_PART = 'retired-faults';
 
 export { revertName };
 
@@ -296,6 +304,12 @@ export function publishScoresStage(env: KeeperEnv): StageHandler<'publish-scores
   };
 }
 
+/**
+ * `executeFault` with NodeStaking's errors too: `applyFault`'s reverts (SlashCapReached, NodeNotRegistered)
+ * bubble up through the settlement unchanged, and viem decodes a revert only with the ABI it was given.
+ */
+const executeFaultAbi = [...epochSettlementAbi, ...nodeStakingAbi.filter((item) => item.type === 'error')];
+
 export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults'> {
   const settlement = () => env.book.contracts.EpochSettlement;
   const pending = (epoch: number, index: number) =>
@@ -364,8 +378,14 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
       const tree = buildTree(faults.map((f) => faultLeaf(f.epoch, f.index, f.nodeKey, f.amount, f.strike)));
       const executedByUs: number[] = [];
       const alreadyExecuted: number[] = [];
+      const retired = new Map(
+        [...(await env.store.getParts<{ nodeKey: string; reason: string }>(epoch, RETIRED_FAULTS_PART))].map(
+          ([index, r]) => [Number(index), { index: Number(index), ...r }],
+        ),
+      );
       let capped = 0;
       for (const f of faults) {
+        if (retired.has(f.index)) continue; // can never execute: logged when it was retired
         if (!(await pending(epoch, f.index))) {
           alreadyExecuted.push(f.index);
           continue;
@@ -375,7 +395,7 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
             `fault.${tag}.${f.index}`,
             {
               address: settlement(),
-              abi: epochSettlementAbi,
+              abi: executeFaultAbi,
               functionName: 'executeFault',
               args: [epoch, f.index, f.nodeKey as Address, f.amount, f.strike, tree.proof(f.index)],
             },
@@ -383,19 +403,36 @@ export function executeFaultsStage(env: KeeperEnv): StageHandler<'execute-faults
           );
           (outcome.status === 'mined' ? executedByUs : alreadyExecuted).push(f.index);
         } catch (error) {
-          if (revertName(error) !== 'SlashCapReached') throw error;
-          capped++;
-          ctx.log.warn(
-            { index: f.index, nodeKey: f.nodeKey },
-            'slash cap of this clock epoch reached: retrying next epoch',
-          );
+          const action = classifyFaultRevert(revertName(error));
+          if (action.kind === 'unknown') throw error;
+          if (action.kind === 'done') {
+            alreadyExecuted.push(f.index);
+          } else if (action.kind === 'retry') {
+            capped++;
+            ctx.log.warn(
+              { index: f.index, nodeKey: f.nodeKey },
+              'slash cap of this clock epoch reached: retrying next epoch',
+            );
+          } else {
+            await env.store.setPart(epoch, RETIRED_FAULTS_PART, String(f.index), {
+              nodeKey: f.nodeKey,
+              reason: action.reason,
+            });
+            retired.set(f.index, { index: f.index, nodeKey: f.nodeKey, reason: action.reason });
+            ctx.log.error(
+              { epoch, index: f.index, nodeKey: f.nodeKey, reason: action.reason },
+              'fault leaf can never execute: retired',
+            );
+          }
         }
       }
       if (capped > 0) {
         const next = epochStart(clock, (await env.chain.currentEpoch()) + 1);
         return ctx.waitUntil(next * 1000 + 1000, `${capped} fault(s) wait for the next clock epoch's slash cap`);
       }
-      return { faults: faults.length, executedByUs, alreadyExecuted };
+      const out: ExecuteFaultsOutput = { faults: faults.length, executedByUs, alreadyExecuted };
+      if (retired.size > 0) out.retired = [...retired.values()].sort((a, b) => a.index - b.index);
+      return out;
     },
   };
 }
