@@ -145,6 +145,10 @@ contract Deploy is Script {
             walletCap: uint32(_config.readUint(".watchdog.publicWalletCap")),
             txCap: uint32(_config.readUint(".watchdog.publicTxCap"))
         });
+        // buyers never depend on the owner: self-refunds from this time if the sale is still neither
+        // finalized nor cancelled, refunds until the deadline (then the rest goes to the treasury)
+        c.selfRefundTime = uint40(block.timestamp + _config.readUint(".watchdog.selfRefundOffsetSeconds"));
+        c.refundDeadline = uint40(block.timestamp + _config.readUint(".watchdog.refundDeadlineOffsetSeconds"));
     }
 
     function _stakingConfig(address token, address settlement)

@@ -178,7 +178,7 @@ export const licenseRewardsGasSuite: GasSuite = async ({
   await submitNext(second.root); // finalizes the second tree's epoch
   results.licenseClaim_repeat_2pow20Leaves = {
     gas: await gasOf(await claim(second, perEpoch * 2n)),
-    note: `${LICENSE_CLAIM_TREE_DEPTH}-deep proof, license claimed before, owner holds SEND: settlement root view + ownerOf + transfer`,
+    note: `${LICENSE_CLAIM_TREE_DEPTH}-deep proof, license claimed before, owner holds SEND: settlement root view + ownerOf + voided (license's void time, +2.7k since the presale deadlines) + transfer`,
   };
   const paid = await publicClient.readContract({
     address: token,

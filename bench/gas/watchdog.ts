@@ -56,6 +56,8 @@ export const watchdogGasSuite: GasSuite = async ({ publicClient, testClient, wal
     // both phases open together, so an allowlist and a public purchase run against the same state
     allowlist: { start: now + 5, end: now + 1_000_000, reserve: RESERVE, merkleRoot: tree.root },
     publicPhase: { start: now + 5, end: now + 1_000_000, walletCap: WALLET_CAP, txCap: TX_CAP },
+    selfRefundTime: now + 1_500_000,
+    refundDeadline: now + 4_000_000,
     unlockTime: BigInt(now + 2_000_000),
     maxUnlockTime: BigInt(now + 3_000_000),
   });

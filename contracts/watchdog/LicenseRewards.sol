@@ -3,9 +3,9 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IEpochSettlementView} from "../interfaces/IEpochSettlementView.sol";
 import {MerkleRootLib} from "../libraries/MerkleRootLib.sol";
+import {IVoidableLicense} from "./IVoidableLicense.sol";
 
 /// @title LicenseRewards
 /// @notice Holds the WatchDog license pool (12% of SEND, minted here by the token at deployment) and pays
@@ -19,6 +19,10 @@ import {MerkleRootLib} from "../libraries/MerkleRootLib.sol";
 ///      reward root (rewards are cumulative: the newest root supersedes all older ones). The pool is
 ///      streamed per epoch on an immutable halving schedule; total payouts never exceed what the schedule
 ///      has emitted up to the latest finalized epoch, which bounds what even a wrong tree can pay.
+///      Licenses of a failed sale (`IVoidableLicense.voided`) are paid nothing from then on, rewards they
+///      accrued before included: their holders get their full price back from the presale, and a sale that
+///      never stood earns no share of the pool. What they were paid before stays paid; their unpaid rewards
+///      stay in this contract, unpaid. A burned (refunded) license is paid nothing either (no owner).
 contract LicenseRewards {
     using SafeERC20 for IERC20;
 
@@ -36,7 +40,7 @@ contract LicenseRewards {
 
     IERC20 public immutable token;
     IEpochSettlementView public immutable settlement;
-    IERC721 public immutable license;
+    IVoidableLicense public immutable license;
     /// @notice SEND held at deployment: the license pool the token minted here.
     uint256 public immutable pool;
     /// @notice Everything the schedule will ever emit, over all uint32 epochs (at most `pool`).
@@ -71,6 +75,8 @@ contract LicenseRewards {
     error PayoutExceedsEmitted(uint256 amount, uint256 available);
     /// @notice The license does not exist (never minted, or burned): nobody to pay.
     error LicenseNotFound(uint256 tokenId);
+    /// @notice The licenses are void (their sale was cancelled or expired unfinalized): nothing is paid.
+    error LicenseVoid(uint256 tokenId);
 
     /// @dev The token must already hold the pool at this address (the deploy script predicts it).
     constructor(Config memory config) {
@@ -82,7 +88,7 @@ contract LicenseRewards {
         if (config.initialEpochEmission == 0) revert InvalidParameter("initialEpochEmission");
         token = IERC20(config.token);
         settlement = IEpochSettlementView(config.settlement);
-        license = IERC721(config.license);
+        license = IVoidableLicense(config.license);
         firstEpoch = config.firstEpoch;
         halvingIntervalEpochs = config.halvingIntervalEpochs;
         initialEpochEmission = config.initialEpochEmission;
@@ -97,7 +103,8 @@ contract LicenseRewards {
 
     /// @notice Pays the current owner of license `tokenId` the difference between `cumulative` (its license
     ///         leaf in the latest finalized reward root) and what the license was already paid. Anyone may
-    ///         call; tokens go to `license.ownerOf(tokenId)`.
+    ///         call; tokens go to `license.ownerOf(tokenId)`. Nothing for a burned license
+    ///         (`LicenseNotFound`) or once the licenses are void (`LicenseVoid`), accrued rewards included.
     /// @return amount the SEND paid.
     function claim(uint256 tokenId, uint256 cumulative, bytes32[] calldata proof)
         external
@@ -117,6 +124,7 @@ contract LicenseRewards {
         uint256 available = emittedUpTo(epoch) - paid;
         if (amount > available) revert PayoutExceedsEmitted(amount, available);
         address owner = _ownerOf(tokenId);
+        if (license.voided()) revert LicenseVoid(tokenId);
         claimed[tokenId] = cumulative;
         totalPaid = paid + amount;
         emit LicenseRewardClaimed(tokenId, owner, amount, cumulative);

@@ -10,7 +10,10 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 ///         batches (ERC721A: one ownership and one balance write per batch, no enumeration). Transfers are
 ///         locked until `unlockTime`, which the owner can only move earlier and which never exceeds the
 ///         immutable `maxUnlockTime`. Each license names an operator key, the key that runs its WatchDog,
-///         set by the holder and cleared whenever the license changes hands.
+///         set by the holder and cleared whenever the license changes hands. Licenses of a sale that failed
+///         (cancelled, or neither finalized nor cancelled by the presale's self-refund time) are void from
+///         the time the presale sets (`voidTime`): no operator key can be set and `operatorOf` is zero for
+///         every license, so no WatchDog of theirs can commit, and `LicenseRewards` pays none of them.
 /// @dev The minter may attach data that costs no extra storage because it rides in slots a mint writes
 ///      anyway: 64 bits per account (ERC721A `aux`, in the balance word) and 24 bits per minted batch
 ///      (ERC721A `extraData`, in the ownership word; kept unchanged through transfers and burns). The
@@ -36,13 +39,18 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
 
     /// @notice Transfers between holders revert before this time (mints and burns do not).
     uint64 public unlockTime;
-    /// @notice Key that runs the WatchDog of each license (zero: none), chosen by the holder.
-    mapping(uint256 tokenId => address) public operatorOf;
+    /// @notice From this time every license is void (zero: never). Set by the minter: the presale sets its
+    ///         self-refund time at deployment, the time of a cancellation, or zero when it is finalized.
+    uint64 public voidTime;
+    /// @dev Key that runs the WatchDog of each license, chosen by the holder (read through `operatorOf`).
+    mapping(uint256 tokenId => address) private _operators;
 
     string private _baseTokenURI;
 
     event UnlockTimeSet(uint64 previousUnlockTime, uint64 newUnlockTime);
     event OperatorSet(uint256 indexed tokenId, address indexed operator);
+    /// @notice Every license is void from `voidTime` on (zero: never).
+    event VoidTimeSet(uint64 voidTime);
 
     error ZeroAddress(string what);
     error UnlockTimeAboveMax(uint64 unlockTime, uint64 maxUnlockTime);
@@ -50,6 +58,12 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
     error TransfersLocked(uint256 tokenId, uint64 unlockTime);
     error OnlyMinter(address caller);
     error NotHolderNorApproved(uint256 tokenId, address caller);
+    /// @notice The licenses are void since `voidTime` (their sale was cancelled or never finalized).
+    error LicenseVoid(uint256 tokenId, uint64 voidTime);
+    /// @notice License `tokenId` was never minted.
+    error LicenseNotFound(uint256 tokenId);
+    /// @notice License `tokenId` was burned (refunded) already.
+    error LicenseBurned(uint256 tokenId);
 
     constructor(Config memory config) ERC721A(config.name, config.symbol) Ownable(config.owner) {
         if (config.minter == address(0)) revert ZeroAddress("minter");
@@ -86,24 +100,39 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
     /// @return holder who held the license; `batchData` its minter data.
     function burn(uint256 tokenId) external returns (address holder, uint24 batchData) {
         _requireMinter();
+        if (!_exists(tokenId)) {
+            if (tokenId != 0 && tokenId < _nextTokenId()) revert LicenseBurned(tokenId);
+            revert LicenseNotFound(tokenId);
+        }
         TokenOwnership memory ownership = _ownershipOf(tokenId);
         _burn(tokenId);
         return (ownership.addr, ownership.extraData);
     }
 
+    /// @notice Makes every license void from `newVoidTime` on (zero: never; a time in the past: at once).
+    ///         Only the minter: the presale sets its self-refund time at deployment, the time of a
+    ///         cancellation, and zero when the sale is finalized.
+    function setVoidTime(uint64 newVoidTime) external {
+        _requireMinter();
+        voidTime = newVoidTime;
+        emit VoidTimeSet(newVoidTime);
+    }
+
     // ---------------------------------------------------------------- holders
 
     /// @notice Names `operator` as the key that runs license `tokenId`'s WatchDog (zero clears it). The
-    ///         holder, or an address approved for the token or for all the holder's tokens.
+    ///         holder, or an address approved for the token or for all the holder's tokens; never for a void
+    ///         license (`LicenseVoid`).
     function setOperator(uint256 tokenId, address operator) external {
         address holder = ownerOf(tokenId);
+        if (voided()) revert LicenseVoid(tokenId, voidTime);
         if (
             msg.sender != holder && getApproved(tokenId) != msg.sender
                 && !isApprovedForAll(holder, msg.sender)
         ) {
             revert NotHolderNorApproved(tokenId, msg.sender);
         }
-        operatorOf[tokenId] = operator;
+        _operators[tokenId] = operator;
         emit OperatorSet(tokenId, operator);
     }
 
@@ -119,6 +148,20 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice Key that runs the WatchDog of license `tokenId` (zero: none, and zero for every license once
+    ///         the licenses are void).
+    function operatorOf(uint256 tokenId) external view returns (address) {
+        if (voided()) return address(0);
+        return _operators[tokenId];
+    }
+
+    /// @notice Whether every license is void now: its sale was cancelled, or passed the presale's
+    ///         self-refund time without being finalized.
+    function voided() public view returns (bool) {
+        uint64 t = voidTime;
+        return t != 0 && block.timestamp >= t;
+    }
 
     /// @notice Whether transfers between holders are still locked.
     function transfersLocked() external view returns (bool) {
@@ -163,8 +206,8 @@ contract WatchDogLicense is ERC721A, Ownable2Step {
             uint64 unlock = unlockTime;
             if (block.timestamp < unlock) revert TransfersLocked(startTokenId, unlock);
         }
-        if (operatorOf[startTokenId] != address(0)) {
-            delete operatorOf[startTokenId];
+        if (_operators[startTokenId] != address(0)) {
+            delete _operators[startTokenId];
             emit OperatorSet(startTokenId, address(0));
         }
     }

@@ -19,6 +19,14 @@ import {PackedTier, PackedTierLib} from "../libraries/PackedTier.sol";
 ///         (`maxTotalCost`). Payments stay here until the owner either finalizes the ended sale and
 ///         withdraws them to the immutable `treasury`, or cancels it, after which each license is
 ///         refundable for exactly the price it was bought at.
+///         Buyers never depend on the owner: two times are fixed at deployment (immutable).
+///         - `selfRefundTime`: if the sale is neither finalized nor cancelled by then, it has failed
+///           (status `Expired`): the owner can no longer finalize (or cancel, or schedule), and every
+///           holder refunds itself with `refund`, exactly as after a cancellation. Every phase ends by then.
+///         - `refundDeadline` (after `selfRefundTime`): refunds of a cancelled or expired sale end; the money
+///           of licenses not refunded by then goes to the `treasury` when anyone calls `sweepUnrefunded`.
+///         Licenses of a cancelled or expired sale are void (`WatchDogLicense.voided`) from the cancellation,
+///         or from `selfRefundTime`: no operator key, no WatchDog commits, no license rewards.
 /// @dev The price a license was paid is derived, never stored: the tier of its id (ids are minted
 ///      sequentially from 1, only here, so id - 1 is the value of `sold` it was sold at) in the currency
 ///      recorded in the license's batch data. Purchase counters per account live in the license's
@@ -42,7 +50,8 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     enum SaleStatus {
         Active, // selling (within the phases' windows), may still be cancelled
         Cancelled, // no more sales; every license sold is refundable
-        Finalized // ended and not cancellable; proceeds withdrawable
+        Finalized, // ended and not cancellable; proceeds withdrawable
+        Expired // never stored: Active past `selfRefundTime` (failed sale; every license sold is refundable)
     }
 
     /// @notice Tier i prices licenses whose sale index (id - 1) lies in [start_i, start_{i+1}), the last
@@ -84,6 +93,12 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         AllowlistPhase allowlist;
         /// @notice Optional (start 0: schedule later with `setPublicPhase`).
         PublicPhase publicPhase;
+        /// @notice From this time a sale neither finalized nor cancelled is `Expired`: holders refund
+        ///         themselves and the owner can no longer finalize. Every phase must end by then.
+        uint40 selfRefundTime;
+        /// @notice Refunds end at this time (after `selfRefundTime`); what is left then goes to the treasury
+        ///         (`sweepUnrefunded`).
+        uint40 refundDeadline;
     }
 
     /// @dev One slot, read and written by every purchase.
@@ -114,6 +129,12 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     address public immutable treasury;
     uint32 public immutable supply;
     uint8 public immutable tierCount;
+    /// @notice From this time a sale neither finalized nor cancelled is `Expired`: any holder refunds itself
+    ///         (`refund`), and the owner can no longer finalize, cancel or schedule a phase.
+    uint40 public immutable selfRefundTime;
+    /// @notice Refunds (after a cancellation or an expiry) are accepted before this time only; from it, the
+    ///         money of unrefunded licenses goes to the treasury through `sweepUnrefunded` (anyone).
+    uint40 public immutable refundDeadline;
     /// @dev Tier i (unused tiers: 0), read through `_tierAt`.
     PackedTier private immutable _tier0;
     PackedTier private immutable _tier1;
@@ -145,6 +166,8 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     event SaleFinalized(uint256 sold, uint256 ethProceeds, uint256 tokenProceeds);
     event Refunded(address indexed holder, uint256[] tokenIds, uint256 ethAmount, uint256 tokenAmount);
     event ProceedsWithdrawn(address indexed treasury, uint256 ethAmount, uint256 tokenAmount);
+    /// @notice Past the refund deadline, the money of licenses never refunded went to the treasury.
+    event UnrefundedSwept(address indexed treasury, uint256 ethAmount, uint256 tokenAmount);
 
     error ZeroAddress(string what);
     error InvalidParameter(string what);
@@ -154,7 +177,17 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     error PhaseAlreadyStarted(Phase phase, uint40 start);
     error PhaseNotOpen(Phase phase, uint40 start, uint40 end);
     error SaleNotActive(SaleStatus status);
-    error SaleNotCancelled(SaleStatus status);
+    /// @notice Refunds are open only after a cancellation or from `selfRefundTime` on, if the sale is
+    ///         neither finalized nor cancelled by then.
+    error RefundsNotOpen(SaleStatus status, uint40 selfRefundTime);
+    /// @notice Refunds ended at `refundDeadline`; the money left goes to the treasury (`sweepUnrefunded`).
+    error RefundPeriodOver(uint40 refundDeadline);
+    /// @notice The unrefunded money can be swept only from `refundDeadline` on.
+    error RefundPeriodNotOver(uint40 refundDeadline);
+    /// @notice A finalized (or still active) sale owes no refunds, so there is nothing to sweep.
+    error NotRefundable(SaleStatus status);
+    /// @notice The two deadlines are inconsistent (`what` names the problem).
+    error InvalidDeadline(string what);
     error SaleNotFinalized(SaleStatus status);
     error SaleNotEnded(uint256 sold, uint40 lastPhaseEnd);
     error ZeroQuantity();
@@ -170,6 +203,7 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     error NoTokenIds();
     error NotTokenHolder(uint256 tokenId, address holder, address caller);
     error NothingToWithdraw();
+    error NothingToSweep();
     error RenounceDisabled();
 
     constructor(Config memory config) Ownable(config.owner) {
@@ -177,6 +211,12 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         if (config.paymentToken == address(0)) revert ZeroAddress("paymentToken");
         if (config.treasury == address(0)) revert ZeroAddress("treasury");
         if (config.supply == 0) revert InvalidParameter("supply");
+        if (config.selfRefundTime <= block.timestamp) {
+            revert InvalidDeadline("selfRefundTime not in the future");
+        }
+        if (config.refundDeadline <= config.selfRefundTime) {
+            revert InvalidDeadline("refundDeadline not after selfRefundTime");
+        }
         WatchDogLicense license_ = WatchDogLicense(config.license);
         // token id n must be the n-th sale: this presale is the license's only minter, from the first id
         if (license_.minter() != address(this) || license_.totalMinted() != 0) {
@@ -199,6 +239,8 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         treasury = config.treasury;
         supply = config.supply;
         tierCount = uint8(count);
+        selfRefundTime = config.selfRefundTime;
+        refundDeadline = config.refundDeadline;
         _tier0 = packed[0];
         _tier1 = packed[1];
         _tier2 = packed[2];
@@ -207,8 +249,10 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         _tier5 = packed[5];
         _tier6 = packed[6];
         _tier7 = packed[7];
-        if (config.allowlist.start != 0) _setAllowlistPhase(config.allowlist);
-        if (config.publicPhase.start != 0) _setPublicPhase(config.publicPhase);
+        if (config.allowlist.start != 0) _setAllowlistPhase(config.allowlist, config.selfRefundTime);
+        if (config.publicPhase.start != 0) _setPublicPhase(config.publicPhase, config.selfRefundTime);
+        // a sale not finalized by its self-refund time has failed: its licenses are void from then on
+        license_.setVoidTime(config.selfRefundTime);
     }
 
     // ---------------------------------------------------------------- buyers
@@ -254,11 +298,17 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         _buy(Phase.Public, quantity, 0, Currency.Token, maxTotalCost);
     }
 
-    /// @notice After a cancellation: burns the caller's licenses `tokenIds` and pays back the price each
-    ///         was bought at, in the currency it was bought with. The holder of each license.
+    /// @notice After a cancellation, or from `selfRefundTime` on if the sale was neither finalized nor
+    ///         cancelled (no owner action needed), and before `refundDeadline`: burns the caller's licenses
+    ///         `tokenIds` and pays back the price each was bought at, in the currency it was bought with.
+    ///         The holder of each license.
     function refund(uint256[] calldata tokenIds) external nonReentrant {
         SaleState memory s = _state;
-        if (s.status != SaleStatus.Cancelled) revert SaleNotCancelled(s.status);
+        SaleStatus status = _effectiveStatus(s.status);
+        if (status != SaleStatus.Cancelled && status != SaleStatus.Expired) {
+            revert RefundsNotOpen(status, selfRefundTime);
+        }
+        if (block.timestamp >= refundDeadline) revert RefundPeriodOver(refundDeadline);
         if (tokenIds.length == 0) revert NoTokenIds();
         uint256 ethAmount;
         uint256 tokenAmount;
@@ -283,46 +333,55 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Schedules the allowlist phase. Only the owner, only while the sale is active and before
     ///         either phase has started (the reserve shapes what the public phase may sell); frozen from its
-    ///         start. The start may not be in the past.
+    ///         start. The start may not be in the past, the end not after `selfRefundTime`.
     function setAllowlistPhase(AllowlistPhase calldata phase) external onlyOwner {
         _requireActive();
         Schedule memory sch = _schedule;
         _requireNotStarted(Phase.Allowlist, sch.allowlistStart);
         _requireNotStarted(Phase.Public, sch.publicStart);
-        _setAllowlistPhase(phase);
+        _setAllowlistPhase(phase, selfRefundTime);
     }
 
     /// @notice Schedules the public phase. Only the owner, only while the sale is active and before the
-    ///         public phase has started; frozen from its start. The start may not be in the past.
+    ///         public phase has started; frozen from its start. The start may not be in the past, the end
+    ///         not after `selfRefundTime`.
     function setPublicPhase(PublicPhase calldata phase) external onlyOwner {
         _requireActive();
         _requireNotStarted(Phase.Public, _schedule.publicStart);
-        _setPublicPhase(phase);
+        _setPublicPhase(phase, selfRefundTime);
     }
 
     /// @notice Cancels the sale: no more purchases, nothing withdrawable, every license sold refundable
-    ///         (`refund`). Only the owner, any time before the sale is finalized.
+    ///         (`refund`, until `refundDeadline`) and void at once (no operator key, no WatchDog commits, no
+    ///         license rewards). Only the owner, while the sale is active (before it is finalized and before
+    ///         `selfRefundTime`).
     function cancelSale() external onlyOwner {
         SaleState memory s = _state;
-        if (s.status != SaleStatus.Active) revert SaleNotActive(s.status);
+        SaleStatus status = _effectiveStatus(s.status);
+        if (status != SaleStatus.Active) revert SaleNotActive(status);
         _state.status = SaleStatus.Cancelled;
+        license.setVoidTime(uint64(block.timestamp));
         emit SaleCancelled(s.sold, s.ethHeld, tokenHeld);
     }
 
     /// @notice Ends the sale for good once it has sold out or every scheduled phase has ended: it can no
-    ///         longer be cancelled, so the proceeds become withdrawable. Only the owner.
+    ///         longer be cancelled, so the proceeds become withdrawable, and its licenses are never void.
+    ///         Only the owner, before `selfRefundTime` (from then on the sale is `Expired`:
+    ///         `SaleNotActive(Expired)`).
     function finalizeSale() external onlyOwner {
         SaleState memory s = _state;
-        if (s.status != SaleStatus.Active) revert SaleNotActive(s.status);
+        SaleStatus status = _effectiveStatus(s.status);
+        if (status != SaleStatus.Active) revert SaleNotActive(status);
         if (!saleEnded()) revert SaleNotEnded(s.sold, _lastPhaseEnd());
         _state.status = SaleStatus.Finalized;
+        license.setVoidTime(0);
         emit SaleFinalized(s.sold, s.ethHeld, tokenHeld);
     }
 
     /// @notice Sends all proceeds of the finalized sale (ETH and stablecoin) to `treasury`. Only the owner.
     function withdrawProceeds() external onlyOwner nonReentrant {
         SaleState memory s = _state;
-        if (s.status != SaleStatus.Finalized) revert SaleNotFinalized(s.status);
+        if (s.status != SaleStatus.Finalized) revert SaleNotFinalized(_effectiveStatus(s.status));
         uint256 ethAmount = s.ethHeld;
         uint256 tokenAmount = tokenHeld;
         if (ethAmount == 0 && tokenAmount == 0) revert NothingToWithdraw();
@@ -333,17 +392,40 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         if (ethAmount != 0) _sendEth(treasury, ethAmount);
     }
 
-    /// @notice Disabled: without an owner a live sale could be neither finalized nor cancelled, and the
-    ///         buyers' payments would be stuck. Ownership moves with the two-step transfer only.
+    /// @notice From `refundDeadline` on, sends the money of licenses never refunded (ETH and stablecoin) of
+    ///         a cancelled or expired sale to `treasury`; refunds are over then. Anyone may call.
+    function sweepUnrefunded() external nonReentrant {
+        SaleState memory s = _state;
+        SaleStatus status = _effectiveStatus(s.status);
+        if (status != SaleStatus.Cancelled && status != SaleStatus.Expired) revert NotRefundable(status);
+        if (block.timestamp < refundDeadline) revert RefundPeriodNotOver(refundDeadline);
+        uint256 ethAmount = s.ethHeld;
+        uint256 tokenAmount = tokenHeld;
+        if (ethAmount == 0 && tokenAmount == 0) revert NothingToSweep();
+        _state.ethHeld = 0;
+        tokenHeld = 0;
+        emit UnrefundedSwept(treasury, ethAmount, tokenAmount);
+        if (tokenAmount != 0) paymentToken.safeTransfer(treasury, tokenAmount);
+        if (ethAmount != 0) _sendEth(treasury, ethAmount);
+    }
+
+    /// @notice Disabled: ownership moves with the two-step transfer only (buyers do not depend on the owner
+    ///         for their money: `selfRefundTime`, but a sale without an owner could never be finalized).
     function renounceOwnership() public pure override {
         revert RenounceDisabled();
     }
 
     // ---------------------------------------------------------------- views
 
-    /// @notice Licenses ever sold (never decreases), of which through the allowlist, and the sale status.
+    /// @notice Licenses ever sold (never decreases), of which through the allowlist, and the stored sale
+    ///         status (never `Expired`: see `saleStatus`).
     function saleState() external view returns (SaleState memory) {
         return _state;
+    }
+
+    /// @notice The sale status now: the stored one, or `Expired` for an active sale from `selfRefundTime` on.
+    function saleStatus() external view returns (SaleStatus) {
+        return _effectiveStatus(_state.status);
     }
 
     /// @notice Licenses ever sold; never decreases, refunds included.
@@ -384,16 +466,19 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         return (uint32(data), uint32(data >> 32));
     }
 
-    /// @notice Money the owner gets on withdrawal, now or once finalized (nothing if cancelled).
+    /// @notice Money the owner gets on withdrawal, now or once finalized (nothing if cancelled or expired).
     function proceeds() external view returns (uint256 eth, uint256 token) {
         SaleState memory s = _state;
-        if (s.status != SaleStatus.Cancelled) return (s.ethHeld, tokenHeld);
+        SaleStatus status = _effectiveStatus(s.status);
+        if (status == SaleStatus.Active || status == SaleStatus.Finalized) return (s.ethHeld, tokenHeld);
     }
 
-    /// @notice Money owed back to holders of licenses not yet refunded (nothing unless cancelled).
+    /// @notice Money of licenses not yet refunded, if the sale is cancelled or expired (else nothing): owed
+    ///         to their holders before `refundDeadline`, the treasury's (`sweepUnrefunded`) from then on.
     function refundsOwed() external view returns (uint256 eth, uint256 token) {
         SaleState memory s = _state;
-        if (s.status == SaleStatus.Cancelled) return (s.ethHeld, tokenHeld);
+        SaleStatus status = _effectiveStatus(s.status);
+        if (status == SaleStatus.Cancelled || status == SaleStatus.Expired) return (s.ethHeld, tokenHeld);
     }
 
     /// @notice Whether a phase accepts purchases now (ignores the sale status and remaining supply).
@@ -501,9 +586,14 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    function _setAllowlistPhase(AllowlistPhase memory phase) private {
+    /// @dev Every phase ends by `selfRefundTime_` (passed in: the constructor cannot read immutables), so no
+    ///      purchase is possible once a sale can expire.
+    function _setAllowlistPhase(AllowlistPhase memory phase, uint40 selfRefundTime_) private {
         if (phase.start < block.timestamp) revert InvalidPhaseConfig(Phase.Allowlist, "start in the past");
         if (phase.end <= phase.start) revert InvalidPhaseConfig(Phase.Allowlist, "end not after start");
+        if (phase.end > selfRefundTime_) {
+            revert InvalidPhaseConfig(Phase.Allowlist, "end after selfRefundTime");
+        }
         if (phase.reserve == 0 || phase.reserve > supply) {
             revert InvalidPhaseConfig(Phase.Allowlist, "reserve");
         }
@@ -516,9 +606,10 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
         emit AllowlistPhaseSet(phase.start, phase.end, phase.reserve, phase.merkleRoot);
     }
 
-    function _setPublicPhase(PublicPhase memory phase) private {
+    function _setPublicPhase(PublicPhase memory phase, uint40 selfRefundTime_) private {
         if (phase.start < block.timestamp) revert InvalidPhaseConfig(Phase.Public, "start in the past");
         if (phase.end <= phase.start) revert InvalidPhaseConfig(Phase.Public, "end not after start");
+        if (phase.end > selfRefundTime_) revert InvalidPhaseConfig(Phase.Public, "end after selfRefundTime");
         if (phase.txCap == 0) revert InvalidPhaseConfig(Phase.Public, "txCap");
         if (phase.walletCap < phase.txCap) revert InvalidPhaseConfig(Phase.Public, "walletCap below txCap");
         Schedule storage sch = _schedule;
@@ -530,8 +621,14 @@ contract WatchDogPresale is Ownable2Step, ReentrancyGuardTransient {
     }
 
     function _requireActive() private view {
-        SaleStatus status = _state.status;
+        SaleStatus status = _effectiveStatus(_state.status);
         if (status != SaleStatus.Active) revert SaleNotActive(status);
+    }
+
+    /// @dev `stored`, or `Expired` for an active sale from `selfRefundTime` on.
+    function _effectiveStatus(SaleStatus stored) private view returns (SaleStatus) {
+        if (stored == SaleStatus.Active && block.timestamp >= selfRefundTime) return SaleStatus.Expired;
+        return stored;
     }
 
     function _requireNotStarted(Phase phase, uint40 start) private view {

@@ -52,6 +52,7 @@ import { allErrorsAbi, knownRevertNames, revertSentence } from '../src/cli/rever
 import { fetchRankings } from '../src/cli/commands/rankings.js';
 import { strikeEpochs } from '../src/cli/commands/node.js';
 import { didLabel } from '../src/cli/commands/did.js';
+import { refundTerms } from '../src/cli/commands/presale.js';
 import { buildProgram } from '../src/cli/program.js';
 import { isOneSentence, runSendnet } from './cliHarness.js';
 
@@ -454,6 +455,50 @@ describe('revert sentences', () => {
     assert.match(revertSentence('NotDidOwner', [0x616c696365n, '0xabc']), /does not own the DID "alice"/);
   });
 
+  test('presale refund errors explain the self-refund time and the refund deadline', () => {
+    // a live sale (status 0) before its self-refund time, with the chain time for "in …"
+    assert.match(
+      revertSentence('RefundsNotOpen', [0, 1_800_100_000], { now: 1_800_099_000 }),
+      /^Refunds are not open: the sale is active\. They open when the owner cancels, or on their own at .+ \(in 17 min\) if the sale is neither finalized nor cancelled by then\.$/,
+    );
+    assert.equal(
+      revertSentence('RefundsNotOpen', [2, 1_800_100_000]),
+      'The sale was finalized: its licenses stand and are not refundable.',
+    );
+    assert.match(revertSentence('RefundPeriodOver', [1_800_200_000]), /^Refunds ended at .+ goes to the treasury\.$/);
+    assert.match(revertSentence('SaleNotActive', [3]), /^The sale expired: .+sendnet presale refund/);
+    assert.match(revertSentence('SaleNotActive', [1]), /^The sale is cancelled: no more licenses can be bought\.$/);
+    assert.match(revertSentence('LicenseBurned', [4n]), /^License 4 was already refunded/);
+    assert.match(revertSentence('LicenseVoid', [4n, 1_800_000_000n]), /^License 4 is void: .+earns no rewards/);
+    // every error the presale and license declare has its own sentence
+    const names = new Set(knownRevertNames());
+    for (const name of ['RefundsNotOpen', 'RefundPeriodOver', 'RefundPeriodNotOver', 'NotRefundable', 'NothingToSweep'])
+      assert.ok(names.has(name), name);
+  });
+
+  test('refundTerms states what a buyer can count on in every sale status', () => {
+    const self = 1_800_100_000;
+    const deadline = 1_800_200_000;
+    assert.match(
+      refundTerms('active', self, deadline, self - 7200),
+      /^if the sale is neither finalized nor cancelled by .+ \(in 2 h\), every holder refunds itself, without the owner, until /,
+    );
+    assert.match(
+      refundTerms('cancelled', self, deadline, self - 10),
+      /^open: the sale was cancelled, holders refund until /,
+    );
+    assert.match(
+      refundTerms('expired', self, deadline, self),
+      /^open: the sale was neither finalized nor cancelled by .+ holders refund themselves until /,
+    );
+    assert.match(refundTerms('expired', self, deadline, deadline), /^refunds ended at .+ goes to the treasury$/);
+    assert.match(refundTerms('cancelled', self, deadline, deadline + 1), /^refunds ended at /);
+    assert.equal(
+      refundTerms('finalized', self, deadline, deadline),
+      'none: the sale was finalized, its licenses stand',
+    );
+  });
+
   test('describeError keeps CLI errors and wraps the rest in one sentence', () => {
     assert.deepEqual(describeError(new RejectedError('Cap reached: x', 'WalletCapExceeded')), {
       message: 'Cap reached: x.',
@@ -554,6 +599,7 @@ describe('help', () => {
       'node withdraw',
       'presale allowlist',
       'presale buy',
+      'presale refund',
       'presale status',
       'rankings',
     ]);

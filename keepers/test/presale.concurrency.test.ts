@@ -90,6 +90,8 @@ test('50 buyers race for the last 20 licenses in one block: exactly the supply i
     supply: SUPPLY,
     tiers: TIERS,
     publicPhase: { start: now + 10, end: now + 100_000, walletCap: WALLET_CAP, txCap: TX_CAP },
+    selfRefundTime: now + 200_000,
+    refundDeadline: now + 3_000_000,
     unlockTime: BigInt(now + 1_000_000),
     maxUnlockTime: BigInt(now + 2_000_000),
   });

@@ -613,6 +613,25 @@ contract LicenseRewardsTest is LicenseRewardsTestBase {
         assertEq(token.balanceOf(carol), 10 ether);
     }
 
+    /// A cancelled (or expired) sale voids every license: nothing more is paid, rewards accrued before the
+    /// cancellation included; what was paid before stays paid, the rest stays in the pool.
+    function test_RevertWhen_claim_voidLicense_accruedForfeited() public {
+        bytes32[] memory l1 = _two(1, 100 ether, 2, 40 ether);
+        _finalize(1, l1);
+        rewards.claim(1, 100 ether, Merkle.proof(l1, 0));
+        bytes32[] memory l2 = _two(1, 250 ether, 2, 90 ether);
+        _finalize(2, l2);
+        license.setVoided(true);
+        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.LicenseVoid.selector, 1));
+        rewards.claim(1, 250 ether, Merkle.proof(l2, 0));
+        vm.expectRevert(abi.encodeWithSelector(LicenseRewards.LicenseVoid.selector, 2));
+        rewards.claim(2, 90 ether, Merkle.proof(l2, 1));
+        assertEq(token.balanceOf(alice), 100 ether, "paid before the cancellation stays paid");
+        assertEq(token.balanceOf(bob), 0);
+        assertEq(rewards.totalPaid(), 100 ether);
+        assertEq(token.balanceOf(address(rewards)), POOL - 100 ether, "forfeited rewards stay in the pool");
+    }
+
     function test_RevertWhen_claim_licenseReportsZeroOwner() public {
         ZeroOwnerLicense odd = new ZeroOwnerLicense();
         LicenseRewards.Config memory cfg = _rewardsConfig(1, HALVING, LICENSE_EMISSION);

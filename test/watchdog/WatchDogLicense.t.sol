@@ -183,7 +183,7 @@ contract WatchDogLicenseTest is WatchDogTestBase {
         assertEq(lic.batchDataOf(3), 5);
         vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
         lic.ownerOf(2);
-        vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseBurned.selector, 2));
         lic.burn(2);
         vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
         lic.batchDataOf(2);
@@ -205,8 +205,10 @@ contract WatchDogLicenseTest is WatchDogTestBase {
     }
 
     function test_burn_revertsForNonexistent() public {
-        vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseNotFound.selector, 1));
         lic.burn(1);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseNotFound.selector, 0));
+        lic.burn(0);
     }
 
     // ------------------------------------------------------------------ operator key

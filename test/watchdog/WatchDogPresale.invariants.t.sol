@@ -8,8 +8,10 @@ import {PresaleHandler} from "./handlers/PresaleHandler.sol";
 
 /// @notice Random sequences of purchases (both phases, both currencies, over the limits too), warps across
 ///         overlapping phases, cancellation and refunds, early unlock and transfers, finalization and
-///         withdrawal. The allowlist phase runs 300 s; the public phase opens 100 s into it, so the reserve
-///         binds, and ends 1,000 s after the allowlist phase starts, so runs reach finalization.
+///         withdrawal, self-refunds of an expired sale and sweeps past the refund deadline. The allowlist
+///         phase runs 300 s; the public phase opens 100 s into it, so the reserve binds, and ends 1,000 s
+///         after the allowlist phase starts, so runs reach finalization. The sale expires unfinalized 2,500 s
+///         after the allowlist phase starts, refunds end 5,000 s after it, so runs reach both.
 contract WatchDogPresaleInvariantTest is WatchDogTestBase {
     PresaleHandler internal handler;
 
@@ -19,11 +21,13 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
         c.allowlist.end = AL_START + 300;
         c.publicPhase.start = AL_START + 100;
         c.publicPhase.end = AL_START + 1000;
+        c.selfRefundTime = AL_START + 2500;
+        c.refundDeadline = AL_START + 5000;
         (license, presale) = _deploy(c);
         handler = new PresaleHandler(presale, usd, owner, allowlisted, allowances, allowLeaves);
         vm.warp(AL_START - 30);
 
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = PresaleHandler.warp.selector;
         selectors[1] = PresaleHandler.buyAllowlist.selector;
         selectors[2] = PresaleHandler.buyPublic.selector;
@@ -33,6 +37,8 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
         selectors[6] = PresaleHandler.refund.selector;
         selectors[7] = PresaleHandler.transfer.selector;
         selectors[8] = PresaleHandler.buyBurst.selector;
+        selectors[9] = PresaleHandler.sweep.selector;
+        selectors[10] = PresaleHandler.leap.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -78,36 +84,65 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
         }
     }
 
-    /// Money: the presale holds exactly proceeds + refunds owed, in each currency, and that is what came in
-    /// minus what was refunded and withdrawn.
+    /// Money: payments in = proceeds withdrawn + refunds + unrefunded money swept + balance, in each
+    /// currency, for every interleaving; the balance is exactly proceeds + refunds owed, one of them zero.
     /// forge-config: default.invariant.fail-on-revert = true
     /// forge-config: default.invariant.depth = 128
-    function invariant_balancesEqualProceedsPlusRefundsOwed() public view {
+    function invariant_paymentsInEqualWithdrawnPlusRefundedPlusSweptPlusBalance() public view {
         (uint256 pe, uint256 pt) = presale.proceeds();
         (uint256 re, uint256 rt) = presale.refundsOwed();
         assertEq(address(presale).balance, pe + re, "ETH balance != proceeds + refunds owed");
         assertEq(usd.balanceOf(address(presale)), pt + rt, "token balance != proceeds + refunds owed");
         assertEq(
-            address(presale).balance,
-            handler.ghostEthIn() - handler.ghostEthRefunded() - handler.ghostEthWithdrawn(),
-            "ETH balance != in - refunded - withdrawn"
+            handler.ghostEthIn(),
+            handler.ghostEthWithdrawn() + handler.ghostEthRefunded() + handler.ghostEthSwept()
+                + address(presale).balance,
+            "ETH in != withdrawn + refunded + swept + balance"
         );
         assertEq(
-            usd.balanceOf(address(presale)),
-            handler.ghostTokenIn() - handler.ghostTokenRefunded() - handler.ghostTokenWithdrawn(),
-            "token balance != in - refunded - withdrawn"
+            handler.ghostTokenIn(),
+            handler.ghostTokenWithdrawn() + handler.ghostTokenRefunded() + handler.ghostTokenSwept()
+                + usd.balanceOf(address(presale)),
+            "token in != withdrawn + refunded + swept + balance"
         );
-        WatchDogPresale.SaleStatus status = presale.saleState().status;
-        if (status == WatchDogPresale.SaleStatus.Cancelled) {
-            assertEq(pe + pt, 0, "proceeds while cancelled");
+        WatchDogPresale.SaleStatus status = presale.saleStatus();
+        if (status == WatchDogPresale.SaleStatus.Cancelled || status == WatchDogPresale.SaleStatus.Expired) {
+            assertEq(pe + pt, 0, "proceeds while cancelled or expired");
             assertEq(
                 handler.ghostEthWithdrawn() + handler.ghostTokenWithdrawn(),
                 0,
-                "withdrawn from a cancelled sale"
+                "withdrawn from a cancelled or expired sale"
             );
         } else {
-            assertEq(re + rt, 0, "refunds owed while not cancelled");
-            assertEq(handler.ghostEthRefunded() + handler.ghostTokenRefunded(), 0, "refund from a live sale");
+            assertEq(re + rt, 0, "refunds owed while active or finalized");
+            assertEq(
+                handler.ghostEthRefunded() + handler.ghostTokenRefunded(), 0, "refund from a standing sale"
+            );
+            assertEq(handler.ghostEthSwept() + handler.ghostTokenSwept(), 0, "sweep of a standing sale");
+        }
+        assertEq(handler.ghostRefundsOutOfWindow(), 0, "refund outside the refund window");
+        assertEq(
+            handler.ghostSweepsOutOfWindow(), 0, "sweep before the refund deadline or of a standing sale"
+        );
+    }
+
+    /// The owner loses its powers at the self-refund time; licenses are void exactly when the sale is
+    /// cancelled or expired, and then no license has an operator key.
+    /// forge-config: default.invariant.fail-on-revert = true
+    /// forge-config: default.invariant.depth = 128
+    function invariant_failedSaleLicensesVoid() public view {
+        assertEq(
+            handler.ghostLateOwnerActions(), 0, "owner finalized or cancelled after the self-refund time"
+        );
+        WatchDogPresale.SaleStatus status = presale.saleStatus();
+        bool failed =
+            status == WatchDogPresale.SaleStatus.Cancelled || status == WatchDogPresale.SaleStatus.Expired;
+        assertEq(license.voided(), failed, "licenses void != sale cancelled or expired");
+        if (failed) {
+            uint256 minted = license.totalMinted();
+            for (uint256 id = 1; id <= minted; ++id) {
+                assertEq(license.operatorOf(id), address(0), "void license has an operator");
+            }
         }
     }
 
@@ -133,6 +168,7 @@ contract WatchDogPresaleInvariantTest is WatchDogTestBase {
         );
         console.log("cancel", handler.calls("cancel"), "refund ok", handler.calls("refund.ok"));
         console.log("finalize", handler.calls("finalize.ok"), "withdraw", handler.calls("withdraw.ok"));
+        console.log("self-refund ok", handler.calls("selfRefund.ok"), "sweep", handler.calls("sweep.ok"));
         console.log("unlock", handler.calls("unlock"), "transfer", handler.calls("transfer"));
         console.log("sold", presale.sold(), "burned", license.totalBurned());
     }

@@ -18,6 +18,7 @@ contract WatchDogPresaleTest is WatchDogTestBase {
     WatchDogPresale.SaleStatus internal constant ACTIVE = WatchDogPresale.SaleStatus.Active;
     WatchDogPresale.SaleStatus internal constant CANCELLED = WatchDogPresale.SaleStatus.Cancelled;
     WatchDogPresale.SaleStatus internal constant FINALIZED = WatchDogPresale.SaleStatus.Finalized;
+    WatchDogPresale.SaleStatus internal constant EXPIRED = WatchDogPresale.SaleStatus.Expired;
 
     // ------------------------------------------------------------------ helpers
 
@@ -912,12 +913,14 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         _openPublic();
         _buyPublicEth(alice, 1);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.SaleNotCancelled.selector, ACTIVE));
+        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.RefundsNotOpen.selector, ACTIVE, SELF_REFUND));
         presale.refund(_one(1));
         vm.warp(PUB_END);
         _finalize();
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.SaleNotCancelled.selector, FINALIZED));
+        vm.expectRevert(
+            abi.encodeWithSelector(WatchDogPresale.RefundsNotOpen.selector, FINALIZED, SELF_REFUND)
+        );
         presale.refund(_one(1));
     }
 
@@ -945,19 +948,19 @@ contract WatchDogPresaleTest is WatchDogTestBase {
         vm.prank(alice);
         presale.refund(_one(1));
         vm.prank(alice);
-        vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseBurned.selector, 1));
         presale.refund(_one(1));
         // the same id twice in one list
         uint256[] memory twice = new uint256[](2);
         (twice[0], twice[1]) = (2, 2);
         vm.prank(alice);
-        vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseBurned.selector, 2));
         presale.refund(twice);
         vm.prank(alice);
-        vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseNotFound.selector, 3));
         presale.refund(_one(3));
         vm.prank(alice);
-        vm.expectRevert(IERC721A.OwnerQueryForNonexistentToken.selector);
+        vm.expectRevert(abi.encodeWithSelector(WatchDogLicense.LicenseNotFound.selector, 0));
         presale.refund(_one(0));
     }
 
@@ -1079,7 +1082,7 @@ contract WatchDogPresaleTest is WatchDogTestBase {
 
     function test_finalizeSale_notWithoutAnyPhase() public {
         _deployUnscheduled();
-        vm.warp(4_000_000_000);
+        vm.warp(SELF_REFUND - 1);
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(WatchDogPresale.SaleNotEnded.selector, 0, 0));
         presale.finalizeSale();

@@ -21,6 +21,9 @@ abstract contract WatchDogTestBase is Test {
     uint40 internal constant AL_END = 1_800_002_000;
     uint40 internal constant PUB_START = 1_800_002_000;
     uint40 internal constant PUB_END = 1_800_010_000;
+    /// Self-refunds from here if neither finalized nor cancelled; refunds end at REFUND_DEADLINE.
+    uint40 internal constant SELF_REFUND = 1_800_100_000;
+    uint40 internal constant REFUND_DEADLINE = 1_800_200_000;
     string internal constant BASE_URI = "https://licenses.sendingnetwork.example/watchdog/";
 
     /// Tier prices: [0, 40) 0.1 ETH / 300 mUSD, [40, 80) 0.12 ETH / 360 mUSD, [80, 100) 0.15 ETH / 450 mUSD.
@@ -106,6 +109,8 @@ abstract contract WatchDogTestBase is Test {
         c.tiers = _tiers();
         c.allowlist = _allowlistPhase();
         c.publicPhase = _publicPhase();
+        c.selfRefundTime = SELF_REFUND;
+        c.refundDeadline = REFUND_DEADLINE;
     }
 
     /// @dev License first (minter = the presale's predicted address), then the presale.

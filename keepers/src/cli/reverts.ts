@@ -72,7 +72,7 @@ function didName(id: unknown): string {
   }
 }
 const NODE_STATUS = ['not registered', 'Active', 'Exiting', 'Ejected'];
-const SALE_STATUS = ['active', 'cancelled', 'finalized'];
+const SALE_STATUS = ['active', 'cancelled', 'finalized', 'expired'];
 const PHASE = ['no', 'allowlist', 'public'];
 
 function phaseNotOpen([phase, start, end]: Args, ctx: RevertContext): string {
@@ -136,7 +136,28 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
   LicenseNotFound: ([tokenId]) => `License ${tokenId} does not exist.`,
   // WatchDogPresale
   SaleNotActive: ([status]) =>
-    `The sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}: no more licenses can be bought.`,
+    Number(status) === 3
+      ? 'The sale expired: it was neither finalized nor cancelled by its self-refund time, so nothing can be bought, finalized or cancelled any more; holders refund themselves (sendnet presale refund).'
+      : `The sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}: no more licenses can be bought.`,
+  SaleNotFinalized: ([status]) =>
+    `The sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}, not finalized: there are no proceeds to withdraw.`,
+  RefundsNotOpen: ([status, selfRefundTime], ctx) =>
+    Number(status) === 2
+      ? 'The sale was finalized: its licenses stand and are not refundable.'
+      : `Refunds are not open: the sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}. They open when the owner cancels, or on their own at ${formatTime(big(selfRefundTime))}${ctx.now !== undefined ? ` (${formatRelative(Number(selfRefundTime), ctx.now)})` : ''} if the sale is neither finalized nor cancelled by then.`,
+  RefundPeriodOver: ([deadline]) =>
+    `Refunds ended at ${formatTime(big(deadline))}: the money of licenses not refunded by then goes to the treasury.`,
+  RefundPeriodNotOver: ([deadline], ctx) =>
+    `Refunds are open until ${formatTime(big(deadline))}${ctx.now !== undefined ? ` (${formatRelative(Number(deadline), ctx.now)})` : ''}: the unrefunded money can be swept to the treasury only after that.`,
+  NotRefundable: ([status]) =>
+    `The sale is ${SALE_STATUS[Number(status)] ?? `in status ${status}`}: it owes no refunds, so there is nothing to sweep.`,
+  NothingToSweep: () => 'Every license was refunded or the money was already swept: nothing is left to sweep.',
+  NoTokenIds: () => 'Name at least one license token id.',
+  NotTokenHolder: ([tokenId, holder, caller]) =>
+    `License ${tokenId} is held by ${holder}, not by ${caller}: only its holder can refund it.`,
+  LicenseBurned: ([tokenId]) => `License ${tokenId} was already refunded (burned).`,
+  LicenseVoid: ([tokenId]) =>
+    `License ${tokenId} is void: its sale was cancelled or expired unfinalized, so it runs no WatchDog and earns no rewards (refund it with sendnet presale refund).`,
   PhaseNotOpen: phaseNotOpen,
   ZeroQuantity: () => 'The quantity must be at least 1.',
   InvalidAllowlistProof: ([account, max]) =>

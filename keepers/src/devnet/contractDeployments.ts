@@ -56,6 +56,10 @@ export interface WatchDogSaleParams {
   allowlist?: AllowlistPhase;
   /** Omitted: schedule later with `setPublicPhase`. */
   publicPhase?: PublicPhase;
+  /** From this time a sale neither finalized nor cancelled is expired and its buyers refund themselves; every phase ends by then. */
+  selfRefundTime: number;
+  /** Refunds end at this time (after `selfRefundTime`); what is left then goes to the treasury. */
+  refundDeadline: number;
   unlockTime: bigint;
   maxUnlockTime: bigint;
   name?: string;
@@ -118,6 +122,8 @@ export async function deployWatchDogSale(
         tiers: params.tiers,
         allowlist: params.allowlist ?? NO_ALLOWLIST,
         publicPhase: params.publicPhase ?? NO_PUBLIC,
+        selfRefundTime: params.selfRefundTime,
+        refundDeadline: params.refundDeadline,
       },
     ],
   });

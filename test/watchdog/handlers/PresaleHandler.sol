@@ -12,7 +12,8 @@ import {MockStablecoin} from "../mocks/WatchDogMocks.sol";
 /// @notice Drives the presale with allowlist and public purchases in both currencies (some overpaying, some
 ///         asking for more than is left or allowed), time warps across overlapping phases, an occasional
 ///         cancellation followed by refunds, transfers after an early unlock (so refunds go to later
-///         holders), finalization and withdrawal. Every call goes through try/catch: a rejection must be one
+///         holders), finalization and withdrawal, self-refunds once the sale expired unfinalized, and the sweep
+///         of unrefunded money past the refund deadline; long leaps of time reach both deadlines. Every call goes through try/catch: a rejection must be one
 ///         of the errors the situation allows, anything else is counted as unexpected. Ghost state mirrors
 ///         what the presale must hold.
 contract PresaleHandler is CommonBase, StdCheats, StdUtils {
@@ -42,6 +43,14 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
     uint256 public ghostTokenRefunded;
     uint256 public ghostEthWithdrawn;
     uint256 public ghostTokenWithdrawn;
+    uint256 public ghostEthSwept;
+    uint256 public ghostTokenSwept;
+    /// Refunds that succeeded outside the refund window (before a cancellation or the self-refund time, or
+    /// from the refund deadline on), and sweeps that succeeded before the deadline or of a finalized sale.
+    uint256 public ghostRefundsOutOfWindow;
+    uint256 public ghostSweepsOutOfWindow;
+    /// Owner actions that succeeded from the self-refund time on (only possible before it).
+    uint256 public ghostLateOwnerActions;
     uint256 public ghostSoldDecreases;
     uint256 public ghostReserveViolations;
     uint256 public ghostRefundMismatches;
@@ -109,6 +118,12 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
     function warp(uint256 seconds_) external {
         vm.warp(block.timestamp + (_chance(seconds_, 10) ? 400 : _bound(seconds_, 1, 60)));
         calls["warp"]++;
+    }
+
+    /// @notice A long leap of time (up to 3,000 s): reaches the self-refund time and the refund deadline.
+    function leap(uint256 seconds_) external {
+        vm.warp(block.timestamp + _bound(seconds_, 1, 3000));
+        calls["leap"]++;
     }
 
     /// @notice Six purchases in a row (crowded phases), each with its own derived parameters.
@@ -192,18 +207,24 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
         _afterAction();
     }
 
-    /// @notice The owner cancels, rarely (one call in 24 reaches it), while the sale is active.
+    /// @notice The owner cancels, rarely (one call in 24 reaches it), while the sale is active (or tries to,
+    ///         once the sale expired unfinalized).
     function cancel(uint256 seed) external {
         if (!_chance(seed, 24) || presale.saleState().status != WatchDogPresale.SaleStatus.Active) return;
         vm.prank(owner);
-        presale.cancelSale();
-        calls["cancel"]++;
+        try presale.cancelSale() {
+            if (block.timestamp >= presale.selfRefundTime()) ghostLateOwnerActions++;
+            calls["cancel"]++;
+        } catch (bytes memory reason) {
+            _expect(reason, WatchDogPresale.SaleNotActive.selector, 0, 0, 0, 0);
+        }
         _afterAction();
     }
 
     function finalize() external {
         vm.prank(owner);
         try presale.finalizeSale() {
+            if (block.timestamp >= presale.selfRefundTime()) ghostLateOwnerActions++;
             calls["finalize.ok"]++;
         } catch (bytes memory reason) {
             _expect(
@@ -234,7 +255,37 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
         _afterAction();
     }
 
-    /// @notice After a cancellation, a holder refunds up to `count` of its licenses.
+    /// @notice Anyone sweeps the unrefunded money of a cancelled or expired sale to the treasury (from the
+    ///         refund deadline on).
+    function sweep() external {
+        address t = presale.treasury();
+        uint256 tBefore = usd.balanceOf(t);
+        uint256 eBefore = t.balance;
+        WatchDogPresale.SaleStatus status = presale.saleStatus();
+        try presale.sweepUnrefunded() {
+            if (
+                block.timestamp < presale.refundDeadline()
+                    || (status != WatchDogPresale.SaleStatus.Cancelled
+                        && status != WatchDogPresale.SaleStatus.Expired)
+            ) ghostSweepsOutOfWindow++;
+            ghostEthSwept += t.balance - eBefore;
+            ghostTokenSwept += usd.balanceOf(t) - tBefore;
+            calls["sweep.ok"]++;
+        } catch (bytes memory reason) {
+            _expect(
+                reason,
+                WatchDogPresale.NotRefundable.selector,
+                WatchDogPresale.RefundPeriodNotOver.selector,
+                WatchDogPresale.NothingToSweep.selector,
+                0,
+                0
+            );
+        }
+        _afterAction();
+    }
+
+    /// @notice A holder refunds up to `count` of its licenses (accepted after a cancellation, or once the
+    ///         sale expired unfinalized, before the refund deadline).
     function refund(uint256 actorSeed, uint256 count) external {
         address holder = actors[_bound(actorSeed, 0, actors.length - 1)];
         uint256[] storage held = _held[holder];
@@ -250,8 +301,15 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
         }
         uint256 eBefore = holder.balance;
         uint256 tBefore = usd.balanceOf(holder);
+        WatchDogPresale.SaleStatus status = presale.saleStatus();
         vm.prank(holder);
         try presale.refund(ids) {
+            if (
+                block.timestamp >= presale.refundDeadline()
+                    || (status != WatchDogPresale.SaleStatus.Cancelled
+                        && status != WatchDogPresale.SaleStatus.Expired)
+            ) ghostRefundsOutOfWindow++;
+            if (status == WatchDogPresale.SaleStatus.Expired) calls["selfRefund.ok"]++;
             uint256 gotEth = holder.balance - eBefore;
             uint256 gotToken = usd.balanceOf(holder) - tBefore;
             if (gotEth != expectEth || gotToken != expectToken) ghostRefundMismatches++;
@@ -262,7 +320,14 @@ contract PresaleHandler is CommonBase, StdCheats, StdUtils {
             }
             calls["refund.ok"]++;
         } catch (bytes memory reason) {
-            _expect(reason, WatchDogPresale.SaleNotCancelled.selector, 0, 0, 0, 0);
+            _expect(
+                reason,
+                WatchDogPresale.RefundsNotOpen.selector,
+                WatchDogPresale.RefundPeriodOver.selector,
+                0,
+                0,
+                0
+            );
         }
         _afterAction();
     }

@@ -1,7 +1,8 @@
 /**
  * `sendnet presale …` and `sendnet license …`: the WatchDog buyer's journey. presale status (phases,
- * supply, tier prices), presale buy (allowlist phase with a proof from the published allowlist file, or
- * public phase; ETH or the stablecoin; never more than --max-total-cost), license activate (name the
+ * supply, tier prices, the refund deadlines), presale buy (allowlist phase with a proof from the published
+ * allowlist file, or public phase; ETH or the stablecoin; never more than --max-total-cost), presale refund
+ * (after a cancellation, or on one's own once the sale expired unfinalized), license activate (name the
  * operator key that runs the WatchDog) and license claim (license rewards with a keeper-published proof).
  */
 import { Command } from 'commander';
@@ -32,7 +33,7 @@ import type { GlobalOptions, Session } from '../session.js';
 import { sessionFor, txLines, withExamples } from './common.js';
 
 const CURRENCY = { eth: 0, token: 1 } as const;
-const SALE_STATUS = ['active', 'cancelled', 'finalized'];
+const SALE_STATUS = ['active', 'cancelled', 'finalized', 'expired'];
 
 interface Unit {
   symbol: string;
@@ -61,17 +62,35 @@ export function phaseWindow(start: number, end: number, now: number): string {
   return `ended at ${formatTime(end)}`;
 }
 
+/**
+ * What a buyer can count on for getting its money back, in one sentence, from the sale's status (effective:
+ * 'expired' past the self-refund time) and its two deadlines, fixed at deployment.
+ */
+export function refundTerms(status: string, selfRefundTime: number, refundDeadline: number, now: number): string {
+  const until = `until ${formatTime(refundDeadline)} (${formatRelative(refundDeadline, now)})`;
+  const over = `refunds ended at ${formatTime(refundDeadline)}; the money not refunded goes to the treasury`;
+  if (status === 'finalized') return 'none: the sale was finalized, its licenses stand';
+  if (status === 'cancelled')
+    return now < refundDeadline ? `open: the sale was cancelled, holders refund ${until}` : over;
+  if (status === 'expired')
+    return now < refundDeadline
+      ? `open: the sale was neither finalized nor cancelled by ${formatTime(selfRefundTime)}, so holders refund themselves ${until}`
+      : over;
+  return `if the sale is neither finalized nor cancelled by ${formatTime(selfRefundTime)} (${formatRelative(selfRefundTime, now)}), every holder refunds itself, without the owner, until ${formatTime(refundDeadline)}; a cancellation opens refunds at once`;
+}
+
 export function presaleCommand(): Command {
   const presale = withExamples(new Command('presale').description('the WatchDog license presale: status and buying'), [
     'sendnet presale status',
     'sendnet presale buy --quantity 2 --max-total-cost 0.25',
+    'sendnet presale refund 7 8',
     'sendnet presale buy --help',
   ]);
 
   withExamples(
     presale
       .command('status')
-      .description('phases, supply sold, tier prices and the price of the next license')
+      .description('phases, supply sold, tier prices, the price of the next license and the refund deadlines')
       .option('--account <address>', 'also show what this account has bought in each phase'),
     ['sendnet presale status', 'sendnet presale status --account 0xBuyer…', 'sendnet --json presale status'],
   ).action(async (options: { account?: string }, command: Command) => {
@@ -79,14 +98,18 @@ export function presaleCommand(): Command {
     const account = options.account ? parseAddress(options.account, '--account') : undefined;
     const address = await session.contract('WatchDogPresale');
     const presaleContract = { address, abi: watchDogPresaleAbi } as const;
-    const [state, schedule, supply, tierCount, now, unit] = await Promise.all([
-      session.read({ ...presaleContract, functionName: 'saleState', args: [] }),
-      session.read({ ...presaleContract, functionName: 'schedule', args: [] }),
-      session.read({ ...presaleContract, functionName: 'supply', args: [] }),
-      session.read({ ...presaleContract, functionName: 'tierCount', args: [] }),
-      session.now(),
-      paymentUnit(session, address),
-    ]);
+    const [state, saleStatus, selfRefundTime, refundDeadline, schedule, supply, tierCount, now, unit] =
+      await Promise.all([
+        session.read({ ...presaleContract, functionName: 'saleState', args: [] }),
+        session.read({ ...presaleContract, functionName: 'saleStatus', args: [] }),
+        session.read({ ...presaleContract, functionName: 'selfRefundTime', args: [] }),
+        session.read({ ...presaleContract, functionName: 'refundDeadline', args: [] }),
+        session.read({ ...presaleContract, functionName: 'schedule', args: [] }),
+        session.read({ ...presaleContract, functionName: 'supply', args: [] }),
+        session.read({ ...presaleContract, functionName: 'tierCount', args: [] }),
+        session.now(),
+        paymentUnit(session, address),
+      ]);
     const tiers = await Promise.all(
       Array.from({ length: Number(tierCount) }, (_, i) =>
         session.read({ ...presaleContract, functionName: 'tier', args: [BigInt(i)] }).then(([t, end]) => ({
@@ -105,11 +128,15 @@ export function presaleCommand(): Command {
     const allowlistOpen =
       now >= schedule.allowlistStart && now < schedule.allowlistEnd && schedule.allowlistStart !== 0;
     const publicOpen = now >= schedule.publicStart && now < schedule.publicEnd && schedule.publicStart !== 0;
-    const status = SALE_STATUS[state.status] ?? `status ${state.status}`;
+    const status = SALE_STATUS[saleStatus] ?? `status ${saleStatus}`;
+    const refunds = refundTerms(status, selfRefundTime, refundDeadline, now);
     const data = {
       presale: address,
       status,
       chainTime: now,
+      selfRefundTime,
+      refundDeadline,
+      refunds,
       supply,
       sold: state.sold,
       allowlistSold: state.allowlistSold,
@@ -152,6 +179,7 @@ export function presaleCommand(): Command {
             ? `${formatToken(next.ethPrice, 18, 'ETH')} or ${formatToken(next.tokenPrice, unit.decimals, unit.symbol)}`
             : 'none left',
         ],
+        ['refunds', refunds],
         ['chain time', formatTime(now)],
       ];
       if (account && purchased)
@@ -285,6 +313,71 @@ export function presaleCommand(): Command {
       );
     },
   );
+
+  withExamples(
+    presale
+      .command('refund')
+      .description(
+        'refund licenses you hold (burned, each paid back at its price in its currency): after a cancellation, or on your own once the sale expired (neither finalized nor cancelled by its self-refund time), until the refund deadline',
+      )
+      .argument('<tokenIds...>', 'the license token ids to refund'),
+    ['sendnet presale refund 7', 'sendnet presale refund 7 8 9', 'sendnet presale status'],
+  ).action(async (tokenIdArgs: string[], _options: unknown, command: Command) => {
+    const session = sessionFor(command);
+    const tokenIds = tokenIdArgs.map((arg) => parseTokenId(arg, 'a license token id'));
+    const duplicate = tokenIds.find((id, i) => tokenIds.indexOf(id) !== i);
+    if (duplicate !== undefined) throw new InputError(`License ${duplicate} is listed twice: list each license once.`);
+    const address = await session.contract('WatchDogPresale');
+    const presaleContract = { address, abi: watchDogPresaleAbi } as const;
+    const [saleStatus, selfRefundTime, refundDeadline, now] = await Promise.all([
+      session.read({ ...presaleContract, functionName: 'saleStatus', args: [] }),
+      session.read({ ...presaleContract, functionName: 'selfRefundTime', args: [] }),
+      session.read({ ...presaleContract, functionName: 'refundDeadline', args: [] }),
+      session.now(),
+    ]);
+    const status = SALE_STATUS[saleStatus] ?? `status ${saleStatus}`;
+    const terms = refundTerms(status, selfRefundTime, refundDeadline, now);
+    // say why before sending: the deadlines decide whether a refund is possible at all
+    const open = status === 'cancelled' || status === 'expired';
+    if (!open || now >= refundDeadline)
+      throw new RejectedError(`No refund now. Refunds: ${terms}.`, open ? 'RefundPeriodOver' : 'RefundsNotOpen');
+    const unit = await paymentUnit(session, address);
+    const receipt = await session.send(
+      { ...presaleContract, functionName: 'refund', args: [tokenIds] },
+      { currency: unit, now },
+    );
+    const [event] = parseEventLogs({ abi: watchDogPresaleAbi, logs: receipt.logs, eventName: 'Refunded' });
+    const ethAmount = event?.args.ethAmount ?? 0n;
+    const tokenAmount = event?.args.tokenAmount ?? 0n;
+    const holder = event?.args.holder ?? (await session.signer()).address;
+    session.out.result(
+      {
+        holder,
+        status,
+        tokenIds,
+        ethAmount,
+        tokenAmount,
+        refundDeadline,
+        transaction: receipt.transactionHash,
+        block: receipt.blockNumber,
+      },
+      () =>
+        `Refunded ${tokenIds.length} WatchDog license${tokenIds.length === 1 ? '' : 's'} (${status === 'expired' ? 'self-refund of an expired sale' : 'cancelled sale'}).\n` +
+        renderRecord([
+          ['token ids', tokenIds.join(', ')],
+          [
+            'paid back',
+            [
+              ...(ethAmount ? [formatToken(ethAmount, 18, 'ETH')] : []),
+              ...(tokenAmount ? [formatToken(tokenAmount, unit.decimals, unit.symbol)] : []),
+            ].join(' and ') || 'nothing',
+          ],
+          ['to', holder],
+          ['refunds open until', formatTime(refundDeadline)],
+          ...txLines(receipt),
+        ]),
+    );
+  });
 
   withExamples(
     presale
