@@ -48,7 +48,9 @@ export const didGasSuite: GasSuite = async ({ book, publicClient, wallet, gasOf,
   await aged();
   results.didRegister = {
     gas: await write(owner, 'register', [NAME, secret]),
-    target: 75_000,
+    // 75,000 until issue 12: the commit–reveal adds the 32-byte secret in calldata and reading + deleting the
+    // commitment (net of the refund), measured at +1,321; the commitment itself is the separate didCommit
+    target: 76_000,
     note: `register("${NAME}", secret) by an account that owns no DID yet, its commitment aged: mints the ERC-721 (owner and balance slots), uses up the commitment (refund)`,
   };
   log(`DID register: ${results.didRegister.gas}`);
