@@ -32,14 +32,35 @@ async function main() {
     writeFileSync(readme, withGasTable(readFileSync(readme, 'utf8'), last.results));
     return;
   }
+  // `--suite NAME` measures one suite and keeps the other suites' figures of the last bench/gas.json
+  const suiteArg = process.argv.indexOf('--suite');
+  const only = suiteArg >= 0 ? process.argv[suiteArg + 1] : undefined;
+  if (only !== undefined && !(only in SUITES))
+    throw new Error(`--suite must be one of ${Object.keys(SUITES).join(', ')}, got ${only}`);
   const ctx = await createBenchContext();
-  const results: Record<string, GasResult & { suite: string }> = {};
+  let results: Record<string, GasResult & { suite: string }> = {};
   try {
     for (const [suite, run] of Object.entries(SUITES)) {
+      if (only !== undefined && suite !== only) continue;
       for (const [name, result] of Object.entries(await run(ctx))) results[name] = { ...result, suite };
     }
   } finally {
     await ctx.anvil.stop();
+  }
+  if (only !== undefined) {
+    const last: Record<string, GasResult & { suite: string }> = JSON.parse(
+      readFileSync(join(repoRoot, 'bench', 'gas.json'), 'utf8'),
+    ).results;
+    const merged: typeof results = {};
+    let inserted = false;
+    for (const [name, r] of Object.entries(last)) {
+      if (r.suite !== only) merged[name] = { ...r, target: r.target ?? undefined };
+      else if (!inserted) {
+        Object.assign(merged, results);
+        inserted = true;
+      }
+    }
+    results = inserted ? merged : { ...merged, ...results };
   }
   const report = {
     generatedBy: 'npm run bench:gas (bench/gas.ts)',

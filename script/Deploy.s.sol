@@ -85,7 +85,7 @@ contract Deploy is Script {
                 initialEpochEmission: uint96(_config.readUint(".licenseRewards.initialEpochEmission"))
             })
         );
-        d.didRegistry = new DidRegistry(_config.readString(".did.tld"));
+        d.didRegistry = _deployDidRegistry();
         d.didResolver = new DidUniversalResolver(d.didRegistry);
         d.swap = new SwapSettlement();
         vm.stopBroadcast();
@@ -238,5 +238,17 @@ contract Deploy is Script {
         console2.log("address book:", out);
         // solhint-disable-next-line no-console
         console2.log(json);
+    }
+
+    /// @dev The DID registry from `.did`: its TLD and commitment window (`minCommitmentAgeSeconds`,
+    ///      `maxCommitmentAgeSeconds`; absent: 60 s and 1 day, as ENS's controller).
+    function _deployDidRegistry() internal returns (DidRegistry) {
+        uint256 minAge = _config.keyExists(".did.minCommitmentAgeSeconds")
+            ? _config.readUint(".did.minCommitmentAgeSeconds")
+            : 60;
+        uint256 maxAge = _config.keyExists(".did.maxCommitmentAgeSeconds")
+            ? _config.readUint(".did.maxCommitmentAgeSeconds")
+            : 1 days;
+        return new DidRegistry(_config.readString(".did.tld"), minAge, maxAge);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {DidBase} from "./DidBase.sol";
+import {DidCommitments} from "./DidCommitments.sol";
 import {DidNames} from "./DidNames.sol";
 import {DidKeys} from "./DidKeys.sol";
 import {DidRecords} from "./DidRecords.sol";
@@ -18,9 +19,12 @@ import {
 /// @notice SendingNetwork DIDs: ERC-721 tokens named `[a-z0-9-]` that carry a user's linked wallets
 ///         (`DidLinks`), device and messaging keys (`DidKeys`) and profile pointer and text records
 ///         (`DidRecords`), and answer ENS resolution for `<name>.<tld>`.
-///         Anyone registers a free name for themselves. A DID moves only with its recipient's consent: the
-///         owner offers it and the recipient accepts, or the owner (or an approved operator) submits the
-///         recipient's EIP-712 `TransferConsent`; plain ERC-721 transfers revert.
+///         Anyone registers a free name for themselves, in two steps so that nobody who sees the registration
+///         in the mempool can take the name first: `commit` a hash of the name, the caller and a secret,
+///         then `register` between `minCommitmentAge` and `maxCommitmentAge` later (`DidCommitments`).
+///         A DID moves only with its recipient's consent: the owner offers it and the recipient accepts, or
+///         the owner (or an approved operator) submits the recipient's EIP-712 `TransferConsent`; plain
+///         ERC-721 transfers revert.
 ///         A transfer starts the new owner clean: every linked wallet is unlinked (their primary cleared), all
 ///         keys are revoked, text records and the profile hash are gone (a new generation starts), the
 ///         previous owner's primary is cleared if it was this DID, and pending offers and approvals are void.
@@ -47,18 +51,26 @@ contract DidRegistry is DidRecords, DidKeys {
     error NoTransferOffer(uint256 did, address caller);
 
     /// @param tld_ the top-level label DID names resolve under (`send`: `alice.send`).
-    constructor(string memory tld_) DidBase(tld_) {}
+    /// @param minCommitmentAge_ seconds a `register`/`addKey` commitment must age before use (≥ 1).
+    /// @param maxCommitmentAge_ seconds after which an unused commitment lapses (> `minCommitmentAge_`).
+    constructor(string memory tld_, uint256 minCommitmentAge_, uint256 maxCommitmentAge_)
+        DidBase(tld_)
+        DidCommitments(minCommitmentAge_, maxCommitmentAge_)
+    {}
 
     // ---------------------------------------------------------------- names
 
     /// @notice Registers `name` and mints its DID to the caller. Anyone, for a free name that follows the
-    ///         name rules (`DidNames`). The token id is the name's bytes read as an integer (`idOf`).
-    function register(string calldata name) external returns (uint256 did) {
+    ///         name rules (`DidNames`), with its commitment `registerCommitment(name, caller, secret)` made at
+    ///         least `minCommitmentAge` and less than `maxCommitmentAge` seconds before (`commit`); the
+    ///         commitment is used up. The token id is the name's bytes read as an integer (`idOf`).
+    function register(string calldata name, bytes32 secret) external returns (uint256 did) {
         bytes memory label = bytes(name);
         did = DidNames.toId(label);
         bytes32 node = DidNames.node(tldNode, label);
         Did storage d = _dids[node];
         if (d.owner != address(0)) revert NameTaken(name);
+        _useCommitment(_registerCommitment(did, msg.sender, secret));
         d.owner = msg.sender;
         ++_accounts[msg.sender].balance;
         emit Transfer(address(0), msg.sender, did);

@@ -477,6 +477,32 @@ describe('DID journey', () => {
     refused(await cli(['did', 'register', 'Bad_Name'], buyerA.key), 4, /invalid character "B" at position 0/);
   });
 
+  test('register shows the commit–reveal wait; primary sets and clears reverse resolution', async () => {
+    const run = await cli(['did', 'register', 'alice-2'], owner.key);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /Committed to registering alice-2\.send \(transaction 0x[0-9a-f]{64}\)\./);
+    assert.match(
+      run.stderr,
+      /Waiting \d+ s, until .*: the registry accepts registering alice-2\.send only 2 s after its commitment/,
+    );
+    assert.match(run.stdout, /Registered alice-2\.send to /);
+    const primaryOf = () =>
+      publicClient.readContract({
+        address: book.contracts.DidRegistry,
+        abi: didRegistryAbi,
+        functionName: 'primaryOf',
+        args: [owner.address],
+      });
+    const set = json(await cli(['--json', 'did', 'primary', 'alice-2.send'], owner.key));
+    assert.equal(set.primary, 'alice-2.send');
+    assert.equal(await primaryOf(), didId('alice-2'));
+    refused(await cli(['did', 'primary', 'alice-2'], buyerA.key), 4, /neither owns nor is linked to the DID "alice-2"/);
+    refused(await cli(['did', 'primary'], owner.key), 2, /Name the DID to make primary, or pass --clear/);
+    refused(await cli(['did', 'primary', 'alice-2', '--clear'], owner.key), 2, /Name the DID to make primary/);
+    json(await cli(['--json', 'did', 'primary', '--clear'], owner.key));
+    assert.equal(await primaryOf(), 0n);
+  });
+
   test('add a device key, link a wallet with its EIP-712 consent, resolve through the ENS resolver', async () => {
     json(
       await cli(

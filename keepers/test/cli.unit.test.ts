@@ -29,7 +29,7 @@ import {
   parseUrl,
   UINT96_MAX,
 } from '../src/cli/inputs.js';
-import { formatPpm, renderRecord, renderTable } from '../src/cli/output.js';
+import { formatPpm, formatSendRounded, renderRecord, renderTable, toJson } from '../src/cli/output.js';
 import {
   accountClaim,
   licenseClaim,
@@ -146,10 +146,10 @@ describe('rankings rows and table', () => {
     assert.equal(
       renderRankings(rows),
       [
-        '#  node                                        epoch  rank   score  uptime  p50/p95 ms  volume (units)    reward  total rewards       stake  status',
-        '-  ------------------------------------------  -----  ----  ------  ------  ----------  --------------  --------  -------------  ----------  ---------',
-        '1  0x00000000000000000000000000000000000000aa      7     1  98.77%  99.50%           -            4200  1.5 SEND         9 SEND  12500 SEND  Active',
-        '2  0x00000000000000000000000000000000000000bb      -     -       -       -           -               -         -         0 SEND  10000 SEND  Unbonding',
+        '#  node                                        epoch  rank   score  uptime  p50/p95 ms  volume (units)    reward  total rewards        stake  status',
+        '-  ------------------------------------------  -----  ----  ------  ------  ----------  --------------  --------  -------------  -----------  ---------',
+        '1  0x00000000000000000000000000000000000000aa      7     1  98.77%  99.50%           -            4200  1.5 SEND         9 SEND  12,500 SEND  Active',
+        '2  0x00000000000000000000000000000000000000bb      -     -       -       -           -               -         -         0 SEND  10,000 SEND  Unbonding',
       ].join('\n'),
     );
     assert.equal(renderRankings([]), 'No ranked nodes yet.');
@@ -175,6 +175,29 @@ describe('rankings rows and table', () => {
     const [row] = rowsFromResults(parsed.nodeEpochResults);
     assert.deepEqual([row!.epoch, row!.rank, row!.latencyP50Ms, row!.reward], [7, 1, 41, 2n * 10n ** 18n]);
     assert.match(renderRankings([row!]), /100\.00%\s+100\.00%\s+41\/120\s+10\s+2 SEND\s+9 SEND/);
+  });
+
+  test('SEND amounts are rounded for people, exact in JSON', () => {
+    const wei = (s: string) => parseEther(s);
+    const cases: [bigint, string][] = [
+      [0n, '0 SEND'],
+      [wei('12345.6789'), '12,345.7 SEND'],
+      [wei('12345.649'), '12,345.6 SEND'],
+      [wei('999999.96'), '1,000,000 SEND'],
+      [wei('1'), '1 SEND'],
+      [wei('7655.04'), '7,655 SEND'],
+      [wei('0.0042137'), '0.00421 SEND'],
+      [1n, '< 0.000001 SEND'],
+      [-wei('6300.25'), '-6,300.3 SEND'],
+      [wei('1000000000'), '1,000,000,000 SEND'],
+    ];
+    for (const [amount, text] of cases) assert.equal(formatSendRounded(amount), text, `${amount}`);
+    // the 1.5 SEND reward of nodeA keeps its decimal; --json keeps base units (toJson of a row)
+    const [row] = rowsFromNodes(
+      nodesResponseSchema.parse({ nodes: [{ ...nodeA, cumulativeRewards: '12345678901234567890123' }] }).nodes,
+    );
+    assert.match(renderRankings([row!]), /12,345\.7 SEND/);
+    assert.match(toJson(row), /"cumulativeRewards": "12345678901234567890123"/);
   });
 
   test('a malformed answer is rejected by the schema', () => {
@@ -584,6 +607,7 @@ describe('help', () => {
       'did keys list',
       'did keys revoke',
       'did link',
+      'did primary',
       'did register',
       'did resolve',
       'did unlink',

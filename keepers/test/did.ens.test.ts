@@ -21,12 +21,23 @@ import {
   type Address,
   type Hex,
   type PublicClient,
+  zeroHash,
 } from 'viem';
 import { normalize, packetToBytes } from 'viem/ens';
 import { foundry } from 'viem/chains';
 import { startAnvil, type AnvilHandle } from '../src/dev/anvil.js';
 import { devAccount } from '../src/devnet/devAccounts.js';
-import { DID_TLD, KeyType, didDomain, didId, linkConsentTypes } from '../src/chain/did.js';
+import {
+  DID_TLD,
+  KeyType,
+  commitmentSecret,
+  didDomain,
+  didId,
+  keyCommitment,
+  linkConsentTypes,
+  registerCommitment,
+} from '../src/chain/did.js';
+import { registerDidWithKeys } from '../src/chain/didRegistration.js';
 import { deployDid, type DidDeployment } from '../src/devnet/contractDeployments.js';
 
 let anvil: AnvilHandle;
@@ -63,12 +74,13 @@ before(async () => {
   did = await deployDid(wallet(devAccount(0)), publicClient, DID_TLD);
 
   // alice.send: owned by `owner`, with text records, a profile hash, a device key and a linked wallet
-  await write('register', ['alice']);
+  await registerDidWithKeys(wallet(), publicClient, did.registry, 'alice', [
+    { key: keccak256(stringToHex('x25519 phone')), keyType: KeyType.X25519 },
+  ]);
   const node = namehash('alice.send');
   await write('setText', [node, 'avatar', 'https://example.com/alice.png']);
   await write('setText', [node, 'com.sendingnetwork.profile', 'ipfs://bafy-settings-and-social-graph']);
   await write('setContenthash', [node, `0xe30101701220${'11'.repeat(32)}`]);
-  await write('addKey', [didId('alice'), keccak256(stringToHex('x25519 phone')), KeyType.X25519, '0x']);
   await write('setPrimary', [didId('alice')]);
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
   const consent = await linked.signTypedData({
@@ -201,10 +213,56 @@ test('bad names are rejected at registration with an error naming the problem', 
     ['alice', 'NameTaken', ['alice']],
   ];
   for (const [name, errorName, args] of cases) {
-    const data = await revertOf(did.registry, did.registryAbi, 'register', [name], outsider);
+    const data = await revertOf(did.registry, did.registryAbi, 'register', [name, zeroHash], outsider);
     assert.equal(data?.errorName, errorName, name);
     assert.deepEqual(data?.args ?? [], args, name);
   }
   // and names viem itself would refuse to normalize never get that far
   assert.throws(() => normalize('bad name.send'));
+});
+
+test("the commitments the clients compute are the registry's, and a copied reveal is refused", async () => {
+  const read = (functionName: string, args: readonly unknown[]) =>
+    publicClient.readContract({ address: did.registry, abi: did.registryAbi, functionName, args });
+  const secret = commitmentSecret();
+  assert.match(secret, /^0x[0-9a-f]{64}$/);
+  assert.notEqual(secret, commitmentSecret());
+  assert.equal(
+    registerCommitment('satoshi', owner.address, secret),
+    await read('registerCommitment', ['satoshi', owner.address, secret]),
+  );
+  const key = keccak256(stringToHex('ed25519 laptop'));
+  for (const keyType of [KeyType.Ed25519, KeyType.X25519]) {
+    assert.equal(
+      keyCommitment(didId('alice'), key, keyType, owner.address),
+      await read('keyCommitment', [didId('alice'), key, keyType, owner.address]),
+    );
+  }
+  // `outsider` copies a pending reveal of `owner` (name and secret): the commitment names owner, not outsider
+  await write('commit', [registerCommitment('satoshi', owner.address, secret)]);
+  const copied = await revertOf(did.registry, did.registryAbi, 'register', ['satoshi', secret], outsider);
+  assert.equal(copied?.errorName, 'UnknownCommitment');
+  assert.deepEqual(copied?.args, [registerCommitment('satoshi', outsider.address, secret)]);
+  // and the owner's own reveal in the commitment's block is too new
+  const early = await revertOf(did.registry, did.registryAbi, 'register', ['satoshi', secret], owner);
+  assert.equal(early?.errorName, 'CommitmentTooNew');
+});
+
+test('registerDidWithKeys commits, waits the minimum age and reveals on an automining node', async () => {
+  const started = Date.now();
+  const key = keccak256(stringToHex('ed25519 tablet'));
+  const { did: id, keys } = await registerDidWithKeys(wallet(outsider), publicClient, did.registry, 'outsider-1', [
+    { key, keyType: KeyType.Ed25519, metadata: stringToHex('tablet') },
+  ]);
+  assert.equal(id, didId('outsider-1'));
+  assert.equal(keys.length, 1);
+  const [status, keyDid] = (await publicClient.readContract({
+    address: did.registry,
+    abi: did.registryAbi,
+    functionName: 'keyState',
+    args: [key],
+  })) as readonly [number, bigint, number];
+  assert.equal(status, 1);
+  assert.equal(keyDid, id);
+  assert.ok(Date.now() - started >= 1000, 'waited for the commitment to age');
 });

@@ -27,6 +27,10 @@ contract DidKeysTest is DidTestBase {
     }
 
     function test_addKey() public {
+        bytes32 c1 = _commitKey(alice, aliceDid, SIGNING, DidKeys.KeyType.Ed25519);
+        bytes32 c2 = _commitKey(alice, aliceDid, AGREEMENT, DidKeys.KeyType.X25519);
+        assertEq(registry.committedAt(c1), block.timestamp);
+        vm.warp(block.timestamp + MIN_AGE);
         vm.expectEmit(address(registry));
         emit DidKeys.KeyAdded(aliceDid, SIGNING, DidKeys.KeyType.Ed25519, 0, "phone");
         vm.prank(alice);
@@ -35,6 +39,8 @@ contract DidKeysTest is DidTestBase {
         emit DidKeys.KeyAdded(aliceDid, AGREEMENT, DidKeys.KeyType.X25519, 0, abi.encode(SIGNING));
         vm.prank(alice);
         registry.addKey(aliceDid, AGREEMENT, DidKeys.KeyType.X25519, abi.encode(SIGNING));
+        assertEq(registry.committedAt(c1), 0, "commitment used up");
+        assertEq(registry.committedAt(c2), 0, "commitment used up");
 
         (DidKeys.KeyStatus status, uint256 did, DidKeys.KeyType t) = _state(SIGNING);
         assertEq(uint8(status), uint8(DidKeys.KeyStatus.Active));
@@ -72,8 +78,7 @@ contract DidKeysTest is DidTestBase {
 
     /// A key is added once, ever: not twice, not to another DID, not after revocation.
     function test_addKey_revertsKeyAlreadyUsed() public {
-        vm.prank(alice);
-        registry.addKey(aliceDid, SIGNING, DidKeys.KeyType.Ed25519, "");
+        _addKey(alice, aliceDid, SIGNING, DidKeys.KeyType.Ed25519, "");
         vm.expectRevert(abi.encodeWithSelector(DidKeys.KeyAlreadyUsed.selector, SIGNING));
         vm.prank(alice);
         registry.addKey(aliceDid, SIGNING, DidKeys.KeyType.X25519, "");
@@ -88,8 +93,7 @@ contract DidKeysTest is DidTestBase {
     }
 
     function test_revokeKey() public {
-        vm.prank(alice);
-        registry.addKey(aliceDid, AGREEMENT, DidKeys.KeyType.X25519, "");
+        _addKey(alice, aliceDid, AGREEMENT, DidKeys.KeyType.X25519, "");
         vm.expectEmit(address(registry));
         emit DidKeys.KeyRevoked(aliceDid, AGREEMENT, DidKeys.KeyType.X25519);
         vm.prank(alice);
@@ -101,10 +105,8 @@ contract DidKeysTest is DidTestBase {
     }
 
     function test_revokeKey_reverts() public {
-        vm.prank(alice);
-        registry.addKey(aliceDid, SIGNING, DidKeys.KeyType.Ed25519, "");
-        vm.prank(bob);
-        registry.addKey(bobDid, AGREEMENT, DidKeys.KeyType.X25519, "");
+        _addKey(alice, aliceDid, SIGNING, DidKeys.KeyType.Ed25519, "");
+        _addKey(bob, bobDid, AGREEMENT, DidKeys.KeyType.X25519, "");
         // not the owner / not registered
         vm.expectRevert(abi.encodeWithSelector(DidBase.NotDidOwner.selector, aliceDid, bob));
         vm.prank(bob);
@@ -128,8 +130,7 @@ contract DidKeysTest is DidTestBase {
     }
 
     function test_keys_revokedByTransfer() public {
-        vm.prank(alice);
-        registry.addKey(aliceDid, SIGNING, DidKeys.KeyType.Ed25519, "");
+        _addKey(alice, aliceDid, SIGNING, DidKeys.KeyType.Ed25519, "");
         vm.prank(alice);
         registry.offerTransfer(aliceDid, carol);
         vm.prank(carol);
@@ -140,8 +141,7 @@ contract DidKeysTest is DidTestBase {
         vm.prank(carol);
         registry.revokeKey(aliceDid, SIGNING);
         // the new owner's own keys are active
-        vm.prank(carol);
-        registry.addKey(aliceDid, AGREEMENT, DidKeys.KeyType.X25519, "");
+        _addKey(carol, aliceDid, AGREEMENT, DidKeys.KeyType.X25519, "");
         (status,,) = _state(AGREEMENT);
         assertEq(uint8(status), uint8(DidKeys.KeyStatus.Active));
     }
@@ -149,8 +149,7 @@ contract DidKeysTest is DidTestBase {
     function testFuzz_keyLifecycle(bytes32 key, bool agreement, bytes calldata metadata) public {
         vm.assume(key != bytes32(0));
         DidKeys.KeyType t = agreement ? DidKeys.KeyType.X25519 : DidKeys.KeyType.Ed25519;
-        vm.prank(alice);
-        registry.addKey(aliceDid, key, t, metadata);
+        _addKey(alice, aliceDid, key, t, metadata);
         (DidKeys.KeyStatus status,, DidKeys.KeyType stored) = _state(key);
         assertEq(uint8(status), uint8(DidKeys.KeyStatus.Active));
         assertEq(uint8(stored), uint8(t));

@@ -39,21 +39,25 @@ contract DidRegistryTest is DidTestBase {
 
     function test_constructor_revertsOnInvalidTld() public {
         vm.expectRevert(abi.encodeWithSelector(DidNames.NameInvalidCharacter.selector, 0, bytes1("S")));
-        new DidRegistry("Send");
+        new DidRegistry("Send", MIN_AGE, MAX_AGE);
         vm.expectRevert(abi.encodeWithSelector(DidNames.NameTooShort.selector, 0, 3));
-        new DidRegistry("");
+        new DidRegistry("", MIN_AGE, MAX_AGE);
     }
 
     // ------------------------------------------------------------------ register
 
     function test_register_mintsToCaller() public {
         uint256 id = 0x626f62; // "bob"
+        bytes32 commitment = _commitName(bob, "bob");
+        assertEq(registry.committedAt(commitment), block.timestamp);
+        vm.warp(block.timestamp + MIN_AGE);
         vm.expectEmit(address(registry));
         emit IERC721.Transfer(address(0), bob, id);
         vm.expectEmit(address(registry));
         emit DidRegistry.Registered(id, _node("bob"), "bob");
         vm.prank(bob);
-        assertEq(registry.register("bob"), id);
+        assertEq(registry.register("bob", _secret(bob, "bob")), id);
+        assertEq(registry.committedAt(commitment), 0, "commitment used up");
 
         assertEq(registry.ownerOf(id), bob);
         assertEq(registry.balanceOf(bob), 1);
@@ -75,21 +79,21 @@ contract DidRegistryTest is DidTestBase {
     function test_register_revertsNameTaken() public {
         vm.expectRevert(abi.encodeWithSelector(DidRegistry.NameTaken.selector, "alice"));
         vm.prank(bob);
-        registry.register("alice");
+        registry.register("alice", bytes32(0));
     }
 
     function test_register_revertsInvalidName() public {
         vm.startPrank(bob);
         vm.expectRevert(abi.encodeWithSelector(DidNames.NameInvalidCharacter.selector, 0, bytes1("B")));
-        registry.register("Bob");
+        registry.register("Bob", bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(DidNames.NameTooShort.selector, 2, 3));
-        registry.register("bo");
+        registry.register("bo", bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(DidNames.NameTooLong.selector, 25, 24));
-        registry.register("bbbbbbbbbbbbbbbbbbbbbbbbb");
+        registry.register("bbbbbbbbbbbbbbbbbbbbbbbbb", bytes32(0));
         vm.expectRevert(DidNames.NameHyphenAtEdge.selector);
-        registry.register("bob-");
+        registry.register("bob-", bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(DidNames.NameDoubleHyphen.selector, 3));
-        registry.register("bo--b");
+        registry.register("bo--b", bytes32(0));
         vm.stopPrank();
     }
 
@@ -470,9 +474,9 @@ contract DidRegistryTest is DidTestBase {
         registry.setPrimary(otherDid);
         vm.prank(alice);
         registry.setPrimary(aliceDid);
+        _addKey(alice, aliceDid, keccak256("k1"), DidKeys.KeyType.Ed25519, "");
+        _addKey(alice, aliceDid, keccak256("k2"), DidKeys.KeyType.X25519, "");
         vm.startPrank(alice);
-        registry.addKey(aliceDid, keccak256("k1"), DidKeys.KeyType.Ed25519, "");
-        registry.addKey(aliceDid, keccak256("k2"), DidKeys.KeyType.X25519, "");
         registry.setText(node, "avatar", "ipfs://old");
         registry.setContenthash(node, hex"e301");
         registry.approve(stranger, aliceDid);
@@ -531,8 +535,7 @@ contract DidRegistryTest is DidTestBase {
 
     function test_transfer_keysOfOldGenerationCannotBeRevivedOrReused() public {
         bytes32 key = keccak256("device");
-        vm.prank(alice);
-        registry.addKey(aliceDid, key, DidKeys.KeyType.Ed25519, "");
+        _addKey(alice, aliceDid, key, DidKeys.KeyType.Ed25519, "");
         _transfer(alice, aliceDid, bobPk);
         vm.expectRevert(abi.encodeWithSelector(DidKeys.KeyAlreadyUsed.selector, key));
         vm.prank(bob);

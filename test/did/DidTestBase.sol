@@ -4,12 +4,16 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 import {DidRegistry} from "../../contracts/did/DidRegistry.sol";
 import {DidUniversalResolver} from "../../contracts/did/DidUniversalResolver.sol";
+import {DidKeys} from "../../contracts/did/DidKeys.sol";
 
 /// @notice Deploys the DID registry and its universal resolver the way the deploy script will
-///         (`DidRegistry("send")`, `DidUniversalResolver(registry)`), with named actors whose keys sign real
+///         (`DidRegistry("send", 60, 1 days)`, `DidUniversalResolver(registry)`), with named actors whose keys sign real
 ///         EIP-712 consents.
 abstract contract DidTestBase is Test {
     string internal constant TLD = "send";
+    /// Commitment ages of a public chain (ENS's controller uses the same).
+    uint256 internal constant MIN_AGE = 60;
+    uint256 internal constant MAX_AGE = 1 days;
     /// namehash("addr.reverse")
     bytes32 internal constant ADDR_REVERSE_NODE =
         0x91d1777781884d03a6757a803996e38de2a42967fb37eeaca72729271025a9e2;
@@ -33,7 +37,7 @@ abstract contract DidTestBase is Test {
         (bob, bobPk) = makeAddrAndKey("bob");
         (carol, carolPk) = makeAddrAndKey("carol");
         (dave, davePk) = makeAddrAndKey("dave");
-        registry = new DidRegistry(TLD);
+        registry = new DidRegistry(TLD, MIN_AGE, MAX_AGE);
         resolver = new DidUniversalResolver(registry);
         vm.label(address(registry), "DidRegistry");
         vm.label(address(resolver), "DidUniversalResolver");
@@ -41,9 +45,46 @@ abstract contract DidTestBase is Test {
 
     // ---------------------------------------------------------------- names
 
-    function _register(address who, string memory name) internal returns (uint256 did) {
+    /// @dev The secret `who` uses for `name` in these tests.
+    function _secret(address who, string memory name) internal pure returns (bytes32) {
+        return keccak256(abi.encode("secret", who, name));
+    }
+
+    /// @dev `who` commits to registering `name` (with `_secret`).
+    function _commitName(address who, string memory name) internal returns (bytes32 commitment) {
+        commitment = registry.registerCommitment(name, who, _secret(who, name));
         vm.prank(who);
-        did = registry.register(name);
+        registry.commit(commitment);
+    }
+
+    /// @dev The full flow: commit, wait the minimum age, register.
+    function _register(address who, string memory name) internal returns (uint256 did) {
+        _commitName(who, name);
+        vm.warp(block.timestamp + MIN_AGE);
+        vm.prank(who);
+        did = registry.register(name, _secret(who, name));
+    }
+
+    // ---------------------------------------------------------------- keys
+
+    /// @dev `who` commits to adding `key` of type `t` to `did`.
+    function _commitKey(address who, uint256 did, bytes32 key, DidKeys.KeyType t)
+        internal
+        returns (bytes32 commitment)
+    {
+        commitment = registry.keyCommitment(did, key, t, who);
+        vm.prank(who);
+        registry.commit(commitment);
+    }
+
+    /// @dev The full flow: commit, wait the minimum age, add.
+    function _addKey(address who, uint256 did, bytes32 key, DidKeys.KeyType t, bytes memory metadata)
+        internal
+    {
+        _commitKey(who, did, key, t);
+        vm.warp(block.timestamp + MIN_AGE);
+        vm.prank(who);
+        registry.addKey(did, key, t, metadata);
     }
 
     /// @dev namehash("<label>.send").

@@ -3,7 +3,7 @@
  * the consents the registry checks, key types. Deploying the registry from the forge artifacts is dev
  * tooling: devnet/contractDeployments.ts.
  */
-import { hexToBigInt, stringToHex, type Address } from 'viem';
+import { bytesToHex, encodeAbiParameters, hexToBigInt, keccak256, stringToHex, type Address, type Hex } from 'viem';
 
 /** Top-level label DID names resolve under (`alice.send`). */
 export const DID_TLD = 'send';
@@ -38,3 +38,42 @@ export const transferConsentTypes = {
 
 /** Key types of `DidKeys.KeyType`. */
 export const KeyType = { Ed25519: 0, X25519: 1 } as const;
+
+/** `DidCommitments.REGISTER_COMMITMENT_TYPEHASH`. */
+export const REGISTER_COMMITMENT_TYPEHASH = keccak256(
+  stringToHex('RegisterCommitment(uint256 did,address owner,bytes32 secret)'),
+);
+/** `DidCommitments.KEY_COMMITMENT_TYPEHASH`. */
+export const KEY_COMMITMENT_TYPEHASH = keccak256(
+  stringToHex('KeyCommitment(uint256 did,bytes32 key,uint8 keyType,address owner)'),
+);
+
+/**
+ * The commitment `owner` sends (`DidRegistry.commit`) at least `minCommitmentAge` seconds before
+ * `register(name, secret)`: `keccak256(abi.encode(REGISTER_COMMITMENT_TYPEHASH, didId(name), owner, secret))`.
+ */
+export function registerCommitment(name: string, owner: Address, secret: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'uint256' }, { type: 'address' }, { type: 'bytes32' }],
+      [REGISTER_COMMITMENT_TYPEHASH, didId(name), owner, secret],
+    ),
+  );
+}
+
+/**
+ * The commitment `owner` sends at least `minCommitmentAge` seconds before `addKey(did, key, keyType, …)`:
+ * `keccak256(abi.encode(KEY_COMMITMENT_TYPEHASH, did, key, keyType, owner))` (no secret: a fresh public key
+ * is unguessable until its `addKey` reveals it).
+ */
+export function keyCommitment(did: bigint, key: Hex, keyType: number, owner: Address): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'uint256' }, { type: 'bytes32' }, { type: 'uint8' }, { type: 'address' }],
+      [KEY_COMMITMENT_TYPEHASH, did, key, keyType, owner],
+    ),
+  );
+}
+
+/** A random 32-byte secret for a name commitment. */
+export const commitmentSecret = (): Hex => bytesToHex(crypto.getRandomValues(new Uint8Array(32)));

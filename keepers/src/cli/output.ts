@@ -43,6 +43,30 @@ export function formatToken(amount: bigint, decimals: number, symbol: string): s
 }
 
 export const formatSend = (amount: bigint) => formatToken(amount, 18, 'SEND');
+
+/**
+ * An 18-decimal amount rounded for people: thousands grouped, one decimal from 1 up (`12,345.6 SEND`),
+ * three significant digits below 1 (`0.00421 SEND`), `< 0.000001` below that; exact zero is `0`. Tables
+ * use it; `--json` keeps the exact base units.
+ */
+export function formatTokenRounded(amount: bigint, symbol: string, decimals = 18): string {
+  if (amount === 0n) return `0 ${symbol}`;
+  const sign = amount < 0n ? '-' : '';
+  const abs = amount < 0n ? -amount : amount;
+  const unit = 10n ** BigInt(decimals);
+  if (abs * 1_000_000n < unit) return `${sign}< 0.000001 ${symbol}`;
+  if (abs < unit) {
+    const text = Number(formatUnits(abs, decimals)).toLocaleString('en-US', { maximumSignificantDigits: 3 });
+    return `${sign}${text} ${symbol}`;
+  }
+  // tenths, rounded half up in integers (exact for any supply)
+  const tenths = (abs * 10n + unit / 2n) / unit;
+  const whole = (tenths / 10n).toLocaleString('en-US');
+  const tenth = tenths % 10n;
+  return `${sign}${whole}${tenth === 0n ? '' : `.${tenth}`} ${symbol}`;
+}
+
+export const formatSendRounded = (amount: bigint) => formatTokenRounded(amount, 'SEND');
 export const formatEth = (amount: bigint) => formatToken(amount, 18, 'ETH');
 
 /** Parts per million as a percentage with two decimals: 995000 → "99.50%". */

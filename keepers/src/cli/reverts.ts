@@ -205,6 +205,14 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
   ZeroKey: () => 'The key must not be zero.',
   KeyAlreadyUsed: ([key]) => `The key ${key} was already added once (keys can never be re-added): generate a new key.`,
   KeyNotActive: ([did, key]) => `The key ${key} is not an active key of the DID ${didName(did)}.`,
+  UnknownCommitment: ([commitment]) =>
+    `No commitment ${commitment} matches this registration from this account (never committed, another account's, another secret, or already used): \`sendnet did register\` and \`did keys add\` commit first.`,
+  CommitmentTooNew: ([, usableAt]) =>
+    `The commitment is too new: it can be used from ${formatTime(big(usableAt))} (the registry's minimum commitment age).`,
+  CommitmentTooOld: ([, expiredAt]) =>
+    `The commitment expired at ${formatTime(big(expiredAt))}: run the command again to commit anew.`,
+  CommitmentPending: ([commitment, expiresAt]) =>
+    `The commitment ${commitment} already exists and is pending until ${formatTime(big(expiresAt))}.`,
 };
 
 /** The sentence for custom error `errorName(args)`. */

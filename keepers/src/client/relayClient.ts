@@ -4,7 +4,7 @@
  * signed sender ticket (docs/keepers.md §2), emits what it receives, acks each delivery with a signed ack,
  * and reconnects (re-sending what the node has not accepted yet) when the connection drops.
  *
- * `registerClientIdentity` puts a new identity on-chain: `DidRegistry.register(name)` then
+ * `registerClientIdentity` puts a new identity on-chain (commit–reveal): `DidRegistry.register(name, secret)` then
  * `addKey(did, deviceKey, Ed25519, metadata)`.
  *
  * The payload sealing in `relay/payload.ts` stands in for end-to-end encryption, which is out of scope.
@@ -25,9 +25,9 @@ import {
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { log as rootLog } from '../infra/log.js';
-import { didRegistryAbi } from '../generated/contracts.js';
 import type { AddressBook } from '../chain/addressBook.js';
-import { didId, KeyType } from '../chain/did.js';
+import { KeyType } from '../chain/did.js';
+import { registerDidWithKeys } from '../chain/didRegistration.js';
 import { ackTicket, generateDeviceKey, signTicket, sizeUnits, type DeviceKey, type Envelope } from '../core/relay.js';
 import { nodeFrameSchema, type NodeFrame } from '../core/relayFrames.js';
 import { signLogin } from '../core/relayLogin.js';
@@ -339,29 +339,12 @@ export async function registerClientIdentity(
   device: DeviceKey = generateDeviceKey(),
   label = 'relay-client',
 ): Promise<{ did: bigint; name: string; device: DeviceKey }> {
-  const registry = book.contracts.DidRegistry;
-  const did = didId(name);
-  const wait = async (hash: Hex, what: string) => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success') throw new RelayClientError(`${what} transaction ${hash} reverted`);
-  };
-  await wait(
-    await walletClient.writeContract({
-      address: registry,
-      abi: didRegistryAbi,
-      functionName: 'register',
-      args: [name],
-    }),
-    `register(${name})`,
-  );
-  await wait(
-    await walletClient.writeContract({
-      address: registry,
-      abi: didRegistryAbi,
-      functionName: 'addKey',
-      args: [did, device.publicKey, KeyType.Ed25519, keyMetadata(label)],
-    }),
-    `addKey(${name})`,
-  );
-  return { did, name, device };
+  try {
+    const { did } = await registerDidWithKeys(walletClient, publicClient, book.contracts.DidRegistry, name, [
+      { key: device.publicKey, keyType: KeyType.Ed25519, metadata: keyMetadata(label) },
+    ]);
+    return { did, name, device };
+  } catch (error) {
+    throw new RelayClientError(`registering the DID ${name}: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -179,11 +179,15 @@ export interface DidDeployment {
   universalResolverAbi: Abi;
 }
 
-/** Deploys DidRegistry(tld) and DidUniversalResolver(registry) from `deployer`. */
+/**
+ * Deploys DidRegistry(tld, minCommitmentAge, maxCommitmentAge) and DidUniversalResolver(registry) from
+ * `deployer` (ages in seconds; the devnet's by default).
+ */
 export async function deployDid(
   deployer: WalletClient<Transport, Chain, Account>,
   publicClient: PublicClient,
   tld: string = DID_TLD,
+  commitmentAges: { min: number; max: number } = { min: 2, max: 86_400 },
 ): Promise<DidDeployment> {
   const registryArtifact = didRegistryArtifact();
   const resolverArtifact = didUniversalResolverArtifact();
@@ -193,7 +197,7 @@ export async function deployDid(
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
     return getAddress(receipt.contractAddress);
   };
-  const registry = await deploy(registryArtifact, [tld]);
+  const registry = await deploy(registryArtifact, [tld, commitmentAges.min, commitmentAges.max]);
   const universalResolver = await deploy(resolverArtifact, [registry]);
   return { registry, universalResolver, registryAbi: registryArtifact.abi, universalResolverAbi: resolverArtifact.abi };
 }

@@ -20,13 +20,9 @@ import { foundry } from 'viem/chains';
 import type { AddressBook } from '../chain/addressBook.js';
 import { allowlistTree } from '../chain/watchdog.js';
 import { signNodeKeyConsent } from '../chain/nodeRegistration.js';
-import {
-  didRegistryAbi,
-  nodeStakingAbi,
-  sendTokenAbi,
-  watchDogLicenseAbi,
-  watchDogPresaleAbi,
-} from '../generated/contracts.js';
+import { KeyType } from '../chain/did.js';
+import { registerDidWithKeys } from '../chain/didRegistration.js';
+import { nodeStakingAbi, sendTokenAbi, watchDogLicenseAbi, watchDogPresaleAbi } from '../generated/contracts.js';
 
 export interface SetupContext {
   rpcUrl: string;
@@ -242,35 +238,22 @@ export interface DidRegistration {
   deviceKeys: readonly Hex[];
 }
 
-/** Registers DIDs and adds their Ed25519 device keys. Returns the DID ids in input order. */
+/**
+ * Registers DIDs and adds their Ed25519 device keys, through the registry's commit–reveal (all owners at
+ * once: one wait of the minimum commitment age). Returns the DID ids in input order.
+ */
 export async function registerDids(ctx: SetupContext, dids: readonly DidRegistration[]): Promise<bigint[]> {
   const { publicClient, wallet } = clients(ctx);
   const registry = ctx.book.contracts.DidRegistry;
   return Promise.all(
     dids.map(async (d) => {
-      const owner = wallet(d.walletKey);
-      const receipt = await confirm(
+      const { did } = await registerDidWithKeys(
+        wallet(d.walletKey),
         publicClient,
-        await owner.writeContract({ address: registry, abi: didRegistryAbi, functionName: 'register', args: [d.name] }),
-        `DID register ${d.name}`,
+        registry,
+        d.name,
+        d.deviceKeys.map((key) => ({ key, keyType: KeyType.Ed25519 })),
       );
-      const [registered] = parseEventLogs({ abi: didRegistryAbi, eventName: 'Registered', logs: receipt.logs });
-      if (!registered) throw new Error(`DID register ${d.name}: no Registered event`);
-      const did = registered.args.did;
-      let nonce = await publicClient.getTransactionCount({ address: owner.account.address, blockTag: 'pending' });
-      const hashes: Hex[] = [];
-      for (const key of d.deviceKeys) {
-        hashes.push(
-          await owner.writeContract({
-            address: registry,
-            abi: didRegistryAbi,
-            functionName: 'addKey',
-            args: [did, key, 0, '0x'],
-            nonce: nonce++,
-          }),
-        );
-      }
-      for (const h of hashes) await confirm(publicClient, h, `addKey to ${d.name}`);
       return did;
     }),
   );

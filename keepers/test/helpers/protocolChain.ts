@@ -20,14 +20,9 @@ import { foundry } from 'viem/chains';
 import { startAnvil, type AnvilHandle } from '../../src/dev/anvil.js';
 import { deployProtocol } from '../../src/devnet/deploy.js';
 import { devAccount, devPrivateKey } from '../../src/devnet/devAccounts.js';
-import { didId, KeyType } from '../../src/chain/did.js';
-import {
-  didRegistryAbi,
-  epochSettlementAbi,
-  nodeStakingAbi,
-  sendTokenAbi,
-  watchDogLicenseAbi,
-} from '../../src/generated/contracts.js';
+import { KeyType } from '../../src/chain/did.js';
+import { registerDidWithKeys } from '../../src/chain/didRegistration.js';
+import { epochSettlementAbi, nodeStakingAbi, sendTokenAbi, watchDogLicenseAbi } from '../../src/generated/contracts.js';
 import type { AddressBook } from '../../src/chain/addressBook.js';
 import { nodeStakingDomain, signNodeKeyConsent } from '../../src/core/commitment.js';
 import { collectQuorumSignatures, settlementDomain, type EpochHeader } from '../../src/core/epochHeader.js';
@@ -127,26 +122,9 @@ export async function registerDevice(
   device: DeviceKey,
 ): Promise<bigint> {
   await fundEth(c, privateKeyToAccount(ownerPrivateKey).address);
-  const owner = wallet(c, ownerPrivateKey);
-  await send(
-    c,
-    owner.writeContract({
-      address: c.contracts.didRegistry,
-      abi: didRegistryAbi,
-      functionName: 'register',
-      args: [name],
-    }),
-  );
-  const did = didId(name);
-  await send(
-    c,
-    owner.writeContract({
-      address: c.contracts.didRegistry,
-      abi: didRegistryAbi,
-      functionName: 'addKey',
-      args: [did, device.publicKey, KeyType.Ed25519, '0x'],
-    }),
-  );
+  const { did } = await registerDidWithKeys(wallet(c, ownerPrivateKey), c.publicClient, c.contracts.didRegistry, name, [
+    { key: device.publicKey, keyType: KeyType.Ed25519 },
+  ]);
   return did;
 }
 

@@ -6,12 +6,12 @@
  */
 import { Command } from 'commander';
 import { hexToString, isHex, namehash, stringToHex, type Address, type Hex } from 'viem';
-import { didDomain, didId, linkConsentTypes } from '../../chain/did.js';
+import { commitmentSecret, didDomain, didId, keyCommitment, linkConsentTypes } from '../../chain/did.js';
 import { didRegistryAbi } from '../../generated/contracts.js';
 import { InputError, RejectedError } from '../errors.js';
 import { parseAddress, parseChoice, parseHex32, parseInteger } from '../inputs.js';
 import { formatTime, renderRecord, renderTable } from '../output.js';
-import type { Session } from '../session.js';
+import type { ContractCall, Session } from '../session.js';
 import { accountFromEnv } from '../signer.js';
 import { sessionFor, txLines, withExamples } from './common.js';
 
@@ -90,16 +90,68 @@ async function listKeys(session: Session, registry: Address, did: bigint): Promi
   );
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The registry's commit–reveal, step by step with notes: checks `reveal` first (any refusal other than the
+ * missing commitment is thrown before anything is sent), sends `commit(commitment)` (or reuses the same
+ * commitment when it is already pending), waits until it is `minCommitmentAge` old by the chain's clock,
+ * then sends `reveal`, retrying once a second while the node still says `CommitmentTooNew`.
+ */
+async function commitThenReveal(
+  session: Session,
+  registry: Address,
+  commitment: Hex,
+  what: string,
+  reveal: ContractCall,
+): Promise<Awaited<ReturnType<Session['send']>>> {
+  const refused = await session.preflight(reveal);
+  if (refused && refused.errorName !== 'UnknownCommitment') throw refused.error;
+  const minAge = Number(
+    await session.read({ address: registry, abi: didRegistryAbi, functionName: 'minCommitmentAge', args: [] }),
+  );
+  let committedAt = Number(
+    await session.read({ address: registry, abi: didRegistryAbi, functionName: 'committedAt', args: [commitment] }),
+  );
+  if (committedAt === 0) {
+    const receipt = await session.send({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'commit',
+      args: [commitment],
+    });
+    committedAt = Number((await session.publicClient().getBlock({ blockNumber: receipt.blockNumber })).timestamp);
+    session.out.note(`Committed to ${what} (transaction ${receipt.transactionHash}).`);
+  }
+  const usableAt = committedAt + minAge;
+  const wait = usableAt - (await session.now());
+  if (wait > 0) {
+    session.out.note(
+      `Waiting ${wait} s, until ${formatTime(usableAt)}: the registry accepts ${what} only ${minAge} s after its commitment, so nobody who sees it in the mempool can take it first.`,
+    );
+    await sleep(wait * 1000);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const early = await session.preflight(reveal);
+    if (!early) break;
+    if (early.errorName !== 'CommitmentTooNew' || attempt >= minAge + 30) throw early.error;
+    await sleep(1000);
+  }
+  return session.send(reveal);
+}
+
 export function didCommand(): Command {
   const did = withExamples(
     new Command('did').description('DIDs: register a name, link wallets, manage device keys, resolve names'),
-    ['sendnet did register alice', 'sendnet did resolve alice', 'sendnet did keys --help'],
+    ['sendnet did register alice', 'sendnet did primary alice', 'sendnet did resolve alice', 'sendnet did keys --help'],
   );
 
   withExamples(
     did
       .command('register')
-      .description('register a DID name to the signer (3-24 characters of a-z, 0-9 and "-")')
+      .description(
+        'register a DID name to the signer (3-24 characters of a-z, 0-9 and "-"): commits to it, waits the registry\'s minimum commitment age, then registers',
+      )
       .argument('<name>', 'the name, e.g. alice (resolves as alice.send)'),
     ['sendnet did register alice'],
   ).action(async (nameArg: string, _options: object, command: Command) => {
@@ -110,11 +162,19 @@ export function didCommand(): Command {
     const name = trimmed.endsWith(`.${tld}`) ? trimmed.slice(0, -(tld.length + 1)) : trimmed;
     if (Buffer.byteLength(name) > 64)
       throw new InputError(`"${nameArg}" is too long for a DID name (at most 24 characters).`);
-    const receipt = await session.send({
+    const secret = commitmentSecret();
+    // the registry checks the name rules here (each broken rule named) before anything is sent
+    const commitment = await session.read({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'registerCommitment',
+      args: [name, owner, secret],
+    });
+    const receipt = await commitThenReveal(session, registry, commitment, `registering ${name}.${tld}`, {
       address: registry,
       abi: didRegistryAbi,
       functionName: 'register',
-      args: [name],
+      args: [name, secret],
     });
     session.out.result(
       {
@@ -283,7 +343,9 @@ export function didCommand(): Command {
   withExamples(
     keys
       .command('add')
-      .description('add a public key to a DID (signer: the DID owner); a key can be added only once, ever')
+      .description(
+        'add a public key to a DID (signer: the DID owner): commits to the binding, waits the minimum commitment age, then adds it; a key can be added only once, ever',
+      )
       .argument('<name>', 'the DID name')
       .argument('<key>', 'the 32-byte public key, 0x-hex')
       .option('--type <type>', 'ed25519 (signing) or x25519 (key agreement)', 'ed25519')
@@ -291,18 +353,20 @@ export function didCommand(): Command {
     ['sendnet did keys add alice 0x3b6a27bc…(64 hex digits) --type ed25519 --metadata "phone"'],
   ).action(async (nameArg: string, keyArg: string, options: { type: string; metadata: string }, command: Command) => {
     const session = sessionFor(command);
-    await session.signer();
     const key = parseHex32(keyArg, 'the key');
     const type = parseChoice(options.type, '--type', KEY_TYPES);
     const { registry, tld } = await registryOf(session);
     const label = didLabel(nameArg, tld);
     const metadata = options.metadata ? stringToHex(options.metadata) : '0x';
-    const receipt = await session.send({
-      address: registry,
-      abi: didRegistryAbi,
-      functionName: 'addKey',
-      args: [didId(label), key, KEY_TYPES.indexOf(type), metadata],
-    });
+    const owner = (await session.signer()).address;
+    const keyType = KEY_TYPES.indexOf(type);
+    const receipt = await commitThenReveal(
+      session,
+      registry,
+      keyCommitment(didId(label), key, keyType, owner),
+      `adding the key to ${label}.${tld}`,
+      { address: registry, abi: didRegistryAbi, functionName: 'addKey', args: [didId(label), key, keyType, metadata] },
+    );
     session.out.result(
       {
         name: `${label}.${tld}`,
@@ -359,6 +423,37 @@ export function didCommand(): Command {
             [{ header: 'key' }, { header: 'type' }, { header: 'status' }, { header: 'metadata' }],
             list.map((k) => [k.key, k.type, k.status, k.metadata]),
           ),
+    );
+  });
+
+  withExamples(
+    did
+      .command('primary')
+      .description(
+        "set the signer's primary DID, the name its address reverse-resolves to (getEnsName); the signer must own the DID or be linked to it",
+      )
+      .argument('[name]', 'the DID name (omit with --clear)')
+      .option('--clear', 'clear the primary DID instead'),
+    ['sendnet did primary alice', 'sendnet did primary --clear'],
+  ).action(async (nameArg: string | undefined, options: { clear?: boolean }, command: Command) => {
+    const session = sessionFor(command);
+    const account = (await session.signer()).address;
+    const { registry, tld } = await registryOf(session);
+    if (options.clear ? nameArg !== undefined : nameArg === undefined)
+      throw new InputError('Name the DID to make primary, or pass --clear (not both).');
+    const label = nameArg === undefined ? null : didLabel(nameArg, tld);
+    const id = label === null ? 0n : didId(label);
+    const receipt = await session.send({
+      address: registry,
+      abi: didRegistryAbi,
+      functionName: 'setPrimary',
+      args: [id],
+    });
+    const name = label === null ? null : `${label}.${tld}`;
+    session.out.result(
+      { account, primary: name, id, transaction: receipt.transactionHash, block: receipt.blockNumber },
+      () =>
+        `${name === null ? `Cleared the primary DID of ${account}` : `${account} now reverse-resolves to ${name}`}.\n${renderRecord(txLines(receipt))}`,
     );
   });
 
