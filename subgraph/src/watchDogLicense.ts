@@ -12,6 +12,7 @@ import {
   OwnershipTransferred,
   Transfer,
   UnlockTimeSet,
+  VoidTimeSet,
 } from '../generated/WatchDogLicense/WatchDogLicense';
 import { License, LicenseTransfer } from '../generated/schema';
 import { loadLicense } from './licenses';
@@ -85,4 +86,9 @@ export function handleOwnershipTransferStarted(event: OwnershipTransferStarted):
 
 export function handleOwnershipTransferred(event: OwnershipTransferred): void {
   recordOwnershipTransferred(event);
+}
+
+/** The presale's void time of every license (0: never; a cancelled or expired sale's licenses stop working). */
+export function handleVoidTimeSet(event: VoidTimeSet): void {
+  recordGeneric(event, 'VoidTimeSet');
 }

@@ -15,6 +15,7 @@ import {
   Refunded,
   SaleCancelled,
   SaleFinalized,
+  UnrefundedSwept,
 } from '../generated/WatchDogPresale/WatchDogPresale';
 import { WatchDogPresaleView } from '../generated/WatchDogPresale/WatchDogPresaleView';
 import { License, Presale, PresaleTier, Purchase, Refund } from '../generated/schema';
@@ -40,6 +41,8 @@ function loadPresale(address: Address): Presale {
     presale.tokenRaised = BigInt.zero();
     presale.ethRefunded = BigInt.zero();
     presale.tokenRefunded = BigInt.zero();
+    presale.ethSwept = BigInt.zero();
+    presale.tokenSwept = BigInt.zero();
     readTiers(presale as Presale, address);
   }
   return presale as Presale;
@@ -163,6 +166,15 @@ function setStatus(event: ethereum.Event, status: string): void {
   const presale = loadPresale(event.address);
   presale.status = status;
   presale.save();
+}
+
+/** After the refund deadline: what buyers did not refund went to the treasury. */
+export function handleUnrefundedSwept(event: UnrefundedSwept): void {
+  const presale = loadPresale(event.address);
+  presale.ethSwept = presale.ethSwept.plus(event.params.ethAmount);
+  presale.tokenSwept = presale.tokenSwept.plus(event.params.tokenAmount);
+  presale.save();
+  recordGeneric(event, 'UnrefundedSwept');
 }
 
 export function handleProceedsWithdrawn(event: ProceedsWithdrawn): void {
