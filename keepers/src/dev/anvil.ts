@@ -9,16 +9,36 @@ export interface AnvilHandle {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on loopback, chosen by the OS. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out below Linux's ephemeral range (32768–60999 by default): a port the OS picks with
+ * `listen(0)` comes from that range, and so do the source ports of outgoing connections, so such a port can
+ * be taken by any connection before the service that was given it listens (an EADDRINUSE seen in CI, with
+ * hundreds of client connections per devnet). Ports here are free when checked and never used as source
+ * ports; random choice keeps parallel test processes apart.
+ */
+const LOW_PORTS = { from: 20_000, to: 32_000 };
+
+function tryListen(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/** A free TCP port on loopback, outside the ephemeral range when one is free there (else chosen by the OS). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = LOW_PORTS.from + Math.floor(Math.random() * (LOW_PORTS.to - LOW_PORTS.from));
+    const bound = await tryListen(port);
+    if (bound !== null) return bound;
+  }
+  const any = await tryListen(0);
+  if (any === null) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
 }
 
 /** Starts a fresh anvil on a free port and waits until it answers JSON-RPC. */

@@ -62,7 +62,7 @@ import {
   signedCommitmentToWire,
   verifySignedCommitment,
 } from '../core/commitment.js';
-import { commitDeadline, epochEnd, epochStart, type EpochTiming } from '../core/deadlines.js';
+import { commitDeadline, epochStart, type EpochTiming } from '../core/deadlines.js';
 import {
   KEEPER_AUTH_SKEW_SECONDS,
   KEEPER_SIGNATURE_HEADER,
@@ -377,7 +377,8 @@ export class GuardianService {
     const timing = await this.timing();
     const ready = Math.max(
       this.openings.openingsDeadline(timing, request.epoch),
-      epochEnd(timing, request.epoch) + (this.options.transcriptGraceSeconds ?? 10),
+      // transcripts are taken from the commit deadline until its grace (core/deadlines.ts transcriptDeadline)
+      commitDeadline(timing, this.options.consensus, request.epoch) + (this.options.transcriptGraceSeconds ?? 10),
     );
     const now = Math.floor(this.nowMs() / 1000);
     if (now < ready)
