@@ -664,9 +664,10 @@ test(
       'not-operator',
     );
 
-    // Transcripts are taken only in the window after an epoch's end: attack the window of the current epoch.
+    // Transcripts are taken only in the window after an epoch's commit deadline (they reveal the challenge
+    // envelope ids): attack the window of the current epoch.
     const target = devnet.clock.currentEpoch();
-    await sleepUntil(devnet.epochTimes(target).end + 0.3);
+    await sleepUntil(devnet.epochTimes(target).commitDeadline + 0.3);
     const secret = new SecretStore(join(dataDir, 'watchdogs', '0'), license).get(target);
     assert.ok(secret, `WatchDog 0 has a secret for epoch ${target}`);
     const wrongSecret = await signTranscript(impostor, {
