@@ -78,7 +78,7 @@ import {
   uncountedCommitment,
   unprovenChallenges,
 } from './ownView.js';
-import { fetchChallengeOpenings } from '../infra/challengeOpenings.js';
+import { askNodesForChallengeReceipts } from '../infra/challengeOpenings.js';
 import { nodeFailureReason } from '../infra/nodeFetch.js';
 
 /** How long a guardian waits for a node's challenge receipts at `/sign`. */
@@ -545,30 +545,24 @@ export class GuardianService {
     dataset: EpochDataset,
     evaluation: EpochEvaluation,
   ): Promise<{ nodeKey: Address; envelopeId: Hex } | null> {
-    const asks = [...unprovenChallenges(dataset, evaluation)];
     const endpoints = new Map(dataset.nodes.map((n) => [n.nodeKey, n.endpoint]));
+    const unproven = unprovenChallenges(dataset, evaluation);
+    const asks = [...unproven].flatMap(([nodeKey, { envelopeIds }]) => {
+      const endpoint = endpoints.get(nodeKey);
+      return endpoint ? [{ nodeKey, endpoint, envelopeIds }] : [];
+    });
     let found: { nodeKey: Address; envelopeId: Hex } | null = null;
-    let next = 0;
-    const worker = async () => {
-      while (next < asks.length && !found) {
-        const [nodeKey, { commitment, envelopeIds }] = asks[next++]!;
-        const endpoint = endpoints.get(nodeKey);
-        if (!endpoint) continue;
-        try {
-          const openings = await fetchChallengeOpenings(
-            endpoint,
-            dataset.epoch,
-            envelopeIds,
-            CHALLENGE_RECEIPT_TIMEOUT_MS,
-          );
-          const proven = provenByAnswer(dataset.epoch, nodeKey, commitment, openings);
-          if (proven.length > 0) found ??= { nodeKey, envelopeId: proven[0]! };
-        } catch (error) {
-          this.log.debug({ node: nodeKey, reason: nodeFailureReason(error) }, 'no challenge receipts from node');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    await askNodesForChallengeReceipts(asks, dataset.epoch, {
+      timeoutMs: CHALLENGE_RECEIPT_TIMEOUT_MS,
+      concurrency: 8,
+      onAnswer: ({ nodeKey }, openings) => {
+        const proven = provenByAnswer(dataset.epoch, nodeKey, unproven.get(nodeKey)!.commitment, openings);
+        if (proven.length > 0) found ??= { nodeKey, envelopeId: proven[0]! };
+        return found !== null;
+      },
+      onFailure: ({ nodeKey }, error) =>
+        this.log.debug({ node: nodeKey, reason: nodeFailureReason(error) }, 'no challenge receipts from node'),
+    });
     return found;
   }
 

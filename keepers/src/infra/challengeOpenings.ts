@@ -7,7 +7,7 @@
  * no node signature; anything the node adds that was not asked for is dropped.
  */
 import { z } from 'zod';
-import type { Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { openingWire, type OpeningWire } from '../core/datasetSchema.js';
 import { lowerHex } from '../core/wire.js';
 import { malformedAnswerReason, NodeFetchError, nodeBaseUrl, nodeFetchJson, unexpectedStatus } from './nodeFetch.js';
@@ -45,4 +45,42 @@ export async function fetchChallengeOpenings(
       if (wanted.has(o.ticket.envelopeId) && !found.has(o.ticket.envelopeId)) found.set(o.ticket.envelopeId, o);
   }
   return [...found.values()].sort((a, b) => (a.ticket.envelopeId < b.ticket.envelopeId ? -1 : 1));
+}
+
+/** One node to ask for its receipts of `envelopeIds`. */
+export interface ChallengeReceiptAsk {
+  nodeKey: Address;
+  endpoint: string;
+  envelopeIds: readonly Hex[];
+}
+
+/**
+ * Asks every node of `asks`, `concurrency` at a time, with `fetchChallengeOpenings`: each answer goes to
+ * `onAnswer` (which returns true to stop asking further nodes), each failure to `onFailure` (a node that does
+ * not answer proves nothing). Shared by the keeper's `transcripts` stage and the guardian's own view.
+ */
+export async function askNodesForChallengeReceipts(
+  asks: readonly ChallengeReceiptAsk[],
+  epoch: number,
+  options: {
+    timeoutMs: number;
+    concurrency: number;
+    onAnswer: (ask: ChallengeReceiptAsk, openings: OpeningWire[]) => boolean | undefined;
+    onFailure: (ask: ChallengeReceiptAsk, error: unknown) => void;
+  },
+): Promise<void> {
+  let next = 0;
+  let stopped = false;
+  const worker = async () => {
+    while (next < asks.length && !stopped) {
+      const ask = asks[next++]!;
+      try {
+        const openings = await fetchChallengeOpenings(ask.endpoint, epoch, ask.envelopeIds, options.timeoutMs);
+        if (options.onAnswer(ask, openings)) stopped = true;
+      } catch (error) {
+        options.onFailure(ask, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
 }

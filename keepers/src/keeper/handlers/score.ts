@@ -30,7 +30,7 @@ import { canonicalJson, keccakUtf8 } from '../../core/canonicalJson.js';
 import { datasetFromParts, evaluateEpoch, type RejectedItem } from '../../core/dataset.js';
 import type { ChallengeOpeningsWire, TranscriptWire, WatchdogCommitWire } from '../../core/datasetSchema.js';
 import { challengeEnvelopesByNode } from '../../core/evaluateWatchdogs.js';
-import { fetchChallengeOpenings } from '../../infra/challengeOpenings.js';
+import { askNodesForChallengeReceipts } from '../../infra/challengeOpenings.js';
 import { nodeFailureReason } from '../../infra/nodeFetch.js';
 import type { StoredWatchdogCommit } from '../../core/watchdogApi.js';
 import type { EpochHeader, NodeScore } from '../../core/epochHeader.js';
@@ -91,28 +91,20 @@ async function collectChallengeOpenings(
 ): Promise<ChallengeOpeningsWire[]> {
   const endpoints = new Map(collected.nodes.map((n) => [n.nodeKey.toLowerCase(), n.endpoint]));
   const committed = new Set(collected.commitments.map((c) => c.nodeKey.toLowerCase()));
-  const asks = [...challengeEnvelopesByNode(transcripts)].filter(
-    ([node]) => committed.has(node) && endpoints.has(node),
-  );
+  const asks = [...challengeEnvelopesByNode(transcripts)]
+    .filter(([node]) => committed.has(node) && endpoints.has(node))
+    .map(([nodeKey, envelopeIds]) => ({ nodeKey, endpoint: endpoints.get(nodeKey)!, envelopeIds }));
   const out: ChallengeOpeningsWire[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < asks.length) {
-      const [nodeKey, ids] = asks[next++]!;
-      try {
-        const openings = await fetchChallengeOpenings(
-          endpoints.get(nodeKey)!,
-          ctx.epoch,
-          ids,
-          env.timing.requestTimeoutMs,
-        );
-        if (openings.length > 0) out.push({ nodeKey, openings });
-      } catch (error) {
-        ctx.log.info({ node: nodeKey, reason: nodeFailureReason(error) }, 'no challenge receipts from node');
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CHALLENGE_OPENINGS_CONCURRENCY }, worker));
+  await askNodesForChallengeReceipts(asks, ctx.epoch, {
+    timeoutMs: env.timing.requestTimeoutMs,
+    concurrency: CHALLENGE_OPENINGS_CONCURRENCY,
+    onAnswer: ({ nodeKey }, openings) => {
+      if (openings.length > 0) out.push({ nodeKey, openings });
+      return false;
+    },
+    onFailure: ({ nodeKey }, error) =>
+      ctx.log.info({ node: nodeKey, reason: nodeFailureReason(error) }, 'no challenge receipts from node'),
+  });
   return out.sort((a, b) => (a.nodeKey < b.nodeKey ? -1 : 1));
 }
 
