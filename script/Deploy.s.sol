@@ -40,6 +40,22 @@ contract Deploy is Script {
 
     /// @notice The deployer's nonce moved between prediction and deployment (another transaction?).
     error AddressPredictionFailed(string what);
+    /// @notice `parameter` (its config path) breaks the incentive bound `bound` of docs/protocol.md §7.1
+    ///         (keepers/src/core/incentives.ts checks the same bounds at keeper start).
+    error IncentiveBoundBroken(string parameter, string bound);
+    /// @notice The config leaves an address zero that must be set (config/production.json's placeholders).
+    error ConfigAddressMissing(string what);
+
+    /// @notice The parameters the incentive bounds involve (docs/protocol.md §7.1).
+    struct IncentiveParams {
+        uint256 minStake;
+        uint256 maxSlashBps;
+        uint256 equivocationSlash;
+        uint256 fraudSlash;
+        uint256 samplesPerNode;
+        uint256 initialEpochEmission;
+        uint256 guardianShareBps;
+    }
 
     string internal _config;
     address internal _deployer;
@@ -53,6 +69,8 @@ contract Deploy is Script {
         _owner = _config.keyExists(".owner") ? _config.readAddress(".owner") : _deployer;
         _treasury = _config.readAddress(".treasury");
         d.startBlock = block.number;
+        _checkAddresses();
+        checkIncentiveBounds(readIncentiveParams(_config));
 
         vm.startBroadcast();
         d.paymentToken = _config.readAddress(".watchdog.paymentToken");
@@ -94,6 +112,60 @@ contract Deploy is Script {
         _checkPrediction("settlement", address(d.settlement), predicted[4]);
         _checkPrediction("licenseRewards", address(d.licenseRewards), predicted[5]);
         _writeAddressBook(d, path);
+    }
+
+    /// @notice Reverts `IncentiveBoundBroken` at the first bound of docs/protocol.md §7.1 that `p` breaks:
+    ///         both slashes positive (a caught node ends its epoch below zero) and within what the per-epoch
+    ///         cap takes from a minimum-stake node (so they land in full), k ≥ 2 samples per node (forging any
+    ///         fraction has a lower expected value than honest work), and a positive node share of the
+    ///         emission (what a caught node forfeits).
+    function checkIncentiveBounds(IncentiveParams memory p) public pure {
+        uint256 cap = p.minStake * p.maxSlashBps / 10_000;
+        if (p.fraudSlash == 0) revert IncentiveBoundBroken("consensus.fraudSlash", "fraudSlash > 0");
+        if (p.fraudSlash > cap) {
+            revert IncentiveBoundBroken(
+                "consensus.fraudSlash", "fraudSlash <= minStake * maxSlashBps / 10000"
+            );
+        }
+        if (p.equivocationSlash == 0) {
+            revert IncentiveBoundBroken("staking.equivocationSlash", "equivocationSlash > 0");
+        }
+        if (p.equivocationSlash > cap) {
+            revert IncentiveBoundBroken(
+                "staking.equivocationSlash", "equivocationSlash <= minStake * maxSlashBps / 10000"
+            );
+        }
+        if (p.samplesPerNode < 2) revert IncentiveBoundBroken("consensus.k", "k >= 2");
+        if (p.guardianShareBps > 10_000) {
+            revert IncentiveBoundBroken("settlement.guardianShareBps", "guardianShareBps <= 10000");
+        }
+        if (p.initialEpochEmission * (10_000 - p.guardianShareBps) / 10_000 == 0) {
+            revert IncentiveBoundBroken(
+                "settlement.initialEpochEmission",
+                "initialEpochEmission * (10000 - guardianShareBps) / 10000 > 0"
+            );
+        }
+    }
+
+    /// @notice The incentive parameters of a deploy config (JSON text).
+    function readIncentiveParams(string memory config) public pure returns (IncentiveParams memory) {
+        return IncentiveParams({
+            minStake: config.readUint(".staking.minStake"),
+            maxSlashBps: config.readUint(".staking.maxSlashBps"),
+            equivocationSlash: config.readUint(".staking.equivocationSlash"),
+            fraudSlash: config.readUint(".consensus.fraudSlash"),
+            samplesPerNode: config.readUint(".consensus.k"),
+            initialEpochEmission: config.readUint(".settlement.initialEpochEmission"),
+            guardianShareBps: config.readUint(".settlement.guardianShareBps")
+        });
+    }
+
+    function _checkAddresses() internal view {
+        if (_treasury == address(0)) revert ConfigAddressMissing("treasury");
+        address[] memory guardians = _config.readAddressArray(".guardians");
+        for (uint256 i; i < guardians.length; ++i) {
+            if (guardians[i] == address(0)) revert ConfigAddressMissing("guardians");
+        }
     }
 
     function _checkPrediction(string memory what, address actual, address predicted) internal pure {

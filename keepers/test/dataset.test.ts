@@ -84,6 +84,8 @@ test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a 
   assert.equal(r.openings, 'fraud');
   assert.match(r.reason!, /root-mismatch|target-not-in-leaf|ack-ticket-mismatch/);
   assert.equal(r.verifiedUnits, 0n);
+  assert.equal(r.reward, 0n, 'caught forging: no stake share either (docs/protocol.md §7.1)');
+  assert.equal(r.score, 0);
   assert.ok(r.faults & FAULT_OPENINGS_FAILED && r.faults & FAULT_SLASHED);
   const fault = faultOf(e, bad)!;
   assert.equal(fault.amount, BigInt(f.dataset.parameters.fraudSlash));
@@ -96,13 +98,14 @@ test('a node with fake leaves is caught: fraud fault leaf with fraudSlash and a 
   for (const i of [0, 2]) assert.ok(node(e, f.nodes[i]!.nodeKey).verifiedUnits > 0n, 'honest nodes keep their volume');
 });
 
-test('a silent node gets a strike without a slash; a malformed answer likewise; no commitment: no fault, no reward', async () => {
+test('a silent node earns nothing and gets a strike without a slash; a malformed answer likewise; no commitment: no fault, no reward', async () => {
   const f = await buildFixture({ behaviours: ['silent', 'honest', 'malformed', 'no-commit'] });
   const e = await evaluateEpoch(f.dataset);
   for (const i of [0, 2]) {
     const key = f.nodes[i]!.nodeKey;
     assert.equal(node(e, key).openings, i === 0 ? 'silent' : 'malformed');
     assert.equal(node(e, key).verifiedUnits, 0n);
+    assert.equal(node(e, key).reward, 0n, 'a commitment it does not open earns nothing (docs/protocol.md §7.1)');
     assert.deepEqual(faultOf(e, key), {
       epoch: f.dataset.epoch,
       index: faultOf(e, key)!.index,

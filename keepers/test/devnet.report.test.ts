@@ -6,7 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address } from 'viem';
 import { FAULT_BELOW_MIN_AVAILABILITY, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
-import { checkCollusion, checkEpoch, renderEpochTable, type EpochReport, type NodeRow } from '../src/devnet/report.js';
+import {
+  checkCollusion,
+  checkEpoch,
+  misbehaviourLedger,
+  renderEpochTable,
+  renderMisbehaviourTable,
+  type EpochReport,
+  type NodeRow,
+} from '../src/devnet/report.js';
 import { generatePrivateKey } from 'viem/accounts';
 import { evaluateEpoch } from '../src/core/dataset.js';
 import { buildFixture } from './helpers/epochFixture.js';
@@ -37,7 +45,7 @@ test('checkEpoch: each behaviour costs what the spec says; a node outside the po
   const good = caught([
     row(0, 'honest', 10n),
     row(1, 'dropper', 0n, FAULT_BELOW_MIN_AVAILABILITY),
-    row(2, 'inflater', 5n, FAULT_OPENINGS_FAILED | FAULT_SLASHED, [{ requested: 1n, slashed: 1n, strike: true }]),
+    row(2, 'inflater', 0n, FAULT_OPENINGS_FAILED | FAULT_SLASHED, [{ requested: 1n, slashed: 1n, strike: true }]),
     row(3, 'offline', 0n, FAULT_BELOW_MIN_AVAILABILITY),
     // joined with `sendnet node register` while the devnet ran, down for its first epoch
     row(-1, 'external', 0n, FAULT_BELOW_MIN_AVAILABILITY),
@@ -60,11 +68,50 @@ test('checkEpoch: each behaviour costs what the spec says; a node outside the po
     'epoch 7 node #0 (honest) was penalised: below-min-availability',
     'epoch 7 node #1 (dropper) was paid 3 wei although it drops messages',
     'epoch 7 node #1 (dropper) was not caught below the availability floor',
+    'epoch 7 node #2 (inflater) was paid 5 wei although it was caught forging openings',
     'epoch 7 node #2 (inflater) was not flagged for fraud (no faults)',
     'epoch 7 node #2 (inflater): its fraud fault was not executed with a slash and a strike',
     'epoch 7 node #3 (offline) was paid 4 wei although it went offline',
     'epoch 7 node #3 (offline) has no fault flags',
+    'epoch 7 node #1 (dropper) netted +0.000000000000000003 SEND: reward 0.000000000000000003, slashed 0',
+    'epoch 7 node #2 (inflater) netted +0.000000000000000005 SEND: reward 0.000000000000000005, slashed 0',
+    'epoch 7 node #3 (offline) netted +0.000000000000000004 SEND: reward 0.000000000000000004, slashed 0',
   ]);
+});
+
+test('misbehaviour ledger: reward and slash side by side; a misbehaving node netting above zero fails the verdict', () => {
+  const SEND = 10n ** 18n;
+  const slashed = [{ requested: 1_000n * SEND, slashed: 1_000n * SEND, strike: true }];
+  // before issue 12 §1: the forger was caught, slashed 1,000 and still paid 7,751 for the epoch
+  const paidForger = caught([
+    row(0, 'honest', 17_000n * SEND),
+    row(2, 'inflater', 7_751n * SEND, FAULT_OPENINGS_FAILED | FAULT_SLASHED, slashed),
+  ]);
+  assert.deepEqual(misbehaviourLedger(paidForger), [
+    {
+      epoch: 7,
+      index: 2,
+      behaviour: 'inflater',
+      reward: 7_751n * SEND,
+      slashed: 1_000n * SEND,
+      strikes: 1,
+      net: 6_751n * SEND,
+    },
+  ]);
+  assert.ok(
+    checkEpoch(paidForger, true).includes('epoch 7 node #2 (inflater) netted +6751 SEND: reward 7751, slashed 1000'),
+  );
+  const now = caught([
+    row(0, 'honest', 17_000n * SEND),
+    row(2, 'inflater', 0n, FAULT_OPENINGS_FAILED | FAULT_SLASHED, slashed),
+  ]);
+  assert.deepEqual(checkEpoch(now, true), []);
+  const table = renderMisbehaviourTable(misbehaviourLedger(now));
+  assert.match(table, /^epoch +node +behaviour +reward SEND +slashed SEND +strikes +net SEND$/m);
+  assert.match(table, /^7 +#2 +inflater +0 +1,000 +1 +−1,000$/m);
+  // a dropper paid anything is caught by the generic rule too, even if its own rule were missing
+  const dropperPaid = caught([row(1, 'dropper', 2n * SEND, FAULT_BELOW_MIN_AVAILABILITY)]);
+  assert.ok(checkEpoch(dropperPaid, true).some((p) => p.includes('netted +2 SEND')));
 });
 
 test('checkCollusion: two lying licenses of one holder gain nothing; a planted failure of each rule is named', async () => {

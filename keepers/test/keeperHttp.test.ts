@@ -49,6 +49,8 @@ import { ensureRedis, redisConnection, type RedisHandle } from '../src/infra/red
 import { TxSender } from '../src/keeper/chainTx.js';
 import { revertName } from '../src/keeper/handlers/settle.js';
 import { Keeper } from '../src/keeper/keeper.js';
+import { DEVNET_CONSENSUS } from '../src/core/consensus.js';
+import { IncentiveParameterError } from '../src/core/incentives.js';
 import { PipelineStore, type StageFields } from '../src/keeper/store.js';
 
 const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -377,4 +379,35 @@ test('TxSender sends each named transaction once and survives a stolen nonce', a
   assert.notEqual(replaced.status === 'mined' && replaced.hash, keccak256(raw));
   assert.equal(await allowance(), 9n);
   assert.equal((await sender.record('approve.3'))?.hash, replaced.status === 'mined' ? replaced.hash : null);
+});
+
+test('a keeper refuses to start on parameters that let misbehaviour pay, naming the parameter and the bound', async () => {
+  for (const [consensus, parameter] of [
+    [{ ...DEVNET_CONSENSUS, fraudSlash: '1000000000000000000001' }, 'consensus.fraudSlash'], // above 10% of the 10,000 SEND minimum stake
+    [{ ...DEVNET_CONSENSUS, fraudSlash: '0' }, 'consensus.fraudSlash'],
+    [{ ...DEVNET_CONSENSUS, k: 1 }, 'consensus.k'],
+  ] as const) {
+    const refused = new Keeper({
+      rpcUrl: anvil.rpcUrl,
+      addressBook: book,
+      privateKey: devPrivateKey(2),
+      redisUrl: 'redis://127.0.0.1:1', // never reached: the check comes first
+      spawnRedis: false,
+      guardianUrls: [],
+      httpPort: 0,
+      dataDir: join(tmp, 'refused'),
+      stages: [],
+      scheduler: false,
+      consensus,
+      log: quiet,
+    });
+    await assert.rejects(
+      refused.start(),
+      (e: unknown) =>
+        e instanceof IncentiveParameterError &&
+        e.violations.some((v) => v.parameter === parameter) &&
+        e.message.includes('docs/protocol.md §7.1'),
+      parameter,
+    );
+  }
 });

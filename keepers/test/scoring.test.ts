@@ -149,15 +149,17 @@ test('availability is the median of three WatchDogs', () => {
   assert.equal(s.score, 250_000);
 });
 
-test('failed openings: zero volume credit and a strike, stake reward kept', () => {
+test('failed openings: no reward at all (stake share included), score 0, last rank and a strike', () => {
   const input = baseInput({ nodes: [node(0, { openingsFailed: true }), node(1), node(2)] });
   const result = scoreEpoch(input);
   const s = result.scores.find((x) => x.nodeKey === nodeKeys[0])!;
   assert.equal(s.verifiedUnits, 0n);
   assert.equal(s.faults & FAULT_OPENINGS_FAILED, FAULT_OPENINGS_FAILED);
-  assert.ok(s.reward > 0n, 'stake weight still pays');
-  const other = result.scores.find((x) => x.nodeKey === nodeKeys[1])!;
-  assert.ok(other.reward > s.reward);
+  assert.equal(s.reward, 0n, 'an objective fault forfeits the stake share too');
+  assert.equal(s.score, 0);
+  assert.equal(s.rank, 3);
+  assert.ok(s.availability > 0, 'availability is still reported');
+  assert.equal(result.epochRewards.find((r) => r.account === operators[0])?.cumulative, undefined);
   assert.deepEqual(result.faults, [{ epoch: 7, index: 0, nodeKey: nodeKeys[0], amount: 0n, strike: true }]);
   assert.equal(result.undistributed, 0n);
   assert.equal(epochPaid(result), input.epochEmission);

@@ -21,6 +21,7 @@ import type { DatasetKey, DatasetNode, EpochDataset } from '../core/datasetSchem
 import { samplingSeed, assignmentSeed } from '../core/sampling.js';
 import { ZERO_ROOT, buildRewardTree } from '../core/scoring.js';
 import { SendnetError } from '../core/errors.js';
+import type { IncentiveParameters } from '../core/incentives.js';
 
 /** NodeStaking.NodeStatus.Active */
 const NODE_ACTIVE = 1;
@@ -516,4 +517,32 @@ export function keysNamedByOpenings(dataset: Pick<EpochDataset, 'openings'>): He
     }
   }
   return [...keys].sort() as Hex[];
+}
+
+/**
+ * The parameters of docs/protocol.md §7.1's incentive bounds as this deployment has them: NodeStaking's
+ * and EpochSettlement's from the chain, `fraudSlash` and `k` from the keepers' consensus parameters.
+ */
+export async function readIncentiveParameters(
+  client: PublicClient,
+  contracts: Pick<EpochContracts, 'settlement' | 'staking'>,
+  consensus: { fraudSlash: string; k: number },
+): Promise<IncentiveParameters> {
+  const { settlement, staking } = contracts;
+  const [minStake, maxSlashBps, equivocationSlash, initialEpochEmission, guardianShareBps] = await Promise.all([
+    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'minStake' }),
+    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'maxSlashBps' }),
+    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'initialEpochEmission' }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
+  ]);
+  return {
+    minStake,
+    maxSlashBps: Number(maxSlashBps),
+    equivocationSlash,
+    fraudSlash: BigInt(consensus.fraudSlash),
+    samplesPerNode: consensus.k,
+    initialEpochEmission,
+    guardianShareBps: Number(guardianShareBps),
+  };
 }

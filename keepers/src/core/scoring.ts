@@ -15,9 +15,12 @@
  *   whose weights are all zero moves into the other one; if both are zero, N is undistributed.
  * - Volume: per sender DID, credit across the whole epoch is capped at volumeCapPerDid. When a DID's
  *   units over all credited nodes exceed the cap, each node gets floor(units · cap / total) of it.
- *   A node with `openingsFailed` gets zero volume credit and a strike (and does not use up the DID's cap).
- * - Equivocation: the node's commitment is void, so it earns nothing this epoch (no stake or volume
- *   credit), and gets a fault leaf with a strike and amount max(slashAmount, equivocationSlash).
+ * - Objective faults earn nothing (since consensus version 5; docs/protocol.md §7.1): a node with
+ *   `openingsFailed` (forged, malformed or unanswered openings: a commitment it cannot open) or
+ *   `equivocated` (its commitments are void) has P = 0 for the epoch, so neither stake nor volume credit,
+ *   score 0, and does not use up any DID's cap. It gets a fault leaf with a strike and amount
+ *   `slashAmount` (forged openings: the dataset's fraudSlash; silence: 0), for an equivocator at least
+ *   equivocationSlash. So a caught node's epoch net SEND is −slash ≤ 0.
  * - Pools are paid pro rata, rounded down; the remainder wei (fewer than the number of paid nodes) go one
  *   each by largest fractional part (pool · w mod W), ties by ascending nodeKey. So the sum paid equals E
  *   exactly, unless no node is eligible (then `undistributed` = what was not paid).
@@ -54,8 +57,10 @@ import { address, describeZodError, hexAddress } from './wire.js';
  * 4: WatchDog results are evidence (issue 11 finding 3): a challenge counts as delivered only with the
  *    node's committed receipt of its envelope (`challengeOpenings`, envelope ids fixed by the secret); an
  *    unproven "ok" is not paid, a failure the receipt contradicts forfeits the license's epoch.
+ * 5: misbehaviour never pays (issue 12 §1): a node with failed openings earns nothing for the epoch (P = 0:
+ *    no stake share either), as an equivocator already did.
  */
-export const CONSENSUS_VERSION = 4;
+export const CONSENSUS_VERSION = 5;
 
 /** Fault flags in `NodeScore.faults` (uint8). */
 export const FAULT_OPENINGS_FAILED = 1;
@@ -370,7 +375,8 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   for (let i = 0; i < n; i++) {
     const node = nodes[i]!;
     availability[i] = medianInt(node.watchdogs.map((w) => toPpm(w.successRatio)));
-    const p = node.equivocated ? 0 : performancePpm(availability[i]!, aMinPpm, aTargetPpm, params.gamma);
+    const objectiveFault = node.equivocated || node.openingsFailed;
+    const p = objectiveFault ? 0 : performancePpm(availability[i]!, aMinPpm, aTargetPpm, params.gamma);
     perf[i] = BigInt(p);
     const latencies = node.watchdogs.flatMap((w) => w.latenciesMs).sort((a, b) => a - b);
     p50[i] = percentile(latencies, 50);

@@ -172,7 +172,8 @@ export function renderEpochTable(report: EpochReport): string {
  * What each behaviour must cost in an epoch the whole network took part in, as one sentence per
  * violation (empty = as specified): honest nodes are paid and never penalised; droppers fall below the
  * availability floor and earn nothing; an inflating node fails its openings and its fraud fault leaf is
- * executed (slash + strike); a node that went offline earns nothing and is faulted.
+ * executed (slash + strike); a node that went offline earns nothing and is faulted; and no misbehaving node
+ * nets more than zero SEND for the epoch (reward − slashed stake).
  * `faultsFinal`: the epoch is finalized and its fault leaves are due to have been executed.
  */
 export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] {
@@ -200,6 +201,7 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
           problems.push(`${who} was not caught below the availability floor`);
         break;
       case 'inflater':
+        if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it was caught forging openings`);
         if (r.verifiedUnits !== 0n)
           problems.push(`${who} got ${r.verifiedUnits} volume credit for an inflated commitment`);
         if (!(r.faults & FAULT_OPENINGS_FAILED) || !(r.faults & FAULT_SLASHED))
@@ -219,7 +221,68 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
         break; // someone else's node (joined with sendnet while the devnet runs): shown, not judged
     }
   }
+  // Misbehaviour never pays (docs/protocol.md §7.1): whatever a misbehaving node did, its epoch net is ≤ 0.
+  for (const entry of misbehaviourLedger(report)) {
+    if (entry.net > 0n)
+      problems.push(
+        `epoch ${report.epoch} node #${entry.index} (${entry.behaviour}) netted +${formatUnits(entry.net, 18)} SEND: reward ${formatUnits(entry.reward, 18)}, slashed ${formatUnits(entry.slashed, 18)}`,
+      );
+  }
   return problems;
+}
+
+/** One misbehaving node's epoch: what it was paid against what it lost. */
+export interface MisbehaviourEntry {
+  epoch: number;
+  index: number;
+  behaviour: Behaviour;
+  reward: bigint;
+  /** Stake slashed by the epoch's executed fault leaves (after the per-epoch cap). */
+  slashed: bigint;
+  /** Strikes recorded by them. */
+  strikes: number;
+  net: bigint;
+}
+
+/** Reward and slash side by side for every misbehaving devnet node of the epoch (population order). */
+export function misbehaviourLedger(report: EpochReport): MisbehaviourEntry[] {
+  return report.rows
+    .filter((r): r is NodeRow & { behaviour: Behaviour } => r.behaviour !== 'honest' && r.behaviour !== 'external')
+    .map((r) => {
+      const slashed = r.executed.reduce((sum, e) => sum + e.slashed, 0n);
+      return {
+        epoch: report.epoch,
+        index: r.index,
+        behaviour: r.behaviour,
+        reward: r.reward,
+        slashed,
+        strikes: r.executed.filter((e) => e.strike).length,
+        net: r.reward - slashed,
+      };
+    })
+    .sort((a, b) => a.epoch - b.epoch || a.index - b.index);
+}
+
+/** The ledger as a fixed-width table: epoch, node, behaviour, reward, slashed, strikes, net (SEND). */
+export function renderMisbehaviourTable(entries: readonly MisbehaviourEntry[]): string {
+  const header = ['epoch', 'node', 'behaviour', 'reward SEND', 'slashed SEND', 'strikes', 'net SEND'];
+  const signed = (wei: bigint) => (wei > 0n ? `+${send(wei)}` : wei < 0n ? `−${send(-wei)}` : '0');
+  const lines = entries.map((e) => [
+    String(e.epoch),
+    `#${e.index}`,
+    e.behaviour,
+    send(e.reward),
+    send(e.slashed),
+    String(e.strikes),
+    signed(e.net),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+  const fmt = (cells: string[]) =>
+    cells
+      .map((cell, c) => (c >= 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), ...lines.map(fmt)].join('\n');
 }
 
 /** Who the colluding WatchDogs are and whom they lie about (node keys lowercase). */

@@ -22,7 +22,15 @@ import { UsageError } from '../core/errors.js';
 import { log } from '../infra/log.js';
 import type { DevnetCommandOptions } from './command.js';
 import { DEMO_ACCOUNTS, Devnet } from './network.js';
-import { checkEpoch, epochReport, renderEpochTable, type EpochReport } from './report.js';
+import {
+  checkEpoch,
+  epochReport,
+  misbehaviourLedger,
+  renderEpochTable,
+  renderMisbehaviourTable,
+  type EpochReport,
+  type MisbehaviourEntry,
+} from './report.js';
 import { checkCollusionInWorker } from './collusionCheck.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
 import { framingProblems } from './framer.js';
@@ -132,6 +140,7 @@ export async function runDevnet(
   const problems: string[] = [];
   let epoch = devnet.firstEpoch;
   const reports = new Map<number, EpochReport>();
+  const ledger: MisbehaviourEntry[] = [];
   // A generous bound for --epochs: set-up is done; each epoch then takes its duration plus the pipeline.
   const deadline =
     opts.epochs === undefined ? Infinity : Date.now() + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
@@ -153,6 +162,7 @@ export async function runDevnet(
             if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
           }
           problems.push(...checkEpoch(report, true));
+          ledger.push(...misbehaviourLedger(report));
           if (devnet.colludingLicenses.length > 0) {
             const collusion = await checkCollusionInWorker(epoch, await publishedDataset(devnet, epoch), {
               licenses: devnet.colludingLicenses,
@@ -173,6 +183,10 @@ export async function runDevnet(
     }
     await sleep(1000);
   }
+  if (ledger.length > 0)
+    console.log(
+      `\nmisbehaving nodes, reward against slash per epoch (net ≤ 0 required):\n${renderMisbehaviourTable(ledger)}`,
+    );
   problems.push(...framingProblems(devnet.framer?.attempts ?? []));
   const refused = (devnet.framer?.attempts ?? []).filter((x) => x.status !== 200).length;
   if (refused > 0) console.log(`devnet: the framing racer's ${refused} /sign requests were all refused`);
@@ -181,7 +195,7 @@ export async function runDevnet(
     return stop(1);
   }
   console.log(
-    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught, the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
+    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and netted no SEND (the forger less than nothing), the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
   );
   return stop(0);
 }

@@ -49,6 +49,8 @@ import { PipelineRunner, type StageHandlers } from './runner.js';
 import { STAGES, type Stage } from './stages.js';
 import { PipelineStore } from './store.js';
 import { SendnetError } from '../core/errors.js';
+import { assertIncentiveParameters } from '../core/incentives.js';
+import { readIncentiveParameters } from '../chain/epochFacts.js';
 
 export interface KeeperOptions {
   rpcUrl: string;
@@ -138,6 +140,22 @@ export class Keeper {
     const consensus = parseConsensusParameters(o.consensus ?? DEVNET_CONSENSUS);
     const timing = parseKeeperTiming(o.timing ?? {});
     mkdirSync(o.dataDir, { recursive: true });
+    const chain: Chain = defineChain({
+      id: o.addressBook.chainId,
+      name: `chain-${o.addressBook.chainId}`,
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [o.rpcUrl] } },
+    });
+    const client = createPublicClient({ chain, transport: http(o.rpcUrl, { retryCount: 3 }) }) as PublicClient;
+    // Refuse a deployment whose parameters let misbehaviour pay (docs/protocol.md §7.1), before spawning anything.
+    assertIncentiveParameters(
+      await readIncentiveParameters(
+        client,
+        { settlement: o.addressBook.contracts.EpochSettlement, staking: o.addressBook.contracts.NodeStaking },
+        consensus,
+      ),
+      `the deployment at ${o.addressBook.contracts.EpochSettlement} with these consensus parameters`,
+    );
 
     if (o.spawnRedis === false)
       this.redis = { url: o.redisUrl, spawned: false, stop: async () => {}, restart: async () => {} };
@@ -153,13 +171,6 @@ export class Keeper {
     this.metrics.attachQueues(queues);
     const store = new PipelineStore(this.connection, o.redisPrefix ?? 'sn');
 
-    const chain: Chain = defineChain({
-      id: o.addressBook.chainId,
-      name: `chain-${o.addressBook.chainId}`,
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [o.rpcUrl] } },
-    });
-    const client = createPublicClient({ chain, transport: http(o.rpcUrl, { retryCount: 3 }) }) as PublicClient;
     const account = privateKeyToAccount(o.privateKey);
     const log = this.log.child({ keeper: account.address });
     const sender = new TxSender({ client, account, chain, redis: this.connection, prefix: store.prefix, log });
