@@ -40,6 +40,7 @@ import { foundry } from 'viem/chains';
 import { Devnet } from '../src/devnet/network.js';
 import {
   checkEpoch,
+  misbehaviourLedger,
   epochReport,
   renderEpochTable,
   type EpochReport,
@@ -834,7 +835,7 @@ test(
 // ------------------------------------------------------------------------------------------ 2. misbehaviour
 
 test(
-  'every network epoch: droppers and the offline node earn nothing, the inflater is slashed with a strike, honest nodes are never penalised',
+  'every network epoch: droppers and the offline node earn nothing, the inflater is paid nothing and slashed with a strike (net < 0), honest nodes are never penalised',
   { timeout: 300_000 },
   failures.step(async () => {
     const last = E + 3;
@@ -847,12 +848,14 @@ test(
       assert.deepEqual(checkEpoch(report, true), [], `epoch ${epoch}`);
       for (const row of report.rows) behaviours.add(row.behaviour);
       const inflater = report.rows.find((r) => r.behaviour === 'inflater');
-      if (inflater)
+      if (inflater) {
         assert.ok(
           inflater.executed.some((e) => e.slashed > 0n && e.strike),
           `epoch ${epoch}: the inflater's fraud fault was executed`,
         );
-      else {
+        const [net] = misbehaviourLedger(report).filter((x) => x.behaviour === 'inflater');
+        assert.ok(net && net.reward === 0n && net.net < 0n, `epoch ${epoch}: the inflater nets ${net?.net} wei`);
+      } else {
         // maxStrikes (3) fraud strikes within the window eject a node: it is no longer in the epoch's node set.
         const [ejected] = await devnet.client.getContractEvents({
           address: devnet.book.contracts.NodeStaking,
