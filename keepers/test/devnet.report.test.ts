@@ -5,7 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address } from 'viem';
-import { FAULT_BELOW_MIN_AVAILABILITY, FAULT_OPENINGS_FAILED, FAULT_SLASHED } from '../src/core/scoring.js';
+import {
+  FAULT_BELOW_MIN_AVAILABILITY,
+  FAULT_EQUIVOCATION,
+  FAULT_OPENINGS_FAILED,
+  FAULT_SLASHED,
+} from '../src/core/scoring.js';
 import {
   checkCollusion,
   checkEpoch,
@@ -109,6 +114,16 @@ test('misbehaviour ledger: reward and slash side by side; a misbehaving node net
   const table = renderMisbehaviourTable(misbehaviourLedger(now));
   assert.match(table, /^epoch +node +behaviour +reward SEND +slashed SEND +strikes +net SEND$/m);
   assert.match(table, /^7 +#2 +inflater +0 +1,000 +1 +−1,000$/m);
+  // the equivocator: void commitments, no reward, equivocationSlash executed with a strike
+  const equivocator = (reward: bigint, faults: number, executed: NodeRow['executed']) =>
+    caught([row(0, 'honest', 17_000n * SEND), row(4, 'equivocator', reward, faults, executed)]);
+  assert.deepEqual(checkEpoch(equivocator(0n, FAULT_EQUIVOCATION | FAULT_SLASHED, slashed), true), []);
+  assert.deepEqual(checkEpoch(equivocator(3n, 0, []), true), [
+    'epoch 7 node #4 (equivocator) was paid 3 wei although it signed two commitments',
+    'epoch 7 node #4 (equivocator) was not flagged for equivocation (no faults)',
+    'epoch 7 node #4 (equivocator): its equivocation fault was not executed with a slash and a strike',
+    'epoch 7 node #4 (equivocator) netted +0.000000000000000003 SEND: reward 0.000000000000000003, slashed 0',
+  ]);
   // a dropper paid anything is caught by the generic rule too, even if its own rule were missing
   const dropperPaid = caught([row(1, 'dropper', 2n * SEND, FAULT_BELOW_MIN_AVAILABILITY)]);
   assert.ok(checkEpoch(dropperPaid, true).some((p) => p.includes('netted +2 SEND')));

@@ -214,10 +214,12 @@ test('`npm run devnet -- --epochs 1` on a small population settles the epoch, pr
       /^\d+ +#2 0x[0-9a-f]{8} +inflater .* openings-failed, slash(, [a-z-]+)*, slashed 1,000$/m,
       'the inflater is shown slashed',
     );
+    assert.match(run.stdout, /^epoch +node +behaviour +reward SEND +slashed SEND +strikes +net SEND$/m, 'the ledger');
+    assert.match(run.stdout, /^\d+ +#2 +inflater +0 +1,000 +1 +−1,000$/m, 'the forger nets −1,000 SEND');
     assert.match(
       run.stdout,
       new RegExp(
-        `devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught, the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
+        `devnet: epochs ${table[1]}\\.\\.${table[1]} settled; every misbehaving node was caught and netted no SEND \\(the slashed ones less than nothing\\), the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
       ),
     );
     assert.match(run.stdout, /devnet: stopping every process it started/);

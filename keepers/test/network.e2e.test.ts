@@ -873,7 +873,14 @@ test(
         );
       }
     }
-    assert.deepEqual([...behaviours].sort(), ['dropper', 'honest', 'inflater', 'late-committer', 'offline']);
+    assert.deepEqual([...behaviours].sort(), [
+      'dropper',
+      'equivocator',
+      'honest',
+      'inflater',
+      'late-committer',
+      'offline',
+    ]);
     for (let epoch = 1; epoch <= last; epoch++) {
       assert.equal((await submittedEvents(epoch)).length, 1, `epoch ${epoch} has exactly one EpochSubmitted`);
       assert.deepEqual((await keeperStatus(epoch)).deadLetters, [], `epoch ${epoch} has no dead letters`);

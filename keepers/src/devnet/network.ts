@@ -377,6 +377,7 @@ export class Devnet {
               ? 3 // a tailored commitment: forged filler receipts worth 3x its real volume
               : undefined,
         commitLateSeconds: plan.behaviour === 'late-committer' ? 3 : undefined,
+        equivocate: plan.behaviour === 'equivocator',
         logger: quiet.child({ node: plan.index, behaviour: plan.behaviour }),
       });
       await node.start();

@@ -29,11 +29,13 @@ export const populationSchema = z
     colludingWatchdogs: z.number().int().min(0).max(8),
     /** Nodes that commit only after the seed is known, a tailored commitment with filler (issue 11 finding 2). */
     lateCommitters: z.number().int().min(0).default(1),
+    /** Nodes that sign two different commitments per epoch (caught: no reward, equivocationSlash, a strike). */
+    equivocators: z.number().int().min(0).default(0),
     /** Challenge identities (DIDs with a device key) per WatchDog. */
     identitiesPerWatchdog: z.number().int().min(2).max(8),
   })
   .superRefine((p, ctx) => {
-    const misbehaving = p.droppers + p.inflaters + p.offline + p.lateCommitters;
+    const misbehaving = p.droppers + p.inflaters + p.offline + p.lateCommitters + p.equivocators;
     if (misbehaving > p.nodes) {
       ctx.addIssue({
         code: 'custom',
@@ -65,10 +67,11 @@ export const DEFAULT_POPULATION: PopulationPlan = {
   inflateUnits: 0.5,
   offline: 1,
   lateCommitters: 1,
+  equivocators: 1,
   identitiesPerWatchdog: 2,
 };
 
-export type Behaviour = 'honest' | 'dropper' | 'inflater' | 'offline' | 'late-committer';
+export type Behaviour = 'honest' | 'dropper' | 'inflater' | 'offline' | 'late-committer' | 'equivocator';
 
 export interface NodePlan {
   index: number;
@@ -110,7 +113,7 @@ export interface Population {
 
 /**
  * Builds the population. Misbehaving nodes are spread over the index range (droppers first, then the
- * inflater, then the offline node, then the late committer), each behaviour on its own node. Clients are assigned round-robin, so
+ * inflater, then the offline node, then the late committer, then the equivocator), each behaviour on its own node. Clients are assigned round-robin, so
  * every node has at least two clients when clients ≥ 2 × nodes, else the first nodes get them.
  */
 export function buildPopulation(runLabel: string, input: Partial<PopulationPlan> = {}): Population {
@@ -118,6 +121,11 @@ export function buildPopulation(runLabel: string, input: Partial<PopulationPlan>
   // The late committer joins when there is room for it (a 4-node devnet keeps the original four behaviours).
   if (input.lateCommitters === undefined)
     merged.lateCommitters = merged.nodes > merged.droppers + merged.inflaters + merged.offline ? 1 : 0;
+  // The equivocator joins when at least half the network stays honest (the 20-node default has one).
+  if (input.equivocators === undefined) {
+    const others = merged.droppers + merged.inflaters + merged.offline + merged.lateCommitters;
+    merged.equivocators = merged.nodes >= 2 * (others + 1) ? 1 : 0;
+  }
   const plan = populationSchema.parse(merged);
   const key = (what: string, i: number, j = 0): Hex => keccak256(toHex(`sendnet-devnet/${runLabel}/${what}/${i}/${j}`));
   // Short unique DID names: 3–24 characters of [a-z0-9-].
@@ -125,7 +133,9 @@ export function buildPopulation(runLabel: string, input: Partial<PopulationPlan>
   const behaviours: Behaviour[] = new Array(plan.nodes).fill('honest');
   const stride = Math.max(
     1,
-    Math.floor(plan.nodes / (plan.droppers + plan.inflaters + plan.offline + plan.lateCommitters + 1)),
+    Math.floor(
+      plan.nodes / (plan.droppers + plan.inflaters + plan.offline + plan.lateCommitters + plan.equivocators + 1),
+    ),
   );
   let slot = stride - 1;
   const place = (b: Behaviour, count: number) => {
@@ -139,6 +149,7 @@ export function buildPopulation(runLabel: string, input: Partial<PopulationPlan>
   place('inflater', plan.inflaters);
   place('offline', plan.offline);
   place('late-committer', plan.lateCommitters);
+  place('equivocator', plan.equivocators);
 
   const nodes = behaviours.map((behaviour, index) => {
     const operatorKey = key('operator', index);

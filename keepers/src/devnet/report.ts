@@ -213,6 +213,13 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
         if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it went offline`);
         if (r.faults === 0) problems.push(`${who} has no fault flags`);
         break;
+      case 'equivocator':
+        if (r.reward !== 0n) problems.push(`${who} was paid ${r.reward} wei although it signed two commitments`);
+        if (!(r.faults & FAULT_EQUIVOCATION) || !(r.faults & FAULT_SLASHED))
+          problems.push(`${who} was not flagged for equivocation (${faultNames(r.faults).join(', ') || 'no faults'})`);
+        if (faultsFinal && !r.executed.some((e) => e.slashed > 0n && e.strike))
+          problems.push(`${who}: its equivocation fault was not executed with a slash and a strike`);
+        break;
       case 'late-committer':
         if (r.verifiedUnits !== 0n)
           problems.push(`${who} got ${r.verifiedUnits} volume credit for a commitment made after the seed`);

@@ -195,7 +195,7 @@ export async function runDevnet(
     return stop(1);
   }
   console.log(
-    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and netted no SEND (the forger less than nothing), the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
+    `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and netted no SEND (the slashed ones less than nothing), the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
   );
   return stop(0);
 }
