@@ -99,7 +99,7 @@ test('points mode: same emission, scores and faults; account leaves keyed by nod
   for (const op of operators) assert.equal(accounts.has(op), false, `no leaf for operator ${op}`);
 
   // folding node keys into their operators gives back exactly the operator-mode leaves
-  const operatorOf = new Map(input().nodes.map((n) => [n.nodeKey, n.operator]));
+  const operatorOf = new Map(input().nodes.map((n) => [n.nodeKey as Address, n.operator as Address]));
   const folded = new Map<Address, bigint>();
   for (const { account, cumulative } of byNodeKey.cumulative) {
     const to = operatorOf.get(account) ?? account;
