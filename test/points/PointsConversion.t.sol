@@ -111,6 +111,36 @@ contract PointsConversionTest is PointsTestBase {
         new PointsConversion(address(points), s, r, k, l, treasury, RATIO, 1, deadline);
     }
 
+    function test_RevertWhen_constructor_licenseRewardsOfAnotherDeployment() public {
+        uint64 deadline = uint64(block.timestamp) + 1;
+        vm.mockCall(address(rewards), abi.encodeWithSignature("settlement()"), abi.encode(address(1)));
+        _expectInvalid("licenseRewards.settlement");
+        _deployConversionRaw(deadline);
+        vm.clearMockedCalls();
+        vm.mockCall(address(rewards), abi.encodeWithSignature("token()"), abi.encode(address(token)));
+        _expectInvalid("licenseRewards.token");
+        _deployConversionRaw(deadline);
+    }
+
+    function _deployConversionRaw(uint64 deadline) internal returns (PointsConversion) {
+        return new PointsConversion(
+            address(token),
+            address(settlement),
+            address(rewards),
+            address(staking),
+            address(license),
+            treasury,
+            RATIO,
+            1,
+            deadline
+        );
+    }
+
+    function test_accountLeaf_isTheSettlementsRewardLeaf() public view {
+        assertEq(conversion.accountLeaf(nodeA, PA), Merkle.rewardLeaf(nodeA, PA));
+        assertEq(conversion.accountLeaf(nodeA, PA), leaves[0]);
+    }
+
     function _expectInvalid(string memory what) internal {
         vm.expectRevert(abi.encodeWithSelector(PointsConversion.InvalidParameter.selector, what));
     }
