@@ -100,6 +100,9 @@ contract PointsConversion {
     error InvalidParameter(string what);
     /// @notice The snapshot needs `lastPointsEpoch` finalized on the points settlement.
     error SnapshotEpochNotFinalized(uint32 lastPointsEpoch, uint32 lastFinalized);
+    /// @notice Reading the epoch's entry failed for another reason than its leaving the ring (`reason`: the
+    ///         settlement's revert data, empty when it ran out of gas).
+    error EpochEntryUnreadable(uint32 epoch, bytes reason);
     /// @notice `snapshot` was already taken.
     error SnapshotAlreadyTaken(uint32 epoch, bytes32 root);
     /// @notice No snapshot yet: nothing converts before `snapshot`.
@@ -206,8 +209,12 @@ contract PointsConversion {
         EpochSettlement.EpochEntry memory entry;
         try pointsSettlement.epochEntry(epoch) returns (EpochSettlement.EpochEntry memory e) {
             entry = e;
-        } catch {
-            // rotated out of the ring: the newest finalized epoch is always in it
+        } catch (bytes memory reason) {
+            // only "rotated out of the ring" falls back (anything else, e.g. out of gas, is passed on):
+            // the newest finalized epoch is always in the ring
+            if (bytes4(reason) != EpochSettlement.EpochNotInRing.selector) {
+                revert EpochEntryUnreadable(epoch, reason);
+            }
             epoch = lastFinalized;
             entry = pointsSettlement.epochEntry(epoch);
         }

@@ -184,6 +184,19 @@ contract PointsConversionTest is PointsTestBase {
         assertEq(conversion.snapshotLicenseEmitted(), rewards.emittedUpTo(9));
     }
 
+    function test_RevertWhen_snapshot_entryUnreadableForAnotherReason() public {
+        _finalize(1, _root(), ACCOUNT_TOTAL);
+        bytes memory reason = abi.encodeWithSignature("Boom()");
+        vm.mockCallRevert(
+            address(settlement),
+            abi.encodeWithSelector(EpochSettlement.epochEntry.selector, uint32(1)),
+            reason
+        );
+        // not a ring rotation: no fallback to the newest finalized root
+        vm.expectRevert(abi.encodeWithSelector(PointsConversion.EpochEntryUnreadable.selector, 1, reason));
+        conversion.snapshot();
+    }
+
     function test_RevertWhen_snapshot_lastPointsEpochNotFinalized() public {
         vm.expectRevert(abi.encodeWithSelector(PointsConversion.SnapshotEpochNotFinalized.selector, 1, 0));
         conversion.snapshot();
