@@ -21,6 +21,8 @@ export default defineConfig({
         'DidRegistry.sol/**',
         'DidUniversalResolver.sol/**',
         'SwapSettlement.sol/**',
+        'TestnetPoints.sol/**',
+        'PointsConversion.sol/**',
       ],
     }),
   ],

@@ -12,6 +12,8 @@ import {LicenseRewards} from "../contracts/watchdog/LicenseRewards.sol";
 import {DidRegistry} from "../contracts/did/DidRegistry.sol";
 import {DidUniversalResolver} from "../contracts/did/DidUniversalResolver.sol";
 import {SwapSettlement} from "../contracts/swap/SwapSettlement.sol";
+import {TestnetPoints} from "../contracts/points/TestnetPoints.sol";
+import {PointsConversion} from "../contracts/points/PointsConversion.sol";
 import {DevStablecoin} from "./dev/DevStablecoin.sol";
 
 /// @title Deploy
@@ -21,6 +23,12 @@ import {DevStablecoin} from "./dev/DevStablecoin.sol";
 ///      --private-key $KEY --broadcast`. Contracts refer to each other through immutables, so later
 ///      addresses are predicted from the deployer's nonce (order: license, presale, token, staking,
 ///      settlement, license rewards, DID registry, DID resolver, swaps) and checked afterwards.
+///      Points mode (`points.enabled` in the config; docs/points.md): `TestnetPoints` is deployed first,
+///      minted to the predicted settlement and license rewards, which pay it instead of SEND; SEND's
+///      node-reward, guardian and license-pool allocations go to the treasury (no SEND escrow exists in a
+///      points deployment; the treasury funds the conversion from them); `PointsConversion` is deployed
+///      last and left for the treasury to fund (`fund`, `requiredFunding()` after the snapshot). Without
+///      a `points` section, or with `enabled: false`, the deployment is exactly the token deployment.
 contract Deploy is Script {
     using stdJson for string;
 
@@ -36,6 +44,8 @@ contract Deploy is Script {
         DidUniversalResolver didResolver;
         SwapSettlement swap;
         uint256 startBlock;
+        TestnetPoints points; // points mode only
+        PointsConversion pointsConversion; // points mode only
     }
 
     /// @notice The deployer's nonce moved between prediction and deployment (another transaction?).
@@ -61,6 +71,7 @@ contract Deploy is Script {
     address internal _deployer;
     address internal _owner;
     address internal _treasury;
+    bool internal _points;
 
     function run() external returns (Deployment memory d) {
         string memory path = vm.envOr("DEPLOY_CONFIG", string("config/devnet.json"));
@@ -68,6 +79,7 @@ contract Deploy is Script {
         _deployer = msg.sender;
         _owner = _config.keyExists(".owner") ? _config.readAddress(".owner") : _deployer;
         _treasury = _config.readAddress(".treasury");
+        _points = _config.keyExists(".points") && _config.readBool(".points.enabled");
         d.startBlock = block.number;
         _checkAddresses();
         checkIncentiveBounds(readIncentiveParams(_config));
@@ -77,35 +89,33 @@ contract Deploy is Script {
         if (d.paymentToken == address(0)) d.paymentToken = address(new DevStablecoin());
 
         uint64 nonce = vm.getNonce(_deployer);
+        // points mode deploys the points token first, at `nonce`; everything else follows it
+        uint64 first = _points ? nonce + 1 : nonce;
         address[9] memory predicted;
         for (uint256 i; i < predicted.length; ++i) {
-            predicted[i] = vm.computeCreateAddress(_deployer, nonce + i);
+            predicted[i] = vm.computeCreateAddress(_deployer, first + i);
         }
+        if (_points) d.points = _deployTestnetPoints(predicted[4], predicted[5]);
         d.license = new WatchDogLicense(_licenseConfig(predicted[1]));
         d.presale = new WatchDogPresale(_presaleConfig(address(d.license), d.paymentToken));
         d.token = new SendToken(
             SendToken.Allocations({
-                nodeRewards: predicted[4],
-                licensePool: predicted[5],
-                guardianRewards: predicted[4],
+                nodeRewards: _points ? _treasury : predicted[4],
+                licensePool: _points ? _treasury : predicted[5],
+                guardianRewards: _points ? _treasury : predicted[4],
                 treasury: _treasury
             })
         );
+        // what the settlement and license rewards pay: SEND, or points in points mode
+        address rewardToken = _points ? address(d.points) : address(d.token);
         d.staking = new NodeStaking(_stakingConfig(address(d.token), predicted[4]));
-        d.settlement = new EpochSettlement(_settlementConfig(address(d.token), address(d.staking)));
-        d.licenseRewards = new LicenseRewards(
-            LicenseRewards.Config({
-                token: address(d.token),
-                settlement: address(d.settlement),
-                license: address(d.license),
-                firstEpoch: uint32(_config.readUint(".licenseRewards.firstEpoch")),
-                halvingIntervalEpochs: uint32(_config.readUint(".licenseRewards.halvingIntervalEpochs")),
-                initialEpochEmission: uint96(_config.readUint(".licenseRewards.initialEpochEmission"))
-            })
-        );
+        d.settlement = new EpochSettlement(_settlementConfig(rewardToken, address(d.staking)));
+        d.licenseRewards =
+            new LicenseRewards(_licenseRewardsConfig(rewardToken, address(d.settlement), address(d.license)));
         d.didRegistry = _deployDidRegistry();
         d.didResolver = new DidUniversalResolver(d.didRegistry);
         d.swap = new SwapSettlement();
+        if (_points) d.pointsConversion = _deployPointsConversion(d);
         vm.stopBroadcast();
 
         _checkPrediction("presale", address(d.presale), predicted[1]);
@@ -166,6 +176,50 @@ contract Deploy is Script {
         for (uint256 i; i < guardians.length; ++i) {
             if (guardians[i] == address(0)) revert ConfigAddressMissing("guardians");
         }
+    }
+
+    function _licenseRewardsConfig(address token, address settlement, address license)
+        internal
+        view
+        returns (LicenseRewards.Config memory)
+    {
+        return LicenseRewards.Config({
+            token: token,
+            settlement: settlement,
+            license: license,
+            firstEpoch: uint32(_config.readUint(".licenseRewards.firstEpoch")),
+            halvingIntervalEpochs: uint32(_config.readUint(".licenseRewards.halvingIntervalEpochs")),
+            initialEpochEmission: uint96(_config.readUint(".licenseRewards.initialEpochEmission"))
+        });
+    }
+
+    /// @dev Points minted to the points settlement and license rewards: the SEND allocations they stand in
+    ///      for (node rewards + guardians: 430M; the license pool: 120M), so the same emission schedules fit.
+    function _deployTestnetPoints(address settlement, address licenseRewards)
+        internal
+        returns (TestnetPoints)
+    {
+        return new TestnetPoints(settlement, 430_000_000 ether, licenseRewards, 120_000_000 ether);
+    }
+
+    /// @dev `points.ratio`: SEND wei per point wei scaled by 1e18; `points.lastPointsEpoch`;
+    ///      `points.conversionDeadlineOffsetSeconds`: the deadline is that long after the end of the last
+    ///      points epoch (so it can never precede it).
+    function _deployPointsConversion(Deployment memory d) internal returns (PointsConversion) {
+        uint32 lastEpoch = uint32(_config.readUint(".points.lastPointsEpoch"));
+        uint256 deadline = uint256(d.settlement.epochEnd(lastEpoch))
+            + _config.readUint(".points.conversionDeadlineOffsetSeconds");
+        return new PointsConversion(
+            address(d.token),
+            address(d.settlement),
+            address(d.licenseRewards),
+            address(d.staking),
+            address(d.license),
+            _treasury,
+            _config.readUint(".points.ratio"),
+            lastEpoch,
+            uint64(deadline)
+        );
     }
 
     function _checkPrediction(string memory what, address actual, address predicted) internal pure {
@@ -288,6 +342,10 @@ contract Deploy is Script {
         contracts.serialize("PaymentToken", d.paymentToken);
         contracts.serialize("DidRegistry", address(d.didRegistry));
         contracts.serialize("DidUniversalResolver", address(d.didResolver));
+        if (_points) {
+            contracts.serialize("TestnetPoints", address(d.points));
+            contracts.serialize("PointsConversion", address(d.pointsConversion));
+        }
         string memory contractsJson = contracts.serialize("SwapSettlement", address(d.swap));
 
         string memory book = "book";

@@ -86,8 +86,14 @@ const blockAt = (n: number) => ({
 const HEAD = 300;
 const epochEnd = (e: number) => 1050 + 20 * e;
 
-/** A read-only client that answers what deriveEpochFacts asks, for epoch 2 whose epoch 1 settled `previousRoot`. */
-function fakeChain(previousRoot: Hex): PublicClient {
+const SEND_TOKEN = addr(30);
+const POINTS_TOKEN = addr(31);
+
+/**
+ * A read-only client that answers what deriveEpochFacts asks, for epoch 2 whose epoch 1 settled `previousRoot`.
+ * Staking is in SEND; the settlement pays `settlementToken` (SEND, or points in points mode).
+ */
+function fakeChain(previousRoot: Hex, settlementToken: Address = SEND_TOKEN): PublicClient {
   const header = {
     epoch: 1,
     consensusVersion: 2,
@@ -126,6 +132,11 @@ function fakeChain(previousRoot: Hex): PublicClient {
     }) => {
       if (functionName === 'epochEmission' && address !== contracts.licenseRewards)
         throw new Error(`epochEmission read from ${address}`);
+      if (functionName === 'token') {
+        if (address === contracts.settlement) return settlementToken;
+        if (address === contracts.staking) return SEND_TOKEN;
+        throw new Error(`token read from ${address}`);
+      }
       const read = reads[functionName];
       if (!read) throw new Error(`unexpected read ${functionName}`);
       return read(args);
@@ -209,4 +220,29 @@ test('guardian chain check: licenseEmission is LicenseRewards.epochEmission(epoc
     assert.equal(mismatch?.field, 'previousCumulative');
     assert.equal(mismatch?.ours, `reward root ${previousRoot}`);
   }
+});
+
+test("guardian chain check: rewardsTo is the deployment's (points mode: the settlement pays another token than staking)", async () => {
+  const previousRoot = cumulativeRoot(accounts, licenses);
+  const parts = (rewardsTo?: 'operator' | 'nodeKey') =>
+    datasetFromParts(datasetParts({ parameters: { ...datasetParts().parameters, rewardsTo } }));
+  // canonical form: a token deployment's dataset has no rewardsTo at all
+  assert.equal('rewardsTo' in parts('operator').parameters, false);
+  assert.equal('rewardsTo' in parts().parameters, false);
+  assert.equal(parts('nodeKey').parameters.rewardsTo, 'nodeKey');
+
+  const token = { client: fakeChain(previousRoot), chainId: 31337, contracts, consensus: DEVNET_CONSENSUS };
+  const points = { ...token, client: fakeChain(previousRoot, POINTS_TOKEN) };
+  assert.equal(await checkDatasetAgainstChain(token, parts()), null);
+  assert.equal(await checkDatasetAgainstChain(points, parts('nodeKey')), null);
+  assert.deepEqual(await checkDatasetAgainstChain(token, parts('nodeKey')), {
+    field: 'parameters.rewardsTo',
+    ours: 'operator',
+    theirs: 'nodeKey',
+  });
+  assert.deepEqual(await checkDatasetAgainstChain(points, parts()), {
+    field: 'parameters.rewardsTo',
+    ours: 'nodeKey',
+    theirs: 'operator',
+  });
 });

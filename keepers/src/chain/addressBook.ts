@@ -29,6 +29,10 @@ export const addressBookSchema = z.object({
     DidRegistry: address,
     DidUniversalResolver: address,
     SwapSettlement: address,
+    /** Points mode only (docs/points.md): the points token the settlement and license rewards pay. */
+    TestnetPoints: address.optional(),
+    /** Points mode only: converts the last points root into SEND. */
+    PointsConversion: address.optional(),
   }),
 });
 

@@ -361,6 +361,20 @@ export interface EpochChainFacts extends EpochTimes {
   epochEmission: string;
   /** `LicenseRewards.epochEmission(epoch)`. */
   licenseEmission: string;
+  /** Points mode (`rewardsToOf`): node rewards credited to node keys. */
+  rewardsTo: RewardsTo;
+}
+
+export type RewardsTo = 'operator' | 'nodeKey';
+
+/**
+ * Whom the scoring credits node rewards to, as the deployment decides it (docs/points.md): a settlement that
+ * pays another token than the one nodes stake pays points (points mode: `TestnetPoints`), and points are
+ * credited to node keys so `PointsConversion` can check the node; a settlement paying the staked token (SEND)
+ * credits operators.
+ */
+export function rewardsToOf(settlementToken: Address, stakingToken: Address): RewardsTo {
+  return settlementToken.toLowerCase() === stakingToken.toLowerCase() ? 'operator' : 'nodeKey';
 }
 
 export interface EpochFactsOptions {
@@ -391,21 +405,32 @@ export async function deriveEpochFacts(
     requireBlock(client, 'seed', commitDeadline),
     requireBlock(client, 'assignment', assignTime),
   ]);
-  const [nodes, guardianSetResult, previous, equivocationSlash, guardianShareBps, emission, licenseEmission] =
-    await Promise.all([
-      activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
-      client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
-      previousEpoch(client, settlement, epoch, seedBlock.blockNumber, fromBlock),
-      client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
-      client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
-      client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
-      client.readContract({
-        address: contracts.licenseRewards,
-        abi: licenseRewardsAbi,
-        functionName: 'epochEmission',
-        args: [epoch],
-      }),
-    ]);
+  const [
+    nodes,
+    guardianSetResult,
+    previous,
+    equivocationSlash,
+    guardianShareBps,
+    emission,
+    licenseEmission,
+    settlementToken,
+    stakingToken,
+  ] = await Promise.all([
+    activeNodesAt(client, staking, startBlock.blockNumber, fromBlock),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'activeGuardianSet' }),
+    previousEpoch(client, settlement, epoch, seedBlock.blockNumber, fromBlock),
+    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'equivocationSlash' }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'guardianShareBps' }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'emissionCap', args: [epoch] }),
+    client.readContract({
+      address: contracts.licenseRewards,
+      abi: licenseRewardsAbi,
+      functionName: 'epochEmission',
+      args: [epoch],
+    }),
+    client.readContract({ address: settlement, abi: epochSettlementAbi, functionName: 'token' }),
+    client.readContract({ address: staking, abi: nodeStakingAbi, functionName: 'token' }),
+  ]);
   return {
     chainId,
     ...times,
@@ -430,6 +455,7 @@ export async function deriveEpochFacts(
     guardianShareBps: Number(guardianShareBps),
     epochEmission: emission.toString(),
     licenseEmission: licenseEmission.toString(),
+    rewardsTo: rewardsToOf(settlementToken, stakingToken),
   };
 }
 
@@ -437,7 +463,7 @@ export async function deriveEpochFacts(
 export interface ClaimedEpochFacts {
   parameters?: Pick<
     EpochDataset['parameters'],
-    'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'
+    'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission' | 'rewardsTo'
   >;
   epochStart?: number;
   epochEnd?: number;
@@ -475,6 +501,8 @@ export function epochFactsMismatch(facts: EpochChainFacts, claimed: ClaimedEpoch
       ['parameters.guardianShareBps', facts.guardianShareBps, p.guardianShareBps],
       ['parameters.epochEmission', facts.epochEmission, p.epochEmission],
       ['parameters.licenseEmission', facts.licenseEmission, p.licenseEmission],
+      // absent in a dataset = operator (the canonical form of a token deployment's datasets)
+      ['parameters.rewardsTo', facts.rewardsTo, p.rewardsTo ?? 'operator'],
     );
   }
   for (const field of [

@@ -143,6 +143,13 @@ export class Session {
   async contract(name: keyof AddressBook['contracts']): Promise<Address> {
     const { book, path } = await this.book();
     const address = book.contracts[name];
+    if (!address) {
+      // only the points contracts are optional (points mode, docs/points.md)
+      throw new NetworkError(
+        `The address book ${path} names no ${name} contract (not a points deployment).`,
+        'WrongNetwork',
+      );
+    }
     const code = await this.publicClient().getCode({ address });
     if (!code || code === '0x') {
       throw new NetworkError(

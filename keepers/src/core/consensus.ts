@@ -1,6 +1,7 @@
 /**
  * Off-chain consensus parameters: the dataset `parameters` that are not read from the chain (the chain
- * decides `equivocationSlash`, `guardianShareBps`, `epochEmission` and `licenseEmission`). The keeper writes them into every
+ * decides `equivocationSlash`, `guardianShareBps`, `epochEmission`, `licenseEmission` and, in points mode,
+ * `rewardsTo`). The keeper writes them into every
  * dataset; each guardian refuses a dataset whose parameters differ from its own copy. Loaded from JSON
  * (amounts as decimal strings) with zod; `DEVNET_CONSENSUS` matches docs/protocol.md §7.
  */
@@ -14,12 +15,13 @@ export const consensusParametersSchema = datasetParametersWire.omit({
   guardianShareBps: true,
   epochEmission: true,
   licenseEmission: true,
+  rewardsTo: true,
 });
 export type ConsensusParameters = z.infer<typeof consensusParametersSchema>;
 /** The dataset parameters the chain decides. */
 export type ChainParameters = Pick<
   DatasetParameters,
-  'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission'
+  'equivocationSlash' | 'guardianShareBps' | 'epochEmission' | 'licenseEmission' | 'rewardsTo'
 >;
 
 export const DEVNET_CONSENSUS: ConsensusParameters = {

@@ -150,6 +150,7 @@ export async function evaluateEpoch(raw: unknown, options: EvaluateOptions = {})
       volumeCapPerDid: BigInt(p.volumeCapPerDid),
       stakeSplitBps: p.stakeSplitBps,
       equivocationSlash: BigInt(p.equivocationSlash),
+      rewardsTo: p.rewardsTo ?? 'operator',
     },
     nodes: nodes.map((n) => {
       const r = relay.get(n.nodeKey as Address)!;

@@ -172,6 +172,12 @@ export const datasetParametersWire = z.strictObject({
   epochEmission: uintString(96),
   /** License emission of this epoch: `LicenseRewards.epochEmission(epoch)` (paid by LicenseRewards, not the settlement). */
   licenseEmission: uintString(96),
+  /**
+   * Points mode (docs/points.md): node rewards are credited to node keys (`scoring.ts` `rewardsTo`). Absent in
+   * a token deployment (rewards to operators), so its datasets are unchanged; the chain decides it
+   * (`chain/epochFacts.ts`: the settlement pays a different token than the one nodes stake).
+   */
+  rewardsTo: z.literal('nodeKey').optional(),
 });
 
 export const datasetNodeWire = z.strictObject({
@@ -467,6 +473,8 @@ export function datasetFromParts(parts: DatasetParts): EpochDataset {
       guardianShareBps: Number(p.guardianShareBps),
       epochEmission: dec(p.epochEmission),
       licenseEmission: dec(p.licenseEmission),
+      // canonical: absent unless points mode
+      ...(p.rewardsTo === undefined || p.rewardsTo === 'operator' ? {} : { rewardsTo: String(p.rewardsTo) }),
     },
     startBlock: { blockNumber: Number(parts.startBlock.blockNumber), blockHash: low(parts.startBlock.blockHash) },
     seed: {

@@ -29,7 +29,9 @@
  * - Ranking: score (= P in ppm) descending, then reward descending, then nodeKey ascending. Rank 1 = best.
  * - Addresses in the output are lowercase.
  * - Cumulative rewards: previous + this epoch per account (operators are paid their nodes' rewards;
- *   an account may be both operator and guardian), listed by ascending address.
+ *   an account may be both operator and guardian), listed by ascending address. Points mode
+ *   (`parameters.rewardsTo = 'nodeKey'`, docs/points.md) credits a node's reward to its node key instead of
+ *   its operator, so conversion can check the node; nothing else changes.
  * - License rewards (since consensus version 2): the epoch's license emission L (LicenseRewards'
  *   `epochEmission(epoch)`, a pool of its own) is split among the eligible licenses (accepted,
  *   schedule-consistent transcripts) pro rata to their scheduled challenges on the nodes where their result
@@ -58,7 +60,8 @@ import { address, describeZodError, hexAddress } from './wire.js';
  *    node's committed receipt of its envelope (`challengeOpenings`, envelope ids fixed by the secret); an
  *    unproven "ok" is not paid, a failure the receipt contradicts forfeits the license's epoch.
  * 5: misbehaviour never pays (issue 12 §1): a node with failed openings earns nothing for the epoch (P = 0:
- *    no stake share either), as an equivocator already did.
+ *    no stake share either), as an equivocator already did. Also 5: `parameters.rewardsTo` ('nodeKey' in
+ *    points mode, docs/points.md) credits node rewards to node keys instead of operators.
  */
 export const CONSENSUS_VERSION = 5;
 
@@ -161,6 +164,11 @@ const parameters = z
     stakeSplitBps: z.number().int().min(0).max(10_000).default(5_000),
     /** Minimum fault amount for an equivocating node. */
     equivocationSlash: wei.default(0n),
+    /**
+     * Whose account leaf a node's reward is credited to: its operator (default), or its node key (points
+     * mode, docs/points.md: PointsConversion checks the node behind a leaf and pays its operator).
+     */
+    rewardsTo: z.enum(['operator', 'nodeKey']).default('operator'),
   })
   .superRefine((p, ctx) => {
     if (Math.round(p.aTarget * PPM) <= Math.round(p.aMin * PPM)) {
@@ -432,7 +440,8 @@ export function scoreEpoch(rawInput: ScoringInput): ScoringResult {
   const pay = (account: Address, amount: bigint) => {
     if (amount > 0n) paid.set(account, (paid.get(account) ?? 0n) + amount);
   };
-  for (let i = 0; i < n; i++) pay(nodes[i]!.operator, reward[i]!);
+  const byNodeKey = params.rewardsTo === 'nodeKey';
+  for (let i = 0; i < n; i++) pay(byNodeKey ? nodes[i]!.nodeKey : nodes[i]!.operator, reward[i]!);
   if (signers.length > 0) {
     const each = guardianShare / BigInt(signers.length);
     const extra = Number(guardianShare % BigInt(signers.length));

@@ -200,6 +200,7 @@ export function scoreStage(env: KeeperEnv): StageHandler<'score'> {
           guardianShareBps: facts.guardianShareBps,
           epochEmission: facts.epochEmission,
           licenseEmission: facts.licenseEmission,
+          rewardsTo: facts.rewardsTo,
         },
         startBlock: collected.startBlock,
         seed: seeds.seed,
