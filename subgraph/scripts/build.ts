@@ -71,7 +71,10 @@ function run(args: string[], what: string): Promise<void> {
 /** `graph codegen` into subgraph/generated unless the schema and ABIs are unchanged since the last run. */
 export async function codegen(manifestPath: string): Promise<boolean> {
   const generated = join(subgraphDir, 'generated');
-  const digest = hashFiles([join(subgraphDir, 'schema.graphql'), ...filesUnder(join(subgraphDir, 'abis'), '.json')]);
+  // codegen writes types for the manifest's data sources only: a points deployment's manifest has two more
+  // (TestnetPoints, PointsConversion), so their names are part of the inputs
+  const dataSources = [...readFileSync(manifestPath, 'utf8').matchAll(/^ {4}name: "([^"]+)"$/gm)].map((m) => m[1]);
+  const digest = `${hashFiles([join(subgraphDir, 'schema.graphql'), ...filesUnder(join(subgraphDir, 'abis'), '.json')])}:${dataSources.join(',')}`;
   if (stamped(generated, digest)) return false;
   // generate beside it and swap, so a concurrent compile never sees a half-written folder
   const tmp = join(subgraphDir, `.generated-${process.pid}`);

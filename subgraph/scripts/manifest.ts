@@ -16,6 +16,7 @@ import { loadAddressBook, type AddressBook } from '../../keepers/src/chain/addre
 import { toYaml } from './yaml.js';
 import {
   DATA_SOURCES,
+  POINTS_CONTRACTS,
   SubgraphSourceError,
   abiEvents,
   extractAbis,
@@ -75,10 +76,20 @@ export function buildManifest(
   startBlock: number,
   paths: (p: string) => string,
 ) {
-  const address = (contract: BookContract) => getAddress(book.contracts[contract]);
+  const address = (contract: BookContract) => {
+    const value = book.contracts[contract];
+    if (!value) throw new SubgraphSourceError(`the address book names no ${contract} contract`);
+    return getAddress(value);
+  };
+  // points mode (docs/points.md): the book names the points contracts; every data source then tells its
+  // mapping so (context `rewardUnit`), and a token deployment's manifest stays exactly as it was
+  const pointsMode = POINTS_CONTRACTS.every((name) => book.contracts[name] !== undefined);
+  if (!pointsMode && POINTS_CONTRACTS.some((name) => book.contracts[name] !== undefined))
+    throw new SubgraphSourceError(`a points deployment's address book names both ${POINTS_CONTRACTS.join(' and ')}`);
   const dataSources = [];
   const reexports = new Map<string, string[]>(); // mapping module → export clauses
   for (const spec of DATA_SOURCES) {
+    if (POINTS_CONTRACTS.includes(spec.contract) && !pointsMode) continue;
     const contractAddress = address(spec.contract);
     if (contractAddress === ZERO) continue; // e.g. no stablecoin configured
     const abi = abis.get(spec.abi);
@@ -108,6 +119,7 @@ export function buildManifest(
       contractName: { type: 'String', data: spec.contract },
     };
     for (const name of spec.context ?? []) context[name] = { type: 'Bytes', data: address(name).toLowerCase() };
+    if (pointsMode) context.rewardUnit = { type: 'String', data: 'points' };
     dataSources.push({
       kind: 'ethereum',
       name: spec.name,

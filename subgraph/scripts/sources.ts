@@ -23,7 +23,12 @@ export type BookContract =
   | 'LicenseRewards'
   | 'PaymentToken'
   | 'DidRegistry'
-  | 'SwapSettlement';
+  | 'SwapSettlement'
+  | 'TestnetPoints'
+  | 'PointsConversion';
+
+/** Address-book keys present only in a points deployment (docs/points.md): their data sources are optional. */
+export const POINTS_CONTRACTS: readonly BookContract[] = ['TestnetPoints', 'PointsConversion'];
 
 export interface AbiSource {
   /** ABI name in the manifest and file name under subgraph/abis. */
@@ -55,6 +60,9 @@ export const ABIS: AbiSource[] = [
   { name: 'SwapSettlement', artifact: 'SwapSettlement.sol/SwapSettlement.json' },
   // the presale's stablecoin: any ERC-20 (USDC on a public chain), so the standard interface
   { name: 'ERC20', artifact: 'IERC20.sol/IERC20.json' },
+  // points mode only (docs/points.md)
+  { name: 'TestnetPoints', artifact: 'TestnetPoints.sol/TestnetPoints.json' },
+  { name: 'PointsConversion', artifact: 'PointsConversion.sol/PointsConversion.json' },
 ];
 
 /** An event handler filter: only logs whose indexed topic N is one of these address-book contracts. */
@@ -124,6 +132,18 @@ export const DATA_SOURCES: DataSourceSpec[] = [
     filters: { Transfer: [{ topic: 'topic1', contract: 'WatchDogPresale' }] },
     context: ['WatchDogPresale'],
   },
+  // points mode only (absent from a token deployment's address book, so no data source there): reward
+  // claims pay points, the TestnetPoints transfers out of the settlement escrow
+  {
+    name: 'TestnetPoints',
+    contract: 'TestnetPoints',
+    abi: 'TestnetPoints',
+    mapping: 'testnetPoints.ts',
+    events: ['Transfer'],
+    filters: { Transfer: [{ topic: 'topic1', contract: 'EpochSettlement' }] },
+    context: ['EpochSettlement'],
+  },
+  { name: 'PointsConversion', contract: 'PointsConversion', abi: 'PointsConversion', mapping: 'pointsConversion.ts' },
 ];
 
 const abiParam: z.ZodType<AbiParam> = z.lazy(() =>

@@ -5,6 +5,10 @@
  *
  *   npm run test:subgraph                      # every test file
  *   npm run test:subgraph -- nodeStaking.json  # some of them (names under subgraph/tests)
+ *
+ * Files named `points-*.json` run against a manifest of the points-mode fixture
+ * (subgraph/fixtures/addressBook.points.json: the same addresses plus TestnetPoints and PointsConversion,
+ * docs/points.md); the others against the token deployment's.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -58,36 +62,67 @@ function checkCoverage(handlers: HandlerRef[], testsDir: string): void {
   );
 }
 
-async function main(): Promise<number> {
-  // gnd test reads the built manifest from <manifest dir>/build/<manifest file name>
-  const testDir = join(subgraphDir, '.gnd-test');
+const isPointsTest = (name: string) => name.startsWith('points-');
+
+/** Generates and builds the manifest of `book` under subgraph/<dir> (gnd reads <dir>/build/subgraph.yaml). */
+async function prepare(book: string, dir: string): Promise<{ manifest: string; handlers: HandlerRef[] }> {
   const { path: manifest, handlers } = generateManifest({
-    addressBookPath: join(subgraphDir, 'fixtures', 'addressBook.json'),
-    outPath: join(testDir, 'subgraph.yaml'),
+    addressBookPath: join(subgraphDir, 'fixtures', book),
+    outPath: join(subgraphDir, dir, 'subgraph.yaml'),
   });
-  const selectedNames = process.argv.slice(2);
-  if (selectedNames.length === 0) checkCoverage(handlers, join(subgraphDir, 'tests'));
   const started = Date.now();
-  const { rebuilt } = await codegenAndBuild(manifest, join(testDir, 'build'));
+  const { rebuilt } = await codegenAndBuild(manifest, join(subgraphDir, dir, 'build'));
   console.log(
-    `test:subgraph: ${rebuilt ? 'built' : 'build up to date'} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    `test:subgraph: ${book}: ${rebuilt ? 'built' : 'build up to date'} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
   );
+  return { manifest, handlers };
+}
+
+async function main(): Promise<number> {
+  const testsDir = join(subgraphDir, 'tests');
+  const selectedNames = process.argv.slice(2);
+  const files = selectedNames.length
+    ? selectedNames
+    : readdirSync(testsDir)
+        .filter((f) => f.endsWith('.json'))
+        .sort();
+  if (selectedNames.length === 0) {
+    // the points manifest declares every handler of the token one, plus the points contracts'
+    const { handlers } = generateManifest({
+      addressBookPath: join(subgraphDir, 'fixtures', 'addressBook.points.json'),
+      outPath: join(subgraphDir, '.gnd-test-points', 'subgraph.yaml'),
+    });
+    checkCoverage(handlers, testsDir);
+  }
+  // built one after the other: both write the shared mapping entry (src/mapping.ts) and generated types
+  const tokenNames = files.filter((f) => !isPointsTest(f));
+  const pointsNames = files.filter(isPointsTest);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'subgraph-test-pg-'));
   const pg = await startPostgres({ dataDir, database: 'gnd-test' });
   try {
-    const testsDir = join(subgraphDir, 'tests');
-    const files = selectedNames.length
-      ? selectedNames
-      : readdirSync(testsDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort();
     // one database per file: gnd test leaves a file's entities behind in a shared --postgres-url database
     const failed: string[] = [];
-    for (const [i, name] of files.entries()) {
-      const url = await pg.createDatabase(`gnd-test-${i}`);
-      const code = await runGnd(['test', '--skip-build', '-m', manifest, '--postgres-url', url, join(testsDir, name)]);
-      if (code !== 0) failed.push(name);
+    let i = 0;
+    for (const [book, dir, names] of [
+      ['addressBook.json', '.gnd-test', tokenNames],
+      ['addressBook.points.json', '.gnd-test-points', pointsNames],
+    ] as const) {
+      if (names.length === 0) continue;
+      const { manifest } = await prepare(book, dir);
+      for (const name of names) {
+        const url = await pg.createDatabase(`gnd-test-${i++}`);
+        const code = await runGnd([
+          'test',
+          '--skip-build',
+          '-m',
+          manifest,
+          '--postgres-url',
+          url,
+          join(testsDir, name),
+        ]);
+        if (code !== 0) failed.push(name);
+      }
     }
     console.log(
       `\ntest:subgraph: ${files.length - failed.length} of ${files.length} test files passed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,

@@ -4,7 +4,7 @@
  * AssemblyScript (graph-ts 0.38): no closures, explicit nullability.
  */
 import { Address, BigInt, Bytes, dataSource, ethereum } from '@graphprotocol/graph-ts';
-import { Account, AdminEvent, Allowance, Contract, OperatorApproval, Protocol } from '../generated/schema';
+import { Account, AdminEvent, Allowance, Claim, Contract, OperatorApproval, Protocol } from '../generated/schema';
 
 export const PROTOCOL_ID = 'protocol';
 export const ZERO_ADDRESS = Address.zero();
@@ -32,6 +32,12 @@ export function loadProtocol(): Protocol {
     p.didCount = 0;
     p.swapCount = 0;
   }
+  // points mode: every data source of a points deployment carries context rewardUnit = "points"
+  // (subgraph/scripts/manifest.ts); a token deployment's carry none
+  const context = dataSource.context();
+  const unit = context.isSet('rewardUnit') ? context.getString('rewardUnit') : 'SEND';
+  p.rewardUnit = unit;
+  p.pointsMode = unit == 'points';
   return p as Protocol;
 }
 
@@ -153,4 +159,26 @@ export function recordOperatorApproval(event: ethereum.Event): void {
   }
   approval.approved = event.parameters[2].value.toBoolean();
   approval.save();
+}
+
+/**
+ * A reward claim: the reward token's transfer `value` from the settlement escrow to `to` (SEND, or
+ * TestnetPoints in points mode). Transfers from anywhere else are ignored.
+ */
+export function recordRewardClaim(event: ethereum.Event, from: Address, to: Address, value: BigInt): void {
+  const settlement = dataSource.context().getBytes('EpochSettlement');
+  if (!from.equals(settlement)) return;
+  const account = loadAccount(to);
+  account.claimedRewards = account.claimedRewards.plus(value);
+  account.save();
+  const claim = new Claim(eventId(event));
+  claim.account = account.id;
+  claim.amount = value;
+  claim.blockNumber = event.block.number;
+  claim.timestamp = event.block.timestamp;
+  claim.transaction = event.transaction.hash;
+  claim.save();
+  const protocol = loadProtocol();
+  protocol.totalClaimed = protocol.totalClaimed.plus(value);
+  protocol.save();
 }

@@ -3,10 +3,9 @@
  * the settlement escrow (EpochSettlement.claim emits nothing else); the manifest filters Transfer to
  * `from = EpochSettlement`, and the handler checks it again against the data-source context.
  */
-import { dataSource } from '@graphprotocol/graph-ts';
 import { AllocationMinted, Approval, EIP712DomainChanged, Transfer } from '../generated/SendToken/SendToken';
-import { Allocation, Claim } from '../generated/schema';
-import { eventId, loadAccount, loadProtocol, recordAllowance, recordGeneric } from './common';
+import { Allocation } from '../generated/schema';
+import { recordAllowance, recordGeneric, recordRewardClaim } from './common';
 
 export function handleAllocationMinted(event: AllocationMinted): void {
   const allocation = new Allocation(event.params.allocation);
@@ -18,21 +17,7 @@ export function handleAllocationMinted(event: AllocationMinted): void {
 }
 
 export function handleTransfer(event: Transfer): void {
-  const settlement = dataSource.context().getBytes('EpochSettlement');
-  if (!event.params.from.equals(settlement)) return;
-  const account = loadAccount(event.params.to);
-  account.claimedRewards = account.claimedRewards.plus(event.params.value);
-  account.save();
-  const claim = new Claim(eventId(event));
-  claim.account = account.id;
-  claim.amount = event.params.value;
-  claim.blockNumber = event.block.number;
-  claim.timestamp = event.block.timestamp;
-  claim.transaction = event.transaction.hash;
-  claim.save();
-  const protocol = loadProtocol();
-  protocol.totalClaimed = protocol.totalClaimed.plus(event.params.value);
-  protocol.save();
+  recordRewardClaim(event, event.params.from, event.params.to, event.params.value);
 }
 
 export function handleApproval(event: Approval): void {
