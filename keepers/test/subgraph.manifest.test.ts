@@ -121,3 +121,55 @@ test('static tuple outputs are flattened for the presale view ABI; the YAML writ
     'a: "x: \\"y\\""\nlist:\n  - k: 1\n    b: true\n  - "z"\nempty: []\nnested:\n  n: null\n',
   );
 });
+
+test('points mode: the points contracts get data sources and every data source says rewardUnit = points', () => {
+  const dir = mkdtempSync(join(subgraphDir, '.manifest-test-points-'));
+  try {
+    const pointsFixture = join(subgraphDir, 'fixtures', 'addressBook.points.json');
+    const pointsBook = JSON.parse(readFileSync(pointsFixture, 'utf8'));
+    const { path, handlers } = generateManifest({ addressBookPath: pointsFixture, outPath: join(dir, 'points.yaml') });
+    const yaml = readFileSync(path, 'utf8');
+    const pointsConversion = pointsBook.contracts.PointsConversion.toLowerCase();
+    assert.deepEqual(
+      handlers
+        .filter((h) => h.dataSource === 'PointsConversion')
+        .map((h) => h.event)
+        .sort(),
+      ['Converted', 'Funded', 'SnapshotTaken', 'Swept'],
+    );
+    assert.ok(handlers.filter((h) => h.dataSource === 'PointsConversion').every((h) => h.address === pointsConversion));
+    // only the points claims: transfers out of the settlement escrow
+    assert.deepEqual(
+      handlers.filter((h) => h.dataSource === 'TestnetPoints').map((h) => h.event),
+      ['Transfer'],
+    );
+    const settlement = book.contracts.EpochSettlement.toLowerCase();
+    assert.match(yaml, new RegExp(`handler: "handleTestnetPointsTransfer"\\n\\s+topic1:\\n\\s+- "${settlement}"`));
+    const dataSources = (yaml.match(/^ {2}- kind: "ethereum"$/gm) ?? []).length;
+    assert.equal(dataSources, 12);
+    assert.equal((yaml.match(/rewardUnit:\n\s+type: "String"\n\s+data: "points"/g) ?? []).length, dataSources);
+
+    // the token deployment's manifest names neither, and says nothing about the unit
+    const { path: tokenPath, handlers: tokenHandlers } = generateManifest({
+      addressBookPath: fixture,
+      outPath: join(dir, 'token.yaml'),
+    });
+    const tokenYaml = readFileSync(tokenPath, 'utf8');
+    assert.ok(!tokenHandlers.some((h) => h.dataSource === 'TestnetPoints' || h.dataSource === 'PointsConversion'));
+    assert.doesNotMatch(tokenYaml, /rewardUnit|PointsConversion|TestnetPoints/);
+
+    // half a points deployment is a broken address book
+    const half = join(dir, 'half.json');
+    const { PointsConversion: _dropped, ...contracts } = pointsBook.contracts;
+    writeFileSync(half, JSON.stringify({ ...pointsBook, contracts }));
+    assert.throws(
+      () => generateManifest({ addressBookPath: half, outPath: join(dir, 'half.yaml') }),
+      /names both TestnetPoints and PointsConversion/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    // the other tests expect the token deployment's mapping entry
+    generateManifest({ addressBookPath: fixture, outPath: join(dir, 'restore.yaml') });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

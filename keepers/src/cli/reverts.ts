@@ -13,7 +13,9 @@ import {
   epochSettlementAbi,
   licenseRewardsAbi,
   nodeStakingAbi,
+  pointsConversionAbi,
   sendTokenAbi,
+  testnetPointsAbi,
   watchDogLicenseAbi,
   watchDogPresaleAbi,
 } from '../generated/contracts.js';
@@ -32,6 +34,8 @@ export const allErrorsAbi: readonly AbiError[] = (() => {
     licenseRewardsAbi,
     didRegistryAbi,
     didUniversalResolverAbi,
+    pointsConversionAbi,
+    testnetPointsAbi,
   ] as readonly Abi[]) {
     for (const item of abi) {
       if (item.type !== 'error') continue;
@@ -60,6 +64,7 @@ export interface RevertContext {
 type Args = readonly unknown[];
 const big = (v: unknown) => BigInt(v as bigint | number);
 const send = (v: unknown) => `${formatUnits(big(v), 18)} SEND`;
+const points = (v: unknown) => `${formatUnits(big(v), 18)} points`;
 const cost = (v: unknown, ctx: RevertContext) =>
   `${formatUnits(big(v), ctx.currency?.decimals ?? 18)} ${ctx.currency?.symbol ?? 'ETH'}`;
 /** A DID token id back to its name (the id is the name's bytes); falls back to the number. */
@@ -134,6 +139,37 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
   PayoutExceedsEmitted: ([amount, available]) =>
     `The license pool may pay out only ${send(available)} so far but this claim needs ${send(amount)}: try again after later epochs are finalized.`,
   LicenseNotFound: ([tokenId]) => `License ${tokenId} does not exist.`,
+  // PointsConversion and TestnetPoints (points mode, docs/points.md)
+  SnapshotNotTaken: () =>
+    'No points snapshot has been taken yet: conversion opens once the last points epoch is finalized and someone calls PointsConversion.snapshot().',
+  SnapshotEpochNotFinalized: ([last, finalized]) =>
+    `The last points epoch ${last} is not finalized yet (the last finalized epoch is ${finalized}): the snapshot can be taken after that.`,
+  SnapshotAlreadyTaken: ([epoch]) => `The points snapshot was already taken (epoch ${epoch}).`,
+  EpochEntryUnreadable: ([epoch]) =>
+    `The settlement's entry of epoch ${epoch} cannot be read, so the snapshot cannot be taken: report this to the protocol operators.`,
+  EmptyPointsRoot: ([epoch]) => `Nobody earned points up to epoch ${epoch}: there is nothing to snapshot.`,
+  ConversionClosed: ([deadline]) =>
+    `The points conversion closed at ${formatTime(big(deadline))}: points can no longer be converted (the unconverted SEND returns to the treasury).`,
+  ConversionOpen: ([deadline], ctx) =>
+    `The points conversion is open until ${formatTime(big(deadline))}${ctx.now !== undefined ? ` (${formatRelative(Number(deadline), ctx.now)})` : ''}: nothing can be swept before that.`,
+  InvalidPointsProof: ([account, p]) =>
+    `The points proof for ${account} (${points(p)}) does not match the snapshot root: use the claims document of the snapshot epoch.`,
+  InvalidLicensePointsProof: ([tokenId, p]) =>
+    `The points proof for license ${tokenId} (${points(p)}) does not match the snapshot root: use the claims document of the snapshot epoch.`,
+  AlreadyConverted: ([account]) => `The points of ${account} were already converted (each leaf converts once).`,
+  LicenseAlreadyConverted: ([tokenId]) =>
+    `The points of license ${tokenId} were already converted (each license converts once).`,
+  NodeEjected: ([key]) =>
+    `Node ${key} was ejected by the protocol, so its points do not convert (only staked, never-ejected nodes convert).`,
+  AccountIsNodeKey: ([account]) =>
+    `${account} is a registered node key: convert its points as a node (sendnet points convert --node ${account}).`,
+  NothingToConvert: ([p]) => `${points(p)} are worth less than 1 wei of SEND at the conversion ratio: nothing to convert.`,
+  PointsExceedSnapshot: ([p, available]) =>
+    `The conversion refuses ${points(p)}: only ${points(available)} of the snapshot are left to convert. Report this to the protocol operators.`,
+  InsufficientFunding: ([amount, balance]) =>
+    `The conversion holds only ${send(balance)} but this conversion pays ${send(amount)}: it is not funded yet, try again after the treasury funds it.`,
+  PointsNotTransferable: ([from, to]) =>
+    `Testnet points cannot be transferred (from ${from} to ${to}): they only convert into SEND.`,
   // WatchDogPresale
   SaleNotActive: ([status]) =>
     Number(status) === 3
