@@ -13,6 +13,7 @@ import { DEFAULT_PRIVATE_KEY_ENV } from './signer.js';
 import { didCommand } from './commands/did.js';
 import { keystoreCommand } from './commands/keystore.js';
 import { nodeCommand } from './commands/node.js';
+import { pointsCommand } from './commands/points.js';
 import { licenseCommand, presaleCommand } from './commands/presale.js';
 import { rankingsCommand } from './commands/rankings.js';
 import { withExamples } from './commands/common.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     licenseCommand(),
     didCommand(),
     rankingsCommand(),
+    pointsCommand(),
     keystoreCommand(),
   ]) {
     program.addCommand(command);
@@ -66,6 +68,7 @@ export function buildProgram(): Command {
     'sendnet presale buy --quantity 2 --max-total-cost 0.25',
     'sendnet did register alice && sendnet did resolve alice',
     'sendnet rankings --top 20 --by uptime',
+    'sendnet points --node 0xNodeKey…',
     'sendnet <command> --help',
   ]);
   // every command and group exits through runCli instead of process.exit

@@ -163,7 +163,8 @@ const SENTENCES: Record<string, (args: Args, ctx: RevertContext) => string> = {
     `Node ${key} was ejected by the protocol, so its points do not convert (only staked, never-ejected nodes convert).`,
   AccountIsNodeKey: ([account]) =>
     `${account} is a registered node key: convert its points as a node (sendnet points convert --node ${account}).`,
-  NothingToConvert: ([p]) => `${points(p)} are worth less than 1 wei of SEND at the conversion ratio: nothing to convert.`,
+  NothingToConvert: ([p]) =>
+    `${points(p)} are worth less than 1 wei of SEND at the conversion ratio: nothing to convert.`,
   PointsExceedSnapshot: ([p, available]) =>
     `The conversion refuses ${points(p)}: only ${points(available)} of the snapshot are left to convert. Report this to the protocol operators.`,
   InsufficientFunding: ([amount, balance]) =>
