@@ -336,10 +336,12 @@ describe('sendnet points against a stub subgraph and claims documents', () => {
         { epoch: 2, license: 25n * 10n ** 17n, guardian: E18 },
         { epoch: 3, license: 4n * E18, guardian: 3n * E18 },
       ];
+      const roots: string[] = [];
       for (const c of cumulative) {
         const leaves = [rewardLeaf(GUARDIAN, c.guardian), rewardLeaf(NODE, 10n * E18)];
         if (c.license !== null) leaves.push(licenseRewardLeaf(7n, c.license));
         const tree = buildTree(leaves);
+        roots.push(tree.root);
         const doc = {
           epoch: c.epoch,
           root: tree.root,
@@ -354,8 +356,17 @@ describe('sendnet points against a stub subgraph and claims documents', () => {
         writeFileSync(join(dir, `claims-${c.epoch}.json`), JSON.stringify(doc));
       }
       const proofs = join(dir, 'claims-{epoch}.json');
-      await withSubgraph(
-        () => protocol(true, 3),
+      let tamperedRoot: string | null = null;
+      const seen = await withSubgraph(
+        (q) =>
+          q.includes('epoches(')
+            ? {
+                epoches: roots.map((rewardRoot, i) => ({
+                  number: i + 1,
+                  rewardRoot: i === 1 && tamperedRoot ? tamperedRoot : rewardRoot,
+                })),
+              }
+            : protocol(true, 3),
         async (url) => {
           const env = { SENDNET_GRAPHQL: url };
           const license = await runSendnet(['--json', 'points', '--license', '7', '--proofs', proofs], env);
@@ -389,7 +400,17 @@ describe('sendnet points against a stub subgraph and claims documents', () => {
           assert.equal(missing.code, 2);
           assert.ok(isOneSentence(missing.stderr), missing.stderr);
           assert.match(missing.stderr, /nope-1\.json: no such file/);
+          // a document that is not the finalized epoch's tree is refused
+          tamperedRoot = `0x${'ee'.repeat(32)}`;
+          const stale = await runSendnet(['--json', 'points', '--license', '7', '--proofs', proofs], env);
+          assert.equal(stale.code, 4, stale.stderr);
+          assert.equal(JSON.parse(stale.stdout).error.code, 'StaleProofs');
+          assert.match(stale.stderr, /but finalized epoch 2 has reward root 0xee/);
         },
+      );
+      assert.ok(
+        seen.some((q) => q.includes('number_in: [1, 2, 3], status: "Finalized"')),
+        'the finalized roots are asked for',
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -621,6 +621,7 @@ describe('help', () => {
       'node status',
       'node unbond',
       'node withdraw',
+      'points convert',
       'presale allowlist',
       'presale buy',
       'presale refund',

@@ -148,6 +148,14 @@ export function nodePointsFrom(record: NodePointsRecord): NodePoints {
 
 // ------------------------------------------------------------------ claims documents
 
+/** The finalized reward roots of `epochs`, to check the keeper's claims documents against the chain. */
+export function epochRootsQuery(epochs: readonly number[]): string {
+  return `{ epoches(first: ${epochs.length}, where: {number_in: [${epochs.join(', ')}], status: "Finalized"}) { number rewardRoot } }`;
+}
+export const epochRootsSchema = z.object({
+  epoches: z.array(z.object({ number: z.number().int(), rewardRoot: z.string() })),
+});
+
 /**
  * The finalized epochs whose claims documents give the last `epochs` epochs' points: one more than asked
  * (the cumulative before the first shown epoch), never before epoch 1.

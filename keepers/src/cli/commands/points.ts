@@ -15,6 +15,8 @@ import {
   buildNodePointsQuery,
   claimsEpochs,
   epochPointsFromCumulative,
+  epochRootsQuery,
+  epochRootsSchema,
   formatPoints,
   nodePointsFrom,
   nodePointsResponseSchema,
@@ -124,13 +126,28 @@ export function pointsCommand(): Command {
       if (lastFinalizedEpoch === 0)
         throw new RejectedError('No epoch has been finalized yet, so nobody has earned points.', 'NoFinalizedEpoch');
       const cumulatives: { epoch: number; cumulative: bigint | null }[] = [];
-      for (const epoch of claimsEpochs(lastFinalizedEpoch, epochs)) {
+      const wanted = claimsEpochs(lastFinalizedEpoch, epochs);
+      // each document must be the finalized epoch's tree (the header's reward root), not a keeper's guess
+      const { epoches } = await graphqlQuery(url, epochRootsQuery(wanted), epochRootsSchema);
+      const roots = new Map(epoches.map((e) => [e.number, e.rewardRoot.toLowerCase()]));
+      for (const epoch of wanted) {
         const source = proofsSource(options.proofs!, epoch);
         const doc = await loadRewardProofs(source);
         if (doc.epoch !== epoch)
           throw new NetworkError(
             `The claims document from ${source} is for epoch ${doc.epoch}, not ${epoch}: --proofs must contain "{epoch}".`,
             'WrongClaimsDocument',
+          );
+        const root = roots.get(epoch);
+        if (root === undefined)
+          throw new NetworkError(
+            `The subgraph at ${url} has no finalized epoch ${epoch} although it reports epoch ${lastFinalizedEpoch} finalized: it may still be indexing, try again.`,
+            'SubgraphBehind',
+          );
+        if (doc.root !== root)
+          throw new RejectedError(
+            `The claims document from ${source} has root ${doc.root} but finalized epoch ${epoch} has reward root ${root}: it is not that epoch's tree.`,
+            'StaleProofs',
           );
         cumulatives.push({ epoch, cumulative: cumulativeIn(doc, source, target) });
       }
