@@ -306,6 +306,10 @@ describe('sendnet points against a stub subgraph and claims documents', () => {
         const doc = JSON.parse(json.stdout);
         assert.equal(doc.total, (220n * E18 + 128n).toString());
         assert.equal(doc.nodes.length, 2);
+        assert.deepEqual(doc.epochs, [
+          { epoch: 2, points: (120n * E18 + 128n).toString() },
+          { epoch: 1, points: (100n * E18).toString() },
+        ]);
         const unknown = await runSendnet(['points', '--node', NODE2], { SENDNET_GRAPHQL: url });
         assert.equal(unknown.code, 4);
         assert.ok(isOneSentence(unknown.stderr), unknown.stderr);

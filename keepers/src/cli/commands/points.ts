@@ -27,6 +27,7 @@ import {
   renderNodePoints,
   renderOperatorPoints,
   requirePointsMode,
+  sumByEpoch,
   type PointsOptions,
   type PointsTarget,
 } from '../points.js';
@@ -117,7 +118,8 @@ export function pointsCommand(): Command {
         const { nodes } = await graphqlQuery(url, buildNodePointsQuery(target, epochs), operatorPointsResponseSchema);
         const list = nodes.map(nodePointsFrom);
         const total = list.reduce((sum, n) => sum + n.total, 0n);
-        sessionOut.result({ unit: 'points', operator: target.operator, total, nodes: list }, () =>
+        const perEpoch = sumByEpoch(list, epochs);
+        sessionOut.result({ unit: 'points', operator: target.operator, total, epochs: perEpoch, nodes: list }, () =>
           renderOperatorPoints(target.operator, list, epochs),
         );
         return;
