@@ -3,7 +3,9 @@
  * docs/points.md): a node registered through the CLI earns points in epoch 1 (settled by a guardian quorum
  * and finalized), and the CLI refuses before the snapshot, decodes an unfunded conversion, converts the
  * node (SEND to its operator) and a guardian account, refuses a second conversion, an unregistered key and
- * the wrong epoch's document, a book without PointsConversion, and everything after the deadline.
+ * the wrong epoch's document, a book without PointsConversion, and everything after the deadline. A live
+ * graph-node (gnd dev) then indexes the deployment: `sendnet points --node/--operator/--account` read the
+ * node's published points, its conversion and the guardian's claims leaf; Protocol.pointsMode is true.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +29,14 @@ import { forgeScratchDir, repoRoot } from '../src/dev/foundry.js';
 import { deployProtocol } from '../src/devnet/deploy.js';
 import { devAccount, devPrivateKey } from '../src/devnet/devAccounts.js';
 import type { AddressBook } from '../src/chain/addressBook.js';
-import { collectQuorumSignatures, settlementDomain, type EpochHeader } from '../src/core/epochHeader.js';
+import {
+  collectQuorumSignatures,
+  scoresHashChain,
+  settlementDomain,
+  type EpochHeader,
+} from '../src/core/epochHeader.js';
+import { freePort } from '../src/dev/anvil.js';
+import { graphql, startGraphNode } from '../src/infra/graphNode.js';
 import { buildTree, rewardLeaf } from '../src/core/merkle.js';
 import { epochSettlementAbi, pointsConversionAbi, sendTokenAbi } from '../src/generated/contracts.js';
 import { isOneSentence, runSendnet, type CliRun } from './cliHarness.js';
@@ -143,6 +152,23 @@ test('points convert: snapshot, funding, node and account conversions, and every
   const now = (await publicClient.getBlock()).timestamp;
   if (endsAt > now) await testClient().setNextBlockTimestamp({ timestamp: endsAt });
   await testClient().mine({ blocks: 1 });
+  // the node's published score carries its points of the epoch (what the subgraph indexes per epoch)
+  const scores = scoresHashChain(
+    [
+      {
+        nodeKey: node,
+        rank: 1,
+        score: 900_000,
+        availability: 990_000,
+        latencyP50Ms: 40,
+        latencyP95Ms: 120,
+        verifiedUnits: 1000n,
+        reward: nodePoints,
+        faults: 0,
+      },
+    ],
+    10,
+  );
   const header: EpochHeader = {
     epoch: 1,
     consensusVersion: 1,
@@ -151,7 +177,7 @@ test('points convert: snapshot, funding, node and account conversions, and every
     epochEmission: total,
     rewardRoot: tree.root,
     faultRoot: ZERO,
-    scoresHash: ZERO,
+    scoresHash: scores.head,
     dataHash: ZERO,
     seed: ZERO,
   };
@@ -173,6 +199,14 @@ test('points convert: snapshot, funding, node and account conversions, and every
       abi: epochSettlementAbi,
       functionName: 'submitEpoch',
       args: [header, quorum.guardians, quorum.signerBitmap, quorum.signatures],
+    }),
+  );
+  await mined(
+    await keeper.writeContract({
+      address: settlement,
+      abi: epochSettlementAbi,
+      functionName: 'publishScores',
+      args: [1, scores.chunks[0]!, scores.nexts[0]!],
     }),
   );
   await testClient().increaseTime({ seconds: book.disputeWindowSeconds + 1 });
@@ -311,6 +345,58 @@ test('points convert: snapshot, funding, node and account conversions, and every
     /not in points mode: the address book .+ names no PointsConversion contract/,
     'NotPointsMode',
   );
+
+  // graph-node indexes the points deployment: `sendnet points` reads points per epoch and conversions
+  const graph = await startGraphNode({
+    dataDir: join(dir, 'graph'),
+    addressBookPath: bookPath,
+    rpcUrl: anvil.rpcUrl,
+    httpPort: await freePort(),
+  });
+  try {
+    const head = Number(await publicClient.getBlockNumber());
+    for (let i = 0; ; i++) {
+      const meta = await graphql<{ _meta: { block: { number: number } } }>(
+        graph.graphqlUrl,
+        '{ _meta { block { number } } }',
+      );
+      if (meta._meta.block.number >= head) break;
+      assert.ok(i < 600, `graph-node indexed up to block ${meta._meta.block.number} of ${head} within 5 min`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const env = { SENDNET_GRAPHQL: graph.graphqlUrl };
+    const nodeDoc = json(await cli(['--json', 'points', '--node', node], undefined, env));
+    assert.equal(nodeDoc.total, nodePoints.toString());
+    assert.deepEqual(nodeDoc.epochs, [{ epoch: 1, points: nodePoints.toString() }]);
+    assert.deepEqual(nodeDoc.converted, {
+      points: nodePoints.toString(),
+      send: (nodePoints / 2n).toString(),
+      recipient: operator,
+    });
+    const operatorDoc = json(await cli(['--json', 'points', '--operator', operator], undefined, env));
+    assert.equal(operatorDoc.total, nodePoints.toString());
+    const guardianDoc = json(
+      await cli(['--json', 'points', '--account', guardian, '--proofs', proofs], undefined, env),
+    );
+    assert.equal(guardianDoc.total, guardianPoints.toString());
+    assert.deepEqual(guardianDoc.epochs, [{ epoch: 1, points: guardianPoints.toString() }]);
+    const indexed = await graphql<{
+      protocol: { pointsMode: boolean; rewardUnit: string };
+      pointsConversion: { snapshotEpoch: number; totalFunded: string; totalConverted: string; conversionCount: number };
+    }>(
+      graph.graphqlUrl,
+      '{ protocol(id: "protocol") { pointsMode rewardUnit } pointsConversion(id: "points") { snapshotEpoch totalFunded totalConverted conversionCount } }',
+    );
+    assert.deepEqual(indexed.protocol, { pointsMode: true, rewardUnit: 'points' });
+    assert.deepEqual(indexed.pointsConversion, {
+      snapshotEpoch: 1,
+      totalFunded: required.toString(),
+      totalConverted: (nodePoints / 2n + guardianPoints / 2n).toString(),
+      conversionCount: 2,
+    });
+  } finally {
+    await graph.stop();
+  }
 
   // after the deadline nothing converts
   const deadline = await publicClient.readContract({
