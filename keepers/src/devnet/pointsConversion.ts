@@ -61,7 +61,7 @@ export interface PointsConversionInput {
 /** One conversion the run made. */
 export interface Conversion {
   kind: 'node' | 'guardian' | 'license';
-  /** Who: `#3 0x1234…` / the guardian's address / `license 4`. */
+  /** Who: `#3 0x12345678` (node index and key prefix) / the guardian's address / the license's token id. */
   label: string;
   recipient: Address;
   points: bigint;
@@ -249,7 +249,7 @@ export async function runPointsConversion(input: PointsConversionInput): Promise
     const node = await operatorOf(honest.nodeAddress);
     await convert(
       'node',
-      `#${honest.index} ${honest.nodeAddress.slice(0, 10)}`,
+      `#${honest.index} ${honest.nodeAddress.slice(0, 10).toLowerCase()}`,
       node.operator,
       BigInt(leaf.cumulative),
       {
@@ -264,7 +264,7 @@ export async function runPointsConversion(input: PointsConversionInput): Promise
   if (!guardian) problems.push(`no guardian has a points leaf in epoch ${snapshotEpoch}'s reward tree`);
   else {
     const leaf = leafOf(guardian)!;
-    await convert('guardian', guardian, guardian, BigInt(leaf.cumulative), {
+    await convert('guardian', guardian.toLowerCase(), guardian, BigInt(leaf.cumulative), {
       functionName: 'convertAccount',
       args: [guardian, BigInt(leaf.cumulative), leaf.proof],
     });
@@ -283,7 +283,7 @@ export async function runPointsConversion(input: PointsConversionInput): Promise
       functionName: 'ownerOf',
       args: [license.tokenId],
     })) as Address;
-    await convert('license', `license ${license.tokenId}`, holder, BigInt(leaf.cumulative), {
+    await convert('license', license.tokenId.toString(), holder, BigInt(leaf.cumulative), {
       functionName: 'convertLicense',
       args: [license.tokenId, BigInt(leaf.cumulative), leaf.proof],
     });
@@ -293,7 +293,7 @@ export async function runPointsConversion(input: PointsConversionInput): Promise
   for (const n of input.nodes.filter((x) => x.behaviour === 'inflater' || x.behaviour === 'equivocator')) {
     const node = await operatorOf(n.nodeAddress);
     const status = NODE_STATUS[node.status] ?? `status ${node.status}`;
-    const label = `#${n.index} ${n.nodeAddress.slice(0, 10)}`;
+    const label = `#${n.index} ${n.nodeAddress.slice(0, 10).toLowerCase()}`;
     const leaf = leafOf(n.nodeAddress);
     if (!leaf) {
       // Nothing in the tree: it earned no point (it misbehaved in every epoch), so there is nothing to convert.

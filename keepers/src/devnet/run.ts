@@ -144,6 +144,10 @@ export async function runDevnet(
     console.log(
       `points     points mode: rewards are testnet points; epochs up to ${points.lastPointsEpoch} are points epochs, then the snapshot; 1 point = ${formatUnits(points.ratio, 18)} SEND (PointsConversion ${book.contracts.PointsConversion})`,
     );
+    if (opts.epochs === undefined && points.lastPointsEpoch < devnet.firstEpoch)
+      console.log(
+        `points     the set-up took longer than the ${points.setupSeconds} s the points deploy allowed: no network epoch is a points epoch, nothing will be converted`,
+      );
   }
 
   const identities = devnet.population.nodes.map((n) => ({
