@@ -59,6 +59,11 @@ export const DEMO_ACCOUNTS = { buyer: 10, didOwner: 11 } as const;
 const DEMO_ALLOWANCE = 3n;
 /** Seconds the WatchDogs get to commit to the first network epoch before it starts. */
 const FIRST_EPOCH_LEAD_SECONDS = 5;
+/**
+ * Points mode: seconds allowed for starting the services (keeper, guardians, nodes, WatchDogs, clients) after
+ * the population is set up; measured 14–27 s on 2 shared cores.
+ */
+const SERVICES_START_SECONDS = 40;
 
 /**
  * SEND wei per point wei, scaled by 1e18, of the points devnet: 1 point = 0.25 SEND. Not 1, so that a
@@ -151,8 +156,8 @@ export interface DevnetOptions {
    * Points mode (docs/points.md): the settlement and license rewards pay testnet points, and
    * `PointsConversion` converts them into SEND. `epochs` network epochs are points epochs: the deploy
    * (which happens before the first network epoch is known) sets `lastPointsEpoch` from a bound on the
-   * set-up time (`pointsPlan`), and the network's first epoch is then `lastPointsEpoch − epochs + 1` when
-   * the set-up finished earlier (the network runs meanwhile; those epochs are points epochs too).
+   * set-up time (`pointsPlan`); when the set-up finished earlier the services start later
+   * (`waitForPointsWindow`) and the network's first epoch is `lastPointsEpoch − epochs + 1`.
    */
   points?: { epochs: number; ratio?: bigint; setupSeconds?: number };
   /** Where the keeper's and guardians' output goes (default: `<dataDir>/keeper.log`, `guardian-<i>.log`). */
@@ -324,6 +329,7 @@ export class Devnet {
         devnet.graphStarting = graph;
         graph?.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
         await devnet.setUpPopulation();
+        await devnet.waitForPointsWindow();
         await devnet.startServices();
         devnet.graph = await graph;
       } catch (error) {
@@ -410,6 +416,22 @@ export class Devnet {
       { nodes: nodes.length, watchdogs: watchdogs.length, clients: clients.length, dids: this.didOf.size },
       'population set up on-chain',
     );
+  }
+
+  /**
+   * Points mode: when the set-up was quicker than the plan's bound, wait before starting the services so
+   * that the network starts `SERVICES_START_SECONDS` before its first epoch — the first points epoch of
+   * the run — instead of running (and its forger and equivocator collecting strikes, which eject them
+   * before the run's epochs) for the epochs in between.
+   */
+  private async waitForPointsWindow(): Promise<void> {
+    if (!this.points) return;
+    const target = this.points.lastPointsEpoch - this.points.epochs + 1;
+    const startAt = (this.clock.epochStart(target) - FIRST_EPOCH_LEAD_SECONDS - SERVICES_START_SECONDS) * 1000;
+    const wait = startAt - Date.now();
+    if (wait <= 0) return;
+    this.log.info({ firstEpoch: target, waitMs: Math.round(wait) }, 'points mode: waiting to start the services');
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private nodePorts: number[] = [];
@@ -520,8 +542,9 @@ export class Devnet {
     // commit to the next epoch on their first tick) still have FIRST_EPOCH_LEAD_SECONDS to do so before it
     // starts. Computed only now: on a busy machine starting the services takes several seconds.
     const ready = clock.epochAt(Date.now() + FIRST_EPOCH_LEAD_SECONDS * 1000) + 1;
-    // Points mode: the deploy fixed the last points epoch from a set-up bound; when the set-up was quicker,
-    // the network's epochs start later so that the run's epochs end at the last points epoch.
+    // Points mode: the deploy fixed the last points epoch from a set-up bound; the services were started
+    // for it (waitForPointsWindow), and should they have been quicker still, the network's first epoch is
+    // moved so that the run's epochs end at the last points epoch.
     this.firstEpoch = this.points ? Math.max(ready, this.points.lastPointsEpoch - this.points.epochs + 1) : ready;
     // The offline node goes dark as the first network epoch starts: dark for half an epoch, it could still pass
     // every challenge its WatchDogs happened to schedule before the outage (about 2% of runs), and the report
