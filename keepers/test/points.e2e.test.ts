@@ -1,13 +1,14 @@
 /**
  * `npm run devnet -- --points --epochs 1` end to end on a small population (anvil, Redis, the keeper and
- * five guardians as processes, every adversary of the devnet): the network runs in points mode (the epoch
+ * five guardians as processes; 6 nodes: two droppers, the forger, the offline node, the late committer and
+ * one honest node; the colluding WatchDogs; the framing racer): the network runs in points mode (the epoch
  * table and the misbehaviour ledger in points), the last points epoch is the run's epoch, and after it the
  * run snapshots, funds the conversion from the treasury and converts an honest node, a guardian and a
  * license. Checked here from the output, independently of the run's own verdict: each received exactly
  * points × 0.25 SEND (the devnet's ratio), a second conversion of each reverts `AlreadyConverted` /
- * `LicenseAlreadyConverted`, and the forger (paid nothing in any epoch; ejected only at its third strike)
- * has no points to convert (`InvalidPointsProof`). About 3 minutes: the set-up bound of the points deploy
- * (network.ts `setupBoundSeconds`), one epoch and its finalization.
+ * `LicenseAlreadyConverted`, and the forger (paid nothing in any epoch) has no points to convert
+ * (`InvalidPointsProof`). About 3.5 minutes (202–214 s at load 5–9): the set-up bound of the points
+ * deploy (network.ts `setupBoundSeconds`), one epoch and its finalization.
  *
  * Run: node tools/test-keepers.mjs keepers/test/points.e2e.test.ts
  */

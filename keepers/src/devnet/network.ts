@@ -421,8 +421,8 @@ export class Devnet {
   /**
    * Points mode: when the set-up was quicker than the plan's bound, wait before starting the services so
    * that the network starts `SERVICES_START_SECONDS` before its first epoch — the first points epoch of
-   * the run — instead of running (and its forger and equivocator collecting strikes, which eject them
-   * before the run's epochs) for the epochs in between.
+   * the run — instead of running for the epochs in between, where the forger and the equivocator would
+   * collect the three strikes that eject them before the run's first epoch.
    */
   private async waitForPointsWindow(): Promise<void> {
     if (!this.points) return;
