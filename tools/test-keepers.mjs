@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const DIR = 'keepers/test';
-const REALTIME = new Set(['network.e2e', 'devnet.journeys.e2e', 'devnet', 'watchdog.e2e']);
+const REALTIME = new Set(['network.e2e', 'devnet.journeys.e2e', 'devnet', 'watchdog.e2e', 'points.e2e']);
 /**
  * Seconds. Measured on 2 cores (CI logs of 2026-12-07 at load 5–10, and single files run at load 10–19): the
  * longest test took 140 s in the realtime lane (network.e2e's honest epoch) and 245 s in the other lane

@@ -1,6 +1,7 @@
 /**
  * The devnet's per-epoch expectations (keepers/src/devnet/report.ts `checkEpoch`): what each behaviour of
- * the devnet's own population must cost, and nothing expected of a node someone else registered.
+ * the devnet's own population must cost, and nothing expected of a node someone else registered; points
+ * mode's units and the points plan (network.ts `pointsPlan`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ import {
 import { generatePrivateKey } from 'viem/accounts';
 import { evaluateEpoch } from '../src/core/dataset.js';
 import { buildFixture } from './helpers/epochFixture.js';
+import { DEVNET_POINTS_RATIO, pointsPlan, setupBoundSeconds } from '../src/devnet/network.js';
 
 const key = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address;
 const row = (
@@ -194,4 +196,47 @@ test('checkCollusion: two lying licenses of one holder gain nothing; a planted f
     checkCollusion(9, overpaid, collusion).problems.join('\n'),
     new RegExp(`colluding license ${active} earned .* more than any honest`),
   );
+});
+
+test('points mode: tables show rewards in points, the ledger nets points at the conversion ratio', () => {
+  const WEI = 10n ** 18n;
+  const quarter = WEI / 4n; // 1 point = 0.25 SEND
+  const slashed = [{ requested: 1_000n * WEI, slashed: 1_000n * WEI, strike: true }];
+  const report = caught([
+    row(0, 'honest', 17_000n * WEI),
+    row(2, 'inflater', 3_000n * WEI, FAULT_OPENINGS_FAILED | FAULT_SLASHED, slashed),
+  ]);
+  assert.match(
+    renderEpochTable(report, 'points'),
+    /^rank +node +behaviour +availability +volume +score +reward points +faults$/m,
+  );
+  assert.match(renderEpochTable(report), /reward SEND/, 'SEND by default');
+  // 3,000 points are worth 750 SEND: net −250 SEND, not +2,000
+  const [entry] = misbehaviourLedger(report, quarter);
+  assert.equal(entry!.net, -250n * WEI);
+  assert.equal(misbehaviourLedger(report)[0]!.net, 2_000n * WEI);
+  const table = renderMisbehaviourTable([entry!], 'points');
+  assert.match(table, /^epoch +node +behaviour +reward points +slashed SEND +strikes +net SEND$/m);
+  assert.match(table, /^7 +#2 +inflater +3,000 +1,000 +1 +−250$/m);
+  // a paid forger fails the verdict in points mode too, its points counted in SEND
+  const rich = caught([row(2, 'inflater', 8_000n * WEI, FAULT_OPENINGS_FAILED | FAULT_SLASHED, slashed)]);
+  assert.ok(
+    checkEpoch(rich, true, quarter).includes(
+      'epoch 7 node #2 (inflater) netted +1000 SEND: reward 8000 points, slashed 1000',
+    ),
+  );
+});
+
+test('points plan: the last points epoch is the N-th epoch after a set-up within the bound', () => {
+  // genesis now; set-up bound 126 s + 5 s lead → the epoch in progress is 7 (120..140 s), the first network epoch 8
+  const plan = pointsPlan(1_000_000.7, 20, { epochs: 1, setupSeconds: 126 });
+  assert.equal(plan.genesisTime, 1_000_000);
+  assert.equal(plan.lastPointsEpoch, 8);
+  assert.equal(plan.ratio, DEVNET_POINTS_RATIO);
+  assert.equal(pointsPlan(1_000_000, 20, { epochs: 3, setupSeconds: 126, ratio: 7n }).lastPointsEpoch, 10);
+  // set-up + lead ending at 140 s is in epoch 8 (140..160 s): the first network epoch is 9; a second less, 8
+  assert.equal(pointsPlan(0, 20, { epochs: 1, setupSeconds: 135 }).lastPointsEpoch, 9);
+  assert.equal(pointsPlan(0, 20, { epochs: 1, setupSeconds: 134 }).lastPointsEpoch, 8);
+  assert.equal(setupBoundSeconds({ nodes: 6, watchdogs: 5, clients: 12 }), 126);
+  assert.equal(setupBoundSeconds({ nodes: 20, watchdogs: 8, clients: 50 }), 238);
 });

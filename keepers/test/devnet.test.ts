@@ -127,6 +127,7 @@ test('`npm run devnet -- --help` prints the usage and exits 0', () => {
     '--guardians-down <i,j>',
     '--data-dir <dir>',
     '--no-graph',
+    '--points',
   ]) {
     assert.ok(run.stdout.includes(flag), `usage mentions ${flag}`);
   }

@@ -23,7 +23,11 @@ export function devnetCommand() {
     .option('--guardians-down <i,j>', 'guardian indices not started')
     .option('--data-dir <dir>', 'run data (wiped at start)', '.devnet')
     .option('--no-graph', 'do not start graph-node (Postgres + gnd) and the subgraph')
-    .option('--graph-port <n>', 'graph-node GraphQL port', '8000');
+    .option('--graph-port <n>', 'graph-node GraphQL port', '8000')
+    .option(
+      '--points',
+      'points mode (docs/points.md): nodes, guardians and licenses earn testnet points; with --epochs N the N epochs are the points epochs, then the run snapshots, funds the conversion from the treasury and converts a node, a guardian and a license into SEND',
+    );
 }
 
 export interface DevnetCommandOptions {
@@ -35,6 +39,8 @@ export interface DevnetCommandOptions {
   guardiansDown: number[];
   graph: boolean;
   graphPort: number;
+  /** `--points`: deploy and run in points mode. */
+  points: boolean;
 }
 
 /** The devnet's options from argv; null when the help was printed. Throws UsageError naming a bad flag. */
@@ -52,6 +58,7 @@ export function parseDevnetArgs(argv: readonly string[]): DevnetCommandOptions |
     dataDir: string;
     graph: boolean;
     graphPort: string;
+    points?: boolean;
   }>();
   const population: Partial<PopulationPlan> = {};
   const nodes = integerFlag(values.nodes, '--nodes', 4, 200);
@@ -73,5 +80,6 @@ export function parseDevnetArgs(argv: readonly string[]): DevnetCommandOptions |
     guardiansDown,
     graph: values.graph,
     graphPort: integerFlag(values.graphPort, '--graph-port', 1, 65535)!,
+    points: values.points === true,
   };
 }

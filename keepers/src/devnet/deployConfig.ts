@@ -19,6 +19,11 @@ export interface DevnetDeployOptions {
   epochDurationSeconds?: number;
   disputeWindowSeconds?: number;
   disputeResolutionSeconds?: number;
+  /**
+   * Points mode (docs/points.md): writes the `points` section with `enabled: true` and these values
+   * (`ratio`: SEND wei per point wei scaled by 1e18). Absent: the base config's section is kept as it is.
+   */
+  points?: { ratio: bigint; lastPointsEpoch: number; conversionDeadlineOffsetSeconds: number };
   /** Names the file: devnet-config-<tag>.json in a fresh directory under FORGE_SCRATCH_DIR. */
   tag: string;
 }
@@ -30,6 +35,14 @@ export function writeDevnetDeployConfig(options: DevnetDeployOptions): string {
   if (options.epochDurationSeconds) base.settlement.epochDurationSeconds = options.epochDurationSeconds;
   if (options.disputeWindowSeconds) base.settlement.disputeWindowSeconds = options.disputeWindowSeconds;
   if (options.disputeResolutionSeconds) base.settlement.disputeResolutionSeconds = options.disputeResolutionSeconds;
+  if (options.points) {
+    base.points = {
+      enabled: true,
+      ratio: options.points.ratio.toString(),
+      lastPointsEpoch: options.points.lastPointsEpoch,
+      conversionDeadlineOffsetSeconds: options.points.conversionDeadlineOffsetSeconds,
+    };
+  }
   const path = join(forgeScratchDir('devnet-config'), `devnet-config-${options.tag}.json`);
   writeFileSync(path, `${JSON.stringify(base, null, 2)}\n`);
   return path;

@@ -7,7 +7,7 @@
  * Epochs that start before the services are up are empty and settle as such; the first "network epoch"
  * is the first one whose WatchDog commits could be made in time (`firstEpoch`).
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createPublicClient, http, parseEther, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { freePort, startAnvil, type AnvilHandle } from '../dev/anvil.js';
 import { deployProtocol } from './deploy.js';
 import { devAccount, devPrivateKey } from './devAccounts.js';
-import { forgeScratchDir } from '../dev/foundry.js';
+import { forgeScratchDir, repoRoot } from '../dev/foundry.js';
 import type { AddressBook } from '../chain/addressBook.js';
 import { DEVNET_CONSENSUS, type ConsensusParameters } from '../core/consensus.js';
 import { allowlistDocument } from '../cli/allowlist.js';
@@ -59,6 +59,70 @@ export const DEMO_ACCOUNTS = { buyer: 10, didOwner: 11 } as const;
 const DEMO_ALLOWANCE = 3n;
 /** Seconds the WatchDogs get to commit to the first network epoch before it starts. */
 const FIRST_EPOCH_LEAD_SECONDS = 5;
+/**
+ * Points mode: seconds allowed for starting the services (keeper, guardians, nodes, WatchDogs, clients) after
+ * the population is set up; measured 14–27 s on 2 shared cores.
+ */
+const SERVICES_START_SECONDS = 40;
+
+/**
+ * SEND wei per point wei, scaled by 1e18, of the points devnet: 1 point = 0.25 SEND. Not 1, so that a
+ * conversion that paid points instead of SEND (or forgot the ratio) shows; below 1, like a testnet reward
+ * should be, and the treasury's reward allocations (430M + 120M SEND) cover it many times.
+ */
+export const DEVNET_POINTS_RATIO = 250_000_000_000_000_000n;
+/**
+ * The conversion closes an hour after the last points epoch ends: the run converts within a minute of it,
+ * and someone trying `sendnet points` by hand on a devnet left running has the rest of the hour; after it
+ * `sweep()` returns what is left to the treasury.
+ */
+export const DEVNET_CONVERSION_DEADLINE_OFFSET_SECONDS = 3600;
+
+/** What the points deploy is given: the last points epoch (from the set-up bound) and the ratio. */
+export interface PointsPlan {
+  /** Network epochs that are points epochs. */
+  epochs: number;
+  lastPointsEpoch: number;
+  ratio: bigint;
+  conversionDeadlineOffsetSeconds: number;
+  /** The set-up bound the plan assumed (seconds from the deploy to every service running). */
+  setupSeconds: number;
+  /** Unix seconds of epoch 1's start, written into the deploy config (so the epoch numbers are known). */
+  genesisTime: number;
+}
+
+/**
+ * A bound on the set-up (seconds from the deploy to every service running), scaled with what it registers.
+ * Measured on 2 shared cores: 20 nodes, 8 WatchDog licenses and 50 clients took 86 s at load 3–4; 6 nodes,
+ * 5 licenses and 12 clients took 110 s at load 7 (the deploy itself is most of a small run). The bound is
+ * 238 s and 126 s for those: a quicker set-up only makes the run wait for its first network epoch.
+ */
+export function setupBoundSeconds(population: { nodes: number; watchdogs: number; clients: number }): number {
+  return 60 + 4 * population.nodes + 6 * population.watchdogs + population.clients;
+}
+
+/**
+ * The points plan of a run deployed at `nowSeconds`: genesis then, and the last points epoch such that,
+ * if the set-up takes at most `setupSeconds`, the first network epoch (the one after the epoch in progress
+ * `FIRST_EPOCH_LEAD_SECONDS` after the set-up) and the `epochs − 1` after it are points epochs. Pure.
+ */
+export function pointsPlan(
+  nowSeconds: number,
+  epochDurationSeconds: number,
+  options: { epochs: number; ratio?: bigint; setupSeconds: number },
+): PointsPlan {
+  const genesisTime = Math.floor(nowSeconds);
+  const ready = genesisTime + options.setupSeconds + FIRST_EPOCH_LEAD_SECONDS;
+  const firstEpoch = Math.floor((ready - genesisTime) / epochDurationSeconds) + 2;
+  return {
+    epochs: options.epochs,
+    lastPointsEpoch: firstEpoch + options.epochs - 1,
+    ratio: options.ratio ?? DEVNET_POINTS_RATIO,
+    conversionDeadlineOffsetSeconds: DEVNET_CONVERSION_DEADLINE_OFFSET_SECONDS,
+    setupSeconds: options.setupSeconds,
+    genesisTime,
+  };
+}
 
 export interface DevnetOptions {
   /** anvil port (0: a free one). */
@@ -88,8 +152,22 @@ export interface DevnetOptions {
   graph?: boolean;
   /** GraphQL port of graph-node (default 8000). */
   graphPort?: number;
+  /**
+   * Points mode (docs/points.md): the settlement and license rewards pay testnet points, and
+   * `PointsConversion` converts them into SEND. `epochs` network epochs are points epochs: the deploy
+   * (which happens before the first network epoch is known) sets `lastPointsEpoch` from a bound on the
+   * set-up time (`pointsPlan`); when the set-up finished earlier the services start later
+   * (`waitForPointsWindow`) and the network's first epoch is `lastPointsEpoch − epochs + 1`.
+   */
+  points?: { epochs: number; ratio?: bigint; setupSeconds?: number };
   /** Where the keeper's and guardians' output goes (default: `<dataDir>/keeper.log`, `guardian-<i>.log`). */
   serviceOutput?: 'inherit' | 'files';
+}
+
+/** `settlement.epochDurationSeconds` of the base deploy config (default config/devnet.json). */
+function baseEpochDuration(baseConfig: string | undefined): number {
+  const config = JSON.parse(readFileSync(join(repoRoot, baseConfig ?? 'config/devnet.json'), 'utf8'));
+  return Number(config.settlement.epochDurationSeconds);
 }
 
 export class Devnet {
@@ -106,6 +184,14 @@ export class Devnet {
   framer?: Framer;
   /** The first epoch the whole network takes part in. */
   firstEpoch = 0;
+  /** Points mode: what the deploy was given (undefined in a token deployment). */
+  points?: PointsPlan;
+  /** Anvil dev accounts of the seven guardians (their reward leaves are these accounts'). */
+  readonly guardianAccounts: readonly number[] = GUARDIAN_ACCOUNTS;
+  /** Token ids of the WatchDog licenses, in plan order. */
+  get licenses(): readonly bigint[] {
+    return this.licenseIds;
+  }
   private keeperPort = 0;
   private stopping = false;
 
@@ -198,7 +284,25 @@ export class Devnet {
       const runLabel = `${anvil.port}-${Date.now()}`;
       const population = buildPopulation(runLabel, options.population);
       log.info({ rpcUrl: anvil.rpcUrl, redis: redis.url }, 'chain and Redis up; deploying');
-      configPath = writeDevnetDeployConfig({ tag: String(anvil.port), baseConfig: options.baseConfig, genesisTime: 0 });
+      const points = options.points
+        ? pointsPlan(Date.now() / 1000, baseEpochDuration(options.baseConfig), {
+            epochs: options.points.epochs,
+            ratio: options.points.ratio,
+            setupSeconds:
+              options.points.setupSeconds ??
+              setupBoundSeconds({
+                nodes: population.nodes.length,
+                watchdogs: population.watchdogs.length,
+                clients: population.clients.length,
+              }),
+          })
+        : undefined;
+      configPath = writeDevnetDeployConfig({
+        tag: String(anvil.port),
+        baseConfig: options.baseConfig,
+        genesisTime: points?.genesisTime ?? 0,
+        points,
+      });
       const bookPath = options.addressBookPath ?? join(forgeScratchDir('devnet-book'), 'addresses.json');
       const { book } = await deployProtocol({
         rpcUrl: anvil.rpcUrl,
@@ -211,6 +315,7 @@ export class Devnet {
         transport: http(anvil.rpcUrl),
       }) as PublicClient;
       const devnet = new Devnet(options, anvil, redis, book, bookPath, configPath, population, client, log);
+      devnet.points = points;
       try {
         // graph-node indexes from the deployment block, so it can start while the population is set up.
         const graph = options.graph
@@ -224,6 +329,7 @@ export class Devnet {
         devnet.graphStarting = graph;
         graph?.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
         await devnet.setUpPopulation();
+        await devnet.waitForPointsWindow();
         await devnet.startServices();
         devnet.graph = await graph;
       } catch (error) {
@@ -310,6 +416,22 @@ export class Devnet {
       { nodes: nodes.length, watchdogs: watchdogs.length, clients: clients.length, dids: this.didOf.size },
       'population set up on-chain',
     );
+  }
+
+  /**
+   * Points mode: when the set-up was quicker than the plan's bound, wait before starting the services so
+   * that the network starts `SERVICES_START_SECONDS` before its first epoch — the first points epoch of
+   * the run — instead of running for the epochs in between, where the forger and the equivocator would
+   * collect the three strikes that eject them before the run's first epoch.
+   */
+  private async waitForPointsWindow(): Promise<void> {
+    if (!this.points) return;
+    const target = this.points.lastPointsEpoch - this.points.epochs + 1;
+    const startAt = (this.clock.epochStart(target) - FIRST_EPOCH_LEAD_SECONDS - SERVICES_START_SECONDS) * 1000;
+    const wait = startAt - Date.now();
+    if (wait <= 0) return;
+    this.log.info({ firstEpoch: target, waitMs: Math.round(wait) }, 'points mode: waiting to start the services');
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private nodePorts: number[] = [];
@@ -419,7 +541,11 @@ export class Devnet {
     // The first epoch the whole network takes part in: every service is up now, and the WatchDogs (which
     // commit to the next epoch on their first tick) still have FIRST_EPOCH_LEAD_SECONDS to do so before it
     // starts. Computed only now: on a busy machine starting the services takes several seconds.
-    this.firstEpoch = clock.epochAt(Date.now() + FIRST_EPOCH_LEAD_SECONDS * 1000) + 1;
+    const ready = clock.epochAt(Date.now() + FIRST_EPOCH_LEAD_SECONDS * 1000) + 1;
+    // Points mode: the deploy fixed the last points epoch from a set-up bound; the services were started
+    // for it (waitForPointsWindow), and should they have been quicker still, the network's first epoch is
+    // moved so that the run's epochs end at the last points epoch.
+    this.firstEpoch = this.points ? Math.max(ready, this.points.lastPointsEpoch - this.points.epochs + 1) : ready;
     // The offline node goes dark as the first network epoch starts: dark for half an epoch, it could still pass
     // every challenge its WatchDogs happened to schedule before the outage (about 2% of runs), and the report
     // checks that it earns nothing in every network epoch.

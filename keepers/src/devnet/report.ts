@@ -137,9 +137,15 @@ export function faultNames(flags: number): string[] {
 const pct = (ppm: number) => `${(ppm / 10_000).toFixed(1)}%`;
 const send = (wei: bigint) => Number(formatUnits(wei, 18)).toLocaleString('en-US', { maximumFractionDigits: 1 });
 
+/**
+ * What the settlement pays: SEND, or testnet points in points mode (docs/points.md). Stake and slashes are
+ * SEND in both.
+ */
+export type RewardUnit = 'SEND' | 'points';
+
 /** A fixed-width table, one line per node in rank order. */
-export function renderEpochTable(report: EpochReport): string {
-  const header = ['rank', 'node', 'behaviour', 'availability', 'volume', 'score', 'reward SEND', 'faults'];
+export function renderEpochTable(report: EpochReport, unit: RewardUnit = 'SEND'): string {
+  const header = ['rank', 'node', 'behaviour', 'availability', 'volume', 'score', `reward ${unit}`, 'faults'];
   const lines = report.rows.map((r) => {
     const executed = r.executed.map((e) =>
       e.slashed > 0n ? `slashed ${send(e.slashed)}` : e.strike ? 'strike' : 'executed',
@@ -176,7 +182,7 @@ export function renderEpochTable(report: EpochReport): string {
  * nets more than zero SEND for the epoch (reward − slashed stake).
  * `faultsFinal`: the epoch is finalized and its fault leaves are due to have been executed.
  */
-export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] {
+export function checkEpoch(report: EpochReport, faultsFinal: boolean, pointsRatio?: bigint): string[] {
   const problems: string[] = [];
   for (const r of report.rows) {
     const who = `epoch ${report.epoch} node #${r.index} (${r.behaviour})`;
@@ -229,10 +235,10 @@ export function checkEpoch(report: EpochReport, faultsFinal: boolean): string[] 
     }
   }
   // Misbehaviour never pays (docs/protocol.md §7.1): whatever a misbehaving node did, its epoch net is ≤ 0.
-  for (const entry of misbehaviourLedger(report)) {
+  for (const entry of misbehaviourLedger(report, pointsRatio)) {
     if (entry.net > 0n)
       problems.push(
-        `epoch ${report.epoch} node #${entry.index} (${entry.behaviour}) netted +${formatUnits(entry.net, 18)} SEND: reward ${formatUnits(entry.reward, 18)}, slashed ${formatUnits(entry.slashed, 18)}`,
+        `epoch ${report.epoch} node #${entry.index} (${entry.behaviour}) netted +${formatUnits(entry.net, 18)} SEND: reward ${formatUnits(entry.reward, 18)}${pointsRatio === undefined ? '' : ' points'}, slashed ${formatUnits(entry.slashed, 18)}`,
       );
   }
   return problems;
@@ -243,16 +249,21 @@ export interface MisbehaviourEntry {
   epoch: number;
   index: number;
   behaviour: Behaviour;
+  /** In SEND, or in points in points mode. */
   reward: bigint;
   /** Stake slashed by the epoch's executed fault leaves (after the per-epoch cap). */
   slashed: bigint;
   /** Strikes recorded by them. */
   strikes: number;
+  /** SEND: reward − slashed; in points mode the reward counts at the conversion ratio. */
   net: bigint;
 }
 
-/** Reward and slash side by side for every misbehaving devnet node of the epoch (population order). */
-export function misbehaviourLedger(report: EpochReport): MisbehaviourEntry[] {
+/**
+ * Reward and slash side by side for every misbehaving devnet node of the epoch (population order).
+ * `pointsRatio` (points mode): the reward is in points, worth reward × ratio / 1e18 SEND once converted.
+ */
+export function misbehaviourLedger(report: EpochReport, pointsRatio?: bigint): MisbehaviourEntry[] {
   return report.rows
     .filter((r): r is NodeRow & { behaviour: Behaviour } => r.behaviour !== 'honest' && r.behaviour !== 'external')
     .map((r) => {
@@ -264,15 +275,18 @@ export function misbehaviourLedger(report: EpochReport): MisbehaviourEntry[] {
         reward: r.reward,
         slashed,
         strikes: r.executed.filter((e) => e.strike).length,
-        net: r.reward - slashed,
+        net: (pointsRatio === undefined ? r.reward : (r.reward * pointsRatio) / 10n ** 18n) - slashed,
       };
     })
     .sort((a, b) => a.epoch - b.epoch || a.index - b.index);
 }
 
-/** The ledger as a fixed-width table: epoch, node, behaviour, reward, slashed, strikes, net (SEND). */
-export function renderMisbehaviourTable(entries: readonly MisbehaviourEntry[]): string {
-  const header = ['epoch', 'node', 'behaviour', 'reward SEND', 'slashed SEND', 'strikes', 'net SEND'];
+/**
+ * The ledger as a fixed-width table: epoch, node, behaviour, reward (SEND or points), slashed, strikes,
+ * net (SEND; points counted at the conversion ratio).
+ */
+export function renderMisbehaviourTable(entries: readonly MisbehaviourEntry[], unit: RewardUnit = 'SEND'): string {
+  const header = ['epoch', 'node', 'behaviour', `reward ${unit}`, 'slashed SEND', 'strikes', 'net SEND'];
   const signed = (wei: bigint) => (wei > 0n ? `+${send(wei)}` : wei < 0n ? `−${send(-wei)}` : '0');
   const lines = entries.map((e) => [
     String(e.epoch),

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
+import { formatUnits } from 'viem';
 import { repoRoot } from '../dev/foundry.js';
 import { UsageError } from '../core/errors.js';
 import { log } from '../infra/log.js';
@@ -30,7 +31,10 @@ import {
   renderMisbehaviourTable,
   type EpochReport,
   type MisbehaviourEntry,
+  type RewardUnit,
 } from './report.js';
+import { runPointsConversion } from './pointsConversion.js';
+import { devAccount } from './devAccounts.js';
 import { checkCollusionInWorker } from './collusionCheck.js';
 import { epochSettlementAbi } from '../generated/contracts.js';
 import { framingProblems } from './framer.js';
@@ -51,14 +55,14 @@ function portAnswers(port: number): Promise<boolean> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The subgraph's ranking for `epoch` (top 5 by score), once graph-node has indexed its scores. */
-async function printLiveRanking(graphqlUrl: string, epoch: number): Promise<void> {
+async function printLiveRanking(graphqlUrl: string, epoch: number, unit: RewardUnit): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
       const { rows } = await fetchRankings(graphqlUrl, { by: 'score', top: 5, epoch });
       if (rows.length > 0) {
         console.log(
-          `live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}:\n${renderRankings(rows)}`,
+          `live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}${unit === 'points' ? ' (rewards in points, stake in SEND)' : ''}:\n${renderRankings(rows)}`,
         );
         return;
       }
@@ -69,6 +73,9 @@ async function printLiveRanking(graphqlUrl: string, epoch: number): Promise<void
     await sleep(500);
   }
 }
+
+/** Points epochs of `npm run devnet -- --points` without `--epochs` (then it converts and runs on). */
+const POINTS_EPOCHS_UNTIL_STOPPED = 5;
 
 /**
  * Runs the devnet until `waitForStop` resolves (Ctrl-C) or, with `--epochs`, until those epochs are
@@ -103,6 +110,8 @@ export async function runDevnet(
     guardiansDown: opts.guardiansDown,
     graph: opts.graph,
     graphPort: opts.graphPort,
+    // points mode: the run's epochs (or POINTS_EPOCHS_UNTIL_STOPPED while running until Ctrl-C) are the points epochs
+    points: opts.points ? { epochs: opts.epochs ?? POINTS_EPOCHS_UNTIL_STOPPED } : undefined,
     // the chain id of anvil's default chain: where `sendnet` and the subgraph manifest look for the book
     addressBookPath: join(repoRoot, 'deployments', '31337.json'),
   });
@@ -129,6 +138,17 @@ export async function runDevnet(
     `nodes      ${devnet.population.nodes.map((n) => `#${n.index}${n.behaviour === 'honest' ? '' : `(${n.behaviour})`}`).join(' ')}`,
   );
   console.log(`epochs     ${book.epochDurationSeconds} s each; the network takes part from epoch ${devnet.firstEpoch}`);
+  const points = devnet.points;
+  const unit: RewardUnit = points ? 'points' : 'SEND';
+  if (points) {
+    console.log(
+      `points     points mode: rewards are testnet points; epochs up to ${points.lastPointsEpoch} are points epochs, then the snapshot; 1 point = ${formatUnits(points.ratio, 18)} SEND (PointsConversion ${book.contracts.PointsConversion})`,
+    );
+    if (opts.epochs === undefined && points.lastPointsEpoch < devnet.firstEpoch)
+      console.log(
+        `points     the set-up took longer than the ${points.setupSeconds} s the points deploy allowed: no network epoch is a points epoch, nothing will be converted`,
+      );
+  }
 
   const identities = devnet.population.nodes.map((n) => ({
     index: n.index,
@@ -142,8 +162,10 @@ export async function runDevnet(
   const reports = new Map<number, EpochReport>();
   const ledger: MisbehaviourEntry[] = [];
   // A generous bound for --epochs: set-up is done; each epoch then takes its duration plus the pipeline.
+  // In points mode the first network epoch may be a few epochs away (network.ts): counted from its start.
+  const from = points ? Math.max(Date.now(), devnet.clock.epochStart(devnet.firstEpoch) * 1000) : Date.now();
   const deadline =
-    opts.epochs === undefined ? Infinity : Date.now() + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
+    opts.epochs === undefined ? Infinity : from + (opts.epochs + 4) * book.epochDurationSeconds * 1000 + 180_000;
   for (;;) {
     if (stopSignal) return stop(stopSignal === 'SIGINT' ? 130 : 143);
     if (Date.now() > deadline) {
@@ -157,12 +179,12 @@ export async function runDevnet(
         // Printed once settled: scores published and every fault leaf executed (the table shows the slashes).
         if (report.faultsExecuted >= report.faultCount) {
           if (!printed.has(epoch)) {
-            console.log(`\n${renderEpochTable(report)}`);
+            console.log(`\n${renderEpochTable(report, unit)}`);
             printed.add(epoch);
-            if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch);
+            if (devnet.graph) await printLiveRanking(devnet.graph.graphqlUrl, epoch, unit);
           }
-          problems.push(...checkEpoch(report, true));
-          ledger.push(...misbehaviourLedger(report));
+          problems.push(...checkEpoch(report, true, points?.ratio));
+          ledger.push(...misbehaviourLedger(report, points?.ratio));
           if (devnet.colludingLicenses.length > 0) {
             const collusion = await checkCollusionInWorker(epoch, await publishedDataset(devnet, epoch), {
               licenses: devnet.colludingLicenses,
@@ -173,6 +195,9 @@ export async function runDevnet(
             );
             problems.push(...collusion.problems);
           }
+          // Running until Ctrl-C in points mode: convert once the last points epoch is settled, then go on.
+          if (points && opts.epochs === undefined && epoch === points.lastPointsEpoch)
+            problems.push(...(await convertPoints(devnet)));
           if (epoch >= last) break;
           epoch++;
           continue;
@@ -185,8 +210,19 @@ export async function runDevnet(
   }
   if (ledger.length > 0)
     console.log(
-      `\nmisbehaving nodes, reward against slash per epoch (net ≤ 0 required):\n${renderMisbehaviourTable(ledger)}`,
+      `\nmisbehaving nodes, reward against slash per epoch (net ≤ 0 required${points ? '; points count at the conversion ratio' : ''}):\n${renderMisbehaviourTable(ledger, unit)}`,
     );
+  if (points && opts.epochs !== undefined) {
+    if (points.lastPointsEpoch < devnet.firstEpoch + opts.epochs - 1)
+      console.log(
+        `devnet: the set-up took longer than the ${points.setupSeconds} s the points deploy allowed: only epochs up to ${points.lastPointsEpoch} are points epochs`,
+      );
+    if (points.lastPointsEpoch < devnet.firstEpoch)
+      problems.push(
+        `no network epoch is a points epoch: the last points epoch ${points.lastPointsEpoch} precedes the first network epoch ${devnet.firstEpoch} (set-up over ${points.setupSeconds} s)`,
+      );
+    else problems.push(...(await convertPoints(devnet)));
+  }
   problems.push(...framingProblems(devnet.framer?.attempts ?? []));
   const refused = (devnet.framer?.attempts ?? []).filter((x) => x.status !== 200).length;
   if (refused > 0) console.log(`devnet: the framing racer's ${refused} /sign requests were all refused`);
@@ -197,7 +233,40 @@ export async function runDevnet(
   console.log(
     `\ndevnet: epochs ${devnet.firstEpoch}..${last} settled; every misbehaving node was caught and netted no SEND (the slashed ones less than nothing), the late committer got no volume credit, no guardian signed the framer's header, the colluding WatchDogs gained nothing and no honest node was penalised`,
   );
+  if (points && opts.epochs !== undefined)
+    console.log(
+      `devnet: points converted at epoch ${points.lastPointsEpoch}'s snapshot: each conversion paid points × ratio in SEND, none converted twice, and no ejected node converted`,
+    );
   return stop(0);
+}
+
+/**
+ * Points mode: snapshot, funding and conversions (pointsConversion.ts); prints what each received and
+ * returns the problems. A conversion that cannot be carried out at all is one problem naming why.
+ */
+async function convertPoints(devnet: Devnet): Promise<string[]> {
+  const points = devnet.points!;
+  console.log(`\npoints: converting at the last points epoch ${points.lastPointsEpoch}…`);
+  try {
+    const report = await runPointsConversion({
+      client: devnet.client,
+      rpcUrl: devnet.rpcUrl,
+      book: devnet.book,
+      keeperUrl: devnet.keeper!.url,
+      lastPointsEpoch: points.lastPointsEpoch,
+      ratio: points.ratio,
+      nodes: devnet.population.nodes,
+      guardians: devnet.guardianAccounts.map((i) => devAccount(i).address),
+      licenses: devnet.population.watchdogs.map((w, i) => ({
+        tokenId: devnet.licenses[i]!,
+        colluding: w.behaviour === 'colluder',
+      })),
+    });
+    for (const line of report.lines) console.log(`points: ${line}`);
+    return report.problems;
+  } catch (error) {
+    return [`points conversion failed: ${(error as Error).message}`];
+  }
 }
 
 /** The dataset the keeper published for the epoch's settled header (by its `dataHash`), as text. */
