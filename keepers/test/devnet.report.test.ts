@@ -196,6 +196,21 @@ test('checkCollusion: two lying licenses of one holder gain nothing; a planted f
     checkCollusion(9, overpaid, collusion).problems.join('\n'),
     new RegExp(`colluding license ${active} earned .* more than any honest`),
   );
+  // credited for more challenges than it scheduled on nodes it did not lie about: named
+  const overweighted = {
+    ...e,
+    scoringInput: {
+      ...e.scoringInput,
+      licenses: [
+        ...(e.scoringInput.licenses ?? []).filter((l) => l.tokenId !== BigInt(active)),
+        { tokenId: BigInt(active), scheduled: 1_000_000 },
+      ],
+    },
+  };
+  assert.match(
+    checkCollusion(9, overweighted, collusion).problems.join('\n'),
+    new RegExp(`colluding license ${active} was credited 1000000 challenges, more than the \\d+ it scheduled`),
+  );
 });
 
 test('points mode: tables show rewards in points, the ledger nets points at the conversion ratio', () => {

@@ -316,8 +316,9 @@ export interface Collusion {
 /**
  * What the colluding WatchDog licenses (one holder) must gain from lying in an epoch, checked on the
  * epoch's evaluation (`evaluateEpoch` of the published dataset): nothing. No node is judged by two of them;
- * each one assigned to the victim or an offline node is an outlier there and unpaid for it; per scheduled
- * challenge they never earn more than the best-paid honest license. The victim's and the offline node's
+ * each one assigned to the victim or an offline node is an outlier there and unpaid for it; each is credited
+ * no more challenges than it scheduled on the nodes it did not lie about, and per credited challenge it never
+ * earns more than the best-paid honest license. The victim's and the offline node's
  * own outcomes are `checkEpoch`'s (the victim is an honest node, the offline node earns nothing).
  * `lies`: the (license, target node) pairs it lied about this epoch.
  */
@@ -337,8 +338,10 @@ export function checkCollusion(
     const judging = n.assignedWatchdogs.filter((id) => colluders.has(id));
     if (judging.length > 1)
       problems.push(`epoch ${epoch}: node ${n.nodeKey} was judged by ${judging.length} colluding licenses`);
-    for (const r of n.watchdogRatios) scheduledOf.set(r.tokenId, (scheduledOf.get(r.tokenId) ?? 0) + r.scheduled);
     const target = n.nodeKey === collusion.victim || collusion.offline.has(n.nodeKey);
+    // challenges scheduled on nodes it did not lie about: all a license could be credited for honestly
+    if (!target)
+      for (const r of n.watchdogRatios) scheduledOf.set(r.tokenId, (scheduledOf.get(r.tokenId) ?? 0) + r.scheduled);
     for (const id of judging) {
       const reported = n.watchdogRatios.some((r) => r.tokenId === id);
       if (target && reported) lies++;
@@ -353,18 +356,33 @@ export function checkCollusion(
         );
     }
   }
+  // Licenses are paid pro rata to their credited weight (scheduled challenges on the nodes where their result
+  // is proven and no outlier), at one rate per credited challenge. So lying gained nothing iff a colluder's
+  // weight is no more than what it scheduled on nodes it did not lie about, and its rate is no better than an
+  // honest license's (1 wei of rounding). Comparing rates per *scheduled* challenge instead would blame the
+  // assignment: an honest license assigned a node without a counted commitment (offline, late, equivocating)
+  // is unpaid there, through no lie of its own.
   const rewardOf = new Map(e.result.licenseRewards.map((r) => [r.tokenId.toString(), r.amount]));
-  const perChallenge = (id: string) => {
-    const scheduled = scheduledOf.get(id) ?? 0;
-    return scheduled === 0 ? 0n : (rewardOf.get(id) ?? 0n) / BigInt(scheduled);
+  const rate = (id: string) => {
+    const weight = weightOf.get(id) ?? 0;
+    return weight === 0 ? 0n : (rewardOf.get(id) ?? 0n) / BigInt(weight);
   };
   let bestHonest = 0n;
-  for (const id of weightOf.keys())
-    if (!colluders.has(id) && perChallenge(id) > bestHonest) bestHonest = perChallenge(id);
+  for (const id of weightOf.keys()) if (!colluders.has(id) && rate(id) > bestHonest) bestHonest = rate(id);
   for (const id of colluders) {
-    if (perChallenge(id) > bestHonest)
+    const credited = weightOf.get(id) ?? 0;
+    const honestly = scheduledOf.get(id) ?? 0;
+    if (credited > honestly)
       problems.push(
-        `epoch ${epoch}: colluding license ${id} earned ${perChallenge(id)} wei per scheduled challenge, more than any honest license (${bestHonest})`,
+        `epoch ${epoch}: colluding license ${id} was credited ${credited} challenges, more than the ${honestly} it scheduled on nodes it did not lie about`,
+      );
+    if (credited === 0 && (rewardOf.get(id) ?? 0n) > 0n)
+      problems.push(
+        `epoch ${epoch}: colluding license ${id} earned ${rewardOf.get(id)} wei for no credited challenge, more than any honest license can`,
+      );
+    if (rate(id) > bestHonest + 1n)
+      problems.push(
+        `epoch ${epoch}: colluding license ${id} earned ${rate(id)} wei per credited challenge, more than any honest license (${bestHonest})`,
       );
   }
   return { problems, lies };
