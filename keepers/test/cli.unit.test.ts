@@ -197,6 +197,7 @@ describe('rankings rows and table', () => {
       nodesResponseSchema.parse({ nodes: [{ ...nodeA, cumulativeRewards: '12345678901234567890123' }] }).nodes,
     );
     assert.match(renderRankings([row!]), /12,345\.7 SEND/);
+    assert.match(renderRankings([row!], 'points'), /12,345\.7 points/, 'a points deployment labels rewards in points');
     assert.match(toJson(row), /"cumulativeRewards": "12345678901234567890123"/);
   });
 

@@ -9,7 +9,7 @@
  *   uptime | volume | rewards with --epoch E   nodeEpochResults(where: {epochNumber: E}, orderBy: availability | verifiedUnits | reward desc)
  */
 import { z } from 'zod';
-import { formatPpm, formatSendRounded, renderTable, type Column } from './output.js';
+import { formatPpm, formatSendRounded, formatTokenRounded, renderTable, type Column } from './output.js';
 
 export const RANK_BY = ['score', 'uptime', 'volume', 'rewards'] as const;
 export type RankBy = (typeof RANK_BY)[number];
@@ -172,9 +172,13 @@ const COLUMNS: Column[] = [
 
 const dash = <T>(v: T | null | undefined, f: (x: T) => string = String) => (v === null || v === undefined ? '-' : f(v));
 
-/** The rankings table for people: SEND amounts rounded (`formatSendRounded`); `--json` has them exact. */
-export function renderRankings(rows: readonly RankingRow[]): string {
+/**
+ * The rankings table for people: SEND amounts rounded (`formatSendRounded`); `--json` has them exact. On a
+ * points deployment (`rewardUnit` 'points') rewards are labelled points; stake is SEND either way.
+ */
+export function renderRankings(rows: readonly RankingRow[], rewardUnit: 'SEND' | 'points' = 'SEND'): string {
   if (rows.length === 0) return 'No ranked nodes yet.';
+  const reward = (wei: bigint) => formatTokenRounded(wei, rewardUnit);
   return renderTable(
     COLUMNS,
     rows.map((r) => [
@@ -186,8 +190,8 @@ export function renderRankings(rows: readonly RankingRow[]): string {
       formatPpm(r.availability),
       r.latencyP50Ms === null ? '-' : `${r.latencyP50Ms}/${r.latencyP95Ms}`,
       dash(r.verifiedUnits),
-      dash(r.reward, formatSendRounded),
-      formatSendRounded(r.cumulativeRewards),
+      dash(r.reward, reward),
+      reward(r.cumulativeRewards),
       formatSendRounded(r.stake),
       r.status,
     ]),

@@ -62,7 +62,7 @@ async function printLiveRanking(graphqlUrl: string, epoch: number, unit: RewardU
       const { rows } = await fetchRankings(graphqlUrl, { by: 'score', top: 5, epoch });
       if (rows.length > 0) {
         console.log(
-          `live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}${unit === 'points' ? ' (rewards in points, stake in SEND)' : ''}:\n${renderRankings(rows)}`,
+          `live ranking from the subgraph (${graphqlUrl}), epoch ${epoch}, top ${rows.length}${unit === 'points' ? ' (rewards in points, stake in SEND)' : ''}:\n${renderRankings(rows, unit === 'points' ? 'points' : 'SEND')}`,
         );
         return;
       }
